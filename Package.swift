@@ -1,0 +1,109 @@
+// swift-tools-version:6.0
+// Samsa: a Kafka-compatible broker, client, and operations console in Swift.
+// Module layering (each depends only on those above it):
+//   C shims -> KafkaProtocol -> LogStorage -> Broker
+//                            -> KafkaClient -> ClusterManager -> TerminalUI -> Console -> SamsaCLI -> samsa
+import PackageDescription
+
+let package = Package(
+    name: "samsa",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "samsa", targets: ["samsa"]),
+        .executable(name: "samsa-protocol-generator", targets: ["ProtocolGenerator"]),
+        .library(name: "KafkaProtocol", targets: ["KafkaProtocol"]),
+        .library(name: "KafkaClient", targets: ["KafkaClient"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.81.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.1.0"),
+    ],
+    targets: [
+        // MARK: C shims
+        .target(name: "CCRC32C", cSettings: [.unsafeFlags(["-O3"])]),
+        .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CLZ4", providers: [.apt(["liblz4-dev"])]),
+        .systemLibrary(name: "CSnappy", providers: [.apt(["libsnappy-dev"])]),
+        .systemLibrary(name: "CZstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CNcursesw", providers: [.apt(["libncurses-dev"])]),
+
+        // MARK: Protocol (pure: no I/O)
+        .target(
+            name: "KafkaProtocol",
+            dependencies: [
+                "CCRC32C", "CZlib", "CLZ4", "CSnappy", "CZstd",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        .executableTarget(name: "ProtocolGenerator"),
+
+        // MARK: Storage, broker
+        .target(
+            name: "LogStorage",
+            dependencies: [
+                "KafkaProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "Broker",
+            dependencies: [
+                "KafkaProtocol", "LogStorage",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "DequeModule", package: "swift-collections"),
+            ]
+        ),
+
+        // MARK: Client, local clusters, console
+        .target(
+            name: "KafkaClient",
+            dependencies: [
+                "KafkaProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "ClusterManager",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(name: "TerminalUI", dependencies: ["CNcursesw"]),
+        .target(
+            name: "Console",
+            dependencies: [
+                "KafkaClient", "ClusterManager", "TerminalUI",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        // MARK: Command line
+        .target(
+            name: "SamsaCLI",
+            dependencies: [
+                "KafkaProtocol", "LogStorage", "Broker", "KafkaClient", "ClusterManager", "Console",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        .executableTarget(name: "samsa", dependencies: ["SamsaCLI"]),
+
+        // MARK: Tests
+        .testTarget(name: "KafkaProtocolTests", dependencies: ["KafkaProtocol"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "LogStorageTests", dependencies: ["LogStorage", "KafkaProtocol"]),
+        .testTarget(name: "BrokerTests", dependencies: ["Broker", "KafkaProtocol", "LogStorage",
+                                                        .product(name: "NIOCore", package: "swift-nio"),
+                                                        .product(name: "NIOEmbedded", package: "swift-nio")]),
+        .testTarget(name: "KafkaClientTests", dependencies: ["KafkaClient", "KafkaProtocol"]),
+        .testTarget(name: "ConsoleTests", dependencies: ["Console", "TerminalUI", "KafkaClient"]),
+    ]
+)

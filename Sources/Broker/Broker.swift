@@ -1,0 +1,2 @@
+/// The `Broker` module. See DESIGN.md for its place in the layering.
+public enum BrokerModule {}

@@ -1,0 +1,2 @@
+/// The `ClusterManager` module. See DESIGN.md for its place in the layering.
+public enum ClusterManagerModule {}

@@ -1,0 +1,2 @@
+/// The `Console` module. See DESIGN.md for its place in the layering.
+public enum ConsoleModule {}

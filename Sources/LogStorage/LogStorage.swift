@@ -1,0 +1,2 @@
+/// The `LogStorage` module. See DESIGN.md for its place in the layering.
+public enum LogStorageModule {}

@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// The root of the `samsa` command tree. Each subcommand is a small nested type in its own file.
+public struct SamsaCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "samsa",
+        abstract: "A Kafka-compatible streaming platform and operations console.",
+        subcommands: []
+    )
+    public init() {}
+}

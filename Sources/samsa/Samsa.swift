@@ -1,0 +1,8 @@
+import SamsaCLI
+
+@main
+struct SamsaMain {
+    static func main() async {
+        await SamsaCommand.main()
+    }
+}

@@ -1,0 +1,6 @@
+import XCTest
+@testable import Broker
+
+final class BrokerSmokeTests: XCTestCase {
+    func testModuleLinks() { XCTAssertNotNil(BrokerModule.self) }
+}

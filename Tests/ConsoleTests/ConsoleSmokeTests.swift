@@ -1,0 +1,6 @@
+import XCTest
+@testable import Console
+
+final class ConsoleSmokeTests: XCTestCase {
+    func testModuleLinks() { XCTAssertNotNil(ConsoleModule.self) }
+}

@@ -1,0 +1,6 @@
+import XCTest
+@testable import KafkaClient
+
+final class KafkaClientSmokeTests: XCTestCase {
+    func testModuleLinks() { XCTAssertNotNil(KafkaClientModule.self) }
+}
