@@ -5,8 +5,10 @@ import Synchronization
 /// Where partition logs come from: LogStorage's `LogManager` in the broker, a temp-dir
 /// implementation in tests.
 public protocol PartitionLogProvider: Sendable {
-    func getOrCreateLog(topic: String, partition: Int32, config: LogConfig) throws -> PartitionLog
-    func deleteLog(topic: String, partition: Int32) throws
+    /// The partition's log, created when missing.
+    func openLog(topic: String, partition: Int32, config: LogConfig) throws -> PartitionLog
+    /// Closes and deletes the partition's log, if any.
+    func removeLog(topic: String, partition: Int32) throws
 }
 
 /// A topic-partition key.
@@ -78,7 +80,7 @@ public final class ReplicaManager: Sendable {
         for p in removed {
             p.wakeWaiters()
             do {
-                try logs.deleteLog(topic: p.topic, partition: p.index)
+                try logs.removeLog(topic: p.topic, partition: p.index)
                 logger.info("Deleted log \(p.topic)-\(p.index)")
             } catch {
                 logger.error("Could not delete log \(p.topic)-\(p.index): \(error)")
@@ -97,7 +99,7 @@ public final class ReplicaManager: Sendable {
                     continue
                 }
                 do {
-                    let log = try logs.getOrCreateLog(topic: topic.name, partition: reg.partition, config: logConfig)
+                    let log = try logs.openLog(topic: topic.name, partition: reg.partition, config: logConfig)
                     let p = Partition(topic: topic.name, index: reg.partition, log: log, localBrokerId: nodeId,
                                       leadership: leadership)
                     try p.rebuildProducerState()
