@@ -29,7 +29,7 @@ rm -rf "$OUT"
 mkdir -p "$OUT"
 RDKAFKA216=$("$KCAT216" -V 2>&1 | grep -o 'librdkafka [0-9.]*' | head -1)
 RDKAFKA202=$(kcat -V 2>&1 | grep -o 'librdkafka [0-9.]*' | head -1)
-CK=$("$PY" -c 'import confluent_kafka as c; print("confluent-kafka", c.version()[0], "librdkafka", c.libversion()[0])')
+CK=$("$PY" -c 'import confluent_kafka as c; print("confluent-kafka", c.version(), "librdkafka", c.libversion()[0])')
 cap() { "$PY" scripts/capture_frames.py --upstream "127.0.0.1:$UP" --listen "$PROXY" --out "$OUT" "$@"; }
 
 for codec in none gzip snappy lz4 zstd; do
