@@ -223,7 +223,8 @@ public final class KafkaAdmin: Sendable {
 
     /// Log directories of `brokers` (nil = every broker): one DescribeLogDirs per broker.
     public func describeLogDirs(brokers: [Int32]? = nil) async throws -> [Int32: Result<[LogDirDescription], KafkaClientError>] {
-        let ids = try await brokers ?? describeCluster().brokers.map(\.nodeId)
+        let ids: [Int32]
+        if let brokers { ids = brokers } else { ids = try await describeCluster().brokers.map(\.nodeId) }
         return try await withThrowingTaskGroup(of: (Int32, Result<[LogDirDescription], KafkaClientError>).self) { group in
             for id in ids {
                 group.addTask {

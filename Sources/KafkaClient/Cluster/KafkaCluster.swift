@@ -199,7 +199,7 @@ public final class KafkaCluster: Sendable {
 
     /// Runs `body`, retrying retriable failures every `retry.backoff.ms` until
     /// `request.timeout.ms` has passed; metadata is refreshed before each retry.
-    public func withRetries<T: Sendable>(_ operation: String, _ body: () async throws -> T) async throws -> T {
+    public func withRetries<T: Sendable>(_ operation: String, _ body: @Sendable () async throws -> T) async throws -> T {
         let deadline = ContinuousClock.now + config.requestTimeout
         while true {
             do {

@@ -138,8 +138,9 @@ public actor KafkaProducer {
 
     private func partitionCount(_ topic: String) async throws -> Int {
         if let known = partitionCounts[topic] { return known }
+        let cluster = self.cluster
         let count = try await cluster.withRetries("metadata for \(topic)") {
-            try await self.cluster.partitionCount(of: topic, allowAutoCreate: true)
+            try await cluster.partitionCount(of: topic, allowAutoCreate: true)
         }
         partitionCounts[topic] = count
         return count
@@ -225,19 +226,17 @@ public actor KafkaProducer {
     }
 
     private func initProducerId() async throws {
-        try await cluster.withRetries("InitProducerId") {
-            let connection = try await self.cluster.anyConnection()
+        let cluster = self.cluster
+        let response = try await cluster.withRetries("InitProducerId") {
+            let connection = try await cluster.anyConnection()
             let (response, _) = try await connection.send(supported: 0...4) { _ in
                 InitProducerIdRequest(transactionalId: nil, transactionTimeoutMs: 60000)
             }
             guard response.errorCode == 0 else { throw KafkaClientError.broker(response.errorCode, "InitProducerId") }
-            await self.setProducerId(response.producerId, response.producerEpoch)
+            return response
         }
-    }
-
-    private func setProducerId(_ id: Int64, _ epoch: Int16) {
-        producerId = id
-        producerEpoch = epoch
+        producerId = response.producerId
+        producerEpoch = response.producerEpoch
     }
 
     /// Moves due batches to ready, sends what in-flight limits allow, returns the next linger deadline.
@@ -346,6 +345,7 @@ public actor KafkaProducer {
                                          requestHeaderVersion: flexible ? 2 : 1, responseHeaderVersion: flexible ? 1 : 0,
                                          body: body, expectsResponse: expectsResponse)
         let cluster = self.cluster
+        let sent = encodable
         future.whenComplete { result in
             let decoded: Result<ProduceResponse?, KafkaClientError>
             switch result {
@@ -363,7 +363,7 @@ public actor KafkaProducer {
                 decoded = .failure(error as? KafkaClientError ?? .connectionFailed(broker: connection.address.description, reason: "\(error)"))
                 Task { await cluster.invalidate(connection) }
             }
-            Task { await self.complete(encodable, leader: leader, response: decoded, version: version) }
+            Task { await self.complete(sent, leader: leader, response: decoded, version: version) }
         }
     }
 
