@@ -102,7 +102,8 @@ let package = Package(
         .testTarget(name: "LogStorageTests", dependencies: ["LogStorage", "KafkaProtocol"]),
         .testTarget(name: "BrokerTests", dependencies: ["Broker", "KafkaProtocol", "LogStorage",
                                                         .product(name: "NIOCore", package: "swift-nio"),
-                                                        .product(name: "NIOEmbedded", package: "swift-nio")]),
+                                                        .product(name: "NIOEmbedded", package: "swift-nio"),
+                                                        .product(name: "NIOPosix", package: "swift-nio")]),
         .testTarget(name: "KafkaClientTests", dependencies: ["KafkaClient", "KafkaProtocol"]),
         .testTarget(name: "ConsoleTests", dependencies: ["Console", "TerminalUI", "KafkaClient"]),
     ]

@@ -5,7 +5,9 @@ public struct SamsaCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "samsa",
         abstract: "A Kafka-compatible streaming platform and operations console.",
-        subcommands: []
+        subcommands: [
+            BenchCommand.self,
+        ]
     )
     public init() {}
 }

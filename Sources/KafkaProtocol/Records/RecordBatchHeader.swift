@@ -74,12 +74,22 @@ public struct RecordBatchHeader: Equatable, Sendable {
     /// Reads a header at absolute `index` of `buffer` without moving the reader index.
     /// Checks only that 61 bytes are there, the magic is 2 and `batchLength` is plausible;
     /// the CRC is verified separately by ``verifyCRC(of:at:)`` so callers can choose when to pay for it.
+    ///
+    /// The magic byte is checked as soon as it is present (17 bytes), before the rest, so a
+    /// legacy v0/v1 message (which can be shorter than 61 bytes) is reported as
+    /// ``RecordBatchError/unsupportedMagic(_:)`` rather than as truncated.
     public static func peek(_ buffer: ByteBuffer, at index: Int) throws(RecordBatchError) -> RecordBatchHeader {
-        guard index >= buffer.readerIndex, buffer.writerIndex - index >= size else {
-            throw .truncated(needed: size, available: max(0, buffer.writerIndex - index))
+        guard index >= buffer.readerIndex, index <= buffer.writerIndex else {
+            throw .truncated(needed: size, available: 0)
+        }
+        if buffer.writerIndex - index > magicOffset {
+            let magic = buffer.getInteger(at: index + magicOffset, as: Int8.self)!
+            guard magic == 2 else { throw .unsupportedMagic(magic) }
+        }
+        guard buffer.writerIndex - index >= size else {
+            throw .truncated(needed: size, available: buffer.writerIndex - index)
         }
         let magic = buffer.getInteger(at: index + magicOffset, as: Int8.self)!
-        guard magic == 2 else { throw .unsupportedMagic(magic) }
         let h = RecordBatchHeader(
             baseOffset: buffer.getInteger(at: index, as: Int64.self)!,
             batchLength: buffer.getInteger(at: index + 8, as: Int32.self)!,
@@ -97,6 +107,11 @@ public struct RecordBatchHeader: Equatable, Sendable {
         )
         guard h.batchLength >= Int32(size - logOverhead) else { throw .invalidBatchLength(h.batchLength) }
         guard h.lastOffsetDelta >= 0, h.recordCount >= 0 else {
+            throw .invalidOffsets(lastOffsetDelta: h.lastOffsetDelta, recordCount: h.recordCount)
+        }
+        // `nextOffset` (baseOffset + lastOffsetDelta + 1) must not overflow: a hostile base offset
+        // would otherwise trap whoever computes where the next batch starts.
+        guard h.baseOffset <= Int64.max - Int64(h.lastOffsetDelta) - 1 else {
             throw .invalidOffsets(lastOffsetDelta: h.lastOffsetDelta, recordCount: h.recordCount)
         }
         return h
@@ -134,13 +149,37 @@ public struct RecordBatchHeader: Equatable, Sendable {
 }
 
 /// Why a record batch was rejected. Every decoder throws one of these instead of trapping.
-public enum RecordBatchError: Error, Equatable, Sendable {
+public enum RecordBatchError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// Fewer bytes than the header or `batchLength` requires.
     case truncated(needed: Int, available: Int)
+    /// Magic other than 2. Legacy message sets (magic 0 and 1) are rejected by design: Produce v3+
+    /// and Fetch v4+ carry only magic 2, and Kafka 4.0 removed the old formats (KIP-724, KIP-896).
     case unsupportedMagic(Int8)
     case invalidBatchLength(Int32)
     case invalidOffsets(lastOffsetDelta: Int32, recordCount: Int32)
     case crcMismatch(stored: UInt32, computed: UInt32)
     case malformedRecord(String)
+    /// Compression codec id 5, 6 or 7 in the attributes.
     case unsupportedCompression(Int)
+    /// Compressing the records failed while encoding.
     case compressionFailed(String)
+    /// The compressed records are corrupt, or expand beyond the caller's limit.
+    case decompressionFailed(CompressionError)
+
+    public var description: String {
+        switch self {
+        case let .truncated(needed, available): "record batch truncated: needs \(needed) bytes, \(available) available"
+        case let .unsupportedMagic(magic) where magic == 0 || magic == 1:
+            "legacy message format (magic \(magic)) is not supported; Samsa reads and writes record batch v2 only"
+        case let .unsupportedMagic(magic): "unknown record batch magic \(magic)"
+        case let .invalidBatchLength(length): "invalid batchLength \(length)"
+        case let .invalidOffsets(delta, count): "invalid offsets: lastOffsetDelta \(delta), recordCount \(count)"
+        case let .crcMismatch(stored, computed):
+            "CRC-32C mismatch: stored 0x\(String(stored, radix: 16)), computed 0x\(String(computed, radix: 16))"
+        case let .malformedRecord(reason): "malformed record: \(reason)"
+        case let .unsupportedCompression(id): "unsupported compression codec id \(id)"
+        case let .compressionFailed(reason): "compression failed: \(reason)"
+        case let .decompressionFailed(error): "decompression failed: \(error)"
+        }
+    }
 }

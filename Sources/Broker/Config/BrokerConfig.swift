@@ -1,0 +1,287 @@
+/// A listener: where the broker accepts (or advertises) Kafka connections.
+public struct ListenerConfig: Sendable, Equatable, CustomStringConvertible {
+    public var name: String
+    /// Empty means every interface (for `listeners`).
+    public var host: String
+    public var port: Int
+
+    public init(name: String, host: String, port: Int) {
+        self.name = name; self.host = host; self.port = port
+    }
+
+    /// Parses `NAME://host:port`, `NAME://[v6]:port` or `NAME://:port`.
+    static func parse(_ text: String, key: String) throws(ConfigError) -> ListenerConfig {
+        func invalid(_ reason: String) -> ConfigError { .invalidValue(key: key, value: text, reason: reason) }
+        let parts = text.split(separator: "://", maxSplits: 1, omittingEmptySubsequences: false)
+        guard parts.count == 2 else { throw invalid("expected NAME://host:port") }
+        let name = String(parts[0]).uppercased()
+        guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }) else {
+            throw invalid("listener name must be letters, digits, _ or -")
+        }
+        let rest = parts[1]
+        var host: Substring
+        var portText: Substring
+        if rest.hasPrefix("[") {
+            guard let close = rest.firstIndex(of: "]") else { throw invalid("unterminated IPv6 address") }
+            host = rest[rest.index(after: rest.startIndex)..<close]
+            let after = rest[rest.index(after: close)...]
+            guard after.hasPrefix(":") else { throw invalid("missing port") }
+            portText = after.dropFirst()
+        } else {
+            guard let colon = rest.lastIndex(of: ":") else { throw invalid("missing port") }
+            host = rest[..<colon]
+            portText = rest[rest.index(after: colon)...]
+        }
+        guard let port = Int(portText), (0...65535).contains(port) else { throw invalid("port must be 0-65535") }
+        return ListenerConfig(name: name, host: String(host), port: port)
+    }
+
+    public var description: String {
+        host.contains(":") ? "\(name)://[\(host)]:\(port)" : "\(name)://\(host):\(port)"
+    }
+}
+
+/// The broker's static configuration, read from `server.properties` plus `--override`s.
+///
+/// Every key is validated against ``BrokerConfigKeys``; an invalid value stops start-up with a
+/// ``ConfigError`` naming the key, an unknown key only adds to ``warnings``. The typed
+/// properties are what the broker uses; ``explicitValues`` remembers which keys the operator
+/// set so DescribeConfigs can report STATIC_BROKER_CONFIG versus DEFAULT_CONFIG.
+///
+/// A value type; `Sendable`.
+public struct BrokerConfig: Sendable {
+    /// Validated values the operator set, by key (file first, then overrides).
+    public private(set) var explicitValues: [String: String] = [:]
+    /// One line per ignored unknown key, for the start-up log.
+    public private(set) var warnings: [String] = []
+
+    public var nodeId: Int32 = 1
+    public var clusterId: String?
+    public var rack: String?
+    public var listeners: [ListenerConfig] = []
+    public var advertisedListeners: [ListenerConfig] = []
+    public var logDirs: [String] = []
+    public var numNetworkThreads: Int = 3
+    public var socketRequestMaxBytes: Int = 104_857_600
+    public var socketSendBufferBytes: Int = 102_400
+    public var socketReceiveBufferBytes: Int = 102_400
+    public var connectionsMaxIdleMs: Int64 = 600_000
+    public var queuedMaxRequests: Int = 500
+    public var numPartitions: Int32 = 1
+    public var defaultReplicationFactor: Int16 = 1
+    public var autoCreateTopicsEnable = true
+    public var deleteTopicEnable = true
+    public var messageMaxBytes: Int32 = 1_048_588
+    public var logRetentionCheckIntervalMs: Int64 = 300_000
+    public var logFlushOffsetCheckpointIntervalMs: Int64 = 60_000
+    public var logFlushSchedulerIntervalMs: Int64 = Int64.max
+    public var offsetsTopicNumPartitions: Int32 = 50
+    public var offsetsTopicReplicationFactor: Int16 = 3
+    public var offsetsTopicSegmentBytes: Int32 = 104_857_600
+    public var offsetsRetentionMinutes: Int32 = 10_080
+    public var offsetsRetentionCheckIntervalMs: Int64 = 600_000
+    public var groupInitialRebalanceDelayMs: Int32 = 3000
+    public var groupMinSessionTimeoutMs: Int32 = 6000
+    public var groupMaxSessionTimeoutMs: Int32 = 1_800_000
+    public var groupMaxSize: Int32 = Int32.max
+
+    /// A configuration with every key at its default, for tests and embedding.
+    public init() {
+        // Defaults are derived from the table itself so the two cannot drift apart.
+        // swiftlint:disable:next force_try
+        self = try! BrokerConfig(properties: PropertiesFile())
+    }
+
+    /// Reads `path` and applies `overrides` (each `key=value`) on top.
+    public static func load(path: String?, overrides: [String]) throws(ConfigError) -> BrokerConfig {
+        var props = PropertiesFile()
+        if let path {
+            let text: String
+            do {
+                text = try readTextFile(path)
+            } catch {
+                throw .unreadableFile(path: path, reason: "\(error)")
+            }
+            props = PropertiesFile(parsing: text)
+        }
+        for item in overrides {
+            guard let eq = item.firstIndex(of: "="), eq != item.startIndex else { throw .malformedOverride(item) }
+            props.set(.init(key: String(item[..<eq]).trimmingWhitespace(),
+                            value: String(item[item.index(after: eq)...]), line: 0))
+        }
+        return try BrokerConfig(properties: props)
+    }
+
+    /// Validates `properties` and fills the typed fields.
+    public init(properties: PropertiesFile) throws(ConfigError) {
+        var parsed: [String: ConfigValue] = [:]
+        for entry in properties.entries {
+            guard let def = BrokerConfigKeys.byName[entry.key] else {
+                if TopicConfigKeys.byName[entry.key] != nil {
+                    warnings.append("Ignoring \(entry.key): it is a topic config; set it per topic or use its log.* broker key")
+                } else {
+                    let where_ = entry.line > 0 ? " (line \(entry.line))" : " (override)"
+                    warnings.append("Ignoring unknown configuration \(entry.key)\(where_)")
+                }
+                continue
+            }
+            parsed[entry.key] = try def.parse(entry.value)
+            explicitValues[entry.key] = entry.value.trimmingWhitespace()
+        }
+        func value(_ key: String) throws(ConfigError) -> ConfigValue {
+            if let v = parsed[key] { return v }
+            guard let def = BrokerConfigKeys.byName[key] else { preconditionFailure("no definition for \(key)") }
+            guard let d = def.defaultValue else { return .null }
+            return try def.parse(d)
+        }
+        func int(_ key: String) throws(ConfigError) -> Int64 {
+            if case .int(let n) = try value(key) { return n }
+            preconditionFailure("\(key) is not an integer key")
+        }
+        func bool(_ key: String) throws(ConfigError) -> Bool {
+            if case .bool(let b) = try value(key) { return b }
+            preconditionFailure("\(key) is not a boolean key")
+        }
+        func string(_ key: String) throws(ConfigError) -> String? {
+            switch try value(key) {
+            case .string(let s): return s.isEmpty ? nil : s
+            case .null: return nil
+            default: preconditionFailure("\(key) is not a string key")
+            }
+        }
+        func list(_ key: String) throws(ConfigError) -> [String]? {
+            switch try value(key) {
+            case .list(let l): return l
+            case .null: return nil
+            default: preconditionFailure("\(key) is not a list key")
+            }
+        }
+
+        // node.id wins over broker.id; when they disagree the operator made a mistake.
+        let nodeId = try int("node.id"), brokerId = try int("broker.id")
+        if parsed["node.id"] != nil, parsed["broker.id"] != nil, nodeId != brokerId {
+            throw .invalidValue(key: "broker.id", value: String(brokerId),
+                                reason: "must match node.id (\(nodeId)) when both are set")
+        }
+        let id = nodeId >= 0 ? nodeId : (brokerId >= 0 ? brokerId : 1)
+        self.nodeId = Int32(id)
+        clusterId = try string("cluster.id")
+        if let clusterId, !clusterId.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) {
+            throw .invalidValue(key: "cluster.id", value: clusterId, reason: "must be letters, digits, - or _")
+        }
+        rack = try string("broker.rack")
+
+        // Listeners: only PLAINTEXT is implemented, so any other protocol is a start-up error.
+        var protocolMap: [String: String] = [:]
+        for item in try list("listener.security.protocol.map") ?? [] {
+            let parts = item.split(separator: ":", maxSplits: 1).map { String($0).trimmingWhitespace().uppercased() }
+            guard parts.count == 2 else {
+                throw .invalidValue(key: "listener.security.protocol.map", value: item, reason: "expected NAME:PROTOCOL")
+            }
+            protocolMap[parts[0]] = parts[1]
+        }
+        func checkedListeners(_ key: String, _ items: [String]) throws(ConfigError) -> [ListenerConfig] {
+            var out: [ListenerConfig] = []
+            for item in items {
+                let l = try ListenerConfig.parse(item, key: key)
+                let proto = protocolMap[l.name] ?? l.name
+                guard proto == "PLAINTEXT" else {
+                    throw .unsupported(key: key, reason: "listener \(l.name) uses \(proto); only PLAINTEXT is supported")
+                }
+                guard !out.contains(where: { $0.name == l.name }) else {
+                    throw .invalidValue(key: key, value: item, reason: "listener name \(l.name) is used twice")
+                }
+                out.append(l)
+            }
+            return out
+        }
+        let controllerNames = Set((try list("controller.listener.names") ?? []).map { $0.uppercased() })
+        listeners = try checkedListeners("listeners", try list("listeners") ?? [])
+            .filter { !controllerNames.contains($0.name) }
+        guard !listeners.isEmpty else {
+            throw .invalidValue(key: "listeners", value: explicitValues["listeners"] ?? "",
+                                reason: "at least one client listener is required")
+        }
+        if let adv = try list("advertised.listeners"), !adv.isEmpty {
+            advertisedListeners = try checkedListeners("advertised.listeners", adv)
+            for a in advertisedListeners where a.host.isEmpty || a.host == "0.0.0.0" || a.host == "::" {
+                throw .invalidValue(key: "advertised.listeners", value: a.description,
+                                    reason: "a wildcard address cannot be advertised")
+            }
+        } else {
+            advertisedListeners = listeners
+        }
+
+        if let dirs = try list("log.dirs"), !dirs.isEmpty {
+            logDirs = dirs
+        } else {
+            logDirs = [try string("log.dir") ?? "/tmp/kafka-logs"]
+        }
+        numNetworkThreads = Int(try int("num.network.threads"))
+        socketRequestMaxBytes = Int(try int("socket.request.max.bytes"))
+        socketSendBufferBytes = Int(try int("socket.send.buffer.bytes"))
+        socketReceiveBufferBytes = Int(try int("socket.receive.buffer.bytes"))
+        connectionsMaxIdleMs = try int("connections.max.idle.ms")
+        queuedMaxRequests = Int(try int("queued.max.requests"))
+        numPartitions = Int32(try int("num.partitions"))
+        defaultReplicationFactor = Int16(try int("default.replication.factor"))
+        autoCreateTopicsEnable = try bool("auto.create.topics.enable")
+        deleteTopicEnable = try bool("delete.topic.enable")
+        messageMaxBytes = Int32(try int("message.max.bytes"))
+        logRetentionCheckIntervalMs = try int("log.retention.check.interval.ms")
+        logFlushOffsetCheckpointIntervalMs = try int("log.flush.offset.checkpoint.interval.ms")
+        logFlushSchedulerIntervalMs = try int("log.flush.scheduler.interval.ms")
+        offsetsTopicNumPartitions = Int32(try int("offsets.topic.num.partitions"))
+        offsetsTopicReplicationFactor = Int16(try int("offsets.topic.replication.factor"))
+        offsetsTopicSegmentBytes = Int32(try int("offsets.topic.segment.bytes"))
+        offsetsRetentionMinutes = Int32(try int("offsets.retention.minutes"))
+        offsetsRetentionCheckIntervalMs = try int("offsets.retention.check.interval.ms")
+        groupInitialRebalanceDelayMs = Int32(try int("group.initial.rebalance.delay.ms"))
+        groupMinSessionTimeoutMs = Int32(try int("group.min.session.timeout.ms"))
+        groupMaxSessionTimeoutMs = Int32(try int("group.max.session.timeout.ms"))
+        groupMaxSize = Int32(try int("group.max.size"))
+        guard groupMinSessionTimeoutMs <= groupMaxSessionTimeoutMs else {
+            throw .invalidValue(key: "group.max.session.timeout.ms", value: String(groupMaxSessionTimeoutMs),
+                                reason: "must be at least group.min.session.timeout.ms (\(groupMinSessionTimeoutMs))")
+        }
+        // Validate the topic defaults now so a bad log.* key fails start-up, not the first CreateTopics.
+        for key in TopicConfigKeys.all {
+            _ = try topicDefault(key.definition.name)
+        }
+    }
+
+    /// The effective text value of a broker key and where it came from.
+    public func brokerValue(_ key: String) -> (value: String?, source: ConfigSource) {
+        if let v = explicitValues[key] { return (v, .staticBrokerConfig) }
+        return (BrokerConfigKeys.byName[key]?.defaultValue, .defaultConfig)
+    }
+
+    /// The default of topic config `name` on this broker: the first broker synonym the
+    /// operator set (scaled to the topic key's unit), else Kafka's default.
+    /// - Returns: value, source, and the broker key that supplied it (nil for Kafka's default).
+    public func topicDefault(_ name: String) throws(ConfigError) -> (value: String, source: ConfigSource, synonym: String?) {
+        guard let key = TopicConfigKeys.byName[name] else { throw .unknownKey(name) }
+        for (i, syn) in key.brokerSynonyms.enumerated() {
+            guard let raw = explicitValues[syn] else { continue }
+            let scale = key.synonymScale[i]
+            if scale == 1 { return (raw, .staticBrokerConfig, syn) }
+            guard let n = Int64(raw) else { throw .invalidValue(key: syn, value: raw, reason: "expected an integer") }
+            // -1 means "forever" in every unit; do not scale it.
+            let (scaled, overflow) = n.multipliedReportingOverflow(by: scale)
+            return (n < 0 ? String(n) : (overflow ? String(Int64.max) : String(scaled)), .staticBrokerConfig, syn)
+        }
+        // log.retention.hours has a non-null default (168) that must win over the topic
+        // table's own default only when they differ; they agree, so Kafka's default is used.
+        return (key.definition.defaultValue ?? "", .defaultConfig, nil)
+    }
+
+    /// Effective topic configs: broker defaults overlaid with the topic's own `overrides`.
+    public func effectiveTopicConfig(_ overrides: [String: String]) -> [String: String] {
+        var out: [String: String] = [:]
+        for key in TopicConfigKeys.all {
+            let name = key.definition.name
+            out[name] = overrides[name] ?? (try? topicDefault(name).value) ?? key.definition.defaultValue ?? ""
+        }
+        return out
+    }
+}

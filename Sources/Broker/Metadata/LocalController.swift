@@ -1,0 +1,238 @@
+import Synchronization
+
+/// A metadata change the controller refused, with the Kafka error code to report.
+public struct ControllerError: Error, Equatable, Sendable, CustomStringConvertible {
+    public var code: Int16
+    public var message: String
+    public init(_ code: Int16, _ message: String) { self.code = code; self.message = message }
+    public var description: String { "error \(code): \(message)" }
+
+    static func unknownTopic(_ name: String) -> ControllerError { .init(3, "This server does not host this topic-partition: \(name)") }
+    static func invalidTopic(_ m: String) -> ControllerError { .init(17, m) }
+    static func topicExists(_ name: String) -> ControllerError { .init(36, "Topic '\(name)' already exists.") }
+    static func invalidPartitions(_ m: String) -> ControllerError { .init(37, m) }
+    static func invalidReplicationFactor(_ m: String) -> ControllerError { .init(38, m) }
+    static func invalidReplicaAssignment(_ m: String) -> ControllerError { .init(39, m) }
+    static func invalidConfig(_ m: String) -> ControllerError { .init(40, m) }
+    static func invalidRequest(_ m: String) -> ControllerError { .init(42, m) }
+    static func deletionDisabled() -> ControllerError { .init(73, "Topic deletion is disabled.") }
+}
+
+/// Kafka's topic name rules (`org.apache.kafka.common.internals.Topic`).
+public enum TopicName {
+    public static let maxLength = 249
+    public static let internalTopics: Set<String> = ["__consumer_offsets", "__transaction_state"]
+
+    /// Throws INVALID_TOPIC_EXCEPTION for a name Kafka would refuse.
+    public static func validate(_ name: String) throws(ControllerError) {
+        guard !name.isEmpty else { throw .invalidTopic("Topic name is illegal, it can't be empty") }
+        guard name != "." && name != ".." else { throw .invalidTopic("Topic name cannot be \".\" or \"..\"") }
+        guard name.utf8.count <= maxLength else {
+            throw .invalidTopic("Topic name is illegal, it can't be longer than \(maxLength) characters, topic name: \(name)")
+        }
+        for b in name.utf8 {
+            let ok = (b >= 0x61 && b <= 0x7A) || (b >= 0x41 && b <= 0x5A) || (b >= 0x30 && b <= 0x39)
+                || b == UInt8(ascii: ".") || b == UInt8(ascii: "_") || b == UInt8(ascii: "-")
+            guard ok else {
+                throw .invalidTopic("Topic name \"\(name)\" is illegal, it contains a character other than ASCII alphanumerics, '.', '_' and '-'")
+            }
+        }
+    }
+
+    /// Kafka treats '.' and '_' as the same in metric names, so such names collide.
+    public static func collisionKey(_ name: String) -> String {
+        String(name.map { $0 == "." ? "_" : $0 })
+    }
+}
+
+/// The single-node controller: validates admin changes against the current image and turns
+/// them into ``MetadataRecord``s committed to the ``MetadataStore``.
+///
+/// It plays the role the active KRaft controller will play in a cluster (Kafka's
+/// `ReplicationControlManager`), so the broker side never changes metadata any other way.
+/// Thread-safe: commits are serialised by the store; validation reads a snapshot inside the
+/// same critical section (`lock`) so two concurrent CreateTopics of one name cannot both win.
+public final class LocalController: Sendable {
+    public let store: MetadataStore
+    private let lock = Mutex<Void>(())
+    private let nextRandom: @Sendable () -> UInt64
+    /// Producer ids are handed out in blocks so that only one record per block is written.
+    public static let producerIdBlockSize: Int64 = 1000
+
+    public init(store: MetadataStore, random: @escaping @Sendable () -> UInt64) {
+        self.store = store
+        self.nextRandom = random
+    }
+
+    /// Registers (or re-registers) a broker. A single node registers itself at start-up.
+    public func registerBroker(_ registration: BrokerRegistration) throws {
+        try lock.withLock { _ in
+            if store.image.brokers[registration.id] != registration {
+                try store.commit([.registerBroker(registration)])
+            }
+        }
+    }
+
+    /// What a successful (or validate-only) topic creation yields.
+    public struct CreatedTopic: Sendable, Equatable {
+        public var id: TopicID
+        public var numPartitions: Int32
+        public var replicationFactor: Int16
+        public var configs: [String: String]
+    }
+
+    /// Creates a topic. `assignments` (partition -> replicas) replaces the automatic placement.
+    public func createTopic(name: String, numPartitions: Int32, replicationFactor: Int16,
+                            assignments: [Int32: [Int32]] = [:], configs: [String: String] = [:],
+                            validateOnly: Bool = false) throws -> CreatedTopic {
+        try lock.withLock { _ throws -> CreatedTopic in
+            let image = store.image
+            try TopicName.validate(name)
+            if image.topics[name] != nil { throw ControllerError.topicExists(name) }
+            let key = TopicName.collisionKey(name)
+            if let other = image.topics.keys.first(where: { TopicName.collisionKey($0) == key }) {
+                throw ControllerError.invalidTopic("Topic '\(name)' collides with existing topic: \(other)")
+            }
+            for (k, v) in configs {
+                do { try TopicConfigKeys.validate(k, v) } catch { throw ControllerError.invalidConfig("\(error)") }
+            }
+            let replicaSets: [[Int32]]
+            if !assignments.isEmpty {
+                guard numPartitions == -1 && replicationFactor == -1 else {
+                    throw ControllerError.invalidRequest("Both numPartitions or replicationFactor and replicasAssignments were set. Both cannot be used at the same time.")
+                }
+                replicaSets = try checkedAssignments(assignments, firstPartition: 0, image: image, expectedRF: nil)
+            } else {
+                guard numPartitions >= 1 else {
+                    throw ControllerError.invalidPartitions("Number of partitions was set to an invalid non-positive value.")
+                }
+                guard replicationFactor >= 1 else {
+                    throw ControllerError.invalidReplicationFactor("Replication factor must be larger than 0.")
+                }
+                replicaSets = try placeReplicas(count: Int(numPartitions), firstPartition: 0,
+                                                replicationFactor: Int(replicationFactor), image: image)
+            }
+            let id = TopicID.random(nextRandom)
+            let created = CreatedTopic(id: id, numPartitions: Int32(replicaSets.count),
+                                       replicationFactor: Int16(replicaSets.first?.count ?? 0), configs: configs)
+            if validateOnly { return created }
+            var records: [MetadataRecord] = [.topic(name: name, id: id)]
+            for (k, v) in configs.sorted(by: { $0.key < $1.key }) {
+                records.append(.config(resourceType: 2, resourceName: name, name: k, value: v))
+            }
+            for (p, replicas) in replicaSets.enumerated() {
+                records.append(.partition(topicID: id, PartitionRegistration(
+                    partition: Int32(p), replicas: replicas, isr: replicas, leader: replicas[0],
+                    leaderEpoch: 0, partitionEpoch: 0)))
+            }
+            try store.commit(records)
+            return created
+        }
+    }
+
+    /// Deletes a topic by name.
+    public func deleteTopic(name: String, deletionEnabled: Bool) throws -> TopicID {
+        try lock.withLock { _ throws -> TopicID in
+            guard deletionEnabled else { throw ControllerError.deletionDisabled() }
+            guard let topic = store.image.topics[name] else { throw ControllerError.unknownTopic(name) }
+            try store.commit([.removeTopic(topic.id)])
+            return topic.id
+        }
+    }
+
+    /// Grows a topic to `totalCount` partitions.
+    public func createPartitions(topic name: String, totalCount: Int32, assignments: [[Int32]]?,
+                                 validateOnly: Bool) throws {
+        try lock.withLock { _ throws in
+            let image = store.image
+            guard let topic = image.topics[name] else { throw ControllerError.unknownTopic(name) }
+            let current = Int32(topic.partitions.count)
+            guard totalCount > current else {
+                throw ControllerError.invalidPartitions(totalCount == current
+                    ? "Topic already has \(current) partitions."
+                    : "Topic currently has \(current) partitions, which is higher than the requested \(totalCount).")
+            }
+            let rf = topic.partitions.first?.replicas.count ?? 1
+            let replicaSets: [[Int32]]
+            if let assignments {
+                guard assignments.count == Int(totalCount - current) else {
+                    throw ControllerError.invalidReplicaAssignment(
+                        "Attempted to add \(totalCount - current) additional partition(s), but only \(assignments.count) assignment(s) were specified.")
+                }
+                var dict: [Int32: [Int32]] = [:]
+                for (i, a) in assignments.enumerated() { dict[current + Int32(i)] = a }
+                replicaSets = try checkedAssignments(dict, firstPartition: current, image: image, expectedRF: rf)
+            } else {
+                replicaSets = try placeReplicas(count: Int(totalCount - current), firstPartition: Int(current),
+                                                replicationFactor: rf, image: image)
+            }
+            if validateOnly { return }
+            let records = replicaSets.enumerated().map { i, replicas in
+                MetadataRecord.partition(topicID: topic.id, PartitionRegistration(
+                    partition: current + Int32(i), replicas: replicas, isr: replicas, leader: replicas[0],
+                    leaderEpoch: 0, partitionEpoch: 0))
+            }
+            try store.commit(records)
+        }
+    }
+
+    /// Sets (value non-nil) or removes (nil) configs of a topic (type 2) or broker (type 4).
+    public func alterConfigs(resourceType: Int8, resourceName: String, changes: [(String, String?)],
+                             validateOnly: Bool) throws {
+        try lock.withLock { _ throws in
+            if resourceType == 2, store.image.topics[resourceName] == nil {
+                throw ControllerError.unknownTopic(resourceName)
+            }
+            let records = changes.map { MetadataRecord.config(resourceType: resourceType, resourceName: resourceName,
+                                                              name: $0.0, value: $0.1) }
+            if !validateOnly { try store.commit(records) }
+        }
+    }
+
+    /// Reserves a block of producer ids and returns its first id. The block is committed before
+    /// any id in it is used, so ids stay unique across restarts.
+    public func allocateProducerIdBlock() throws -> ClosedRange<Int64> {
+        try lock.withLock { _ throws -> ClosedRange<Int64> in
+            let start = store.image.nextProducerId
+            try store.commit([.producerIds(nextProducerId: start + Self.producerIdBlockSize)])
+            return start...(start + Self.producerIdBlockSize - 1)
+        }
+    }
+
+    /// Round-robin placement over live brokers, shifted per partition so that leaders spread out.
+    private func placeReplicas(count: Int, firstPartition: Int, replicationFactor: Int,
+                               image: MetadataImage) throws(ControllerError) -> [[Int32]] {
+        let brokers = image.liveBrokers.map(\.id)
+        guard replicationFactor <= brokers.count else {
+            throw .invalidReplicationFactor("Unable to replicate the partition \(replicationFactor) time(s): The target replication factor of \(replicationFactor) cannot be reached because only \(brokers.count) broker(s) are registered.")
+        }
+        return (0..<count).map { i in
+            let start = (firstPartition + i) % brokers.count
+            return (0..<replicationFactor).map { brokers[(start + $0) % brokers.count] }
+        }
+    }
+
+    private func checkedAssignments(_ assignments: [Int32: [Int32]], firstPartition: Int32, image: MetadataImage,
+                                    expectedRF: Int?) throws(ControllerError) -> [[Int32]] {
+        var out: [[Int32]] = []
+        var rf = expectedRF
+        for p in 0..<Int32(assignments.count) {
+            guard let replicas = assignments[firstPartition + p] else {
+                throw .invalidReplicaAssignment("Partitions must be consecutive, starting at \(firstPartition); \(firstPartition + p) is missing.")
+            }
+            guard !replicas.isEmpty else { throw .invalidReplicaAssignment("The replica assignment of partition \(firstPartition + p) is empty.") }
+            guard Set(replicas).count == replicas.count else {
+                throw .invalidReplicaAssignment("Duplicate brokers in the assignment of partition \(firstPartition + p).")
+            }
+            for b in replicas where image.brokers[b] == nil || image.brokers[b]?.fenced == true {
+                throw .invalidReplicaAssignment("The assignment of partition \(firstPartition + p) names broker \(b), which is not registered.")
+            }
+            if let rf, rf != replicas.count {
+                throw .invalidReplicaAssignment("All partitions must have the same replication factor (\(rf)).")
+            }
+            rf = replicas.count
+            out.append(replicas)
+        }
+        return out
+    }
+}

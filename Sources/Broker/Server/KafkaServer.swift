@@ -1,0 +1,162 @@
+import Logging
+import NIOCore
+import NIOPosix
+import Synchronization
+
+/// The NIO shell: accepts TCP connections on one listener and runs each connection's
+/// requests through a ``RequestDispatcher`` strictly one at a time.
+///
+/// Per connection: `KafkaFrameDecoder` (enforces `socket.request.max.bytes`) and an idle
+/// closer sit in the pipeline; an `NIOAsyncChannel` hands frames to a task that awaits each
+/// response and writes it before taking the next frame. Reads are back-pressured by the
+/// async channel's watermarks, so a pipelining client cannot make the broker buffer without
+/// bound. A framing error or dispatcher `.close` closes that connection with one log line and
+/// affects nobody else.
+///
+/// Thread-safe. `run()` returns after `shutdown()` once every connection is closed.
+public final class KafkaServer: Sendable {
+    public struct Configuration: Sendable {
+        public var host: String
+        public var port: Int
+        public var listenerName: String
+        public var maxFrameBytes: Int
+        public var idleTimeoutMs: Int64
+        public var sendBufferBytes: Int
+        public var receiveBufferBytes: Int
+        /// Frames read ahead per connection before reading pauses.
+        public var maxQueuedRequests: Int
+
+        public init(host: String, port: Int, listenerName: String = "PLAINTEXT", maxFrameBytes: Int = 104_857_600,
+                    idleTimeoutMs: Int64 = 600_000, sendBufferBytes: Int = 102_400, receiveBufferBytes: Int = 102_400,
+                    maxQueuedRequests: Int = 16) {
+            self.host = host; self.port = port; self.listenerName = listenerName; self.maxFrameBytes = maxFrameBytes
+            self.idleTimeoutMs = idleTimeoutMs; self.sendBufferBytes = sendBufferBytes
+            self.receiveBufferBytes = receiveBufferBytes; self.maxQueuedRequests = maxQueuedRequests
+        }
+    }
+
+    private struct State {
+        var serverChannel: Channel?
+        var connections: [UInt64: Channel] = [:]
+        var nextConnectionId: UInt64 = 1
+        var shuttingDown = false
+    }
+
+    public let configuration: Configuration
+    private let dispatcher: any RequestDispatcher
+    private let group: EventLoopGroup
+    private let logger: Logger
+    private let state = Mutex(State())
+    private let asyncServer = Mutex<NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>?>(nil)
+
+    public init(configuration: Configuration, dispatcher: any RequestDispatcher, group: EventLoopGroup, logger: Logger) {
+        self.configuration = configuration
+        self.dispatcher = dispatcher
+        self.group = group
+        self.logger = logger
+    }
+
+    /// Binds the listener and returns the bound address (port 0 picks a free port).
+    @discardableResult
+    public func bind() async throws -> SocketAddress {
+        let cfg = configuration
+        let host = cfg.host.isEmpty ? "0.0.0.0" : cfg.host
+        var bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 1024)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.socketOption(.so_keepalive), value: 1)
+        if cfg.sendBufferBytes > 0 {
+            bootstrap = bootstrap.childChannelOption(.socketOption(.so_sndbuf), value: cfg.sendBufferBytes)
+        }
+        if cfg.receiveBufferBytes > 0 {
+            bootstrap = bootstrap.childChannelOption(.socketOption(.so_rcvbuf), value: cfg.receiveBufferBytes)
+        }
+        let server = try await bootstrap.bind(host: host, port: cfg.port) { channel in
+            channel.eventLoop.makeCompletedFuture {
+                let ops = channel.pipeline.syncOperations
+                if cfg.idleTimeoutMs > 0 {
+                    try ops.addHandler(IdleStateHandler(readTimeout: .milliseconds(cfg.idleTimeoutMs)))
+                    try ops.addHandler(IdleConnectionCloser())
+                }
+                try ops.addHandler(ByteToMessageHandler(KafkaFrameDecoder(maxFrameBytes: cfg.maxFrameBytes)))
+                return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(
+                    wrappingChannelSynchronously: channel,
+                    configuration: .init(backPressureStrategy: .init(lowWatermark: 1,
+                                                                     highWatermark: max(2, cfg.maxQueuedRequests))))
+            }
+        }
+        asyncServer.withLock { $0 = server }
+        state.withLock { $0.serverChannel = server.channel }
+        guard let address = server.channel.localAddress else { throw ChannelError.unknownLocalAddress }
+        return address
+    }
+
+    /// Accepts connections until ``shutdown()``. Call ``bind()`` first.
+    public func run() async throws {
+        guard let server = asyncServer.withLock({ $0 }) else { preconditionFailure("run() before bind()") }
+        try await withThrowingDiscardingTaskGroup { group in
+            try await server.executeThenClose { inbound in
+                for try await connection in inbound {
+                    group.addTask { await self.serve(connection) }
+                }
+            }
+        }
+    }
+
+    /// Stops accepting, closes every connection, and lets ``run()`` return.
+    public func shutdown() async {
+        let (server, connections) = state.withLock { s -> (Channel?, [Channel]) in
+            s.shuttingDown = true
+            return (s.serverChannel, Array(s.connections.values))
+        }
+        try? await server?.close()
+        for c in connections { try? await c.close() }
+    }
+
+    /// Number of open client connections (for tests and metrics).
+    public var connectionCount: Int { state.withLock { $0.connections.count } }
+
+    private func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async {
+        let channel = connection.channel
+        let remote = channel.remoteAddress
+        let id: UInt64? = state.withLock { s in
+            if s.shuttingDown { return nil }
+            let id = s.nextConnectionId
+            s.nextConnectionId += 1
+            s.connections[id] = channel
+            return id
+        }
+        guard let id else { try? await channel.close(); return }
+        defer { _ = state.withLock { $0.connections.removeValue(forKey: id) } }
+        let info = ConnectionInfo(connectionId: id, clientHost: remote?.ipAddress ?? "unknown",
+                                  clientPort: remote?.port ?? 0, listenerName: configuration.listenerName)
+        var log = logger
+        log[metadataKey: "connection"] = "\(id)"
+        log[metadataKey: "peer"] = "\(info.clientHost):\(info.clientPort)"
+        let dispatcher = self.dispatcher
+        do {
+            try await connection.executeThenClose { inbound, outbound in
+                for try await frame in inbound {
+                    switch await dispatcher.dispatch(frame: frame, connection: info) {
+                    case .respond(let bytes):
+                        try await outbound.write(bytes)
+                    case .noResponse:
+                        continue
+                    case .close(let reason):
+                        log.warning("Closing connection: \(reason)")
+                        return
+                    }
+                }
+            }
+        } catch let error as FramingError {
+            log.warning("Closing connection: \(error)")
+        } catch is ConnectionIdleError {
+            log.info("Closing idle connection")
+        } catch let error as ChannelError where error == .ioOnClosedChannel || error == .alreadyClosed {
+            log.debug("Connection closed while writing")
+        } catch {
+            log.debug("Connection ended: \(error)")
+        }
+    }
+}

@@ -1,0 +1,31 @@
+import NIOCore
+
+/// Facts about a connection that every request on it shares.
+public struct ConnectionInfo: Sendable {
+    public var connectionId: UInt64
+    public var clientHost: String
+    public var clientPort: Int
+    public var listenerName: String
+
+    public init(connectionId: UInt64, clientHost: String, clientPort: Int, listenerName: String) {
+        self.connectionId = connectionId; self.clientHost = clientHost
+        self.clientPort = clientPort; self.listenerName = listenerName
+    }
+}
+
+/// What the connection loop does after a request was processed.
+public enum DispatchOutcome: Sendable {
+    /// Send these bytes (a complete frame: size prefix, response header, body).
+    case respond(ByteBuffer)
+    /// Send nothing (acks=0 produce) and read the next request.
+    case noResponse
+    /// Close the connection; `reason` goes to the log (unknown api, malformed header, acks=0 error).
+    case close(reason: String)
+}
+
+/// Turns one request frame (without its size prefix) into an outcome. The server calls it for
+/// one frame at a time per connection, in arrival order, and writes each response before it
+/// reads the next request, so responses leave in request order (Kafka's muted channel).
+public protocol RequestDispatcher: Sendable {
+    func dispatch(frame: ByteBuffer, connection: ConnectionInfo) async -> DispatchOutcome
+}

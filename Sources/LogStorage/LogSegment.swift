@@ -1,0 +1,381 @@
+import KafkaProtocol
+import NIOCore
+
+/// One segment of a partition log: a `.log` file of record batches plus its two sparse indexes,
+/// all named by the 20-digit zero-padded base offset (`00000000000000001234.log`).
+///
+/// `.log` format: record batches v2 exactly as on the wire (see `RecordBatchHeader` for the
+/// 61-byte header), back to back, with no file header and no padding. The first batch's
+/// `baseOffset` is >= the segment's base offset; offsets strictly increase from batch to batch.
+/// Index formats: see ``OffsetIndex`` and ``TimeIndex``.
+///
+/// Older segments are opened lazily: only the file size is read at startup, the indexes and the
+/// end offset on first use. That is what lets thousands of partitions open in seconds.
+///
+/// Not thread-safe: owned by a ``PartitionLog`` and only used under its lock, except that the
+/// immutable (non-active) segments are read by the cleaner from its own thread.
+final class LogSegment {
+    static let logSuffix = ".log"
+    static let indexSuffix = ".index"
+    static let timeIndexSuffix = ".timeindex"
+    static let deletedSuffix = ".deleted"
+    static let cleanedSuffix = ".cleaned"
+    static let swapSuffix = ".swap"
+
+    let baseOffset: Int64
+    let directory: String
+    let fileSystem: any FileSystem
+    private(set) var logPath: String
+    private var openFile: (any StorageFile)?
+    /// Bytes of batches in the `.log` file.
+    private(set) var size: Int64
+    let offsetIndex: OffsetIndex
+    let timeIndex: TimeIndex
+    private(set) var indexesLoaded: Bool
+    private var cachedNextOffset: Int64?
+    /// Largest batch maxTimestamp in the segment (-1 before any), valid once indexes are loaded.
+    private(set) var maxTimestampSoFar: Int64 = -1
+    private(set) var offsetOfMaxTimestampSoFar: Int64
+    private var bytesSinceLastIndexEntry = 0
+    /// The first batch's maxTimestamp, the basis of `segment.ms` rolling (nil while empty or unknown).
+    private(set) var rollingBasedTimestamp: Int64?
+    /// When this object was created (a new segment) or loaded, for segments without timestamps.
+    let createdMs: Int64
+
+    static func fileName(_ baseOffset: Int64, _ suffix: String) -> String {
+        let digits = String(baseOffset)
+        return String(repeating: "0", count: max(0, 20 - digits.count)) + digits + suffix
+    }
+
+    /// Parses `00000000000000001234.log` (or another suffix) back into 1234.
+    static func baseOffset(fromFileName name: String, suffix: String) -> Int64? {
+        guard name.hasSuffix(suffix) else { return nil }
+        let stem = name.dropLast(suffix.count)
+        guard stem.count == 20, stem.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
+        return Int64(stem)
+    }
+
+    /// Creates a new, empty segment (replacing any stale files with the same base offset).
+    static func create(fileSystem: any FileSystem, directory: String, baseOffset: Int64, nowMs: Int64) throws(FileSystemError) -> LogSegment {
+        let segment = LogSegment(fileSystem: fileSystem, directory: directory, baseOffset: baseOffset, size: 0, nowMs: nowMs, loaded: true)
+        let file = try fileSystem.open(segment.logPath, create: true)
+        if try file.size() != 0 { try file.truncate(to: 0) }
+        try fileSystem.removeFile(segment.offsetIndex.path)
+        try fileSystem.removeFile(segment.timeIndex.path)
+        segment.openFile = file
+        segment.cachedNextOffset = baseOffset
+        return segment
+    }
+
+    /// Describes an existing segment without reading it.
+    static func existing(fileSystem: any FileSystem, directory: String, baseOffset: Int64, nowMs: Int64) -> LogSegment {
+        let path = joinPath(directory, fileName(baseOffset, logSuffix))
+        let size = fileSystem.fileSize(path) ?? 0
+        return LogSegment(fileSystem: fileSystem, directory: directory, baseOffset: baseOffset, size: size, nowMs: nowMs, loaded: false)
+    }
+
+    private init(fileSystem: any FileSystem, directory: String, baseOffset: Int64, size: Int64, nowMs: Int64, loaded: Bool) {
+        self.fileSystem = fileSystem
+        self.directory = directory
+        self.baseOffset = baseOffset
+        self.logPath = joinPath(directory, Self.fileName(baseOffset, Self.logSuffix))
+        self.offsetIndex = OffsetIndex(baseOffset: baseOffset, path: joinPath(directory, Self.fileName(baseOffset, Self.indexSuffix)))
+        self.timeIndex = TimeIndex(baseOffset: baseOffset, path: joinPath(directory, Self.fileName(baseOffset, Self.timeIndexSuffix)))
+        self.size = size
+        self.indexesLoaded = loaded
+        self.offsetOfMaxTimestampSoFar = baseOffset
+        self.createdMs = nowMs
+    }
+
+    func file() throws(FileSystemError) -> any StorageFile {
+        if let openFile { return openFile }
+        let file = try fileSystem.open(logPath, create: false)
+        openFile = file
+        return file
+    }
+
+    // MARK: Indexes and end offset
+
+    /// Loads the index files, rebuilding them from the log when they are missing or inconsistent.
+    func ensureIndexes(indexIntervalBytes: Int) throws(FileSystemError) {
+        guard !indexesLoaded else { return }
+        indexesLoaded = true
+        let offsetsOK = try offsetIndex.load(fileSystem: fileSystem, logSize: size)
+        var consistent = offsetsOK
+        if consistent, let lastPosition = offsetIndex.lastPosition, let lastOffset = offsetIndex.lastOffset {
+            // The last entry must point at a real batch ending at the recorded offset.
+            let header = try header(at: Int64(lastPosition))
+            consistent = header?.lastOffset == lastOffset
+        }
+        if consistent {
+            let upper = offsetIndex.lastOffset ?? baseOffset
+            consistent = try timeIndex.load(fileSystem: fileSystem, lastOffset: max(upper, try nextOffset(indexIntervalBytes: indexIntervalBytes) - 1))
+        }
+        if consistent {
+            if let ts = timeIndex.lastTimestamp, let entry = timeIndex.entries.last {
+                maxTimestampSoFar = ts; offsetOfMaxTimestampSoFar = entry.offset
+            }
+            bytesSinceLastIndexEntry = Int(size) - Int(offsetIndex.lastPosition ?? 0)
+            if size > 0, let first = try header(at: 0) { rollingBasedTimestamp = first.maxTimestamp }
+        } else {
+            try rebuildIndexes(indexIntervalBytes: indexIntervalBytes)
+        }
+    }
+
+    /// Rebuilds both indexes by scanning batch headers (no CRC check: used for segments below the
+    /// recovery point, whose bytes were fsynced).
+    func rebuildIndexes(indexIntervalBytes: Int) throws(FileSystemError) {
+        offsetIndex.reset(); timeIndex.reset()
+        indexesLoaded = true
+        maxTimestampSoFar = -1; offsetOfMaxTimestampSoFar = baseOffset; bytesSinceLastIndexEntry = 0
+        rollingBasedTimestamp = nil
+        var scanner = BatchScanner(file: try file(), from: 0, to: size, wantBodies: false)
+        var next = baseOffset
+        while let result = try scanner.next() {
+            guard case .success(let batch) = result else { break }
+            indexBatch(batch.header, position: Int(batch.position), indexIntervalBytes: indexIntervalBytes)
+            next = batch.header.nextOffset
+        }
+        cachedNextOffset = next
+        finishTimeIndex()
+    }
+
+    private func indexBatch(_ header: RecordBatchHeader, position: Int, indexIntervalBytes: Int) {
+        if rollingBasedTimestamp == nil { rollingBasedTimestamp = header.maxTimestamp }
+        if header.maxTimestamp > maxTimestampSoFar {
+            maxTimestampSoFar = header.maxTimestamp
+            offsetOfMaxTimestampSoFar = header.lastOffset
+        }
+        if bytesSinceLastIndexEntry > indexIntervalBytes {
+            offsetIndex.append(offset: header.lastOffset, position: position)
+            timeIndex.maybeAppend(timestamp: maxTimestampSoFar, offset: offsetOfMaxTimestampSoFar)
+            bytesSinceLastIndexEntry = 0
+        }
+        bytesSinceLastIndexEntry += header.totalSize
+    }
+
+    /// Records the segment's final maximum timestamp in the time index (Kafka does this when a
+    /// segment stops being active), so retention by time can read it from the last entry.
+    func finishTimeIndex() {
+        if maxTimestampSoFar >= 0 { timeIndex.maybeAppend(timestamp: maxTimestampSoFar, offset: offsetOfMaxTimestampSoFar) }
+    }
+
+    /// The offset after the last batch (the base offset when empty).
+    func nextOffset(indexIntervalBytes: Int) throws(FileSystemError) -> Int64 {
+        if let cachedNextOffset { return cachedNextOffset }
+        var next = baseOffset
+        let start = Int64(offsetIndex.lastPosition ?? 0)
+        var scanner = BatchScanner(file: try file(), from: start, to: size, chunkSize: 64 * 1024, wantBodies: false)
+        while let result = try scanner.next() {
+            guard case .success(let batch) = result else { break }
+            next = batch.header.nextOffset
+        }
+        cachedNextOffset = next
+        return next
+    }
+
+    /// The header at `position`, nil when there is no plausible batch there.
+    func header(at position: Int64) throws(FileSystemError) -> RecordBatchHeader? {
+        guard position + Int64(RecordBatchHeader.size) <= size else { return nil }
+        let buffer = try file().read(at: position, count: RecordBatchHeader.size)
+        return try? RecordBatchHeader.peek(buffer, at: buffer.readerIndex)
+    }
+
+    // MARK: Recovery
+
+    /// Re-validates every batch (structure, CRC, increasing offsets that fit the segment),
+    /// rebuilds the indexes, and cuts the file at the first invalid or torn batch.
+    /// `onBatch` sees every valid batch (used to rebuild the leader-epoch cache).
+    /// Returns the number of bytes cut off.
+    func recover(indexIntervalBytes: Int, onBatch: (RecordBatchHeader) -> Void) throws(FileSystemError) -> (truncatedBytes: Int64, stop: ScanStop?) {
+        offsetIndex.reset(); timeIndex.reset()
+        indexesLoaded = true
+        maxTimestampSoFar = -1; offsetOfMaxTimestampSoFar = baseOffset; bytesSinceLastIndexEntry = 0
+        rollingBasedTimestamp = nil
+        let actualSize = try file().size()
+        size = actualSize
+        var scanner = BatchScanner(file: try file(), from: 0, to: actualSize, wantBodies: true)
+        var next = baseOffset
+        var validEnd: Int64 = 0
+        var stop: ScanStop?
+        while let result = try scanner.next() {
+            switch result {
+            case .failure(let s):
+                stop = s
+            case .success(let batch):
+                let h = batch.header
+                do {
+                    try h.verifyCRC(of: batch.bytes!, at: batch.bytes!.readerIndex)
+                } catch {
+                    stop = ScanStop(position: batch.position, reason: "\(error)")
+                }
+                if stop == nil, h.baseOffset < next {
+                    stop = ScanStop(position: batch.position, reason: "offset \(h.baseOffset) below expected \(next)")
+                }
+                if stop == nil, h.lastOffset - baseOffset > Int64(Int32.max) {
+                    stop = ScanStop(position: batch.position, reason: "offset \(h.lastOffset) does not fit segment \(baseOffset)")
+                }
+                if stop == nil {
+                    indexBatch(h, position: Int(batch.position), indexIntervalBytes: indexIntervalBytes)
+                    onBatch(h)
+                    next = h.nextOffset
+                    validEnd = batch.position + Int64(h.totalSize)
+                }
+            }
+            if stop != nil { break }
+        }
+        let truncated = actualSize - validEnd
+        if truncated > 0 {
+            try file().truncate(to: validEnd)
+            size = validEnd
+        }
+        cachedNextOffset = next
+        return (truncated, stop)
+    }
+
+    // MARK: Append
+
+    /// Writes already-validated, already-stamped batches at the end of the file in one `pwrite`
+    /// and updates the indexes.
+    func append(_ buffer: ByteBuffer, batches: [RecordBatchHeader], indexIntervalBytes: Int) throws(FileSystemError) {
+        precondition(indexesLoaded, "append to a segment whose indexes are not loaded")
+        let start = size
+        try file().write(buffer, at: start)
+        var position = Int(start)
+        for header in batches {
+            indexBatch(header, position: position, indexIntervalBytes: indexIntervalBytes)
+            position += header.totalSize
+        }
+        size += Int64(buffer.readableBytes)
+        if let last = batches.last { cachedNextOffset = last.nextOffset }
+    }
+
+    // MARK: Reads
+
+    /// Position and header of the first batch whose last offset is >= `offset`, scanning forward
+    /// from the index; nil when no such batch exists in this segment.
+    func translate(_ offset: Int64, indexIntervalBytes: Int) throws(FileSystemError) -> ScannedBatch? {
+        try ensureIndexes(indexIntervalBytes: indexIntervalBytes)
+        let start = Int64(offsetIndex.lookup(offset))
+        var scanner = BatchScanner(file: try file(), from: start, to: size, chunkSize: 16 * 1024, wantBodies: false)
+        while let result = try scanner.next() {
+            guard case .success(let batch) = result else { return nil }
+            if batch.header.lastOffset >= offset { return batch }
+        }
+        return nil
+    }
+
+    /// The last batch boundary at or before `limit`, at or after `from` (a batch boundary).
+    func lastBoundary(from: Int64, notAfter limit: Int64) throws(FileSystemError) -> Int64 {
+        var start = from
+        // Jump ahead with the index: its positions are batch starts.
+        let positions = offsetIndex.positions
+        var lo = 0, hi = positions.count - 1
+        while lo <= hi {
+            let mid = (lo + hi) / 2
+            let p = Int64(positions[mid])
+            if p <= limit { if p > start { start = p }; lo = mid + 1 } else { hi = mid - 1 }
+        }
+        var scanner = BatchScanner(file: try file(), from: start, to: size, chunkSize: 16 * 1024, wantBodies: false)
+        var boundary = start
+        while let result = try scanner.next() {
+            guard case .success(let batch) = result else { break }
+            let end = batch.position + Int64(batch.header.totalSize)
+            if end > limit { break }
+            boundary = end
+        }
+        return boundary
+    }
+
+    /// The first batch whose maxTimestamp is >= `timestamp`, nil when none.
+    func firstBatch(withTimestampAtLeast timestamp: Int64, indexIntervalBytes: Int) throws(FileSystemError) -> ScannedBatch? {
+        try ensureIndexes(indexIntervalBytes: indexIntervalBytes)
+        var start: Int64 = 0
+        if let offset = timeIndex.lastOffset(before: timestamp) {
+            // Every record up to `offset` is older; the batch after it may be the one.
+            start = Int64(offsetIndex.lookup(offset + 1))
+        }
+        var scanner = BatchScanner(file: try file(), from: start, to: size, chunkSize: 64 * 1024, wantBodies: false)
+        while let result = try scanner.next() {
+            guard case .success(let batch) = result else { return nil }
+            if batch.header.maxTimestamp >= timestamp { return batch }
+        }
+        return nil
+    }
+
+    // MARK: Truncation, flush, deletion
+
+    /// Keeps only batches whose last offset is < `offset`; returns the bytes removed.
+    func truncate(to offset: Int64, indexIntervalBytes: Int) throws(FileSystemError) -> Int64 {
+        guard let batch = try translate(offset, indexIntervalBytes: indexIntervalBytes) else { return 0 }
+        let cut = batch.position
+        let removed = size - cut
+        try file().truncate(to: cut)
+        size = cut
+        offsetIndex.truncate(toPosition: Int(cut))
+        timeIndex.truncate(toOffset: batch.header.baseOffset)
+        cachedNextOffset = nil
+        // Recompute max timestamp, rolling timestamp and the byte counter from what is left.
+        try rebuildIndexes(indexIntervalBytes: indexIntervalBytes)
+        return removed
+    }
+
+    /// fsyncs the log and writes and fsyncs the indexes.
+    func flush() throws(FileSystemError) {
+        try file().sync()
+        if indexesLoaded {
+            try offsetIndex.persist(fileSystem: fileSystem, sync: true)
+            try timeIndex.persist(fileSystem: fileSystem, sync: true)
+        }
+    }
+
+    /// Writes pending index entries without fsync (used on close and roll).
+    func persistIndexes() throws(FileSystemError) {
+        guard indexesLoaded else { return }
+        try offsetIndex.persist(fileSystem: fileSystem, sync: false)
+        try timeIndex.persist(fileSystem: fileSystem, sync: false)
+    }
+
+    /// Renames the segment's files to `<name>.deleted` (an atomic unlink from the log's point of
+    /// view) and returns the new paths so they can be removed after `file.delete.delay.ms`.
+    func renameToDeleted() throws(FileSystemError) -> [String] {
+        var renamed: [String] = []
+        for path in [logPath, offsetIndex.path, timeIndex.path] where fileSystem.fileExists(path) {
+            try fileSystem.rename(path, to: path + Self.deletedSuffix)
+            renamed.append(path + Self.deletedSuffix)
+        }
+        logPath += Self.deletedSuffix
+        offsetIndex.rename(to: offsetIndex.path + Self.deletedSuffix)
+        timeIndex.rename(to: timeIndex.path + Self.deletedSuffix)
+        return renamed
+    }
+
+    /// Every batch boundary, header and index entry agree (for tests and debugging).
+    func checkConsistency(indexIntervalBytes: Int) throws -> [String] {
+        try ensureIndexes(indexIntervalBytes: indexIntervalBytes)
+        var problems: [String] = []
+        var scanner = BatchScanner(file: try file(), from: 0, to: size, wantBodies: true)
+        var starts: [Int64: RecordBatchHeader] = [:]
+        while let result = try scanner.next() {
+            switch result {
+            case .failure(let stop): problems.append("segment \(baseOffset): \(stop.reason) at \(stop.position)")
+            case .success(let batch):
+                starts[batch.position] = batch.header
+                do { try batch.header.verifyCRC(of: batch.bytes!, at: batch.bytes!.readerIndex) } catch {
+                    problems.append("segment \(baseOffset): CRC at \(batch.position): \(error)")
+                }
+            }
+        }
+        for entry in offsetIndex.entries {
+            if starts[Int64(entry.position)]?.lastOffset != entry.offset {
+                problems.append("segment \(baseOffset): index entry \(entry) does not match a batch")
+            }
+        }
+        for entry in timeIndex.entries {
+            if !starts.values.contains(where: { $0.lastOffset == entry.offset && $0.maxTimestamp == entry.timestamp }) {
+                problems.append("segment \(baseOffset): time index entry \(entry) does not match a batch")
+            }
+        }
+        return problems
+    }
+}

@@ -1,0 +1,101 @@
+import KafkaProtocol
+import NIOCore
+
+extension PartitionLog {
+    /// Reads whole batches starting with the one that contains `offset`.
+    ///
+    /// - Parameters:
+    ///   - offset: must be in [log start offset, LEO]; at the LEO the result is empty.
+    ///   - maxBytes: byte budget; only whole batches that fit are returned...
+    ///   - maxOffset: ...and only batches entirely below this offset (the high watermark for
+    ///     consumers; nil, i.e. the LEO, for followers).
+    ///   - minOneBatch: return the first batch even when it alone exceeds `maxBytes` (KIP-74), so a
+    ///     consumer can never get stuck behind a large batch.
+    /// - Throws: ``LogStorageError/offsetOutOfRange(offset:logStartOffset:logEndOffset:)``.
+    public func read(from offset: Int64, maxBytes: Int, maxOffset: Int64? = nil, minOneBatch: Bool = true) throws(LogStorageError) -> LogReadResult {
+        try lock.withLock { () throws(LogStorageError) -> LogReadResult in
+            if isClosed { throw .closed }
+            if let failure { throw failure }
+            var result = LogReadResult(slice: nil, logStartOffset: _logStartOffset, logEndOffset: _logEndOffset, highWatermark: _highWatermark)
+            guard offset >= _logStartOffset, offset <= _logEndOffset else {
+                throw .offsetOutOfRange(offset: offset, logStartOffset: _logStartOffset, logEndOffset: _logEndOffset)
+            }
+            let limitOffset = min(maxOffset ?? _logEndOffset, _logEndOffset)
+            guard offset < limitOffset, maxBytes >= 0 else { return result }
+            let interval = _config.indexIntervalBytes
+            do throws(FileSystemError) {
+                var i = (segments.lastIndex { $0.baseOffset <= offset }) ?? 0
+                while i < segments.count {
+                    let segment = segments[i]
+                    if let first = try segment.translate(offset, indexIntervalBytes: interval) {
+                        // Only batches entirely below the limit are returned.
+                        guard first.header.lastOffset < limitOffset else { return result }
+                        // Every batch before the first one reaching `limitOffset` is below it.
+                        var hardEnd = segment.size
+                        if limitOffset < _logEndOffset, let stop = try segment.translate(limitOffset, indexIntervalBytes: interval) {
+                            hardEnd = stop.position
+                        }
+                        let start = first.position
+                        guard hardEnd > start else { return result }
+                        var end: Int64
+                        if hardEnd - start <= Int64(maxBytes) {
+                            end = hardEnd
+                        } else {
+                            end = try segment.lastBoundary(from: start, notAfter: start + Int64(maxBytes))
+                            if end == start && minOneBatch { end = start + Int64(first.header.totalSize) }
+                        }
+                        if end > start {
+                            result.slice = LogSlice(path: segment.logPath, position: start, length: Int(end - start),
+                                                    firstBatchBaseOffset: first.header.baseOffset, file: try segment.file())
+                        }
+                        return result
+                    }
+                    i += 1
+                }
+                return result
+            } catch {
+                failure = .storage(error)
+                throw .storage(error)
+            }
+        }
+    }
+
+    /// ListOffsets by time: the first offset whose batch has a timestamp >= `timestamp`, with that
+    /// timestamp and the batch's leader epoch; nil when every record is older.
+    ///
+    /// Precision is one batch: the answer is the first batch whose maxTimestamp >= `timestamp`
+    /// (its base offset, or the log start offset if that is later). Kafka refines this to the
+    /// record inside the batch; for LogAppendTime topics and single-record batches they agree.
+    public func offsetForTimestamp(_ timestamp: Int64) throws(LogStorageError) -> TimestampAndOffset? {
+        try withLog { () throws(FileSystemError) -> TimestampAndOffset? in
+            let interval = _config.indexIntervalBytes
+            for segment in segments {
+                try segment.ensureIndexes(indexIntervalBytes: interval)
+                guard segment.maxTimestampSoFar >= timestamp else { continue }
+                guard let batch = try segment.firstBatch(withTimestampAtLeast: timestamp, indexIntervalBytes: interval) else { continue }
+                if batch.header.lastOffset < _logStartOffset { continue }
+                return TimestampAndOffset(timestamp: batch.header.maxTimestamp,
+                                          offset: max(batch.header.baseOffset, _logStartOffset),
+                                          leaderEpoch: batch.header.partitionLeaderEpoch)
+            }
+            return nil
+        }
+    }
+
+    /// ListOffsets MAX_TIMESTAMP (-3): the largest timestamp in the log and the last offset of the
+    /// batch carrying it; nil for an empty log.
+    public func maxTimestampAndOffset() throws(LogStorageError) -> TimestampAndOffset? {
+        try withLog { () throws(FileSystemError) -> TimestampAndOffset? in
+            var best: (ts: Int64, offset: Int64)? = nil
+            for segment in segments {
+                try segment.ensureIndexes(indexIntervalBytes: _config.indexIntervalBytes)
+                if segment.size > 0, segment.maxTimestampSoFar > (best?.ts ?? -2) {
+                    best = (segment.maxTimestampSoFar, segment.offsetOfMaxTimestampSoFar)
+                }
+            }
+            guard let best, best.offset >= _logStartOffset else { return nil }
+            let epoch = epochCache.entries.last { $0.startOffset <= best.offset }?.epoch ?? -1
+            return TimestampAndOffset(timestamp: best.ts, offset: best.offset, leaderEpoch: epoch)
+        }
+    }
+}

@@ -1,6 +1,0 @@
-import XCTest
-@testable import KafkaClient
-
-final class KafkaClientSmokeTests: XCTestCase {
-    func testModuleLinks() { XCTAssertNotNil(KafkaClientModule.self) }
-}

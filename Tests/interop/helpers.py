@@ -1,0 +1,121 @@
+"""Shared helpers: kcat runs, topic set-up with confluent-kafka's admin, exact reads of a topic."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from collections import defaultdict
+
+from confluent_kafka import Consumer, KafkaError, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+
+import kafka_wire
+
+# Keep client-side waits short but bounded: every loop here ends by itself.
+DEFAULT_TIMEOUT = 60.0
+
+
+def run(cmd: list[str], *, input: bytes | None = None, timeout: float = 120,
+        check: bool = True) -> subprocess.CompletedProcess:
+    p = subprocess.run(cmd, input=input, capture_output=True, timeout=timeout,
+                       stdin=None if input is not None else subprocess.DEVNULL)
+    if check and p.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} exited {p.returncode}\nstdout: {p.stdout[-2000:]!r}\n"
+                             f"stderr: {p.stderr[-2000:]!r}")
+    return p
+
+
+def kcat(broker, *args: str, input: bytes | None = None, timeout: float = 120,
+         check: bool = True) -> subprocess.CompletedProcess:
+    return run([broker.kcat, "-b", broker.bootstrap, *args], input=input, timeout=timeout, check=check)
+
+
+def admin(broker) -> AdminClient:
+    return AdminClient({"bootstrap.servers": broker.bootstrap, "socket.timeout.ms": 10000})
+
+
+def create_topic(broker, name: str, partitions: int = 1, config: dict | None = None) -> None:
+    """Creates a topic and waits until metadata shows every partition with a leader."""
+    a = admin(broker)  # the futures fail with _DESTROY if the client is collected first
+    futures = a.create_topics(
+        [NewTopic(name, num_partitions=partitions, replication_factor=1, config=config or {})],
+        operation_timeout=30, request_timeout=30)
+    futures[name].result(timeout=60)
+    wait_for_partitions(broker, name, partitions)
+
+
+def wait_for_partitions(broker, name: str, partitions: int, timeout: float = 30) -> None:
+    a = admin(broker)
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        md = a.list_topics(topic=name, timeout=10)
+        t = md.topics.get(name)
+        last = t
+        if t is not None and t.error is None and len(t.partitions) == partitions and \
+                all(p.leader >= 0 for p in t.partitions.values()):
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"topic {name} did not get {partitions} led partitions: {last}")
+
+
+def kcat_metadata(broker, topic: str | None = None) -> dict:
+    args = ["-L", "-J"] + (["-t", topic] if topic else [])
+    return json.loads(kcat(broker, *args).stdout)
+
+
+def high_watermark(broker, topic: str, partition: int) -> int:
+    """The partition's high watermark as a Fetch response reports it.
+
+    Fetch rather than ListOffsets(latest): Tansu's ListOffsets LATEST is wrong (peers
+    README), and the Fetch high watermark is what consumers compute lag from.
+    """
+    with kafka_wire.Connection(broker.bootstrap) as c:
+        error, hw, _ = c.fetch(topic, partition, 0)
+    assert error == 0, f"fetch {topic}[{partition}]: error {error}"
+    return hw
+
+
+def read_all(broker, topic: str, partitions: int, expected: int,
+             timeout: float = DEFAULT_TIMEOUT) -> dict[int, list]:
+    """Reads `expected` records from every partition's offset 0 with an assign-mode consumer.
+
+    Returns {partition: [Message, ...]} in the order the client delivered them. Fails if
+    fewer arrive within the timeout, or if more than `expected` arrive.
+    """
+    c = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": "interop-reader",
+                  "enable.auto.commit": False, "enable.partition.eof": False,
+                  "auto.offset.reset": "earliest"})
+    try:
+        c.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
+        out: dict[int, list] = defaultdict(list)
+        got = 0
+        deadline = time.time() + timeout
+        while got < expected and time.time() < deadline:
+            for m in c.consume(num_messages=1000, timeout=0.5):
+                if m.error():
+                    raise AssertionError(f"consume error: {m.error()}")
+                out[m.partition()].append(m)
+                got += 1
+        assert got == expected, f"read {got} records from {topic}, expected {expected}"
+        # Anything past the expected count would be a duplicate or a phantom record.
+        extra = c.consume(num_messages=10, timeout=1.0)
+        assert not [m for m in extra if not m.error()], f"unexpected extra records in {topic}"
+        return dict(out)
+    finally:
+        c.close()
+
+
+def assert_partition_order(by_partition: dict[int, list], sequence_of) -> None:
+    """Each partition's offsets are 0..n-1 in order and the producer's sequence numbers
+    (taken from each record by `sequence_of`) increase: per-partition order is preserved."""
+    for p, msgs in by_partition.items():
+        offsets = [m.offset() for m in msgs]
+        assert offsets == list(range(len(msgs))), f"partition {p}: offsets {offsets[:20]}..."
+        seqs = [sequence_of(m) for m in msgs]
+        assert seqs == sorted(seqs), f"partition {p}: records out of order"
+
+
+def is_error(err: KafkaError | None, code) -> bool:
+    return err is not None and err.code() == code
