@@ -8,6 +8,7 @@ public struct SamsaCommand: AsyncParsableCommand {
         subcommands: [
             BenchCommand.self,
             ConsoleCommand.self,
+            DemoCommand.self,
         ]
     )
     public init() {}
