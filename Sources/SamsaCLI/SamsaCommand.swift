@@ -7,6 +7,7 @@ public struct SamsaCommand: AsyncParsableCommand {
         abstract: "A Kafka-compatible streaming platform and operations console.",
         subcommands: [
             BenchCommand.self,
+            BrokerCommand.self,
         ]
     )
     public init() {}
