@@ -21,6 +21,7 @@ public final class KafkaBroker: Sendable {
     public let services: BrokerServices
     public let registry: HandlerRegistry
     private let logs: DirectoryLogProvider
+    public let coordinator: GroupCoordinator
     private let servers: [KafkaServer]
     private let group: MultiThreadedEventLoopGroup
     private let logger: Logger
@@ -56,6 +57,8 @@ public final class KafkaBroker: Sendable {
                                   clock: clock, logger: logger)
         var registry = HandlerRegistry(logger: logger)
         KafkaBrokerHandlers.register(into: &registry, services: services)
+        coordinator = try Self.makeGroupCoordinator(services: services, logger: logger)
+        registerGroupHandlers(into: &registry, coordinator: coordinator)
         registry.registerApiVersions()
         self.registry = registry
 
@@ -73,9 +76,35 @@ public final class KafkaBroker: Sendable {
         logger.info("Broker \(config.nodeId) of cluster \(clusterId): \(replicas.allPartitions.count) partition(s) loaded")
     }
 
-    /// Binds every listener; returns the bound addresses (port 0 picks free ports).
+    /// The classic group coordinator over `__consumer_offsets` (created here on first start),
+    /// with this broker as coordinator of every group.
+    static func makeGroupCoordinator(services: BrokerServices, logger: Logger) throws -> GroupCoordinator {
+        let config = services.config
+        let store = try ConsumerOffsetsLogStore(services: services)
+        let groupConfig = GroupCoordinatorConfig(
+            groupMinSessionTimeoutMs: config.groupMinSessionTimeoutMs,
+            groupMaxSessionTimeoutMs: config.groupMaxSessionTimeoutMs,
+            groupInitialRebalanceDelayMs: config.groupInitialRebalanceDelayMs,
+            groupMaxSize: config.groupMaxSize,
+            offsetsRetentionMs: Int64(config.offsetsRetentionMinutes) * 60_000,
+            offsetsRetentionCheckIntervalMs: config.offsetsRetentionCheckIntervalMs)
+        let metadata = services.metadata
+        let nodeId = services.nodeId
+        return GroupCoordinator(
+            config: groupConfig, store: store, logger: logger,
+            localNode: { listener in
+                guard let me = metadata.image.brokers[nodeId],
+                      let endpoint = me.endpoints.first(where: { $0.listener == listener }) ?? me.endpoints.first else { return nil }
+                return CoordinatorNode(nodeId: nodeId, host: endpoint.host, port: endpoint.port)
+            },
+            partitionExists: { topic, partition in metadata.image.partition(topic, partition) != nil })
+    }
+
+    /// Loads the groups, then binds every listener; returns the bound addresses (port 0 picks
+    /// free ports).
     @discardableResult
     public func bind() async throws -> [SocketAddress] {
+        try await coordinator.start()
         var out: [SocketAddress] = []
         for s in servers { out.append(try await s.bind()) }
         boundAddresses.withLock { $0 = out }
@@ -107,6 +136,7 @@ public final class KafkaBroker: Sendable {
     private func performShutdown() async {
         logger.info("Shutting down")
         for s in servers { await s.shutdown() }
+        await coordinator.shutdown()
         for p in services.replicas.allPartitions { p.wakeWaiters() }
         services.replicas.flushAll()
         do {
