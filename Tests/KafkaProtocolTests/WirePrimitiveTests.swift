@@ -55,6 +55,21 @@ final class WirePrimitiveTests: XCTestCase {
         XCTAssertEqual(try buffer.readKafkaString(compact: true, field: "f", version: 0), "")
     }
 
+    /// Kafka caps strings at 32767 bytes in both encodings; a compact string may not exceed it.
+    func testCompactStringsKeepTheClassicLimit() {
+        let long = String(repeating: "x", count: 40_000)
+        var out = ByteBuffer()
+        XCTAssertThrowsError(try out.writeKafkaString(long, compact: true, nullable: false, field: "f", version: 9)) {
+            XCTAssertEqual($0 as? ProtocolError, .invalidLength(40_000, remaining: 0))
+        }
+        var input = ByteBuffer()
+        input.writeKafkaUnsignedVarint(40_001)
+        input.writeString(long)
+        XCTAssertThrowsError(try input.readKafkaNullableString(compact: true)) {
+            XCTAssertEqual($0 as? ProtocolError, .invalidLength(40_000, remaining: 40_000))
+        }
+    }
+
     func testNullWhereNotNullableThrows() {
         var classic = bytes([0xFF, 0xFF])
         XCTAssertThrowsError(try classic.readKafkaString(compact: false, field: "name", version: 3)) {
