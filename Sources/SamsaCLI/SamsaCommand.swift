@@ -8,6 +8,7 @@ public struct SamsaCommand: AsyncParsableCommand {
         subcommands: [
             BenchCommand.self,
             BrokerCommand.self,
+            ConsoleCommand.self,
         ]
     )
     public init() {}

@@ -40,7 +40,8 @@ extension GroupCoordinator {
             } else {
                 let value = OffsetCommitValue(
                     offset: entry.offset, leaderEpoch: entry.leaderEpoch, metadata: metadata,
-                    commitTimestamp: now, expireTimestamp: retentionTimeMs >= 0 ? now + retentionTimeMs : -1)
+                    commitTimestamp: entry.commitTimestampMs ?? now,
+                    expireTimestamp: retentionTimeMs >= 0 ? (entry.commitTimestampMs ?? now) + retentionTimeMs : -1)
                 accepted.append((index, GroupTopicPartition(topic: entry.topic, partition: entry.partition), value))
             }
         }

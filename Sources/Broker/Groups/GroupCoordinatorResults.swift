@@ -21,13 +21,17 @@ public struct OffsetCommitEntry: Sendable, Equatable {
     public var leaderEpoch: Int32
     /// nil is stored as "" (Kafka's NO_METADATA).
     public var metadata: String?
+    /// OffsetCommit v1 lets the client set the commit time; nil means now.
+    public var commitTimestampMs: Int64?
 
-    public init(topic: String, partition: Int32, offset: Int64, leaderEpoch: Int32 = -1, metadata: String? = nil) {
+    public init(topic: String, partition: Int32, offset: Int64, leaderEpoch: Int32 = -1, metadata: String? = nil,
+                commitTimestampMs: Int64? = nil) {
         self.topic = topic
         self.partition = partition
         self.offset = offset
         self.leaderEpoch = leaderEpoch
         self.metadata = metadata
+        self.commitTimestampMs = commitTimestampMs
     }
 }
 

@@ -58,7 +58,7 @@ public final class KafkaBroker: Sendable {
         var registry = HandlerRegistry(logger: logger)
         KafkaBrokerHandlers.register(into: &registry, services: services)
         coordinator = try Self.makeGroupCoordinator(services: services, logger: logger)
-        //REGISTER-GROUPS registerGroupHandlers(into: &registry, coordinator: coordinator)
+        registerGroupHandlers(into: &registry, coordinator: coordinator)
         registry.registerApiVersions()
         self.registry = registry
 
