@@ -20,7 +20,7 @@ public final class KafkaBroker: Sendable {
     public let config: BrokerConfig
     public let services: BrokerServices
     public let registry: HandlerRegistry
-    private let logs: DirectoryLogProvider
+    private let logManager: LogManager
     public let coordinator: GroupCoordinator
     private let servers: [KafkaServer]
     private let group: MultiThreadedEventLoopGroup
@@ -47,12 +47,28 @@ public final class KafkaBroker: Sendable {
             rack: config.rack, fenced: false)
         try controller.registerBroker(registration)
 
+        var managerConfig = LogManagerConfig(logDirs: config.logDirs, defaultLogConfig: LogConfig())
+        managerConfig.flushCheckIntervalMs = min(config.logFlushSchedulerIntervalMs, 1000)
+        managerConfig.retentionCheckIntervalMs = config.logRetentionCheckIntervalMs
+        managerConfig.recoveryPointCheckpointIntervalMs = config.logFlushOffsetCheckpointIntervalMs
         let image = store.image
-        logs = DirectoryLogProvider(logDirs: config.logDirs)
+        let brokerConfig = config
+        let topicConfig: @Sendable (String) -> LogConfig? = { name in
+            guard let topic = image.topics[name] else { return nil }
+            return try? LogConfig(topicConfigs: brokerConfig.effectiveTopicConfig(topic.configs))
+        }
+        logManager = try LogManager(config: managerConfig, logger: logger, topicConfig: topicConfig)
 
-        let replicas = ReplicaManager(nodeId: config.nodeId, logs: logs, config: config, logger: logger)
+        let replicas = ReplicaManager(nodeId: config.nodeId, logs: logManager, config: config, logger: logger)
         replicas.apply(old: nil, new: image)
         store.addListener { old, new in replicas.apply(old: old, new: new) }
+        // Logs on disk for partitions the image no longer assigns here (a topic deleted while
+        // the broker was down mid-deletion) are removed, as Kafka's log manager does.
+        for tp in logManager.topicPartitions where replicas.partition(tp.topic, tp.partition) == nil {
+            logger.info("Removing stray log \(tp)")
+            _ = try? logManager.deleteLog(topic: tp.topic, partition: tp.partition)
+        }
+        logManager.startBackgroundTasks()
         services = BrokerServices(config: config, metadata: store, controller: controller, replicas: replicas,
                                   clock: clock, logger: logger)
         var registry = HandlerRegistry(logger: logger)
@@ -140,9 +156,9 @@ public final class KafkaBroker: Sendable {
         for p in services.replicas.allPartitions { p.wakeWaiters() }
         services.replicas.flushAll()
         do {
-            try logs.closeAll()
+            try logManager.shutdown()
         } catch {
-            logger.error("Closing logs failed: \(error)")
+            logger.error("Log manager shutdown failed: \(error)")
         }
         try? await group.shutdownGracefully()
         logger.info("Shut down cleanly")
@@ -155,6 +171,16 @@ public final class KafkaBroker: Sendable {
         guard gethostname(&buffer, buffer.count) == 0 else { return "localhost" }
         let name = String(decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
         return name.isEmpty ? "localhost" : name
+    }
+}
+
+extension LogManager: PartitionLogProvider {
+    public func openLog(topic: String, partition: Int32, config: LogConfig) throws -> PartitionLog {
+        try getOrCreateLog(topic: topic, partition: partition, config: config)
+    }
+
+    public func removeLog(topic: String, partition: Int32) throws {
+        _ = try deleteLog(topic: topic, partition: partition)
     }
 }
 
