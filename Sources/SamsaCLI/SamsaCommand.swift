@@ -12,6 +12,7 @@ public struct SamsaCommand: AsyncParsableCommand {
             ConsumeCommand.self,
             GroupCommand.self,
             ClusterCommand.self,
+            BrokerCommand.self,
             ConsoleCommand.self,
         ]
     )
