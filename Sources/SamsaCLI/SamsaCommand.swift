@@ -7,8 +7,14 @@ public struct SamsaCommand: AsyncParsableCommand {
         abstract: "A Kafka-compatible streaming platform and operations console.",
         subcommands: [
             BenchCommand.self,
+            TopicCommand.self,
+            ProduceCommand.self,
+            ConsumeCommand.self,
+            GroupCommand.self,
+            ClusterCommand.self,
             BrokerCommand.self,
             ConsoleCommand.self,
+            DemoCommand.self,
         ]
     )
     public init() {}
