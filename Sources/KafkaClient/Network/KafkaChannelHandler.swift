@@ -1,0 +1,131 @@
+import NIOCore
+
+/// Splits the TCP byte stream into Kafka frames (`int32 size` + payload).
+final class KafkaFrameDecoder: ByteToMessageDecoder {
+    typealias InboundOut = ByteBuffer
+    let maxFrameSize: Int
+
+    init(maxFrameSize: Int) { self.maxFrameSize = maxFrameSize }
+
+    func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+        guard let size: Int32 = buffer.getInteger(at: buffer.readerIndex) else { return .needMoreData }
+        guard size >= 4, Int(size) <= maxFrameSize else {
+            throw KafkaClientError.protocolViolation("response frame of \(size) bytes (limit \(maxFrameSize))")
+        }
+        guard buffer.readableBytes >= 4 + Int(size) else { return .needMoreData }
+        buffer.moveReaderIndex(forwardBy: 4)
+        context.fireChannelRead(wrapInboundOut(buffer.readSlice(length: Int(size))!))
+        return .continue
+    }
+}
+
+/// One request on its way out: the handler assigns the correlation id, frames it, and (unless
+/// it is an acks=0 produce) queues the promise for the response.
+struct OutboundKafkaRequest {
+    var apiKey: Int16
+    var apiVersion: Int16
+    var requestHeaderVersion: Int16
+    var responseHeaderVersion: Int16
+    var clientId: String?
+    var body: ByteBuffer
+    var expectsResponse: Bool
+    /// Succeeds with the response body (header stripped); or with an empty buffer once written
+    /// when no response is expected.
+    var promise: EventLoopPromise<ByteBuffer>
+}
+
+/// Matches responses to requests. Kafka answers strictly in request order on a connection,
+/// so pending requests are a FIFO; the correlation id is still checked, and a mismatch is a
+/// protocol violation that closes the connection (continuing would hand responses to the
+/// wrong callers).
+///
+/// Concurrency: confined to its channel's event loop, as every NIO handler.
+final class KafkaChannelHandler: ChannelDuplexHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = OutboundKafkaRequest
+    typealias OutboundOut = ByteBuffer
+
+    private struct Pending {
+        var correlationId: Int32
+        var apiKey: Int16
+        var responseHeaderVersion: Int16
+        var promise: EventLoopPromise<ByteBuffer>
+    }
+
+    private var pending = CircularBuffer<Pending>()
+    private var nextCorrelationId: Int32 = 1
+    private let brokerName: String
+
+    init(brokerName: String) { self.brokerName = brokerName }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        let request = unwrapOutboundIn(data)
+        let correlationId = nextCorrelationId
+        nextCorrelationId = nextCorrelationId == Int32.max ? 1 : nextCorrelationId + 1
+
+        var frame = context.channel.allocator.buffer(capacity: 4 + 64 + request.body.readableBytes)
+        frame.writeInteger(Int32(0))
+        Wire.writeRequestHeader(apiKey: request.apiKey, apiVersion: request.apiVersion, correlationId: correlationId,
+                                clientId: request.clientId, headerVersion: request.requestHeaderVersion, into: &frame)
+        var body = request.body
+        frame.writeBuffer(&body)
+        frame.setInteger(Int32(frame.readableBytes - 4), at: frame.readerIndex)
+
+        if request.expectsResponse {
+            pending.append(Pending(correlationId: correlationId, apiKey: request.apiKey,
+                                   responseHeaderVersion: request.responseHeaderVersion, promise: request.promise))
+            context.write(wrapOutboundOut(frame), promise: promise)
+        } else {
+            let written = context.eventLoop.makePromise(of: Void.self)
+            written.futureResult.whenComplete { result in
+                switch result {
+                case .success: request.promise.succeed(ByteBuffer())
+                case .failure(let error): request.promise.fail(error)
+                }
+            }
+            context.write(wrapOutboundOut(frame), promise: written)
+            promise?.succeed(())
+        }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var frame = unwrapInboundIn(data)
+        guard let first = pending.popFirst() else {
+            fatalProtocolError(context: context, "unsolicited response from \(brokerName)")
+            return
+        }
+        guard let correlationId: Int32 = frame.readInteger(), correlationId == first.correlationId else {
+            first.promise.fail(KafkaClientError.protocolViolation("correlation id mismatch from \(brokerName)"))
+            fatalProtocolError(context: context, "correlation id mismatch from \(brokerName)")
+            return
+        }
+        if first.responseHeaderVersion >= 1 {
+            do {
+                try Wire.skipTaggedFields(in: &frame)
+            } catch {
+                first.promise.fail(error)
+                return
+            }
+        }
+        first.promise.succeed(frame)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        failAll(KafkaClientError.connectionClosed(broker: brokerName))
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        failAll(error as? KafkaClientError ?? KafkaClientError.connectionFailed(broker: brokerName, reason: "\(error)"))
+        context.close(promise: nil)
+    }
+
+    private func fatalProtocolError(context: ChannelHandlerContext, _ message: String) {
+        failAll(KafkaClientError.protocolViolation(message))
+        context.close(promise: nil)
+    }
+
+    private func failAll(_ error: Error) {
+        while let p = pending.popFirst() { p.promise.fail(error) }
+    }
+}
