@@ -30,3 +30,44 @@ static inline int cn_locale_is_utf8(void) {
     const char *cs = nl_langinfo(CODESET);
     return cs && (strncmp(cs, "UTF-8", 5) == 0 || strncmp(cs, "utf8", 4) == 0);
 }
+
+/* ---- Added for TerminalUI (console issue 6) ---- */
+#include <signal.h>
+#include <unistd.h>
+static const attr_t CN_A_ITALIC = A_ITALIC;
+
+/* The screen the fatal-signal handler restores; set by cn_install_fatal_handlers. */
+static SCREEN *cn_fatal_screen_ = 0;
+
+/* On a crash (Swift traps raise SIGILL/SIGTRAP; also SEGV, BUS, FPE, ABRT) leave curses
+   mode before dying, so the user's shell is usable. endwin() is not async-signal-safe, but
+   the process is dying anyway and the alternative is a terminal left in raw mode. The
+   signal is then re-raised with the default action, so the exit status and core dump are
+   what they would have been. */
+static void cn_fatal_handler_(int sig) {
+    if (cn_fatal_screen_) { set_term(cn_fatal_screen_); endwin(); }
+    static const char msg[] = "\r\nsamsa console: fatal signal, terminal restored\r\n";
+    (void)!write(2, msg, sizeof msg - 1);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static inline void cn_install_fatal_handlers(SCREEN *s) {
+    cn_fatal_screen_ = s;
+    int sigs[] = { SIGSEGV, SIGBUS, SIGILL, SIGTRAP, SIGFPE, SIGABRT };
+    for (unsigned i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = cn_fatal_handler_;
+        sa.sa_flags = SA_RESETHAND;
+        sigaction(sigs[i], &sa, 0);
+    }
+}
+
+static inline void cn_clear_fatal_handlers(void) { cn_fatal_screen_ = 0; }
+
+/* Whether the terminal can position the cursor (TERM=dumb cannot: nothing would show). */
+static inline int cn_has_cursor_addressing(void) {
+    const char *cup = tigetstr("cup");
+    return cup != 0 && cup != (char *)-1;
+}

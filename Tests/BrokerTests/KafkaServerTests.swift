@@ -1,3 +1,4 @@
+import KafkaProtocol
 import Logging
 import NIOCore
 import NIOEmbedded
@@ -23,7 +24,7 @@ struct EchoDispatcher: RequestDispatcher {
 
 final class KafkaFrameDecoderTests: XCTestCase {
     func testSplitsFramesFedByteByByte() throws {
-        let channel = EmbeddedChannel(handler: ByteToMessageHandler(KafkaFrameDecoder(maxFrameBytes: 100)))
+        let channel = EmbeddedChannel(handler: ByteToMessageHandler(KafkaFrameDecoder(maxFrameSize: 100)))
         var wire = ByteBuffer()
         for payload in ["a", "", "hello"] {
             wire.writeInteger(Int32(payload.utf8.count)); wire.writeString(payload)
@@ -36,20 +37,20 @@ final class KafkaFrameDecoderTests: XCTestCase {
     }
 
     func testRejectsOversizedFrameFromItsPrefixAlone() {
-        let channel = EmbeddedChannel(handler: ByteToMessageHandler(KafkaFrameDecoder(maxFrameBytes: 100)))
+        let channel = EmbeddedChannel(handler: ByteToMessageHandler(KafkaFrameDecoder(maxFrameSize: 100)))
         var wire = ByteBuffer()
         wire.writeInteger(Int32(101))
         XCTAssertThrowsError(try channel.writeInbound(wire)) { error in
-            XCTAssertEqual(error as? FramingError, .frameTooLarge(size: 101, limit: 100))
+            XCTAssertEqual(error as? ProtocolError, .frameTooLarge(size: 101, maximum: 100))
         }
     }
 
     func testRejectsNegativeSize() {
-        let channel = EmbeddedChannel(handler: ByteToMessageHandler(KafkaFrameDecoder(maxFrameBytes: 100)))
+        let channel = EmbeddedChannel(handler: ByteToMessageHandler(KafkaFrameDecoder(maxFrameSize: 100)))
         var wire = ByteBuffer()
         wire.writeInteger(Int32(-5))
         XCTAssertThrowsError(try channel.writeInbound(wire)) { error in
-            XCTAssertEqual(error as? FramingError, .negativeFrameSize(-5))
+            XCTAssertEqual(error as? ProtocolError, .frameTooLarge(size: -5, maximum: 100))
         }
     }
 }
@@ -77,7 +78,7 @@ final class KafkaServerTests: XCTestCase {
     private func connect(_ port: Int, group: EventLoopGroup) async throws -> NIOAsyncChannel<ByteBuffer, ByteBuffer> {
         try await ClientBootstrap(group: group).connect(host: "127.0.0.1", port: port) { channel in
             channel.eventLoop.makeCompletedFuture {
-                try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(KafkaFrameDecoder(maxFrameBytes: 1 << 20)))
+                try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(KafkaFrameDecoder(maxFrameSize: 1 << 20)))
                 return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
             }
         }

@@ -32,9 +32,9 @@ final class MetadataTests: XCTestCase {
         var n: UInt64 = 7
         let id = TopicID.random { n = n &* 2862933555777941757 &+ 3037000493; return n }
         XCTAssertEqual(id.description.count, 22)
-        XCTAssertEqual(TopicID(string: id.description), id)
+        XCTAssertEqual(TopicID(id.description), id)
         XCTAssertEqual(TopicID.zero.description, "AAAAAAAAAAAAAAAAAAAAAA")
-        XCTAssertNil(TopicID(string: "short"))
+        XCTAssertNil(TopicID("short"))
     }
 
     func testCreateTopicAssignsLeaderEpochZeroAndSurvivesRestart() throws {

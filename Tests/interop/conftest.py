@@ -107,10 +107,6 @@ def _broker(name: str) -> BrokerUnderTest:
     return BrokerUnderTest("tansu", bootstrap, _kcat216())
 
 
-def pytest_configure(config):
-    config.addinivalue_line("markers", "samsa_only: behaviour only our broker implements")
-    config.addinivalue_line("markers", "tansu_quirk(reason): a documented Tansu deviation")
-
 
 @pytest.fixture(params=["samsa", "tansu"])
 def broker(request) -> BrokerUnderTest:

@@ -279,6 +279,13 @@ class Connection:
         self.client_id = client_id
         self.correlation_id = 0
 
+    @classmethod
+    def wrap(cls, sock: socket.socket, client_id: str = "samsa-interop-raw") -> "Connection":
+        """A Connection over an already connected socket."""
+        c = cls.__new__(cls)
+        c.sock, c.client_id, c.correlation_id = sock, client_id, 0
+        return c
+
     def close(self):
         try:
             self.sock.close()

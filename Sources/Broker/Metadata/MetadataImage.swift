@@ -1,73 +1,14 @@
-/// A topic id: Kafka's 128-bit `Uuid`, kept here as two halves so the metadata image is a
-/// plain value with no dependency on the wire codec. Converted to the protocol's UUID type at
-/// the handler boundary. Printed and persisted in Kafka's URL-safe base64 form.
-public struct TopicID: Hashable, Sendable, Codable, CustomStringConvertible {
-    public var high: UInt64
-    public var low: UInt64
+import KafkaProtocol
 
-    public static let zero = TopicID(high: 0, low: 0)
+/// A topic id is Kafka's 128-bit `Uuid` (the codec's ``KafkaUUID``), persisted in the metadata
+/// image in Kafka's URL-safe base64 form.
+public typealias TopicID = KafkaUUID
 
-    public init(high: UInt64, low: UInt64) { self.high = high; self.low = low }
-
-    /// A random version-4 UUID from `next`, avoiding the values Kafka reserves (zero and
-    /// METADATA_TOPIC_ID = 1) and ids whose base64 form starts with '-' (Kafka re-rolls those).
-    public static func random(_ next: () -> UInt64) -> TopicID {
-        while true {
-            var high = next(), low = next()
-            high = (high & ~0xF000) | 0x4000          // version 4
-            low = (low & 0x3FFF_FFFF_FFFF_FFFF) | 0x8000_0000_0000_0000  // IETF variant
-            let id = TopicID(high: high, low: low)
-            if !id.description.hasPrefix("-") { return id }
-        }
-    }
-
-    public var bytes: [UInt8] {
-        (0..<8).map { UInt8(truncatingIfNeeded: high >> (56 - 8 * $0)) }
-            + (0..<8).map { UInt8(truncatingIfNeeded: low >> (56 - 8 * $0)) }
-    }
-
-    public init?(bytes: [UInt8]) {
-        guard bytes.count == 16 else { return nil }
-        high = bytes[0..<8].reduce(0) { $0 << 8 | UInt64($1) }
-        low = bytes[8..<16].reduce(0) { $0 << 8 | UInt64($1) }
-    }
-
-    private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
-
-    /// Kafka's `Uuid.toString`: URL-safe base64 without padding (22 characters).
-    public var description: String {
-        let b = bytes + [0, 0]
-        var out = ""
-        var i = 0
-        while i < 16 {
-            let n = UInt32(b[i]) << 16 | UInt32(b[i + 1]) << 8 | UInt32(b[i + 2])
-            out.append(Self.alphabet[Int(n >> 18 & 63)])
-            out.append(Self.alphabet[Int(n >> 12 & 63)])
-            if i + 1 < 16 { out.append(Self.alphabet[Int(n >> 6 & 63)]) }
-            if i + 2 < 16 { out.append(Self.alphabet[Int(n & 63)]) }
-            i += 3
-        }
-        return out
-    }
-
-    /// Parses Kafka's 22-character base64 form.
-    public init?(string: String) {
-        let chars = Array(string)
-        guard chars.count == 22 else { return nil }
-        var bits: [UInt8] = []
-        var acc: UInt32 = 0, n = 0
-        for c in chars {
-            guard let v = Self.alphabet.firstIndex(of: c) else { return nil }
-            acc = acc << 6 | UInt32(v); n += 6
-            if n >= 8 { n -= 8; bits.append(UInt8(truncatingIfNeeded: acc >> UInt32(n))) }
-        }
-        self.init(bytes: Array(bits.prefix(16)))
-    }
-
+extension KafkaUUID: Codable {
     public init(from decoder: Decoder) throws {
         let s = try decoder.singleValueContainer().decode(String.self)
-        guard let id = TopicID(string: s) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "bad topic id \(s)"))
+        guard let id = KafkaUUID(s) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "bad uuid \(s)"))
         }
         self = id
     }
@@ -75,6 +16,18 @@ public struct TopicID: Hashable, Sendable, Codable, CustomStringConvertible {
     public func encode(to encoder: Encoder) throws {
         var c = encoder.singleValueContainer()
         try c.encode(description)
+    }
+}
+
+extension KafkaUUID {
+    /// A random topic id drawn from the injected source `next` (see `random(using:)`).
+    static func random(_ next: @escaping () -> UInt64) -> KafkaUUID {
+        struct Source: RandomNumberGenerator {
+            let draw: () -> UInt64
+            mutating func next() -> UInt64 { draw() }
+        }
+        var source = Source(draw: next)
+        return random(using: &source)
     }
 }
 

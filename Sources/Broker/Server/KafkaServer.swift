@@ -1,3 +1,4 @@
+import KafkaProtocol
 import Logging
 import NIOCore
 import NIOPosix
@@ -79,7 +80,7 @@ public final class KafkaServer: Sendable {
                     try ops.addHandler(IdleStateHandler(readTimeout: .milliseconds(cfg.idleTimeoutMs)))
                     try ops.addHandler(IdleConnectionCloser())
                 }
-                try ops.addHandler(ByteToMessageHandler(KafkaFrameDecoder(maxFrameBytes: cfg.maxFrameBytes)))
+                try ops.addHandler(ByteToMessageHandler(KafkaFrameDecoder(maxFrameSize: cfg.maxFrameBytes)))
                 return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(
                     wrappingChannelSynchronously: channel,
                     configuration: .init(backPressureStrategy: .init(lowWatermark: 1,
@@ -149,8 +150,8 @@ public final class KafkaServer: Sendable {
                     }
                 }
             }
-        } catch let error as FramingError {
-            log.warning("Closing connection: \(error)")
+        } catch let error as ProtocolError {
+            log.warning("Closing connection: invalid frame: \(error)")
         } catch is ConnectionIdleError {
             log.info("Closing idle connection")
         } catch let error as ChannelError where error == .ioOnClosedChannel || error == .alreadyClosed {

@@ -132,6 +132,34 @@ extension KafkaAdmin {
 
     func committedOffsets(group: String, partitions: [TopicPartition]?, connection: BrokerConnection) async throws
         -> [TopicPartition: CommittedOffset] {
+        if connection.version(for: ApiKey.offsetFetch.rawValue, supported: 8...9) != nil {
+            // The v8+ layout (one group in a batch) also sidesteps brokers that send a null
+            // topic array in v7 responses (Tansu 0.6).
+            let (response, _) = try await connection.send(supported: 8...9) { _ in
+                OffsetFetchRequest(groups: [OffsetFetchRequest.OffsetFetchRequestGroup(groupId: group, topics: partitions.map { tps in
+                    Dictionary(grouping: tps, by: \.topic).sorted { $0.key < $1.key }.map {
+                        OffsetFetchRequest.OffsetFetchRequestTopics(name: $0.key, partitionIndexes: $0.value.map(\.partition).sorted())
+                    }
+                })])
+            }
+            guard let g = response.groups.first(where: { $0.groupId == group }) else {
+                throw KafkaClientError.protocolViolation("OffsetFetch response lacks group \(group)")
+            }
+            if g.errorCode != 0 {
+                if [ErrorCode.notCoordinator.rawValue, ErrorCode.coordinatorNotAvailable.rawValue].contains(g.errorCode) {
+                    cluster.invalidateCoordinator(group: group)
+                }
+                throw KafkaClientError.broker(g.errorCode, "fetch committed offsets of \(group)")
+            }
+            var offsets: [TopicPartition: CommittedOffset] = [:]
+            for t in g.topics {
+                for p in t.partitions where p.errorCode == 0 && p.committedOffset >= 0 {
+                    offsets[TopicPartition(t.name, p.partitionIndex)] =
+                        CommittedOffset(offset: p.committedOffset, leaderEpoch: p.committedLeaderEpoch, metadata: p.metadata)
+                }
+            }
+            return offsets
+        }
         // v2+ accepts null topics (= all); v1 needs an explicit list.
         let (response, _) = try await connection.send(supported: (partitions == nil ? 2 : 1)...7) { _ in
             OffsetFetchRequest(groupId: group, topics: partitions.map { tps in

@@ -30,8 +30,10 @@ extension KafkaAdmin {
                 let connection = try await cluster.connection(to: leader)
                 let (response, _) = try await connection.send(supported: 4...12) { version in
                     var request = FetchRequest()
-                    request.maxWaitMs = 0
-                    request.minBytes = 0
+                    // Tansu 0.6 answers a zero-wait, zero-byte fetch with no partitions at
+                    // all; 1 byte / 10 ms returns at once when data exists, briefly waits when not.
+                    request.maxWaitMs = 10
+                    request.minBytes = 1
                     request.maxBytes = 16 << 20
                     if version >= 7 { request.sessionEpoch = -1 }
                     request.topics = Dictionary(grouping: partitions, by: \.topic).sorted { $0.key < $1.key }.map { topic, tps in
@@ -55,6 +57,9 @@ extension KafkaAdmin {
                         let ts = p.records.flatMap { Self.firstTimestamp(in: $0, atOrAfter: offsets[tp] ?? 0) }
                         result[tp] = .success(PartitionProbe(highWatermark: p.highWatermark, logStartOffset: p.logStartOffset, timestamp: ts))
                     }
+                }
+                for tp in partitions where result[tp] == nil {
+                    result[tp] = .failure(.protocolViolation("Fetch response from broker \(leader) lacks \(tp)"))
                 }
             } catch let error as KafkaClientError {
                 for tp in partitions { result[tp] = .failure(error) }

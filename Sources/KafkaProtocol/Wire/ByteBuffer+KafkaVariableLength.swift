@@ -68,9 +68,15 @@ extension ByteBuffer {
     ///
     /// Invalid UTF-8 is decoded with replacement characters, as Kafka's Java reader does, so a
     /// client with an odd client id is served rather than disconnected.
+    ///
+    /// Compact strings are held to the classic limit of 32767 bytes too, as Kafka's generated
+    /// readers and writers do, so a string valid in one encoding is valid in the other.
     @inlinable
     public mutating func readKafkaNullableString(compact: Bool) throws -> String? {
         guard let length = try self.readKafkaLength(compact: compact, classicWidth: 2) else { return nil }
+        guard length <= Int(Int16.max) else {
+            throw ProtocolError.invalidLength(Int64(length), remaining: self.readableBytes)
+        }
         // The length was checked against readableBytes, so this cannot fail.
         return self.readString(length: length) ?? ""
     }
@@ -101,7 +107,9 @@ extension ByteBuffer {
             try self.writeKafkaLength(nil, compact: compact, classicWidth: 2)
             return
         }
-        try self.writeKafkaLength(value.utf8.count, compact: compact, classicWidth: 2)
+        let length = value.utf8.count
+        guard length <= Int(Int16.max) else { throw ProtocolError.invalidLength(Int64(length), remaining: 0) }
+        try self.writeKafkaLength(length, compact: compact, classicWidth: 2)
         self.writeString(value)
     }
 

@@ -1,0 +1,67 @@
+import KafkaProtocol
+import Logging
+import Synchronization
+
+/// Everything a handler may need, shared by all handlers of one broker: configuration,
+/// metadata (image, controller), hosted partitions, producer ids, clock, logger.
+///
+/// Thread-safe: every member is.
+public final class BrokerServices: Sendable {
+    public let config: BrokerConfig
+    public let nodeId: Int32
+    public let metadata: MetadataStore
+    public let controller: LocalController
+    public let replicas: ReplicaManager
+    public let producerIds: ProducerIdManager
+    public let clock: any BrokerClock
+    public let logger: Logger
+
+    public init(config: BrokerConfig, metadata: MetadataStore, controller: LocalController, replicas: ReplicaManager,
+                clock: any BrokerClock, logger: Logger) {
+        self.config = config
+        self.nodeId = config.nodeId
+        self.metadata = metadata
+        self.controller = controller
+        self.replicas = replicas
+        self.producerIds = ProducerIdManager(controller: controller)
+        self.clock = clock
+        self.logger = logger
+    }
+
+    /// The live config of `topic`, for validation in Produce (max.message.bytes).
+    public func topicConfigValue(_ topic: TopicImage, _ key: String) -> String? {
+        topic.configs[key] ?? (try? config.topicDefault(key).value)
+    }
+
+    /// Creates `name` with the broker defaults if auto-creation applies (Metadata).
+    func autoCreateTopic(_ name: String) throws -> Bool {
+        do {
+            _ = try controller.createTopic(name: name, numPartitions: config.numPartitions,
+                                           replicationFactor: config.defaultReplicationFactor)
+            logger.info("Auto-created topic \(name) with \(config.numPartitions) partition(s)")
+            return true
+        } catch let error as ControllerError where error.code == ErrorCode.topicAlreadyExists.rawValue {
+            return true
+        }
+    }
+}
+
+/// Hands out producer ids from blocks the controller commits, so ids are unique across
+/// restarts without a metadata write per InitProducerId. Thread-safe.
+public final class ProducerIdManager: Sendable {
+    private let controller: LocalController
+    private let block = Mutex<(next: Int64, end: Int64)>((0, -1))
+
+    public init(controller: LocalController) { self.controller = controller }
+
+    public func next() throws -> Int64 {
+        try block.withLock { b throws -> Int64 in
+            if b.next > b.end {
+                let range = try controller.allocateProducerIdBlock()
+                b = (range.lowerBound, range.upperBound)
+            }
+            defer { b.next += 1 }
+            return b.next
+        }
+    }
+}

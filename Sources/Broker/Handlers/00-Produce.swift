@@ -1,0 +1,127 @@
+// Produce (key 0), versions 0-10 advertised; record batches v2 (magic 2) only.
+//
+// Behaviour, per partition, in Kafka's order (`ProduceRequest.validateRecords`,
+// `LogValidator`, `UnifiedLog.append`):
+// * acks must be -1, 0 or 1 (else INVALID_REQUIRED_ACKS for every partition);
+// * unknown topic or partition -> UNKNOWN_TOPIC_OR_PARTITION; not the leader ->
+//   NOT_LEADER_OR_FOLLOWER;
+// * exactly one batch, magic 2, not a control batch, not transactional (no transaction
+//   coordinator here), baseSequence >= 0 when a producer id is set -> else INVALID_RECORD;
+// * zstd below v7 -> UNSUPPORTED_COMPRESSION_TYPE; a batch larger than the topic's
+//   max.message.bytes -> MESSAGE_TOO_LARGE; CRC and lastOffsetDelta/recordCount are checked
+//   by the log (CORRUPT_MESSAGE / INVALID_RECORD);
+// * idempotent producers: a duplicate of one of the last five batches is answered with its
+//   original offsets; sequence gaps -> OUT_OF_ORDER_SEQUENCE_NUMBER; old epochs ->
+//   INVALID_PRODUCER_EPOCH.
+// Flush policy: acks=-1 fsyncs the partition before answering; acks=1/0 answer once the
+// batch is in the page cache (it survives kill -9, not power loss) and fsync per the topic's
+// flush.messages / flush.ms. With a single replica the HW moves to the LEO at once, so
+// acks=-1 never waits on followers here.
+// acks=0: no response at all; if any partition failed, the connection is closed (Kafka's
+// way of making the client refresh metadata).
+// Version notes: v0-2 are advertised only because librdkafka < 2.11.1 checks Produce v0 before
+// it compresses (notes §1.3); they work when the client sends v2 batches and get
+// UNSUPPORTED_VERSION for legacy message sets. v3 transactional id; v5 log start offset;
+// v7 zstd; v8 record errors and error message; v9 flexible; v10 optional leader hints (not sent).
+import KafkaProtocol
+import NIOCore
+
+public struct ProduceHandler: RequestHandler {
+    public typealias Request = ProduceRequest
+    public static let versions: ClosedRange<Int16> = 0...10
+
+    let services: BrokerServices
+
+    public init(services: BrokerServices) { self.services = services }
+
+    public func handle(_ request: ProduceRequest, context: RequestContext) async throws -> ProduceResponse? {
+        let version = context.apiVersion
+        let image = services.metadata.image
+        var response = ProduceResponse()
+        var failed: [String] = []
+        let acksValid = request.acks == -1 || request.acks == 0 || request.acks == 1
+        for topicData in request.topicData {
+            var topicResponse = ProduceResponse.TopicProduceResponse()
+            topicResponse.name = topicData.name
+            for data in topicData.partitionData {
+                var p = ProduceResponse.PartitionProduceResponse()
+                p.index = data.index
+                p.baseOffset = -1
+                let outcome: Result<Partition.AppendResult, PartitionError>
+                if !acksValid {
+                    outcome = .failure(PartitionError(ErrorCode.invalidRequiredAcks.rawValue, "acks must be -1, 0 or 1"))
+                } else {
+                    outcome = Result { () throws(PartitionError) in
+                        try append(topic: topicData.name, partition: data.index, records: data.records,
+                                   acks: request.acks, version: version, image: image)
+                    }
+                }
+                switch outcome {
+                case .success(let result):
+                    p.baseOffset = result.baseOffset
+                    p.logAppendTimeMs = result.logAppendTime
+                    if version >= 5 { p.logStartOffset = result.logStartOffset }
+                case .failure(let error):
+                    p.errorCode = error.code
+                    if version >= 8 { p.errorMessage = error.message }
+                    failed.append("\(topicData.name)-\(data.index): \(error)")
+                }
+                topicResponse.partitionResponses.append(p)
+            }
+            response.responses.append(topicResponse)
+        }
+        if request.acks == 0 {
+            if !failed.isEmpty { throw CloseConnection("acks=0 produce failed: \(failed.joined(separator: "; "))") }
+            return nil
+        }
+        return response
+    }
+
+    private func append(topic name: String, partition index: Int32, records: ByteBuffer?, acks: Int16,
+                        version: Int16, image: MetadataImage) throws(PartitionError) -> Partition.AppendResult {
+        guard let topic = image.topics[name], index >= 0, Int(index) < topic.partitions.count else {
+            throw PartitionError(ErrorCode.unknownTopicOrPartition.rawValue, "This server does not host this topic-partition.")
+        }
+        guard let partition = services.replicas.partition(name, index), partition.isLeader else {
+            throw .notLeader
+        }
+        guard let records, records.readableBytes > 0 else {
+            throw PartitionError(ErrorCode.invalidRecord.rawValue, "Produce request with no record batches")
+        }
+        if records.readableBytes > RecordBatchHeader.magicOffset,
+           let magic = records.getInteger(at: records.readerIndex + RecordBatchHeader.magicOffset, as: Int8.self), magic != 2 {
+            throw PartitionError(version < 3 ? ErrorCode.unsupportedVersion.rawValue : ErrorCode.invalidRecord.rawValue,
+                                 "Only record batches with magic 2 are accepted, got magic \(magic)")
+        }
+        let header: RecordBatchHeader
+        do {
+            header = try RecordBatchHeader.peek(records, at: records.readerIndex)
+        } catch {
+            throw PartitionError(ErrorCode.corruptMessage.rawValue, "Malformed record batch: \(error)")
+        }
+        guard header.totalSize == records.readableBytes else {
+            throw PartitionError(ErrorCode.invalidRecord.rawValue,
+                                 header.totalSize < records.readableBytes
+                                     ? "Produce requests must contain exactly one record batch per partition"
+                                     : "Record batch is truncated: \(records.readableBytes) of \(header.totalSize) bytes")
+        }
+        let maxMessageBytes = Int(services.topicConfigValue(topic, "max.message.bytes") ?? "") ?? Int(services.config.messageMaxBytes)
+        guard header.totalSize <= maxMessageBytes else {
+            throw PartitionError(ErrorCode.messageTooLarge.rawValue,
+                                 "The record batch of \(header.totalSize) bytes exceeds max.message.bytes (\(maxMessageBytes))")
+        }
+        guard !header.isControl else {
+            throw PartitionError(ErrorCode.invalidRecord.rawValue, "Clients may not write control batches")
+        }
+        guard !header.isTransactional else {
+            throw PartitionError(ErrorCode.invalidRecord.rawValue, "Transactional batches are not supported by this broker")
+        }
+        if header.hasProducerID, header.baseSequence < 0 {
+            throw PartitionError(ErrorCode.invalidRecord.rawValue, "Idempotent batches must have a non-negative base sequence")
+        }
+        if header.compressionCodecID == 4, version < 7 {
+            throw PartitionError(ErrorCode.unsupportedCompressionType.rawValue, "zstd needs Produce v7 or later")
+        }
+        return try partition.appendAsLeader(records, header: header, requiredAcks: acks)
+    }
+}

@@ -1,0 +1,114 @@
+// Fetch (key 1), versions 4-12.
+//
+// Behaviour: for each partition, whole record batches from the one holding fetch_offset, up
+// to the high watermark (read_uncommitted) or the last stable offset (read_committed; equal
+// to the HW here, since there are no transactions). Limits: partition_max_bytes per
+// partition and max_bytes for the response, except that the first non-empty partition always
+// returns at least one whole batch (KIP-74), so a batch larger than the limits still flows.
+// Long poll (Kafka's DelayedFetch): when fewer than min_bytes are available and nothing
+// failed, the request parks on its partitions for up to max_wait_ms and is woken by any
+// append that moves a high watermark; it then reads again. The connection stays muted
+// meanwhile (serial processing), exactly as Kafka does.
+// Errors per partition: UNKNOWN_TOPIC_OR_PARTITION, NOT_LEADER_OR_FOLLOWER,
+// OFFSET_OUT_OF_RANGE (fetch offset outside [log start, LEO]), FENCED_LEADER_EPOCH /
+// UNKNOWN_LEADER_EPOCH (current_leader_epoch, v9+).
+// Version notes: v4 isolation level, last stable offset, aborted transactions (always none);
+// v5 log start offset; v7 fetch sessions -- none are created: the response's session id is
+// 0, so clients send full fetches (allowed by KIP-227); v9 current leader epoch; v10 zstd;
+// v11 rack id / preferred read replica (-1); v12 flexible, diverging epoch for followers
+// (not used: no followers). v13+ (topic ids) is not advertised.
+import KafkaProtocol
+import LogStorage
+import NIOCore
+
+public struct FetchHandler: RequestHandler {
+    public typealias Request = FetchRequest
+    public static let versions: ClosedRange<Int16> = 4...12
+
+    let services: BrokerServices
+
+    public init(services: BrokerServices) { self.services = services }
+
+    public func handle(_ request: FetchRequest, context: RequestContext) async throws -> FetchResponse? {
+        let clock = services.clock
+        let deadline = clock.nowMs() + Int64(max(0, request.maxWaitMs))
+        let minBytes = max(0, Int(request.minBytes))
+        while true {
+            let waiter = services.replicas.makeWaiter()
+            let partitions = hostedPartitions(request)
+            for p in partitions { p.addWaiter(waiter) }
+            let (response, bytes, hadError) = read(request, context: context)
+            let remaining = deadline - clock.nowMs()
+            if bytes >= minBytes || hadError || remaining <= 0 || partitions.isEmpty {
+                for p in partitions { p.removeWaiter(waiter) }
+                return response
+            }
+            await waiter.wait(timeoutMs: remaining, clock: clock)
+            for p in partitions { p.removeWaiter(waiter) }
+            if Task.isCancelled { return response }
+        }
+    }
+
+    private func hostedPartitions(_ request: FetchRequest) -> [Partition] {
+        request.topics.flatMap { t in t.partitions.compactMap { services.replicas.partition(t.topic, $0.partition) } }
+    }
+
+    private func read(_ request: FetchRequest, context: RequestContext) -> (FetchResponse, Int, Bool) {
+        let version = context.apiVersion
+        let image = services.metadata.image
+        let readCommitted = request.isolationLevel == 1
+        var response = FetchResponse()
+        response.sessionId = 0
+        var remaining = Int(request.maxBytes <= 0 ? Int32.max : request.maxBytes)
+        var total = 0
+        var hadError = false
+        for t in request.topics {
+            var topicResponse = FetchResponse.FetchableTopicResponse()
+            topicResponse.topic = t.topic
+            for fp in t.partitions {
+                var pd = FetchResponse.PartitionData()
+                pd.partitionIndex = fp.partition
+                pd.highWatermark = -1
+                pd.lastStableOffset = -1
+                pd.logStartOffset = -1
+                pd.abortedTransactions = readCommitted ? [] : nil
+                pd.records = ByteBuffer()
+                do throws(PartitionError) {
+                    guard image.partition(t.topic, fp.partition) != nil else {
+                        throw PartitionError(ErrorCode.unknownTopicOrPartition.rawValue, "unknown topic-partition")
+                    }
+                    guard let partition = services.replicas.partition(t.topic, fp.partition), partition.isLeader else {
+                        throw .notLeader
+                    }
+                    if version >= 9 { try partition.checkLeaderEpoch(fp.currentLeaderEpoch) }
+                    let limit = min(Int(max(0, fp.partitionMaxBytes)), remaining)
+                    let result = try partition.read(from: fp.fetchOffset, maxBytes: limit, readCommitted: readCommitted,
+                                                    minOneBatch: total == 0)
+                    pd.highWatermark = result.highWatermark
+                    pd.lastStableOffset = result.highWatermark
+                    pd.logStartOffset = result.logStartOffset
+                    if result.length > 0 {
+                        do {
+                            pd.records = try result.readBytes()
+                        } catch {
+                            throw PartitionError.from(error)
+                        }
+                        total += result.length
+                        remaining = max(0, remaining - result.length)
+                    }
+                } catch {
+                    hadError = true
+                    pd.errorCode = error.code
+                    if let partition = services.replicas.partition(t.topic, fp.partition) {
+                        pd.highWatermark = partition.highWatermark
+                        pd.lastStableOffset = partition.lastStableOffset
+                        pd.logStartOffset = partition.logStartOffset
+                    }
+                }
+                topicResponse.partitions.append(pd)
+            }
+            response.responses.append(topicResponse)
+        }
+        return (response, total, hadError)
+    }
+}

@@ -1,0 +1,102 @@
+// Metadata (key 3), versions 0-12.
+//
+// Behaviour: brokers (the endpoints of the listener the request arrived on), cluster id,
+// controller id, and topics with their partitions' leader, leader epoch, replicas and ISR,
+// read from one snapshot of the metadata image. A requested topic that does not exist is
+// created with num.partitions/default.replication.factor when auto.create.topics.enable is
+// set and the request allows it; otherwise it gets UNKNOWN_TOPIC_OR_PARTITION (or
+// INVALID_TOPIC_EXCEPTION for an illegal name, which is never auto-created).
+// Version notes:
+// * v0: an empty topic list means all topics; v1+: null means all, empty means none.
+// * v1 adds rack, controller id, is_internal; v2 cluster id; v4 AllowAutoTopicCreation
+//   (before v4 auto-creation is always allowed); v5 offline replicas; v7 leader epoch;
+//   v8 authorized operations (not computed: no ACLs, left at "not requested");
+//   v9 flexible; v10 topic ids in the response and by-id lookup in the request; v12
+//   nullable topic name in the response (for unknown ids).
+import KafkaProtocol
+
+public struct MetadataHandler: RequestHandler {
+    public typealias Request = MetadataRequest
+    public static let versions: ClosedRange<Int16> = 0...12
+
+    let services: BrokerServices
+
+    public init(services: BrokerServices) { self.services = services }
+
+    public func handle(_ request: MetadataRequest, context: RequestContext) async throws -> MetadataResponse? {
+        let version = context.apiVersion
+        var image = services.metadata.image
+        var response = MetadataResponse()
+        response.clusterId = image.clusterId
+        response.controllerId = image.controllerId
+
+        let allTopics = request.topics == nil || (version == 0 && request.topics?.isEmpty == true)
+        var names: [String] = []
+        var unknownIds: [KafkaUUID] = []
+        if allTopics {
+            names = image.topics.keys.sorted()
+        } else {
+            for t in request.topics ?? [] {
+                if let name = t.name {
+                    if !names.contains(name) { names.append(name) }
+                } else if let name = image.topicNamesByID[t.topicId] {
+                    if !names.contains(name) { names.append(name) }
+                } else {
+                    unknownIds.append(t.topicId)
+                }
+            }
+        }
+
+        // Auto-create what is missing, then re-read the image so the answer includes it.
+        let mayCreate = !allTopics && services.config.autoCreateTopicsEnable && (version < 4 || request.allowAutoTopicCreation)
+        if mayCreate {
+            var created = false
+            for name in names where image.topics[name] == nil && (try? TopicName.validate(name)) != nil {
+                if (try? services.autoCreateTopic(name)) == true { created = true }
+            }
+            if created { image = services.metadata.image }
+        }
+
+        for broker in image.liveBrokers {
+            guard let endpoint = broker.endpoints.first(where: { $0.listener == context.listenerName })
+                ?? broker.endpoints.first else { continue }
+            response.brokers.append(.init(nodeId: broker.id, host: endpoint.host, port: endpoint.port, rack: broker.rack))
+        }
+
+        for name in names {
+            var topicResponse = MetadataResponse.MetadataResponseTopic()
+            topicResponse.name = name
+            guard let topic = image.topics[name] else {
+                if (try? TopicName.validate(name)) == nil {
+                    topicResponse.errorCode = ErrorCode.invalidTopicException.rawValue
+                } else {
+                    topicResponse.errorCode = ErrorCode.unknownTopicOrPartition.rawValue
+                }
+                response.topics.append(topicResponse)
+                continue
+            }
+            topicResponse.topicId = topic.id
+            topicResponse.isInternal = TopicName.internalTopics.contains(name)
+            topicResponse.partitions = topic.partitions.map { p in
+                let leaderLive = image.brokers[p.leader].map { !$0.fenced } ?? false
+                return MetadataResponse.MetadataResponsePartition(
+                    errorCode: leaderLive ? 0 : ErrorCode.leaderNotAvailable.rawValue,
+                    partitionIndex: p.partition,
+                    leaderId: leaderLive ? p.leader : -1,
+                    leaderEpoch: p.leaderEpoch,
+                    replicaNodes: p.replicas,
+                    isrNodes: p.isr,
+                    offlineReplicas: p.replicas.filter { image.brokers[$0]?.fenced ?? true })
+            }
+            response.topics.append(topicResponse)
+        }
+        for id in unknownIds {
+            var t = MetadataResponse.MetadataResponseTopic()
+            t.name = version >= 12 ? nil : ""
+            t.topicId = id
+            t.errorCode = ErrorCode.unknownTopicId.rawValue
+            response.topics.append(t)
+        }
+        return response
+    }
+}

@@ -1,0 +1,45 @@
+import KafkaProtocol
+
+/// FindCoordinator (api key 10), versions 0-4.
+///
+/// Behaviour: this broker is the coordinator of every group (a single node leads every
+/// `__consumer_offsets` partition), so a group key gets this broker's endpoint for the
+/// listener the request came in on. Key type 1 (transactions) gets COORDINATOR_NOT_AVAILABLE:
+/// there is no transaction coordinator; other key types get INVALID_REQUEST.
+///
+/// Version notes: v0 has only the key (a group id) and no error message; v1 adds KeyType,
+/// throttle time and ErrorMessage; v3 is flexible; v4 looks up a batch (`CoordinatorKeys`)
+/// and answers one `Coordinators` entry per key, with the top-level node fields absent.
+/// v5 (TRANSACTION_ABORTABLE) and v6 (share groups) are not advertised.
+public struct FindCoordinatorHandler: RequestHandler {
+    public static let versions: ClosedRange<Int16> = 0...4
+    let coordinator: GroupCoordinator
+
+    public init(coordinator: GroupCoordinator) { self.coordinator = coordinator }
+
+    public func handle(_ request: FindCoordinatorRequest, context: RequestContext) async throws -> FindCoordinatorResponse? {
+        var response = FindCoordinatorResponse()
+        if context.apiVersion >= 4 {
+            response.coordinators = request.coordinatorKeys.map { key in
+                let found = coordinator.findCoordinator(key: key, keyType: request.keyType, listenerName: context.listenerName)
+                var entry = FindCoordinatorResponse.Coordinator()
+                entry.key = key
+                entry.errorCode = found.error.rawValue
+                entry.errorMessage = found.message
+                entry.nodeId = found.node?.nodeId ?? -1
+                entry.host = found.node?.host ?? ""
+                entry.port = found.node?.port ?? -1
+                return entry
+            }
+            return response
+        }
+        let keyType: Int8 = context.apiVersion >= 1 ? request.keyType : 0
+        let found = coordinator.findCoordinator(key: request.key, keyType: keyType, listenerName: context.listenerName)
+        response.errorCode = found.error.rawValue
+        if context.apiVersion >= 1 { response.errorMessage = found.message }
+        response.nodeId = found.node?.nodeId ?? -1
+        response.host = found.node?.host ?? ""
+        response.port = found.node?.port ?? -1
+        return response
+    }
+}

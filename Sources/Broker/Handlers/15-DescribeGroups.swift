@@ -1,0 +1,46 @@
+import KafkaProtocol
+
+/// DescribeGroups (api key 15), versions 0-5.
+///
+/// Behaviour: state, protocol type, and members with client id, host, and (while the group
+/// is Stable) the chosen protocol, each member's metadata and assignment. An unknown group
+/// is reported as state "Dead" with no error, as Kafka does before v6.
+///
+/// Version notes: v1 adds throttle time; v3 adds AuthorizedOperations (there are no ACLs,
+/// so a requester may READ, DELETE and DESCRIBE every group); v4 adds GroupInstanceId; v5
+/// is flexible. v6 (GROUP_ID_NOT_FOUND for unknown groups) is not advertised.
+public struct DescribeGroupsHandler: RequestHandler {
+    public static let versions: ClosedRange<Int16> = 0...5
+    let coordinator: GroupCoordinator
+
+    /// Bits of Kafka's AclOperation codes READ (3), DELETE (6) and DESCRIBE (8).
+    static let groupOperations: Int32 = (1 << 3) | (1 << 6) | (1 << 8)
+
+    public init(coordinator: GroupCoordinator) { self.coordinator = coordinator }
+
+    public func handle(_ request: DescribeGroupsRequest, context: RequestContext) async throws -> DescribeGroupsResponse? {
+        let version = context.apiVersion
+        var response = DescribeGroupsResponse()
+        response.groups = await coordinator.describeGroups(request.groups).map { d in
+            var g = DescribeGroupsResponse.DescribedGroup()
+            g.errorCode = d.error.rawValue
+            g.groupId = d.groupId
+            g.groupState = d.state
+            g.protocolType = d.protocolType
+            g.protocolData = d.protocolData
+            if version >= 3 && request.includeAuthorizedOperations { g.authorizedOperations = Self.groupOperations }
+            g.members = d.members.map { m in
+                var member = DescribeGroupsResponse.DescribedGroupMember()
+                member.memberId = m.memberId
+                member.groupInstanceId = version >= 4 ? m.groupInstanceId : nil
+                member.clientId = m.clientId
+                member.clientHost = m.clientHost
+                member.memberMetadata = m.metadata
+                member.memberAssignment = m.assignment
+                return member
+            }
+            return g
+        }
+        return response
+    }
+}

@@ -1,0 +1,71 @@
+// CreateTopics (key 19), versions 0-7.
+//
+// Behaviour: each topic is validated and created by the controller (Kafka's name rules:
+// 1-249 of [a-zA-Z0-9._-], not "." or "..", no '.'/'_' collision with an existing topic;
+// config keys and values checked; replication factor not above the live brokers), and is
+// visible in Metadata as soon as the response is sent. validate_only (v1+) checks without
+// creating. A name given twice in one request gets INVALID_REQUEST for each occurrence.
+// Errors: TOPIC_ALREADY_EXISTS, INVALID_TOPIC_EXCEPTION, INVALID_PARTITIONS,
+// INVALID_REPLICATION_FACTOR, INVALID_REPLICA_ASSIGNMENT, INVALID_CONFIG, INVALID_REQUEST.
+// Version notes: v1 validate_only and error messages; v2 throttle time; v4 -1 partitions /
+// replication factor mean the broker defaults; v5 flexible, and the response carries
+// partitions, replication factor and the effective configs; v7 topic id.
+import KafkaProtocol
+
+public struct CreateTopicsHandler: RequestHandler {
+    public typealias Request = CreateTopicsRequest
+    public static let versions: ClosedRange<Int16> = 0...7
+
+    let services: BrokerServices
+
+    public init(services: BrokerServices) { self.services = services }
+
+    public func handle(_ request: CreateTopicsRequest, context: RequestContext) async throws -> CreateTopicsResponse? {
+        let version = context.apiVersion
+        var response = CreateTopicsResponse()
+        var counts: [String: Int] = [:]
+        for t in request.topics { counts[t.name, default: 0] += 1 }
+        for t in request.topics {
+            var result = CreateTopicsResponse.CreatableTopicResult()
+            result.name = t.name
+            result.errorMessage = nil
+            do {
+                guard counts[t.name] == 1 else {
+                    throw ControllerError.invalidRequest("Create topics request from client contains multiple entries for the following topics: \(t.name)")
+                }
+                var configs: [String: String] = [:]
+                for c in t.configs {
+                    guard let value = c.value else {
+                        throw ControllerError.invalidConfig("Null value not supported for topic configs: \(c.name)")
+                    }
+                    configs[c.name] = value
+                }
+                var assignments: [Int32: [Int32]] = [:]
+                for a in t.assignments { assignments[a.partitionIndex] = a.brokerIds }
+                let useDefaults = version >= 4
+                let partitions = (t.numPartitions == -1 && useDefaults && assignments.isEmpty) ? services.config.numPartitions : t.numPartitions
+                let rf = (t.replicationFactor == -1 && useDefaults && assignments.isEmpty) ? services.config.defaultReplicationFactor : t.replicationFactor
+                let created = try services.controller.createTopic(
+                    name: t.name, numPartitions: partitions, replicationFactor: rf, assignments: assignments,
+                    configs: configs, validateOnly: request.validateOnly)
+                if version >= 7 { result.topicId = request.validateOnly ? .zero : created.id }
+                if version >= 5 {
+                    result.numPartitions = created.numPartitions
+                    result.replicationFactor = created.replicationFactor
+                    result.configs = services.config.describeTopicConfigs(configs).map { d in
+                        .init(name: d.name, value: d.value, readOnly: d.readOnly, configSource: d.source.rawValue,
+                              isSensitive: d.isSensitive)
+                    }
+                }
+                if !request.validateOnly {
+                    services.logger.info("Created topic \(t.name) (\(created.numPartitions) partitions, id \(created.id))")
+                }
+            } catch let error as ControllerError {
+                result.errorCode = error.code
+                if version >= 1 { result.errorMessage = error.message }
+            }
+            response.topics.append(result)
+        }
+        return response
+    }
+}

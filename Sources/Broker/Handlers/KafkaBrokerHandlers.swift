@@ -1,0 +1,13 @@
+/// The handlers broker-core owns, registered in one place so the broker and the tests
+/// advertise the same table. The group coordinator's handlers are added separately.
+public enum KafkaBrokerHandlers {
+    public static func register(into registry: inout HandlerRegistry, services: BrokerServices) {
+        registry.register(ProduceHandler(services: services))
+        registry.register(FetchHandler(services: services))
+        registry.register(ListOffsetsHandler(services: services))
+        registry.register(MetadataHandler(services: services))
+        registry.register(CreateTopicsHandler(services: services))
+        registry.register(DeleteTopicsHandler(services: services))
+        registry.register(InitProducerIdHandler(services: services))
+    }
+}

@@ -1,0 +1,235 @@
+import KafkaProtocol
+import LogStorage
+import NIOCore
+import Synchronization
+
+/// A Kafka error code with a message: what a partition-level operation returns instead of
+/// throwing arbitrary errors, so handlers can copy it into the response.
+public struct PartitionError: Error, Equatable, Sendable, CustomStringConvertible {
+    public var code: Int16
+    public var message: String
+    public init(_ code: Int16, _ message: String) { self.code = code; self.message = message }
+    public var description: String { "error \(code): \(message)" }
+
+    static func from(_ error: LogStorageError) -> PartitionError { .init(error.kafkaErrorCode, "\(error)") }
+    static let notLeader = PartitionError(6, "This server is not the leader for that topic-partition.")
+    static func fencedEpoch(_ asked: Int32, _ current: Int32) -> PartitionError {
+        .init(74, "The leader epoch in the request (\(asked)) is older than the current leader epoch \(current)")
+    }
+    static func unknownEpoch(_ asked: Int32, _ current: Int32) -> PartitionError {
+        .init(75, "The leader epoch in the request (\(asked)) is newer than the current leader epoch \(current)")
+    }
+}
+
+/// The leadership facts of a partition as the metadata image states them.
+public struct PartitionLeadership: Equatable, Sendable {
+    public var topicID: TopicID
+    public var leader: Int32
+    public var leaderEpoch: Int32
+    public var partitionEpoch: Int32
+    public var replicas: [Int32]
+    public var isr: [Int32]
+}
+
+/// One hosted partition: its log, leadership state, high watermark, idempotent-producer state
+/// and the fetches parked on it.
+///
+/// The high watermark is kept separately from the log end offset and only moves to the
+/// minimum LEO over the ISR (here the leader alone when the ISR is just this broker), so the
+/// same code holds when followers arrive. Invariant: HW <= LEO.
+///
+/// Thread-safe: appends are serialised by `appendState` (sequence check, append and producer
+/// update are one critical section); reads go straight to the thread-safe ``PartitionLog``.
+public final class Partition: Sendable {
+    public let topic: String
+    public let index: Int32
+    public let log: PartitionLog
+    public let localBrokerId: Int32
+    private let leadershipState: Mutex<PartitionLeadership>
+    private let appendState = Mutex(ProducerStateManager())
+    private let waiters = Mutex<[UInt64: DataWaiter]>([:])
+    /// Follower LEOs reported by their fetches (empty on a single node).
+    private let followerEndOffsets = Mutex<[Int32: Int64]>([:])
+
+    public init(topic: String, index: Int32, log: PartitionLog, localBrokerId: Int32, leadership: PartitionLeadership) {
+        self.topic = topic
+        self.index = index
+        self.log = log
+        self.localBrokerId = localBrokerId
+        self.leadershipState = Mutex(leadership)
+    }
+
+    public var leadership: PartitionLeadership { leadershipState.withLock { $0 } }
+    public var isLeader: Bool { leadership.leader == localBrokerId }
+    public var highWatermark: Int64 { log.highWatermark }
+    public var logStartOffset: Int64 { log.logStartOffset }
+    public var logEndOffset: Int64 { log.logEndOffset }
+    /// With no transactions the last stable offset is the high watermark.
+    public var lastStableOffset: Int64 { log.highWatermark }
+
+    /// Applies a leadership change from the metadata image. Becoming leader moves the HW as
+    /// far as the ISR allows.
+    public func updateLeadership(_ new: PartitionLeadership) {
+        leadershipState.withLock { $0 = new }
+        if new.leader == localBrokerId { _ = maybeAdvanceHighWatermark() }
+    }
+
+    /// Checks a client's `CurrentLeaderEpoch` (-1 = not given) against ours (KIP-320).
+    public func checkLeaderEpoch(_ current: Int32) throws(PartitionError) {
+        guard current >= 0 else { return }
+        let ours = leadership.leaderEpoch
+        if current < ours { throw .fencedEpoch(current, ours) }
+        if current > ours { throw .unknownEpoch(current, ours) }
+    }
+
+    /// What a leader append returns to Produce.
+    public struct AppendResult: Equatable, Sendable {
+        public var baseOffset: Int64
+        public var lastOffset: Int64
+        public var logAppendTime: Int64
+        public var logStartOffset: Int64
+        public var duplicate: Bool
+    }
+
+    /// Appends one validated record batch as leader, with idempotent-producer checks, then
+    /// applies the flush policy: `acks=-1` fsyncs before returning; other acks leave the data
+    /// in the page cache (it survives a process crash) and fsync per `flush.messages`/`flush.ms`.
+    public func appendAsLeader(_ batch: ByteBuffer, header: RecordBatchHeader, requiredAcks: Int16) throws(PartitionError) -> AppendResult {
+        let state = leadership
+        guard state.leader == localBrokerId else { throw .notLeader }
+        let result = try appendState.withLock { producers throws(PartitionError) -> AppendResult in
+            let lastSequence = header.baseSequence &+ header.lastOffsetDelta
+            if header.hasProducerID {
+                switch producers.check(producerId: header.producerId, epoch: header.producerEpoch,
+                                       firstSequence: header.baseSequence, lastSequence: lastSequence) {
+                case .append:
+                    break
+                case .duplicate(let original):
+                    return AppendResult(baseOffset: original.firstOffset, lastOffset: original.lastOffset,
+                                        logAppendTime: -1, logStartOffset: log.logStartOffset, duplicate: true)
+                case let .reject(code, message):
+                    throw PartitionError(code, message)
+                }
+            }
+            let info: LogAppendInfo
+            do throws(LogStorageError) {
+                info = try log.append(batch, leaderEpoch: state.leaderEpoch, assignOffsets: true)
+            } catch {
+                throw PartitionError.from(error)
+            }
+            if header.hasProducerID {
+                producers.update(producerId: header.producerId, epoch: header.producerEpoch, batch: .init(
+                    firstSequence: header.baseSequence, lastSequence: lastSequence,
+                    firstOffset: info.firstOffset, lastOffset: info.lastOffset, maxTimestamp: info.maxTimestamp))
+            }
+            return AppendResult(baseOffset: info.firstOffset, lastOffset: info.lastOffset,
+                                logAppendTime: info.logAppendTime, logStartOffset: info.logStartOffset, duplicate: false)
+        }
+        do throws(LogStorageError) {
+            if requiredAcks == -1 {
+                try log.flush()
+            } else {
+                _ = try log.flushIfDue()
+            }
+        } catch {
+            throw PartitionError.from(error)
+        }
+        if !result.duplicate, maybeAdvanceHighWatermark() { wakeWaiters() }
+        return result
+    }
+
+    /// Moves the HW to the minimum LEO over the ISR. Returns whether it moved.
+    @discardableResult
+    public func maybeAdvanceHighWatermark() -> Bool {
+        let state = leadership
+        guard state.leader == localBrokerId else { return false }
+        var hw = log.logEndOffset
+        let followers = followerEndOffsets.withLock { $0 }
+        for replica in state.isr where replica != localBrokerId {
+            // A follower we have not heard from holds the HW back, as in Kafka.
+            hw = min(hw, followers[replica] ?? log.highWatermark)
+        }
+        let old = log.highWatermark
+        guard hw > old else { return false }
+        return log.updateHighWatermark(hw) > old
+    }
+
+    /// The batches a consumer may read from `offset`: up to the HW (read_uncommitted) or the
+    /// LSO (read_committed). Whole batches only; the first may start below `offset`.
+    public func read(from offset: Int64, maxBytes: Int, readCommitted: Bool, minOneBatch: Bool) throws(PartitionError) -> LogReadResult {
+        let limit = readCommitted ? lastStableOffset : highWatermark
+        do throws(LogStorageError) {
+            return try log.read(from: offset, maxBytes: maxBytes, maxOffset: limit, minOneBatch: minOneBatch)
+        } catch {
+            throw PartitionError.from(error)
+        }
+    }
+
+    // MARK: Parked fetches
+
+    public func addWaiter(_ waiter: DataWaiter) { waiters.withLock { $0[waiter.id] = waiter } }
+    public func removeWaiter(_ waiter: DataWaiter) { _ = waiters.withLock { $0.removeValue(forKey: waiter.id) } }
+
+    /// Wakes every parked fetch (data arrived, or the partition is going away).
+    public func wakeWaiters() {
+        let all = waiters.withLock { w -> [DataWaiter] in
+            defer { w.removeAll() }
+            return Array(w.values)
+        }
+        for w in all { w.fire() }
+    }
+
+    // MARK: Producer state
+
+    /// Rebuilds idempotent-producer state by scanning the batch headers from the log start
+    /// to the LEO (start-up, after truncation). Reads in 1 MiB chunks of whole batches.
+    public func rebuildProducerState() throws(PartitionError) {
+        var state = ProducerStateManager()
+        var offset = log.logStartOffset
+        let end = log.logEndOffset
+        while offset < end {
+            let result: LogReadResult
+            let bytes: ByteBuffer
+            do throws(LogStorageError) {
+                result = try log.read(from: offset, maxBytes: 1 << 20, maxOffset: nil, minOneBatch: true)
+                bytes = try result.readBytes()
+            } catch {
+                throw PartitionError.from(error)
+            }
+            guard bytes.readableBytes > 0 else { break }
+            var index = bytes.readerIndex
+            var progressed = false
+            while index < bytes.writerIndex {
+                guard let header = try? RecordBatchHeader.peek(bytes, at: index) else { break }
+                if header.hasProducerID, header.lastOffset >= offset {
+                    state.update(producerId: header.producerId, epoch: header.producerEpoch, batch: .init(
+                        firstSequence: header.baseSequence, lastSequence: header.baseSequence &+ header.lastOffsetDelta,
+                        firstOffset: header.baseOffset, lastOffset: header.lastOffset, maxTimestamp: header.maxTimestamp))
+                }
+                if header.nextOffset > offset { offset = header.nextOffset; progressed = true }
+                index += header.totalSize
+            }
+            if !progressed { break }
+        }
+        appendState.withLock { $0 = state }
+    }
+
+    /// Producer ids with state here (for tests and DescribeProducers).
+    public var producerState: ProducerStateManager { appendState.withLock { $0 } }
+
+    /// DeleteRecords: moves the log start offset up to `offset` (-1 = the HW).
+    public func deleteRecords(before offset: Int64) throws(PartitionError) -> Int64 {
+        guard isLeader else { throw .notLeader }
+        let target = offset == -1 ? highWatermark : offset
+        guard target >= 0, target <= highWatermark else {
+            throw PartitionError(1, "Cannot delete records before \(target): it is beyond the high watermark \(highWatermark)")
+        }
+        do throws(LogStorageError) {
+            let start = try log.deleteRecords(before: target)
+            appendState.withLock { $0.removeBelow(start) }
+            return start
+        } catch {
+            throw PartitionError.from(error)
+        }
+    }
+}

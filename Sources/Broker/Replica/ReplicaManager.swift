@@ -1,0 +1,121 @@
+import Logging
+import LogStorage
+import Synchronization
+
+/// Where partition logs come from: LogStorage's `LogManager` in the broker, a temp-dir
+/// implementation in tests.
+public protocol PartitionLogProvider: Sendable {
+    /// The partition's log, created when missing.
+    func openLog(topic: String, partition: Int32, config: LogConfig) throws -> PartitionLog
+    /// Closes and deletes the partition's log, if any.
+    func removeLog(topic: String, partition: Int32) throws
+}
+
+/// A topic-partition key.
+public struct TopicPartition: Hashable, Sendable, CustomStringConvertible {
+    public var topic: String
+    public var partition: Int32
+    public init(_ topic: String, _ partition: Int32) { self.topic = topic; self.partition = partition }
+    public var description: String { "\(topic)-\(partition)" }
+}
+
+/// Hosts this broker's partitions and keeps them in step with the metadata image.
+///
+/// It listens to ``MetadataStore`` commits: a partition assigned to this broker gets a log and
+/// a ``Partition`` (with its producer state rebuilt from the log); a leadership change updates
+/// the partition's epoch and ISR; a removed topic's logs are deleted and its parked fetches
+/// woken. It never changes metadata itself: that is the controller's job.
+///
+/// Thread-safe.
+public final class ReplicaManager: Sendable {
+    public let nodeId: Int32
+    private let logs: any PartitionLogProvider
+    private let config: BrokerConfig
+    private let logger: Logger
+    private let partitions = Mutex<[TopicPartition: Partition]>([:])
+    private let nextWaiterId = Atomic<UInt64>(1)
+
+    public init(nodeId: Int32, logs: any PartitionLogProvider, config: BrokerConfig, logger: Logger) {
+        self.nodeId = nodeId
+        self.logs = logs
+        self.config = config
+        self.logger = logger
+    }
+
+    public func partition(_ tp: TopicPartition) -> Partition? { partitions.withLock { $0[tp] } }
+    public func partition(_ topic: String, _ index: Int32) -> Partition? { partition(TopicPartition(topic, index)) }
+    public var allPartitions: [Partition] { partitions.withLock { Array($0.values) } }
+
+    public func makeWaiter() -> DataWaiter {
+        DataWaiter(id: nextWaiterId.wrappingAdd(1, ordering: .relaxed).oldValue)
+    }
+
+    /// The log config of `topic`: broker defaults overlaid with the topic's overrides.
+    public func logConfig(for topic: TopicImage) -> LogConfig {
+        let effective = config.effectiveTopicConfig(topic.configs)
+        do {
+            return try LogConfig(topicConfigs: effective)
+        } catch {
+            logger.error("Invalid config for topic \(topic.name), using defaults: \(error)")
+            return LogConfig()
+        }
+    }
+
+    /// Brings hosted partitions in line with `new`. Called for every committed change and once
+    /// at start-up with the loaded image.
+    public func apply(old: MetadataImage?, new: MetadataImage) {
+        // Partitions whose topic vanished or was recreated under a new id.
+        var removed: [Partition] = []
+        partitions.withLock { map in
+            for (tp, p) in map {
+                guard let topic = new.topics[tp.topic], topic.id == p.leadership.topicID,
+                      Int(tp.partition) < topic.partitions.count,
+                      topic.partitions[Int(tp.partition)].replicas.contains(nodeId) else {
+                    removed.append(p)
+                    map[tp] = nil
+                    continue
+                }
+            }
+        }
+        for p in removed {
+            p.wakeWaiters()
+            do {
+                try logs.removeLog(topic: p.topic, partition: p.index)
+                logger.info("Deleted log \(p.topic)-\(p.index)")
+            } catch {
+                logger.error("Could not delete log \(p.topic)-\(p.index): \(error)")
+            }
+        }
+        for topic in new.topics.values {
+            let configChanged = old?.topics[topic.name]?.configs != topic.configs
+            let logConfig = logConfig(for: topic)
+            for reg in topic.partitions where reg.replicas.contains(nodeId) {
+                let tp = TopicPartition(topic.name, reg.partition)
+                let leadership = PartitionLeadership(topicID: topic.id, leader: reg.leader, leaderEpoch: reg.leaderEpoch,
+                                                     partitionEpoch: reg.partitionEpoch, replicas: reg.replicas, isr: reg.isr)
+                if let existing = partition(tp) {
+                    if existing.leadership != leadership { existing.updateLeadership(leadership) }
+                    if configChanged { existing.log.updateConfig(logConfig) }
+                    continue
+                }
+                do {
+                    let log = try logs.openLog(topic: topic.name, partition: reg.partition, config: logConfig)
+                    let p = Partition(topic: topic.name, index: reg.partition, log: log, localBrokerId: nodeId,
+                                      leadership: leadership)
+                    try p.rebuildProducerState()
+                    p.updateLeadership(leadership)
+                    partitions.withLock { $0[tp] = p }
+                } catch {
+                    logger.error("Could not open log \(tp): \(error)")
+                }
+            }
+        }
+    }
+
+    /// Flushes every log (clean shutdown).
+    public func flushAll() {
+        for p in allPartitions {
+            do { try p.log.flush() } catch { logger.error("Flush of \(p.topic)-\(p.index) failed: \(error)") }
+        }
+    }
+}

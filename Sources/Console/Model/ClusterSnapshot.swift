@@ -1,0 +1,175 @@
+import Foundation
+
+/// Broker liveness as the console sees it.
+public enum BrokerStatus: String, Sendable, Codable {
+    /// Listed in Metadata and answered our last request.
+    case up
+    /// Seen earlier (or started by the local cluster manager) but missing from Metadata now.
+    case down
+    /// Listed in Metadata but our requests to it failed.
+    case unreachable
+}
+
+public struct BrokerView: Sendable, Equatable, Codable {
+    public var id: Int32
+    public var host: String
+    public var port: Int32
+    public var rack: String?
+    public var isController: Bool
+    public var status: BrokerStatus
+    public var partitionsLed: Int
+    public var logDirBytes: Int64?
+    /// Why the broker is not up, when known.
+    public var error: String?
+}
+
+public struct PartitionView: Sendable, Equatable, Codable {
+    public var topic: String
+    public var partition: Int32
+    public var leader: Int32
+    public var replicas: [Int32]
+    public var isr: [Int32]
+    public var offlineReplicas: [Int32]
+    public var logStartOffset: Int64?
+    /// ListOffsets LATEST: the high watermark, which is the log end offset consumers see.
+    public var highWatermark: Int64?
+    public var sizeBytes: Int64?
+    public var isUnderReplicated: Bool { isr.count < replicas.count }
+    public var isOffline: Bool { leader < 0 }
+    /// When the console first saw the partition under-replicated (or offline), if it is now.
+    public var unhealthySince: Date?
+    /// Messages per second appended, from end-offset deltas over recent samples.
+    public var messagesPerSecond: Double?
+    /// Follower replicas' lag as reported by the brokers (empty when not reported).
+    public var followerLag: [FollowerLag]
+    public var messageCount: Int64? {
+        guard let s = logStartOffset, let e = highWatermark else { return nil }
+        return max(0, e - s)
+    }
+}
+
+/// One follower replica's lag behind the leader.
+public struct FollowerLag: Sendable, Equatable, Codable {
+    public var brokerId: Int32
+    public var lag: ReplicaLag
+}
+
+public struct TopicView: Sendable, Equatable, Codable {
+    public var name: String
+    public var isInternal: Bool
+    public var partitions: [PartitionView]
+    public var replicationFactor: Int
+    public var underReplicated: Int
+    public var offline: Int
+    public var sizeBytes: Int64?
+    public var messageCount: Int64?
+    public var messagesPerSecond: Double?
+    public var retentionMs: Int64?
+    public var retentionBytes: Int64?
+    public var configs: [String: String]?
+}
+
+/// Burrow's per-partition statuses, plus the retention breach Burrow lacks.
+public enum PartitionLagStatus: String, Sendable, Codable, Comparable {
+    case ok = "OK", warn = "WARN", stall = "STALL", stop = "STOP", rewind = "REWIND"
+    /// The committed offset is below the log start offset: messages were deleted unread.
+    case breach = "BREACH"
+    var severity: Int {
+        switch self { case .ok: 0; case .warn: 1; case .stall: 2; case .stop: 3; case .rewind: 4; case .breach: 5 }
+    }
+    public static func < (a: Self, b: Self) -> Bool { a.severity < b.severity }
+}
+
+/// Burrow's group roll-up: STOP, STALL, REWIND (and BREACH) collapse to ERR.
+public enum GroupLagStatus: String, Sendable, Codable, Comparable {
+    case ok = "OK", warn = "WARN", err = "ERR"
+    var severity: Int { switch self { case .ok: 0; case .warn: 1; case .err: 2 } }
+    public static func < (a: Self, b: Self) -> Bool { a.severity < b.severity }
+}
+
+/// Direction of a lag series over the last few samples.
+public enum LagTrend: String, Sendable, Codable {
+    case growing, draining, flat, unknown
+}
+
+public struct GroupPartitionView: Sendable, Equatable, Codable {
+    public var topic: String
+    public var partition: Int32
+    public var committedOffset: Int64?
+    public var endOffset: Int64?
+    public var logStartOffset: Int64?
+    public var lag: Int64?
+    /// Seconds between now and when the log end passed the committed offset (from end-offset history).
+    public var lagSeconds: Double?
+    /// True when the committed offset predates the history, so lagSeconds is a lower bound.
+    public var lagSecondsIsLowerBound: Bool
+    public var memberId: String?
+    public var clientId: String?
+    public var host: String?
+    /// Lag decrease per second (positive = draining), from recent samples.
+    public var drainRate: Double?
+    /// Seconds until lag reaches zero at the current drain rate.
+    public var etaSeconds: Double?
+    public var status: PartitionLagStatus
+    public var reason: String
+}
+
+public struct GroupView: Sendable, Equatable, Codable {
+    public var groupId: String
+    public var state: String
+    public var protocolType: String
+    public var assignor: String
+    public var members: [GroupMember]
+    public var coordinator: Int32?
+    public var partitions: [GroupPartitionView]
+    public var totalLag: Int64?
+    public var maxLagSeconds: Double?
+    /// Total lag per sample, oldest first, for the sparkline.
+    public var lagHistory: [Int64]
+    public var trend: LagTrend
+    public var status: GroupLagStatus
+    /// One line saying why, e.g. "WARN: lag rose across 10 commits over 4m12s (orders-3)".
+    public var reason: String
+    public var topics: [String] { Array(Set(partitions.map(\.topic))).sorted() }
+}
+
+/// Names of the independently fetched sections, for inline errors and data age.
+public enum SnapshotSection: String, Sendable, Codable, CaseIterable, CodingKeyRepresentable {
+    case metadata, offsets, logDirs, groups, committed, configs
+}
+
+/// One immutable picture of the cluster plus the history-derived values, produced by the
+/// sampler and drawn by the UI. Sendable and never mutated after publication, so the UI
+/// thread reads it without locks while the sampler builds the next one.
+public struct ClusterSnapshot: Sendable, Equatable, Codable {
+    /// Increases by one per published snapshot; presenters cache on it.
+    public var sequence: Int
+    public var takenAt: Date
+    /// How long the sample's requests took.
+    public var sampleSeconds: Double
+    public var bootstrap: String
+    public var clusterId: String?
+    public var controllerId: Int32?
+    public var brokers: [BrokerView]
+    public var topics: [TopicView]
+    public var groups: [GroupView]
+    /// Per section, the error of its last attempt (nil/absent when it succeeded).
+    public var errors: [SnapshotSection: String]
+    /// Per section, when its data was last fetched successfully.
+    public var sectionTimes: [SnapshotSection: Date]
+
+    public static func empty(bootstrap: String) -> ClusterSnapshot {
+        ClusterSnapshot(sequence: 0, takenAt: .distantPast, sampleSeconds: 0, bootstrap: bootstrap, clusterId: nil, controllerId: nil,
+                        brokers: [], topics: [], groups: [], errors: [:], sectionTimes: [:])
+    }
+
+    public var hasData: Bool { sectionTimes[.metadata] != nil }
+
+    public func topic(named name: String) -> TopicView? { topics.first { $0.name == name } }
+    public func group(id: String) -> GroupView? { groups.first { $0.groupId == id } }
+
+    /// Seconds since a section was last fetched successfully (nil if never).
+    public func age(of section: SnapshotSection, now: Date) -> Double? {
+        sectionTimes[section].map { max(0, now.timeIntervalSince($0)) }
+    }
+}

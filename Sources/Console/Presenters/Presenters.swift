@@ -1,0 +1,165 @@
+import Foundation
+import TerminalUI
+
+/// Pure presenters: (snapshot, filter, now) -> PaneTable. One per pane. They decide what
+/// is shown and in which role; widgets decide how it is drawn. No I/O, no clock of their
+/// own, so every pane is tested on fixture snapshots.
+public enum Presenters {
+    public static func brokers(_ s: ClusterSnapshot, filter: TextFilter) -> PaneTable {
+        let items = filter.apply(s.brokers) { "\($0.id) \($0.host):\($0.port) \($0.rack ?? "") \($0.status.rawValue)" }
+        return PaneTable(
+            title: "Brokers", columns: [
+                TableColumn("ID", width: 5, alignRight: true), TableColumn("HOST:PORT", width: 20, flex: 2),
+                TableColumn("RACK", width: 8, flex: 1), TableColumn("CTRL", width: 4), TableColumn("STATUS", width: 11),
+                TableColumn("LEADS", width: 6, alignRight: true), TableColumn("LOG DIRS", width: 10, alignRight: true),
+            ], rowCount: items.count, emptyMessage: s.hasData ? "no brokers match" : "waiting for cluster metadata",
+            row: { i in
+                let b = items[i]
+                let role: Role = b.status == .up ? .brokerUp : (b.status == .down ? .brokerDown : .warn)
+                return TableRow(["\(b.id)", "\(b.host):\(b.port)", b.rack ?? "-", b.isController ? "yes" : "", b.status.rawValue,
+                                 "\(b.partitionsLed)", Format.bytes(b.logDirBytes)], cellRoles: [4: role])
+            }, key: { "\(items[$0].id)" },
+            detail: { i in items[i].error.map { "broker \(items[i].id): \($0)" } })
+    }
+
+    public static func topics(_ s: ClusterSnapshot, filter: TextFilter, showInternal: Bool = true) -> PaneTable {
+        let items = filter.apply(s.topics.filter { showInternal || !$0.isInternal }) { $0.name }
+        return PaneTable(
+            title: "Topics", columns: [
+                TableColumn("TOPIC", width: 14, flex: 3), TableColumn("PART", width: 4, alignRight: true),
+                TableColumn("RF", width: 2, alignRight: true), TableColumn("URP", width: 3, alignRight: true),
+                TableColumn("OFFL", width: 4, alignRight: true), TableColumn("SIZE", width: 8, alignRight: true),
+                TableColumn("MESSAGES", width: 8, alignRight: true), TableColumn("MSG/S", width: 6, alignRight: true),
+                TableColumn("RETAIN", width: 7, alignRight: true),
+            ], rowCount: items.count, emptyMessage: s.hasData ? "no topics match" : "waiting for cluster metadata",
+            row: { i in
+                let t = items[i]
+                let role: Role? = t.offline > 0 ? .error : (t.underReplicated > 0 ? .warn : (t.isInternal ? .dim : nil))
+                return TableRow([t.name, "\(t.partitions.count)", "\(t.replicationFactor)", "\(t.underReplicated)", "\(t.offline)",
+                                 Format.bytes(t.sizeBytes), Format.count(t.messageCount), Format.rate(t.messagesPerSecond),
+                                 Format.retention(ms: t.retentionMs)], role: role)
+            }, key: { items[$0].name },
+            detail: { i in
+                let t = items[i]
+                if t.offline > 0 { return "\(t.offline) partition(s) offline: no leader" }
+                if t.underReplicated > 0 { return "\(t.underReplicated) partition(s) under-replicated" }
+                return nil
+            })
+    }
+
+    public static func partitions(_ s: ClusterSnapshot, topic: String, filter: TextFilter, now: Date) -> PaneTable {
+        let parts = s.topic(named: topic)?.partitions ?? []
+        let items = filter.apply(parts) { "\($0.partition) \($0.leader) \($0.isOffline ? "offline" : $0.isUnderReplicated ? "urp" : "ok")" }
+        return PaneTable(
+            title: "Partitions of \(topic)", columns: [
+                TableColumn("P", width: 4, alignRight: true), TableColumn("LEADER", width: 6, alignRight: true),
+                TableColumn("REPLICAS", width: 8, flex: 1), TableColumn("ISR", width: 8, flex: 1),
+                TableColumn("STATE", width: 11), TableColumn("START", width: 8, alignRight: true),
+                TableColumn("END/HW", width: 8, alignRight: true), TableColumn("SIZE", width: 8, alignRight: true),
+                TableColumn("MSG/S", width: 6, alignRight: true), TableColumn("FOLLOWER LAG", width: 12, flex: 1),
+            ], rowCount: items.count,
+            emptyMessage: s.topic(named: topic) == nil ? "topic \(topic) not found" : "no partitions match",
+            row: { i in
+                let p = items[i]
+                let since = p.unhealthySince.map { " " + Duration.compact(now.timeIntervalSince($0)) } ?? ""
+                let state = p.isOffline ? "OFFLINE" + since : (p.isUnderReplicated ? "URP" + since : "ok")
+                let role: Role = p.isOffline ? .error : (p.isUnderReplicated ? .warn : .ok)
+                let lag = p.followerLag.isEmpty ? "-" : p.followerLag.map { f in
+                    "\(f.brokerId):\(f.lag.offsets)" + (f.lag.timeMs.map { "/" + Duration.compact(Double($0) / 1000) } ?? "")
+                }.joined(separator: " ")
+                return TableRow(["\(p.partition)", p.leader < 0 ? "none" : "\(p.leader)", Format.ids(p.replicas), Format.ids(p.isr),
+                                 state, p.logStartOffset.map(String.init) ?? "-", p.highWatermark.map(String.init) ?? "-",
+                                 Format.bytes(p.sizeBytes), Format.rate(p.messagesPerSecond), lag], cellRoles: [4: role])
+            }, key: { "\(items[$0].partition)" },
+            detail: { i in
+                let p = items[i]
+                let missing = p.replicas.filter { !p.isr.contains($0) }
+                if p.isOffline { return "partition \(p.partition) has no leader; offline replicas: \(Format.ids(p.offlineReplicas))" }
+                if !missing.isEmpty { return "replicas out of sync: \(Format.ids(missing))" }
+                return nil
+            })
+    }
+
+    static func statusRole(_ s: GroupLagStatus) -> Role { s == .ok ? .ok : (s == .warn ? .warn : .error) }
+    static func statusRole(_ s: PartitionLagStatus) -> Role { s == .ok ? .ok : (s == .warn ? .warn : .error) }
+    static func trendGlyph(_ t: LagTrend, glyphs: Glyphs) -> String {
+        switch t { case .growing: glyphs.arrowUp; case .draining: glyphs.arrowDown; case .flat: glyphs.flat; case .unknown: " " }
+    }
+
+    public static func groups(_ s: ClusterSnapshot, filter: TextFilter, glyphs: Glyphs = .unicode) -> PaneTable {
+        let items = filter.apply(s.groups) { "\($0.groupId) \($0.state) \($0.status.rawValue) \($0.topics.joined(separator: " "))" }
+        return PaneTable(
+            title: "Consumer groups", columns: [
+                TableColumn("GROUP", width: 12, flex: 2), TableColumn("STATE", width: 11), TableColumn("MEMB", width: 4, alignRight: true),
+                TableColumn("LAG", width: 7, alignRight: true), TableColumn("TREND", width: 13), TableColumn("LAG-S", width: 6, alignRight: true),
+                TableColumn("STATUS", width: 6), TableColumn("REASON", width: 12, flex: 3), TableColumn("ASSIGNOR", width: 10),
+            ], rowCount: items.count, emptyMessage: s.hasData ? "no consumer groups" : "waiting for cluster metadata",
+            row: { i in
+                let g = items[i]
+                let spark = Sparkline.render(g.lagHistory.map(Double.init), width: 12, levels: glyphs.levels)
+                let trendRole: Role = g.trend == .growing ? .lagGrowing : (g.trend == .draining ? .lagDraining : .sparkline)
+                return TableRow([g.groupId, g.state, "\(g.members.count)", Format.count(g.totalLag),
+                                 trendGlyph(g.trend, glyphs: glyphs) + spark, Format.seconds(g.maxLagSeconds), g.status.rawValue,
+                                 g.reason, g.assignor.isEmpty ? "-" : g.assignor],
+                                cellRoles: [4: trendRole, 6: statusRole(g.status)])
+            }, key: { items[$0].groupId }, detail: { items[$0].reason })
+    }
+
+    public static func groupPartitions(_ s: ClusterSnapshot, group: String, filter: TextFilter) -> PaneTable {
+        let g = s.group(id: group)
+        let parts = g?.partitions ?? []
+        let items = filter.apply(parts) { "\($0.topic) \($0.partition) \($0.status.rawValue) \($0.clientId ?? "") \($0.host ?? "")" }
+        return PaneTable(
+            title: "Group \(group)" + (g.map { " (\($0.state), \($0.members.count) members, \($0.status.rawValue))" } ?? ""),
+            columns: [
+                TableColumn("TOPIC", width: 9, flex: 2), TableColumn("P", width: 3, alignRight: true),
+                TableColumn("COMMIT", width: 8, alignRight: true), TableColumn("END", width: 8, alignRight: true),
+                TableColumn("LAG", width: 7, alignRight: true), TableColumn("LAG-S", width: 6, alignRight: true),
+                TableColumn("DRAIN/S", width: 6, alignRight: true), TableColumn("ETA", width: 6, alignRight: true),
+                TableColumn("STATUS", width: 6), TableColumn("OWNER", width: 10, flex: 2),
+            ], rowCount: items.count, emptyMessage: g == nil ? "group \(group) not found" : "no partitions",
+            row: { i in
+                let p = items[i]
+                let owner = p.clientId.map { "\($0)@\(p.host ?? "?")" } ?? "-"
+                let drainRole: Role = (p.drainRate ?? 0) < 0 ? .lagGrowing : .lagDraining
+                return TableRow([p.topic, "\(p.partition)", p.committedOffset.map(String.init) ?? "-", p.endOffset.map(String.init) ?? "-",
+                                 Format.count(p.lag), Format.seconds(p.lagSeconds, lowerBound: p.lagSecondsIsLowerBound),
+                                 Format.rate(p.drainRate), p.etaSeconds.map { Duration.compact($0) } ?? "-",
+                                 p.status.rawValue, owner], cellRoles: [6: drainRole, 8: statusRole(p.status)])
+            }, key: { "\(items[$0].topic)\t\(items[$0].partition)" },
+            detail: { i in
+                let p = items[i]
+                let owner = p.memberId.map { "  owner \(p.clientId ?? "?")@\(p.host ?? "?") (\($0))" } ?? "  unassigned"
+                return "\(p.status.rawValue) \(p.topic)-\(p.partition): \(p.reason)" + owner
+            })
+    }
+
+    public static func messages(_ messages: [ConsoleMessage], title: String, filter: TextFilter) -> PaneTable {
+        let items = filter.apply(messages) { Format.payload($0.key) + " " + Format.payload($0.value) }
+        return PaneTable(
+            title: title, columns: [
+                TableColumn("P", width: 3, alignRight: true), TableColumn("OFFSET", width: 8, alignRight: true),
+                TableColumn("TIMESTAMP", width: 23), TableColumn("KEY", width: 10, flex: 1), TableColumn("VALUE", width: 20, flex: 4),
+            ], rowCount: items.count, emptyMessage: "no messages yet (tailing)",
+            row: { i in
+                let m = items[i]
+                return TableRow(["\(m.partition)", "\(m.offset)", m.timestamp.map { Format.timestamp.string(from: $0) } ?? "-",
+                                 Format.payload(m.key), Format.payload(m.value)], cellRoles: [3: .json])
+            }, key: { "\(items[$0].partition)\t\(items[$0].offset)" },
+            detail: { i in items[i].headers.isEmpty ? nil : "headers: " + items[i].headers.map { "\($0.key)=\(Format.payload($0.value))" }.joined(separator: ", ") })
+    }
+
+    /// The detail view of one message: metadata, headers, and the value pretty-printed if JSON.
+    public static func messageDetail(_ m: ConsoleMessage) -> [String] {
+        var lines = ["partition \(m.partition)  offset \(m.offset)  timestamp \(m.timestamp.map { Format.timestamp.string(from: $0) } ?? "-")",
+                     "key: \(Format.payload(m.key))"]
+        if !m.headers.isEmpty {
+            lines.append("headers:")
+            for h in m.headers { lines.append("  \(h.key) = \(Format.payload(h.value))") }
+        }
+        lines.append("value (\(m.value?.count ?? 0) bytes):")
+        let body = Format.prettyJSON(m.value) ?? Format.payload(m.value)
+        lines.append(contentsOf: body.split(separator: "\n", omittingEmptySubsequences: false).map(String.init))
+        return lines
+    }
+}

@@ -1,0 +1,99 @@
+import Foundation
+import Logging
+import TerminalUI
+
+/// Options of one interactive console session.
+public struct ConsoleOptions: Sendable {
+    public var refresh: Duration
+    public var readOnly: Bool
+    /// Input timeout of the UI loop: also the worst-case resize latency (see
+    /// swift-ncurses-notes.md §4: SIGWINCH is only noticed when the input wait ends).
+    public var inputTimeoutMs: Int
+    public init(refresh: Duration = .seconds(2), readOnly: Bool = false, inputTimeoutMs: Int = 100) {
+        self.refresh = refresh; self.readOnly = readOnly; self.inputTimeoutMs = inputTimeoutMs
+    }
+}
+
+/// Wires the sampler, the controller, the action executor and a terminal backend into the
+/// running console, and owns the UI loop.
+public final class ConsoleRuntime: Sendable {
+    public let source: any ClusterDataSource
+    public let actions: (any ClusterActions)?
+    public let brokerControl: (any BrokerControl)?
+    public let options: ConsoleOptions
+    public let store: SnapshotStore
+    public let sampler: ClusterSampler
+    public let inbox = EventInbox()
+    let logger = Logger(label: "samsa.console")
+
+    public init(source: any ClusterDataSource, actions: (any ClusterActions)?, brokerControl: (any BrokerControl)?, options: ConsoleOptions) {
+        self.source = source
+        self.actions = options.readOnly ? nil : actions
+        self.brokerControl = options.readOnly ? nil : brokerControl
+        self.options = options
+        store = SnapshotStore(.empty(bootstrap: source.displayName))
+        sampler = ClusterSampler(source: source, store: store, interval: options.refresh)
+    }
+
+    /// Runs the console until the user quits or a termination signal arrives. The backend
+    /// is created by `makeBackend` on the UI thread (curses must stay on one thread) and is
+    /// always shut down before this returns, including when the loop throws.
+    public func run(themes: [Theme], themeIndex: Int, makeBackend: @escaping @Sendable () throws -> any TerminalBackend) async throws {
+        let sampler = self.sampler
+        if let bc = brokerControl { await sampler.expectBrokers(await bc.expectedBrokers()) }
+        let samplerTask = Task { await sampler.run() }
+        let tailer = MessageTailer(source: source, actions: actions, inbox: inbox)
+        let executor = ActionExecutor(source: source, actions: actions, brokerControl: brokerControl, inbox: inbox, sampler: sampler)
+        defer { samplerTask.cancel() }
+        let readOnly = options.readOnly, control = brokerControl != nil
+        let inbox = self.inbox, store = self.store, timeout = options.inputTimeoutMs, logger = self.logger
+        // The loop blocks its thread on curses input with a short timeout; running it on the
+        // MainActor keeps it off the (2-thread) cooperative pool the sampler needs.
+        try await MainActor.run {
+            let backend = try makeBackend()
+            defer { backend.shutdown() }
+            let controller = ConsoleController(readOnly: readOnly, brokerControl: control, themes: themes, themeIndex: themeIndex)
+            Self.loop(backend: backend, controller: controller, store: store, inbox: inbox, timeoutMs: timeout,
+                      onEffect: { effect, snap in
+                          switch effect {
+                          case .quit: return false
+                          case .refresh: Task { await sampler.refreshNow() }
+                          case .perform(let a): executor.perform(a, snapshot: snap)
+                          case .tail(let r): Task { await tailer.start(r) }
+                          }
+                          return true
+                      })
+        }
+        await tailer.start(nil)
+        logger.info("console closed")
+    }
+
+    /// The UI loop: drain events, draw when something changed (or once a second for ages),
+    /// wait for a key, dispatch its effects. Returns when an effect handler returns false
+    /// or a termination signal was recorded.
+    public static func loop(backend: any TerminalBackend, controller: ConsoleController, store: SnapshotStore, inbox: EventInbox,
+                            timeoutMs: Int, maxIterations: Int? = nil,
+                            onEffect: (ConsoleEffect, ClusterSnapshot) -> Bool) {
+        var lastSequence = -1
+        var lastDraw = Date.distantPast
+        var dirty = true
+        var iterations = 0
+        while TerminationSignals.shared.requested == nil {
+            if let maxIterations { if iterations >= maxIterations { return }; iterations += 1 }
+            let now = Date()
+            for e in inbox.drain() { controller.receive(e, now: now); dirty = true }
+            let snap = store.latest
+            if dirty || snap.sequence != lastSequence || now.timeIntervalSince(lastDraw) >= 1 {
+                var canvas = backend.makeCanvas()
+                controller.render(snap, into: &canvas, now: now, sampling: store.isSampling)
+                backend.present(canvas, theme: controller.theme)
+                lastSequence = snap.sequence; lastDraw = now; dirty = false
+            }
+            guard let key = backend.readKey(timeoutMs: timeoutMs) else { continue }
+            dirty = true
+            for effect in controller.handle(key, snapshot: snap, now: Date()) {
+                if !onEffect(effect, snap) { return }
+            }
+        }
+    }
+}

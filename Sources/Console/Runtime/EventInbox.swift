@@ -1,0 +1,20 @@
+import Foundation
+
+/// Results posted by background tasks (actions, the message tail) for the UI loop, which
+/// drains it every iteration. Thread-safe; posting never blocks on the UI.
+public final class EventInbox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var events: [ConsoleEvent] = []
+    public init() {}
+    public func post(_ e: ConsoleEvent) { lock.withLock { events.append(e) } }
+    public func drain() -> [ConsoleEvent] {
+        lock.withLock { defer { events.removeAll() }; return events }
+    }
+}
+
+/// Local broker processes the console may stop, start and restart (the demo's cluster).
+public protocol BrokerControl: Sendable {
+    /// The brokers the manager runs, so a stopped one still shows (as down).
+    func expectedBrokers() async -> [BrokerEndpoint]
+    func perform(_ op: BrokerOperation, brokerId: Int32) async throws
+}

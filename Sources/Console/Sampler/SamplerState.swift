@@ -1,0 +1,296 @@
+import Foundation
+
+/// Tunables of the sampler's history.
+public struct SamplerConfig: Sendable, Equatable {
+    /// Samples kept per partition end offset and per group total lag (sparklines, lag seconds).
+    public var historyLength: Int = 120
+    /// Samples used for rates (messages/s, drain rate).
+    public var rateWindow: Int = 5
+    /// Fetch topic configs every this many samples (they rarely change).
+    public var configEvery: Int = 10
+    public var lag = LagEvaluationConfig()
+    public init(historyLength: Int = 120, rateWindow: Int = 5, configEvery: Int = 10, lag: LagEvaluationConfig = .init()) {
+        self.historyLength = historyLength; self.rateWindow = rateWindow; self.configEvery = configEvery; self.lag = lag
+    }
+}
+
+private struct GroupPartitionKey: Hashable, Sendable {
+    var group: String
+    var tp: TopicPartition
+}
+
+private struct TimedValue: Sendable {
+    var time: Date
+    var value: Int64
+}
+
+/// The sampler's memory: the last good answer of every section and the history behind
+/// trends. `ingest` turns one `RawSample` into the next immutable `ClusterSnapshot`.
+///
+/// A value type with no I/O and no clock of its own (time comes from the sample), so the
+/// whole history logic is tested with fixtures. Owned by one `ClusterSampler` actor.
+public struct SamplerState: Sendable {
+    public var config: SamplerConfig
+    public private(set) var sequence = 0
+    private var metadata: ClusterMetadata?
+    private var offsets: [TopicPartition: PartitionOffsets] = [:]
+    private var logDirs: [Int32: BrokerLogDirs] = [:]
+    private var logDirErrors: [Int32: String] = [:]
+    private var groups: [GroupDescription] = []
+    private var committed: [String: [TopicPartition: Int64]] = [:]
+    private var configs: [String: [String: String]] = [:]
+    private var errors: [SnapshotSection: String] = [:]
+    private var sectionTimes: [SnapshotSection: Date] = [:]
+    private var endHistory: [TopicPartition: [TimedValue]] = [:]
+    private var commitWindows: [GroupPartitionKey: [OffsetSample]] = [:]
+    private var groupPartitionLag: [GroupPartitionKey: [TimedValue]] = [:]
+    private var groupLagHistory: [String: [Int64]] = [:]
+    private var unhealthySince: [TopicPartition: Date] = [:]
+    private var knownBrokers: [Int32: BrokerEndpoint] = [:]
+
+    public init(config: SamplerConfig = .init()) { self.config = config }
+
+    /// Whether the next sample should include topic configs.
+    public var wantsConfigs: Bool { sequence % max(1, config.configEvery) == 0 || configs.isEmpty }
+
+    /// Brokers the local cluster manager started; a missing one shows as down even if the
+    /// console never saw it in Metadata.
+    public mutating func expectBrokers(_ brokers: [BrokerEndpoint]) {
+        for b in brokers { knownBrokers[b.id] = b }
+    }
+
+    public mutating func ingest(_ raw: RawSample, bootstrap: String) -> ClusterSnapshot {
+        let now = raw.finishedAt
+        sequence += 1
+        if let v = record(.metadata, raw.metadata, now) { metadata = v }
+        if let v = record(.offsets, raw.offsets, now) { offsets = v }
+        if let v = record(.groups, raw.groups, now) { groups = v }
+        if let v = record(.committed, raw.committed, now) { committed = v }
+        if let c = raw.topicConfigs, let v = record(.configs, c, now) { configs = v }
+        if !raw.logDirs.isEmpty {
+            logDirErrors = [:]
+            var anyOK = false
+            for (id, r) in raw.logDirs {
+                switch r {
+                case .success(let d): logDirs[id] = d; anyOK = true
+                case .failure(let e): logDirErrors[id] = e.message; logDirs[id] = nil
+                }
+            }
+            if anyOK { sectionTimes[.logDirs] = now }
+            errors[.logDirs] = logDirErrors.isEmpty ? nil : logDirErrors.sorted { $0.key < $1.key }.map { "broker \($0.key): \($0.value)" }.joined(separator: "; ")
+        }
+        if case .success = raw.offsets { updateEndHistory(now) }
+        if case .success = raw.committed { updateCommitWindows(now) }
+
+        let brokers = buildBrokers()
+        let topics = buildTopics(now)
+        let groupViews = buildGroups(now)
+        return ClusterSnapshot(sequence: sequence, takenAt: now, sampleSeconds: now.timeIntervalSince(raw.startedAt), bootstrap: bootstrap,
+                               clusterId: metadata?.clusterId, controllerId: metadata?.controllerId,
+                               brokers: brokers, topics: topics, groups: groupViews, errors: errors, sectionTimes: sectionTimes)
+    }
+
+    private mutating func record<T>(_ section: SnapshotSection, _ result: Result<T, SourceError>, _ now: Date) -> T? {
+        switch result {
+        case .success(let v): errors[section] = nil; sectionTimes[section] = now; return v
+        case .failure(let e): errors[section] = e.message; return nil
+        }
+    }
+
+    private mutating func updateEndHistory(_ now: Date) {
+        for (tp, o) in offsets {
+            var h = endHistory[tp] ?? []
+            h.append(TimedValue(time: now, value: o.end))
+            if h.count > config.historyLength { h.removeFirst(h.count - config.historyLength) }
+            endHistory[tp] = h
+        }
+        // Forget partitions that no longer exist (deleted topics).
+        if endHistory.count > offsets.count { endHistory = endHistory.filter { offsets[$0.key] != nil } }
+    }
+
+    private mutating func updateCommitWindows(_ now: Date) {
+        var seen: Set<String> = []
+        for (group, tps) in committed {
+            seen.insert(group)
+            var total: Int64 = 0
+            for (tp, offset) in tps where offset >= 0 {
+                let key = GroupPartitionKey(group: group, tp: tp)
+                let lag = offsets[tp].map { max(0, $0.end - offset) } ?? 0
+                total += lag
+                var w = commitWindows[key] ?? []
+                // A slot per observed commit (offset change), stamped when first seen.
+                if w.last?.offset != offset {
+                    w.append(OffsetSample(offset: offset, timestamp: now, lag: lag))
+                    if w.count > config.lag.intervals { w.removeFirst(w.count - config.lag.intervals) }
+                    commitWindows[key] = w
+                }
+                var l = groupPartitionLag[key] ?? []
+                l.append(TimedValue(time: now, value: lag))
+                if l.count > config.rateWindow + 1 { l.removeFirst(l.count - config.rateWindow - 1) }
+                groupPartitionLag[key] = l
+            }
+            var h = groupLagHistory[group] ?? []
+            h.append(total)
+            if h.count > config.historyLength { h.removeFirst(h.count - config.historyLength) }
+            groupLagHistory[group] = h
+        }
+        if groupLagHistory.count > seen.count { groupLagHistory = groupLagHistory.filter { seen.contains($0.key) } }
+        if commitWindows.count > 4 * max(1, committed.values.reduce(0) { $0 + $1.count }) {
+            commitWindows = commitWindows.filter { committed[$0.key.group]?[$0.key.tp] != nil }
+            groupPartitionLag = groupPartitionLag.filter { committed[$0.key.group]?[$0.key.tp] != nil }
+        }
+    }
+
+    private mutating func buildBrokers() -> [BrokerView] {
+        guard let md = metadata else { return [] }
+        for b in md.brokers { knownBrokers[b.id] = b }
+        var led: [Int32: Int] = [:]
+        for t in md.topics { for p in t.partitions where p.leader >= 0 { led[p.leader, default: 0] += 1 } }
+        let listed = Set(md.brokers.map(\.id))
+        let metadataFailed = errors[.metadata] != nil
+        return knownBrokers.values.sorted { $0.id < $1.id }.map { b in
+            let status: BrokerStatus
+            var error: String?
+            if !listed.contains(b.id) { status = .down; error = "not in cluster metadata" }
+            else if let e = logDirErrors[b.id] { status = .unreachable; error = e }
+            else if metadataFailed { status = .unreachable; error = errors[.metadata] }
+            else { status = .up }
+            return BrokerView(id: b.id, host: b.host, port: b.port, rack: b.rack, isController: md.controllerId == b.id,
+                              status: status, partitionsLed: led[b.id] ?? 0, logDirBytes: logDirs[b.id]?.totalBytes, error: error)
+        }
+    }
+
+    private func rate(_ h: [TimedValue]?) -> Double? {
+        guard let h, h.count >= 2 else { return nil }
+        let a = h[max(0, h.count - 1 - config.rateWindow)], b = h[h.count - 1]
+        let dt = b.time.timeIntervalSince(a.time)
+        guard dt > 0 else { return nil }
+        return Double(max(0, b.value - a.value)) / dt
+    }
+
+    private mutating func buildTopics(_ now: Date) -> [TopicView] {
+        guard let md = metadata else { return [] }
+        var healthyNow: Set<TopicPartition> = []
+        var result: [TopicView] = []
+        result.reserveCapacity(md.topics.count)
+        // Internal topics (__consumer_offsets...) sort last: they are rarely what one looks for.
+        for t in md.topics.sorted(by: { ($0.isInternal ? 1 : 0, $0.name) < ($1.isInternal ? 1 : 0, $1.name) }) {
+            var parts: [PartitionView] = []
+            parts.reserveCapacity(t.partitions.count)
+            var size: Int64 = 0, haveSize = false, count: Int64 = 0, haveCount = false
+            var rateSum = 0.0, haveRate = false
+            for p in t.partitions.sorted(by: { $0.partition < $1.partition }) {
+                let tp = TopicPartition(t.name, p.partition)
+                let o = offsets[tp]
+                let unhealthy = p.leader < 0 || p.isr.count < p.replicas.count
+                if unhealthy { if unhealthySince[tp] == nil { unhealthySince[tp] = now } } else { healthyNow.insert(tp) }
+                var sz = p.leader >= 0 ? logDirs[p.leader]?.partitionBytes[tp] : nil
+                if sz == nil { for r in p.replicas { if let v = logDirs[r]?.partitionBytes[tp] { sz = v; break } } }
+                var followers: [FollowerLag] = []
+                for r in p.replicas where r != p.leader {
+                    if let l = logDirs[r]?.replicaLag[tp] { followers.append(FollowerLag(brokerId: r, lag: l)) }
+                }
+                let r = rate(endHistory[tp])
+                if let sz { size += sz; haveSize = true }
+                if let o { count += max(0, o.end - o.logStart); haveCount = true }
+                if let r { rateSum += r; haveRate = true }
+                parts.append(PartitionView(topic: t.name, partition: p.partition, leader: p.leader, replicas: p.replicas, isr: p.isr,
+                                           offlineReplicas: p.offlineReplicas, logStartOffset: o?.logStart, highWatermark: o?.end,
+                                           sizeBytes: sz, unhealthySince: unhealthy ? unhealthySince[tp] : nil,
+                                           messagesPerSecond: r, followerLag: followers))
+            }
+            let cfg = configs[t.name]
+            result.append(TopicView(name: t.name, isInternal: t.isInternal, partitions: parts,
+                                    replicationFactor: t.partitions.map(\.replicas.count).max() ?? 0,
+                                    underReplicated: parts.filter { $0.isUnderReplicated && !$0.isOffline }.count,
+                                    offline: parts.filter(\.isOffline).count,
+                                    sizeBytes: haveSize ? size : nil, messageCount: haveCount ? count : nil,
+                                    messagesPerSecond: haveRate ? rateSum : nil,
+                                    retentionMs: cfg?["retention.ms"].flatMap { Int64($0) },
+                                    retentionBytes: cfg?["retention.bytes"].flatMap { Int64($0) }, configs: cfg))
+        }
+        for tp in healthyNow { unhealthySince[tp] = nil }
+        return result
+    }
+
+    /// Seconds since the log end passed `committed`, interpolated from end-offset history.
+    static func lagSeconds(committed: Int64, history: [(Date, Int64)], now: Date) -> (Double, Bool)? {
+        guard let last = history.last else { return nil }
+        if committed >= last.1 { return (0, false) }
+        guard let first = history.first else { return nil }
+        if first.1 > committed { return (now.timeIntervalSince(first.0), true) }
+        for i in 1..<history.count where history[i].1 > committed {
+            let (t0, e0) = history[i - 1], (t1, e1) = history[i]
+            let frac = Double(committed + 1 - e0) / Double(max(1, e1 - e0))
+            let t = t0.addingTimeInterval(min(1, max(0, frac)) * t1.timeIntervalSince(t0))
+            return (max(0, now.timeIntervalSince(t)), false)
+        }
+        return (0, false)
+    }
+
+    private func buildGroups(_ now: Date) -> [GroupView] {
+        var byId: [String: GroupDescription] = [:]
+        for g in groups { byId[g.groupId] = g }
+        // Groups with committed offsets but missing from ListGroups still show (as Unknown).
+        for id in committed.keys where byId[id] == nil { byId[id] = GroupDescription(groupId: id, state: "Unknown") }
+        return byId.values.sorted { $0.groupId < $1.groupId }.map { g in
+            var owner: [TopicPartition: GroupMember] = [:]
+            for m in g.members { for tp in m.assignment { owner[tp] = m } }
+            let tps = Set((committed[g.groupId] ?? [:]).keys).union(owner.keys).sorted()
+            var views: [GroupPartitionView] = []
+            var evals: [(TopicPartition, PartitionEvaluation)] = []
+            var total: Int64 = 0, haveLag = false
+            var maxSeconds: Double?
+            let inactive = g.members.isEmpty && (g.state == "Empty" || g.state == "Dead" || g.state == "Unknown")
+            for tp in tps {
+                let c = committed[g.groupId]?[tp].flatMap { $0 >= 0 ? $0 : nil }
+                let o = offsets[tp]
+                let key = GroupPartitionKey(group: g.groupId, tp: tp)
+                var lag: Int64?
+                if let c, let o { lag = max(0, o.end - c); total += lag!; haveLag = true }
+                var secs: (Double, Bool)?
+                if let c, let h = endHistory[tp] { secs = Self.lagSeconds(committed: c, history: h.map { ($0.time, $0.value) }, now: now) }
+                if let s = secs?.0 { maxSeconds = max(maxSeconds ?? 0, s) }
+                var drain: Double?
+                if let l = groupPartitionLag[key], l.count >= 2 {
+                    let a = l[0], b = l[l.count - 1]
+                    let dt = b.time.timeIntervalSince(a.time)
+                    if dt > 0 { drain = Double(a.value - b.value) / dt }
+                }
+                let eta: Double? = (lag ?? 0) > 0 && (drain ?? 0) > 0 ? Double(lag!) / drain! : ((lag ?? 1) == 0 ? 0 : nil)
+                var ev: PartitionEvaluation
+                if c == nil {
+                    ev = PartitionEvaluation(status: .ok, reason: "no committed offset", complete: 0)
+                } else {
+                    ev = LagEvaluator.evaluate(commits: commitWindows[key] ?? [], brokerOffsets: (endHistory[tp] ?? []).suffix(3).map(\.value),
+                                               currentLag: lag ?? 0, logStart: o?.logStart, now: now, config: config.lag)
+                    // Beyond Burrow: a group with no members cannot be consuming, whatever
+                    // its commit history says; Burrow cannot see membership, we can.
+                    if inactive, ev.status == .ok, (lag ?? 0) > config.lag.allowedLag {
+                        ev = PartitionEvaluation(status: .stop, reason: "group has no active members, lag \(lag ?? 0)", complete: ev.complete)
+                    }
+                    evals.append((tp, ev))
+                }
+                let m = owner[tp]
+                views.append(GroupPartitionView(topic: tp.topic, partition: tp.partition, committedOffset: c, endOffset: o?.end,
+                                                logStartOffset: o?.logStart, lag: lag, lagSeconds: secs?.0,
+                                                lagSecondsIsLowerBound: secs?.1 ?? false, memberId: m?.memberId, clientId: m?.clientId,
+                                                host: m?.host, drainRate: drain, etaSeconds: eta, status: ev.status, reason: ev.reason))
+            }
+            let (status, reason) = LagEvaluator.rollUp(evals)
+            let history = groupLagHistory[g.groupId] ?? []
+            return GroupView(groupId: g.groupId, state: g.state, protocolType: g.protocolType, assignor: g.assignor, members: g.members,
+                             coordinator: g.coordinator, partitions: views, totalLag: haveLag ? total : nil, maxLagSeconds: maxSeconds,
+                             lagHistory: history, trend: Self.trend(history), status: status, reason: "\(status.rawValue): \(reason)")
+        }
+    }
+
+    /// Growing / draining / flat from the last five total-lag samples.
+    static func trend(_ history: [Int64]) -> LagTrend {
+        let tail = history.suffix(5)
+        guard let first = tail.first, let last = tail.last, tail.count >= 2 else { return .unknown }
+        if last > first { return .growing }
+        if last < first { return .draining }
+        return .flat
+    }
+}

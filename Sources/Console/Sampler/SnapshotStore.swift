@@ -1,0 +1,112 @@
+import Foundation
+
+/// The hand-off point between the sampler and the UI: holds the latest published
+/// snapshot. Thread-safe (a lock around one reference-sized value), so the UI thread reads
+/// it every frame without awaiting anything and never blocks on a slow broker.
+public final class SnapshotStore: @unchecked Sendable {
+    private let lock = NSLock()
+    private var current: ClusterSnapshot
+    private var sampling = false
+
+    public init(_ initial: ClusterSnapshot) { current = initial }
+
+    public var latest: ClusterSnapshot { lock.withLock { current } }
+    public func publish(_ s: ClusterSnapshot) { lock.withLock { current = s } }
+    /// True while a sample is in flight (the header shows a spinner-free "refreshing").
+    public var isSampling: Bool {
+        get { lock.withLock { sampling } }
+        set { lock.withLock { sampling = newValue } }
+    }
+}
+
+/// Polls a `ClusterDataSource` on an interval, feeding `SamplerState` and publishing each
+/// snapshot to a `SnapshotStore`. An actor: one sample at a time, history owned here.
+public actor ClusterSampler {
+    public let source: any ClusterDataSource
+    public let store: SnapshotStore
+    private var state: SamplerState
+    private let interval: Duration
+    private var wakeUp: CheckedContinuation<Void, Never>?
+
+    public init(source: any ClusterDataSource, store: SnapshotStore, interval: Duration, config: SamplerConfig = .init()) {
+        self.source = source; self.store = store; self.interval = interval; self.state = SamplerState(config: config)
+    }
+
+    public func expectBrokers(_ brokers: [BrokerEndpoint]) { state.expectBrokers(brokers) }
+
+    /// Takes one sample now and publishes it.
+    @discardableResult
+    public func sampleOnce() async -> ClusterSnapshot {
+        store.isSampling = true
+        defer { store.isSampling = false }
+        let raw = await Self.collect(from: source, withConfigs: state.wantsConfigs)
+        let snap = state.ingest(raw, bootstrap: source.displayName)
+        store.publish(snap)
+        return snap
+    }
+
+    /// Samples until the task is cancelled. `refreshNow()` cuts the current wait short.
+    public func run() async {
+        while !Task.isCancelled {
+            await sampleOnce()
+            await sleepOrWake()
+        }
+    }
+
+    public func refreshNow() {
+        wakeUp?.resume()
+        wakeUp = nil
+    }
+
+    private func sleepOrWake() async {
+        let interval = self.interval
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { try? await Task.sleep(for: interval) }
+            group.addTask { await self.waitForWake() }
+            await group.next()
+            group.cancelAll()
+            self.refreshNow()
+        }
+    }
+
+    private func waitForWake() async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            if Task.isCancelled { c.resume(); return }
+            wakeUp?.resume()
+            wakeUp = c
+        }
+    }
+
+    /// One round of batched calls: metadata first (everything else depends on it), then
+    /// offsets, log dirs, groups (+ committed offsets) and configs concurrently.
+    public static func collect(from source: any ClusterDataSource, withConfigs: Bool) async -> RawSample {
+        let started = Date()
+        let metadata: Result<ClusterMetadata, SourceError>
+        do { metadata = .success(try await source.fetchMetadata()) } catch { metadata = .failure(SourceError(error)) }
+        guard case .success(let md) = metadata else {
+            let e = SourceError("skipped: metadata unavailable")
+            return RawSample(metadata: metadata, offsets: .failure(e), logDirs: [:], groups: .failure(e), committed: .failure(e),
+                             topicConfigs: nil, startedAt: started, finishedAt: Date())
+        }
+        let tps = md.topics.flatMap { t in t.partitions.map { TopicPartition(t.name, $0.partition) } }
+        async let offsets: Result<[TopicPartition: PartitionOffsets], SourceError> = {
+            do { return .success(try await source.fetchOffsets(tps, metadata: md)) } catch { return .failure(SourceError(error)) }
+        }()
+        async let logDirs = source.fetchLogDirs(brokers: md.brokers.map(\.id))
+        async let groupsAndCommitted: (Result<[GroupDescription], SourceError>, Result<[String: [TopicPartition: Int64]], SourceError>) = {
+            do {
+                let g = try await source.fetchGroups()
+                do { return (.success(g), .success(try await source.fetchCommittedOffsets(groups: g))) }
+                catch { return (.success(g), .failure(SourceError(error))) }
+            } catch {
+                return (.failure(SourceError(error)), .failure(SourceError("skipped: groups unavailable")))
+            }
+        }()
+        async let configs: Result<[String: [String: String]], SourceError>? = withConfigs ? {
+            do { return .success(try await source.fetchTopicConfigs(md.topics.map(\.name))) } catch { return .failure(SourceError(error)) }
+        }() : nil
+        let (o, l, gc, c) = await (offsets, logDirs, groupsAndCommitted, configs)
+        return RawSample(metadata: metadata, offsets: o, logDirs: l, groups: gc.0, committed: gc.1, topicConfigs: c,
+                         startedAt: started, finishedAt: Date())
+    }
+}

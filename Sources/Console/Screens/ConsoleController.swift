@@ -1,0 +1,694 @@
+import Foundation
+import TerminalUI
+
+/// The console's controller: navigation stack, modes (filter, palette, help, dialogs),
+/// the key map, and frame layout. It turns keys into `ConsoleEffect`s for the runtime and
+/// asks presenters for tables; it never performs I/O, so whole screens are tested on a
+/// `VirtualTerminal` with fixture snapshots.
+///
+/// Layering: controller -> presenters (pure) -> widgets (TerminalUI).
+/// Concurrency: not Sendable; owned and driven by the UI thread.
+public final class ConsoleController {
+    struct PaneEntry {
+        var kind: PaneKind
+        var table = TableState()
+        var filter = ""
+    }
+
+    enum FormPurpose {
+        case createTopic
+        case deleteTopic(String)
+        case produce(topic: String, partition: Int32?)
+        case resetOffsets(group: String)
+        case alterConfig(topic: String)
+        case seek(topic: String, partition: Int32?)
+    }
+
+    enum Mode {
+        case normal
+        case filter(LineEditor)
+        case palette(CommandPalette)
+        case help
+        case form(Form, FormPurpose)
+        case confirm(String, ConsoleAction)
+        case preview(OffsetResetPlan, TableState)
+        case detail(String, [String], Int)
+    }
+
+    public let readOnly: Bool
+    /// True when brokers are local processes the console may stop, start and restart.
+    public let brokerControl: Bool
+    public private(set) var themes: [Theme]
+    public private(set) var themeIndex: Int
+    var stack: [PaneEntry] = [PaneEntry(kind: .topics)]
+    var mode: Mode = .normal
+    var flash: (text: String, role: Role, at: Date)?
+    var messages: [ConsoleMessage] = []
+    var tail: TailRequest?
+    var tailError: String?
+    private var nextTailId = 1
+    private var pageHeight = 10
+    private var cache: (sequence: Int, kind: PaneKind, filter: String, extra: Int, table: PaneTable)?
+    /// Maximum messages kept in the Messages pane (oldest dropped).
+    public var messageLimit = 2000
+
+    public init(readOnly: Bool, brokerControl: Bool, themes: [Theme] = [Theme.builtinDefault], themeIndex: Int = 0, initialPane: PaneKind = .topics) {
+        self.readOnly = readOnly; self.brokerControl = brokerControl
+        self.themes = themes.isEmpty ? [Theme.builtinDefault] : themes
+        self.themeIndex = min(max(0, themeIndex), self.themes.count - 1)
+        stack = [PaneEntry(kind: initialPane)]
+    }
+
+    public var theme: Theme { themes[themeIndex] }
+    public var currentPane: PaneKind { stack[stack.count - 1].kind }
+    public var currentFilter: String { stack[stack.count - 1].filter }
+    public var selectedRow: Int { stack[stack.count - 1].table.selected }
+
+    // MARK: - Keys
+
+    static let paletteCommands: [PaletteCommand] = [
+        PaletteCommand("brokers", aliases: ["b", "br", "nodes"], summary: "brokers: status, controller, leaders, log dirs"),
+        PaletteCommand("topics", aliases: ["t", "to"], summary: "topics: partitions, URP, size, rate, retention"),
+        PaletteCommand("groups", aliases: ["g", "cg", "consumers"], summary: "consumer groups: lag, trend, verdict"),
+        PaletteCommand("partitions", aliases: ["p", "parts"], summary: "partitions TOPIC: leader, ISR, offsets"),
+        PaletteCommand("group", aliases: [], summary: "group ID: a group's partitions and lag"),
+        PaletteCommand("messages", aliases: ["m", "tail"], summary: "messages TOPIC [PARTITION]: live tail"),
+        PaletteCommand("create-topic", aliases: ["create", "new"], summary: "create a topic (dialog)"),
+        PaletteCommand("delete-topic", aliases: ["delete"], summary: "delete TOPIC (type its name to confirm)"),
+        PaletteCommand("produce", aliases: [], summary: "produce test messages to TOPIC"),
+        PaletteCommand("reset-offsets", aliases: ["reset"], summary: "reset GROUP's offsets, with a preview"),
+        PaletteCommand("alter-config", aliases: ["config"], summary: "set a config key on TOPIC"),
+        PaletteCommand("theme", aliases: [], summary: "theme NAME, or cycle themes"),
+        PaletteCommand("refresh", aliases: ["r"], summary: "sample the cluster now"),
+        PaletteCommand("help", aliases: ["h"], summary: "keys of the current pane"),
+        PaletteCommand("quit", aliases: ["q", "exit"], summary: "leave the console"),
+    ]
+
+    /// Handles one key and returns what the runtime should do.
+    public func handle(_ key: Key, snapshot: ClusterSnapshot, now: Date) -> [ConsoleEffect] {
+        if key == .ctrl("c") { return [.quit] }
+        if key == .resize { cache = nil; return [] }
+        switch mode {
+        case .normal: return handleNormal(key, snapshot, now)
+        case .filter(var editor):
+            switch key {
+            case .escape: mode = .normal; setFilter("")
+            case .enter: mode = .normal
+            default:
+                _ = editor.handle(key)
+                mode = .filter(editor)
+                setFilter(editor.text)
+            }
+            return []
+        case .palette(var palette):
+            switch palette.handle(key) {
+            case .none: mode = .palette(palette); return []
+            case .cancel: mode = .normal; return []
+            case .unknown(let w): mode = .normal; say("unknown command :\(w) (press : then Tab to see commands)", .error, now); return []
+            case .run(let cmd, let args): mode = .normal; return runCommand(cmd, args, snapshot, now)
+            }
+        case .help:
+            if key == .escape || key == .char("?") || key == .char("q") || key == .enter { mode = .normal }
+            return []
+        case .form(var form, let purpose):
+            switch form.handle(key) {
+            case .none: mode = .form(form, purpose); return []
+            case .cancel: mode = .normal; return []
+            case .submit(let values): mode = .normal; return submit(purpose, values, snapshot, now)
+            }
+        case .confirm(_, let action):
+            if key == .char("y") || key == .char("Y") { mode = .normal; return perform(action, now) }
+            if key == .char("n") || key == .char("N") || key == .escape { mode = .normal; say("cancelled", .dim, now) }
+            return []
+        case .preview(let plan, var state):
+            switch key {
+            case .escape, .char("n"), .char("q"): mode = .normal; say("offset reset cancelled", .dim, now)
+            case .enter, .char("y"): mode = .normal; return perform(.executeOffsetReset(plan), now)
+            default: _ = state.handle(key, rowCount: plan.rows.count, pageHeight: 10); mode = .preview(plan, state)
+            }
+            return []
+        case .detail(let title, let lines, let scroll):
+            switch key {
+            case .escape, .enter, .char("q"): mode = .normal
+            case .down, .char("j"): mode = .detail(title, lines, min(max(0, lines.count - 1), scroll + 1))
+            case .up, .char("k"): mode = .detail(title, lines, max(0, scroll - 1))
+            case .pageDown: mode = .detail(title, lines, min(max(0, lines.count - 1), scroll + 10))
+            case .pageUp: mode = .detail(title, lines, max(0, scroll - 10))
+            default: break
+            }
+            return []
+        }
+    }
+
+    private func handleNormal(_ key: Key, _ s: ClusterSnapshot, _ now: Date) -> [ConsoleEffect] {
+        switch key {
+        case .char("q"): return [.quit]
+        case .char(":"): mode = .palette(CommandPalette(commands: Self.paletteCommands)); return []
+        case .char("/"): mode = .filter(LineEditor(currentFilter)); return []
+        case .char("?"): mode = .help; return []
+        case .ctrl("r"): say("refreshing", .dim, now); return [.refresh]
+        case .char("T"): return cycleTheme(now)
+        case .escape: return back()
+        case .tab, .backTab:
+            let top = PaneKind.topLevel
+            let i = top.firstIndex(of: stack[0].kind) ?? 0
+            return goTop(top[(i + (key == .tab ? 1 : top.count - 1)) % top.count])
+        case .char("1"): return goTop(.brokers)
+        case .char("2"): return goTop(.topics)
+        case .char("3"): return goTop(.groups)
+        default: break
+        }
+        let table = paneTable(s, now: now)
+        if stack[stack.count - 1].table.handle(key, rowCount: table.rowCount, pageHeight: pageHeight) { return [] }
+        let selectedKey = table.rowCount > 0 ? table.key(min(selectedRow, table.rowCount - 1)) : nil
+        return paneKey(key, selectedKey, table, s, now)
+    }
+
+    private func paneKey(_ key: Key, _ sel: String?, _ table: PaneTable, _ s: ClusterSnapshot, _ now: Date) -> [ConsoleEffect] {
+        switch (currentPane, key) {
+        case (.topics, .enter): if let sel { return push(.partitions(topic: sel)) }
+        case (.topics, .char("m")): if let sel { return openMessages(sel, nil) }
+        case (.topics, .char("c")): return openCreateTopic(s, now)
+        case (.topics, .char("d")), (.topics, .ctrl("d")): if let sel { return openDelete(sel, now) }
+        case (.topics, .char("p")): if let sel { return openProduce(sel, nil, now) }
+        case (.topics, .char("e")): if let sel { return openAlterConfig(sel, s, now) }
+        case (.partitions(let t), .enter), (.partitions(let t), .char("m")):
+            if let sel, let p = Int32(sel) { return openMessages(t, p) }
+        case (.partitions(let t), .char("p")): return openProduce(t, sel.flatMap { Int32($0) }, now)
+        case (.partitions(let t), .char("e")): return openAlterConfig(t, s, now)
+        case (.groups, .enter): if let sel { return push(.groupPartitions(group: sel)) }
+        case (.groups, .char("o")): if let sel { return openReset(sel, nil, now) }
+        case (.groupPartitions(let g), .char("o")):
+            return openReset(g, sel.flatMap { $0.split(separator: "\t").first.map(String.init) }, now)
+        case (.groupPartitions, .enter), (.groupPartitions, .char("m")):
+            if let parts = sel?.split(separator: "\t"), parts.count == 2, let p = Int32(parts[1]) { return openMessages(String(parts[0]), p) }
+        case (.messages, .enter):
+            if let sel, let m = message(forKey: sel) { mode = .detail("Message \(m.partition)/\(m.offset)", Presenters.messageDetail(m), 0) }
+        case (.messages(let t, let p), .char("s")): return openSeek(t, p, now)
+        case (.messages(let t, let p), .char("p")): return openProduce(t, p, now)
+        case (.brokers, .char("x")), (.brokers, .char("s")), (.brokers, .char("r")):
+            guard let sel, let id = Int32(sel) else { return [] }
+            guard brokerControl else { say("broker control needs a local cluster started by samsa demo", .warn, now); return [] }
+            let op: BrokerOperation = key == .char("x") ? .stop : (key == .char("s") ? .start : .restart)
+            return mutating(op.rawValue + " broker", now) {
+                mode = .confirm("\(op.rawValue) broker \(id)? (y/n)", .broker(op, id: id))
+                return []
+            }
+        default: break
+        }
+        return []
+    }
+
+    private func message(forKey k: String) -> ConsoleMessage? {
+        let parts = k.split(separator: "\t")
+        guard parts.count == 2, let p = Int32(parts[0]), let o = Int64(parts[1]) else { return nil }
+        return messages.first { $0.partition == p && $0.offset == o }
+    }
+
+    private func runCommand(_ cmd: String, _ args: [String], _ s: ClusterSnapshot, _ now: Date) -> [ConsoleEffect] {
+        let arg = args.first
+        switch cmd {
+        case "brokers": return goTop(.brokers)
+        case "topics": return goTop(.topics)
+        case "groups": return goTop(.groups)
+        case "partitions":
+            guard let t = arg ?? selectedTopic(s, now) else { say("usage: :partitions TOPIC", .error, now); return [] }
+            return push(.partitions(topic: t))
+        case "group":
+            guard let g = arg else { say("usage: :group GROUP", .error, now); return [] }
+            return push(.groupPartitions(group: g))
+        case "messages":
+            guard let t = arg ?? selectedTopic(s, now) else { say("usage: :messages TOPIC [PARTITION]", .error, now); return [] }
+            return openMessages(t, args.count > 1 ? Int32(args[1]) : nil)
+        case "create-topic": return openCreateTopic(s, now)
+        case "delete-topic":
+            guard let t = arg ?? selectedTopic(s, now) else { say("usage: :delete-topic TOPIC", .error, now); return [] }
+            return openDelete(t, now)
+        case "produce":
+            guard let t = arg ?? selectedTopic(s, now) else { say("usage: :produce TOPIC", .error, now); return [] }
+            return openProduce(t, nil, now)
+        case "reset-offsets":
+            var g = arg
+            if g == nil, case .groupPartitions(let id) = currentPane { g = id }
+            if g == nil, currentPane == .groups { let t = paneTable(s, now: now); if t.rowCount > 0 { g = t.key(selectedRow) } }
+            guard let g else { say("usage: :reset-offsets GROUP", .error, now); return [] }
+            return openReset(g, nil, now)
+        case "alter-config":
+            guard let t = arg ?? selectedTopic(s, now) else { say("usage: :alter-config TOPIC", .error, now); return [] }
+            return openAlterConfig(t, s, now)
+        case "theme":
+            if let name = arg {
+                guard let i = themes.firstIndex(where: { $0.name == name }) else {
+                    say("no theme '\(name)'; loaded: \(themes.map(\.name).joined(separator: ", "))", .error, now); return []
+                }
+                themeIndex = i; say("theme \(name)", .dim, now); return []
+            }
+            return cycleTheme(now)
+        case "refresh": return [.refresh]
+        case "help": mode = .help; return []
+        case "quit": return [.quit]
+        default: return []
+        }
+    }
+
+    private func selectedTopic(_ s: ClusterSnapshot, _ now: Date) -> String? {
+        switch currentPane {
+        case .topics: let t = paneTable(s, now: now); return t.rowCount > 0 ? t.key(min(selectedRow, t.rowCount - 1)) : nil
+        case .partitions(let t), .messages(let t, _): return t
+        default: return nil
+        }
+    }
+
+    // MARK: - Navigation
+
+    private func goTop(_ kind: PaneKind) -> [ConsoleEffect] {
+        let stopTail = tail != nil
+        stack = [PaneEntry(kind: kind)]
+        return leaveMessages(stopTail)
+    }
+
+    private func push(_ kind: PaneKind) -> [ConsoleEffect] {
+        let stopTail = tail != nil
+        stack.append(PaneEntry(kind: kind))
+        return leaveMessages(stopTail)
+    }
+
+    private func back() -> [ConsoleEffect] {
+        if !currentFilter.isEmpty { setFilter(""); return [] }
+        guard stack.count > 1 else { return [] }
+        let wasMessages: Bool
+        if case .messages = currentPane { wasMessages = true } else { wasMessages = false }
+        stack.removeLast()
+        return leaveMessages(wasMessages)
+    }
+
+    private func leaveMessages(_ stop: Bool) -> [ConsoleEffect] {
+        guard stop else { return [] }
+        if case .messages = currentPane { return [] }
+        tail = nil; messages = []
+        return [.tail(nil)]
+    }
+
+    private func openMessages(_ topic: String, _ partition: Int32?, start: TailStart = .latest(50)) -> [ConsoleEffect] {
+        if case .messages = currentPane { stack.removeLast() }
+        stack.append(PaneEntry(kind: .messages(topic: topic, partition: partition)))
+        messages = []; tailError = nil
+        let req = TailRequest(topic: topic, partition: partition, start: start, id: nextTailId)
+        nextTailId += 1
+        tail = req
+        return [.tail(req)]
+    }
+
+    private func setFilter(_ f: String) {
+        stack[stack.count - 1].filter = f
+        stack[stack.count - 1].table = TableState()
+    }
+
+    private func cycleTheme(_ now: Date) -> [ConsoleEffect] {
+        themeIndex = (themeIndex + 1) % themes.count
+        say("theme \(theme.name)", .dim, now)
+        return []
+    }
+
+    private func say(_ text: String, _ role: Role, _ now: Date) { flash = (text, role, now) }
+
+    private func mutating(_ what: String, _ now: Date, _ body: () -> [ConsoleEffect]) -> [ConsoleEffect] {
+        if readOnly { say("read-only: \(what) is disabled (started with --read-only)", .warn, now); return [] }
+        return body()
+    }
+
+    private func perform(_ action: ConsoleAction, _ now: Date) -> [ConsoleEffect] {
+        if readOnly && action.isMutation { say("read-only: mutations are disabled", .warn, now); return [] }
+        say(Self.progressText(action), .dim, now)
+        return [.perform(action)]
+    }
+
+    static func progressText(_ a: ConsoleAction) -> String {
+        switch a {
+        case .createTopic(let n, _, _, _): "creating topic \(n)…"
+        case .deleteTopic(let n): "deleting topic \(n)…"
+        case .alterTopicConfig(let t, let k, let v): "setting \(k)=\(v) on \(t)…"
+        case .produce(let p): "producing \(p.count) messages to \(p.topic)…"
+        case .planOffsetReset(let r): "computing offset reset preview for \(r.group)…"
+        case .executeOffsetReset(let p): "resetting offsets of \(p.request.group)…"
+        case .broker(let op, let id): "\(op.rawValue) broker \(id)…"
+        }
+    }
+
+    // MARK: - Dialogs
+
+    /// Kafka's topic name rule: 1-249 of [a-zA-Z0-9._-], not "." or "..".
+    static func validateTopicName(_ n: String) -> String? {
+        if n.isEmpty { return "required" }
+        if n == "." || n == ".." { return "'.' and '..' are not allowed" }
+        if n.count > 249 { return "at most 249 characters" }
+        if n.unicodeScalars.contains(where: { !(CharacterSet.alphanumerics.contains($0) && $0.isASCII) && $0 != "." && $0 != "_" && $0 != "-" }) {
+            return "only ASCII letters, digits, '.', '_' and '-'"
+        }
+        return nil
+    }
+
+    static func positiveInt(_ max: Int) -> @Sendable (String) -> String? {
+        { v in
+            guard let n = Int(v.trimmingCharacters(in: .whitespaces)) else { return "a whole number" }
+            return n < 1 ? "at least 1" : (n > max ? "at most \(max)" : nil)
+        }
+    }
+
+    /// Parses "k=v,k2=v2" (Kafka's --config style); nil input error message on failure.
+    static func parseConfigs(_ s: String) -> Result<[String: String], ConfigParseError> {
+        var out: [String: String] = [:]
+        for item in s.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !item.isEmpty {
+            guard let eq = item.firstIndex(of: "="), eq != item.startIndex else { return .failure(ConfigParseError(item: item)) }
+            out[String(item[..<eq])] = String(item[item.index(after: eq)...])
+        }
+        return .success(out)
+    }
+    struct ConfigParseError: Error { var item: String }
+
+    private func openCreateTopic(_ s: ClusterSnapshot, _ now: Date) -> [ConsoleEffect] {
+        mutating("create topic", now) {
+            let brokers = max(1, s.brokers.filter { $0.status != .down }.count)
+            let existing = Set(s.topics.map(\.name))
+            mode = .form(Form(title: "Create topic", fields: [
+                FormField(key: "name", label: "Name", hint: "letters, digits, . _ -") { n in
+                    Self.validateTopicName(n) ?? (existing.contains(n) ? "topic already exists" : nil)
+                },
+                FormField(key: "partitions", label: "Partitions", value: "3", validate: Self.positiveInt(100_000)),
+                FormField(key: "rf", label: "Replication factor", value: "\(min(3, brokers))",
+                          hint: "at most \(brokers) (live brokers)", validate: Self.positiveInt(brokers)),
+                FormField(key: "configs", label: "Configs", hint: "e.g. retention.ms=3600000,cleanup.policy=compact") { c in
+                    if case .failure(let e) = Self.parseConfigs(c) { return "'\(e.item)' is not key=value" }
+                    return nil
+                },
+            ]), .createTopic)
+            return []
+        }
+    }
+
+    private func openDelete(_ topic: String, _ now: Date) -> [ConsoleEffect] {
+        mutating("delete topic", now) {
+            mode = .form(Form(title: "Delete topic \(topic)", fields: [
+                FormField(key: "confirm", label: "Type name", hint: "type \(topic) to delete it and all its data") { v in
+                    v == topic ? nil : "does not match the topic name"
+                },
+            ], footer: "Enter delete  Esc cancel"), .deleteTopic(topic))
+            return []
+        }
+    }
+
+    private func openProduce(_ topic: String, _ partition: Int32?, _ now: Date) -> [ConsoleEffect] {
+        mutating("produce", now) {
+            mode = .form(Form(title: "Produce to \(topic)" + (partition.map { " partition \($0)" } ?? ""), fields: [
+                FormField(key: "count", label: "Messages", value: "100", validate: Self.positiveInt(10_000_000)),
+                FormField(key: "size", label: "Value bytes", value: "100", validate: Self.positiveInt(1_000_000)),
+                FormField(key: "key", label: "Key pattern", value: "key-{n}", hint: "{n} = message number; empty = no key"),
+                FormField(key: "rate", label: "Rate msg/s", value: "0", hint: "0 = as fast as possible") { v in
+                    guard let r = Double(v), r >= 0 else { return "a number >= 0" }
+                    return nil
+                },
+            ]), .produce(topic: topic, partition: partition))
+            return []
+        }
+    }
+
+    private func openAlterConfig(_ topic: String, _ s: ClusterSnapshot, _ now: Date) -> [ConsoleEffect] {
+        mutating("alter config", now) {
+            let current = s.topic(named: topic)?.configs?["retention.ms"] ?? ""
+            mode = .form(Form(title: "Alter config of \(topic)", fields: [
+                FormField(key: "key", label: "Key", value: "retention.ms", hint: "a topic config, e.g. retention.ms, cleanup.policy") { k in
+                    k.isEmpty ? "required" : (k.contains(where: { $0 == " " || $0 == "=" }) ? "no spaces or '='" : nil)
+                },
+                FormField(key: "value", label: "Value", value: current) { $0.isEmpty ? "required" : nil },
+            ]), .alterConfig(topic: topic))
+            return []
+        }
+    }
+
+    private func openReset(_ group: String, _ topic: String?, _ now: Date) -> [ConsoleEffect] {
+        mutating("reset offsets", now) {
+            mode = .form(Form(title: "Reset offsets of \(group)", fields: [
+                FormField(key: "strategy", label: "Reset to", choices: ResetStrategy.allCases.map(\.rawValue)),
+                FormField(key: "value", label: "Time / offset", hint: "time: ISO-8601 or -10m/-2h; offset: a number"),
+                FormField(key: "topic", label: "Topic", value: topic ?? "", hint: "empty = every topic of the group"),
+            ], footer: "Enter preview  Esc cancel") { v in
+                switch ResetStrategy(rawValue: v["strategy"] ?? "") {
+                case .time: return Self.parseTime(v["value"] ?? "", now: now) == nil ? "time: ISO-8601 (2026-11-26T10:00:00Z) or relative (-10m, -2h)" : nil
+                case .offset: return Int64(v["value"] ?? "").map { $0 < 0 ? "offset must be >= 0" : nil } ?? "offset: a number"
+                default: return nil
+                }
+            }, .resetOffsets(group: group))
+            return []
+        }
+    }
+
+    private func openSeek(_ topic: String, _ partition: Int32?, _ now: Date) -> [ConsoleEffect] {
+        mode = .form(Form(title: "Seek \(topic)" + (partition.map { "-\($0)" } ?? ""), fields: [
+            FormField(key: "to", label: "Offset or time", hint: "offset number, ISO-8601 time, or -10m") { v in
+                Int64(v) != nil || Self.parseTime(v, now: now) != nil ? nil : "an offset, an ISO-8601 time or -10m"
+            },
+        ], footer: "Enter seek  Esc cancel"), .seek(topic: topic, partition: partition))
+        return []
+    }
+
+    /// "2026-11-26T10:00:00Z" or relative "-10m", "-2h", "-30s", "-1d"; epoch milliseconds.
+    public static func parseTime(_ s: String, now: Date) -> Int64? {
+        let t = s.trimmingCharacters(in: .whitespaces)
+        if t.hasPrefix("-"), let unit = t.last, let n = Double(t.dropFirst().dropLast()) {
+            let mult: Double? = ["s": 1, "m": 60, "h": 3600, "d": 86400][unit]
+            guard let mult else { return nil }
+            return Int64((now.timeIntervalSince1970 - n * mult) * 1000)
+        }
+        let f = ISO8601DateFormatter()
+        if let d = f.date(from: t) { return Int64(d.timeIntervalSince1970 * 1000) }
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return f.date(from: t).map { Int64($0.timeIntervalSince1970 * 1000) }
+    }
+
+    private func submit(_ purpose: FormPurpose, _ v: [String: String], _ s: ClusterSnapshot, _ now: Date) -> [ConsoleEffect] {
+        switch purpose {
+        case .createTopic:
+            let configs = (try? Self.parseConfigs(v["configs"] ?? "").get()) ?? [:]
+            return perform(.createTopic(name: v["name"] ?? "", partitions: Int32(v["partitions"] ?? "") ?? 1,
+                                        replicationFactor: Int16(v["rf"] ?? "") ?? 1, configs: configs), now)
+        case .deleteTopic(let t): return perform(.deleteTopic(t), now)
+        case .produce(let t, let p):
+            return perform(.produce(ProduceSpec(topic: t, partition: p, count: Int(v["count"] ?? "") ?? 1, sizeBytes: Int(v["size"] ?? "") ?? 100,
+                                                keyPattern: v["key"] ?? "", rate: Double(v["rate"] ?? "") ?? 0)), now)
+        case .alterConfig(let t): return perform(.alterTopicConfig(topic: t, key: v["key"] ?? "", value: v["value"] ?? ""), now)
+        case .resetOffsets(let g):
+            let strategy = ResetStrategy(rawValue: v["strategy"] ?? "") ?? .latest
+            let value: Int64? = strategy == .time ? Self.parseTime(v["value"] ?? "", now: now) : (strategy == .offset ? Int64(v["value"] ?? "") : nil)
+            let topic = (v["topic"] ?? "").isEmpty ? nil : v["topic"]
+            return perform(.planOffsetReset(OffsetResetRequest(group: g, topic: topic, strategy: strategy, value: value)), now)
+        case .seek(let t, let p):
+            let raw = v["to"] ?? ""
+            let start: TailStart = Int64(raw).map { .offset($0) } ?? .timestampMs(Self.parseTime(raw, now: now) ?? 0)
+            return openMessages(t, p, start: start)
+        }
+    }
+
+    // MARK: - Events
+
+    public func receive(_ event: ConsoleEvent, now: Date) {
+        switch event {
+        case .succeeded(let text): say(text, .ok, now)
+        case .failed(let text): say(text, .error, now)
+        case .resetPlan(let plan): mode = .preview(plan, TableState())
+        case .messages(let id, let batch):
+            guard id == tail?.id else { return }
+            tailError = nil
+            messages.append(contentsOf: batch)
+            if messages.count > messageLimit { messages.removeFirst(messages.count - messageLimit) }
+        case .tailError(let id, let text):
+            guard id == tail?.id else { return }
+            tailError = text
+        }
+    }
+
+    // MARK: - Rendering
+
+    /// The glyph set of the last rendered canvas (sparklines must match the terminal).
+    private var glyphs: Glyphs = .unicode
+
+    func paneTable(_ s: ClusterSnapshot, now: Date) -> PaneTable {
+        let kind = currentPane, filter = currentFilter
+        let extra = kind == .brokers || kind == .topics || kind == .groups ? themeIndex : messages.count
+        if let c = cache, c.sequence == s.sequence, c.kind == kind, c.filter == filter, c.extra == extra { return c.table }
+        let f = TextFilter(filter)
+        let table: PaneTable
+        switch kind {
+        case .brokers: table = Presenters.brokers(s, filter: f)
+        case .topics: table = Presenters.topics(s, filter: f)
+        case .groups: table = Presenters.groups(s, filter: f, glyphs: glyphs)
+        case .partitions(let t): table = Presenters.partitions(s, topic: t, filter: f, now: now)
+        case .groupPartitions(let g): table = Presenters.groupPartitions(s, group: g, filter: f)
+        case .messages(let t, let p): table = Presenters.messages(messages, title: "Messages of \(t)" + (p.map { "-\($0)" } ?? ""), filter: f)
+        }
+        cache = (s.sequence, kind, filter, extra, table)
+        return table
+    }
+
+    /// Sections whose errors and age the current pane shows.
+    private var paneSections: [SnapshotSection] {
+        switch currentPane {
+        case .brokers: [.metadata, .logDirs]
+        case .topics: [.metadata, .offsets, .configs, .logDirs]
+        case .partitions: [.metadata, .offsets, .logDirs]
+        case .groups, .groupPartitions: [.groups, .committed, .offsets]
+        case .messages: []
+        }
+    }
+
+    /// Draws a whole frame.
+    public func render(_ s: ClusterSnapshot, into canvas: inout Canvas, now: Date, sampling: Bool = false) {
+        canvas.fill(canvas.bounds, role: .text)
+        canvas.cursor = nil
+        if canvas.glyphs != glyphs { glyphs = canvas.glyphs; cache = nil }
+        guard canvas.width >= 40, canvas.height >= 10 else {
+            canvas.write("terminal too small: need 40x10", row: 0, col: 0, role: .error)
+            return
+        }
+        drawHeader(s, &canvas, now: now, sampling: sampling)
+        let body = Rect(row: 2, col: 0, width: canvas.width, height: canvas.height - 4)
+        let table = paneTable(s, now: now)
+        var title = table.title + " [\(table.rowCount)]"
+        if !currentFilter.isEmpty { title += " /\(currentFilter)" }
+        if let age = paneSections.first.flatMap({ s.age(of: $0, now: now) }) { title += "  age \(Duration.compact(age))" }
+        canvas.box(body, title: title)
+        var inner = body.inset(1)
+        let errs = paneSections.compactMap { sec in s.errors[sec].map { "\(sec.rawValue): \($0)" } }
+            + (tail != nil ? [tailError].compactMap { $0.map { "messages: \($0)" } } : [])
+        for e in errs.prefix(2) where inner.height > 2 {
+            canvas.write(fitted: "! " + e, row: inner.row, col: inner.col, width: inner.width, role: .error)
+            inner = Rect(row: inner.row + 1, col: inner.col, width: inner.width, height: inner.height - 1)
+        }
+        if table.rowCount == 0 {
+            TableView(columns: table.columns, rowCount: 0, row: table.row).draw(in: &canvas, rect: inner, state: &stack[stack.count - 1].table)
+            canvas.write(fitted: table.emptyMessage, row: inner.row + 2, col: inner.col + 2, width: inner.width - 4, role: .dim)
+        } else {
+            pageHeight = TableView(columns: table.columns, rowCount: table.rowCount, row: table.row)
+                .draw(in: &canvas, rect: inner, state: &stack[stack.count - 1].table)
+        }
+        // Detail line: a flash message (for 6 s), else the selected row's explanation.
+        let detailRow = canvas.height - 2
+        if let f = flash, now.timeIntervalSince(f.at) < 6 {
+            canvas.write(fitted: f.text, row: detailRow, col: 1, width: canvas.width - 2, role: f.role)
+        } else if table.rowCount > 0, let d = table.detail(min(selectedRow, table.rowCount - 1)) {
+            canvas.write(fitted: d, row: detailRow, col: 1, width: canvas.width - 2, role: .dim)
+        }
+        drawFooter(&canvas, now: now)
+        drawOverlay(&canvas)
+    }
+
+    private func drawHeader(_ s: ClusterSnapshot, _ canvas: inout Canvas, now: Date, sampling: Bool) {
+        canvas.fill(Rect(row: 0, col: 0, width: canvas.width, height: 1), role: .header)
+        let up = s.brokers.filter { $0.status == .up }.count
+        var left = " samsa console │ \(s.bootstrap)"
+        if let id = s.clusterId { left += " │ \(id)" }
+        if !canvas.glyphs.vertical.contains("│") { left = left.replacingOccurrences(of: "│", with: "|") }
+        var right = "brokers \(up)/\(s.brokers.count)  topics \(s.topics.count)  groups \(s.groups.count) "
+        if readOnly { right = "READ-ONLY  " + right }
+        let rw = min(TextWidth.width(of: right), canvas.width / 2)
+        canvas.write(fitted: left, row: 0, col: 0, width: canvas.width - rw, role: .header)
+        canvas.write(fitted: right, row: 0, col: canvas.width - rw, width: rw, alignRight: true, role: .header)
+        // Tabs and breadcrumb.
+        canvas.fill(Rect(row: 1, col: 0, width: canvas.width, height: 1), role: .tab)
+        let top = PaneKind.topLevel
+        var x = TabBar(titles: top.map(\.title), active: top.firstIndex(of: stack[0].kind)).draw(in: &canvas, row: 1, col: 0)
+        for entry in stack.dropFirst() where x < canvas.width - 3 {
+            x += canvas.write(" › " + entry.kind.title, row: 1, col: x, maxWidth: canvas.width - x, role: .tab)
+        }
+        let state: String
+        if !s.hasData { state = sampling ? "connecting…" : "no data" }
+        else if s.errors[.metadata] != nil { state = "cluster unreachable" }
+        else { state = "sampled \(Duration.compact(now.timeIntervalSince(s.takenAt))) ago" }
+        let sw = TextWidth.width(of: state) + 1
+        if x + sw < canvas.width {
+            canvas.write(state, row: 1, col: canvas.width - sw, role: s.errors[.metadata] != nil ? .error : .tab)
+        }
+    }
+
+    /// Key hints of the current pane (status bar and `?`).
+    func paneHints() -> [KeyHelp] {
+        switch currentPane {
+        case .brokers:
+            return brokerControl ? [KeyHelp("x", "stop broker"), KeyHelp("s", "start broker"), KeyHelp("r", "restart broker")] : []
+        case .topics:
+            return [KeyHelp("Enter", "partitions"), KeyHelp("m", "messages"), KeyHelp("c", "create"), KeyHelp("d", "delete"),
+                    KeyHelp("p", "produce"), KeyHelp("e", "edit config")]
+        case .partitions: return [KeyHelp("Enter", "messages"), KeyHelp("p", "produce"), KeyHelp("e", "edit config")]
+        case .groups: return [KeyHelp("Enter", "partitions"), KeyHelp("o", "reset offsets")]
+        case .groupPartitions: return [KeyHelp("Enter", "messages"), KeyHelp("o", "reset offsets")]
+        case .messages: return [KeyHelp("Enter", "show message"), KeyHelp("s", "seek"), KeyHelp("p", "produce")]
+        }
+    }
+
+    static let globalHints: [KeyHelp] = [
+        KeyHelp(":", "command palette"), KeyHelp("/", "filter (regex, !inverse)"), KeyHelp("?", "help"),
+        KeyHelp("Esc", "clear filter / back"), KeyHelp("Tab 1 2 3", "brokers, topics, groups"),
+        KeyHelp("Up Down j k", "move"), KeyHelp("PgUp PgDn g G", "page, first, last"),
+        KeyHelp("C-r", "refresh now"), KeyHelp("T", "cycle theme"), KeyHelp("q C-c", "quit"),
+    ]
+
+    private func drawFooter(_ canvas: inout Canvas, now: Date) {
+        let row = canvas.height - 1
+        switch mode {
+        case .filter(let editor):
+            canvas.fill(Rect(row: row, col: 0, width: canvas.width, height: 1), role: .input)
+            canvas.write("/", row: row, col: 0, role: .inputFocused)
+            editor.draw(in: &canvas, row: row, col: 1, width: canvas.width - 1, role: .inputFocused, focused: true)
+        case .palette(let p):
+            p.draw(in: &canvas, row: row)
+        default:
+            var hints = paneHints().map { ($0.keys, $0.action) }
+            hints += [(":", "cmd"), ("/", "filter"), ("?", "help"), ("q", "quit")]
+            StatusBar(hints: hints, right: readOnly ? "read-only" : "").draw(in: &canvas, row: row)
+        }
+    }
+
+    private func drawOverlay(_ canvas: inout Canvas) {
+        switch mode {
+        case .help:
+            var paneKeys = paneHints()
+            if readOnly { paneKeys.append(KeyHelp("", "read-only: create, delete, produce, reset, alter are disabled")) }
+            HelpOverlay(title: "Keys: \(currentPane.title)", sections: [("This pane", paneKeys), ("Everywhere", Self.globalHints)]).draw(in: &canvas)
+        case .form(let form, _): form.draw(in: &canvas)
+        case .confirm(let text, _):
+            let rect = canvas.bounds.centered(width: min(canvas.width - 4, TextWidth.width(of: text) + 6), height: 3)
+            canvas.fill(rect, role: .dialog)
+            canvas.box(rect, title: "Confirm", role: .dialog, titleRole: .dialogTitle)
+            canvas.write(fitted: text, row: rect.row + 1, col: rect.col + 2, width: rect.width - 4, role: .dialog)
+        case .preview(let plan, var state):
+            let rect = canvas.bounds.centered(width: canvas.width - 4, height: canvas.height - 4)
+            canvas.fill(rect, role: .dialog)
+            canvas.box(rect, title: "Preview: reset \(plan.request.group) to \(plan.request.strategy.rawValue)", role: .dialog, titleRole: .dialogTitle)
+            let inner = rect.inset(1)
+            var top = inner.row
+            if plan.activeMembers > 0 {
+                canvas.write(fitted: "group has \(plan.activeMembers) active member(s): stop its consumers first, or the broker will refuse the commit",
+                             row: top, col: inner.col + 1, width: inner.width - 2, role: .warn)
+                top += 1
+            }
+            let rows = plan.rows
+            TableView(columns: [TableColumn("TOPIC", width: 12, flex: 1), TableColumn("P", width: 4, alignRight: true),
+                                TableColumn("CURRENT", width: 10, alignRight: true), TableColumn("NEW", width: 10, alignRight: true),
+                                TableColumn("END", width: 10, alignRight: true), TableColumn("LAG AFTER", width: 10, alignRight: true)],
+                      rowCount: rows.count, showsSelection: false) { i in
+                let r = rows[i]
+                return TableRow([r.partition.topic, "\(r.partition.partition)", r.current.map(String.init) ?? "-", "\(r.target)",
+                                 r.end.map(String.init) ?? "-", r.lagAfter.map(String.init) ?? "-"])
+            }.draw(in: &canvas, rect: Rect(row: top, col: inner.col + 1, width: inner.width - 2, height: inner.height - (top - inner.row) - 1), state: &state)
+            canvas.write(fitted: "Enter execute  Esc cancel", row: inner.bottom - 1, col: inner.col + 1, width: inner.width - 2, role: .dialogTitle)
+        case .detail(let title, let lines, let scroll):
+            let rect = canvas.bounds.centered(width: canvas.width - 4, height: canvas.height - 2)
+            canvas.fill(rect, role: .dialog)
+            canvas.box(rect, title: title, role: .dialog, titleRole: .dialogTitle)
+            let inner = rect.inset(1)
+            for (i, line) in lines.dropFirst(scroll).prefix(inner.height).enumerated() {
+                canvas.write(fitted: line, row: inner.row + i, col: inner.col + 1, width: inner.width - 2, role: .dialog)
+            }
+        default: break
+        }
+    }
+}

@@ -1,0 +1,80 @@
+/// A palette command: its name, aliases and a one-line description.
+public struct PaletteCommand: Sendable, Equatable {
+    public var name: String
+    public var aliases: [String]
+    public var summary: String
+    public init(_ name: String, aliases: [String] = [], summary: String) {
+        self.name = name; self.aliases = aliases; self.summary = summary
+    }
+}
+
+/// The `:` command line with completion (k9s style): type a prefix, Tab completes,
+/// Up/Down pick among matches, Enter runs. Arguments after the command word are passed on.
+public struct CommandPalette: Sendable {
+    public var commands: [PaletteCommand]
+    public var editor = LineEditor()
+    public var selected = 0
+
+    public init(commands: [PaletteCommand]) { self.commands = commands }
+
+    /// Commands whose name or alias starts with (or, failing that, contains) the typed word.
+    public var matches: [PaletteCommand] {
+        let word = editor.text.split(separator: " ").first.map { $0.lowercased() } ?? ""
+        if word.isEmpty { return commands }
+        let prefix = commands.filter { c in ([c.name] + c.aliases).contains { $0.hasPrefix(word) } }
+        if !prefix.isEmpty { return prefix }
+        return commands.filter { c in ([c.name] + c.aliases).contains { $0.contains(word) } }
+    }
+
+    public enum Event: Equatable, Sendable {
+        case none, cancel
+        /// A command was chosen, with the rest of the line as arguments.
+        case run(String, [String])
+        /// The typed word matches no command.
+        case unknown(String)
+    }
+
+    public mutating func handle(_ key: Key) -> Event {
+        switch key {
+        case .escape: return .cancel
+        case .up: selected = max(0, selected - 1); return .none
+        case .down: selected = min(max(0, matches.count - 1), selected + 1); return .none
+        case .tab:
+            if let m = pick() { editor.set(m.name + " ") }
+            return .none
+        case .enter:
+            let parts = editor.text.split(separator: " ").map(String.init)
+            guard let word = parts.first?.lowercased() else { return .cancel }
+            if let exact = commands.first(where: { $0.name == word || $0.aliases.contains(word) }) {
+                return .run(exact.name, Array(parts.dropFirst()))
+            }
+            if let m = pick() { return .run(m.name, Array(parts.dropFirst())) }
+            return .unknown(word)
+        default:
+            if editor.handle(key) { selected = 0 }
+            return .none
+        }
+    }
+
+    private func pick() -> PaletteCommand? {
+        let m = matches
+        return m.isEmpty ? nil : m[min(selected, m.count - 1)]
+    }
+
+    /// Draws the input line at `row` and up to `maxSuggestions` matches above it.
+    public func draw(in canvas: inout Canvas, row: Int, maxSuggestions: Int = 8) {
+        let m = matches
+        let shown = min(m.count, maxSuggestions, max(0, row - 1))
+        let nameWidth = min(18, (m.map { TextWidth.width(of: $0.name) }.max() ?? 0) + 2)
+        for i in 0..<shown {
+            let y = row - shown + i
+            let role: Role = i == min(selected, m.count - 1) ? .paletteMatch : .palette
+            canvas.fill(Rect(row: y, col: 0, width: canvas.width, height: 1), role: role)
+            canvas.write(fitted: " :" + m[i].name, row: y, col: 0, width: nameWidth + 2, role: role)
+            canvas.write(fitted: m[i].summary, row: y, col: nameWidth + 3, width: canvas.width - nameWidth - 3, role: role)
+        }
+        canvas.fill(Rect(row: row, col: 0, width: canvas.width, height: 1), role: .input)
+        canvas.write(":", row: row, col: 0, role: .inputFocused)
+        editor.draw(in: &canvas, row: row, col: 1, width: canvas.width - 1, role: .inputFocused, focused: true)
+    }
+}

@@ -1,0 +1,40 @@
+/// A key binding line for the help overlay and status bar.
+public struct KeyHelp: Sendable, Equatable {
+    public var keys: String
+    public var action: String
+    public init(_ keys: String, _ action: String) { self.keys = keys; self.action = action }
+}
+
+/// The `?` overlay: sections of key bindings in a centred box.
+public struct HelpOverlay {
+    public var title: String
+    public var sections: [(String, [KeyHelp])]
+    public init(title: String, sections: [(String, [KeyHelp])]) { self.title = title; self.sections = sections }
+
+    public func draw(in canvas: inout Canvas) {
+        var lines: [(String, String, Bool)] = []
+        for (name, items) in sections {
+            if !lines.isEmpty { lines.append(("", "", false)) }
+            lines.append((name, "", true))
+            for k in items { lines.append((k.keys, k.action, false)) }
+        }
+        lines.append(("", "", false))
+        lines.append(("Esc", "close this help", false))
+        let keyWidth = min(16, (lines.map { TextWidth.width(of: $0.0) }.max() ?? 0) + 1)
+        let width = min(canvas.width - 2, 64)
+        let height = min(canvas.height - 2, lines.count + 2)
+        let rect = canvas.bounds.centered(width: width, height: height)
+        canvas.fill(rect, role: .help)
+        canvas.box(rect, title: title, role: .help, titleRole: .dialogTitle)
+        let inner = rect.inset(1)
+        for (i, line) in lines.prefix(inner.height).enumerated() {
+            let y = inner.row + i
+            if line.2 {
+                canvas.write(fitted: line.0, row: y, col: inner.col + 1, width: inner.width - 2, role: .dialogTitle)
+            } else {
+                canvas.write(fitted: line.0, row: y, col: inner.col + 1, width: keyWidth, role: .helpKey)
+                canvas.write(fitted: line.1, row: y, col: inner.col + 2 + keyWidth, width: max(0, inner.width - keyWidth - 3), role: .help)
+            }
+        }
+    }
+}

@@ -1,0 +1,121 @@
+import XCTest
+@testable import Console
+
+final class SamplerTests: XCTestCase {
+    func testRatesFromEndOffsetDeltas() {
+        let (s, _) = FixtureCluster.snapshot(samples: 4, growth: 100)
+        let orders = s.topic(named: "orders")!
+        XCTAssertEqual(orders.partitions[0].messagesPerSecond!, 50, accuracy: 0.001, "100 messages per 2 s")
+        XCTAssertEqual(orders.partitions[1].messagesPerSecond!, 0, accuracy: 0.001)
+        XCTAssertEqual(orders.messagesPerSecond!, 50, accuracy: 0.001)
+        XCTAssertEqual(orders.retentionMs, 604_800_000)
+        XCTAssertEqual(s.topic(named: "payments")?.retentionMs, -1)
+    }
+
+    func testFirstSampleHasNoRates() {
+        let (s, _) = FixtureCluster.snapshot(samples: 1)
+        XCTAssertNil(s.topic(named: "orders")!.messagesPerSecond)
+    }
+
+    func testUnderReplicatedSinceIsKeptAcrossSamples() {
+        let (s, now) = FixtureCluster.snapshot(samples: 3)
+        let p1 = s.topic(named: "orders")!.partitions[1]
+        XCTAssertTrue(p1.isUnderReplicated)
+        XCTAssertEqual(now.timeIntervalSince(p1.unhealthySince!), 4, "first seen in the first of three samples 2 s apart")
+        XCTAssertEqual(s.topic(named: "orders")!.underReplicated, 1)
+        XCTAssertEqual(p1.followerLag, [FollowerLag(brokerId: 3, lag: ReplicaLag(offsets: 150, timeMs: 12000))])
+    }
+
+    func testBrokerMissingFromMetadataIsDownAndFailingLogDirsIsUnreachable() {
+        var f = FixtureCluster()
+        var state = SamplerState()
+        let t = Date(timeIntervalSince1970: 1_800_000_000)
+        _ = state.ingest(f.raw(at: t), bootstrap: "x")
+        f.brokers.removeLast()
+        f.logDirError3 = nil
+        var s = state.ingest(f.raw(at: t.addingTimeInterval(2)), bootstrap: "x")
+        XCTAssertEqual(s.brokers.map(\.status), [.up, .up, .down])
+        f = FixtureCluster()
+        f.logDirError3 = "connection refused"
+        s = state.ingest(f.raw(at: t.addingTimeInterval(4)), bootstrap: "x")
+        XCTAssertEqual(s.brokers[2].status, .unreachable)
+        XCTAssertEqual(s.brokers[2].error, "connection refused")
+        XCTAssertTrue(s.brokers[0].isController)
+        XCTAssertEqual(s.brokers[0].partitionsLed, 3)
+    }
+
+    func testMetadataFailureKeepsLastDataAndReportsError() {
+        var f = FixtureCluster()
+        var state = SamplerState()
+        let t = Date(timeIntervalSince1970: 1_800_000_000)
+        _ = state.ingest(f.raw(at: t), bootstrap: "x")
+        f.metadataError = "connection refused"
+        let s = state.ingest(f.raw(at: t.addingTimeInterval(2)), bootstrap: "x")
+        XCTAssertEqual(s.errors[.metadata], "connection refused")
+        XCTAssertEqual(s.topics.count, 3, "previous topics stay visible")
+        XCTAssertEqual(s.age(of: .metadata, now: t.addingTimeInterval(2)), 2)
+        XCTAssertTrue(s.brokers.allSatisfy { $0.status == .unreachable })
+    }
+
+    func testGroupLagOwnershipAndDrainRate() {
+        // orders-0 grows 100 per sample, billing consumes 150: lag drains by 50 per 2 s.
+        let (s, _) = FixtureCluster.snapshot(samples: 4, growth: 100, consumed: 150)
+        let g = s.group(id: "billing")!
+        let p0 = g.partitions.first { $0.partition == 0 }!
+        XCTAssertEqual(p0.lag, 1300 - 1350 < 0 ? 0 : 1300 - 1350)
+        let (s2, _) = FixtureCluster.snapshot(samples: 4, growth: 100, consumed: 80)
+        let q0 = s2.group(id: "billing")!.partitions.first { $0.partition == 0 }!
+        XCTAssertEqual(q0.lag, 1300 - 1140)
+        XCTAssertEqual(q0.drainRate!, -10, accuracy: 0.001, "lag grows by 20 per 2 s")
+        XCTAssertNil(q0.etaSeconds)
+        XCTAssertEqual(q0.clientId, "billing-1")
+        XCTAssertEqual(s2.group(id: "billing")!.trend, .growing)
+        XCTAssertEqual(s2.group(id: "billing")!.lagHistory, [200, 220, 240, 260])
+        XCTAssertEqual(s2.group(id: "billing")!.totalLag, 160 + 0 + 100)
+    }
+
+    func testLagSecondsInterpolatesEndOffsetHistory() {
+        let t = Date(timeIntervalSince1970: 1000)
+        let h: [(Date, Int64)] = [(t, 100), (t.addingTimeInterval(10), 200), (t.addingTimeInterval(20), 300)]
+        let now = t.addingTimeInterval(20)
+        XCTAssertEqual(SamplerState.lagSeconds(committed: 300, history: h, now: now)!.0, 0)
+        let (s, lower) = SamplerState.lagSeconds(committed: 149, history: h, now: now)!
+        XCTAssertEqual(s, 15, accuracy: 0.001)
+        XCTAssertFalse(lower)
+        let (s2, lower2) = SamplerState.lagSeconds(committed: 50, history: h, now: now)!
+        XCTAssertEqual(s2, 20)
+        XCTAssertTrue(lower2, "older than the history: a lower bound")
+    }
+
+    func testEmptyGroupWithLagIsStopAndRollsUpToErr() {
+        let (s, _) = FixtureCluster.snapshot(samples: 2)
+        let audit = s.group(id: "audit")!
+        XCTAssertEqual(audit.status, .err)
+        XCTAssertTrue(audit.reason.hasPrefix("ERR: STOP payments-0: group has no active members, lag 2"), audit.reason)
+    }
+
+    func testRetentionBreachRollsUpToErr() {
+        let (s, _) = FixtureCluster.snapshot(samples: 2) { f in f.starts[TopicPartition("orders", 2)] = 450 }
+        let g = s.group(id: "billing")!
+        XCTAssertEqual(g.status, .err)
+        XCTAssertEqual(g.partitions.first { $0.partition == 2 }?.status, .breach)
+    }
+
+    func testSteadyConsumerWithGrowingLagBecomesWarn() {
+        // Lag grows by 50 each sample while commits advance: after the window fills, WARN.
+        let (s, _) = FixtureCluster.snapshot(samples: 12, growth: 100, consumed: 50)
+        let p0 = s.group(id: "billing")!.partitions.first { $0.partition == 0 }!
+        XCTAssertEqual(p0.status, .warn, p0.reason)
+        XCTAssertEqual(s.group(id: "billing")!.status, .warn)
+    }
+
+    func testJSONRoundTrip() throws {
+        let (s, _) = FixtureCluster.snapshot(samples: 2)
+        let json = try HeadlessReport.render(s, format: .json)
+        let dec = JSONDecoder()
+        dec.dateDecodingStrategy = .iso8601
+        let back = try dec.decode(ClusterSnapshot.self, from: Data(json.utf8))
+        XCTAssertEqual(back.topics.map(\.name), s.topics.map(\.name))
+        XCTAssertTrue(json.contains("\"errors\" : {"))
+    }
+}
