@@ -79,8 +79,9 @@ let package = Package(
         .target(
             name: "Console",
             dependencies: [
-                "KafkaClient", "ClusterManager", "TerminalUI",
+                "KafkaProtocol", "KafkaClient", "ClusterManager", "TerminalUI",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
 

@@ -41,6 +41,10 @@ final class LogSegment {
     private(set) var rollingBasedTimestamp: Int64?
     /// When this object was created (a new segment) or loaded, for segments without timestamps.
     let createdMs: Int64
+    /// Writes since the last fsync of the `.log` file.
+    private var hasUnsyncedWrites = false
+    /// The file was created and its directory entry is not yet known to be durable.
+    private var needsDirectorySync = false
 
     static func fileName(_ baseOffset: Int64, _ suffix: String) -> String {
         let digits = String(baseOffset)
@@ -64,6 +68,7 @@ final class LogSegment {
         try fileSystem.removeFile(segment.timeIndex.path)
         segment.openFile = file
         segment.cachedNextOffset = baseOffset
+        segment.needsDirectorySync = true
         return segment
     }
 
@@ -228,6 +233,7 @@ final class LogSegment {
         if truncated > 0 {
             try file().truncate(to: validEnd)
             size = validEnd
+            hasUnsyncedWrites = true
         }
         cachedNextOffset = next
         return (truncated, stop)
@@ -240,6 +246,7 @@ final class LogSegment {
     func append(_ buffer: ByteBuffer, batches: [RecordBatchHeader], indexIntervalBytes: Int) throws(FileSystemError) {
         precondition(indexesLoaded, "append to a segment whose indexes are not loaded")
         let start = size
+        hasUnsyncedWrites = true
         try file().write(buffer, at: start)
         var position = Int(start)
         for header in batches {
@@ -310,6 +317,7 @@ final class LogSegment {
         guard let batch = try translate(offset, indexIntervalBytes: indexIntervalBytes) else { return 0 }
         let cut = batch.position
         let removed = size - cut
+        hasUnsyncedWrites = true
         try file().truncate(to: cut)
         size = cut
         offsetIndex.truncate(toPosition: Int(cut))
@@ -320,12 +328,20 @@ final class LogSegment {
         return removed
     }
 
-    /// fsyncs the log and writes and fsyncs the indexes.
+    /// fsyncs the log and writes and fsyncs the indexes (each only if it changed), and the
+    /// directory once after the segment was created.
     func flush() throws(FileSystemError) {
-        try file().sync()
+        if hasUnsyncedWrites {
+            try file().sync()
+            hasUnsyncedWrites = false
+        }
         if indexesLoaded {
             try offsetIndex.persist(fileSystem: fileSystem, sync: true)
             try timeIndex.persist(fileSystem: fileSystem, sync: true)
+        }
+        if needsDirectorySync {
+            try fileSystem.syncDirectory(directory)
+            needsDirectorySync = false
         }
     }
 
@@ -345,6 +361,7 @@ final class LogSegment {
             renamed.append(path + Self.deletedSuffix)
         }
         logPath += Self.deletedSuffix
+        offsetIndex.dropFile(); timeIndex.dropFile()
         offsetIndex.rename(to: offsetIndex.path + Self.deletedSuffix)
         timeIndex.rename(to: timeIndex.path + Self.deletedSuffix)
         return renamed

@@ -103,6 +103,8 @@ public enum LogStorageError: Error, Equatable, Sendable {
     case storage(FileSystemError)
     /// The log was closed or deleted (KAFKA_STORAGE_ERROR, 56).
     case closed
+    /// Not a legal topic name for a partition directory (INVALID_TOPIC_EXCEPTION, 17).
+    case invalidTopic(String)
 
     public var kafkaErrorCode: Int16 {
         switch self {
@@ -113,6 +115,7 @@ public enum LogStorageError: Error, Equatable, Sendable {
         case .invalidRecord: return 87
         case .unexpectedAppendOffset: return -1
         case .storage, .closed: return 56
+        case .invalidTopic: return 17
         }
     }
 }

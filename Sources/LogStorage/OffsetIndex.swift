@@ -28,6 +28,9 @@ final class OffsetIndex {
     private var persistedCount = 0
     /// The file holds entries that were removed from memory (truncation), so it must be cut.
     private var fileNeedsTruncation = false
+    /// The file changed since its last fsync.
+    private var unsynced = false
+    private var file: (any StorageFile)?
 
     init(baseOffset: Int64, path: String) {
         self.baseOffset = baseOffset
@@ -103,8 +106,10 @@ final class OffsetIndex {
     /// Writes entries not yet in the file (and cuts removed ones), optionally fsyncing.
     func persist(fileSystem: any FileSystem, sync: Bool) throws(FileSystemError) {
         let dirty = persistedCount < relativeOffsets.count || fileNeedsTruncation
-        guard dirty || sync else { return }
-        let file = try fileSystem.open(path, create: true)
+        guard dirty || (sync && unsynced) else { return }
+        if file == nil { file = try fileSystem.open(path, create: true) }
+        guard let file else { return }
+        if dirty { unsynced = true }
         if fileNeedsTruncation {
             try file.truncate(to: Int64(persistedCount * Self.entrySize))
             fileNeedsTruncation = false
@@ -117,10 +122,13 @@ final class OffsetIndex {
             try file.write(buffer, at: Int64(persistedCount * Self.entrySize))
             persistedCount = relativeOffsets.count
         }
-        if sync { try file.sync() }
+        if sync && unsynced { try file.sync(); unsynced = false }
     }
 
     func rename(to newPath: String) { path = newPath }
+
+    /// Forgets the cached handle (the file is being removed or replaced).
+    func dropFile() { file = nil }
 
     /// Every entry as (absolute offset, position), for consistency checks.
     var entries: [(offset: Int64, position: Int)] {
@@ -147,6 +155,8 @@ final class TimeIndex {
     private(set) var relativeOffsets: [Int32] = []
     private var persistedCount = 0
     private var fileNeedsTruncation = false
+    private var unsynced = false
+    private var file: (any StorageFile)?
 
     init(baseOffset: Int64, path: String) {
         self.baseOffset = baseOffset
@@ -215,8 +225,10 @@ final class TimeIndex {
 
     func persist(fileSystem: any FileSystem, sync: Bool) throws(FileSystemError) {
         let dirty = persistedCount < timestamps.count || fileNeedsTruncation
-        guard dirty || sync else { return }
-        let file = try fileSystem.open(path, create: true)
+        guard dirty || (sync && unsynced) else { return }
+        if file == nil { file = try fileSystem.open(path, create: true) }
+        guard let file else { return }
+        if dirty { unsynced = true }
         if fileNeedsTruncation {
             try file.truncate(to: Int64(persistedCount * Self.entrySize))
             fileNeedsTruncation = false
@@ -229,10 +241,13 @@ final class TimeIndex {
             try file.write(buffer, at: Int64(persistedCount * Self.entrySize))
             persistedCount = timestamps.count
         }
-        if sync { try file.sync() }
+        if sync && unsynced { try file.sync(); unsynced = false }
     }
 
     func rename(to newPath: String) { path = newPath }
+
+    /// Forgets the cached handle (the file is being removed or replaced).
+    func dropFile() { file = nil }
 
     var entries: [(timestamp: Int64, offset: Int64)] {
         (0..<count).map { (timestamps[$0], baseOffset + Int64(relativeOffsets[$0])) }

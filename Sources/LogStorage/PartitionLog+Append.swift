@@ -173,8 +173,8 @@ extension PartitionLog {
             for path in [old.logPath, old.offsetIndex.path, old.timeIndex.path] { try fileSystem.removeFile(path) }
             segments.removeLast()
         }
+        // The new file's directory entry is fsynced by its first flush.
         let segment = try LogSegment.create(fileSystem: fileSystem, directory: directory, baseOffset: baseOffset, nowMs: now)
-        try fileSystem.syncDirectory(directory)
         segments.append(segment)
         return segment
     }
@@ -198,6 +198,10 @@ extension PartitionLog {
         // Segments before the one holding the recovery point were fsynced when they rolled.
         let first = (segments.lastIndex { $0.baseOffset <= _recoveryPoint }) ?? 0
         for segment in segments[first...] { try segment.flush() }
+        if needsParentDirectorySync {
+            try fileSystem.syncDirectory(parentDirectory(of: directory))
+            needsParentDirectorySync = false
+        }
         _recoveryPoint = _logEndOffset
         unflushedRecords = 0
         lastFlushMs = now

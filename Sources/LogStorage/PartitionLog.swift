@@ -35,6 +35,9 @@ public final class PartitionLog: @unchecked Sendable {
     var pendingDeletions: [(dueMs: Int64, paths: [String])] = []
     var failure: LogStorageError?
     var isClosed = false
+    /// The partition directory was created by this object and its entry in the log directory is
+    /// not yet known to be durable: the first flush fsyncs the log directory.
+    var needsParentDirectorySync = false
     /// Bumped whenever segments are removed or truncated, so the cleaner can tell whether the
     /// segments it compacted are still the log's.
     var generation: UInt64 = 0
@@ -82,13 +85,13 @@ public final class PartitionLog: @unchecked Sendable {
         let now = clock.milliseconds()
         self.lastFlushMs = now
         do {
+            needsParentDirectorySync = !fileSystem.isDirectory(directory)
             try fileSystem.createDirectory(directory)
             epochCache = try LeaderEpochCache(fileSystem: fileSystem, directory: directory)
             var summary = RecoverySummary(recovered: false, segmentsRecovered: 0, truncatedBytes: 0, segmentsDeleted: 0, reason: nil)
             segments = try Self.loadSegments(fileSystem: fileSystem, directory: directory, nowMs: now)
             if segments.isEmpty {
                 segments = [try LogSegment.create(fileSystem: fileSystem, directory: directory, baseOffset: logStartOffset ?? 0, nowMs: now)]
-                try fileSystem.syncDirectory(directory)
             }
             _logStartOffset = 0; _logEndOffset = 0; _highWatermark = 0; _recoveryPoint = 0
             recoverySummary = summary
@@ -163,8 +166,7 @@ public final class PartitionLog: @unchecked Sendable {
     }
 
     /// Re-validates every segment from the one holding `recoveryPoint` to the end, cutting the log
-    /// at the first bad batch and deleting every later segment; then fsyncs what is left so a
-    /// second crash cannot undo the recovery.
+    /// at the first bad batch and deleting every later segment.
     private func recover(fromRecoveryPoint recoveryPoint: Int64, config: LogConfig) throws -> RecoverySummary {
         var summary = RecoverySummary(recovered: true, segmentsRecovered: 0, truncatedBytes: 0, segmentsDeleted: 0, reason: nil)
         let startIndex = max(0, (segments.lastIndex { $0.baseOffset <= recoveryPoint }) ?? 0)
@@ -195,12 +197,13 @@ public final class PartitionLog: @unchecked Sendable {
             }
             i += 1
         }
-        for segment in segments[startIndex...] { try segment.flush() }
-        try fileSystem.syncDirectory(directory)
         let last = segments.last!
         try last.ensureIndexes(indexIntervalBytes: config.indexIntervalBytes)
         _logEndOffset = try last.nextOffset(indexIntervalBytes: config.indexIntervalBytes)
-        _recoveryPoint = _logEndOffset
+        // What was just validated may still be only in the page cache (after a kill -9), so the
+        // recovery point stays where it was: a later crash re-validates it again. Nothing is
+        // fsynced here, which keeps opening thousands of partitions fast.
+        _recoveryPoint = min(max(recoveryPoint, segments[startIndex].baseOffset), _logEndOffset)
         return summary
     }
 

@@ -7,6 +7,8 @@ public struct SamsaCommand: AsyncParsableCommand {
         abstract: "A Kafka-compatible streaming platform and operations console.",
         subcommands: [
             BenchCommand.self,
+            BrokerCommand.self,
+            ConsoleCommand.self,
         ]
     )
     public init() {}

@@ -52,7 +52,7 @@ final class BrokerHarness: @unchecked Sendable {
     init(properties: String = "", dir: String? = nil) throws {
         self.dir = dir ?? "/tmp/samsa-broker-h-\(UInt64.random(in: 0...UInt64.max))"
         try makeDirectories(self.dir)
-        config = try BrokerConfig(properties: PropertiesFile(parsing: "listeners=PLAINTEXT://127.0.0.1:9092\n" + properties))
+        config = try BrokerConfig(properties: PropertiesFile(parsing: "listeners=PLAINTEXT://127.0.0.1:9092\nlog.dirs=\(self.dir)\n" + properties))
         let store = try MetadataStore.open(directory: self.dir, clusterId: "harness-cluster", nodeId: config.nodeId)
         let controller = LocalController(store: store, random: { UInt64.random(in: .min ... .max) })
         try controller.registerBroker(.init(id: config.nodeId, endpoints: [.init(listener: "PLAINTEXT", host: "127.0.0.1", port: 9092)],

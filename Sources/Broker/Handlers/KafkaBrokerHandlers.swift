@@ -9,5 +9,13 @@ public enum KafkaBrokerHandlers {
         registry.register(CreateTopicsHandler(services: services))
         registry.register(DeleteTopicsHandler(services: services))
         registry.register(InitProducerIdHandler(services: services))
+        registry.register(DeleteRecordsHandler(services: services))
+        registry.register(OffsetForLeaderEpochHandler(services: services))
+        registry.register(DescribeConfigsHandler(services: services))
+        registry.register(AlterConfigsHandler(services: services))
+        registry.register(IncrementalAlterConfigsHandler(services: services))
+        registry.register(DescribeLogDirsHandler(services: services))
+        registry.register(CreatePartitionsHandler(services: services))
+        registry.register(DescribeClusterHandler(services: services))
     }
 }

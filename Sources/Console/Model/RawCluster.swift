@@ -125,7 +125,9 @@ public struct RawSample: Sendable {
 /// A failed call, reduced to a message for display (the console shows errors inline).
 public struct SourceError: Error, Sendable, Equatable, CustomStringConvertible {
     public var message: String
-    public init(_ message: String) { self.message = message }
+    /// The broker does not implement the API: data is absent, but the broker is not down.
+    public var unsupported: Bool = false
+    public init(_ message: String, unsupported: Bool = false) { self.message = message; self.unsupported = unsupported }
     public init(_ error: any Error) { self.message = (error as? SourceError)?.message ?? String(describing: error) }
     public var description: String { message }
 }

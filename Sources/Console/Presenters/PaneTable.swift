@@ -20,7 +20,7 @@ public struct PaneTable {
     }
 
     /// All rows as plain text lines (header first), for `--once --output text`.
-    public func textLines(width: Int = 160) -> [String] {
+    public func textLines(width: Int = 120) -> [String] {
         let widths = TableView.layout(columns, width: width)
         func line(_ cells: [String]) -> String {
             var parts: [String] = []

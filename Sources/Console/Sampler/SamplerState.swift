@@ -73,6 +73,7 @@ public struct SamplerState: Sendable {
             for (id, r) in raw.logDirs {
                 switch r {
                 case .success(let d): logDirs[id] = d; anyOK = true
+                case .failure(let e) where e.unsupported: logDirs[id] = nil
                 case .failure(let e): logDirErrors[id] = e.message; logDirs[id] = nil
                 }
             }

@@ -587,7 +587,7 @@ public final class ConsoleController {
         var left = " samsa console │ \(s.bootstrap)"
         if let id = s.clusterId { left += " │ \(id)" }
         if !canvas.glyphs.vertical.contains("│") { left = left.replacingOccurrences(of: "│", with: "|") }
-        var right = "brokers \(up)/\(s.brokers.count)  topics \(s.topics.count)  groups \(s.groups.count) "
+        var right = "  brokers \(up)/\(s.brokers.count)  topics \(s.topics.count)  groups \(s.groups.count) "
         if readOnly { right = "READ-ONLY  " + right }
         let rw = min(TextWidth.width(of: right), canvas.width / 2)
         canvas.write(fitted: left, row: 0, col: 0, width: canvas.width - rw, role: .header)

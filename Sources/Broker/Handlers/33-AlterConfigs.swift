@@ -1,0 +1,51 @@
+// AlterConfigs (key 33), versions 0-2.
+//
+// Behaviour: for a topic (type 2) the given configs become the topic's complete override set
+// (keys not listed return to their defaults), as in Kafka's non-incremental API. Every key
+// and value is validated first (INVALID_CONFIG) and nothing changes unless all are valid.
+// validate_only checks without changing anything. Broker resources (type 4) are refused with
+// INVALID_REQUEST: broker configs are static here. Unknown topic -> UNKNOWN_TOPIC_OR_PARTITION.
+// Version notes: v1 same as v0; v2 flexible. librdkafka's admin client uses v0.
+import KafkaProtocol
+
+public struct AlterConfigsHandler: RequestHandler {
+    public typealias Request = AlterConfigsRequest
+    public static let versions: ClosedRange<Int16> = 0...2
+
+    let services: BrokerServices
+
+    public init(services: BrokerServices) { self.services = services }
+
+    public func handle(_ request: AlterConfigsRequest, context: RequestContext) async throws -> AlterConfigsResponse? {
+        var response = AlterConfigsResponse()
+        let alteration = ConfigAlteration(services: services)
+        for resource in request.resources {
+            var result = AlterConfigsResponse.AlterConfigsResourceResponse()
+            result.resourceType = resource.resourceType
+            result.resourceName = resource.resourceName
+            result.errorMessage = nil
+            do throws(ControllerError) {
+                switch resource.resourceType {
+                case 2:
+                    var configs: [String: String] = [:]
+                    for c in resource.configs {
+                        guard let v = c.value else {
+                            throw ControllerError(ErrorCode.invalidConfig.rawValue, "Null value not supported for \(c.name)")
+                        }
+                        configs[c.name] = v
+                    }
+                    try alteration.replaceTopicConfigs(resource.resourceName, with: configs, validateOnly: request.validateOnly)
+                case 4:
+                    throw alteration.refuseBrokerUpdate(resource.resourceName, keys: resource.configs.map(\.name))
+                default:
+                    throw ControllerError(ErrorCode.invalidRequest.rawValue, "Unsupported resource type \(resource.resourceType)")
+                }
+            } catch {
+                result.errorCode = error.code
+                result.errorMessage = error.message
+            }
+            response.responses.append(result)
+        }
+        return response
+    }
+}

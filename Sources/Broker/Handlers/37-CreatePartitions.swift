@@ -1,0 +1,43 @@
+// CreatePartitions (key 37), versions 0-3.
+//
+// Behaviour: grows each topic to `count` partitions; new partitions get the topic's
+// replication factor, placed round-robin over live brokers unless `assignments` gives one
+// replica list per new partition. The new partitions are hosted (empty logs) before the
+// response is sent. validate_only checks without changing anything. A topic named twice in
+// one request gets INVALID_REQUEST.
+// Errors: UNKNOWN_TOPIC_OR_PARTITION, INVALID_PARTITIONS (count not above the current one),
+// INVALID_REPLICA_ASSIGNMENT.
+// Version notes: v1 same as v0; v2 flexible; v3 same as v2. librdkafka's admin client uses v0.
+import KafkaProtocol
+
+public struct CreatePartitionsHandler: RequestHandler {
+    public typealias Request = CreatePartitionsRequest
+    public static let versions: ClosedRange<Int16> = 0...3
+
+    let services: BrokerServices
+
+    public init(services: BrokerServices) { self.services = services }
+
+    public func handle(_ request: CreatePartitionsRequest, context: RequestContext) async throws -> CreatePartitionsResponse? {
+        var response = CreatePartitionsResponse()
+        var counts: [String: Int] = [:]
+        for t in request.topics { counts[t.name, default: 0] += 1 }
+        for t in request.topics {
+            var result = CreatePartitionsResponse.CreatePartitionsTopicResult()
+            result.name = t.name
+            do {
+                guard counts[t.name] == 1 else {
+                    throw ControllerError(ErrorCode.invalidRequest.rawValue, "Duplicate topic in request: \(t.name)")
+                }
+                try services.controller.createPartitions(topic: t.name, totalCount: t.count,
+                                                         assignments: t.assignments?.map(\.brokerIds),
+                                                         validateOnly: request.validateOnly)
+            } catch let error as ControllerError {
+                result.errorCode = error.code
+                result.errorMessage = error.message
+            }
+            response.results.append(result)
+        }
+        return response
+    }
+}

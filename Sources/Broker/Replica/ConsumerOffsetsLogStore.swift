@@ -1,0 +1,80 @@
+import KafkaProtocol
+import LogStorage
+import NIOCore
+
+/// The group coordinator's ``GroupLogStore`` over the real `__consumer_offsets` topic.
+///
+/// The topic is created on first start with `offsets.topic.num.partitions` partitions,
+/// `cleanup.policy=compact` and `offsets.topic.segment.bytes`, and its partition count is
+/// fixed from then on (group placement hashes over it). Each append is one uncompressed
+/// record batch written as leader with acks=all semantics: it is fsynced before the
+/// coordinator answers the commit, so a committed offset survives kill -9 and power loss.
+/// Reload reads every batch from the log start and returns the records in order (control
+/// batches skipped).
+///
+/// Thread-safe (the coordinator serialises appends per partition; the partition log does
+/// the rest).
+public final class ConsumerOffsetsLogStore: GroupLogStore {
+    public static let topic = "__consumer_offsets"
+
+    public let partitionCount: Int32
+    private let services: BrokerServices
+
+    /// Creates `__consumer_offsets` if missing and returns a store over it.
+    public init(services: BrokerServices) throws {
+        self.services = services
+        let config = services.config
+        if let existing = services.metadata.image.topics[Self.topic] {
+            partitionCount = Int32(existing.partitions.count)
+        } else {
+            let live = Int16(max(1, services.metadata.image.liveBrokers.count))
+            let created = try services.controller.createTopic(
+                name: Self.topic, numPartitions: config.offsetsTopicNumPartitions,
+                replicationFactor: min(config.offsetsTopicReplicationFactor, live),
+                configs: ["cleanup.policy": "compact", "segment.bytes": String(config.offsetsTopicSegmentBytes),
+                          "compression.type": "producer"])
+            partitionCount = created.numPartitions
+        }
+    }
+
+    private func partition(_ index: Int32) throws -> Partition {
+        guard let p = services.replicas.partition(Self.topic, index) else { throw GroupErrorCode.coordinatorNotAvailable }
+        guard p.isLeader else { throw GroupErrorCode.notCoordinator }
+        return p
+    }
+
+    public func append(partition index: Int32, records: [(key: ByteBuffer, value: ByteBuffer?)]) async throws {
+        guard !records.isEmpty else { return }
+        let p = try partition(index)
+        let now = services.clock.nowMs()
+        let batch = RecordBatch(baseTimestamp: now, records: records.enumerated().map { i, r in
+            Record(offsetDelta: Int32(i), key: r.key, value: r.value)
+        })
+        let bytes = try batch.encoded()
+        let header = try RecordBatchHeader.peek(bytes, at: bytes.readerIndex)
+        _ = try p.appendAsLeader(bytes, header: header, requiredAcks: -1)
+    }
+
+    public func readAll(partition index: Int32) async throws -> [(key: ByteBuffer, value: ByteBuffer?)] {
+        let p = try partition(index)
+        var out: [(key: ByteBuffer, value: ByteBuffer?)] = []
+        var offset = p.logStartOffset
+        let end = p.logEndOffset
+        while offset < end {
+            var bytes = try p.log.read(from: offset, maxBytes: 1 << 20, maxOffset: nil, minOneBatch: true).readBytes()
+            guard bytes.readableBytes > 0 else { break }
+            let before = offset
+            while bytes.readableBytes > 0 {
+                let batch = try RecordBatch.decode(from: &bytes)
+                defer { offset = max(offset, batch.nextOffset) }
+                if batch.isControl { continue }
+                for r in batch.records where batch.offset(of: r) >= before {
+                    guard let key = r.key else { continue }
+                    out.append((key: key, value: r.value))
+                }
+            }
+            if offset == before { break }
+        }
+        return out
+    }
+}

@@ -1,0 +1,191 @@
+import KafkaProtocol
+import Logging
+import LogStorage
+import NIOCore
+import NIOPosix
+import Synchronization
+
+/// One Samsa broker process: configuration, log directories, metadata, the replica manager,
+/// the handler registry and one ``KafkaServer`` per listener, wired together.
+///
+/// Start-up order matters for crash safety: meta.properties is checked first (a disk from
+/// another cluster or node is refused), then the metadata image is loaded, then the logs are
+/// opened (LogStorage recovers anything past its recovery point), then partitions are hosted
+/// (producer state rebuilt from the logs), and only then do listeners accept connections.
+/// ``shutdown()`` reverses it: stop accepting, close connections, flush every log, write the
+/// checkpoints and the clean-shutdown marker.
+///
+/// Thread-safe.
+public final class KafkaBroker: Sendable {
+    public let config: BrokerConfig
+    public let services: BrokerServices
+    public let registry: HandlerRegistry
+    private let logManager: LogManager
+    public let coordinator: GroupCoordinator
+    private let servers: [KafkaServer]
+    private let group: MultiThreadedEventLoopGroup
+    private let logger: Logger
+    private let boundAddresses = Mutex<[SocketAddress]>([])
+    private let shutdownTask = Mutex<Task<Void, Never>?>(nil)
+
+    /// Builds the broker and opens its storage; call ``bind()`` then ``run()``.
+    public init(config: BrokerConfig, logger: Logger, clock: any BrokerClock = SystemBrokerClock()) throws {
+        self.config = config
+        self.logger = logger
+        var rng = SystemRandomNumberGenerator()
+        let clusterId = try MetaProperties.ensure(logDirs: config.logDirs, nodeId: config.nodeId,
+                                                  configuredClusterId: config.clusterId,
+                                                  random: { KafkaUUID.random(using: &rng) })
+        let store = try MetadataStore.open(directory: config.logDirs[0], clusterId: clusterId, nodeId: config.nodeId)
+        let controller = LocalController(store: store, random: { UInt64.random(in: .min ... .max) })
+        let registration = BrokerRegistration(
+            id: config.nodeId,
+            endpoints: config.advertisedListeners.map {
+                BrokerEndpoint(listener: $0.name, host: $0.host.isEmpty ? Self.defaultAdvertisedHost() : $0.host,
+                               port: Int32($0.port))
+            },
+            rack: config.rack, fenced: false)
+        try controller.registerBroker(registration)
+
+        var managerConfig = LogManagerConfig(logDirs: config.logDirs, defaultLogConfig: LogConfig())
+        managerConfig.flushCheckIntervalMs = min(config.logFlushSchedulerIntervalMs, 1000)
+        managerConfig.retentionCheckIntervalMs = config.logRetentionCheckIntervalMs
+        managerConfig.recoveryPointCheckpointIntervalMs = config.logFlushOffsetCheckpointIntervalMs
+        let image = store.image
+        let brokerConfig = config
+        let topicConfig: @Sendable (String) -> LogConfig? = { name in
+            guard let topic = image.topics[name] else { return nil }
+            return try? LogConfig(topicConfigs: brokerConfig.effectiveTopicConfig(topic.configs))
+        }
+        logManager = try LogManager(config: managerConfig, logger: logger, topicConfig: topicConfig)
+
+        let replicas = ReplicaManager(nodeId: config.nodeId, logs: logManager, config: config, logger: logger)
+        replicas.apply(old: nil, new: image)
+        store.addListener { old, new in replicas.apply(old: old, new: new) }
+        // Logs on disk for partitions the image no longer assigns here (a topic deleted while
+        // the broker was down mid-deletion) are removed, as Kafka's log manager does.
+        for tp in logManager.topicPartitions where replicas.partition(tp.topic, tp.partition) == nil {
+            logger.info("Removing stray log \(tp)")
+            _ = try? logManager.deleteLog(topic: tp.topic, partition: tp.partition)
+        }
+        logManager.startBackgroundTasks()
+        services = BrokerServices(config: config, metadata: store, controller: controller, replicas: replicas,
+                                  clock: clock, logger: logger)
+        var registry = HandlerRegistry(logger: logger)
+        KafkaBrokerHandlers.register(into: &registry, services: services)
+        coordinator = try Self.makeGroupCoordinator(services: services, logger: logger)
+        registerGroupHandlers(into: &registry, coordinator: coordinator)
+        registry.registerApiVersions()
+        self.registry = registry
+
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: config.numNetworkThreads)
+        self.group = group
+        servers = config.listeners.map { listener in
+            KafkaServer(configuration: .init(host: listener.host, port: listener.port, listenerName: listener.name,
+                                             maxFrameBytes: config.socketRequestMaxBytes,
+                                             idleTimeoutMs: config.connectionsMaxIdleMs,
+                                             sendBufferBytes: config.socketSendBufferBytes,
+                                             receiveBufferBytes: config.socketReceiveBufferBytes,
+                                             maxQueuedRequests: 16),
+                        dispatcher: registry, group: group, logger: logger)
+        }
+        logger.info("Broker \(config.nodeId) of cluster \(clusterId): \(replicas.allPartitions.count) partition(s) loaded")
+    }
+
+    /// The classic group coordinator over `__consumer_offsets` (created here on first start),
+    /// with this broker as coordinator of every group.
+    static func makeGroupCoordinator(services: BrokerServices, logger: Logger) throws -> GroupCoordinator {
+        let config = services.config
+        let store = try ConsumerOffsetsLogStore(services: services)
+        let groupConfig = GroupCoordinatorConfig(
+            groupMinSessionTimeoutMs: config.groupMinSessionTimeoutMs,
+            groupMaxSessionTimeoutMs: config.groupMaxSessionTimeoutMs,
+            groupInitialRebalanceDelayMs: config.groupInitialRebalanceDelayMs,
+            groupMaxSize: config.groupMaxSize,
+            offsetsRetentionMs: Int64(config.offsetsRetentionMinutes) * 60_000,
+            offsetsRetentionCheckIntervalMs: config.offsetsRetentionCheckIntervalMs)
+        let metadata = services.metadata
+        let nodeId = services.nodeId
+        return GroupCoordinator(
+            config: groupConfig, store: store, logger: logger,
+            localNode: { listener in
+                guard let me = metadata.image.brokers[nodeId],
+                      let endpoint = me.endpoints.first(where: { $0.listener == listener }) ?? me.endpoints.first else { return nil }
+                return CoordinatorNode(nodeId: nodeId, host: endpoint.host, port: endpoint.port)
+            },
+            partitionExists: { topic, partition in metadata.image.partition(topic, partition) != nil })
+    }
+
+    /// Loads the groups, then binds every listener; returns the bound addresses (port 0 picks
+    /// free ports).
+    @discardableResult
+    public func bind() async throws -> [SocketAddress] {
+        try await coordinator.start()
+        var out: [SocketAddress] = []
+        for s in servers { out.append(try await s.bind()) }
+        boundAddresses.withLock { $0 = out }
+        for a in out { logger.info("Listening on \(a)") }
+        return out
+    }
+
+    public var addresses: [SocketAddress] { boundAddresses.withLock { $0 } }
+
+    /// Serves until ``shutdown()``.
+    public func run() async throws {
+        try await withThrowingDiscardingTaskGroup { group in
+            for s in servers { group.addTask { try await s.run() } }
+        }
+    }
+
+    /// Graceful stop: close listeners and connections, flush logs, write checkpoints and the
+    /// clean-shutdown marker. Idempotent: every caller waits for the one shutdown to finish.
+    public func shutdown() async {
+        let task = shutdownTask.withLock { t -> Task<Void, Never> in
+            if let t { return t }
+            let new = Task { await self.performShutdown() }
+            t = new
+            return new
+        }
+        await task.value
+    }
+
+    private func performShutdown() async {
+        logger.info("Shutting down")
+        for s in servers { await s.shutdown() }
+        await coordinator.shutdown()
+        for p in services.replicas.allPartitions { p.wakeWaiters() }
+        services.replicas.flushAll()
+        do {
+            try logManager.shutdown()
+        } catch {
+            logger.error("Log manager shutdown failed: \(error)")
+        }
+        try? await group.shutdownGracefully()
+        logger.info("Shut down cleanly")
+    }
+
+    /// Kafka advertises the canonical host name when a listener has no host; we use the
+    /// machine's host name.
+    static func defaultAdvertisedHost() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count) == 0 else { return "localhost" }
+        let name = String(decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return name.isEmpty ? "localhost" : name
+    }
+}
+
+extension LogManager: PartitionLogProvider {
+    public func openLog(topic: String, partition: Int32, config: LogConfig) throws -> PartitionLog {
+        try getOrCreateLog(topic: topic, partition: partition, config: config)
+    }
+
+    public func removeLog(topic: String, partition: Int32) throws {
+        _ = try deleteLog(topic: topic, partition: partition)
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif

@@ -1,2 +1,0 @@
-/// The `ClusterManager` module. See DESIGN.md for its place in the layering.
-public enum ClusterManagerModule {}

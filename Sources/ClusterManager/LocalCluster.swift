@@ -1,0 +1,247 @@
+import Foundation
+import Logging
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One broker process of a local cluster, as the manager sees it.
+public struct LocalBrokerStatus: Sendable, Equatable {
+    public enum State: Sendable, Equatable {
+        case running(pid: Int32)
+        case stopped
+        /// Exited by itself (crash, bad config) with this status.
+        case exited(status: Int32)
+    }
+    public var id: Int32
+    public var host: String
+    public var port: Int
+    public var dataDir: String
+    public var configPath: String
+    public var logPath: String
+    public var state: State
+    public var isRunning: Bool { if case .running = state { return true } else { return false } }
+}
+
+/// Errors of the local cluster manager; each names what failed and where to look.
+public enum LocalClusterError: Error, CustomStringConvertible, Sendable {
+    case noSuchBroker(Int32)
+    case launchFailed(id: Int32, reason: String)
+    case notReady(id: Int32, port: Int, logPath: String, seconds: Int)
+    case exitedEarly(id: Int32, status: Int32, logPath: String, lastLines: String)
+    case noFreePort
+    public var description: String {
+        switch self {
+        case .noSuchBroker(let id): return "no local broker \(id)"
+        case .launchFailed(let id, let r): return "cannot start broker \(id): \(r)"
+        case .notReady(let id, let port, let log, let s): return "broker \(id) did not accept connections on port \(port) within \(s) s (log: \(log))"
+        case .exitedEarly(let id, let st, let log, let lines): return "broker \(id) exited with status \(st) during start-up (log: \(log))\n\(lines)"
+        case .noFreePort: return "no free TCP port on 127.0.0.1"
+        }
+    }
+}
+
+/// A local cluster whose broker processes this process owns: it writes each broker's
+/// `server.properties` (Kafka's key names), starts `samsa broker --config FILE` as a child
+/// process of the same executable, sends its output to a log file, and stops, starts and
+/// restarts brokers on request. Ports, data dirs and logs live under `baseDirectory`:
+///
+/// ```
+/// <base>/broker-<id>/server.properties
+/// <base>/broker-<id>/data/          log.dirs
+/// <base>/broker-<id>/broker.log     stdout + stderr of the process
+/// ```
+///
+/// Children are stopped with SIGTERM (the broker's graceful shutdown), then SIGKILL after
+/// `stopTimeout`. Concurrency: an actor; every operation is serialised.
+public actor LocalCluster {
+    public struct BrokerPlan: Sendable {
+        public var id: Int32
+        public var port: Int
+        public init(id: Int32, port: Int) { self.id = id; self.port = port }
+    }
+
+    public let baseDirectory: URL
+    public let executable: URL
+    public let host = "127.0.0.1"
+    public var stopTimeout: Duration = .seconds(10)
+    public var readyTimeout: Duration = .seconds(30)
+    private var plans: [Int32: BrokerPlan] = [:]
+    private var processes: [Int32: Process] = [:]
+    private var exitStatus: [Int32: Int32] = [:]
+    private let extraConfig: [String: String]
+    private let logger = Logger(label: "samsa.cluster-manager")
+
+    /// - Parameters:
+    ///   - executable: the `samsa` binary to run (default: this process's executable).
+    ///   - extraConfig: extra `server.properties` entries for every broker.
+    public init(baseDirectory: URL, brokers: [BrokerPlan], executable: URL? = nil, extraConfig: [String: String] = [:]) {
+        self.baseDirectory = baseDirectory
+        self.executable = executable ?? LocalCluster.currentExecutable()
+        self.extraConfig = extraConfig
+        for b in brokers { plans[b.id] = b }
+    }
+
+    /// The running binary, resolved through /proc/self/exe (argv[0] may be relative or a symlink).
+    public static func currentExecutable() -> URL {
+        if let p = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") { return URL(fileURLWithPath: p) }
+        return URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
+    }
+
+    /// A TCP port on 127.0.0.1 that was free a moment ago (bind to port 0, read it back).
+    public static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw LocalClusterError.noFreePort }
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = 0
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let ok = withUnsafeMutablePointer(to: &addr) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
+        }
+        guard ok else { throw LocalClusterError.noFreePort }
+        return Int(UInt16(bigEndian: addr.sin_port))
+    }
+
+    /// Whether something accepts TCP connections on 127.0.0.1:port.
+    public static func isListening(port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = in_port_t(UInt16(port).bigEndian)
+        return withUnsafePointer(to: &addr) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
+    }
+
+    public var bootstrapServers: String {
+        plans.values.sorted { $0.id < $1.id }.map { "\(host):\($0.port)" }.joined(separator: ",")
+    }
+
+    public var brokerIds: [Int32] { plans.keys.sorted() }
+
+    func directory(_ id: Int32) -> URL { baseDirectory.appendingPathComponent("broker-\(id)") }
+
+    public func status() -> [LocalBrokerStatus] {
+        plans.values.sorted { $0.id < $1.id }.map { p in
+            let dir = directory(p.id)
+            let state: LocalBrokerStatus.State
+            if let proc = processes[p.id], proc.isRunning { state = .running(pid: proc.processIdentifier) }
+            else if let s = exitStatus[p.id] { state = .exited(status: s) }
+            else { state = .stopped }
+            return LocalBrokerStatus(id: p.id, host: host, port: p.port, dataDir: dir.appendingPathComponent("data").path,
+                                     configPath: dir.appendingPathComponent("server.properties").path,
+                                     logPath: dir.appendingPathComponent("broker.log").path, state: state)
+        }
+    }
+
+    /// Writes every broker's config and starts every broker that is not running.
+    public func startAll() async throws {
+        for id in brokerIds { try await start(id) }
+    }
+
+    /// The `server.properties` of one broker, in Kafka's key names.
+    func config(for p: BrokerPlan) -> String {
+        let dir = directory(p.id)
+        var entries: [(String, String)] = [
+            ("node.id", "\(p.id)"),
+            ("listeners", "PLAINTEXT://\(host):\(p.port)"),
+            ("advertised.listeners", "PLAINTEXT://\(host):\(p.port)"),
+            ("log.dirs", dir.appendingPathComponent("data").path),
+            ("num.partitions", "3"),
+            ("default.replication.factor", "\(min(3, plans.count))"),
+            ("offsets.topic.replication.factor", "\(min(3, plans.count))"),
+            ("group.initial.rebalance.delay.ms", "0"),
+            ("auto.create.topics.enable", "true"),
+        ]
+        for (k, v) in extraConfig.sorted(by: { $0.key < $1.key }) {
+            if let i = entries.firstIndex(where: { $0.0 == k }) { entries[i].1 = v } else { entries.append((k, v)) }
+        }
+        return "# Written by samsa's local cluster manager; edits are overwritten on start.\n"
+            + entries.map { "\($0.0)=\($0.1)" }.joined(separator: "\n") + "\n"
+    }
+
+    public func start(_ id: Int32) async throws {
+        guard let plan = plans[id] else { throw LocalClusterError.noSuchBroker(id) }
+        if let p = processes[id], p.isRunning { return }
+        let dir = directory(id)
+        let fm = FileManager.default
+        do {
+            try fm.createDirectory(at: dir.appendingPathComponent("data"), withIntermediateDirectories: true)
+            try config(for: plan).write(to: dir.appendingPathComponent("server.properties"), atomically: true, encoding: .utf8)
+        } catch {
+            throw LocalClusterError.launchFailed(id: id, reason: "cannot prepare \(dir.path): \(error)")
+        }
+        let logURL = dir.appendingPathComponent("broker.log")
+        if !fm.fileExists(atPath: logURL.path) { _ = fm.createFile(atPath: logURL.path, contents: nil) }
+        guard let log = try? FileHandle(forWritingTo: logURL) else { throw LocalClusterError.launchFailed(id: id, reason: "cannot open \(logURL.path)") }
+        log.seekToEndOfFile()
+        let proc = Process()
+        proc.executableURL = executable
+        proc.arguments = ["broker", "--config", dir.appendingPathComponent("server.properties").path]
+        proc.standardOutput = log
+        proc.standardError = log
+        proc.standardInput = FileHandle.nullDevice
+        proc.currentDirectoryURL = dir
+        do { try proc.run() } catch {
+            throw LocalClusterError.launchFailed(id: id, reason: "\(executable.path): \(error)")
+        }
+        try? log.close()
+        processes[id] = proc
+        exitStatus[id] = nil
+        logger.info("started broker \(id) pid \(proc.processIdentifier) port \(plan.port)")
+        let deadline = ContinuousClock.now + readyTimeout
+        while ContinuousClock.now < deadline {
+            if !proc.isRunning {
+                exitStatus[id] = proc.terminationStatus
+                processes[id] = nil
+                throw LocalClusterError.exitedEarly(id: id, status: proc.terminationStatus, logPath: logURL.path, lastLines: Self.tail(logURL, lines: 8))
+            }
+            if Self.isListening(port: plan.port) { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw LocalClusterError.notReady(id: id, port: plan.port, logPath: logURL.path, seconds: Int(readyTimeout.components.seconds))
+    }
+
+    /// Stops a broker: SIGTERM, then SIGKILL if it has not exited within `stopTimeout`.
+    public func stop(_ id: Int32) async throws {
+        guard plans[id] != nil else { throw LocalClusterError.noSuchBroker(id) }
+        guard let proc = processes[id] else { return }
+        if proc.isRunning {
+            kill(proc.processIdentifier, SIGTERM)
+            let deadline = ContinuousClock.now + stopTimeout
+            while proc.isRunning && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(50)) }
+            if proc.isRunning {
+                logger.warning("broker \(id) ignored SIGTERM for \(stopTimeout); sending SIGKILL")
+                kill(proc.processIdentifier, SIGKILL)
+                while proc.isRunning { try? await Task.sleep(for: .milliseconds(20)) }
+            }
+        }
+        processes[id] = nil
+        exitStatus[id] = nil
+        logger.info("stopped broker \(id)")
+    }
+
+    public func restart(_ id: Int32) async throws {
+        try await stop(id)
+        try await start(id)
+    }
+
+    public func stopAll() async {
+        for id in brokerIds { try? await stop(id) }
+    }
+
+    /// Removes every broker's directory (data, config, log). Brokers must be stopped.
+    public func deleteData() throws {
+        if FileManager.default.fileExists(atPath: baseDirectory.path) { try FileManager.default.removeItem(at: baseDirectory) }
+    }
+
+    static func tail(_ url: URL, lines: Int) -> String {
+        guard let data = try? Data(contentsOf: url) else { return "" }
+        return String(decoding: data.suffix(8192), as: UTF8.self).split(separator: "\n").suffix(lines).joined(separator: "\n")
+    }
+}

@@ -1,0 +1,270 @@
+import NIOCore
+
+/// An in-memory ``FileSystem`` that models what a power loss does to a disk behind a page cache,
+/// for crash-consistency tests (TigerBeetle/FoundationDB style: one seed drives every choice).
+///
+/// Model:
+/// * File contents have two versions: what readers see now, and what is durable (as of the
+///   last `sync()` of that file). Writes and truncations since then are pending.
+/// * ``powerLoss(_:)`` rebuilds every file from its durable contents plus a random selection of
+///   its pending operations, in order, the last one applied possibly torn (a random prefix of
+///   its bytes); optionally the file keeps its new length with zeros where data was lost; and
+///   optionally one page (up to 4 KiB) inside the byte ranges of pending writes is replaced with
+///   random garbage. Synced bytes are never touched: the model assumes a disk that honours
+///   `fdatasync` and does not corrupt data at rest.
+/// * Directory operations (create, rename, remove) are durable at once, as on a journaling
+///   file system in ordered mode once the directory is fsynced, which the log always does
+///   before relying on one.
+/// * Fault injection: ``failWrites`` makes every write and sync fail with EIO.
+///
+/// Thread-safe (one internal lock).
+public final class SimulatedFileSystem: FileSystem, @unchecked Sendable {
+    final class Node {
+        var current: [UInt8]
+        var durable: [UInt8]
+        var pending: [Pending] = []
+        init(_ bytes: [UInt8] = []) { current = bytes; durable = bytes }
+    }
+
+    enum Pending {
+        case write(offset: Int, bytes: [UInt8])
+        case truncate(Int)
+    }
+
+    /// What a power loss may do, each a probability in [0, 1].
+    public struct PowerLossOptions: Sendable {
+        /// Chance that one pending operation of a file survives (each independently).
+        public var keepPendingProbability = 0.5
+        /// Chance that the last surviving write of a file is torn.
+        public var tornWriteProbability = 0.5
+        /// Chance that a file keeps its pre-crash length, zero-filled where data was lost.
+        public var zeroFilledTailProbability = 0.2
+        /// Chance that a file with pending writes gets a page of garbage inside them.
+        public var garbagePageProbability = 0.2
+        public init() {}
+    }
+
+    private let lock = StorageLock()
+    private var files: [String: Node] = [:]
+    private var directories: Set<String> = ["/"]
+    private var _failWrites = false
+    /// Power losses simulated so far.
+    public private(set) var powerLosses = 0
+
+    public init() {}
+
+    /// While true every write, truncate and sync throws EIO (a failing disk).
+    public var failWrites: Bool {
+        get { lock.withLock { _failWrites } }
+        set { lock.withLock { _failWrites = newValue } }
+    }
+
+    // MARK: FileSystem
+
+    public func open(_ path: String, create: Bool) throws(FileSystemError) -> any StorageFile {
+        try lock.withLock { () throws(FileSystemError) -> any StorageFile in
+            if let node = files[path] { return SimulatedFile(path: path, node: node, fs: self) }
+            guard create else { throw FileSystemError(operation: "open", path: path, errno: 2) }
+            guard directories.contains(parentDirectory(of: path)) else { throw FileSystemError(operation: "open", path: path, errno: 2) }
+            let node = Node()
+            files[path] = node
+            return SimulatedFile(path: path, node: node, fs: self)
+        }
+    }
+
+    public func listDirectory(_ path: String) throws(FileSystemError) -> [String] {
+        try lock.withLock { () throws(FileSystemError) -> [String] in
+            guard directories.contains(path) else { throw FileSystemError(operation: "opendir", path: path, errno: 2) }
+            let prefix = path.hasSuffix("/") ? path : path + "/"
+            var names: [String] = []
+            for key in files.keys where key.hasPrefix(prefix) && !key.dropFirst(prefix.count).contains("/") {
+                names.append(String(key.dropFirst(prefix.count)))
+            }
+            for dir in directories where dir.hasPrefix(prefix) && dir != path && !dir.dropFirst(prefix.count).contains("/") {
+                names.append(String(dir.dropFirst(prefix.count)))
+            }
+            return names
+        }
+    }
+
+    public func createDirectory(_ path: String) throws(FileSystemError) {
+        lock.withLock {
+            var p = path
+            while p != "/" && p != "." && !p.isEmpty {
+                directories.insert(p)
+                p = parentDirectory(of: p)
+            }
+        }
+    }
+
+    public func fileExists(_ path: String) -> Bool { lock.withLock { files[path] != nil || directories.contains(path) } }
+
+    public func isDirectory(_ path: String) -> Bool { lock.withLock { directories.contains(path) } }
+
+    public func removeFile(_ path: String) throws(FileSystemError) { lock.withLock { _ = files.removeValue(forKey: path) } }
+
+    public func removeDirectoryRecursively(_ path: String) throws(FileSystemError) {
+        lock.withLock {
+            let prefix = path + "/"
+            files = files.filter { !$0.key.hasPrefix(prefix) && $0.key != path }
+            directories = directories.filter { !$0.hasPrefix(prefix) && $0 != path }
+        }
+    }
+
+    public func rename(_ from: String, to: String) throws(FileSystemError) {
+        try lock.withLock { () throws(FileSystemError) in
+            if let node = files.removeValue(forKey: from) {
+                files[to] = node
+                return
+            }
+            guard directories.contains(from) else { throw FileSystemError(operation: "rename", path: from, errno: 2) }
+            let prefix = from + "/"
+            var moved: [String: Node] = [:]
+            for (key, node) in files {
+                if key.hasPrefix(prefix) { moved[to + "/" + key.dropFirst(prefix.count)] = node } else { moved[key] = node }
+            }
+            files = moved
+            directories = Set(directories.map { $0 == from ? to : ($0.hasPrefix(prefix) ? to + "/" + $0.dropFirst(prefix.count) : $0) })
+        }
+    }
+
+    public func syncDirectory(_ path: String) throws(FileSystemError) {
+        if failWrites { throw FileSystemError(operation: "fsync(dir)", path: path, errno: 5) }
+    }
+
+    public func fileSize(_ path: String) -> Int64? { lock.withLock { files[path].map { Int64($0.current.count) } } }
+
+    // MARK: Power loss
+
+    /// Simulates a power loss: every file falls back to its durable contents plus a random part
+    /// of its pending writes (see the type's documentation). Open files of the old "boot" must be
+    /// dropped: they keep pointing at the pre-crash contents.
+    public func powerLoss<R: RandomNumberGenerator>(_ rng: inout R, options: PowerLossOptions = PowerLossOptions()) {
+        lock.withLock {
+            powerLosses += 1
+            var survivors: [String: Node] = [:]
+            for (path, node) in files.sorted(by: { $0.key < $1.key }) {
+                survivors[path] = Node(Self.afterPowerLoss(node, &rng, options))
+            }
+            files = survivors
+        }
+    }
+
+    /// A clean stop of the machine: everything written so far becomes durable.
+    public func syncEverything() {
+        lock.withLock {
+            for node in files.values { node.durable = node.current; node.pending = [] }
+        }
+    }
+
+    private static func afterPowerLoss<R: RandomNumberGenerator>(_ node: Node, _ rng: inout R, _ o: PowerLossOptions) -> [UInt8] {
+        var bytes = node.durable
+        guard !node.pending.isEmpty else { return bytes }
+        var kept: [Pending] = node.pending.filter { _ in Double.random(in: 0..<1, using: &rng) < o.keepPendingProbability }
+        if let lastWriteIndex = kept.lastIndex(where: { if case .write = $0 { return true } else { return false } }),
+           Double.random(in: 0..<1, using: &rng) < o.tornWriteProbability,
+           case .write(let offset, let data) = kept[lastWriteIndex], data.count > 1 {
+            kept[lastWriteIndex] = .write(offset: offset, bytes: Array(data[0..<Int.random(in: 0..<data.count, using: &rng)]))
+        }
+        for op in kept {
+            switch op {
+            case .write(let offset, let data): apply(&bytes, offset, data)
+            case .truncate(let size): resize(&bytes, size)
+            }
+        }
+        if Double.random(in: 0..<1, using: &rng) < o.zeroFilledTailProbability, node.current.count > bytes.count {
+            resize(&bytes, node.current.count)
+        }
+        if Double.random(in: 0..<1, using: &rng) < o.garbagePageProbability {
+            let ranges: [(Int, Int)] = node.pending.compactMap {
+                if case .write(let offset, let data) = $0, !data.isEmpty { return (offset, data.count) } else { return nil }
+            }
+            if let (offset, count) = ranges.randomElement(using: &rng) {
+                let start = offset + Int.random(in: 0..<count, using: &rng)
+                let length = min(Int.random(in: 1...4096, using: &rng), offset + count - start)
+                let garbage = (0..<length).map { _ in UInt8.random(in: 0...255, using: &rng) }
+                if start < max(bytes.count, node.current.count) { apply(&bytes, start, garbage) }
+            }
+        }
+        return bytes
+    }
+
+    static func apply(_ bytes: inout [UInt8], _ offset: Int, _ data: [UInt8]) {
+        if bytes.count < offset + data.count { bytes.append(contentsOf: repeatElement(0, count: offset + data.count - bytes.count)) }
+        bytes.replaceSubrange(offset..<(offset + data.count), with: data)
+    }
+
+    static func resize(_ bytes: inout [UInt8], _ size: Int) {
+        if size < bytes.count { bytes.removeLast(bytes.count - size) } else { bytes.append(contentsOf: repeatElement(0, count: size - bytes.count)) }
+    }
+
+    // MARK: File operations (called by SimulatedFile)
+
+    fileprivate func read(_ node: Node, at offset: Int64, count: Int) -> ByteBuffer {
+        lock.withLock {
+            let start = min(Int(offset), node.current.count)
+            let end = min(start + count, node.current.count)
+            return ByteBuffer(bytes: node.current[start..<end])
+        }
+    }
+
+    fileprivate func write(_ node: Node, _ path: String, _ bytes: ByteBuffer, at offset: Int64) throws(FileSystemError) {
+        try lock.withLock { () throws(FileSystemError) in
+            if _failWrites { throw FileSystemError(operation: "pwrite", path: path, errno: 5) }
+            let data = Array(bytes.readableBytesView)
+            Self.apply(&node.current, Int(offset), data)
+            node.pending.append(.write(offset: Int(offset), bytes: data))
+        }
+    }
+
+    fileprivate func truncate(_ node: Node, _ path: String, to size: Int64) throws(FileSystemError) {
+        try lock.withLock { () throws(FileSystemError) in
+            if _failWrites { throw FileSystemError(operation: "ftruncate", path: path, errno: 5) }
+            Self.resize(&node.current, Int(size))
+            node.pending.append(.truncate(Int(size)))
+        }
+    }
+
+    fileprivate func sync(_ node: Node, _ path: String) throws(FileSystemError) {
+        try lock.withLock { () throws(FileSystemError) in
+            if _failWrites { throw FileSystemError(operation: "fdatasync", path: path, errno: 5) }
+            node.durable = node.current
+            node.pending = []
+        }
+    }
+
+    fileprivate func size(_ node: Node) -> Int64 { lock.withLock { Int64(node.current.count) } }
+}
+
+/// An open simulated file: a handle on the node, like a descriptor on an inode (it follows
+/// renames and outlives removal).
+final class SimulatedFile: StorageFile, @unchecked Sendable {
+    let path: String
+    private let node: SimulatedFileSystem.Node
+    private let fs: SimulatedFileSystem
+
+    init(path: String, node: SimulatedFileSystem.Node, fs: SimulatedFileSystem) {
+        self.path = path; self.node = node; self.fs = fs
+    }
+
+    var fileDescriptor: CInt? { nil }
+    func size() throws(FileSystemError) -> Int64 { fs.size(node) }
+    func read(at offset: Int64, count: Int) throws(FileSystemError) -> ByteBuffer { fs.read(node, at: offset, count: count) }
+    func write(_ bytes: ByteBuffer, at offset: Int64) throws(FileSystemError) { try fs.write(node, path, bytes, at: offset) }
+    func truncate(to size: Int64) throws(FileSystemError) { try fs.truncate(node, path, to: size) }
+    func sync() throws(FileSystemError) { try fs.sync(node, path) }
+}
+
+/// SplitMix64: a tiny, fast, seedable generator, so a failing simulation can be replayed from
+/// its printed seed. A value type; `Sendable`.
+public struct SeededRandom: RandomNumberGenerator, Sendable {
+    private var state: UInt64
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

@@ -1,0 +1,88 @@
+import ArgumentParser
+import Console
+import Foundation
+import KafkaClient
+import TerminalUI
+
+/// `samsa console`: the operations console (interactive, or headless with `--once`).
+struct ConsoleCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "console",
+        abstract: "Operations console: brokers, topics, partitions, consumer groups with lag verdicts, messages.",
+        discussion: """
+        Keys: ':' command palette, Tab or 1/2/3 switch panes, '/' filter, '?' help, Enter drill down, Esc back, q quit.
+        Logs go to --log-file (nothing is printed while the console owns the terminal).
+        """)
+
+    @Option(name: .customLong("bootstrap-server"), help: "host:port[,host:port...] of the cluster.")
+    var bootstrapServer: String
+
+    @Option(name: .customLong("command-config"), help: "Client properties file (security.protocol, sasl.*, ssl.*, ...).")
+    var commandConfig: String?
+
+    @Option(help: "Theme name (default, light, dark, solarized, high-contrast, mono) or a theme file.")
+    var theme: String?
+
+    @Flag(name: .customLong("read-only"), help: "Disable every mutation (create, delete, produce, reset, alter, broker control).")
+    var readOnly = false
+
+    @Option(help: "Seconds between samples of the cluster.")
+    var refresh: Double = 2
+
+    @Flag(help: "Print what the panes show once and exit (no terminal UI).")
+    var once = false
+
+    @Option(help: "Output of --once: json or text.")
+    var output: HeadlessReport.Format = .text
+
+    @Option(help: "Samples taken by --once (more than one gives rates and trends).")
+    var samples: Int = 1
+
+    @Option(name: .customLong("log-file"), help: "Where the console logs (default ~/.samsa/console.log).")
+    var logFile: String?
+
+    func validate() throws {
+        guard refresh >= 0.2, refresh <= 3600 else { throw ValidationError("--refresh must be between 0.2 and 3600 seconds") }
+        guard (1...100).contains(samples) else { throw ValidationError("--samples must be between 1 and 100") }
+    }
+
+    func run() async throws {
+        var props: ClientProperties = ["bootstrap.servers": bootstrapServer]
+        if let commandConfig {
+            do { props = try ClientProperties.load(path: commandConfig).merging(props) } catch {
+                throw ConsoleCLIError("\(error)")
+            }
+        }
+        let interval = Duration.milliseconds(Int64(refresh * 1000))
+        let source: KafkaClusterSource
+        do { source = try KafkaClusterSource(properties: props) } catch { throw ConsoleCLIError("\(error)") }
+        defer { Task { await source.close() } }
+        if once {
+            let (text, snap) = try await ConsoleLauncher.once(source: source, samples: samples, interval: interval, format: output)
+            print(text)
+            await source.close()
+            if let e = snap.errors[.metadata] { throw ConsoleCLIError("cannot read cluster metadata from \(bootstrapServer): \(e)") }
+            return
+        }
+        let themes: (themes: [Theme], index: Int)
+        do { themes = try ConsoleLauncher.themes(selected: theme) } catch { throw ConsoleCLIError("invalid theme: \(error)") }
+        let log = logFile ?? ConsoleLauncher.defaultLogPath()
+        do { try ConsoleLauncher.logToFile(log) } catch { throw ConsoleCLIError("cannot open log file \(log): \(error)") }
+        do {
+            try await ConsoleLauncher.interactive(source: source, actions: source, brokerControl: nil,
+                                                  options: ConsoleOptions(refresh: interval, readOnly: readOnly),
+                                                  themes: themes.themes, themeIndex: themes.index)
+        } catch {
+            throw ConsoleCLIError("\(error)")
+        }
+        await source.close()
+    }
+}
+
+extension HeadlessReport.Format: ExpressibleByArgument {}
+
+/// A one-line error for the user (ArgumentParser prints "Error: <description>" and exits 1).
+struct ConsoleCLIError: Error, CustomStringConvertible {
+    var description: String
+    init(_ d: String) { description = d }
+}

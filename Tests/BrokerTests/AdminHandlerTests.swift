@@ -1,0 +1,148 @@
+import KafkaProtocol
+import NIOCore
+import XCTest
+@testable import Broker
+
+final class ConfigHandlerTests: XCTestCase {
+    func testDescribeTopicAndBrokerConfigsWithSources() async throws {
+        let h = try BrokerHarness(properties: "log.retention.hours=24")
+        defer { h.cleanup() }
+        try h.createTopic("t", configs: ["cleanup.policy": "compact"])
+        for v in DescribeConfigsHandler.versions {
+            var req = DescribeConfigsRequest()
+            req.includeSynonyms = v >= 1
+            req.includeDocumentation = v >= 3
+            req.resources = [.init(resourceType: 2, resourceName: "t", configurationKeys: nil),
+                             .init(resourceType: 4, resourceName: "1", configurationKeys: ["num.partitions", "log.retention.hours"]),
+                             .init(resourceType: 2, resourceName: "missing", configurationKeys: nil)]
+            let resp = try await XCTUnwrapAsync(try await h.send(req, version: v))
+            let topic = resp.results[0].configs
+            let policy = try XCTUnwrap(topic.first { $0.name == "cleanup.policy" })
+            let retention = try XCTUnwrap(topic.first { $0.name == "retention.ms" })
+            let segment = try XCTUnwrap(topic.first { $0.name == "segment.bytes" })
+            XCTAssertEqual(policy.value, "compact")
+            XCTAssertEqual(retention.value, "86400000")
+            if v == 0 {
+                XCTAssertFalse(policy.isDefault)
+                XCTAssertFalse(retention.isDefault)
+                XCTAssertTrue(segment.isDefault)
+            } else {
+                XCTAssertEqual(policy.configSource, ConfigSource.dynamicTopicConfig.rawValue)
+                XCTAssertEqual(retention.configSource, ConfigSource.staticBrokerConfig.rawValue)
+                XCTAssertEqual(segment.configSource, ConfigSource.defaultConfig.rawValue)
+                XCTAssertEqual(retention.synonyms.first?.name, "log.retention.hours")
+            }
+            if v >= 3 { XCTAssertEqual(retention.configType, ConfigType.long.rawValue) }
+            XCTAssertEqual(Set(resp.results[1].configs.map(\.name)), ["num.partitions", "log.retention.hours"])
+            XCTAssertEqual(resp.results[2].errorCode, ErrorCode.unknownTopicOrPartition.rawValue)
+        }
+    }
+
+    func testAlterAndIncrementalAlter() async throws {
+        let h = try BrokerHarness()
+        defer { h.cleanup() }
+        try h.createTopic("t", configs: ["cleanup.policy": "compact", "retention.ms": "5000"])
+        var alter = AlterConfigsRequest()
+        alter.resources = [.init(resourceType: 2, resourceName: "t", configs: [.init(name: "segment.bytes", value: "100000")])]
+        do { let value = try await h.send(alter, version: 0)?.responses.first?.errorCode; XCTAssertEqual(value, 0) }
+        XCTAssertEqual(h.services.metadata.image.topics["t"]?.configs, ["segment.bytes": "100000"], "non-incremental: a full replacement")
+        XCTAssertEqual(h.services.replicas.partition("t", 0)?.log.config.segmentBytes, 100000, "the log sees the new config")
+
+        alter.resources = [.init(resourceType: 2, resourceName: "t", configs: [.init(name: "retention.ms", value: "nope")])]
+        let invalid = try await h.send(alter, version: 1)?.responses.first
+        XCTAssertEqual(invalid?.errorCode, ErrorCode.invalidConfig.rawValue)
+        alter.resources = [.init(resourceType: 4, resourceName: "1", configs: [.init(name: "num.partitions", value: "3")])]
+        do { let value = try await h.send(alter, version: 2)?.responses.first?.errorCode; XCTAssertEqual(value, ErrorCode.invalidRequest.rawValue) }
+
+        for v in IncrementalAlterConfigsHandler.versions {
+            var inc = IncrementalAlterConfigsRequest()
+            inc.resources = [.init(resourceType: 2, resourceName: "t", configs: [
+                .init(name: "cleanup.policy", configOperation: 2, value: "compact"),
+                .init(name: "segment.bytes", configOperation: 1, value: nil),
+                .init(name: "retention.ms", configOperation: 0, value: "\(1000 + v)")])]
+            do { let value = try await h.send(inc, version: v)?.responses.first?.errorCode; XCTAssertEqual(value, 0) }
+            XCTAssertEqual(h.services.metadata.image.topics["t"]?.configs,
+                           ["cleanup.policy": "delete,compact", "retention.ms": "\(1000 + v)"])
+        }
+        var bad = IncrementalAlterConfigsRequest()
+        bad.resources = [.init(resourceType: 2, resourceName: "t", configs: [.init(name: "retention.ms", configOperation: 2, value: "1")])]
+        do { let value = try await h.send(bad, version: 1)?.responses.first?.errorCode; XCTAssertEqual(value, ErrorCode.invalidConfig.rawValue) }
+        bad.validateOnly = true
+        bad.resources = [.init(resourceType: 2, resourceName: "t", configs: [.init(name: "retention.ms", configOperation: 0, value: "7")])]
+        do { let value = try await h.send(bad, version: 1)?.responses.first?.errorCode; XCTAssertEqual(value, 0) }
+        XCTAssertEqual(h.services.metadata.image.topics["t"]?.configs["retention.ms"], "1001", "validate_only changes nothing")
+    }
+}
+
+final class ClusterAdminTests: XCTestCase {
+    func testCreatePartitionsDescribeClusterAndLogDirs() async throws {
+        let h = try BrokerHarness()
+        defer { h.cleanup() }
+        try h.createTopic("t")
+        for v in CreatePartitionsHandler.versions {
+            var req = CreatePartitionsRequest()
+            req.topics = [.init(name: "t", count: Int32(2 + v), assignments: nil)]
+            do { let value = try await h.send(req, version: v)?.results.first?.errorCode; XCTAssertEqual(value, 0) }
+            XCTAssertNotNil(h.services.replicas.partition("t", Int32(1 + v)), "new partition hosted")
+        }
+        var shrink = CreatePartitionsRequest()
+        shrink.topics = [.init(name: "t", count: 2, assignments: nil), .init(name: "nope", count: 2, assignments: nil)]
+        let errs = try await XCTUnwrapAsync(try await h.send(shrink, version: 0)).results.map(\.errorCode)
+        XCTAssertEqual(errs, [ErrorCode.invalidPartitions.rawValue, ErrorCode.unknownTopicOrPartition.rawValue])
+
+        for v in DescribeClusterHandler.versions {
+            let resp = try await XCTUnwrapAsync(try await h.send(DescribeClusterRequest(), version: v))
+            XCTAssertEqual(resp.clusterId, "harness-cluster")
+            XCTAssertEqual(resp.brokers.map(\.brokerId), [1])
+        }
+        var controllers = DescribeClusterRequest()
+        controllers.endpointType = 2
+        do { let value = try await h.send(controllers, version: 1)?.errorCode; XCTAssertEqual(value, ErrorCode.unsupportedEndpointType.rawValue) }
+
+        _ = try await h.produce("t", try BrokerHarness.batch(["abc"]))
+        for v in DescribeLogDirsHandler.versions {
+            var req = DescribeLogDirsRequest()
+            req.topics = [.init(topic: "t", partitions: [0, 1])]
+            let resp = try await XCTUnwrapAsync(try await h.send(req, version: v))
+            let parts = try XCTUnwrap(resp.results.first?.topics.first?.partitions)
+            XCTAssertEqual(parts.map(\.partitionIndex), [0, 1])
+            XCTAssertGreaterThan(parts[0].partitionSize, 0)
+            XCTAssertEqual(parts[1].partitionSize, 0)
+            if v >= 4 { XCTAssertGreaterThan(resp.results[0].totalBytes, 0) }
+        }
+    }
+
+    func testDeleteRecordsAndOffsetForLeaderEpoch() async throws {
+        let h = try BrokerHarness()
+        defer { h.cleanup() }
+        try h.createTopic("t")
+        for i in 0..<4 { _ = try await h.produce("t", try BrokerHarness.batch(["r\(i)"])) }
+        for v in DeleteRecordsHandler.versions {
+            var req = DeleteRecordsRequest()
+            req.topics = [.init(name: "t", partitions: [.init(partitionIndex: 0, offset: Int64(1 + v))])]
+            let p = try await h.send(req, version: v)?.topics.first?.partitions.first
+            XCTAssertEqual(p?.errorCode, 0)
+            XCTAssertEqual(p?.lowWatermark, Int64(1 + v))
+        }
+        let gone = try await h.fetch("t", offset: 0)
+        XCTAssertEqual(gone?.errorCode, ErrorCode.offsetOutOfRange.rawValue)
+        XCTAssertEqual(gone?.logStartOffset, 3)
+        var beyond = DeleteRecordsRequest()
+        beyond.topics = [.init(name: "t", partitions: [.init(partitionIndex: 0, offset: 99)])]
+        let beyondCode = try await h.send(beyond, version: 0)?.topics.first?.partitions.first?.errorCode
+        XCTAssertEqual(beyondCode, ErrorCode.offsetOutOfRange.rawValue)
+
+        for v in OffsetForLeaderEpochHandler.versions {
+            var req = OffsetForLeaderEpochRequest()
+            req.topics = [.init(topic: "t", partitions: [.init(partition: 0, currentLeaderEpoch: 0, leaderEpoch: 0)])]
+            let e = try await h.send(req, version: v)?.topics.first?.partitions.first
+            XCTAssertEqual(e?.errorCode, 0)
+            XCTAssertEqual(e?.leaderEpoch, 0)
+            XCTAssertEqual(e?.endOffset, 4, "the current epoch ends at the LEO")
+        }
+        var fenced = OffsetForLeaderEpochRequest()
+        fenced.topics = [.init(topic: "t", partitions: [.init(partition: 0, currentLeaderEpoch: 5, leaderEpoch: 0)])]
+        let fencedCode = try await h.send(fenced, version: 4)?.topics.first?.partitions.first?.errorCode
+        XCTAssertEqual(fencedCode, ErrorCode.unknownLeaderEpoch.rawValue)
+    }
+}

@@ -1,0 +1,158 @@
+import Foundation
+import KafkaProtocol
+import NIOCore
+import XCTest
+@testable import LogStorage
+
+final class CompactionTests: XCTestCase {
+    var dir: TempDir!
+    let clock = ManualLogClock()
+
+    override func setUp() { dir = TempDir("compact") }
+    override func tearDown() { dir.cleanup() }
+
+    func compactConfig() -> LogConfig {
+        var c = LogConfig()
+        c.cleanupPolicy = [.compact]
+        c.segmentBytes = 1500
+        c.deleteRetentionMs = 10_000
+        return c
+    }
+
+    func open(_ config: LogConfig, clean: Bool = false) throws -> PartitionLog {
+        try PartitionLog(directory: dir.path + "/c-0", topic: "c", partition: 0, config: config, clock: clock, hadCleanShutdown: clean)
+    }
+
+    /// key -> value (nil = tombstone) as a consumer reading the whole log would see it, in order.
+    func contents(_ log: PartitionLog) throws -> [(offset: Int64, key: String, value: String?)] {
+        var result: [(Int64, String, String?)] = []
+        var offset = log.logStartOffset
+        while offset < log.logEndOffset {
+            var bytes = try log.read(from: offset, maxBytes: 1 << 20).readBytes()
+            guard bytes.readableBytes > 0 else { break }
+            while bytes.readableBytes > 0 {
+                let batch = try RecordBatch.decode(from: &bytes)
+                for r in batch.records {
+                    result.append((batch.offset(of: r), String(buffer: r.key!), r.value.map { String(buffer: $0) }))
+                }
+                offset = batch.nextOffset
+            }
+        }
+        return result
+    }
+
+    func put(_ log: PartitionLog, _ key: String, _ value: String?) throws {
+        let batch = TestBatches.batch([TestBatches.Rec(key: Array(key.utf8), value: value.map { Array($0.utf8) }, timestamp: clock.milliseconds())])
+        try log.append(batch)
+        clock.advance(byMilliseconds: 1)
+    }
+
+    func testKeepsLatestPerKeyAndDropsOldTombstones() throws {
+        let log = try open(compactConfig())
+        for round in 0..<20 {
+            for k in 0..<5 { try put(log, "key\(k)", "v\(round)-\(k)-" + String(repeating: "x", count: 30)) }
+        }
+        try put(log, "key3", nil)                      // tombstone
+        try put(log, "other", "final")
+        try log.roll()
+        log.highWatermark = log.logEndOffset
+        let leo = log.logEndOffset
+        XCTAssertGreaterThan(log.segmentCount, 3)
+        let sizeBefore = log.size
+
+        let result = try XCTUnwrap(try log.compact())
+        XCTAssertEqual(result.recordsRemoved, 100 - 4)
+        XCTAssertEqual(result.tombstonesRemoved, 0)
+        XCTAssertLessThan(log.size, sizeBefore / 4)
+        XCTAssertEqual(log.logEndOffset, leo)
+        var seen = try contents(log)
+        XCTAssertEqual(seen.map(\.key), ["key0", "key1", "key2", "key4", "key3", "other"])
+        XCTAssertEqual(seen[0].value, "v19-0-" + String(repeating: "x", count: 30))
+        XCTAssertNil(seen[4].value)
+        XCTAssertEqual(seen.map(\.offset), [95, 96, 97, 99, 100, 101])
+        XCTAssertTrue(try log.verifyConsistency().isEmpty)
+        // Nothing new is dirty: no second pass.
+        XCTAssertNil(try log.compact())
+
+        // After delete.retention.ms the tombstone goes too; appends and reads kept working.
+        clock.advance(byMilliseconds: 20_000)
+        try put(log, "late", "x")
+        let forced = try XCTUnwrap(try log.compact(force: true))
+        XCTAssertEqual(forced.tombstonesRemoved, 1)
+        seen = try contents(log)
+        XCTAssertEqual(seen.map(\.key), ["key0", "key1", "key2", "key4", "other", "late"])
+
+        // The compacted log survives a clean and an unclean reopen.
+        try log.close()
+        let reopened = try open(compactConfig(), clean: true)
+        XCTAssertEqual(try contents(reopened).map(\.key), ["key0", "key1", "key2", "key4", "other", "late"])
+        try reopened.close()
+        let recovered = try open(compactConfig(), clean: false)
+        XCTAssertEqual(try contents(recovered).map(\.offset), seen.map(\.offset))
+        XCTAssertTrue(try recovered.verifyConsistency().isEmpty)
+    }
+
+    func testNeverCompactsActiveSegmentOrAboveHighWatermarkOrYoungRecords() throws {
+        var config = compactConfig()
+        config.minCompactionLagMs = 60_000
+        let log = try open(config)
+        for i in 0..<40 { try put(log, "k", "value-\(i)-" + String(repeating: "y", count: 40)) }
+        log.highWatermark = log.logEndOffset
+        XCTAssertNil(try log.compact(force: true), "records younger than min.compaction.lag.ms")
+        clock.advance(byMilliseconds: 120_000)
+        log.highWatermark = 0
+        XCTAssertNil(try log.compact(force: true), "nothing is below the high watermark")
+        log.highWatermark = log.logEndOffset
+        let result = try XCTUnwrap(try log.compact(force: true))
+        XCTAssertGreaterThan(result.recordsRemoved, 0)
+        // The active segment's records are all still there (it is never cleaned).
+        let values = try contents(log)
+        XCTAssertEqual(values.last?.value, "value-39-" + String(repeating: "y", count: 40))
+        XCTAssertGreaterThan(values.count, 1)
+    }
+
+    /// A crash between the commit point (`.swap` files) and the end of the swap is finished on open.
+    func testInterruptedSwapIsCompletedOnOpen() throws {
+        let log = try open(compactConfig())
+        for i in 0..<30 { try put(log, "k\(i % 3)", "value-\(i)-" + String(repeating: "z", count: 40)) }
+        try log.roll()
+        log.highWatermark = log.logEndOffset
+        let expectedLEO = log.logEndOffset
+        _ = try XCTUnwrap(try log.compact(force: true))
+        let after = try contents(log)
+        try log.close()
+        // Re-create the state just after the commit point: the compacted first segment as .swap,
+        // stale segments next to it, and a half-written .cleaned file.
+        let fm = FileManager.default
+        let segDir = dir.path + "/c-0"
+        let first = segDir + "/" + LogSegment.fileName(0, ".log")
+        try fm.moveItem(atPath: first, toPath: first + ".swap")
+        try Data(repeating: 0x55, count: 500).write(to: URL(fileURLWithPath: first))   // a stale "old" segment
+        try Data(repeating: 0x66, count: 100).write(to: URL(fileURLWithPath: segDir + "/" + LogSegment.fileName(5, ".log")))
+        try Data(repeating: 0x77, count: 100).write(to: URL(fileURLWithPath: segDir + "/" + LogSegment.fileName(0, ".log.cleaned")))
+        let reopened = try open(compactConfig())
+        XCTAssertEqual(reopened.logEndOffset, expectedLEO)
+        XCTAssertEqual(try contents(reopened).map(\.offset), after.map(\.offset))
+        XCTAssertFalse(try fm.contentsOfDirectory(atPath: segDir).contains { $0.hasSuffix(".swap") || $0.hasSuffix(".cleaned") })
+    }
+
+    func testLogManagerCompactsCompactedTopicsOnly() throws {
+        var c = LogManagerConfig(logDirs: [dir.path + "/d"])
+        c.defaultLogConfig.segmentBytes = 1000
+        let manager = try LogManager(config: c, clock: clock)
+        var compacted = compactConfig()
+        compacted.segmentBytes = 1000
+        let a = try manager.getOrCreateLog(topic: "__consumer_offsets", partition: 0, config: compacted)
+        let b = try manager.getOrCreateLog(topic: "plain", partition: 0)
+        for i in 0..<30 {
+            try put(a, "group", "offset-\(i)-" + String(repeating: "q", count: 30))
+            try put(b, "group", "offset-\(i)-" + String(repeating: "q", count: 30))
+        }
+        for log in [a, b] { try log.roll(); log.highWatermark = log.logEndOffset }
+        let sizeB = b.size
+        XCTAssertEqual(manager.compactLogs(), 1)
+        XCTAssertEqual(b.size, sizeB)
+        XCTAssertEqual(try contents(a).count, 1)
+        try manager.shutdown()
+    }
+}
