@@ -7,6 +7,11 @@ public struct SamsaCommand: AsyncParsableCommand {
         abstract: "A Kafka-compatible streaming platform and operations console.",
         subcommands: [
             BenchCommand.self,
+            TopicCommand.self,
+            ProduceCommand.self,
+            ConsumeCommand.self,
+            GroupCommand.self,
+            ClusterCommand.self,
             BrokerCommand.self,
             ConsoleCommand.self,
         ]

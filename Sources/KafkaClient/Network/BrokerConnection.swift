@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import NIOPosix
 
@@ -66,9 +67,15 @@ public final class BrokerConnection: Sendable {
         return connection
     }
 
-    private static func describe(_ error: Error) -> String {
-        if let io = error as? IOError { return io.description }
-        if error is ChannelError { return "\(error)" }
+    /// A one-line reason ("Connection refused") instead of NIO's nested error dumps.
+    static func describe(_ error: Error) -> String {
+        if let io = error as? IOError { return String(cString: strerror(io.errnoCode)) }
+        if let connection = error as? NIOConnectionError {
+            if let first = connection.connectionErrors.first { return describe(first.error) }
+            if connection.dnsAError != nil || connection.dnsAAAAError != nil { return "cannot resolve host name" }
+            return "no address to connect to"
+        }
+        if case ChannelError.connectTimeout = error { return "connect timed out" }
         return String(describing: error)
     }
 
