@@ -115,7 +115,7 @@ public enum Presenters {
                 TableColumn("TOPIC", width: 9, flex: 2), TableColumn("P", width: 3, alignRight: true),
                 TableColumn("COMMIT", width: 8, alignRight: true), TableColumn("END", width: 8, alignRight: true),
                 TableColumn("LAG", width: 7, alignRight: true), TableColumn("LAG-S", width: 6, alignRight: true),
-                TableColumn("DRAIN/S", width: 6, alignRight: true), TableColumn("ETA", width: 6, alignRight: true),
+                TableColumn("DRAIN", width: 6, alignRight: true), TableColumn("ETA", width: 6, alignRight: true),
                 TableColumn("STATUS", width: 6), TableColumn("OWNER", width: 10, flex: 2),
             ], rowCount: items.count, emptyMessage: g == nil ? "group \(group) not found" : "no partitions",
             row: { i in
