@@ -11,7 +11,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Micro-benchmarks; build with -c release before trusting the numbers.",
-        subcommands: [CodecBench.self]
+        subcommands: [CodecBench.self, StorageBench.self]
     )
 }
 
