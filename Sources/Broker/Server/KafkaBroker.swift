@@ -102,6 +102,7 @@ public final class KafkaBroker: Sendable {
             groupMaxSessionTimeoutMs: config.groupMaxSessionTimeoutMs,
             groupInitialRebalanceDelayMs: config.groupInitialRebalanceDelayMs,
             groupMaxSize: config.groupMaxSize,
+            offsetMetadataMaxBytes: config.offsetMetadataMaxBytes,
             offsetsRetentionMs: Int64(config.offsetsRetentionMinutes) * 60_000,
             offsetsRetentionCheckIntervalMs: config.offsetsRetentionCheckIntervalMs)
         let metadata = services.metadata
