@@ -11,6 +11,7 @@ let package = Package(
     products: [
         .executable(name: "samsa", targets: ["samsa"]),
         .executable(name: "samsa-protocol-generator", targets: ["ProtocolGenerator"]),
+        .executable(name: "samsa-log-crashtest", targets: ["LogCrashTest"]),
         .library(name: "KafkaProtocol", targets: ["KafkaProtocol"]),
         .library(name: "KafkaClient", targets: ["KafkaClient"]),
     ],
@@ -48,6 +49,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The child process of LogStorageTests' kill -9 test.
+        .executableTarget(name: "LogCrashTest", dependencies: ["LogStorage", "KafkaProtocol", .product(name: "NIOCore", package: "swift-nio")]),
         .target(
             name: "Broker",
             dependencies: [

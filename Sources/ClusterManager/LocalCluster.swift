@@ -52,7 +52,8 @@ public enum LocalClusterError: Error, CustomStringConvertible, Sendable {
 /// ```
 ///
 /// Children are stopped with SIGTERM (the broker's graceful shutdown), then SIGKILL after
-/// `stopTimeout`. Concurrency: an actor; every operation is serialised.
+/// `stopTimeout`. Children run in their own process group with default signal handling
+/// (see `ChildProcess`). Concurrency: an actor; every operation is serialised.
 public actor LocalCluster {
     public struct BrokerPlan: Sendable {
         public var id: Int32
@@ -66,7 +67,7 @@ public actor LocalCluster {
     public var stopTimeout: Duration = .seconds(10)
     public var readyTimeout: Duration = .seconds(30)
     private var plans: [Int32: BrokerPlan] = [:]
-    private var processes: [Int32: Process] = [:]
+    private var processes: [Int32: ChildProcess] = [:]
     private var exitStatus: [Int32: Int32] = [:]
     private let extraConfig: [String: String]
     private let logger = Logger(label: "samsa.cluster-manager")
@@ -126,11 +127,19 @@ public actor LocalCluster {
 
     func directory(_ id: Int32) -> URL { baseDirectory.appendingPathComponent("broker-\(id)") }
 
+    /// Whether the child still runs; records its exit status when it has ended.
+    private func running(_ id: Int32, _ proc: ChildProcess) -> Bool {
+        guard let st = proc.exitStatus() else { return true }
+        exitStatus[id] = st
+        processes[id] = nil
+        return false
+    }
+
     public func status() -> [LocalBrokerStatus] {
         plans.values.sorted { $0.id < $1.id }.map { p in
             let dir = directory(p.id)
             let state: LocalBrokerStatus.State
-            if let proc = processes[p.id], proc.isRunning { state = .running(pid: proc.processIdentifier) }
+            if let proc = processes[p.id], running(p.id, proc) { state = .running(pid: proc.pid) }
             else if let s = exitStatus[p.id] { state = .exited(status: s) }
             else { state = .stopped }
             return LocalBrokerStatus(id: p.id, host: host, port: p.port, dataDir: dir.appendingPathComponent("data").path,
@@ -167,7 +176,7 @@ public actor LocalCluster {
 
     public func start(_ id: Int32) async throws {
         guard let plan = plans[id] else { throw LocalClusterError.noSuchBroker(id) }
-        if let p = processes[id], p.isRunning { return }
+        if let p = processes[id], running(id, p) { return }
         let dir = directory(id)
         let fm = FileManager.default
         do {
@@ -177,29 +186,21 @@ public actor LocalCluster {
             throw LocalClusterError.launchFailed(id: id, reason: "cannot prepare \(dir.path): \(error)")
         }
         let logURL = dir.appendingPathComponent("broker.log")
-        if !fm.fileExists(atPath: logURL.path) { _ = fm.createFile(atPath: logURL.path, contents: nil) }
-        guard let log = try? FileHandle(forWritingTo: logURL) else { throw LocalClusterError.launchFailed(id: id, reason: "cannot open \(logURL.path)") }
-        log.seekToEndOfFile()
-        let proc = Process()
-        proc.executableURL = executable
-        proc.arguments = ["broker", "--config", dir.appendingPathComponent("server.properties").path]
-        proc.standardOutput = log
-        proc.standardError = log
-        proc.standardInput = FileHandle.nullDevice
-        proc.currentDirectoryURL = dir
-        do { try proc.run() } catch {
-            throw LocalClusterError.launchFailed(id: id, reason: "\(executable.path): \(error)")
+        let proc: ChildProcess
+        do {
+            proc = try ChildProcess.spawn(executable: executable.path,
+                                          arguments: ["broker", "--config", dir.appendingPathComponent("server.properties").path],
+                                          logPath: logURL.path)
+        } catch {
+            throw LocalClusterError.launchFailed(id: id, reason: "\(error)")
         }
-        try? log.close()
         processes[id] = proc
         exitStatus[id] = nil
-        logger.info("started broker \(id) pid \(proc.processIdentifier) port \(plan.port)")
+        logger.info("started broker \(id) pid \(proc.pid) port \(plan.port)")
         let deadline = ContinuousClock.now + readyTimeout
         while ContinuousClock.now < deadline {
-            if !proc.isRunning {
-                exitStatus[id] = proc.terminationStatus
-                processes[id] = nil
-                throw LocalClusterError.exitedEarly(id: id, status: proc.terminationStatus, logPath: logURL.path, lastLines: Self.tail(logURL, lines: 8))
+            if !running(id, proc) {
+                throw LocalClusterError.exitedEarly(id: id, status: exitStatus[id] ?? -1, logPath: logURL.path, lastLines: Self.tail(logURL, lines: 8))
             }
             if Self.isListening(port: plan.port) { return }
             try await Task.sleep(for: .milliseconds(100))
@@ -211,14 +212,14 @@ public actor LocalCluster {
     public func stop(_ id: Int32) async throws {
         guard plans[id] != nil else { throw LocalClusterError.noSuchBroker(id) }
         guard let proc = processes[id] else { return }
-        if proc.isRunning {
-            kill(proc.processIdentifier, SIGTERM)
+        if running(id, proc) {
+            proc.signal(SIGTERM)
             let deadline = ContinuousClock.now + stopTimeout
-            while proc.isRunning && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(50)) }
-            if proc.isRunning {
+            while running(id, proc) && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(50)) }
+            if running(id, proc) {
                 logger.warning("broker \(id) ignored SIGTERM for \(stopTimeout); sending SIGKILL")
-                kill(proc.processIdentifier, SIGKILL)
-                while proc.isRunning { try? await Task.sleep(for: .milliseconds(20)) }
+                proc.signal(SIGKILL)
+                while running(id, proc) { try? await Task.sleep(for: .milliseconds(20)) }
             }
         }
         processes[id] = nil

@@ -231,9 +231,12 @@ final class LogSegment {
         }
         let truncated = actualSize - validEnd
         if truncated > 0 {
+            // The cut must be durable before anything is appended after it: otherwise a later
+            // power loss could drop the truncation but keep new writes, and old batches past the
+            // new ones would come back to life (found by the crash simulation, seed 3007039240168558357).
             try file().truncate(to: validEnd)
+            try file().sync()
             size = validEnd
-            hasUnsyncedWrites = true
         }
         cachedNextOffset = next
         return (truncated, stop)
@@ -328,14 +331,18 @@ final class LogSegment {
         return removed
     }
 
-    /// fsyncs the log and writes and fsyncs the indexes (each only if it changed), and the
-    /// directory once after the segment was created.
-    func flush() throws(FileSystemError) {
+    /// fsyncs the log and, when `includingIndexes`, writes and fsyncs the indexes (each only if
+    /// it changed), and the directory once after the segment was created.
+    ///
+    /// The active segment's indexes need no fsync on every flush: recovery always starts at the
+    /// segment holding the recovery point and rebuilds that segment's indexes. They are fsynced
+    /// when the segment rolls and on close.
+    func flush(includingIndexes: Bool = true) throws(FileSystemError) {
         if hasUnsyncedWrites {
             try file().sync()
             hasUnsyncedWrites = false
         }
-        if indexesLoaded {
+        if indexesLoaded && includingIndexes {
             try offsetIndex.persist(fileSystem: fileSystem, sync: true)
             try timeIndex.persist(fileSystem: fileSystem, sync: true)
         }

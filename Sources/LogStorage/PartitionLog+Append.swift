@@ -194,10 +194,12 @@ extension PartitionLog {
         try withLog { () throws(FileSystemError) in try flushLocked(now: clock.milliseconds()) }
     }
 
-    func flushLocked(now: Int64) throws(FileSystemError) {
+    func flushLocked(now: Int64, includingActiveIndexes: Bool = false) throws(FileSystemError) {
         // Segments before the one holding the recovery point were fsynced when they rolled.
         let first = (segments.lastIndex { $0.baseOffset <= _recoveryPoint }) ?? 0
-        for segment in segments[first...] { try segment.flush() }
+        for (i, segment) in segments.enumerated() where i >= first {
+            try segment.flush(includingIndexes: includingActiveIndexes || i < segments.count - 1)
+        }
         if needsParentDirectorySync {
             try fileSystem.syncDirectory(parentDirectory(of: directory))
             needsParentDirectorySync = false

@@ -170,7 +170,8 @@ extension PartitionLog {
             if let failure { throw failure }
             do throws(FileSystemError) {
                 segments[segments.count - 1].finishTimeIndex()
-                try flushLocked(now: clock.milliseconds())
+                // Index files must be durable before the clean-shutdown marker vouches for them.
+                try flushLocked(now: clock.milliseconds(), includingActiveIndexes: true)
                 for segment in segments { try segment.persistIndexes() }
             } catch {
                 throw .storage(error)

@@ -215,6 +215,7 @@ public final class PartitionLog: @unchecked Sendable {
             for path in [later.logPath, later.offsetIndex.path, later.timeIndex.path] { try fileSystem.removeFile(path) }
         }
         segments.removeLast(segments.count - index)
+        try fileSystem.syncDirectory(directory)
         if segments.isEmpty {
             // Only possible when the first segment overlapped nothing; keep an empty log.
             segments = [try LogSegment.create(fileSystem: fileSystem, directory: directory, baseOffset: 0, nowMs: clock.milliseconds())]

@@ -11,7 +11,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Micro-benchmarks; build with -c release before trusting the numbers.",
-        subcommands: [CodecBench.self]
+        subcommands: [CodecBench.self, StorageBench.self]
     )
 }
 
@@ -19,16 +19,22 @@ struct BenchCommand: AsyncParsableCommand {
 ///
 /// Everything runs in one process, one thread, on data generated from a fixed seed, so two runs
 /// on the same machine are comparable. Each figure is the best of `--rounds` timed rounds of at
-/// least `--min-seconds` each (best, not mean: on a shared machine the noise only ever slows a
-/// round down).
+/// least `--min-seconds` each (best, not mean: noise only ever slows a round down), reported
+/// twice: per second of the thread's CPU time, and per second of wall-clock time. On an idle
+/// machine the two agree; on a shared one (several engineers building at once) the wall-clock
+/// figure mostly measures how much of a core the scheduler gave us, so the load average is
+/// printed too.
 struct CodecBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "codec",
         abstract: "CRC-32C and memcpy GB/s, record batch encode and decode+verify MB/s per codec."
     )
 
-    @Option(name: .customLong("buffer-mib"), help: "Size in MiB of the buffer for the CRC-32C and memcpy figures.")
+    @Option(name: .customLong("buffer-mib"), help: "Size in MiB of the large (beyond-cache) buffer for CRC-32C and memcpy.")
     var bufferMiB = 64
+
+    @Option(name: .customLong("cached-kib"), help: "Size in KiB of the in-cache buffer for CRC-32C and memcpy.")
+    var cachedKiB = 1024
 
     @Option(name: .customLong("batch-kib"), help: "Uncompressed bytes of records per batch (Kafka's default batch.size is 16 KiB; 1 MiB is max.request.size).")
     var batchKiB = 256
@@ -50,33 +56,41 @@ struct CodecBench: AsyncParsableCommand {
         #if DEBUG
         print("warning: debug build; use `swift build -c release --product samsa` for real numbers")
         #endif
-        print("samsa bench codec: \(bufferMiB) MiB buffer, \(batchKiB) KiB batches, best of \(rounds) rounds >= \(minSeconds) s")
-        print("CRC-32C hardware path: \(CRC32C.isHardwareAccelerated ? "SSE4.2" : "not available")")
+        let load = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3)
+            .joined(separator: " ") ?? "unknown"
+        print("samsa bench codec: best of \(rounds) rounds >= \(minSeconds) s; load average \(load); "
+              + "\(ProcessInfo.processInfo.activeProcessorCount) CPUs")
+        print("CRC-32C hardware path: \(CRC32C.isHardwareAccelerated ? "SSE4.2 crc32 instruction" : "not available")")
+        print("figures: per CPU-second of this thread | per wall-clock second")
         print("")
 
-        // MARK: CRC-32C and memcpy on one large buffer
-        let size = bufferMiB << 20
+        // MARK: CRC-32C and memcpy, in cache and beyond it
         var rng = BenchRandom(seed: 0xC0DEC)
-        let source = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 64)
-        let target = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 64)
-        defer { source.deallocate(); target.deallocate() }
-        for i in stride(from: 0, to: size, by: 8) { source.storeBytes(of: rng.next(), toByteOffset: i, as: UInt64.self) }
-        target.initializeMemory(as: UInt8.self, repeating: 0)
         var sink: UInt32 = 0
-        let crcHW = measure(bytes: size) { sink &+= CRC32C.checksum(UnsafeRawBufferPointer(source)) }
-        let crcPortable = measure(bytes: size) { sink &+= CRC32C.portableChecksum(UnsafeRawBufferPointer(source)) }
-        let copy = measure(bytes: size) {
-            target.baseAddress!.copyMemory(from: source.baseAddress!, byteCount: size)
-            sink &+= UInt32(target[Int(sink) % size])
+        print(pad("GB/s", 34) + pad("\(cachedKiB) KiB (in cache)", 24) + "\(bufferMiB) MiB")
+        var rows: [(String, [String])] = [("CRC-32C (dispatching: hardware)", []), ("CRC-32C (portable slicing-by-8)", []), ("memcpy", [])]
+        for size in [cachedKiB << 10, bufferMiB << 20] {
+            let source = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 64)
+            let target = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 64)
+            defer { source.deallocate(); target.deallocate() }
+            for i in stride(from: 0, to: size - 7, by: 8) { source.storeBytes(of: rng.next(), toByteOffset: i, as: UInt64.self) }
+            target.initializeMemory(as: UInt8.self, repeating: 0)
+            let crcHW = measure(bytes: size) { sink &+= CRC32C.checksum(UnsafeRawBufferPointer(source)) }
+            let crcPortable = measure(bytes: size) { sink &+= CRC32C.portableChecksum(UnsafeRawBufferPointer(source)) }
+            let copy = measure(bytes: size) {
+                target.baseAddress!.copyMemory(from: source.baseAddress!, byteCount: size)
+                sink &+= UInt32(target[Int(sink) % size])
+            }
+            rows[0].1.append(pad(gbps(crcHW), 24))
+            rows[1].1.append(pad(gbps(crcPortable), 24))
+            rows[2].1.append(pad(gbps(copy), 24))
         }
-        print(row("CRC-32C (dispatching path)", gbps(crcHW)))
-        print(row("CRC-32C (portable slicing-by-8)", gbps(crcPortable)))
-        print(row("memcpy", gbps(copy)))
+        for (label, cells) in rows { print(pad(label, 34) + cells.joined()) }
         print("")
 
         // MARK: record batches
-        print("record batches (\(batchKiB) KiB of records each; MB/s of uncompressed record payload):")
-        print("  " + pad("records", 12) + pad("codec", 8) + pad("ratio", 8) + pad("encode MB/s", 14) + "decode+verify MB/s")
+        print("record batches of \(batchKiB) KiB of records; MB/s of key+value payload; decode includes CRC verification")
+        print("  " + pad("records", 14) + pad("codec", 8) + pad("ratio", 7) + pad("encode MB/s", 18) + "decode+verify MB/s")
         for recordSize in [100, 1024] {
             for codec in selected {
                 let batch = makeBatch(recordSize: recordSize, batchBytes: batchKiB << 10, codec: codec, rng: &rng)
@@ -93,8 +107,8 @@ struct CodecBench: AsyncParsableCommand {
                     sink &+= UInt32(truncatingIfNeeded: decoded.records.count)
                 }
                 let ratio = Double(payload) / Double(encoded.readableBytes)
-                print("  " + pad("\(batch.records.count) x \(recordSize) B", 12) + pad(codec.name, 8)
-                      + pad(String(format: "%.2f", ratio), 8) + pad(mbps(encode), 14) + mbps(decode))
+                print("  " + pad("\(batch.records.count) x \(recordSize) B", 14) + pad(codec.name, 8)
+                      + pad(String(format: "%.2f", ratio), 7) + pad(mbps(encode), 18) + mbps(decode))
             }
         }
         if sink == 0x5A45_A000 { print("") }  // keeps the optimizer from discarding the work
@@ -123,26 +137,29 @@ struct CodecBench: AsyncParsableCommand {
         return RecordBatch(compression: codec, baseTimestamp: 1_700_000_000_000, records: records)
     }
 
-    /// Best bytes-per-second over the rounds.
-    func measure(bytes: Int, _ body: () -> Void) -> Double {
+    /// Best bytes per CPU-second and per wall-clock second over the rounds. Synchronous, so the
+    /// thread-CPU clock reads on one thread.
+    func measure(bytes: Int, _ body: () -> Void) -> (cpu: Double, wall: Double) {
         body()  // warm up: page faults, lazy tables
-        var best = 0.0
+        var best = (cpu: 0.0, wall: 0.0)
         for _ in 0..<rounds {
-            let clock = ContinuousClock()
-            let start = clock.now
+            let cpuStart = threadCPUSeconds()
+            let wallStart = ContinuousClock.now
             var iterations = 0
-            var elapsed = 0.0
+            var wall = 0.0
             repeat {
                 body()
                 iterations += 1
-                elapsed = seconds(clock.now - start)
-            } while elapsed < minSeconds
-            best = max(best, Double(bytes * iterations) / elapsed)
+                wall = seconds(ContinuousClock.now - wallStart)
+            } while wall < minSeconds
+            let cpu = max(threadCPUSeconds() - cpuStart, 1e-9)
+            best.cpu = max(best.cpu, Double(bytes * iterations) / cpu)
+            best.wall = max(best.wall, Double(bytes * iterations) / wall)
         }
         return best
     }
 
-    func measureThrowing(bytes: Int, _ body: () throws -> Void) throws -> Double {
+    func measureThrowing(bytes: Int, _ body: () throws -> Void) throws -> (cpu: Double, wall: Double) {
         var failure: Error?
         let rate = measure(bytes: bytes) {
             do { try body() } catch { failure = error }
@@ -151,13 +168,22 @@ struct CodecBench: AsyncParsableCommand {
         return rate
     }
 
+    func threadCPUSeconds() -> Double {
+        var now = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now)
+        return Double(now.tv_sec) + Double(now.tv_nsec) * 1e-9
+    }
+
     func seconds(_ duration: Duration) -> Double {
         Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
     }
 
-    func gbps(_ bytesPerSecond: Double) -> String { String(format: "%8.2f GB/s", bytesPerSecond / 1e9) }
-    func mbps(_ bytesPerSecond: Double) -> String { String(format: "%9.0f", bytesPerSecond / 1e6) }
-    func row(_ label: String, _ value: String) -> String { pad(label, 36) + value }
+    func gbps(_ rate: (cpu: Double, wall: Double)) -> String {
+        String(format: "%6.2f | %6.2f", rate.cpu / 1e9, rate.wall / 1e9)
+    }
+    func mbps(_ rate: (cpu: Double, wall: Double)) -> String {
+        String(format: "%6.0f | %6.0f", rate.cpu / 1e6, rate.wall / 1e6)
+    }
     func pad(_ text: String, _ width: Int) -> String {
         text.count >= width ? text + " " : text + String(repeating: " ", count: width - text.count)
     }

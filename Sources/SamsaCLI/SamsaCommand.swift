@@ -14,6 +14,7 @@ public struct SamsaCommand: AsyncParsableCommand {
             ClusterCommand.self,
             BrokerCommand.self,
             ConsoleCommand.self,
+            DemoCommand.self,
         ]
     )
     public init() {}

@@ -50,11 +50,14 @@ final class CrashConsistencyTests: XCTestCase {
         var durableEnd: Int64 = 0
         var checkpointedRecoveryPoint: Int64 = 0
         var crashes = 0, truncations = 0
+        var trace: [String] = []
+        defer { if ProcessInfo.processInfo.environment["SAMSA_CRASH_TRACE"] != nil { print(trace.joined(separator: "\n")) } }
         let generations = Int.random(in: 2...4, using: &rng)
         for generation in 0..<generations {
             let log = try PartitionLog(directory: dir, topic: "t", partition: 0, config: config, fileSystem: fs, clock: clock,
                                        hadCleanShutdown: false, recoveryPoint: checkpointedRecoveryPoint)
             if log.recoverySummary.truncatedBytes > 0 { truncations += 1 }
+            trace.append("gen \(generation): opened with rp \(checkpointedRecoveryPoint): LEO \(log.logEndOffset) segments \(log.segmentBaseOffsets) \(log.recoverySummary)")
             try check(log, expected: &expected, durableEnd: durableEnd, context: "generation \(generation)", rng: &rng)
             durableEnd = log.logEndOffset   // after a power loss whatever is on disk is durable
             checkpointedRecoveryPoint = min(checkpointedRecoveryPoint, log.logEndOffset)
@@ -70,6 +73,7 @@ final class CrashConsistencyTests: XCTestCase {
                     }
                     let before = log.logEndOffset
                     try log.append(buffer, leaderEpoch: Int32(generation))
+                    trace.append("append \(before)..<\(log.logEndOffset) segments \(log.segmentBaseOffsets) sizes \(log.size)")
                     // Remember the stamped bytes exactly as the log must return them.
                     let stamped = try log.read(from: before, maxBytes: Int.max, minOneBatch: true).readBytes()
                     var index = stamped.readerIndex
@@ -82,8 +86,10 @@ final class CrashConsistencyTests: XCTestCase {
                 case 75..<90:
                     try log.flush()
                     durableEnd = log.logEndOffset
+                    trace.append("flush \(durableEnd)")
                 case 90..<95:
                     checkpointedRecoveryPoint = log.recoveryPoint
+                    trace.append("checkpoint rp \(checkpointedRecoveryPoint)")
                 case 95..<98:
                     // Replication truncation: the cut is fsynced.
                     let leo = log.logEndOffset
@@ -91,19 +97,23 @@ final class CrashConsistencyTests: XCTestCase {
                     let target = Int64.random(in: 0...leo, using: &rng)
                     try log.truncate(to: target)
                     let newEnd = log.logEndOffset
+                    trace.append("truncate to \(target): LEO \(newEnd)")
                     expected = expected.filter { $0.key < newEnd }
                     durableEnd = min(durableEnd, newEnd)
                     checkpointedRecoveryPoint = min(checkpointedRecoveryPoint, newEnd)
                 default:
                     try log.roll()
+                    trace.append("roll: segments \(log.segmentBaseOffsets)")
                 }
             }
             fs.powerLoss(&rng)
+            trace.append("power loss")
             crashes += 1
         }
         let log = try PartitionLog(directory: dir, topic: "t", partition: 0, config: config, fileSystem: fs, clock: clock,
                                    hadCleanShutdown: false, recoveryPoint: checkpointedRecoveryPoint)
         if log.recoverySummary.truncatedBytes > 0 { truncations += 1 }
+        trace.append("final: opened with rp \(checkpointedRecoveryPoint): LEO \(log.logEndOffset) segments \(log.segmentBaseOffsets) \(log.recoverySummary)")
         try check(log, expected: &expected, durableEnd: durableEnd, context: "final", rng: &rng)
         return (crashes, truncations)
     }
@@ -126,7 +136,8 @@ final class CrashConsistencyTests: XCTestCase {
                     throw Failure(description: "\(context): offsets not contiguous: batch \(h.baseOffset), expected \(offset)")
                 }
                 guard let want = expected[h.baseOffset], want == bytes.getBytes(at: index, length: h.totalSize)! else {
-                    throw Failure(description: "\(context): batch at \(h.baseOffset) differs from what was appended")
+                    let wanted = try expected[h.baseOffset].map { try RecordBatchHeader.peek(ByteBuffer(bytes: $0), at: 0) }
+                    throw Failure(description: "\(context): batch at \(h.baseOffset) differs from what was appended: got \(h), expected \(String(describing: wanted)); LEO \(leo), fsynced end \(durableEnd), \(log.recoverySummary)")
                 }
                 offset = h.nextOffset
                 index += h.totalSize

@@ -84,6 +84,7 @@ public struct BrokerConfig: Sendable {
     public var groupMinSessionTimeoutMs: Int32 = 6000
     public var groupMaxSessionTimeoutMs: Int32 = 1_800_000
     public var groupMaxSize: Int32 = Int32.max
+    public var offsetMetadataMaxBytes: Int = 4096
 
     /// A configuration with every key at its default, for tests and embedding.
     public init() {
@@ -240,6 +241,7 @@ public struct BrokerConfig: Sendable {
         groupMinSessionTimeoutMs = Int32(try int("group.min.session.timeout.ms"))
         groupMaxSessionTimeoutMs = Int32(try int("group.max.session.timeout.ms"))
         groupMaxSize = Int32(try int("group.max.size"))
+        offsetMetadataMaxBytes = Int(try int("offset.metadata.max.bytes"))
         guard groupMinSessionTimeoutMs <= groupMaxSessionTimeoutMs else {
             throw .invalidValue(key: "group.max.session.timeout.ms", value: String(groupMaxSessionTimeoutMs),
                                 reason: "must be at least group.min.session.timeout.ms (\(groupMinSessionTimeoutMs))")

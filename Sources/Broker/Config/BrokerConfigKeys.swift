@@ -106,6 +106,8 @@ public enum BrokerConfigKeys {
               doc: "How long committed offsets of empty groups are kept."),
         .init("offsets.retention.check.interval.ms", .long, default: "600000", .range(min: 1, max: nil),
               doc: "How often expired offsets are removed."),
+        .init("offset.metadata.max.bytes", .int, default: "4096", .range(min: 0, max: nil),
+              doc: "Largest metadata string an offset commit may carry."),
         .init("group.initial.rebalance.delay.ms", .int, default: "3000", .range(min: 0, max: nil),
               doc: "Delay of the first rebalance of an empty group, to let more members join."),
         .init("group.min.session.timeout.ms", .int, default: "6000", doc: "Smallest session timeout allowed."),

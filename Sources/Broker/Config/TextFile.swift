@@ -75,28 +75,3 @@ func fileExists(_ path: String) -> Bool {
     access(path, F_OK) == 0
 }
 
-/// Deletes a directory tree (rm -rf). Used only for a deleted partition's own directory.
-func removeDirectoryTree(_ path: String) throws(FileError) {
-    guard let dir = opendir(path) else {
-        if errno == ENOENT { return }
-        if unlink(path) == 0 { return }
-        throw FileError(path: path, operation: "opendir", errno: errno)
-    }
-    var children: [String] = []
-    while let entry = readdir(dir) {
-        let name = withUnsafePointer(to: entry.pointee.d_name) {
-            $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
-        }
-        if name != "." && name != ".." { children.append(path + "/" + name) }
-    }
-    closedir(dir)
-    for child in children {
-        var st = stat()
-        if lstat(child, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR {
-            try removeDirectoryTree(child)
-        } else if unlink(child) != 0, errno != ENOENT {
-            throw FileError(path: child, operation: "unlink", errno: errno)
-        }
-    }
-    if rmdir(path) != 0, errno != ENOENT { throw FileError(path: path, operation: "rmdir", errno: errno) }
-}

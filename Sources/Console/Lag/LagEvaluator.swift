@@ -105,7 +105,9 @@ public enum LagEvaluator {
         }
         let count = partitions.filter { $0.1.status == worst.1.status }.count
         let more = count > 1 ? " (+\(count - 1) more)" : ""
-        return (group, "\(worst.1.status.rawValue) \(worst.0)\(more): \(worst.1.reason)")
+        // ERR hides which partition status caused it, so name it; WARN is already WARN.
+        let label = group == .err ? "\(worst.1.status.rawValue) " : ""
+        return (group, "\(label)\(worst.0)\(more): \(worst.1.reason)")
     }
 }
 

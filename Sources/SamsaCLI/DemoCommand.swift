@@ -1,0 +1,124 @@
+import ArgumentParser
+import ClusterManager
+import Console
+import Foundation
+import KafkaClient
+import TerminalUI
+
+/// `samsa demo`: a local broker with live load, and the console on it.
+struct DemoCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "Start a local Samsa broker with demo topics, a producer and two consumer groups, and open the console on it.",
+        discussion: "The broker runs as a child process (samsa broker --config <dir>/cluster/broker-1/server.properties) "
+            + "with its data and log under --dir. One consumer group (demo-billing) alternates between too slow and catching up, "
+            + "so its lag grows and drains. On the console's Brokers pane, x/s/r stop, start and restart the broker. "
+            + "Quit with q or Ctrl-C: the load, the broker and (without --keep) the data go away. "
+            + "With --bootstrap-server the load runs against an existing cluster instead (no local broker).")
+
+    @Option(help: "Directory for the broker's data, config and logs.")
+    var dir: String = "samsa-demo"
+
+    @Flag(help: "Keep the data directory for the next run (default: delete it on exit).")
+    var keep = false
+
+    @Option(help: "Broker port on 127.0.0.1 (0 = pick a free one).")
+    var port: Int = 0
+
+    @Option(help: "Messages per second produced to demo.orders.")
+    var rate: Double = 40
+
+    @Option(help: "Theme name or file (see samsa console --help).")
+    var theme: String?
+
+    @Option(help: "Seconds between console samples.")
+    var refresh: Double = 2
+
+    @Option(name: .customLong("bootstrap-server"), help: "Run the demo load against this existing cluster instead of a local broker.")
+    var bootstrapServer: String?
+
+    @Flag(name: .customLong("no-console"), help: "Run the broker and load without the console (until Ctrl-C); for scripts.")
+    var noConsole = false
+
+    func validate() throws {
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be 0-65535") }
+        guard rate > 0, rate <= 100_000 else { throw ValidationError("--rate must be in (0, 100000]") }
+        guard refresh >= 0.2 else { throw ValidationError("--refresh must be at least 0.2 seconds") }
+    }
+
+    func run() async throws {
+        let base = URL(fileURLWithPath: dir, isDirectory: true).standardizedFileURL
+        try? FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
+        let logPath = base.appendingPathComponent("console.log").path
+        try ConsoleLauncher.logToFile(logPath)
+        TerminationSignals.shared.install()
+        let themes: (themes: [Theme], index: Int)
+        do { themes = try ConsoleLauncher.themes(selected: theme) } catch { throw ConsoleCLIError("invalid theme: \(error)") }
+
+        let brokerPort = port == 0 ? try LocalCluster.freePort() : port
+        // With --bootstrap-server there is no local broker: an empty cluster plan.
+        let cluster = LocalCluster(baseDirectory: base.appendingPathComponent("cluster"),
+                                   brokers: bootstrapServer == nil ? [.init(id: 1, port: brokerPort)] : [])
+        var workload: DemoWorkload?
+        var source: KafkaClusterSource?
+        var failure: Error?
+        do {
+            let bootstrap: String
+            if let external = bootstrapServer {
+                bootstrap = external
+                say("Using the existing cluster at \(external)")
+            } else {
+                say("Starting broker 1 on 127.0.0.1:\(brokerPort) (data and logs in \(base.path))")
+                try await cluster.startAll()
+                bootstrap = await cluster.bootstrapServers
+            }
+            let src = try KafkaClusterSource(properties: ["bootstrap.servers": bootstrap])
+            source = src
+            say("Waiting for the broker to answer metadata")
+            try await waitForMetadata(src)
+            say("Creating demo topics: \(DemoWorkload.topics.map(\.name).joined(separator: ", "))")
+            try await DemoWorkload.createTopics(admin: src.admin)
+            let w = DemoWorkload(plan: .init(bootstrap: bootstrap, rate: rate))
+            workload = w
+            try await w.start()
+            say("Producing \(Int(rate)) msg/s; groups \(DemoWorkload.laggingGroup) (lagging) and \(DemoWorkload.healthyGroup)")
+            if noConsole {
+                say("Running until Ctrl-C (bootstrap \(bootstrap))")
+                while TerminationSignals.shared.requested == nil { try await Task.sleep(for: .milliseconds(200)) }
+            } else if TerminationSignals.shared.requested == nil {
+                try await ConsoleLauncher.interactive(
+                    source: src, actions: src, brokerControl: bootstrapServer == nil ? LocalClusterControl(cluster: cluster) : nil,
+                    options: ConsoleOptions(refresh: .milliseconds(Int64(refresh * 1000))), themes: themes.themes, themeIndex: themes.index)
+            }
+        } catch {
+            failure = error
+        }
+        say("Stopping the demo load and the broker")
+        await workload?.stop()
+        await source?.close()
+        await cluster.stopAll()
+        if bootstrapServer != nil {
+            // Nothing local to delete.
+        } else if !keep {
+            try? await cluster.deleteData()
+            say("Deleted \(base.appendingPathComponent("cluster").path) (use --keep to keep it)")
+        } else {
+            say("Kept data in \(base.path)")
+        }
+        if let failure { throw ConsoleCLIError("\(failure)") }
+    }
+
+    /// Progress lines go straight to fd 1 (unbuffered), so they show before a slow step.
+    private func say(_ line: String) { FileHandle.standardOutput.write(Data("samsa demo: \(line)\n".utf8)) }
+
+    private func waitForMetadata(_ src: KafkaClusterSource) async throws {
+        let deadline = ContinuousClock.now + .seconds(20)
+        var last: Error?
+        while ContinuousClock.now < deadline {
+            if TerminationSignals.shared.requested != nil { throw ConsoleCLIError("interrupted") }
+            do { _ = try await src.fetchMetadata(); return } catch { last = error }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        throw ConsoleCLIError("broker did not answer metadata within 20 s: \(last.map { "\($0)" } ?? "?")")
+    }
+}

@@ -1,0 +1,75 @@
+import XCTest
+@testable import ClusterManager
+
+/// The manager's process handling, with a stand-in broker executable: a script that reads
+/// `listeners` from the config it is given and listens there (python's http.server), so
+/// start/stop/restart, readiness and start-up failure are exercised on real processes.
+final class LocalClusterTests: XCTestCase {
+    var dir: URL!
+
+    override func setUpWithError() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/python3") else { throw XCTSkip("python3 not available") }
+        dir = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("samsa-lc-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
+
+    func script(_ body: String) throws -> URL {
+        let url = dir.appendingPathComponent("fake-samsa")
+        try ("#!/bin/sh\n" + body).write(to: url, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: url.path)
+        return url
+    }
+
+    func testStartStopRestartAndConfig() async throws {
+        let exe = try script("""
+        [ "$1" = broker ] && [ "$2" = --config ] || exit 64
+        port=$(sed -n 's/^listeners=PLAINTEXT:\\/\\/127.0.0.1://p' "$3")
+        exec python3 -m http.server --bind 127.0.0.1 "$port"
+        """)
+        let port = try LocalCluster.freePort()
+        let cluster = LocalCluster(baseDirectory: dir.appendingPathComponent("c"), brokers: [.init(id: 1, port: port)], executable: exe,
+                                   extraConfig: ["log.retention.ms": "60000"])
+        try await cluster.startAll()
+        XCTAssertTrue(LocalCluster.isListening(port: port))
+        var st = await cluster.status()
+        XCTAssertTrue(st[0].isRunning)
+        let config = try String(contentsOfFile: st[0].configPath, encoding: .utf8)
+        XCTAssertTrue(config.contains("node.id=1\n"))
+        XCTAssertTrue(config.contains("log.dirs=\(st[0].dataDir)\n"))
+        XCTAssertTrue(config.contains("log.retention.ms=60000\n"))
+        guard case .running(let pid1) = st[0].state else { return XCTFail() }
+        try await cluster.restart(1)
+        st = await cluster.status()
+        guard case .running(let pid2) = st[0].state else { return XCTFail() }
+        XCTAssertNotEqual(pid1, pid2)
+        XCTAssertTrue(LocalCluster.isListening(port: port))
+        try await cluster.stop(1)
+        st = await cluster.status()
+        XCTAssertEqual(st[0].state, .stopped)
+        XCTAssertFalse(LocalCluster.isListening(port: port))
+        XCTAssertEqual(kill(pid2, 0), -1, "process is gone")
+        await XCTAssertThrowsErrorAsync { try await cluster.stop(9) }
+        try await cluster.deleteData()
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("c").path))
+    }
+
+    func testBrokerThatExitsDuringStartupReportsItsLog() async throws {
+        let exe = try script("echo 'invalid value for log.dirs' >&2\nexit 3\n")
+        let cluster = LocalCluster(baseDirectory: dir.appendingPathComponent("c"), brokers: [.init(id: 1, port: try LocalCluster.freePort())], executable: exe)
+        do {
+            try await cluster.start(1)
+            XCTFail("start should fail")
+        } catch let e as LocalClusterError {
+            guard case .exitedEarly(_, let status, _, let lines) = e else { return XCTFail("\(e)") }
+            XCTAssertEqual(status, 3)
+            XCTAssertTrue(lines.contains("invalid value for log.dirs"))
+        }
+    }
+}
+
+func XCTAssertThrowsErrorAsync(_ body: () async throws -> Void, file: StaticString = #filePath, line: UInt = #line) async {
+    do { try await body(); XCTFail("expected an error", file: file, line: line) } catch {}
+}
+
