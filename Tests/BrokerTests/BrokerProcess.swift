@@ -116,5 +116,11 @@ final class TestConnection: @unchecked Sendable {
         return body
     }
 
-    func close() async throws { try await channel.channel.close() }
+    func close() async throws {
+        writer.finish()
+        try await channel.channel.close()
+    }
+
+    // NIOAsyncChannel requires its writer to be finished before it goes away.
+    deinit { writer.finish() }
 }

@@ -324,3 +324,21 @@ final class GroupsCoordinatorTests: XCTestCase {
         XCTAssertEqual(v38, .notCoordinator)
     }
 }
+
+extension GroupsCoordinatorTests {
+    /// A client-chosen retention of Int64.max used to overflow the expire timestamp and trap.
+    func testHugeRetentionTimeSaturates() async throws {
+        let store = InMemoryGroupLogStore(), scheduler = ManualGroupScheduler()
+        let c = makeCoordinator(store: store, scheduler: scheduler)
+        try await c.start()
+        let r = await c.commitOffsets(groupId: "g", memberId: "", groupInstanceId: nil, generationId: -1,
+                                      retentionTimeMs: Int64.max,
+                                      offsets: [OffsetCommitEntry(topic: "t", partition: 0, offset: 1)])
+        XCTAssertEqual(r, [.none])
+        let stored = await c.group("g")?.offsets[GroupTopicPartition(topic: "t", partition: 0)]
+        XCTAssertEqual(stored?.expireTimestamp, Int64.max)
+        XCTAssertEqual(GroupCoordinator.expireTimestamp(commitMs: 10, retentionMs: 5), 15)
+        XCTAssertEqual(GroupCoordinator.expireTimestamp(commitMs: 10, retentionMs: -1), -1)
+        await c.shutdown()
+    }
+}

@@ -224,3 +224,46 @@ func eventually(_ message: String = "condition", file: StaticString = #filePath,
     }
     XCTFail("timed out waiting for \(message)", file: file, line: line)
 }
+
+/// Wraps a store so a test can hold appends until it opens the gate, to look at the
+/// coordinator while a write is in flight.
+final class GatedGroupLogStore: GroupLogStore, @unchecked Sendable {
+    let inner: InMemoryGroupLogStore
+    private let lock = NSLock()
+    private var closed = false
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+    private var blockedCount = 0
+
+    init(inner: InMemoryGroupLogStore) { self.inner = inner }
+    var partitionCount: Int32 { inner.partitionCount }
+
+    func close() { lock.withLock { closed = true } }
+
+    func open() {
+        let resumed: [CheckedContinuation<Void, Never>] = lock.withLock {
+            closed = false
+            defer { waiting.removeAll() }
+            return waiting
+        }
+        for c in resumed { c.resume() }
+    }
+
+    /// Appends currently held at the gate.
+    var blocked: Int { lock.withLock { blockedCount } }
+
+    func append(partition: Int32, records: [(key: ByteBuffer, value: ByteBuffer?)]) async throws {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            let hold: Bool = lock.withLock {
+                if closed { waiting.append(c); blockedCount += 1; return true }
+                return false
+            }
+            if !hold { c.resume() }
+        }
+        lock.withLock { blockedCount = max(0, blockedCount - 1) }
+        try await inner.append(partition: partition, records: records)
+    }
+
+    func readAll(partition: Int32) async throws -> [(key: ByteBuffer, value: ByteBuffer?)] {
+        try await inner.readAll(partition: partition)
+    }
+}

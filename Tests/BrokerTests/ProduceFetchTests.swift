@@ -262,3 +262,25 @@ final class TopicAdminTests: XCTestCase {
         do { let value = try await h.send(missing, version: 1)?.responses.first?.errorCode; XCTAssertEqual(value, ErrorCode.unknownTopicOrPartition.rawValue) }
     }
 }
+
+final class ConsumerOffsetsStoreTests: XCTestCase {
+    func testAppendThenReadAllInOrderWithTombstones() async throws {
+        let h = try BrokerHarness(properties: "offsets.topic.num.partitions=4")
+        defer { h.cleanup() }
+        let store = try ConsumerOffsetsLogStore(services: h.services)
+        XCTAssertEqual(store.partitionCount, 4)
+        let topic = try XCTUnwrap(h.services.metadata.image.topics["__consumer_offsets"])
+        XCTAssertEqual(topic.configs["cleanup.policy"], "compact")
+        try await store.append(partition: 2, records: [(key: ByteBuffer(string: "a"), value: ByteBuffer(string: "1")),
+                                                       (key: ByteBuffer(string: "b"), value: nil)])
+        try await store.append(partition: 2, records: [(key: ByteBuffer(string: "a"), value: ByteBuffer(string: "2"))])
+        let all = try await store.readAll(partition: 2)
+        XCTAssertEqual(all.map { String(buffer: $0.key) }, ["a", "b", "a"])
+        XCTAssertEqual(all.map { $0.value.map { String(buffer: $0) } }, ["1", nil, "2"])
+        let empty = try await store.readAll(partition: 0)
+        XCTAssertTrue(empty.isEmpty)
+        // A second store over the existing topic keeps its partition count even if the config changes.
+        let again = try ConsumerOffsetsLogStore(services: h.services)
+        XCTAssertEqual(again.partitionCount, 4)
+    }
+}

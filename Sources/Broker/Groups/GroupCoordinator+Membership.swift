@@ -24,9 +24,10 @@ extension GroupCoordinator {
         let newMemberId = newMemberId(clientId: input.clientId)
         return await withCheckedContinuation { continuation in
             joinWaiters[token] = continuation
-            let actions = groups[groupId]!.join(input, token: token, newMemberId: newMemberId,
-                                                now: now, config: config)
-            perform(actions, groupId: groupId)
+            update(groupId, cause: "JoinGroup from \(input.memberId.isEmpty ? newMemberId : input.memberId)"
+                   + (input.reason.map { " (\($0))" } ?? "")) {
+                $0.join(input, token: token, newMemberId: newMemberId, now: now, config: config)
+            }
         }
     }
 
@@ -39,8 +40,7 @@ extension GroupCoordinator {
         let now = scheduler.nowMs()
         return await withCheckedContinuation { continuation in
             syncWaiters[token] = continuation
-            let actions = groups[groupId]!.sync(input, token: token, now: now)
-            perform(actions, groupId: groupId)
+            update(groupId, cause: "SyncGroup from \(input.memberId)") { $0.sync(input, token: token, now: now) }
         }
     }
 
@@ -49,9 +49,14 @@ extension GroupCoordinator {
         if let error = unavailableError { return error }
         if groupId.isEmpty { return .invalidGroupId }
         guard groups[groupId] != nil else { return .unknownMemberId }
-        let (error, actions) = groups[groupId]!.heartbeat(
-            memberId: memberId, instanceId: groupInstanceId, generationId: generationId, now: scheduler.nowMs())
-        perform(actions, groupId: groupId)
+        var error = GroupErrorCode.none
+        let now = scheduler.nowMs()
+        update(groupId, cause: "Heartbeat") { group in
+            let (result, actions) = group.heartbeat(memberId: memberId, instanceId: groupInstanceId,
+                                                    generationId: generationId, now: now)
+            error = result
+            return actions
+        }
         return error
     }
 
@@ -61,8 +66,14 @@ extension GroupCoordinator {
         guard groups[groupId] != nil else {
             return LeaveGroupOutcome(error: .none, members: members.map { ($0, .unknownMemberId) })
         }
-        let (outcome, actions) = groups[groupId]!.leave(members, now: scheduler.nowMs(), config: config)
-        perform(actions, groupId: groupId)
+        var outcome = LeaveGroupOutcome(error: .none, members: [])
+        let now = scheduler.nowMs()
+        update(groupId, cause: "LeaveGroup of \(members.map { $0.groupInstanceId ?? $0.memberId })"
+               + members.compactMap(\.reason).map { " (\($0))" }.joined()) { group in
+            let (result, actions) = group.leave(members, now: now, config: config)
+            outcome = result
+            return actions
+        }
         return outcome
     }
 }

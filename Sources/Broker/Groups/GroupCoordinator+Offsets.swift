@@ -41,7 +41,7 @@ extension GroupCoordinator {
                 let value = OffsetCommitValue(
                     offset: entry.offset, leaderEpoch: entry.leaderEpoch, metadata: metadata,
                     commitTimestamp: entry.commitTimestampMs ?? now,
-                    expireTimestamp: retentionTimeMs >= 0 ? (entry.commitTimestampMs ?? now) + retentionTimeMs : -1)
+                    expireTimestamp: Self.expireTimestamp(commitMs: entry.commitTimestampMs ?? now, retentionMs: retentionTimeMs))
                 accepted.append((index, GroupTopicPartition(topic: entry.topic, partition: entry.partition), value))
             }
         }
@@ -65,6 +65,14 @@ extension GroupCoordinator {
         }
         for item in batch { results[item.index] = writeError }
         return results
+    }
+
+    /// When a commit with an explicit retention expires: -1 (the broker's retention) unless
+    /// the client sent one; a retention too large to add saturates instead of trapping.
+    static func expireTimestamp(commitMs: Int64, retentionMs: Int64) -> Int64 {
+        guard retentionMs >= 0 else { return -1 }
+        let (sum, overflow) = commitMs.addingReportingOverflow(retentionMs)
+        return overflow ? Int64.max : sum
     }
 
     /// An OffsetFetch. `topics` nil means every partition the group has an offset for.

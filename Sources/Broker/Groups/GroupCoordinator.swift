@@ -142,6 +142,21 @@ public actor GroupCoordinator {
 
     // MARK: Performing state machine actions
 
+    /// Runs one event on a group, performs the actions it returned, and logs a change of
+    /// state, generation or membership (the lines an operator follows a rebalance by).
+    func update(_ groupId: String, cause: @autoclosure () -> String, _ event: (inout Group) -> [GroupAction]) {
+        guard let old = groups[groupId] else { return }
+        let actions = event(&groups[groupId]!)
+        perform(actions, groupId: groupId)
+        guard let new = groups[groupId] else { return }
+        if old.state != new.state || old.generationId != new.generationId || old.members.count != new.members.count {
+            logger.info("group \(old.state.kafkaName) -> \(new.state.kafkaName)", metadata: [
+                "group": "\(groupId)", "generation": "\(new.generationId)", "members": "\(new.members.count)",
+                "cause": "\(cause())",
+            ])
+        }
+    }
+
     /// Performs what a group event asked for, in order.
     func perform(_ actions: [GroupAction], groupId: String) {
         for action in actions {
@@ -168,10 +183,9 @@ public actor GroupCoordinator {
                     self.logger.warning("could not write group metadata", metadata: [
                         "group": "\(groupId)", "error": "\(error.name)"])
                 }
-                guard self.groups[groupId] != nil else { return }
-                let actions = self.groups[groupId]!.groupPersisted(
-                    purpose, error: error, now: self.scheduler.nowMs(), config: self.config)
-                self.perform(actions, groupId: groupId)
+                self.update(groupId, cause: "group record written") {
+                    $0.groupPersisted(purpose, error: error, now: self.scheduler.nowMs(), config: self.config)
+                }
             }))
     }
 
@@ -192,9 +206,9 @@ public actor GroupCoordinator {
         // A timer that was re-armed or cancelled since is stale.
         guard let entry = timers[key], entry.id == id else { return }
         timers.removeValue(forKey: key)
-        guard phase == .active, groups[groupId] != nil else { return }
-        let actions = groups[groupId]!.timerFired(timer, now: scheduler.nowMs(), config: config)
-        perform(actions, groupId: groupId)
+        guard phase == .active else { return }
+        let now = scheduler.nowMs()
+        update(groupId, cause: "\(timer) expired") { $0.timerFired(timer, now: now, config: config) }
     }
 
     /// Cancels every timer of a group that is being forgotten.
