@@ -310,7 +310,10 @@ public final class LogManager: @unchecked Sendable {
     /// Flushes every log whose `flush.ms` has passed, and removes expired `.deleted` files.
     public func flushDueLogs() {
         for log in allLogs {
-            do { try log.flushIfDue() } catch { logger.error("flush of \(log.topic)-\(log.partition) failed: \(error)") }
+            do throws(LogStorageError) { try log.flushIfDue() } catch {
+                // A log deleted or closed since the snapshot was taken is not an error.
+                if error != .closed { logger.error("flush of \(log.topic)-\(log.partition) failed: \(error)") }
+            }
             log.removeExpiredDeletedFiles()
         }
     }
@@ -320,7 +323,9 @@ public final class LogManager: @unchecked Sendable {
     public func applyRetention() -> Int {
         var deleted = 0
         for log in allLogs {
-            do { deleted += try log.applyRetention() } catch { logger.error("retention of \(log.topic)-\(log.partition) failed: \(error)") }
+            do throws(LogStorageError) { deleted += try log.applyRetention() } catch {
+                if error != .closed { logger.error("retention of \(log.topic)-\(log.partition) failed: \(error)") }
+            }
             log.removeExpiredDeletedFiles()
         }
         if deleted > 0 { checkpoint(Self.logStartOffsetFile) }
@@ -333,10 +338,10 @@ public final class LogManager: @unchecked Sendable {
     public func compactLogs() -> Int {
         var compacted = 0
         for log in allLogs where log.config.cleanupPolicy.contains(.compact) {
-            do {
+            do throws(LogStorageError) {
                 if try log.compact() != nil { compacted += 1 }
             } catch {
-                logger.error("compaction of \(log.topic)-\(log.partition) failed: \(error)")
+                if error != .closed { logger.error("compaction of \(log.topic)-\(log.partition) failed: \(error)") }
             }
         }
         return compacted

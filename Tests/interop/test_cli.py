@@ -201,7 +201,8 @@ def test_cluster_describe_agrees_with_kcat_and_admin(broker):
     walk(doc)
     md = kcat_metadata(broker)
     assert brokers == {b["id"]: b["name"] for b in md["brokers"]}
-    desc = admin(broker).describe_cluster(request_timeout=30).result(timeout=30)
+    a = admin(broker)  # keep the client alive until its futures resolve
+    desc = a.describe_cluster(request_timeout=30).result(timeout=30)
     assert brokers == {n.id: f"{n.host}:{n.port}" for n in desc.nodes}
     text = json.dumps(doc)
     assert desc.cluster_id in text, f"cluster id {desc.cluster_id} missing from {text[:300]}"
