@@ -342,3 +342,30 @@ extension GroupsCoordinatorTests {
         await c.shutdown()
     }
 }
+
+extension GroupsCoordinatorTests {
+    func testDeletedTopicsLoseTheirOffsetsAndOffsetOnlyGroupsAreForgotten() async throws {
+        let store = InMemoryGroupLogStore(), scheduler = ManualGroupScheduler()
+        let c = makeCoordinator(store: store, scheduler: scheduler)
+        try await c.start()
+        _ = await c.commitOffsets(groupId: "both", memberId: "", groupInstanceId: nil, generationId: -1, offsets: [
+            OffsetCommitEntry(topic: "gone", partition: 0, offset: 5), OffsetCommitEntry(topic: "kept", partition: 0, offset: 6),
+        ])
+        _ = await c.commitOffsets(groupId: "only-gone", memberId: "", groupInstanceId: nil, generationId: -1,
+                                  offsets: [OffsetCommitEntry(topic: "gone", partition: 1, offset: 7)])
+        await c.topicsDeleted(["gone"])
+        await c.waitForWrites()
+        let both = await c.fetchOffsets(groupId: "both", topics: nil).offsets.map(\.topic)
+        XCTAssertEqual(both, ["kept"])
+        let onlyGone = await c.group("only-gone")
+        XCTAssertNil(onlyGone, "an empty group with no offsets left is forgotten")
+        await c.shutdown()
+        let reloaded = makeCoordinator(store: store, scheduler: scheduler)
+        try await reloaded.start()
+        let afterReload = await reloaded.fetchOffsets(groupId: "both", topics: nil).offsets.map(\.topic)
+        XCTAssertEqual(afterReload, ["kept"])
+        let groups = await reloaded.listGroups().groups.map(\.groupId)
+        XCTAssertEqual(groups, ["both"])
+        await reloaded.shutdown()
+    }
+}
