@@ -99,6 +99,12 @@ public actor KafkaProducer {
         startSenderIfNeeded()
     }
 
+    /// Enqueues many records with one actor hop (cheaper than one `produce` call per record
+    /// for bulk loads); `onDelivery` is called once per record.
+    public func produce(contentsOf records: [ProducerRecord], onDelivery: DeliveryCallback? = nil) async throws {
+        for record in records { try await produce(record, onDelivery: onDelivery) }
+    }
+
     /// Produces one record and waits for its delivery.
     public func send(_ record: ProducerRecord) async throws -> RecordMetadata {
         let result: Result<RecordMetadata, KafkaClientError> = try await withCheckedThrowingContinuation { continuation in
@@ -147,29 +153,33 @@ public actor KafkaProducer {
     }
 
     private func append(_ record: ProducerRecord, to tp: TopicPartition, size: Int, callback: @escaping DeliveryCallback) {
-        let now = ContinuousClock.now
         let timestamp = record.timestamp ?? Int64(Date.nowMilliseconds)
-        var queue = queues[tp] ?? PartitionQueue()
-        if var open = queue.open, open.bytes + size > config.batchSize, !open.records.isEmpty {
-            open.attempts = 0
-            queue.ready.append(open)
-            queue.open = nil
+        // Mutate the queue in place (through the dictionary's modify accessor): copying it out
+        // would copy the open batch's record array on every append.
+        if queues[tp] == nil { queues[tp] = PartitionQueue() }
+        if let open = queues[tp]!.open, open.bytes + size > config.batchSize, !open.records.isEmpty {
+            queues[tp]!.open = nil
+            queues[tp]!.ready.append(open)
             partitioner.batchClosed(topic: tp.topic, partition: tp.partition, partitionCount: partitionCounts[tp.topic] ?? 1, available: [])
-            wakePending = true
+            signal()
         }
-        var batch = queue.open ?? PendingBatch(tp: tp, createdAt: now, baseTimestamp: timestamp)
-        let isNew = batch.records.isEmpty
-        batch.records.append(Record(
-            offsetDelta: Int32(batch.records.count), timestampDelta: timestamp - batch.baseTimestamp,
-            key: record.key, value: record.value, headers: record.headers.map { RecordHeader(key: $0.key, value: $0.value) }))
-        batch.callbacks.append(callback)
-        batch.timestamps.append(timestamp)
-        batch.bytes += size
-        queue.open = batch
-        queues[tp] = queue
+        let isNew = queues[tp]!.open == nil
+        if isNew {
+            var batch = PendingBatch(tp: tp, createdAt: .now, baseTimestamp: timestamp)
+            batch.records.reserveCapacity(64)
+            queues[tp]!.open = batch
+        }
+        let offsetDelta = Int32(queues[tp]!.open!.records.count)
+        let delta = timestamp - queues[tp]!.open!.baseTimestamp
+        queues[tp]!.open!.records.append(Record(
+            offsetDelta: offsetDelta, timestampDelta: delta, key: record.key, value: record.value,
+            headers: record.headers.isEmpty ? [] : record.headers.map { RecordHeader(key: $0.key, value: $0.value) }))
+        queues[tp]!.open!.callbacks.append(callback)
+        queues[tp]!.open!.timestamps.append(timestamp)
+        queues[tp]!.open!.bytes += size
         bufferedBytes += size
         pendingRecords += 1
-        if isNew || batch.bytes >= config.batchSize { signal() }
+        if isNew || queues[tp]!.open!.bytes >= config.batchSize { signal() }
     }
 
     // MARK: Sender
