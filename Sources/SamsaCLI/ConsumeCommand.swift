@@ -42,6 +42,11 @@ struct ConsumeCommand: AsyncParsableCommand {
         var props = try global.properties()
         if let group {
             props["group.id"] = group
+            if let maxMessages {
+                // Commit exactly what was printed (below), not what was fetched beyond it.
+                props["enable.auto.commit"] = "false"
+                props["max.poll.records"] = String(max(1, min(maxMessages, 500)))
+            }
         } else {
             props["enable.auto.commit"] = "false"
         }
@@ -87,6 +92,7 @@ struct ConsumeCommand: AsyncParsableCommand {
         var printed = 0
         var lastRecord = ContinuousClock.now
         var out = FileHandleBuffer()
+        var printedPositions: [TopicPartition: Int64] = [:]
         while maxMessages.map({ printed < $0 }) ?? true {
             let records = try await consumer.poll(timeout: .milliseconds(200))
             if records.isEmpty {
@@ -97,6 +103,7 @@ struct ConsumeCommand: AsyncParsableCommand {
             lastRecord = ContinuousClock.now
             for record in records {
                 if let maxMessages, printed >= maxMessages { break }
+                printedPositions[record.topicPartition] = record.offset + 1
                 if output.output == .json {
                     out.write(jsonLine(record))
                 } else {
@@ -106,9 +113,8 @@ struct ConsumeCommand: AsyncParsableCommand {
             }
         }
         out.flush()
-        if group != nil, let maxMessages, printed >= maxMessages {
-            // Commit exactly what was printed, not what was fetched beyond it.
-            try? await consumer.commitSync()
+        if group != nil, maxMessages != nil, !printedPositions.isEmpty {
+            try await consumer.commitSync(printedPositions)
         }
     }
 
