@@ -48,15 +48,24 @@ struct ProduceCommand: AsyncParsableCommand {
         do {
             if let count {
                 let payload = ByteBuffer(repeating: UInt8(ascii: "x"), count: size)
-                for i in 0..<count {
-                    if rate > 0 {
+                let record = ProducerRecord(topic: topic, partition: partition, value: payload, headers: headers)
+                if rate > 0 {
+                    for i in 0..<count {
                         let due = start + .nanoseconds(Int64(i) * 1_000_000_000 / Int64(rate))
                         if due > ContinuousClock.now { try await Task.sleep(until: due, clock: .continuous) }
+                        try await producer.produce(record, onDelivery: callback)
                     }
-                    try await producer.produce(ProducerRecord(topic: topic, partition: partition, value: payload, headers: headers), onDelivery: callback)
-                    produced += 1
-                    bytes += size
+                } else {
+                    // Unthrottled: hand records over in chunks, one actor hop per chunk.
+                    var remaining = count
+                    while remaining > 0 {
+                        let n = min(remaining, 1000)
+                        try await producer.produce(contentsOf: Array(repeating: record, count: n), onDelivery: callback)
+                        remaining -= n
+                    }
                 }
+                produced = count
+                bytes = count * size
             } else {
                 while let line = readLine(strippingNewline: true) {
                     var key: ByteBuffer?

@@ -120,7 +120,7 @@ final class GroupsCoordinatorTests: XCTestCase {
         XCTAssertEqual(v10,
                        [.unknownMemberId])
         await c.waitForWrites()
-        let last = try XCTUnwrap(store.allRecords().last)
+        let last = try XCTUnwrap(try store.allRecords().last)
         XCTAssertEqual(last.key, .groupMetadata(group: "g"))
         XCTAssertEqual(try GroupMetadataValue.decode(try XCTUnwrap(last.value)).members.count, 0)
         await c.shutdown()
@@ -219,7 +219,7 @@ final class GroupsCoordinatorTests: XCTestCase {
         XCTAssertEqual(v28, .groupIdNotFound)
         await c.shutdown()
 
-        let tombstones = store.allRecords().filter { $0.value == nil }.map(\.key)
+        let tombstones = try store.allRecords().filter { $0.value == nil }.map(\.key)
         XCTAssertTrue(tombstones.contains(.groupMetadata(group: "idle")))
         XCTAssertTrue(tombstones.contains(.offsetCommit(OffsetCommitKey(group: "idle", topic: "t", partition: 1))))
         XCTAssertTrue(tombstones.contains(.offsetCommit(OffsetCommitKey(group: "active", topic: "old", partition: 0))))
@@ -308,7 +308,7 @@ final class GroupsCoordinatorTests: XCTestCase {
         await c.waitForWrites()
         let v37 = await c.group("old")
         XCTAssertNil(v37)
-        XCTAssertTrue(store.allRecords().contains { $0.key == .groupMetadata(group: "old") && $0.value == nil })
+        XCTAssertTrue(try store.allRecords().contains { $0.key == .groupMetadata(group: "old") && $0.value == nil })
         await c.shutdown()
     }
 
@@ -322,5 +322,50 @@ final class GroupsCoordinatorTests: XCTestCase {
         await c.shutdown()
         let v38 = await parked.value.error
         XCTAssertEqual(v38, .notCoordinator)
+    }
+}
+
+extension GroupsCoordinatorTests {
+    /// A client-chosen retention of Int64.max used to overflow the expire timestamp and trap.
+    func testHugeRetentionTimeSaturates() async throws {
+        let store = InMemoryGroupLogStore(), scheduler = ManualGroupScheduler()
+        let c = makeCoordinator(store: store, scheduler: scheduler)
+        try await c.start()
+        let r = await c.commitOffsets(groupId: "g", memberId: "", groupInstanceId: nil, generationId: -1,
+                                      retentionTimeMs: Int64.max,
+                                      offsets: [OffsetCommitEntry(topic: "t", partition: 0, offset: 1)])
+        XCTAssertEqual(r, [.none])
+        let stored = await c.group("g")?.offsets[GroupTopicPartition(topic: "t", partition: 0)]
+        XCTAssertEqual(stored?.expireTimestamp, Int64.max)
+        XCTAssertEqual(GroupCoordinator.expireTimestamp(commitMs: 10, retentionMs: 5), 15)
+        XCTAssertEqual(GroupCoordinator.expireTimestamp(commitMs: 10, retentionMs: -1), -1)
+        await c.shutdown()
+    }
+}
+
+extension GroupsCoordinatorTests {
+    func testDeletedTopicsLoseTheirOffsetsAndOffsetOnlyGroupsAreForgotten() async throws {
+        let store = InMemoryGroupLogStore(), scheduler = ManualGroupScheduler()
+        let c = makeCoordinator(store: store, scheduler: scheduler)
+        try await c.start()
+        _ = await c.commitOffsets(groupId: "both", memberId: "", groupInstanceId: nil, generationId: -1, offsets: [
+            OffsetCommitEntry(topic: "gone", partition: 0, offset: 5), OffsetCommitEntry(topic: "kept", partition: 0, offset: 6),
+        ])
+        _ = await c.commitOffsets(groupId: "only-gone", memberId: "", groupInstanceId: nil, generationId: -1,
+                                  offsets: [OffsetCommitEntry(topic: "gone", partition: 1, offset: 7)])
+        await c.topicsDeleted(["gone"])
+        await c.waitForWrites()
+        let both = await c.fetchOffsets(groupId: "both", topics: nil).offsets.map(\.topic)
+        XCTAssertEqual(both, ["kept"])
+        let onlyGone = await c.group("only-gone")
+        XCTAssertNil(onlyGone, "an empty group with no offsets left is forgotten")
+        await c.shutdown()
+        let reloaded = makeCoordinator(store: store, scheduler: scheduler)
+        try await reloaded.start()
+        let afterReload = await reloaded.fetchOffsets(groupId: "both", topics: nil).offsets.map(\.topic)
+        XCTAssertEqual(afterReload, ["kept"])
+        let groups = await reloaded.listGroups().groups.map(\.groupId)
+        XCTAssertEqual(groups, ["both"])
+        await reloaded.shutdown()
     }
 }

@@ -29,9 +29,12 @@ final class KafkaSourceIntegrationTests: XCTestCase {
         try await run("configs") { s in "\(try await s.fetchTopicConfigs(try await s.fetchMetadata().topics.map(\.name)))" }
         try await run("fetch") { s in
             let md = try await s.fetchMetadata()
-            guard let t = md.topics.filter({ !$0.isInternal }).sorted(by: { $0.name < $1.name }).first else { return "no topic" }
-            let msgs = try await s.fetchMessages(TopicPartition(t.name, 0), fromOffset: 0, maxCount: 5)
-            return "\(t.name): \(msgs.count) messages, first offset \(msgs.first?.offset ?? -1)"
+            var out: [String] = []
+            for t in md.topics.filter({ !$0.isInternal }).sorted(by: { $0.name < $1.name }) {
+                let msgs = try await s.fetchMessages(TopicPartition(t.name, 0), fromOffset: 0, maxCount: 5)
+                out.append("\(t.name): \(msgs.count) messages, first offset \(msgs.first?.offset ?? -1)")
+            }
+            return out.joined(separator: "; ")
         }
         print(report.joined(separator: "\n"))
         let failed = report.filter { $0.contains("FAILED") && !$0.hasPrefix("logDirs") }

@@ -125,7 +125,9 @@ def test_kill9_mid_produce_then_restart(own_broker, group_name):
                 break
             except BufferError:
                 p.poll(0.1)
-        p.poll(0)
+        # Pace the stream so acknowledgements arrive while it still runs: the kill then
+        # lands with records acknowledged, in flight and queued.
+        p.poll(0.005 if i % 50 == 0 else 0)
         if not killed and len(acked) >= kill_after:
             # Mid-stream: records are in flight and queued when the broker dies.
             own_broker.kill9()
@@ -159,14 +161,46 @@ def test_kill9_mid_produce_then_restart(own_broker, group_name):
             assert acked[s] == (q, m.offset())
         assert high_watermark(broker, topic, q) == len(msgs)
 
-    # Committing after the restart works and survives a second (clean) restart.
+    # Offsets committed after the restart survive a second crash too.
     final = [TopicPartition(topic, q, len(by_partition.get(q, []))) for q in range(partitions)]
     c.commit(offsets=final, asynchronous=False)
     c.close()
-    own_broker.proc.terminate()
-    own_broker.proc.wait(timeout=30)
+    own_broker.kill9()
     own_broker.start()
     c = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": group_name, "enable.auto.commit": False})
     after = c.committed([TopicPartition(topic, q) for q in range(partitions)], timeout=30)
     assert {tp.partition: tp.offset for tp in after} == {tp.partition: tp.offset for tp in final}
     c.close()
+
+
+@pytest.mark.xfail(reason="known broker bug (found by this test on 2026-11-26): after SIGTERM the broker logs "
+                          "'Shut down cleanly' and then NIO's 'Cannot schedule tasks on an EventLoop that has "
+                          "already shut down', and the process does not exit (seen with clients connected after traffic)",
+                   strict=False)
+def test_sigterm_with_connected_clients_shuts_down_cleanly(own_broker, group_name):
+    """SIGTERM is a graceful shutdown (issue 4 item 1) even while clients are connected and
+    a group member is active: the process exits promptly and a restart finds every record."""
+    broker = BrokerUnderTest("samsa", own_broker.bootstrap, "kcat")
+    create_topic(broker, "sigterm", partitions=2)
+    p = Producer({"bootstrap.servers": broker.bootstrap, "acks": "all"})
+    for i in range(500):
+        p.produce("sigterm", value=f"s-{i}".encode(), partition=i % 2)
+    assert p.flush(30) == 0
+    c = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": group_name,
+                  "auto.offset.reset": "earliest", "session.timeout.ms": 6000})
+    c.subscribe(["sigterm"])
+    deadline = time.time() + 30
+    while not c.assignment() and time.time() < deadline:
+        c.poll(0.2)
+    assert c.assignment(), "the consumer never joined"
+    own_broker.proc.send_signal(signal.SIGTERM)
+    t0 = time.time()
+    while own_broker.proc.poll() is None and time.time() - t0 < 20:
+        p.poll(0.1)
+        c.poll(0.1)
+    exited = own_broker.proc.poll() is not None
+    assert exited, f"broker still running 20 s after SIGTERM with clients connected: {own_broker.tail()[-1500:]}"
+    assert own_broker.proc.returncode == 0, own_broker.proc.returncode
+    c.close()
+    own_broker.start()
+    assert sum(len(v) for v in read_all(broker, "sigterm", 2, 500).values()) == 500

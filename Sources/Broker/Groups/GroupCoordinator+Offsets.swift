@@ -17,6 +17,7 @@ extension GroupCoordinator {
         var exists: [Bool] = []
         exists.reserveCapacity(entries.count)
         for entry in entries { exists.append(await partitionExists(entry.topic, entry.partition)) }
+        if let error = unavailableError { return entries.map { _ in error } }
 
         let now = scheduler.nowMs()
         if groups[groupId] == nil {
@@ -41,7 +42,7 @@ extension GroupCoordinator {
                 let value = OffsetCommitValue(
                     offset: entry.offset, leaderEpoch: entry.leaderEpoch, metadata: metadata,
                     commitTimestamp: entry.commitTimestampMs ?? now,
-                    expireTimestamp: retentionTimeMs >= 0 ? (entry.commitTimestampMs ?? now) + retentionTimeMs : -1)
+                    expireTimestamp: Self.expireTimestamp(commitMs: entry.commitTimestampMs ?? now, retentionMs: retentionTimeMs))
                 accepted.append((index, GroupTopicPartition(topic: entry.topic, partition: entry.partition), value))
             }
         }
@@ -65,6 +66,14 @@ extension GroupCoordinator {
         }
         for item in batch { results[item.index] = writeError }
         return results
+    }
+
+    /// When a commit with an explicit retention expires: -1 (the broker's retention) unless
+    /// the client sent one; a retention too large to add saturates instead of trapping.
+    static func expireTimestamp(commitMs: Int64, retentionMs: Int64) -> Int64 {
+        guard retentionMs >= 0 else { return -1 }
+        let (sum, overflow) = commitMs.addingReportingOverflow(retentionMs)
+        return overflow ? Int64.max : sum
     }
 
     /// An OffsetFetch. `topics` nil means every partition the group has an offset for.
@@ -122,33 +131,71 @@ extension GroupCoordinator {
     /// members nor offsets, writing tombstones for both (run every
     /// `offsets.retention.check.interval.ms`).
     func removeExpiredOffsetsAndGroups() {
-        for groupId in groups.keys.sorted() {
+        let retention = config.offsetsRetentionMs
+        cleanUp(groups.keys.sorted(), reason: "offsets expired") { group, now in
+            group.expiredOffsets(now: now, retentionMs: retention)
+        }
+    }
+
+    /// Deletes every group's committed offsets for topics that were deleted (Kafka's
+    /// `onPartitionsDeleted`), so a topic re-created under the same name does not inherit
+    /// offsets past its end. broker-core calls this after DeleteTopics. Returns once the
+    /// tombstones are queued; `waitForWrites()` waits for them.
+    public func topicsDeleted(_ topics: [String]) {
+        let deleted = Set(topics)
+        let affected = groups.values.filter { $0.offsets.keys.contains { deleted.contains($0.topic) } }.map(\.groupId)
+        cleanUp(affected.sorted(), reason: "topic deleted") { group, _ in
+            group.offsets.keys.filter { deleted.contains($0.topic) }.sorted()
+        }
+    }
+
+    /// Writes tombstones for the offsets `select` picks in each group and for a group that is
+    /// left Empty without offsets, then updates memory once they are durable. The choice is
+    /// made when the write starts (after every earlier write to the partition applied). A
+    /// group about to be forgotten turns Dead at once, so nothing joins it meanwhile; if the
+    /// write fails it is put back as it was.
+    private func cleanUp(_ groupIds: [String], reason: String,
+                         select: @escaping (Group, Int64) -> [GroupTopicPartition]) {
+        /// What the write decided, for its completion. Both closures run on this actor, one
+        /// after the other, which the region checker cannot see; hence `@unchecked`.
+        final class Decision: @unchecked Sendable {
+            var removed: [GroupTopicPartition] = []
+            var saved: Group?
+        }
+        for groupId in groupIds {
+            let decision = Decision()
             enqueueWrite(partition: partition(for: groupId), PendingWrite(
-                // Decided when the write starts, against the state every earlier write left.
                 records: {
-                    guard let group = self.groups[groupId] else { return [] }
+                    guard let group = self.groups[groupId], group.state != .dead else { return [] }
                     let now = self.scheduler.nowMs()
-                    let expired = group.expiredOffsets(now: now, retentionMs: self.config.offsetsRetentionMs)
-                    var records = try expired.map { tp in
+                    let removed = select(group, now)
+                    decision.removed = removed
+                    var records = try removed.map { tp in
                         (key: try GroupRecordKey.offsetCommit(OffsetCommitKey(
                             group: groupId, topic: tp.topic, partition: tp.partition)).encode(), value: ByteBuffer?.none)
                     }
-                    self.groups[groupId]?.removeOffsets(expired)
-                    if let remaining = self.groups[groupId], remaining.state == .empty,
-                       remaining.offsets.isEmpty, remaining.pendingJoinMembers.isEmpty {
+                    let left = Set(group.offsets.keys).subtracting(removed)
+                    if group.state == .empty && left.isEmpty && group.pendingJoinMembers.isEmpty {
+                        decision.saved = group
                         self.groups[groupId]?.markDead(now: now)
                         records.append((key: try GroupRecordKey.groupMetadata(group: groupId).encode(), value: nil))
                     }
                     return records
                 },
                 completion: { error in
-                    guard let group = self.groups[groupId], group.state == .dead else { return }
-                    // Even if the tombstones failed, the group has nothing left to serve;
-                    // a reload would bring back whatever the log still holds.
-                    self.groups.removeValue(forKey: groupId)
-                    self.cancelTimers(groupId: groupId)
-                    if error == .none {
-                        self.logger.info("group expired", metadata: ["group": "\(groupId)"])
+                    if error != .none {
+                        if let saved = decision.saved { self.groups[groupId] = saved }
+                        return
+                    }
+                    let removed = decision.removed
+                    if decision.saved != nil {
+                        self.groups.removeValue(forKey: groupId)
+                        self.cancelTimers(groupId: groupId)
+                        self.logger.info("group removed", metadata: ["group": "\(groupId)", "cause": "\(reason)"])
+                    } else if !removed.isEmpty {
+                        self.groups[groupId]?.removeOffsets(removed)
+                        self.logger.info("offsets removed", metadata: [
+                            "group": "\(groupId)", "partitions": "\(removed.count)", "cause": "\(reason)"])
                     }
                 }))
         }

@@ -27,7 +27,8 @@ public struct SystemGroupScheduler: GroupScheduler {
     public func schedule(afterMs delayMs: Int64, _ action: @escaping @Sendable () async -> Void) -> any GroupTimerHandle {
         let task = Task {
             if delayMs > 0 {
-                do { try await Task.sleep(nanoseconds: UInt64(delayMs) * 1_000_000) } catch { return }
+                let (nanoseconds, overflow) = UInt64(delayMs).multipliedReportingOverflow(by: 1_000_000)
+                do { try await Task.sleep(nanoseconds: overflow ? UInt64.max : nanoseconds) } catch { return }
             }
             guard !Task.isCancelled else { return }
             await action()

@@ -4,7 +4,7 @@
 // `LogValidator`, `UnifiedLog.append`):
 // * acks must be -1, 0 or 1 (else INVALID_REQUIRED_ACKS for every partition);
 // * unknown topic or partition -> UNKNOWN_TOPIC_OR_PARTITION; not the leader ->
-//   NOT_LEADER_OR_FOLLOWER;
+//   NOT_LEADER_OR_FOLLOWER; an internal topic (__consumer_offsets) -> INVALID_TOPIC_EXCEPTION;
 // * exactly one batch, magic 2, not a control batch, not transactional (no transaction
 //   coordinator here), baseSequence >= 0 when a producer id is set -> else INVALID_RECORD;
 // * zstd below v7 -> UNSUPPORTED_COMPRESSION_TYPE; a batch larger than the topic's
@@ -84,6 +84,10 @@ public struct ProduceHandler: RequestHandler {
         }
         guard let partition = services.replicas.partition(name, index), partition.isLeader else {
             throw .notLeader
+        }
+        // Kafka refuses client writes to internal topics (only the coordinators write them).
+        guard !TopicName.internalTopics.contains(name) else {
+            throw PartitionError(ErrorCode.invalidTopicException.rawValue, "Cannot append to internal topic \(name)")
         }
         guard let records, records.readableBytes > 0 else {
             throw PartitionError(ErrorCode.invalidRecord.rawValue, "Produce request with no record batches")

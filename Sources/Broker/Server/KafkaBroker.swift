@@ -75,6 +75,13 @@ public final class KafkaBroker: Sendable {
         KafkaBrokerHandlers.register(into: &registry, services: services)
         coordinator = try Self.makeGroupCoordinator(services: services, logger: logger)
         registerGroupHandlers(into: &registry, coordinator: coordinator)
+        // Committed offsets of a deleted topic are dropped (Kafka's onPartitionsDeleted), so a
+        // topic re-created under the same name does not inherit them.
+        let groupCoordinator = coordinator
+        store.addListener { old, new in
+            let deleted = old.topics.values.filter { new.topics[$0.name]?.id != $0.id }.map(\.name)
+            if !deleted.isEmpty { Task { await groupCoordinator.topicsDeleted(deleted) } }
+        }
         registry.registerApiVersions()
         self.registry = registry
 

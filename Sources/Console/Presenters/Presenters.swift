@@ -90,9 +90,9 @@ public enum Presenters {
         let items = filter.apply(s.groups) { "\($0.groupId) \($0.state) \($0.status.rawValue) \($0.topics.joined(separator: " "))" }
         return PaneTable(
             title: "Consumer groups", columns: [
-                TableColumn("GROUP", width: 12, flex: 2), TableColumn("STATE", width: 11), TableColumn("MEMB", width: 4, alignRight: true),
+                TableColumn("GROUP", width: 14, flex: 2), TableColumn("STATE", width: 10), TableColumn("MEMB", width: 4, alignRight: true),
                 TableColumn("LAG", width: 7, alignRight: true), TableColumn("TREND", width: 13), TableColumn("LAG-S", width: 6, alignRight: true),
-                TableColumn("STATUS", width: 6), TableColumn("REASON", width: 12, flex: 3), TableColumn("ASSIGNOR", width: 10),
+                TableColumn("STATUS", width: 6), TableColumn("REASON", width: 10, flex: 3), TableColumn("ASSIGNOR", width: 10),
             ], rowCount: items.count, emptyMessage: s.hasData ? "no consumer groups" : "waiting for cluster metadata",
             row: { i in
                 let g = items[i]
@@ -112,11 +112,11 @@ public enum Presenters {
         return PaneTable(
             title: "Group \(group)" + (g.map { " (\($0.state), \($0.members.count) members, \($0.status.rawValue))" } ?? ""),
             columns: [
-                TableColumn("TOPIC", width: 9, flex: 2), TableColumn("P", width: 3, alignRight: true),
+                TableColumn("TOPIC", width: 12, flex: 3), TableColumn("P", width: 3, alignRight: true),
                 TableColumn("COMMIT", width: 8, alignRight: true), TableColumn("END", width: 8, alignRight: true),
                 TableColumn("LAG", width: 7, alignRight: true), TableColumn("LAG-S", width: 6, alignRight: true),
                 TableColumn("DRAIN", width: 6, alignRight: true), TableColumn("ETA", width: 6, alignRight: true),
-                TableColumn("STATUS", width: 6), TableColumn("OWNER", width: 10, flex: 2),
+                TableColumn("STATUS", width: 6), TableColumn("OWNER", width: 7, flex: 1),
             ], rowCount: items.count, emptyMessage: g == nil ? "group \(group) not found" : "no partitions",
             row: { i in
                 let p = items[i]

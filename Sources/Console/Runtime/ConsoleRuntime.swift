@@ -57,9 +57,11 @@ public final class ConsoleRuntime: Sendable {
                       onEffect: { effect, snap in
                           switch effect {
                           case .quit: return false
-                          case .refresh: Task { await sampler.refreshNow() }
+                          // Detached: a plain Task would inherit the MainActor, which this
+                          // loop occupies, and would not run until the console quits.
+                          case .refresh: Task.detached { await sampler.refreshNow() }
                           case .perform(let a): executor.perform(a, snapshot: snap)
-                          case .tail(let r): Task { await tailer.start(r) }
+                          case .tail(let r): Task.detached { await tailer.start(r) }
                           }
                           return true
                       })

@@ -101,16 +101,77 @@ public struct ClientConfig: Sendable {
             throw KafkaClientError.invalidConfiguration(
                 key: "security.protocol", value: proto, reason: "expected PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL")
         }
-        // TLS and SASL are not implemented yet: refuse rather than silently connect in the clear.
-        guard security == .plaintext else {
+        // TLS is not implemented: refuse rather than silently connect in the clear.
+        guard security == .plaintext || security == .saslPlaintext else {
             throw KafkaClientError.invalidConfiguration(
-                key: "security.protocol", value: proto, reason: "only PLAINTEXT is supported by this build of the client")
+                key: "security.protocol", value: proto, reason: "TLS is not supported by this build of the client (use PLAINTEXT or SASL_PLAINTEXT)")
         }
         securityProtocol = security
+        if security == .saslPlaintext {
+            sasl = try SASLConfig(properties: properties)
+        } else {
+            sasl = nil
+        }
     }
+
+    /// SASL settings when `security.protocol` is SASL_PLAINTEXT.
+    public var sasl: SASLConfig?
 
     /// Convenience for code and tests: just the bootstrap servers, everything else default.
     public init(bootstrapServers: String, clientId: String = "samsa") throws {
         try self.init(properties: ["bootstrap.servers": bootstrapServers, "client.id": clientId])
+    }
+}
+
+/// `sasl.mechanism` with librdkafka's `sasl.username` / `sasl.password`, or Java's
+/// `sasl.jaas.config` (`... username="u" password="p";`).
+public struct SASLConfig: Sendable {
+    public enum Mechanism: String, Sendable {
+        case plain = "PLAIN"
+        case scramSHA256 = "SCRAM-SHA-256"
+        case scramSHA512 = "SCRAM-SHA-512"
+    }
+
+    public var mechanism: Mechanism
+    public var username: String
+    public var password: String
+
+    public init(mechanism: Mechanism, username: String, password: String) {
+        self.mechanism = mechanism
+        self.username = username
+        self.password = password
+    }
+
+    init(properties: ClientProperties) throws {
+        let raw = properties.string("sasl.mechanism", default: "PLAIN").uppercased()
+        guard let mechanism = Mechanism(rawValue: raw) else {
+            throw KafkaClientError.invalidConfiguration(key: "sasl.mechanism", value: raw, reason: "expected PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512")
+        }
+        self.mechanism = mechanism
+        var username = properties["sasl.username"]
+        var password = properties["sasl.password"]
+        if let jaas = properties["sasl.jaas.config"] {
+            username = username ?? Self.jaasValue("username", in: jaas)
+            password = password ?? Self.jaasValue("password", in: jaas)
+        }
+        guard let username, let password else {
+            throw KafkaClientError.invalidConfiguration(key: "sasl.username", value: "", reason: "SASL needs sasl.username and sasl.password (or sasl.jaas.config)")
+        }
+        self.username = username
+        self.password = password
+    }
+
+    /// `key="value"` inside a JAAS line (backslash escapes the quote).
+    static func jaasValue(_ key: String, in jaas: String) -> String? {
+        guard let range = jaas.range(of: "\(key)=\"") else { return nil }
+        var value = ""
+        var escaped = false
+        for c in jaas[range.upperBound...] {
+            if escaped { value.append(c); escaped = false; continue }
+            if c == "\\" { escaped = true; continue }
+            if c == "\"" { return value }
+            value.append(c)
+        }
+        return nil
     }
 }

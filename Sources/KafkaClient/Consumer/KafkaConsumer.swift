@@ -34,7 +34,13 @@ public actor KafkaConsumer {
     private var fetchPositions: [TopicPartition: Int64] = [:]
     private var leaderEpochs: [TopicPartition: Int32] = [:]
     private var seekGeneration: [TopicPartition: Int] = [:]
-    private var buffered: [TopicPartition: [ConsumerRecord]] = [:]
+    /// Fetched, not yet returned records per partition; `head` avoids shifting arrays on drain.
+    private struct Buffered {
+        var records: [ConsumerRecord] = []
+        var head = 0
+        var count: Int { records.count - head }
+    }
+    private var buffered: [TopicPartition: Buffered] = [:]
     private var bufferedCount = 0
     private var paused: Set<TopicPartition> = []
     private var fetchesInFlight: Set<Int32> = []
@@ -271,13 +277,16 @@ public actor KafkaConsumer {
         var visited = 0
         while out.count < max && visited < keys.count {
             let tp = keys[index]
-            if !paused.contains(tp), var records = buffered[tp], !records.isEmpty {
-                let take = min(max - out.count, records.count)
-                out.append(contentsOf: records[0..<take])
-                records.removeFirst(take)
+            if !paused.contains(tp), let queue = buffered[tp], queue.count > 0 {
+                let take = min(max - out.count, queue.count)
+                out.append(contentsOf: queue.records[queue.head..<(queue.head + take)])
                 bufferedCount -= take
                 positions[tp] = out.last!.offset + 1
-                buffered[tp] = records.isEmpty ? nil : records
+                if take == queue.count {
+                    buffered[tp] = nil
+                } else {
+                    buffered[tp]!.head += take
+                }
             }
             index = (index + 1) % keys.count
             visited += 1
@@ -327,11 +336,12 @@ public actor KafkaConsumer {
     }
 
     private func fetch(from leader: Int32, partitions: [(TopicPartition, Int64)], generations: [Int]) async {
-        defer {
-            fetchesInFlight.remove(leader)
-            wakeWaiter()
-        }
+        // Every exit path clears `fetchesInFlight` for this leader (before any new fetch starts).
+        defer { wakeWaiter() }
         let config = self.config
+        // While records are buffered the application has work: a long poll here would hold
+        // back partitions that drain meanwhile (one fetch per leader), so wait only briefly.
+        let maxWait = bufferedCount > 0 ? min(config.fetchMaxWait, .milliseconds(10)) : config.fetchMaxWait
         let response: FetchResponse
         let version: Int16
         do {
@@ -339,7 +349,7 @@ public actor KafkaConsumer {
             let fetchTimeout = config.client.requestTimeout + config.fetchMaxWait
             (response, version) = try await connection.send(supported: 4...12, timeout: fetchTimeout) { version in
                 var request = FetchRequest()
-                request.maxWaitMs = Int32(clamping: config.fetchMaxWait.milliseconds)
+                request.maxWaitMs = Int32(clamping: maxWait.milliseconds)
                 request.minBytes = Int32(clamping: config.fetchMinBytes)
                 request.maxBytes = Int32(clamping: config.fetchMaxBytes)
                 request.isolationLevel = config.isolationLevel.rawValue
@@ -356,6 +366,7 @@ public actor KafkaConsumer {
                 return request
             }
         } catch {
+            fetchesInFlight.remove(leader)
             if let e = error as? KafkaClientError, !e.isRetriable { fetchError = e }
             cluster.markMetadataStale()
             try? await Task.sleep(for: config.client.retryBackoff)
@@ -393,6 +404,10 @@ public actor KafkaConsumer {
             for tp in reset { positions[tp] = nil; fetchPositions[tp] = nil }
             do { try await resetPositions(reset) } catch let e as KafkaClientError { fetchError = e } catch {}
         }
+        // Pipelining: fetch the next chunk while the application works through this one
+        // (bounded by the per-partition buffer check in startFetches).
+        fetchesInFlight.remove(leader)
+        if fetchError == nil { startFetches() }
     }
 
     private func append(_ bytes: ByteBuffer, for tp: TopicPartition, from offset: Int64,
@@ -421,7 +436,11 @@ public actor KafkaConsumer {
         }
         fetchPositions[tp] = next
         if !records.isEmpty {
-            buffered[tp, default: []].append(contentsOf: records)
+            if buffered[tp] == nil {
+                buffered[tp] = Buffered(records: records)
+            } else {
+                buffered[tp]!.records.append(contentsOf: records)
+            }
             bufferedCount += records.count
         }
     }

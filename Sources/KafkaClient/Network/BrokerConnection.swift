@@ -60,6 +60,7 @@ public final class BrokerConnection: Sendable {
         let connection = BrokerConnection(nodeId: nodeId, address: address, channel: channel, config: config)
         do {
             try await connection.negotiateVersions()
+            if let sasl = config.sasl { try await connection.authenticate(sasl) }
         } catch {
             connection.close()
             throw error

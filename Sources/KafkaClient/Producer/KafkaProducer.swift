@@ -99,6 +99,12 @@ public actor KafkaProducer {
         startSenderIfNeeded()
     }
 
+    /// Enqueues many records with one actor hop (cheaper than one `produce` call per record
+    /// for bulk loads); `onDelivery` is called once per record.
+    public func produce(contentsOf records: [ProducerRecord], onDelivery: DeliveryCallback? = nil) async throws {
+        for record in records { try await produce(record, onDelivery: onDelivery) }
+    }
+
     /// Produces one record and waits for its delivery.
     public func send(_ record: ProducerRecord) async throws -> RecordMetadata {
         let result: Result<RecordMetadata, KafkaClientError> = try await withCheckedThrowingContinuation { continuation in
@@ -147,29 +153,47 @@ public actor KafkaProducer {
     }
 
     private func append(_ record: ProducerRecord, to tp: TopicPartition, size: Int, callback: @escaping DeliveryCallback) {
-        let now = ContinuousClock.now
         let timestamp = record.timestamp ?? Int64(Date.nowMilliseconds)
-        var queue = queues[tp] ?? PartitionQueue()
-        if var open = queue.open, open.bytes + size > config.batchSize, !open.records.isEmpty {
-            open.attempts = 0
-            queue.ready.append(open)
-            queue.open = nil
+        // One in-place access to the partition's queue: reading `queues[tp]` into a local
+        // would copy (retain) the queue and its batch on every record.
+        let (isNew, closed, full) = Self.append(record, size: size, timestamp: timestamp, callback: callback,
+                                                batchSize: config.batchSize, tp: tp, into: &queues[tp, default: PartitionQueue()])
+        if closed {
             partitioner.batchClosed(topic: tp.topic, partition: tp.partition, partitionCount: partitionCounts[tp.topic] ?? 1, available: [])
-            wakePending = true
         }
-        var batch = queue.open ?? PendingBatch(tp: tp, createdAt: now, baseTimestamp: timestamp)
-        let isNew = batch.records.isEmpty
-        batch.records.append(Record(
-            offsetDelta: Int32(batch.records.count), timestampDelta: timestamp - batch.baseTimestamp,
-            key: record.key, value: record.value, headers: record.headers.map { RecordHeader(key: $0.key, value: $0.value) }))
-        batch.callbacks.append(callback)
-        batch.timestamps.append(timestamp)
-        batch.bytes += size
-        queue.open = batch
-        queues[tp] = queue
         bufferedBytes += size
         pendingRecords += 1
-        if isNew || batch.bytes >= config.batchSize { signal() }
+        if isNew || closed || full { signal() }
+    }
+
+    /// Appends to the open batch (closing it first when the record would overflow it).
+    /// Returns whether a batch was opened, closed, and whether the open one is now full.
+    private static func append(
+        _ record: ProducerRecord, size: Int, timestamp: Int64, callback: @escaping DeliveryCallback,
+        batchSize: Int, tp: TopicPartition, into queue: inout PartitionQueue
+    ) -> (opened: Bool, closed: Bool, full: Bool) {
+        var closed = false
+        if let bytes = queue.open?.bytes, bytes + size > batchSize, let full = queue.open.take() {
+            queue.ready.append(full)
+            closed = true
+        }
+        let opened = queue.open == nil
+        if opened {
+            var batch = PendingBatch(tp: tp, createdAt: .now, baseTimestamp: timestamp)
+            batch.records.reserveCapacity(256)
+            batch.callbacks.reserveCapacity(256)
+            batch.timestamps.reserveCapacity(256)
+            queue.open = batch
+        }
+        let offsetDelta = Int32(queue.open!.records.count)
+        let delta = timestamp - queue.open!.baseTimestamp
+        queue.open!.records.append(Record(
+            offsetDelta: offsetDelta, timestampDelta: delta, key: record.key, value: record.value,
+            headers: record.headers.isEmpty ? [] : record.headers.map { RecordHeader(key: $0.key, value: $0.value) }))
+        queue.open!.callbacks.append(callback)
+        queue.open!.timestamps.append(timestamp)
+        queue.open!.bytes += size
+        return (opened, closed, queue.open!.bytes >= batchSize)
     }
 
     // MARK: Sender
