@@ -120,7 +120,7 @@ final class GroupsCoordinatorTests: XCTestCase {
         XCTAssertEqual(v10,
                        [.unknownMemberId])
         await c.waitForWrites()
-        let last = try XCTUnwrap(store.allRecords().last)
+        let last = try XCTUnwrap(try store.allRecords().last)
         XCTAssertEqual(last.key, .groupMetadata(group: "g"))
         XCTAssertEqual(try GroupMetadataValue.decode(try XCTUnwrap(last.value)).members.count, 0)
         await c.shutdown()
@@ -219,7 +219,7 @@ final class GroupsCoordinatorTests: XCTestCase {
         XCTAssertEqual(v28, .groupIdNotFound)
         await c.shutdown()
 
-        let tombstones = store.allRecords().filter { $0.value == nil }.map(\.key)
+        let tombstones = try store.allRecords().filter { $0.value == nil }.map(\.key)
         XCTAssertTrue(tombstones.contains(.groupMetadata(group: "idle")))
         XCTAssertTrue(tombstones.contains(.offsetCommit(OffsetCommitKey(group: "idle", topic: "t", partition: 1))))
         XCTAssertTrue(tombstones.contains(.offsetCommit(OffsetCommitKey(group: "active", topic: "old", partition: 0))))
@@ -308,7 +308,7 @@ final class GroupsCoordinatorTests: XCTestCase {
         await c.waitForWrites()
         let v37 = await c.group("old")
         XCTAssertNil(v37)
-        XCTAssertTrue(store.allRecords().contains { $0.key == .groupMetadata(group: "old") && $0.value == nil })
+        XCTAssertTrue(try store.allRecords().contains { $0.key == .groupMetadata(group: "old") && $0.value == nil })
         await c.shutdown()
     }
 

@@ -31,7 +31,7 @@ final class GroupsStateMachineTests: XCTestCase {
         return (h, ids)
     }
 
-    func testJoinSyncRoundWithInitialDelayAndParkedFollowerSync() {
+    func testJoinSyncRoundWithInitialDelayAndParkedFollowerSync() throws {
         var h = H()
         let (a, ta) = h.joinTwoStep(H.joinInput(clientId: "a"))
         XCTAssertEqual(h.group.state, .preparingRebalance)
@@ -40,7 +40,7 @@ final class GroupsStateMachineTests: XCTestCase {
         h.advance(by: 3_000)
         XCTAssertNil(h.joins[ta], "a member arrived during the delay, so it is extended")
         h.advance(by: 3_000)
-        let ja = try! XCTUnwrap(h.joins[ta]), jb = try! XCTUnwrap(h.joins[tb])
+        let ja = try XCTUnwrap(h.joins[ta]), jb = try XCTUnwrap(h.joins[tb])
         XCTAssertEqual(ja.error, .none)
         XCTAssertEqual(ja.generationId, 1)
         XCTAssertEqual(ja.leader, a)
@@ -99,7 +99,7 @@ final class GroupsStateMachineTests: XCTestCase {
         XCTAssertEqual(h.joins[ta]?.members.count, 2)
     }
 
-    func testLeaveTriggersRebalanceAndRemainingMemberCompletesAlone() {
+    func testLeaveTriggersRebalanceAndRemainingMemberCompletesAlone() throws {
         var (h, ids) = stableGroup(2)
         let out = h.leave([LeavingMember(memberId: ids[1])])
         XCTAssertEqual(out.error, .none)
@@ -107,7 +107,7 @@ final class GroupsStateMachineTests: XCTestCase {
         XCTAssertEqual(h.group.state, .preparingRebalance)
         XCTAssertEqual(h.heartbeat(ids[0], generation: 1), .rebalanceInProgress)
         let t = h.join(H.joinInput(memberId: ids[0], clientId: "c0"))
-        let j = try! XCTUnwrap(h.joins[t], "the only member rejoined: no need to wait")
+        let j = try XCTUnwrap(h.joins[t], "the only member rejoined: no need to wait")
         XCTAssertEqual(j.generationId, 2)
         XCTAssertEqual(j.leader, ids[0])
         XCTAssertEqual(j.members.map(\.memberId), [ids[0]])
@@ -136,7 +136,7 @@ final class GroupsStateMachineTests: XCTestCase {
         XCTAssertEqual(h.joins[t]?.generationId, 2)
     }
 
-    func testRebalanceTimeoutDropsMembersThatDoNotRejoin() {
+    func testRebalanceTimeoutDropsMembersThatDoNotRejoin() throws {
         var (h, ids) = stableGroup(2)
         // The leader rejoins with new metadata; the follower keeps heartbeating but never rejoins.
         let t = h.join(H.joinInput(memberId: ids[0], clientId: "c0", protocols: [("range", ["t", "new"])]))
@@ -147,7 +147,7 @@ final class GroupsStateMachineTests: XCTestCase {
             XCTAssertNil(h.joins[t])
         }
         h.advance(by: 3_001)
-        let j = try! XCTUnwrap(h.joins[t], "the rebalance timeout (30 s) ends the join phase")
+        let j = try XCTUnwrap(h.joins[t], "the rebalance timeout (30 s) ends the join phase")
         XCTAssertEqual(j.members.map(\.memberId), [ids[0]])
         XCTAssertNil(h.group.members[ids[1]])
         XCTAssertEqual(h.heartbeat(ids[1], generation: 2), .unknownMemberId)
@@ -166,13 +166,13 @@ final class GroupsStateMachineTests: XCTestCase {
         XCTAssertNil(h.group.members[newId])
     }
 
-    func testStaticMemberRestartKeepsAssignmentWithoutRebalance() {
+    func testStaticMemberRestartKeepsAssignmentWithoutRebalance() throws {
         var (h, ids) = stableGroup(2, staticMembers: true)
         let t = h.join(H.joinInput(instanceId: "i-1", clientId: "c1"))
         XCTAssertNil(h.joins[t], "answered once the new member id is written")
         XCTAssertEqual(h.pendingWrites.count, 1)
         h.finishWrites()
-        let j = try! XCTUnwrap(h.joins[t])
+        let j = try XCTUnwrap(h.joins[t])
         XCTAssertEqual(j.error, .none)
         XCTAssertNotEqual(j.memberId, ids[1])
         XCTAssertEqual(j.generationId, 1, "no new generation")
@@ -190,18 +190,18 @@ final class GroupsStateMachineTests: XCTestCase {
         XCTAssertEqual(h.heartbeat(j.memberId, generation: 1, instanceId: "i-1"), .none)
     }
 
-    func testStaticLeaderRestartSkipsAssignmentOnlyFromJoinGroupV9() {
+    func testStaticLeaderRestartSkipsAssignmentOnlyFromJoinGroupV9() throws {
         var (h, ids) = stableGroup(2, staticMembers: true, version: 9)
         let t9 = h.join(H.joinInput(instanceId: "i-0", clientId: "c0", version: 9))
         h.finishWrites()
-        let j9 = try! XCTUnwrap(h.joins[t9])
+        let j9 = try XCTUnwrap(h.joins[t9])
         XCTAssertTrue(j9.skipAssignment)
         XCTAssertEqual(j9.leader, j9.memberId, "v9: the restarted leader learns it leads")
         XCTAssertEqual(j9.members.count, 2)
 
         let t5 = h.join(H.joinInput(instanceId: "i-0", clientId: "c0", version: 5))
         h.finishWrites()
-        let j5 = try! XCTUnwrap(h.joins[t5])
+        let j5 = try XCTUnwrap(h.joins[t5])
         XCTAssertFalse(j5.skipAssignment)
         XCTAssertEqual(j5.leader, j9.memberId, "pre-v9: told the previous leader id, so it does not assign")
         XCTAssertNotEqual(j5.memberId, j9.memberId)

@@ -27,12 +27,9 @@ final class InMemoryGroupLogStore: GroupLogStore, @unchecked Sendable {
     func setFailure(_ error: Error?) { lock.withLock { failAppends = error } }
 
     /// Every record of every partition, decoded keys, in partition then log order.
-    func allRecords() -> [(key: GroupRecordKey, value: ByteBuffer?)] {
-        lock.withLock {
-            partitions.keys.sorted().flatMap { p in
-                partitions[p]!.map { (try! GroupRecordKey.decode($0.key), $0.value) }
-            }
-        }
+    func allRecords() throws -> [(key: GroupRecordKey, value: ByteBuffer?)] {
+        let raw = lock.withLock { partitions.keys.sorted().flatMap { partitions[$0]! } }
+        return try raw.map { (try GroupRecordKey.decode($0.key), $0.value) }
     }
 }
 

@@ -253,6 +253,21 @@ final class RecordsBatchTests: XCTestCase {
         XCTAssertEqual(offsets, [0, 4, 8])
     }
 
+    /// Feeding a stream byte by byte: every prefix decodes the batches it holds whole and reports
+    /// the rest as partial, never an error, as a consumer reading a socket or a cut fetch sees it.
+    func testEveryPrefixOfTwoBatchesDecodesTheWholeOnes() throws {
+        var buffer = ByteBuffer()
+        try sampleBatch(codec: .zstd, recordCount: 3).encode(into: &buffer)
+        let firstSize = buffer.readableBytes
+        try sampleBatch(codec: .none, recordCount: 2, baseOffset: 3).encode(into: &buffer)
+        for length in 0...buffer.readableBytes {
+            let result = try RecordBatch.decodeAll(from: buffer.getSlice(at: 0, length: length)!)
+            let whole = length == buffer.readableBytes ? 2 : length >= firstSize ? 1 : 0
+            XCTAssertEqual(result.batches.count, whole, "prefix \(length)")
+            XCTAssertEqual(result.partialTrailingBytes, length - [0, firstSize, buffer.readableBytes][whole], "prefix \(length)")
+        }
+    }
+
     func testDecodeAllThrowsOnAnImpossibleLengthInsteadOfWaitingForMore() throws {
         var buffer = try sampleBatch(codec: .none, recordCount: 1).encoded()
         buffer.setInteger(Int32(10), at: 8)  // batchLength smaller than the header itself

@@ -8,9 +8,11 @@ Skips only when the samsa binary lacks the subcommand a test needs."""
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 
 import pytest
+from confluent_kafka import ConsumerGroupTopicPartitions
 
 import kafka_wire
 from conftest import SAMSA_BIN, require_samsa
@@ -206,3 +208,103 @@ def test_cluster_describe_agrees_with_kcat_and_admin(broker):
     assert brokers == {n.id: f"{n.host}:{n.port}" for n in desc.nodes}
     text = json.dumps(doc)
     assert desc.cluster_id in text, f"cluster id {desc.cluster_id} missing from {text[:300]}"
+
+
+def test_swift_consumers_share_a_group_with_kafka_python(broker, topic_name, group_name, tmp_path):
+    """Two `samsa consume --group` members and a kafka-python member split the partitions;
+    when one Swift member stops, the others take its partitions over; together they consume
+    every record, and the group's committed offsets reach the high watermark."""
+    require_samsa("consume")
+    from kafka import KafkaConsumer, KafkaProducer
+    from kafka.errors import CommitFailedError, RebalanceInProgressError
+
+    # Six partitions: three members hold two each, two members three each (range or not).
+    partitions, first, second = 6, 300, 300
+    create_topic(broker, topic_name, partitions=partitions)
+    producer = KafkaProducer(bootstrap_servers=broker.bootstrap, acks="all")
+
+    def produce(start: int, n: int):
+        for i in range(start, start + n):
+            producer.send(topic_name, value=f"{i % partitions}:{i}".encode(), partition=i % partitions)
+        producer.flush(timeout=60)
+
+    produce(0, first)
+    group_props = ["-X", "session.timeout.ms=6000", "-X", "heartbeat.interval.ms=500",
+                   "-X", "auto.offset.reset=earliest"]
+    swift = []
+    for n in range(2):
+        out = open(tmp_path / f"swift-{n}.out", "wb")
+        proc = subprocess.Popen([SAMSA_BIN, "consume", "--topic", topic_name, "--group", group_name,
+                                 "--format", "%p %o %s\\n", "--bootstrap-server", broker.bootstrap, *group_props],
+                                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        swift.append((proc, out))
+    kp = KafkaConsumer(topic_name, bootstrap_servers=broker.bootstrap, group_id=group_name,
+                       auto_offset_reset="earliest", enable_auto_commit=False, client_id="kafka-python-member",
+                       session_timeout_ms=6000, heartbeat_interval_ms=500)
+    mine: set[tuple[int, int]] = set()
+
+    def poll_kp(seconds: float):
+        deadline = time.time() + seconds
+        while time.time() < deadline:
+            for tp, msgs in kp.poll(timeout_ms=200).items():
+                for m in msgs:
+                    assert m.value == f"{m.partition}:{m.value.decode().split(':')[1]}".encode()
+                    mine.add((m.partition, m.offset))
+            try:
+                kp.commit()
+            except (RebalanceInProgressError, CommitFailedError):
+                pass  # the records come again to whoever owns the partition next
+
+    try:
+        # Three members: kafka-python holds two of the six partitions.
+        deadline = time.time() + 90
+        shared = False
+        while time.time() < deadline and not shared:
+            poll_kp(1)
+            shared = len(kp.assignment()) == 2
+        assert shared, f"kafka-python member never shared the group: {kp.assignment()}"
+
+        # One Swift member stops: the remaining two take its partitions over.
+        swift[0][0].terminate()
+        swift[0][0].wait(timeout=30)
+        deadline = time.time() + 90
+        while time.time() < deadline and len(kp.assignment()) != 3:
+            poll_kp(1)
+        assert len(kp.assignment()) == 3, f"no rebalance after a Swift member left: {kp.assignment()}"
+
+        produce(first, second)
+        total = first + second
+        deadline = time.time() + 90
+        committed = {}
+        while time.time() < deadline:
+            poll_kp(1)
+            a = admin(broker)
+            res = a.list_consumer_group_offsets([ConsumerGroupTopicPartitions(group_name)])[group_name].result(timeout=30)
+            committed = {tp.partition: tp.offset for tp in res.topic_partitions if tp.topic == topic_name}
+            if sum(committed.values()) == total:
+                break
+        assert committed == {p: total // partitions for p in range(partitions)}, committed
+    finally:
+        for proc, out in swift:
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+            out.close()
+        kp.close()
+        producer.close()
+
+    theirs: set[tuple[int, int]] = set()
+    for n in range(2):
+        for line in (tmp_path / f"swift-{n}.out").read_text().splitlines():
+            parts = line.split(" ")
+            if len(parts) == 3 and parts[0].isdigit():
+                p, o, v = int(parts[0]), int(parts[1]), parts[2]
+                assert v.split(":")[0] == str(p), line
+                theirs.add((p, o))
+    assert theirs, "the Swift members printed no records"
+    everything = {(p, o) for p in range(partitions) for o in range((first + second) // partitions)}
+    assert mine | theirs == everything, f"missing {sorted(everything - (mine | theirs))[:10]}"

@@ -17,6 +17,7 @@ extension GroupCoordinator {
         var exists: [Bool] = []
         exists.reserveCapacity(entries.count)
         for entry in entries { exists.append(await partitionExists(entry.topic, entry.partition)) }
+        if let error = unavailableError { return entries.map { _ in error } }
 
         let now = scheduler.nowMs()
         if groups[groupId] == nil {

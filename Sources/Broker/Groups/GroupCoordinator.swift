@@ -145,12 +145,14 @@ public actor GroupCoordinator {
     /// Runs one event on a group, performs the actions it returned, and logs a change of
     /// state, generation or membership (the lines an operator follows a rebalance by).
     func update(_ groupId: String, cause: @autoclosure () -> String, _ event: (inout Group) -> [GroupAction]) {
-        guard let old = groups[groupId] else { return }
+        // Only a summary is kept: holding a copy of the group would make the event's mutation
+        // copy its member and offset tables (copy-on-write) on every heartbeat.
+        guard let before = groups[groupId].map({ ($0.state, $0.generationId, $0.members.count) }) else { return }
         let actions = event(&groups[groupId]!)
         perform(actions, groupId: groupId)
         guard let new = groups[groupId] else { return }
-        if old.state != new.state || old.generationId != new.generationId || old.members.count != new.members.count {
-            logger.info("group \(old.state.kafkaName) -> \(new.state.kafkaName)", metadata: [
+        if before != (new.state, new.generationId, new.members.count) {
+            logger.info("group \(before.0.kafkaName) -> \(new.state.kafkaName)", metadata: [
                 "group": "\(groupId)", "generation": "\(new.generationId)", "members": "\(new.members.count)",
                 "cause": "\(cause())",
             ])
