@@ -93,24 +93,36 @@ struct ConsumeCommand: AsyncParsableCommand {
         var lastRecord = ContinuousClock.now
         var out = FileHandleBuffer()
         var printedPositions: [TopicPartition: Int64] = [:]
-        while maxMessages.map({ printed < $0 }) ?? true {
+        // Property-wrapper getters are slow (generic metadata lookups): read them once.
+        let limit = maxMessages ?? Int.max
+        let json = output.output == .json
+        let idleLimit = timeoutMs.map { Duration.milliseconds($0) }
+        while printed < limit {
             let records = try await consumer.poll(timeout: .milliseconds(200))
             if records.isEmpty {
                 out.flush()
-                if let timeoutMs, ContinuousClock.now - lastRecord >= .milliseconds(timeoutMs) { break }
+                if let idleLimit, ContinuousClock.now - lastRecord >= idleLimit { break }
                 continue
             }
             lastRecord = ContinuousClock.now
+            // Records of one partition come in runs: note the next offset per run, not per record.
+            var lastOffsets: [TopicPartition: Int64] = [:]
+            var run: (partition: Int32, topic: String, next: Int64)?
             for record in records {
-                if let maxMessages, printed >= maxMessages { break }
-                printedPositions[record.topicPartition] = record.offset + 1
-                if output.output == .json {
+                if printed >= limit { break }
+                if let r = run, r.partition != record.partition || r.topic != record.topic {
+                    lastOffsets[TopicPartition(r.topic, r.partition)] = r.next
+                }
+                run = (record.partition, record.topic, record.offset + 1)
+                if json {
                     out.write(jsonLine(record))
                 } else {
                     out.write(template.render(record))
                 }
                 printed += 1
             }
+            if let r = run { lastOffsets[TopicPartition(r.topic, r.partition)] = r.next }
+            printedPositions.merge(lastOffsets) { _, new in new }
         }
         out.flush()
         if group != nil, maxMessages != nil, !printedPositions.isEmpty {

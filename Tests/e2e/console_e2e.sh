@@ -128,6 +128,20 @@ PYEOF
   then pass "confluent-kafka sees committed offsets of demo-billing"; else fail "confluent-kafka sees no committed offsets for demo-billing"; fi
   keys Escape Escape
 
+  # Headless: --once --output json reports the same cluster (topic, partitions, the group).
+  if "$SAMSA_BIN" console --bootstrap-server "$B" --once --output json >"$WORK/once-$name.json" 2>"$WORK/once-$name.err" &&
+     "$PY" - "$WORK/once-$name.json" "$TOPIC" <<'PYEOF'
+import json, sys
+s = json.load(open(sys.argv[1]))
+topic = next(t for t in s["topics"] if t["name"] == sys.argv[2])
+assert len(topic["partitions"]) == 3, topic
+g = next(g for g in s["groups"] if g["groupId"] == "demo-billing")
+assert g["status"] in ("OK", "WARN", "ERR") and g["reason"], g
+assert any(p.get("committedOffset") is not None for p in g["partitions"]), g
+print("once json:", topic["name"], len(topic["partitions"]), "partitions;", g["groupId"], g["status"], g.get("totalLag"))
+PYEOF
+  then pass "--once --output json shows $TOPIC and demo-billing"; else fail "--once --output json: $(cat "$WORK/once-$name.err")"; fi
+
   # Delete the topic by typing its name.
   keys 2; keys /; text "$TOPIC"; keys Enter
   keys d; expect "Delete topic $TOPIC" 5
