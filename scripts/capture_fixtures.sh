@@ -4,9 +4,9 @@
 # scripts/capture_frames.py between each client and a throwaway Tansu broker.
 #
 # Clients: kcat216 (Debian's kcat on librdkafka 2.16 from the confluent-kafka wheel),
-# confluent-kafka (Python, librdkafka 2.16), and Debian's kcat (librdkafka 2.0.2), of which
-# only the ApiVersions request is kept: it cannot parse Tansu's reply (peers README).
-# Needs ../shared/peers/install.sh to have run. The fixtures are committed; CI does not
+# confluent-kafka (Python, librdkafka 2.16), both against Tansu; and Debian's kcat
+# (librdkafka 2.0.2), which cannot parse Tansu's ApiVersions reply (peers README), against our
+# own broker (SAMSA_BIN). Needs ../shared/peers/install.sh to have run. The fixtures are committed; CI does not
 # regenerate them (the clients' bytes differ per run: timestamps, producer ids, CRCs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -50,8 +50,25 @@ assert p.flush(30) == 0
 " "{bootstrap}" "$codec"
 done
 rm -f "$LOG.in"
-# Debian's kcat: ApiVersions only (it gives up on Tansu's response, so allow the failure).
-cap --client kcat-debian --client-version "$RDKAFKA202" --codec none --apis 18 --allow-failure --timeout 15 -- \
-  kcat -b {bootstrap} -L -m 3
+# Debian's kcat (librdkafka 2.0.2) cannot parse Tansu's ApiVersions response (peers README),
+# so its frames are captured against our own broker, which advertises the proxy the same way.
+SAMSA_BIN=${SAMSA_BIN:-.build/debug/samsa}
+"$SAMSA_BIN" broker --help 2>/dev/null | grep -q 'USAGE: samsa broker' || {
+  echo "no 'samsa broker' in $SAMSA_BIN: build it first (swift build --product samsa)" >&2; exit 1; }
+kill -KILL "$TANSU_PID"; wait "$TANSU_PID" 2>/dev/null || true
+DATA=$(mktemp -d /tmp/capture-samsa.XXXXXX)
+"$SAMSA_BIN" broker --override node.id=1 \
+  --override "listeners=PLAINTEXT://127.0.0.1:$UP" --override "advertised.listeners=PLAINTEXT://127.0.0.1:$PROXY" \
+  --override "log.dirs=$DATA" >"$LOG" 2>&1 </dev/null &
+SAMSA_PID=$!
+trap 'kill -KILL $SAMSA_PID 2>/dev/null || true; rm -rf "$LOG" "$DATA"' EXIT
+for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$UP") 2>/dev/null && break; sleep 0.1; done
+for codec in none gzip snappy lz4 zstd; do
+  printf 'key-1:value one\nkey-2:value two, a little longer to compress: aaaaaaaaaaaaaaaaaaaaaaaa\n:value without key\nkey-4:\nkey-5:last value\n' >"$LOG.in"
+  "$SAMSA_BIN" topic create "fixture-$codec" --partitions 1 --replication-factor 1 --bootstrap-server "127.0.0.1:$UP" >/dev/null
+  cap --client kcat-debian --client-version "$RDKAFKA202" --codec "$codec" -- \
+    sh -c "exec kcat -b {bootstrap} -P -t fixture-$codec -p 0 -z $codec -K : -H trace=abc -H empty= -X linger.ms=200 <$LOG.in"
+done
+rm -f "$LOG.in"
 ls -la "$OUT" | tail -n +2 | wc -l
 du -sh "$OUT"

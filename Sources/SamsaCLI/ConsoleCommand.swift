@@ -38,6 +38,10 @@ struct ConsoleCommand: AsyncParsableCommand {
     @Option(help: "Samples taken by --once (more than one gives rates and trends).")
     var samples: Int = 1
 
+    /// BENCHMARK ONLY (hidden): "PARTITIONS:GROUPS" of a synthetic cluster to time refreshes.
+    @Option(name: .customLong("benchmark-synthetic"), help: .hidden)
+    var benchmarkSynthetic: String?
+
     @Option(name: .customLong("log-file"), help: "Where the console logs (default ~/.samsa/console.log).")
     var logFile: String?
 
@@ -47,6 +51,17 @@ struct ConsoleCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if let spec = benchmarkSynthetic {
+            let parts = spec.split(separator: ":").compactMap { Int($0) }
+            guard parts.count == 2 else { throw ConsoleCLIError("--benchmark-synthetic wants PARTITIONS:GROUPS") }
+            let r = await ConsoleBenchmark.run(partitions: parts[0], groups: parts[1], samples: samples == 1 ? 10 : samples)
+            print("synthetic benchmark (not a real cluster): \(r.partitions) partitions, \(r.groups) groups, \(r.samples) samples")
+            print(String(format: "sample (collect+ingest): median %.1f ms, max %.1f ms", r.sampleMedian * 1000, r.sampleMax * 1000))
+            for (pane, t) in r.frameMedian.sorted(by: { $0.key < $1.key }) {
+                print(String(format: "frame %@ (80x24): median %.2f ms, max %.2f ms (rows rebuilt)", pane, t * 1000, (r.frameMax[pane] ?? 0) * 1000))
+            }
+            return
+        }
         var props: ClientProperties = ["bootstrap.servers": bootstrapServer]
         if let commandConfig {
             do { props = try ClientProperties.load(path: commandConfig).merging(props) } catch {
@@ -56,7 +71,6 @@ struct ConsoleCommand: AsyncParsableCommand {
         let interval = Duration.milliseconds(Int64(refresh * 1000))
         let source: KafkaClusterSource
         do { source = try KafkaClusterSource(properties: props) } catch { throw ConsoleCLIError("\(error)") }
-        defer { Task { await source.close() } }
         if once {
             let (text, snap) = try await ConsoleLauncher.once(source: source, samples: samples, interval: interval, format: output)
             print(text)

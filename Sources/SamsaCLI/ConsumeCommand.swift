@@ -42,6 +42,11 @@ struct ConsumeCommand: AsyncParsableCommand {
         var props = try global.properties()
         if let group {
             props["group.id"] = group
+            if let maxMessages {
+                // Commit exactly what was printed (below), not what was fetched beyond it.
+                props["enable.auto.commit"] = "false"
+                props["max.poll.records"] = String(max(1, min(maxMessages, 500)))
+            }
         } else {
             props["enable.auto.commit"] = "false"
         }
@@ -87,28 +92,41 @@ struct ConsumeCommand: AsyncParsableCommand {
         var printed = 0
         var lastRecord = ContinuousClock.now
         var out = FileHandleBuffer()
-        while maxMessages.map({ printed < $0 }) ?? true {
+        var printedPositions: [TopicPartition: Int64] = [:]
+        // Property-wrapper getters are slow (generic metadata lookups): read them once.
+        let limit = maxMessages ?? Int.max
+        let json = output.output == .json
+        let idleLimit = timeoutMs.map { Duration.milliseconds($0) }
+        while printed < limit {
             let records = try await consumer.poll(timeout: .milliseconds(200))
             if records.isEmpty {
                 out.flush()
-                if let timeoutMs, ContinuousClock.now - lastRecord >= .milliseconds(timeoutMs) { break }
+                if let idleLimit, ContinuousClock.now - lastRecord >= idleLimit { break }
                 continue
             }
             lastRecord = ContinuousClock.now
+            // Records of one partition come in runs: note the next offset per run, not per record.
+            var lastOffsets: [TopicPartition: Int64] = [:]
+            var run: (partition: Int32, topic: String, next: Int64)?
             for record in records {
-                if let maxMessages, printed >= maxMessages { break }
-                if output.output == .json {
+                if printed >= limit { break }
+                if let r = run, r.partition != record.partition || r.topic != record.topic {
+                    lastOffsets[TopicPartition(r.topic, r.partition)] = r.next
+                }
+                run = (record.partition, record.topic, record.offset + 1)
+                if json {
                     out.write(jsonLine(record))
                 } else {
                     out.write(template.render(record))
                 }
                 printed += 1
             }
+            if let r = run { lastOffsets[TopicPartition(r.topic, r.partition)] = r.next }
+            printedPositions.merge(lastOffsets) { _, new in new }
         }
         out.flush()
-        if group != nil, let maxMessages, printed >= maxMessages {
-            // Commit exactly what was printed, not what was fetched beyond it.
-            try? await consumer.commitSync()
+        if group != nil, maxMessages != nil, !printedPositions.isEmpty {
+            try await consumer.commitSync(printedPositions)
         }
     }
 

@@ -103,8 +103,8 @@ struct GroupCommand: AsyncParsableCommand {
         var topic: [String]
         @Flag(name: .customLong("to-earliest")) var toEarliest = false
         @Flag(name: .customLong("to-latest")) var toLatest = false
-        @Option(name: .customLong("to-offset")) var toOffset: Int64?
-        @Option(name: .customLong("shift-by")) var shiftBy: Int64?
+        @Option(name: .customLong("to-offset"), parsing: .unconditional) var toOffset: Int64?
+        @Option(name: .customLong("shift-by"), parsing: .unconditional, help: "Move by N (may be negative).") var shiftBy: Int64?
         @Option(name: .customLong("to-datetime"), help: "ISO-8601 time or ms since the epoch.") var toDatetime: String?
         @Flag(help: "Print the plan only (the default).") var dryRun = false
         @Flag(help: "Commit the new offsets.") var execute = false

@@ -19,7 +19,8 @@ private struct GroupPartitionKey: Hashable, Sendable {
     var tp: TopicPartition
 }
 
-private struct TimedValue: Sendable {
+/// One sample of a counter (an end offset, a lag) at a time.
+struct TimedValue: Sendable {
     var time: Date
     var value: Int64
 }
@@ -216,12 +217,24 @@ public struct SamplerState: Sendable {
 
     /// Seconds since the log end passed `committed`, interpolated from end-offset history.
     static func lagSeconds(committed: Int64, history: [(Date, Int64)], now: Date) -> (Double, Bool)? {
+        lagSeconds(committed: committed, history: history.map { TimedValue(time: $0.0, value: $0.1) }, now: now)
+    }
+
+    /// The same over the stored history (no copy: this runs for every group partition).
+    static func lagSeconds(committed: Int64, history: [TimedValue], now: Date) -> (Double, Bool)? {
         guard let last = history.last else { return nil }
-        if committed >= last.1 { return (0, false) }
+        if committed >= last.value { return (0, false) }
         guard let first = history.first else { return nil }
-        if first.1 > committed { return (now.timeIntervalSince(first.0), true) }
-        for i in 1..<history.count where history[i].1 > committed {
-            let (t0, e0) = history[i - 1], (t1, e1) = history[i]
+        if first.value > committed { return (now.timeIntervalSince(first.time), true) }
+        // Binary search for the first sample past the committed offset (end offsets only grow,
+        // except after a topic is recreated, where any answer in range is acceptable).
+        var lo = 1, hi = history.count - 1
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if history[mid].value > committed { hi = mid } else { lo = mid + 1 }
+        }
+        for i in lo..<history.count where history[i].value > committed {
+            let (t0, e0) = (history[i - 1].time, history[i - 1].value), (t1, e1) = (history[i].time, history[i].value)
             let frac = Double(committed + 1 - e0) / Double(max(1, e1 - e0))
             let t = t0.addingTimeInterval(min(1, max(0, frac)) * t1.timeIntervalSince(t0))
             return (max(0, now.timeIntervalSince(t)), false)
@@ -250,7 +263,7 @@ public struct SamplerState: Sendable {
                 var lag: Int64?
                 if let c, let o { lag = max(0, o.end - c); total += lag!; haveLag = true }
                 var secs: (Double, Bool)?
-                if let c, let h = endHistory[tp] { secs = Self.lagSeconds(committed: c, history: h.map { ($0.time, $0.value) }, now: now) }
+                if let c, let h = endHistory[tp] { secs = Self.lagSeconds(committed: c, history: h, now: now) }
                 if let s = secs?.0 { maxSeconds = max(maxSeconds ?? 0, s) }
                 var drain: Double?
                 if let l = groupPartitionLag[key], l.count >= 2 {

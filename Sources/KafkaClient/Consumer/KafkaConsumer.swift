@@ -339,6 +339,9 @@ public actor KafkaConsumer {
         // Every exit path clears `fetchesInFlight` for this leader (before any new fetch starts).
         defer { wakeWaiter() }
         let config = self.config
+        // While records are buffered the application has work: a long poll here would hold
+        // back partitions that drain meanwhile (one fetch per leader), so wait only briefly.
+        let maxWait = bufferedCount > 0 ? min(config.fetchMaxWait, .milliseconds(10)) : config.fetchMaxWait
         let response: FetchResponse
         let version: Int16
         do {
@@ -346,7 +349,7 @@ public actor KafkaConsumer {
             let fetchTimeout = config.client.requestTimeout + config.fetchMaxWait
             (response, version) = try await connection.send(supported: 4...12, timeout: fetchTimeout) { version in
                 var request = FetchRequest()
-                request.maxWaitMs = Int32(clamping: config.fetchMaxWait.milliseconds)
+                request.maxWaitMs = Int32(clamping: maxWait.milliseconds)
                 request.minBytes = Int32(clamping: config.fetchMinBytes)
                 request.maxBytes = Int32(clamping: config.fetchMaxBytes)
                 request.isolationLevel = config.isolationLevel.rawValue

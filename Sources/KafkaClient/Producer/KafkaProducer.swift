@@ -154,32 +154,46 @@ public actor KafkaProducer {
 
     private func append(_ record: ProducerRecord, to tp: TopicPartition, size: Int, callback: @escaping DeliveryCallback) {
         let timestamp = record.timestamp ?? Int64(Date.nowMilliseconds)
-        // Mutate the queue in place (through the dictionary's modify accessor): copying it out
-        // would copy the open batch's record array on every append.
-        if queues[tp] == nil { queues[tp] = PartitionQueue() }
-        if let open = queues[tp]!.open, open.bytes + size > config.batchSize, !open.records.isEmpty {
-            queues[tp]!.open = nil
-            queues[tp]!.ready.append(open)
+        // One in-place access to the partition's queue: reading `queues[tp]` into a local
+        // would copy (retain) the queue and its batch on every record.
+        let (isNew, closed, full) = Self.append(record, size: size, timestamp: timestamp, callback: callback,
+                                                batchSize: config.batchSize, tp: tp, into: &queues[tp, default: PartitionQueue()])
+        if closed {
             partitioner.batchClosed(topic: tp.topic, partition: tp.partition, partitionCount: partitionCounts[tp.topic] ?? 1, available: [])
-            signal()
         }
-        let isNew = queues[tp]!.open == nil
-        if isNew {
-            var batch = PendingBatch(tp: tp, createdAt: .now, baseTimestamp: timestamp)
-            batch.records.reserveCapacity(64)
-            queues[tp]!.open = batch
-        }
-        let offsetDelta = Int32(queues[tp]!.open!.records.count)
-        let delta = timestamp - queues[tp]!.open!.baseTimestamp
-        queues[tp]!.open!.records.append(Record(
-            offsetDelta: offsetDelta, timestampDelta: delta, key: record.key, value: record.value,
-            headers: record.headers.isEmpty ? [] : record.headers.map { RecordHeader(key: $0.key, value: $0.value) }))
-        queues[tp]!.open!.callbacks.append(callback)
-        queues[tp]!.open!.timestamps.append(timestamp)
-        queues[tp]!.open!.bytes += size
         bufferedBytes += size
         pendingRecords += 1
-        if isNew || queues[tp]!.open!.bytes >= config.batchSize { signal() }
+        if isNew || closed || full { signal() }
+    }
+
+    /// Appends to the open batch (closing it first when the record would overflow it).
+    /// Returns whether a batch was opened, closed, and whether the open one is now full.
+    private static func append(
+        _ record: ProducerRecord, size: Int, timestamp: Int64, callback: @escaping DeliveryCallback,
+        batchSize: Int, tp: TopicPartition, into queue: inout PartitionQueue
+    ) -> (opened: Bool, closed: Bool, full: Bool) {
+        var closed = false
+        if let bytes = queue.open?.bytes, bytes + size > batchSize, let full = queue.open.take() {
+            queue.ready.append(full)
+            closed = true
+        }
+        let opened = queue.open == nil
+        if opened {
+            var batch = PendingBatch(tp: tp, createdAt: .now, baseTimestamp: timestamp)
+            batch.records.reserveCapacity(256)
+            batch.callbacks.reserveCapacity(256)
+            batch.timestamps.reserveCapacity(256)
+            queue.open = batch
+        }
+        let offsetDelta = Int32(queue.open!.records.count)
+        let delta = timestamp - queue.open!.baseTimestamp
+        queue.open!.records.append(Record(
+            offsetDelta: offsetDelta, timestampDelta: delta, key: record.key, value: record.value,
+            headers: record.headers.isEmpty ? [] : record.headers.map { RecordHeader(key: $0.key, value: $0.value) }))
+        queue.open!.callbacks.append(callback)
+        queue.open!.timestamps.append(timestamp)
+        queue.open!.bytes += size
+        return (opened, closed, queue.open!.bytes >= batchSize)
     }
 
     // MARK: Sender
