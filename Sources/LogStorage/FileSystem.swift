@@ -41,6 +41,8 @@ public protocol StorageFile: AnyObject, Sendable {
     func read(at offset: Int64, count: Int) throws(FileSystemError) -> ByteBuffer
     /// Writes every readable byte of `bytes` at `offset` (loops over short writes).
     func write(_ bytes: ByteBuffer, at offset: Int64) throws(FileSystemError)
+    /// Writes the parts back to back from `offset` (a gather write: `pwritev`).
+    func write(_ parts: [ByteBuffer], at offset: Int64) throws(FileSystemError)
     /// Cuts (or extends with zeros) the file to `size` bytes.
     func truncate(to size: Int64) throws(FileSystemError)
     /// Makes every write so far durable (`fdatasync`: data plus the size, not the mtime).
@@ -61,6 +63,17 @@ public struct FileSystemError: Error, Equatable, Sendable, CustomStringConvertib
     }
 
     public var description: String { "\(operation) \(path): errno \(errno)" }
+}
+
+extension StorageFile {
+    /// One write per part, for file systems without a gather write.
+    public func write(_ parts: [ByteBuffer], at offset: Int64) throws(FileSystemError) {
+        var position = offset
+        for part in parts {
+            try write(part, at: position)
+            position += Int64(part.readableBytes)
+        }
+    }
 }
 
 extension FileSystem {

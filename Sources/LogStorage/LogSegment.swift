@@ -192,7 +192,13 @@ final class LogSegment {
     /// rebuilds the indexes, and cuts the file at the first invalid or torn batch.
     /// `onBatch` sees every valid batch (used to rebuild the leader-epoch cache).
     /// Returns the number of bytes cut off.
-    func recover(indexIntervalBytes: Int, onBatch: (RecordBatchHeader) -> Void) throws(FileSystemError) -> (truncatedBytes: Int64, stop: ScanStop?) {
+    ///
+    /// `partitionLeaderEpoch` is not covered by the CRC, so it is checked separately: epochs never
+    /// decrease along the log (`previousEpoch` is the last epoch seen before this segment) and
+    /// never exceed `maxEpoch`, the newest epoch in the leader-epoch checkpoint, which is fsynced
+    /// before any batch of a new epoch is written.
+    func recover(indexIntervalBytes: Int, previousEpoch: inout Int32, maxEpoch: Int32,
+                 onBatch: (RecordBatchHeader) -> Void) throws(FileSystemError) -> (truncatedBytes: Int64, stop: ScanStop?) {
         offsetIndex.reset(); timeIndex.reset()
         indexesLoaded = true
         maxTimestampSoFar = -1; offsetOfMaxTimestampSoFar = baseOffset; bytesSinceLastIndexEntry = 0
@@ -217,12 +223,16 @@ final class LogSegment {
                 if stop == nil, h.baseOffset < next {
                     stop = ScanStop(position: batch.position, reason: "offset \(h.baseOffset) below expected \(next)")
                 }
+                if stop == nil, h.partitionLeaderEpoch < previousEpoch || h.partitionLeaderEpoch > maxEpoch {
+                    stop = ScanStop(position: batch.position, reason: "leader epoch \(h.partitionLeaderEpoch) outside \(previousEpoch)...\(maxEpoch)")
+                }
                 if stop == nil, h.lastOffset - baseOffset > Int64(Int32.max) {
                     stop = ScanStop(position: batch.position, reason: "offset \(h.lastOffset) does not fit segment \(baseOffset)")
                 }
                 if stop == nil {
                     indexBatch(h, position: Int(batch.position), indexIntervalBytes: indexIntervalBytes)
                     onBatch(h)
+                    previousEpoch = h.partitionLeaderEpoch
                     next = h.nextOffset
                     validEnd = batch.position + Int64(h.totalSize)
                 }
@@ -244,19 +254,19 @@ final class LogSegment {
 
     // MARK: Append
 
-    /// Writes already-validated, already-stamped batches at the end of the file in one `pwrite`
-    /// and updates the indexes.
-    func append(_ buffer: ByteBuffer, batches: [RecordBatchHeader], indexIntervalBytes: Int) throws(FileSystemError) {
+    /// Writes already-validated, already-stamped batches (given as consecutive byte ranges) at the
+    /// end of the file in one `pwritev` and updates the indexes.
+    func append(_ parts: [ByteBuffer], byteCount: Int, batches: [RecordBatchHeader], indexIntervalBytes: Int) throws(FileSystemError) {
         precondition(indexesLoaded, "append to a segment whose indexes are not loaded")
         let start = size
         hasUnsyncedWrites = true
-        try file().write(buffer, at: start)
+        try file().write(parts, at: start)
         var position = Int(start)
         for header in batches {
             indexBatch(header, position: position, indexIntervalBytes: indexIntervalBytes)
             position += header.totalSize
         }
-        size += Int64(buffer.readableBytes)
+        size += Int64(byteCount)
         if let last = batches.last { cachedNextOffset = last.nextOffset }
     }
 

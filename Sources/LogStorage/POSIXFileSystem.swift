@@ -144,6 +144,52 @@ final class POSIXFile: StorageFile {
         if failure != 0 { throw FileSystemError(operation: "pwrite", path: path, errno: failure) }
     }
 
+    /// `pwritev` of up to IOV_MAX parts at a time; a short write finishes part by part.
+    func write(_ parts: [ByteBuffer], at offset: Int64) throws(FileSystemError) {
+        if parts.count == 1 { return try write(parts[0], at: offset) }
+        var position = offset
+        var first = 0
+        while first < parts.count {
+            let chunk = parts[first..<min(parts.count, first + 512)]
+            let expected = chunk.reduce(0) { $0 + $1.readableBytes }
+            let written = Self.gatherWrite(fd: fd, chunk, at: position)
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw FileSystemError(operation: "pwritev", path: path, errno: currentErrno())
+            }
+            if written < expected {
+                // Finish the rest with plain writes, starting inside the part that was cut.
+                var skip = written
+                var at = position + Int64(written)
+                for part in chunk {
+                    if skip >= part.readableBytes { skip -= part.readableBytes; continue }
+                    let rest = part.getSlice(at: part.readerIndex + skip, length: part.readableBytes - skip)!
+                    try write(rest, at: at)
+                    at += Int64(rest.readableBytes)
+                    skip = 0
+                }
+            }
+            position += Int64(expected)
+            first += chunk.count
+        }
+    }
+
+    private static func gatherWrite(fd: CInt, _ parts: ArraySlice<ByteBuffer>, at offset: Int64) -> Int {
+        // Keep every buffer's bytes pinned while the kernel reads them.
+        func pin(_ i: Int, _ vecs: inout [iovec]) -> Int {
+            if i == parts.endIndex {
+                return vecs.withUnsafeBufferPointer { pwritev(fd, $0.baseAddress, CInt($0.count), off_t(offset)) }
+            }
+            return parts[i].withUnsafeReadableBytes { raw in
+                vecs.append(iovec(iov_base: UnsafeMutableRawPointer(mutating: raw.baseAddress), iov_len: raw.count))
+                return pin(i + 1, &vecs)
+            }
+        }
+        var vecs: [iovec] = []
+        vecs.reserveCapacity(parts.count)
+        return pin(parts.startIndex, &vecs)
+    }
+
     func truncate(to size: Int64) throws(FileSystemError) {
         if ftruncate(fd, off_t(size)) != 0 { throw FileSystemError(operation: "ftruncate", path: path, errno: currentErrno()) }
     }

@@ -16,7 +16,7 @@ extension PartitionLog {
     /// - Returns: offsets, timestamps and sizes of what was appended.
     @discardableResult
     public func append(_ batches: ByteBuffer, leaderEpoch: Int32? = nil, assignOffsets: Bool = true) throws(LogStorageError) -> LogAppendInfo {
-        var buffer = batches
+        let buffer = batches
         return try lock.withLock { () throws(LogStorageError) -> LogAppendInfo in
             if isClosed { throw .closed }
             if let failure { throw failure }
@@ -30,25 +30,38 @@ extension PartitionLog {
             )
             guard !headers.isEmpty else { return info }
 
-            // Stamp offsets, epochs and (for LogAppendTime topics) timestamps in place.
+            // Stamp offsets, epochs and (for LogAppendTime topics) timestamps into a copy of each
+            // batch's first bytes only; the rest is written straight from the caller's buffer
+            // (one pwritev), so a 16 KiB batch is not copied just to change 12 bytes.
+            let stampTime = config.timestampType == .logAppendTime
+            let prefixLength = stampTime ? RecordBatchHeader.size : RecordBatchHeader.partitionLeaderEpochOffset + 4
+            let stamps = assignOffsets || leaderEpoch != nil || stampTime
+            var parts: [ByteBuffer] = []
+            parts.reserveCapacity(stamps ? headers.count * 2 : 1)
             var index = buffer.readerIndex
             var nextOffset = _logEndOffset
             for i in headers.indices {
-                if assignOffsets {
-                    RecordBatchHeader.setBaseOffset(nextOffset, in: &buffer, at: index)
-                    headers[i].baseOffset = nextOffset
-                }
-                if let leaderEpoch {
-                    RecordBatchHeader.setPartitionLeaderEpoch(leaderEpoch, in: &buffer, at: index)
-                    headers[i].partitionLeaderEpoch = leaderEpoch
-                }
-                if config.timestampType == .logAppendTime {
-                    Self.stampLogAppendTime(now, header: &headers[i], in: &buffer, at: index)
+                let total = headers[i].totalSize
+                if stamps {
+                    var prefix = buffer.getSlice(at: index, length: prefixLength)!
+                    prefix = ByteBuffer(bytes: prefix.readableBytesView)   // own storage: never touch the caller's
+                    if assignOffsets {
+                        RecordBatchHeader.setBaseOffset(nextOffset, in: &prefix, at: 0)
+                        headers[i].baseOffset = nextOffset
+                    }
+                    if let leaderEpoch {
+                        RecordBatchHeader.setPartitionLeaderEpoch(leaderEpoch, in: &prefix, at: 0)
+                        headers[i].partitionLeaderEpoch = leaderEpoch
+                    }
+                    let body = buffer.getSlice(at: index + prefixLength, length: total - prefixLength)!
+                    if stampTime { Self.stampLogAppendTime(now, header: &headers[i], prefix: &prefix, body: body) }
+                    parts.append(prefix)
+                    parts.append(body)
                 }
                 nextOffset = headers[i].nextOffset
                 info.recordCount += Int(headers[i].recordCount)
                 info.maxTimestamp = max(info.maxTimestamp, headers[i].maxTimestamp)
-                index += headers[i].totalSize
+                index += total
             }
             info.firstOffset = headers[0].baseOffset
             info.lastOffset = headers[headers.count - 1].lastOffset
@@ -57,25 +70,28 @@ extension PartitionLog {
             guard validBytes <= config.segmentBytes else {
                 throw .recordListTooLarge(size: validBytes, segmentBytes: config.segmentBytes)
             }
-            let toWrite = buffer.getSlice(at: buffer.readerIndex, length: validBytes)!
+            if !stamps { parts = [buffer.getSlice(at: buffer.readerIndex, length: validBytes)!] }
 
             do throws(FileSystemError) {
+                // Record a new epoch before its first batch is written (as Kafka does): the
+                // checkpoint is fsynced at once, so recovery can reject any batch whose
+                // (CRC-less) epoch field is newer than every epoch the checkpoint knows.
+                if let leaderEpoch {
+                    try epochCache.assign(epoch: leaderEpoch, startOffset: info.firstOffset)
+                } else {
+                    for h in headers { try epochCache.assign(epoch: h.partitionLeaderEpoch, startOffset: h.baseOffset) }
+                }
                 let segment = try maybeRoll(incomingBytes: validBytes, firstBaseOffset: headers[0].baseOffset,
                                             lastOffset: info.lastOffset, maxTimestamp: headers[0].maxTimestamp, now: now, config: config)
                 let sizeBefore = segment.size
                 do throws(FileSystemError) {
-                    try segment.append(toWrite, batches: headers, indexIntervalBytes: config.indexIntervalBytes)
+                    try segment.append(parts, byteCount: validBytes, batches: headers, indexIntervalBytes: config.indexIntervalBytes)
                 } catch {
                     // Undo a partial write so the log stays a sequence of whole batches.
                     try? segment.file().truncate(to: sizeBefore)
                     throw error
                 }
                 _logEndOffset = info.lastOffset + 1
-                if let leaderEpoch {
-                    try epochCache.assign(epoch: leaderEpoch, startOffset: info.firstOffset)
-                } else {
-                    for h in headers { try epochCache.assign(epoch: h.partitionLeaderEpoch, startOffset: h.baseOffset) }
-                }
                 unflushedRecords += Int64(info.recordCount)
                 if unflushedRecords >= config.flushMessages { try flushLocked(now: now) }
             } catch {
@@ -129,15 +145,17 @@ extension PartitionLog {
 
     /// Turns a batch into a LogAppendTime batch: attribute bit 3 and maxTimestamp = now. Both are
     /// covered by the CRC, so it is recomputed (the only case where the broker rewrites one).
-    static func stampLogAppendTime(_ now: Int64, header: inout RecordBatchHeader, in buffer: inout ByteBuffer, at index: Int) {
+    /// `prefix` holds the batch's 61 header bytes, `body` the records after them.
+    static func stampLogAppendTime(_ now: Int64, header: inout RecordBatchHeader, prefix: inout ByteBuffer, body: ByteBuffer) {
         header.attributes |= 0x08
         header.maxTimestamp = now
-        buffer.setInteger(header.attributes, at: index + RecordBatchHeader.attributesOffset)
-        buffer.setInteger(now, at: index + 35)
-        let crc = CRC32C.checksum(buffer, at: index + RecordBatchHeader.attributesOffset,
-                                  length: header.totalSize - RecordBatchHeader.attributesOffset)!
+        prefix.setInteger(header.attributes, at: RecordBatchHeader.attributesOffset)
+        prefix.setInteger(now, at: 35)
+        var crc = CRC32C.checksum(prefix, at: RecordBatchHeader.attributesOffset,
+                                  length: RecordBatchHeader.size - RecordBatchHeader.attributesOffset)!
+        crc = body.withUnsafeReadableBytes { CRC32C.checksum($0, continuing: crc) }
         header.crc = crc
-        buffer.setInteger(crc, at: index + RecordBatchHeader.crcOffset)
+        prefix.setInteger(crc, at: RecordBatchHeader.crcOffset)
     }
 
     /// The segment to append to, rolling a new one first when Kafka would: the active segment
@@ -196,7 +214,7 @@ extension PartitionLog {
 
     func flushLocked(now: Int64, includingActiveIndexes: Bool = false) throws(FileSystemError) {
         // Segments before the one holding the recovery point were fsynced when they rolled.
-        let first = (segments.lastIndex { $0.baseOffset <= _recoveryPoint }) ?? 0
+        let first = segmentIndex(containing: _recoveryPoint)
         for (i, segment) in segments.enumerated() where i >= first {
             try segment.flush(includingIndexes: includingActiveIndexes || i < segments.count - 1)
         }

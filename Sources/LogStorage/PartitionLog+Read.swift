@@ -24,7 +24,7 @@ extension PartitionLog {
             guard offset < limitOffset, maxBytes >= 0 else { return result }
             let interval = _config.indexIntervalBytes
             do throws(FileSystemError) {
-                var i = (segments.lastIndex { $0.baseOffset <= offset }) ?? 0
+                var i = segmentIndex(containing: offset)
                 while i < segments.count {
                     let segment = segments[i]
                     if let first = try segment.translate(offset, indexIntervalBytes: interval) {

@@ -169,8 +169,14 @@ public final class PartitionLog: @unchecked Sendable {
     /// at the first bad batch and deleting every later segment.
     private func recover(fromRecoveryPoint recoveryPoint: Int64, config: LogConfig) throws -> RecoverySummary {
         var summary = RecoverySummary(recovered: true, segmentsRecovered: 0, truncatedBytes: 0, segmentsDeleted: 0, reason: nil)
-        let startIndex = max(0, (segments.lastIndex { $0.baseOffset <= recoveryPoint }) ?? 0)
+        let startIndex = segmentIndex(containing: recoveryPoint)
         var expectedNext: Int64? = nil
+        // Epoch bounds for the CRC-less epoch field (see LogSegment.recover). The checkpoint
+        // entry covering the first recovered offset is a lower bound only if it is older.
+        let maxEpoch = epochCache.latestEpoch ?? -1
+        let firstRecovered = segments[startIndex].baseOffset
+        var previousEpoch: Int32 = epochCache.entries.last { $0.startOffset <= firstRecovered }?.epoch ?? -1
+        if previousEpoch > maxEpoch { previousEpoch = -1 }
         var i = startIndex
         while i < segments.count {
             let segment = segments[i]
@@ -181,7 +187,8 @@ public final class PartitionLog: @unchecked Sendable {
                 break
             }
             var epochs: [(Int32, Int64)] = []
-            let (truncated, stop) = try segment.recover(indexIntervalBytes: config.indexIntervalBytes) { header in
+            let (truncated, stop) = try segment.recover(indexIntervalBytes: config.indexIntervalBytes,
+                                                        previousEpoch: &previousEpoch, maxEpoch: maxEpoch) { header in
                 epochs.append((header.partitionLeaderEpoch, header.baseOffset))
             }
             summary.segmentsRecovered += 1
@@ -267,6 +274,17 @@ public final class PartitionLog: @unchecked Sendable {
     /// Records that `epoch` starts at the current LEO (a new leader does this on election).
     public func assignEpochStartOffset(epoch: Int32) throws(LogStorageError) {
         try withLog { () throws(FileSystemError) in _ = try epochCache.assign(epoch: epoch, startOffset: _logEndOffset) }
+    }
+
+    /// Index of the last segment whose base offset is <= `offset` (0 when none): the segment that
+    /// holds `offset` if any does. Binary search, as logs can have thousands of segments.
+    func segmentIndex(containing offset: Int64) -> Int {
+        var lo = 0, hi = segments.count - 1, found = 0
+        while lo <= hi {
+            let mid = (lo + hi) / 2
+            if segments[mid].baseOffset <= offset { found = mid; lo = mid + 1 } else { hi = mid - 1 }
+        }
+        return found
     }
 
     /// Runs `body` under the lock, mapping disk errors and refusing work on a closed or failed log.

@@ -15,7 +15,9 @@ import NIOCore
 /// * Directory operations (create, rename, remove) are durable at once, as on a journaling
 ///   file system in ordered mode once the directory is fsynced, which the log always does
 ///   before relying on one.
-/// * Fault injection: ``failWrites`` makes every write and sync fail with EIO.
+/// * Fault injection: ``failWrites`` makes every write and sync fail with EIO;
+///   ``operationsUntilFailure`` stops the "machine" after a given number of mutating operations,
+///   so a test can crash a multi-step operation (a compaction swap) at every possible point.
 ///
 /// Thread-safe (one internal lock).
 public final class SimulatedFileSystem: FileSystem, @unchecked Sendable {
@@ -59,6 +61,25 @@ public final class SimulatedFileSystem: FileSystem, @unchecked Sendable {
         set { lock.withLock { _failWrites = newValue } }
     }
 
+    private var _operationsUntilFailure: Int?
+
+    /// Crash-point injection: after this many more mutating operations (write, truncate, sync,
+    /// create, rename, remove, directory sync) every further one fails with EIO, as if the
+    /// machine had stopped right there. Follow with ``powerLoss(_:options:)`` and reset to nil.
+    public var operationsUntilFailure: Int? {
+        get { lock.withLock { _operationsUntilFailure } }
+        set { lock.withLock { _operationsUntilFailure = newValue; if newValue == nil { _failWrites = false } } }
+    }
+
+    /// Counts one mutating operation; throws once the injected crash point is reached.
+    /// Must be called with the lock held.
+    private func mutate(_ operation: String, _ path: String) throws(FileSystemError) {
+        if let remaining = _operationsUntilFailure {
+            if remaining <= 0 { _failWrites = true } else { _operationsUntilFailure = remaining - 1 }
+        }
+        if _failWrites { throw FileSystemError(operation: operation, path: path, errno: 5) }
+    }
+
     // MARK: FileSystem
 
     public func open(_ path: String, create: Bool) throws(FileSystemError) -> any StorageFile {
@@ -66,6 +87,7 @@ public final class SimulatedFileSystem: FileSystem, @unchecked Sendable {
             if let node = files[path] { return SimulatedFile(path: path, node: node, fs: self) }
             guard create else { throw FileSystemError(operation: "open", path: path, errno: 2) }
             guard directories.contains(parentDirectory(of: path)) else { throw FileSystemError(operation: "open", path: path, errno: 2) }
+            try mutate("open(create)", path)
             let node = Node()
             files[path] = node
             return SimulatedFile(path: path, node: node, fs: self)
@@ -101,10 +123,17 @@ public final class SimulatedFileSystem: FileSystem, @unchecked Sendable {
 
     public func isDirectory(_ path: String) -> Bool { lock.withLock { directories.contains(path) } }
 
-    public func removeFile(_ path: String) throws(FileSystemError) { lock.withLock { _ = files.removeValue(forKey: path) } }
+    public func removeFile(_ path: String) throws(FileSystemError) {
+        try lock.withLock { () throws(FileSystemError) in
+            guard files[path] != nil else { return }
+            try mutate("unlink", path)
+            files.removeValue(forKey: path)
+        }
+    }
 
     public func removeDirectoryRecursively(_ path: String) throws(FileSystemError) {
-        lock.withLock {
+        try lock.withLock { () throws(FileSystemError) in
+            try mutate("rmdir", path)
             let prefix = path + "/"
             files = files.filter { !$0.key.hasPrefix(prefix) && $0.key != path }
             directories = directories.filter { !$0.hasPrefix(prefix) && $0 != path }
@@ -113,6 +142,7 @@ public final class SimulatedFileSystem: FileSystem, @unchecked Sendable {
 
     public func rename(_ from: String, to: String) throws(FileSystemError) {
         try lock.withLock { () throws(FileSystemError) in
+            try mutate("rename", from)
             if let node = files.removeValue(forKey: from) {
                 files[to] = node
                 return
@@ -129,7 +159,7 @@ public final class SimulatedFileSystem: FileSystem, @unchecked Sendable {
     }
 
     public func syncDirectory(_ path: String) throws(FileSystemError) {
-        if failWrites { throw FileSystemError(operation: "fsync(dir)", path: path, errno: 5) }
+        try lock.withLock { () throws(FileSystemError) in try mutate("fsync(dir)", path) }
     }
 
     public func fileSize(_ path: String) -> Int64? { lock.withLock { files[path].map { Int64($0.current.count) } } }
@@ -210,7 +240,7 @@ public final class SimulatedFileSystem: FileSystem, @unchecked Sendable {
 
     fileprivate func write(_ node: Node, _ path: String, _ bytes: ByteBuffer, at offset: Int64) throws(FileSystemError) {
         try lock.withLock { () throws(FileSystemError) in
-            if _failWrites { throw FileSystemError(operation: "pwrite", path: path, errno: 5) }
+            try mutate("pwrite", path)
             let data = Array(bytes.readableBytesView)
             Self.apply(&node.current, Int(offset), data)
             node.pending.append(.write(offset: Int(offset), bytes: data))
@@ -219,7 +249,7 @@ public final class SimulatedFileSystem: FileSystem, @unchecked Sendable {
 
     fileprivate func truncate(_ node: Node, _ path: String, to size: Int64) throws(FileSystemError) {
         try lock.withLock { () throws(FileSystemError) in
-            if _failWrites { throw FileSystemError(operation: "ftruncate", path: path, errno: 5) }
+            try mutate("ftruncate", path)
             Self.resize(&node.current, Int(size))
             node.pending.append(.truncate(Int(size)))
         }
@@ -227,7 +257,7 @@ public final class SimulatedFileSystem: FileSystem, @unchecked Sendable {
 
     fileprivate func sync(_ node: Node, _ path: String) throws(FileSystemError) {
         try lock.withLock { () throws(FileSystemError) in
-            if _failWrites { throw FileSystemError(operation: "fdatasync", path: path, errno: 5) }
+            try mutate("fdatasync", path)
             node.durable = node.current
             node.pending = []
         }
@@ -251,6 +281,13 @@ final class SimulatedFile: StorageFile, @unchecked Sendable {
     func size() throws(FileSystemError) -> Int64 { fs.size(node) }
     func read(at offset: Int64, count: Int) throws(FileSystemError) -> ByteBuffer { fs.read(node, at: offset, count: count) }
     func write(_ bytes: ByteBuffer, at offset: Int64) throws(FileSystemError) { try fs.write(node, path, bytes, at: offset) }
+    /// A gather write lands in the page cache as one contiguous write, so it is one pending
+    /// operation here too (what a power loss may tear or drop).
+    func write(_ parts: [ByteBuffer], at offset: Int64) throws(FileSystemError) {
+        var joined = ByteBuffer()
+        for var part in parts { joined.writeBuffer(&part) }
+        try fs.write(node, path, joined, at: offset)
+    }
     func truncate(to size: Int64) throws(FileSystemError) { try fs.truncate(node, path, to: size) }
     func sync() throws(FileSystemError) { try fs.sync(node, path) }
 }

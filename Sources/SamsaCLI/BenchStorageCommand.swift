@@ -1,5 +1,8 @@
 import ArgumentParser
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import KafkaProtocol
 import LogStorage
 import NIOCore
@@ -13,8 +16,8 @@ import NIOCore
 ///   `dd bs=16k oflag=dsync` (each write synchronous);
 /// * sequential read: 1 MiB `read` + `readBytes` calls over the segment vs `cat segment > /dev/null`.
 ///
-/// Each figure is the best of `--rounds`; samsa and dd alternate within a round so page-cache
-/// writeback pressure hits both alike. dd's time includes starting the process (about a
+/// Each figure is the best of `--rounds`; samsa and dd take turns going first, and every timed
+/// run starts after a `sync`, so neither pays for the other's page-cache writeback. dd's time includes starting the process (about a
 /// millisecond, negligible at these sizes).
 struct StorageBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -61,47 +64,84 @@ struct StorageBench: AsyncParsableCommand {
             let source = absolute + "/source.bin"
             try writeStream(batches, count: noSyncCount, to: source)
 
+            var bestRaw = 0.0
+            var bestSendfile = 0.0
             var bestLog = 0.0, bestDD = 0.0, bestSyncLog = 0.0, bestSyncDD = 0.0, bestRead = 0.0, bestCat = 0.0
-            for _ in 0..<rounds {
-                let logDir = absolute + "/log-\(recordSize)"
-                bestLog = max(bestLog, try appendRun(batches, count: noSyncCount, directory: logDir, fsyncEach: false))
-                bestRead = max(bestRead, try readRun(directory: logDir))
-                bestCat = max(bestCat, try commandRun("cat '\(logDir)/00000000000000000000.log' > /dev/null",
-                                                     bytes: perBatch * noSyncCount))
-                try? fm.removeItem(atPath: logDir)
-                bestDD = max(bestDD, try commandRun("dd if='\(source)' of='\(absolute)/dd.out' bs=\(batchKiB)k status=none",
-                                                   bytes: perBatch * noSyncCount))
-                try? fm.removeItem(atPath: absolute + "/dd.out")
-
-                bestSyncLog = max(bestSyncLog, try appendRun(batches, count: syncCount, directory: logDir, fsyncEach: true))
-                try? fm.removeItem(atPath: logDir)
-                bestSyncDD = max(bestSyncDD, try commandRun(
-                    "dd if='\(source)' of='\(absolute)/dd.out' bs=\(batchKiB)k count=\(syncCount * perBatch / (batchKiB * 1024)) oflag=dsync status=none",
-                    bytes: (syncCount * perBatch / (batchKiB * 1024)) * batchKiB * 1024))
-                try? fm.removeItem(atPath: absolute + "/dd.out")
+            let logDir = absolute + "/log-\(recordSize)"
+            let ddOut = absolute + "/dd.out"
+            let ddBlocks = syncCount * perBatch / (batchKiB * 1024)
+            for round in 0..<rounds {
+                // Alternate who goes first, and start every timed run with no dirty pages, so
+                // neither side pays for the other's writeback.
+                let samsaFirst = round % 2 == 0
+                for turn in 0..<2 {
+                    try settle()
+                    if (turn == 0) == samsaFirst {
+                        bestLog = max(bestLog, try appendRun(batches, count: noSyncCount, directory: logDir, fsyncEach: false))
+                        // Sequential reads of the segment just written (in the page cache).
+                        bestSendfile = max(bestSendfile, try sendfileRun(directory: logDir))
+                        if samsaFirst {
+                            bestRead = max(bestRead, try readRun(directory: logDir))
+                            bestCat = max(bestCat, try commandRun("cat '\(logDir)/00000000000000000000.log' > /dev/null", bytes: perBatch * noSyncCount))
+                        } else {
+                            bestCat = max(bestCat, try commandRun("cat '\(logDir)/00000000000000000000.log' > /dev/null", bytes: perBatch * noSyncCount))
+                            bestRead = max(bestRead, try readRun(directory: logDir))
+                        }
+                        try? fm.removeItem(atPath: logDir)
+                    } else {
+                        bestDD = max(bestDD, try commandRun("dd if='\(source)' of='\(ddOut)' bs=\(batchKiB)k status=none", bytes: perBatch * noSyncCount))
+                        try? fm.removeItem(atPath: ddOut)
+                    }
+                }
+                try settle()
+                bestRaw = max(bestRaw, try rawWriteRun(batches, count: noSyncCount, path: ddOut))
+                try? fm.removeItem(atPath: ddOut)
+                for turn in 0..<2 {
+                    try settle()
+                    if (turn == 0) == samsaFirst {
+                        bestSyncLog = max(bestSyncLog, try appendRun(batches, count: syncCount, directory: logDir, fsyncEach: true))
+                        try? fm.removeItem(atPath: logDir)
+                    } else {
+                        bestSyncDD = max(bestSyncDD, try commandRun(
+                            "dd if='\(source)' of='\(ddOut)' bs=\(batchKiB)k count=\(ddBlocks) oflag=dsync status=none",
+                            bytes: ddBlocks * batchKiB * 1024))
+                        try? fm.removeItem(atPath: ddOut)
+                    }
+                }
             }
             try? fm.removeItem(atPath: source)
             let label = recordSize == 100 ? "100 B" : "1 KB"
             print("  " + pad("append \(label) records, no fsync", 40) + mbps(bestLog) + mbps(bestDD, 13) + ratio(bestLog, bestDD)
                   + "   (\(records) records/batch, \(Int(bestLog / Double(perBatch) * Double(records) / 1000)) k records/s)")
+            print("  " + pad("  (plain pwrite loop, same bytes)", 40) + mbps(bestRaw) + mbps(bestDD, 13) + ratio(bestRaw, bestDD))
             print("  " + pad("append \(label) records, fsync per batch", 40) + mbps(bestSyncLog) + mbps(bestSyncDD, 13) + ratio(bestSyncLog, bestSyncDD))
-            print("  " + pad("sequential read \(label) records (1 MiB reads)", 40) + mbps(bestRead) + mbps(bestCat, 13) + ratio(bestRead, bestCat) + "   (vs cat)")
+            print("  " + pad("sequential read \(label), sendfile of slices", 40) + mbps(bestSendfile) + mbps(bestCat, 13) + ratio(bestSendfile, bestCat) + "   (vs cat)")
+            print("  " + pad("sequential read \(label), readBytes()", 40) + mbps(bestRead) + mbps(bestCat, 13) + ratio(bestRead, bestCat) + "   (vs cat)")
         }
     }
 
-    /// Batches of `recordSize`-byte values (random bytes, so nothing compresses by accident)
-    /// filling `batchKiB` KiB each; a few distinct ones, cycled.
+    /// Batches of `recordSize`-byte values (random bytes, so nothing compresses by accident),
+    /// each exactly `batchKiB` KiB encoded (the last record's value is sized to fit), so dd's
+    /// blocks and the log's writes are the same size and alignment; a few distinct ones, cycled.
     func makeBatches(recordSize: Int) -> [ByteBuffer] {
         var rng = SeededRandom(seed: 42)
+        let target = batchKiB * 1024
+        func value(_ size: Int) -> ByteBuffer { ByteBuffer(bytes: (0..<size).map { _ in UInt8.random(in: 0...255, using: &rng) }) }
         return (0..<8).map { _ in
             var records: [Record] = []
             var size = RecordBatchHeader.size
-            while true {
-                let value = ByteBuffer(bytes: (0..<recordSize).map { _ in UInt8.random(in: 0...255, using: &rng) })
-                let overhead = 10   // length, attributes, deltas, key/value lengths, header count
-                if size + recordSize + overhead > batchKiB * 1024 { break }
-                records.append(Record(offsetDelta: Int32(records.count), timestampDelta: Int64(records.count), value: value))
+            let overhead = 12   // length, attributes, timestamp and offset deltas, key/value lengths, header count
+            while size + 2 * (recordSize + overhead) <= target {
+                records.append(Record(offsetDelta: Int32(records.count), timestampDelta: Int64(records.count), value: value(recordSize)))
                 size += recordSize + overhead
+            }
+            // One last record absorbs the remainder exactly.
+            var lastSize = max(0, target - (try! RecordBatch(baseTimestamp: 1_700_000_000_000, records: records).encoded().readableBytes) - overhead)
+            for _ in 0..<8 {
+                let candidate = records + [Record(offsetDelta: Int32(records.count), timestampDelta: Int64(records.count), value: value(lastSize))]
+                let encoded = try! RecordBatch(baseTimestamp: 1_700_000_000_000, records: candidate).encoded()
+                if encoded.readableBytes == target { return encoded }
+                lastSize = max(0, lastSize + target - encoded.readableBytes)
             }
             return try! RecordBatch(baseTimestamp: 1_700_000_000_000, records: records).encoded()
         }
@@ -136,6 +176,20 @@ struct StorageBench: AsyncParsableCommand {
         return Double(bytes) / elapsed
     }
 
+    /// The floor: the same batches written with one `pwrite` each and nothing else, to separate
+    /// the log's own cost from the write system call's.
+    func rawWriteRun(_ batches: [ByteBuffer], count: Int, path: String) throws -> Double {
+        let file = try POSIXFileSystem().open(path, create: true)
+        var position: Int64 = 0
+        let start = ContinuousClock.now
+        for i in 0..<count {
+            let batch = batches[i % batches.count]
+            try file.write(batch, at: position)
+            position += Int64(batch.readableBytes)
+        }
+        return Double(position) / seconds(ContinuousClock.now - start)
+    }
+
     /// Reads the whole log sequentially in 1 MiB reads; returns bytes per second.
     func readRun(directory: String) throws -> Double {
         let log = try PartitionLog(directory: directory, topic: "bench", partition: 0, config: LogConfig(), hadCleanShutdown: true)
@@ -155,6 +209,35 @@ struct StorageBench: AsyncParsableCommand {
         return Double(bytes) / elapsed
     }
 
+    /// Reads the whole log the way the broker serves a fetch: 1 MiB slices sent with `sendfile`
+    /// (here to /dev/null); the next offset comes from the next batch's header.
+    func sendfileRun(directory: String) throws -> Double {
+        let log = try PartitionLog(directory: directory, topic: "bench", partition: 0, config: LogConfig(), hadCleanShutdown: true)
+        let devNull = open("/dev/null", O_WRONLY)
+        defer { close(devNull) }
+        var offset = log.logStartOffset
+        var bytes = 0
+        let start = ContinuousClock.now
+        while offset < log.logEndOffset {
+            guard let slice = try log.read(from: offset, maxBytes: 1 << 20).slice, let fd = slice.duplicateFileDescriptor() else { break }
+            defer { close(fd) }
+            var position = off_t(slice.position)
+            var left = slice.length
+            while left > 0 {
+                let n = sendfile(devNull, fd, &position, left)
+                guard n > 0 else { throw ValidationError("sendfile failed: errno \(errno)") }
+                left -= n
+            }
+            bytes += slice.length
+            var header = [UInt8](repeating: 0, count: 8)
+            let got = pread(fd, &header, 8, position)
+            offset = got == 8 ? header.reduce(Int64(0)) { $0 << 8 | Int64($1) } : log.logEndOffset
+        }
+        let elapsed = seconds(ContinuousClock.now - start)
+        try log.close()
+        return Double(bytes) / elapsed
+    }
+
     func lastNextOffset(_ buffer: ByteBuffer, fallback: Int64) throws -> Int64 {
         var index = buffer.readerIndex
         var next = fallback
@@ -164,6 +247,11 @@ struct StorageBench: AsyncParsableCommand {
             index += header.totalSize
         }
         return next
+    }
+
+    /// Writes back every dirty page (`sync`) so the next timed run starts from the same state.
+    func settle() throws {
+        _ = try commandRun("sync", bytes: 0)
     }
 
     /// Runs a shell command; returns `bytes` per second of its wall time.

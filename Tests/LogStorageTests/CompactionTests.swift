@@ -155,4 +155,50 @@ final class CompactionTests: XCTestCase {
         XCTAssertEqual(try contents(a).count, 1)
         try manager.shutdown()
     }
+
+    /// A crash at every step of a compaction (building, committing, swapping) leaves a log with
+    /// only valid batches, increasing offsets, and the latest value of every key.
+    func testCrashAtEveryStepOfCompaction() throws {
+        var config = compactConfig()
+        config.segmentBytes = 600
+        var steps = 0
+        var completed = false
+        var crashPoint = 0
+        while !completed {
+            let fs = SimulatedFileSystem()
+            let c = ManualLogClock()
+            var log = try PartitionLog(directory: "/d/c-0", topic: "c", partition: 0, config: config, fileSystem: fs, clock: c)
+            var latest: [String: String] = [:]
+            for i in 0..<60 {
+                let key = "k\(i % 4)", value = "v\(i)-" + String(repeating: "w", count: 20)
+                try log.append(TestBatches.batch([TestBatches.Rec(key: Array(key.utf8), value: Array(value.utf8), timestamp: c.milliseconds())]))
+                latest[key] = value
+            }
+            try log.roll()
+            log.highWatermark = log.logEndOffset
+            let leo = log.logEndOffset
+            try log.flush()
+            fs.operationsUntilFailure = crashPoint
+            do { completed = try log.compact(force: true) != nil && fs.operationsUntilFailure! > 0 } catch { completed = false }
+            fs.operationsUntilFailure = nil
+            var rng = SeededRandom(seed: UInt64(crashPoint))
+            fs.powerLoss(&rng)
+            log = try PartitionLog(directory: "/d/c-0", topic: "c", partition: 0, config: config, fileSystem: fs, clock: c)
+            XCTAssertEqual(try log.verifyConsistency(), [], "crash point \(crashPoint)")
+            XCTAssertEqual(log.logEndOffset, leo, "crash point \(crashPoint)")
+            var seen: [String: String] = [:]
+            var lastOffset: Int64 = -1
+            for (offset, key, value) in try contents(log) {
+                XCTAssertGreaterThan(offset, lastOffset, "crash point \(crashPoint)")
+                lastOffset = offset
+                seen[key] = value
+            }
+            XCTAssertEqual(seen, latest, "crash point \(crashPoint)")
+            crashPoint += 1
+            steps += 1
+            XCTAssertLessThan(steps, 500, "compaction never completed")
+            if steps >= 500 { break }
+        }
+        XCTAssertGreaterThan(steps, 5)
+    }
 }
