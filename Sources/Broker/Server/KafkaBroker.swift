@@ -36,6 +36,7 @@ public final class KafkaBroker: Sendable {
         let clusterId = try MetaProperties.ensure(logDirs: config.logDirs, nodeId: config.nodeId,
                                                   configuredClusterId: config.clusterId,
                                                   random: { KafkaUUID.random(using: &rng) })
+        let imageExisted = fileExists(config.logDirs[0] + "/" + MetadataStore.fileName)
         let store = try MetadataStore.open(directory: config.logDirs[0], clusterId: clusterId, nodeId: config.nodeId)
         let controller = LocalController(store: store, random: { UInt64.random(in: .min ... .max) })
         let registration = BrokerRegistration(
@@ -62,6 +63,14 @@ public final class KafkaBroker: Sendable {
         let replicas = ReplicaManager(nodeId: config.nodeId, logs: logManager, config: config, logger: logger)
         replicas.apply(old: nil, new: image)
         store.addListener { old, new in replicas.apply(old: old, new: new) }
+        // Partition logs without any metadata image mean the image was lost, not that every
+        // topic was deleted: refuse to start rather than treat all the data as stray.
+        if !imageExisted, let tp = logManager.topicPartitions.first {
+            try? logManager.shutdown()
+            throw MetadataStoreError.corrupt(
+                path: config.logDirs[0] + "/" + MetadataStore.fileName,
+                reason: "missing, but partition logs exist (e.g. \(tp)); restore it or move the logs away")
+        }
         // Logs on disk for partitions the image no longer assigns here (a topic deleted while
         // the broker was down mid-deletion) are removed, as Kafka's log manager does.
         for tp in logManager.topicPartitions where replicas.partition(tp.topic, tp.partition) == nil {
