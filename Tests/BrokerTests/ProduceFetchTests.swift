@@ -81,6 +81,40 @@ final class ProduceFetchTests: XCTestCase {
         XCTAssertEqual(h.services.replicas.partition("t", 0)?.logEndOffset, 0)
     }
 
+    /// acks=-1 to several partitions in one request: the fsyncs run at once after all appends
+    /// (ProduceHandler.flushDeferred), and each partition must still be answered with its own
+    /// offsets, be on disk (recovery point = LEO) and have its HW moved before the response.
+    func testAcksAllToManyPartitionsFlushesEachBeforeAnswering() async throws {
+        let h = try BrokerHarness()
+        defer { h.cleanup() }
+        try h.createTopic("m", partitions: 8)
+        for round in 0..<2 {
+            var req = ProduceRequest()
+            req.acks = -1
+            req.timeoutMs = 1000
+            var data: [ProduceRequest.PartitionProduceData] = []
+            for i in Int32(0)..<8 {
+                data.append(.init(index: i, records: try BrokerHarness.batch((0...Int(i)).map { "r\(round)-p\(i)-\($0)" })))
+            }
+            data.append(.init(index: 8, records: try BrokerHarness.batch(["nowhere"])))
+            req.topicData = [.init(name: "m", partitionData: data)]
+            let response = try await XCTUnwrapAsync(try await h.send(req, version: 9))
+            let parts = try XCTUnwrap(response.responses.first?.partitionResponses)
+            XCTAssertEqual(parts.map(\.index), Array(0...8))
+            XCTAssertEqual(parts[8].errorCode, ErrorCode.unknownTopicOrPartition.rawValue)
+            for i in 0..<8 {
+                XCTAssertEqual(parts[i].errorCode, 0, "partition \(i): \(String(describing: parts[i].errorMessage))")
+                XCTAssertEqual(parts[i].baseOffset, round == 0 ? 0 : Int64(i + 1), "partition \(i)")
+                let replica = try XCTUnwrap(h.services.replicas.partition("m", Int32(i)))
+                XCTAssertEqual(replica.log.recoveryPoint, replica.logEndOffset, "partition \(i) not fsynced")
+                XCTAssertEqual(replica.highWatermark, Int64((i + 1) * (round + 1)), "partition \(i)")
+            }
+        }
+        let p7 = try await XCTUnwrapAsync(try await h.fetch("m", partition: 7, offset: 0))
+        XCTAssertEqual(try BrokerHarness.values(p7.records).map(\.1),
+                       (0...7).map { "r0-p7-\($0)" } + (0...7).map { "r1-p7-\($0)" })
+    }
+
     func testAcksZeroSendsNothingAndClosesOnError() async throws {
         let h = try BrokerHarness()
         defer { h.cleanup() }
