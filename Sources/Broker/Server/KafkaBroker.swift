@@ -27,6 +27,9 @@ public final class KafkaBroker: Sendable {
     private let logger: Logger
     private let boundAddresses = Mutex<[SocketAddress]>([])
     private let shutdownTask = Mutex<Task<Void, Never>?>(nil)
+    /// Whether ``run()`` started and whether it returned: the event loops may only be shut
+    /// down after every connection task has finished with its channel.
+    private let runState = Mutex<(started: Bool, finished: Bool)>((false, false))
 
     /// Builds the broker and opens its storage; call ``bind()`` then ``run()``.
     public init(config: BrokerConfig, logger: Logger, clock: any BrokerClock = SystemBrokerClock()) throws {
@@ -149,6 +152,8 @@ public final class KafkaBroker: Sendable {
 
     /// Serves until ``shutdown()``.
     public func run() async throws {
+        runState.withLock { $0.started = true }
+        defer { runState.withLock { $0.finished = true } }
         try await withThrowingDiscardingTaskGroup { group in
             for s in servers { group.addTask { try await s.run() } }
         }
@@ -166,11 +171,24 @@ public final class KafkaBroker: Sendable {
         await task.value
     }
 
+    /// Order matters: connections first (no new requests), then everything a connection task
+    /// may be parked on (long-poll fetches, JoinGroup/SyncGroup), then wait for those tasks to
+    /// finish with their channels, and only then close the logs and the event loops. Shutting
+    /// the event loops down while a connection task still owned a channel left the process
+    /// hanging after SIGTERM with clients connected.
     private func performShutdown() async {
         logger.info("Shutting down")
         for s in servers { await s.shutdown() }
+        services.replicas.beginShutdown()
         await coordinator.shutdown()
-        for p in services.replicas.allPartitions { p.wakeWaiters() }
+        var waitedMs = 0
+        while waitedMs < 10_000 {
+            let state = runState.withLock { $0 }
+            if !state.started || state.finished { break }
+            try? await Task.sleep(for: .milliseconds(10))
+            waitedMs += 10
+        }
+        if waitedMs >= 10_000 { logger.warning("Connections still busy after 10 s; closing the logs anyway") }
         services.replicas.flushAll()
         do {
             try logManager.shutdown()
