@@ -11,7 +11,7 @@ final class ApiVersionsTests: XCTestCase {
             var req = ApiVersionsRequest()
             req.clientSoftwareName = "librdkafka"
             req.clientSoftwareVersion = "2.0.2"
-            let resp = try await XCTUnwrapAsync(try await h.send(req, version: v))
+            let resp = try XCTUnwrapAsync(try await h.send(req, version: v))
             XCTAssertEqual(resp.errorCode, 0, "v\(v)")
             let table = Dictionary(uniqueKeysWithValues: resp.apiKeys.map { ($0.apiKey, $0.minVersion...$0.maxVersion) })
             XCTAssertEqual(table[18], 0...4)
@@ -96,7 +96,7 @@ final class MetadataHandlerTests: XCTestCase {
         defer { h.cleanup() }
         var req = MetadataRequest()
         req.topics = [.init(name: "fresh"), .init(name: "bad/name")]
-        let resp = try await XCTUnwrapAsync(try await h.send(req, version: 9))
+        let resp = try XCTUnwrapAsync(try await h.send(req, version: 9))
         XCTAssertEqual(resp.brokers.map(\.nodeId), [1])
         XCTAssertEqual(resp.brokers.first?.host, "127.0.0.1")
         XCTAssertEqual(resp.clusterId, "harness-cluster")
@@ -123,14 +123,60 @@ final class MetadataHandlerTests: XCTestCase {
         for v in MetadataHandler.versions {
             var req = MetadataRequest()
             req.topics = v == 0 ? [] : nil
-            let resp = try await XCTUnwrapAsync(try await h.send(req, version: v))
+            let resp = try XCTUnwrapAsync(try await h.send(req, version: v))
             XCTAssertEqual(Set(resp.topics.compactMap(\.name)), ["a", "b"], "v\(v)")
             if v >= 10 { XCTAssertEqual(resp.topics.first { $0.name == "a" }?.topicId, id) }
         }
         var byId = MetadataRequest()
         byId.topics = [.init(topicId: id, name: nil), .init(topicId: KafkaUUID(mostSignificantBits: 9, leastSignificantBits: 9), name: nil)]
-        let resp = try await XCTUnwrapAsync(try await h.send(byId, version: 12))
+        let resp = try XCTUnwrapAsync(try await h.send(byId, version: 12))
         XCTAssertEqual(resp.topics.first?.name, "a")
         XCTAssertEqual(resp.topics.last?.errorCode, ErrorCode.unknownTopicId.rawValue)
+    }
+}
+
+/// Every advertised (key, version) must be served: a default request of each is answered
+/// (not a closed connection) with a response that decodes at that version. Catches a handler
+/// setting a field the version cannot carry, which would otherwise close the client's
+/// connection only for that one version.
+final class AdvertisedVersionsTests: XCTestCase {
+    func testEveryAdvertisedVersionAnswersADefaultRequest() async throws {
+        let h = try BrokerHarness()
+        defer { h.cleanup() }
+        try h.createTopic("t")
+        var served = 0
+        for entry in h.registry.advertisedVersions {
+            guard let key = ApiKey(rawValue: entry.apiKey) else { return XCTFail("unknown key \(entry.apiKey) advertised") }
+            for version in entry.minVersion...entry.maxVersion {
+                var request = key.requestType.init()
+                if var produce = request as? ProduceRequest { produce.acks = 1; request = produce }
+                var frame = ByteBuffer()
+                try request.encode(into: &frame, version: version, correlationId: 9, clientId: "probe")
+                // Group APIs may park (JoinGroup); give each call a deadline instead of waiting.
+                let registry = h.registry
+                let sendable = frame
+                let outcome = await withTaskGroup(of: DispatchOutcome?.self) { group in
+                    group.addTask { await registry.dispatch(frame: sendable, connection: .init(connectionId: 3, clientHost: "127.0.0.1", clientPort: 1, listenerName: "PLAINTEXT")) }
+                    group.addTask { try? await Task.sleep(for: .seconds(2)); return nil }
+                    let first = await group.next()!
+                    group.cancelAll()
+                    return first
+                }
+                switch outcome {
+                case .respond(var bytes)?:
+                    _ = bytes.readInteger(as: Int32.self)
+                    _ = try ResponseHeader(from: &bytes, version: key.responseHeaderVersion(apiVersion: version))
+                    XCTAssertNoThrow(try key.responseType.init(from: &bytes, version: version), "\(key) v\(version)")
+                    served += 1
+                case .close(let reason)?:
+                    XCTFail("\(key) v\(version) closed the connection: \(reason)")
+                case .noResponse?, nil:
+                    served += 1  // parked or no response by design; not a failure to serve
+                }
+            }
+        }
+        let advertised = h.registry.advertisedVersions.reduce(0) { $0 + Int($1.maxVersion - $1.minVersion) + 1 }
+        XCTAssertEqual(served, advertised)
+        XCTAssertGreaterThanOrEqual(advertised, 92, "broker-core advertises at least its 16 APIs' ranges")
     }
 }

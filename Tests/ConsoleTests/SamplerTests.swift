@@ -44,6 +44,20 @@ final class SamplerTests: XCTestCase {
         XCTAssertEqual(s.brokers[0].partitionsLed, 3)
     }
 
+    func testLocallyStoppedBrokerIsDownNotUnreachable() {
+        var f = FixtureCluster()
+        var state = SamplerState()
+        state.expectBrokers(f.brokers)
+        state.setLocallyRunning([1, 2, 3])
+        let t = Date(timeIntervalSince1970: 1_800_000_000)
+        XCTAssertEqual(state.ingest(f.raw(at: t), bootstrap: "x").brokers.map(\.status), [.up, .up, .up])
+        state.setLocallyRunning([1, 2])
+        f.brokers.removeLast()
+        let s = state.ingest(f.raw(at: t.addingTimeInterval(2)), bootstrap: "x")
+        XCTAssertEqual(s.brokers.map(\.status), [.up, .up, .down])
+        XCTAssertEqual(s.brokers[2].error, "process stopped (local cluster)")
+    }
+
     func testMetadataFailureKeepsLastDataAndReportsError() {
         var f = FixtureCluster()
         var state = SamplerState()

@@ -39,7 +39,7 @@ public struct FetchHandler: RequestHandler {
             for p in partitions { p.addWaiter(waiter) }
             let (response, bytes, hadError) = read(request, context: context)
             let remaining = deadline - clock.nowMs()
-            if bytes >= minBytes || hadError || remaining <= 0 || partitions.isEmpty {
+            if bytes >= minBytes || hadError || remaining <= 0 || partitions.isEmpty || services.replicas.isStopping {
                 for p in partitions { p.removeWaiter(waiter) }
                 return response
             }

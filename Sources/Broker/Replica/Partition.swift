@@ -94,7 +94,12 @@ public final class Partition: Sendable {
     /// Appends one validated record batch as leader, with idempotent-producer checks, then
     /// applies the flush policy: `acks=-1` fsyncs before returning; other acks leave the data
     /// in the page cache (it survives a process crash) and fsync per `flush.messages`/`flush.ms`.
-    public func appendAsLeader(_ batch: ByteBuffer, header: RecordBatchHeader, requiredAcks: Int16) throws(PartitionError) -> AppendResult {
+    ///
+    /// With `deferFlush` and `requiredAcks == -1` it returns right after the append, before the
+    /// fsync and the HW move; the caller must then call ``completeDeferredFlush()`` before it
+    /// answers. Produce uses this to run the fsyncs of all partitions of a request at once.
+    public func appendAsLeader(_ batch: ByteBuffer, header: RecordBatchHeader, requiredAcks: Int16,
+                               deferFlush: Bool = false) throws(PartitionError) -> AppendResult {
         let state = leadership
         guard state.leader == localBrokerId else { throw .notLeader }
         let result = try appendState.withLock { producers throws(PartitionError) -> AppendResult in
@@ -125,6 +130,7 @@ public final class Partition: Sendable {
             return AppendResult(baseOffset: info.firstOffset, lastOffset: info.lastOffset,
                                 logAppendTime: info.logAppendTime, logStartOffset: info.logStartOffset, duplicate: false)
         }
+        if deferFlush, requiredAcks == -1 { return result }
         do throws(LogStorageError) {
             if requiredAcks == -1 {
                 try log.flush()
@@ -136,6 +142,30 @@ public final class Partition: Sendable {
         }
         if !result.duplicate, maybeAdvanceHighWatermark() { wakeWaiters() }
         return result
+    }
+
+    /// The second half of an acks=-1 ``appendAsLeader(_:header:requiredAcks:deferFlush:)``: fsyncs
+    /// the log, then moves the HW and wakes parked fetches, so a consumer still never sees an
+    /// acks=-1 batch before it is on disk. Safe to call from several threads for different
+    /// partitions at once; that is its point: on ext4, 8 overlapping fdatasyncs cost about one
+    /// journal commit (~3 ms here) where 8 in a row cost ~25 ms.
+    public func completeDeferredFlush() throws(PartitionError) {
+        do throws(LogStorageError) {
+            try log.flush()
+        } catch {
+            throw PartitionError.from(error)
+        }
+        if maybeAdvanceHighWatermark() { wakeWaiters() }
+    }
+
+    /// acks=-1 is refused (NOT_ENOUGH_REPLICAS, before anything is written) while the ISR is
+    /// smaller than min(`min.insync.replicas`, replication factor), Kafka's `effectiveMinIsr`.
+    public func checkEnoughReplicas(minInSyncReplicas: Int) throws(PartitionError) {
+        let state = leadership
+        let effectiveMinIsr = min(minInSyncReplicas, state.replicas.count)
+        guard state.isr.count >= effectiveMinIsr else {
+            throw PartitionError(19, "The size of the current ISR \(state.isr) is insufficient to satisfy the min.isr requirement of \(effectiveMinIsr)")
+        }
     }
 
     /// Moves the HW to the minimum LEO over the ISR. Returns whether it moved.

@@ -34,6 +34,7 @@ public final class ReplicaManager: Sendable {
     private let logger: Logger
     private let partitions = Mutex<[TopicPartition: Partition]>([:])
     private let nextWaiterId = Atomic<UInt64>(1)
+    private let stopping = Atomic<Bool>(false)
 
     public init(nodeId: Int32, logs: any PartitionLogProvider, config: BrokerConfig, logger: Logger) {
         self.nodeId = nodeId
@@ -110,6 +111,15 @@ public final class ReplicaManager: Sendable {
                 }
             }
         }
+    }
+
+    /// Set once the broker is shutting down: parked fetches return at once and do not park again.
+    public var isStopping: Bool { stopping.load(ordering: .acquiring) }
+
+    /// Starts a shutdown: no fetch parks any more, and every parked one is woken.
+    public func beginShutdown() {
+        stopping.store(true, ordering: .releasing)
+        for p in allPartitions { p.wakeWaiters() }
     }
 
     /// Flushes every log (clean shutdown).

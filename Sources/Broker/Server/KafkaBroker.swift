@@ -27,6 +27,9 @@ public final class KafkaBroker: Sendable {
     private let logger: Logger
     private let boundAddresses = Mutex<[SocketAddress]>([])
     private let shutdownTask = Mutex<Task<Void, Never>?>(nil)
+    /// Whether ``run()`` started and whether it returned: the event loops may only be shut
+    /// down after every connection task has finished with its channel.
+    private let runState = Mutex<(started: Bool, finished: Bool)>((false, false))
 
     /// Builds the broker and opens its storage; call ``bind()`` then ``run()``.
     public init(config: BrokerConfig, logger: Logger, clock: any BrokerClock = SystemBrokerClock()) throws {
@@ -36,6 +39,7 @@ public final class KafkaBroker: Sendable {
         let clusterId = try MetaProperties.ensure(logDirs: config.logDirs, nodeId: config.nodeId,
                                                   configuredClusterId: config.clusterId,
                                                   random: { KafkaUUID.random(using: &rng) })
+        let imageExisted = fileExists(config.logDirs[0] + "/" + MetadataStore.fileName)
         let store = try MetadataStore.open(directory: config.logDirs[0], clusterId: clusterId, nodeId: config.nodeId)
         let controller = LocalController(store: store, random: { UInt64.random(in: .min ... .max) })
         let registration = BrokerRegistration(
@@ -62,6 +66,14 @@ public final class KafkaBroker: Sendable {
         let replicas = ReplicaManager(nodeId: config.nodeId, logs: logManager, config: config, logger: logger)
         replicas.apply(old: nil, new: image)
         store.addListener { old, new in replicas.apply(old: old, new: new) }
+        // Partition logs without any metadata image mean the image was lost, not that every
+        // topic was deleted: refuse to start rather than treat all the data as stray.
+        if !imageExisted, let tp = logManager.topicPartitions.first {
+            try? logManager.shutdown()
+            throw MetadataStoreError.corrupt(
+                path: config.logDirs[0] + "/" + MetadataStore.fileName,
+                reason: "missing, but partition logs exist (e.g. \(tp)); restore it or move the logs away")
+        }
         // Logs on disk for partitions the image no longer assigns here (a topic deleted while
         // the broker was down mid-deletion) are removed, as Kafka's log manager does.
         for tp in logManager.topicPartitions where replicas.partition(tp.topic, tp.partition) == nil {
@@ -140,6 +152,8 @@ public final class KafkaBroker: Sendable {
 
     /// Serves until ``shutdown()``.
     public func run() async throws {
+        runState.withLock { $0.started = true }
+        defer { runState.withLock { $0.finished = true } }
         try await withThrowingDiscardingTaskGroup { group in
             for s in servers { group.addTask { try await s.run() } }
         }
@@ -157,11 +171,24 @@ public final class KafkaBroker: Sendable {
         await task.value
     }
 
+    /// Order matters: connections first (no new requests), then everything a connection task
+    /// may be parked on (long-poll fetches, JoinGroup/SyncGroup), then wait for those tasks to
+    /// finish with their channels, and only then close the logs and the event loops. Shutting
+    /// the event loops down while a connection task still owned a channel left the process
+    /// hanging after SIGTERM with clients connected.
     private func performShutdown() async {
         logger.info("Shutting down")
         for s in servers { await s.shutdown() }
+        services.replicas.beginShutdown()
         await coordinator.shutdown()
-        for p in services.replicas.allPartitions { p.wakeWaiters() }
+        var waitedMs = 0
+        while waitedMs < 10_000 {
+            let state = runState.withLock { $0 }
+            if !state.started || state.finished { break }
+            try? await Task.sleep(for: .milliseconds(10))
+            waitedMs += 10
+        }
+        if waitedMs >= 10_000 { logger.warning("Connections still busy after 10 s; closing the logs anyway") }
         services.replicas.flushAll()
         do {
             try logManager.shutdown()

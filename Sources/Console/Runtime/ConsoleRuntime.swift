@@ -40,7 +40,7 @@ public final class ConsoleRuntime: Sendable {
     /// always shut down before this returns, including when the loop throws.
     public func run(themes: [Theme], themeIndex: Int, makeBackend: @escaping @Sendable () throws -> any TerminalBackend) async throws {
         let sampler = self.sampler
-        if let bc = brokerControl { await sampler.expectBrokers(await bc.expectedBrokers()) }
+        if let bc = brokerControl { await sampler.attach(bc) }
         let samplerTask = Task { await sampler.run() }
         let tailer = MessageTailer(source: source, actions: actions, inbox: inbox)
         let executor = ActionExecutor(source: source, actions: actions, brokerControl: brokerControl, inbox: inbox, sampler: sampler)

@@ -16,5 +16,7 @@ public final class EventInbox: @unchecked Sendable {
 public protocol BrokerControl: Sendable {
     /// The brokers the manager runs, so a stopped one still shows (as down).
     func expectedBrokers() async -> [BrokerEndpoint]
+    /// Ids of the brokers whose processes are running now; the others show as down.
+    func runningBrokers() async -> Set<Int32>
     func perform(_ op: BrokerOperation, brokerId: Int32) async throws
 }

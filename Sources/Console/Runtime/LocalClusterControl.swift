@@ -9,6 +9,10 @@ public struct LocalClusterControl: BrokerControl {
         await cluster.status().map { BrokerEndpoint(id: $0.id, host: $0.host, port: Int32($0.port)) }
     }
 
+    public func runningBrokers() async -> Set<Int32> {
+        Set(await cluster.status().filter(\.isRunning).map(\.id))
+    }
+
     public func perform(_ op: BrokerOperation, brokerId: Int32) async throws {
         switch op {
         case .stop: try await cluster.stop(brokerId)

@@ -48,6 +48,8 @@ public struct SamplerState: Sendable {
     private var groupLagHistory: [String: [Int64]] = [:]
     private var unhealthySince: [TopicPartition: Date] = [:]
     private var knownBrokers: [Int32: BrokerEndpoint] = [:]
+    private var locallyManaged: Set<Int32> = []
+    private var locallyRunning: Set<Int32> = []
 
     public init(config: SamplerConfig = .init()) { self.config = config }
 
@@ -57,8 +59,11 @@ public struct SamplerState: Sendable {
     /// Brokers the local cluster manager started; a missing one shows as down even if the
     /// console never saw it in Metadata.
     public mutating func expectBrokers(_ brokers: [BrokerEndpoint]) {
-        for b in brokers { knownBrokers[b.id] = b }
+        for b in brokers { knownBrokers[b.id] = b; locallyManaged.insert(b.id) }
     }
+
+    /// Which locally managed brokers have a running process (see `expectBrokers`).
+    public mutating func setLocallyRunning(_ ids: Set<Int32>) { locallyRunning = ids }
 
     public mutating func ingest(_ raw: RawSample, bootstrap: String) -> ClusterSnapshot {
         let now = raw.finishedAt
@@ -153,7 +158,8 @@ public struct SamplerState: Sendable {
         return knownBrokers.values.sorted { $0.id < $1.id }.map { b in
             let status: BrokerStatus
             var error: String?
-            if !listed.contains(b.id) { status = .down; error = "not in cluster metadata" }
+            if locallyManaged.contains(b.id) && !locallyRunning.contains(b.id) { status = .down; error = "process stopped (local cluster)" }
+            else if !listed.contains(b.id) { status = .down; error = "not in cluster metadata" }
             else if let e = logDirErrors[b.id] { status = .unreachable; error = e }
             else if metadataFailed { status = .unreachable; error = errors[.metadata] }
             else { status = .up }

@@ -32,7 +32,14 @@ public actor ClusterSampler {
         self.source = source; self.store = store; self.interval = interval; self.state = SamplerState(config: config)
     }
 
-    public func expectBrokers(_ brokers: [BrokerEndpoint]) { state.expectBrokers(brokers) }
+    private var brokerControl: (any BrokerControl)?
+
+    /// Brokers a local cluster manager runs: they show even when missing from Metadata, and
+    /// as down (not merely unreachable) while their process is stopped.
+    public func attach(_ control: any BrokerControl) async {
+        brokerControl = control
+        state.expectBrokers(await control.expectedBrokers())
+    }
 
     /// Takes one sample now and publishes it.
     @discardableResult
@@ -40,6 +47,7 @@ public actor ClusterSampler {
         store.isSampling = true
         defer { store.isSampling = false }
         let raw = await Self.collect(from: source, withConfigs: state.wantsConfigs)
+        if let bc = brokerControl { state.setLocallyRunning(await bc.runningBrokers()) }
         let snap = state.ingest(raw, bootstrap: source.displayName)
         store.publish(snap)
         return snap

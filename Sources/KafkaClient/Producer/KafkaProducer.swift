@@ -270,7 +270,8 @@ public actor KafkaProducer {
         var nextDeadline: ContinuousClock.Instant?
         var snapshot = cluster.currentSnapshot
         var byLeader: [Int32: [PendingBatch]] = [:]
-        var needMetadata = false
+        // Periodic refresh (`metadata.max.age.ms`) picks up leader moves and added partitions.
+        var needMetadata = snapshot.map { now - $0.fetchedAt >= config.client.metadataMaxAge } ?? false
 
         for tp in Array(queues.keys) {
             guard var queue = queues[tp] else { continue }
@@ -308,7 +309,12 @@ public actor KafkaProducer {
         if needMetadata {
             let topics = Array(Set(queues.filter { !$0.value.ready.isEmpty }.map(\.key.topic)))
             do {
-                snapshot = try await cluster.refreshMetadata(topics: topics, allowAutoCreate: true)
+                let fresh = try await cluster.refreshMetadata(topics: Array(Set(topics + Array(partitionCounts.keys))), allowAutoCreate: true)
+                snapshot = fresh
+                // Keyed records follow the new partition count, as with Java's producer.
+                for topic in partitionCounts.keys {
+                    if let count = fresh.partitionCount(topic) { partitionCounts[topic] = count }
+                }
             } catch {
                 try? await Task.sleep(for: config.client.retryBackoff)
             }

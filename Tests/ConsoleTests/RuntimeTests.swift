@@ -1,0 +1,94 @@
+import XCTest
+@testable import Console
+
+/// A scripted in-memory cluster for runtime tests (test code only): answers from a
+/// `FixtureCluster`, can fail chosen sections, and records the actions performed.
+final class ScriptedCluster: ClusterDataSource, ClusterActions, @unchecked Sendable {
+    let displayName = "scripted:9092"
+    var fixture = FixtureCluster()
+    var failGroups: String?
+    var byTime: [TopicPartition: Int64] = [:]
+    private let lock = NSLock()
+    private(set) var commits: [(String, [TopicPartition: Int64])] = []
+
+    func fetchMetadata() async throws -> ClusterMetadata { fixture.metadata() }
+    func fetchOffsets(_ partitions: [TopicPartition], metadata: ClusterMetadata) async throws -> [TopicPartition: PartitionOffsets] {
+        guard case .success(let o) = fixture.raw(at: Date()).offsets else { return [:] }
+        return o.filter { partitions.contains($0.key) }
+    }
+    func fetchLogDirs(brokers: [Int32]) async -> [Int32: Result<BrokerLogDirs, SourceError>] { fixture.raw(at: Date()).logDirs }
+    func fetchGroups() async throws -> [GroupDescription] {
+        if let failGroups { throw SourceError(failGroups) }
+        return try fixture.raw(at: Date()).groups.get()
+    }
+    func fetchCommittedOffsets(groups: [GroupDescription]) async throws -> [String: [TopicPartition: Int64]] { fixture.committed }
+    func fetchTopicConfigs(_ topics: [String]) async throws -> [String: [String: String]] { [:] }
+
+    func createTopic(name: String, partitions: Int32, replicationFactor: Int16, configs: [String: String]) async throws {}
+    func deleteTopic(name: String) async throws {}
+    func alterTopicConfig(topic: String, key: String, value: String) async throws {}
+    func produce(topic: String, partition: Int32?, messages: [OutgoingMessage]) async throws -> Int { messages.count }
+    func offsetsForTime(_ partitions: [TopicPartition], timestampMs: Int64) async throws -> [TopicPartition: Int64] {
+        Dictionary(uniqueKeysWithValues: partitions.map { ($0, byTime[$0] ?? -1) })
+    }
+    func commitOffsets(group: String, offsets: [TopicPartition: Int64]) async throws { lock.withLock { commits.append((group, offsets)) } }
+    func fetchMessages(_ partition: TopicPartition, fromOffset offset: Int64, maxCount: Int) async throws -> [ConsoleMessage] { [] }
+}
+
+final class RuntimeTests: XCTestCase {
+    func executor(_ c: ScriptedCluster) -> ActionExecutor {
+        let store = SnapshotStore(.empty(bootstrap: c.displayName))
+        return ActionExecutor(source: c, actions: c, brokerControl: nil, inbox: EventInbox(),
+                              sampler: ClusterSampler(source: c, store: store, interval: .seconds(60)))
+    }
+
+    func testOneFailingSectionDoesNotBlankTheOthers() async {
+        let c = ScriptedCluster()
+        c.failGroups = "coordinator not available"
+        let raw = await ClusterSampler.collect(from: c, withConfigs: true)
+        var state = SamplerState()
+        let s = state.ingest(raw, bootstrap: c.displayName)
+        XCTAssertEqual(s.topics.count, 3)
+        XCTAssertEqual(s.errors[.groups], "coordinator not available")
+        XCTAssertNotNil(s.errors[.committed], "committed offsets are skipped without groups")
+        XCTAssertNil(s.errors[.offsets])
+    }
+
+    func testResetPlanClampsAndUsesTimeLookup() async throws {
+        let c = ScriptedCluster()
+        let (snap, _) = FixtureCluster.snapshot(samples: 1)
+        let ex = executor(c)
+        // orders-0: log start 100, end 1000; offsets below the start are clamped to it.
+        var plan = try await ex.plan(OffsetResetRequest(group: "billing", topic: "orders", strategy: .offset, value: 5), snapshot: snap)
+        XCTAssertEqual(plan.rows.map(\.target), [100, 5, 5])
+        XCTAssertEqual(plan.rows[0].current, 900)
+        XCTAssertEqual(plan.activeMembers, 2)
+        plan = try await ex.plan(OffsetResetRequest(group: "billing", topic: nil, strategy: .earliest, value: nil), snapshot: snap)
+        XCTAssertEqual(plan.rows.map(\.target), [100, 0, 0])
+        XCTAssertEqual(plan.rows.map(\.lagAfter), [900, 2000, 500])
+        // By time: -1 (no message that late) means the end.
+        c.byTime = [TopicPartition("orders", 0): 400]
+        plan = try await ex.plan(OffsetResetRequest(group: "billing", topic: "orders", strategy: .time, value: 1), snapshot: snap)
+        XCTAssertEqual(plan.rows.map(\.target), [400, 2000, 500])
+        await XCTAssertThrowsErrorAsync { _ = try await ex.plan(OffsetResetRequest(group: "nobody", topic: nil, strategy: .latest, value: nil), snapshot: snap) }
+    }
+
+    func testExecuteResetCommitsThePlan() async throws {
+        let c = ScriptedCluster()
+        let (snap, _) = FixtureCluster.snapshot(samples: 1)
+        let plan = OffsetResetPlan(request: OffsetResetRequest(group: "audit", topic: nil, strategy: .latest, value: nil),
+                                   rows: [OffsetResetRow(partition: TopicPartition("payments", 0), current: 40, target: 42, end: 42)], activeMembers: 0)
+        let text = try await executor(c).run(.executeOffsetReset(plan), snapshot: snap)
+        XCTAssertEqual(text, "reset 1 partition(s) of audit to latest")
+        XCTAssertEqual(c.commits.first?.0, "audit")
+        XCTAssertEqual(c.commits.first?.1, [TopicPartition("payments", 0): 42])
+    }
+
+    func testProducePacesAndCounts() async throws {
+        let c = ScriptedCluster()
+        let t0 = ContinuousClock.now
+        let n = try await ActionExecutor.produce(ProduceSpec(topic: "t", partition: nil, count: 30, sizeBytes: 50, keyPattern: "k-{n}", rate: 100), with: c)
+        XCTAssertEqual(n, 30)
+        XCTAssertGreaterThanOrEqual(ContinuousClock.now - t0, .milliseconds(250), "30 messages at 100/s take ~0.3 s")
+    }
+}
