@@ -54,10 +54,15 @@ final class LogManagerTests: XCTestCase {
         let log = try manager.getOrCreateLog(topic: "t", partition: 0)
         try log.append(TestBatches.simple(count: 5))
         manager.writeCheckpoints()
+        // DeleteRecords is checkpointed at once, so a crash cannot bring the records back.
+        log.highWatermark = 5
+        XCTAssertEqual(try log.deleteRecords(before: 3), 3)
+        XCTAssertEqual(try String(contentsOfFile: dir.path + "/d0/log-start-offset-checkpoint", encoding: .utf8), "0\n1\nt 0 3\n")
         // No shutdown: as if the process died.
         manager = try LogManager(config: config(dirs: 1), clock: clock)
         XCTAssertEqual(manager.startupSummary.recoveredPartitions, 1)
         XCTAssertEqual(manager.log(topic: "t", partition: 0)?.logEndOffset, 5)
+        XCTAssertEqual(manager.log(topic: "t", partition: 0)?.logStartOffset, 3)
         XCTAssertTrue(try manager.deleteLog(topic: "t", partition: 0))
         XCTAssertFalse(try manager.deleteLog(topic: "t", partition: 0))
         XCTAssertNil(manager.log(topic: "t", partition: 0))
