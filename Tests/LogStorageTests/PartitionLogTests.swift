@@ -116,6 +116,27 @@ final class PartitionLogTests: XCTestCase {
         XCTAssertTrue(names.contains(LogSegment.fileName(log.segmentBaseOffsets[1], ".log")))
     }
 
+    func testRollsOnSegmentMsAndFullIndex() throws {
+        var config = LogConfig()
+        config.segmentMs = 1000
+        let log = try open(config)
+        try log.append(TestBatches.simple(count: 1, timestamp: 10_000))
+        try log.append(TestBatches.simple(count: 1, timestamp: 10_500))
+        XCTAssertEqual(log.segmentCount, 1)
+        // The first batch's timestamp starts the segment's clock; a batch 1 s later rolls.
+        try log.append(TestBatches.simple(count: 1, timestamp: 11_001))
+        XCTAssertEqual(log.segmentBaseOffsets, [0, 2])
+        XCTAssertEqual(log.recoveryPoint, 2, "a roll fsyncs the old segment")
+
+        var small = LogConfig()
+        small.indexIntervalBytes = 0
+        small.segmentIndexBytes = 8 * 3   // three offset-index entries
+        log.updateConfig(small)
+        for _ in 0..<10 { try log.append(TestBatches.simple(count: 1, timestamp: 11_001)) }
+        XCTAssertGreaterThan(log.segmentCount, 3)
+        XCTAssertEqual(try log.verifyConsistency(), [])
+    }
+
     func testReadLimits() throws {
         let log = try open()
         for _ in 0..<10 { try log.append(TestBatches.simple(count: 1, valueSize: 100)) }
