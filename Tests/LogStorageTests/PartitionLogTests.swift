@@ -275,6 +275,10 @@ final class PartitionLogTests: XCTestCase {
         let max = try XCTUnwrap(try log.maxTimestampAndOffset())
         XCTAssertEqual(max.timestamp, 12_901)
         XCTAssertEqual(max.offset, 59)
+        // The record with the largest timestamp need not be the last of its batch.
+        try log.append(TestBatches.batch([TestBatches.Rec(key: nil, value: [1], timestamp: 20_000),
+                                          TestBatches.Rec(key: nil, value: [2], timestamp: 19_000)]), leaderEpoch: 3)
+        XCTAssertEqual(try log.maxTimestampAndOffset(), TimestampAndOffset(timestamp: 20_000, offset: 60, leaderEpoch: 3))
     }
 
     func testLogAppendTimeRewritesTimestampAndCRC() throws {
