@@ -82,20 +82,32 @@ extension PartitionLog {
         }
     }
 
-    /// ListOffsets MAX_TIMESTAMP (-3): the largest timestamp in the log and the last offset of the
-    /// batch carrying it; nil for an empty log.
+    /// ListOffsets MAX_TIMESTAMP (-3, KIP-734): the largest timestamp in the log and the offset of
+    /// the first record carrying it (found by decoding that one batch; the batch's last offset if
+    /// it cannot be decoded); nil for an empty log.
     public func maxTimestampAndOffset() throws(LogStorageError) -> TimestampAndOffset? {
         try withLog { () throws(FileSystemError) -> TimestampAndOffset? in
-            var best: (ts: Int64, offset: Int64)? = nil
+            var best: (ts: Int64, offset: Int64, segment: LogSegment)? = nil
             for segment in segments {
                 try segment.ensureIndexes(indexIntervalBytes: _config.indexIntervalBytes)
                 if segment.size > 0, segment.maxTimestampSoFar > (best?.ts ?? -2) {
-                    best = (segment.maxTimestampSoFar, segment.offsetOfMaxTimestampSoFar)
+                    best = (segment.maxTimestampSoFar, segment.offsetOfMaxTimestampSoFar, segment)
                 }
             }
             guard let best, best.offset >= _logStartOffset else { return nil }
-            let epoch = epochCache.entries.last { $0.startOffset <= best.offset }?.epoch ?? -1
-            return TimestampAndOffset(timestamp: best.ts, offset: best.offset, leaderEpoch: epoch)
+            var offset = best.offset
+            var epoch = epochCache.entries.last { $0.startOffset <= best.offset }?.epoch ?? -1
+            if let found = try best.segment.translate(best.offset, indexIntervalBytes: _config.indexIntervalBytes) {
+                epoch = found.header.partitionLeaderEpoch
+                var bytes = try best.segment.file().read(at: found.position, count: found.header.totalSize)
+                if !found.header.isLogAppendTime, let batch = try? RecordBatch.decode(from: &bytes),
+                   let record = batch.records.first(where: { batch.timestamp(of: $0) == best.ts }) {
+                    offset = max(batch.offset(of: record), _logStartOffset)
+                } else if found.header.isLogAppendTime {
+                    offset = max(found.header.baseOffset, _logStartOffset)
+                }
+            }
+            return TimestampAndOffset(timestamp: best.ts, offset: offset, leaderEpoch: epoch)
         }
     }
 }
