@@ -15,7 +15,7 @@ final class ConfigHandlerTests: XCTestCase {
             req.resources = [.init(resourceType: 2, resourceName: "t", configurationKeys: nil),
                              .init(resourceType: 4, resourceName: "1", configurationKeys: ["num.partitions", "log.retention.hours"]),
                              .init(resourceType: 2, resourceName: "missing", configurationKeys: nil)]
-            let resp = try await XCTUnwrapAsync(try await h.send(req, version: v))
+            let resp = try XCTUnwrapAsync(try await h.send(req, version: v))
             let topic = resp.results[0].configs
             let policy = try XCTUnwrap(topic.first { $0.name == "cleanup.policy" })
             let retention = try XCTUnwrap(topic.first { $0.name == "retention.ms" })
@@ -87,11 +87,11 @@ final class ClusterAdminTests: XCTestCase {
         }
         var shrink = CreatePartitionsRequest()
         shrink.topics = [.init(name: "t", count: 2, assignments: nil), .init(name: "nope", count: 2, assignments: nil)]
-        let errs = try await XCTUnwrapAsync(try await h.send(shrink, version: 0)).results.map(\.errorCode)
+        let errs = try XCTUnwrapAsync(try await h.send(shrink, version: 0)).results.map(\.errorCode)
         XCTAssertEqual(errs, [ErrorCode.invalidPartitions.rawValue, ErrorCode.unknownTopicOrPartition.rawValue])
 
         for v in DescribeClusterHandler.versions {
-            let resp = try await XCTUnwrapAsync(try await h.send(DescribeClusterRequest(), version: v))
+            let resp = try XCTUnwrapAsync(try await h.send(DescribeClusterRequest(), version: v))
             XCTAssertEqual(resp.clusterId, "harness-cluster")
             XCTAssertEqual(resp.brokers.map(\.brokerId), [1])
         }
@@ -103,7 +103,7 @@ final class ClusterAdminTests: XCTestCase {
         for v in DescribeLogDirsHandler.versions {
             var req = DescribeLogDirsRequest()
             req.topics = [.init(topic: "t", partitions: [0, 1])]
-            let resp = try await XCTUnwrapAsync(try await h.send(req, version: v))
+            let resp = try XCTUnwrapAsync(try await h.send(req, version: v))
             let parts = try XCTUnwrap(resp.results.first?.topics.first?.partitions)
             XCTAssertEqual(parts.map(\.partitionIndex), [0, 1])
             XCTAssertGreaterThan(parts[0].partitionSize, 0)

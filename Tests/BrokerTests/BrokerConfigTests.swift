@@ -158,4 +158,38 @@ final class BrokerConfigTests: XCTestCase {
         XCTAssertThrowsError(try TopicConfigKeys.validate("retention.ms", "soon"))
         XCTAssertThrowsError(try TopicConfigKeys.validate("no.such.key", "1"))
     }
+
+    /// Kafka 4.0's own config/server.properties (comments dropped) must load as it is.
+    func testKafkasStockServerPropertiesLoads() throws {
+        let c = try config("""
+        process.roles=broker,controller
+        node.id=1
+        controller.quorum.bootstrap.servers=localhost:9093
+        listeners=PLAINTEXT://:9092,CONTROLLER://:9093
+        inter.broker.listener.name=PLAINTEXT
+        advertised.listeners=PLAINTEXT://localhost:9092,CONTROLLER://localhost:9093
+        controller.listener.names=CONTROLLER
+        listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL
+        num.network.threads=3
+        num.io.threads=8
+        socket.send.buffer.bytes=102400
+        socket.receive.buffer.bytes=102400
+        socket.request.max.bytes=104857600
+        log.dirs=/tmp/kraft-combined-logs
+        num.partitions=1
+        num.recovery.threads.per.data.dir=1
+        offsets.topic.replication.factor=1
+        share.coordinator.state.topic.replication.factor=1
+        share.coordinator.state.topic.min.isr=1
+        transaction.state.log.replication.factor=1
+        transaction.state.log.min.isr=1
+        log.retention.hours=168
+        log.segment.bytes=1073741824
+        log.retention.check.interval.ms=300000
+        """)
+        XCTAssertEqual(c.warnings, [], "every stock key is known")
+        XCTAssertEqual(c.listeners, [ListenerConfig(name: "PLAINTEXT", host: "", port: 9092)])
+        XCTAssertEqual(c.advertisedListeners.first, ListenerConfig(name: "PLAINTEXT", host: "localhost", port: 9092))
+        XCTAssertEqual(c.logDirs, ["/tmp/kraft-combined-logs"])
+    }
 }

@@ -50,7 +50,7 @@ final class BrokerProcess: @unchecked Sendable {
                        "--override", "listeners=PLAINTEXT://127.0.0.1:\(port)",
                        "--override", "offsets.topic.num.partitions=3",
                        "--override", "group.initial.rebalance.delay.ms=0"] + extra
-        FileManager.default.createFile(atPath: logPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         log.seekToEndOfFile()
         p.standardOutput = log
@@ -84,43 +84,59 @@ final class BrokerProcess: @unchecked Sendable {
     deinit { kill9() }
 }
 
-/// A minimal Kafka connection for tests: one request at a time, typed by the generated codec.
+/// A minimal blocking Kafka connection for tests (POSIX socket, 10 s receive timeout): one
+/// request at a time, typed by the generated codec.
 final class TestConnection: @unchecked Sendable {
-    private let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
-    private var iterator: NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator
-    private let writer: NIOAsyncChannelOutboundWriter<ByteBuffer>
+    private let fd: Int32
     private var correlation: Int32 = 0
 
-    private init(channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>) throws {
-        self.channel = channel
-        iterator = channel.inbound.makeAsyncIterator()
-        writer = channel.outbound
-    }
+    private init(fd: Int32) { self.fd = fd }
 
     static func connect(port: Int) async throws -> TestConnection {
-        let ch = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connect(host: "127.0.0.1", port: port) { channel in
-            channel.eventLoop.makeCompletedFuture {
-                try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(KafkaFrameDecoder(maxFrameSize: 64 << 20)))
-                return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
-            }
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = UInt16(port).bigEndian
+        let rc = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        return try TestConnection(channel: ch)
+        guard rc == 0 else { Glibc.close(fd); throw CloseConnection("connect failed: errno \(errno)") }
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        return TestConnection(fd: fd)
     }
 
     func send<R: KafkaRequest>(_ request: R, version: Int16) async throws -> R.Response {
         correlation += 1
-        try await writer.write(try request.encodeFrame(version: version, correlationId: correlation, clientId: "restart-test"))
-        guard var frame = try await iterator.next() else { throw CloseConnection("connection closed") }
-        let (header, body) = try R.Response.decode(from: &frame, version: version)
+        let frame = try request.encodeFrame(version: version, correlationId: correlation, clientId: "restart-test")
+        let bytes = Array(frame.readableBytesView)
+        var sent = 0
+        while sent < bytes.count {
+            let n = bytes[sent...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            guard n > 0 else { throw CloseConnection("send failed: errno \(errno)") }
+            sent += n
+        }
+        let sizeBytes = try receive(4)
+        let size = Int(Int32(bigEndian: sizeBytes.withUnsafeBytes { $0.loadUnaligned(as: Int32.self) }))
+        var body = ByteBuffer(bytes: try receive(size))
+        let (header, response) = try R.Response.decode(from: &body, version: version)
         guard header.correlationId == correlation else { throw CloseConnection("correlation mismatch") }
-        return body
+        return response
     }
 
-    func close() async throws {
-        writer.finish()
-        try await channel.channel.close()
+    private func receive(_ count: Int) throws -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: count)
+        var got = 0
+        while got < count {
+            let n = out[got...].withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            guard n > 0 else { throw CloseConnection("connection closed") }
+            got += n
+        }
+        return out
     }
 
-    // NIOAsyncChannel requires its writer to be finished before it goes away.
-    deinit { writer.finish() }
+    func close() async throws { Glibc.close(fd) }
+
+    deinit { Glibc.close(fd) }
 }

@@ -11,7 +11,7 @@ final class ApiVersionsTests: XCTestCase {
             var req = ApiVersionsRequest()
             req.clientSoftwareName = "librdkafka"
             req.clientSoftwareVersion = "2.0.2"
-            let resp = try await XCTUnwrapAsync(try await h.send(req, version: v))
+            let resp = try XCTUnwrapAsync(try await h.send(req, version: v))
             XCTAssertEqual(resp.errorCode, 0, "v\(v)")
             let table = Dictionary(uniqueKeysWithValues: resp.apiKeys.map { ($0.apiKey, $0.minVersion...$0.maxVersion) })
             XCTAssertEqual(table[18], 0...4)
@@ -96,7 +96,7 @@ final class MetadataHandlerTests: XCTestCase {
         defer { h.cleanup() }
         var req = MetadataRequest()
         req.topics = [.init(name: "fresh"), .init(name: "bad/name")]
-        let resp = try await XCTUnwrapAsync(try await h.send(req, version: 9))
+        let resp = try XCTUnwrapAsync(try await h.send(req, version: 9))
         XCTAssertEqual(resp.brokers.map(\.nodeId), [1])
         XCTAssertEqual(resp.brokers.first?.host, "127.0.0.1")
         XCTAssertEqual(resp.clusterId, "harness-cluster")
@@ -123,13 +123,13 @@ final class MetadataHandlerTests: XCTestCase {
         for v in MetadataHandler.versions {
             var req = MetadataRequest()
             req.topics = v == 0 ? [] : nil
-            let resp = try await XCTUnwrapAsync(try await h.send(req, version: v))
+            let resp = try XCTUnwrapAsync(try await h.send(req, version: v))
             XCTAssertEqual(Set(resp.topics.compactMap(\.name)), ["a", "b"], "v\(v)")
             if v >= 10 { XCTAssertEqual(resp.topics.first { $0.name == "a" }?.topicId, id) }
         }
         var byId = MetadataRequest()
         byId.topics = [.init(topicId: id, name: nil), .init(topicId: KafkaUUID(mostSignificantBits: 9, leastSignificantBits: 9), name: nil)]
-        let resp = try await XCTUnwrapAsync(try await h.send(byId, version: 12))
+        let resp = try XCTUnwrapAsync(try await h.send(byId, version: 12))
         XCTAssertEqual(resp.topics.first?.name, "a")
         XCTAssertEqual(resp.topics.last?.errorCode, ErrorCode.unknownTopicId.rawValue)
     }

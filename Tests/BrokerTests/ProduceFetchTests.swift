@@ -10,13 +10,13 @@ final class ProduceFetchTests: XCTestCase {
         try h.createTopic("t")
         var expected: [(Int64, String)] = []
         for v in Int16(3)...10 {
-            let r = try await XCTUnwrapAsync(try await h.produce("t", try BrokerHarness.batch(["v\(v)a", "v\(v)b"]), version: v))
+            let r = try XCTUnwrapAsync(try await h.produce("t", try BrokerHarness.batch(["v\(v)a", "v\(v)b"]), version: v))
             XCTAssertEqual(r.errorCode, 0, "v\(v): \(String(describing: r.errorMessage))")
             XCTAssertEqual(r.baseOffset, Int64(expected.count))
             expected += [(Int64(expected.count), "v\(v)a"), (Int64(expected.count + 1), "v\(v)b")]
         }
         for v in FetchHandler.versions {
-            let p = try await XCTUnwrapAsync(try await h.fetch("t", offset: 0, version: v))
+            let p = try XCTUnwrapAsync(try await h.fetch("t", offset: 0, version: v))
             XCTAssertEqual(p.errorCode, 0)
             XCTAssertEqual(p.highWatermark, Int64(expected.count))
             let got = try BrokerHarness.values(p.records)
@@ -24,7 +24,7 @@ final class ProduceFetchTests: XCTestCase {
             XCTAssertEqual(got.map(\.1), expected.map(\.1), "v\(v)")
         }
         // Fetch from the middle of a batch returns that whole batch (consumers skip the head).
-        let mid = try await XCTUnwrapAsync(try await h.fetch("t", offset: 3))
+        let mid = try XCTUnwrapAsync(try await h.fetch("t", offset: 3))
         XCTAssertEqual(try BrokerHarness.values(mid.records).first?.0, 2)
     }
 
@@ -36,7 +36,7 @@ final class ProduceFetchTests: XCTestCase {
             let r = try await h.produce("z", try BrokerHarness.batch(["\(codec)-1", "\(codec)-2"], compression: codec), version: 9)
             XCTAssertEqual(r?.errorCode, 0, "\(codec)")
         }
-        let p = try await XCTUnwrapAsync(try await h.fetch("z", offset: 0))
+        let p = try XCTUnwrapAsync(try await h.fetch("z", offset: 0))
         XCTAssertEqual(try BrokerHarness.values(p.records).map(\.1),
                        ["gzip-1", "gzip-2", "snappy-1", "snappy-2", "lz4-1", "lz4-2", "zstd-1", "zstd-2"].map {
                            $0.replacingOccurrences(of: "gzip", with: "\(CompressionCodec.gzip)")
@@ -98,7 +98,7 @@ final class ProduceFetchTests: XCTestCase {
             }
             data.append(.init(index: 8, records: try BrokerHarness.batch(["nowhere"])))
             req.topicData = [.init(name: "m", partitionData: data)]
-            let response = try await XCTUnwrapAsync(try await h.send(req, version: 9))
+            let response = try XCTUnwrapAsync(try await h.send(req, version: 9))
             let parts = try XCTUnwrap(response.responses.first?.partitionResponses)
             XCTAssertEqual(parts.map(\.index), Array(0...8))
             XCTAssertEqual(parts[8].errorCode, ErrorCode.unknownTopicOrPartition.rawValue)
@@ -110,9 +110,29 @@ final class ProduceFetchTests: XCTestCase {
                 XCTAssertEqual(replica.highWatermark, Int64((i + 1) * (round + 1)), "partition \(i)")
             }
         }
-        let p7 = try await XCTUnwrapAsync(try await h.fetch("m", partition: 7, offset: 0))
+        let p7 = try XCTUnwrapAsync(try await h.fetch("m", partition: 7, offset: 0))
         XCTAssertEqual(try BrokerHarness.values(p7.records).map(\.1),
                        (0...7).map { "r0-p7-\($0)" } + (0...7).map { "r1-p7-\($0)" })
+    }
+
+    func testMinInSyncReplicasRefusesAcksAllWhenTheIsrShrank() async throws {
+        let h = try BrokerHarness()
+        defer { h.cleanup() }
+        try h.services.controller.registerBroker(.init(id: 2, endpoints: [.init(listener: "PLAINTEXT", host: "h2", port: 9092)],
+                                                       rack: nil, fenced: false))
+        _ = try h.services.controller.createTopic(name: "r2", numPartitions: 1, replicationFactor: 2,
+                                                  assignments: [:], configs: ["min.insync.replicas": "2"])
+        let topic = try XCTUnwrap(h.services.metadata.image.topics["r2"])
+        var p0 = topic.partitions[0]
+        XCTAssertEqual(p0.leader, 1)
+        p0.isr = [1]
+        p0.partitionEpoch += 1
+        try h.services.metadata.commit([.partition(topicID: topic.id, p0)])
+        let refused = try await h.produce("r2", try BrokerHarness.batch(["x"]), acks: -1)
+        XCTAssertEqual(refused?.errorCode, ErrorCode.notEnoughReplicas.rawValue)
+        XCTAssertEqual(h.services.replicas.partition("r2", 0)?.logEndOffset, 0, "nothing written")
+        let acksOne = try await h.produce("r2", try BrokerHarness.batch(["y"]), acks: 1)
+        XCTAssertEqual(acksOne?.errorCode, 0, "acks=1 ignores min.insync.replicas")
     }
 
     func testAcksZeroSendsNothingAndClosesOnError() async throws {
@@ -211,9 +231,9 @@ final class ProduceFetchTests: XCTestCase {
         for i in 0..<5 {
             _ = try await h.produce("t", try BrokerHarness.batch([String(repeating: "\(i)", count: 500)]))
         }
-        let one = try await XCTUnwrapAsync(try await h.fetch("t", offset: 0, partitionMaxBytes: 10))
+        let one = try XCTUnwrapAsync(try await h.fetch("t", offset: 0, partitionMaxBytes: 10))
         XCTAssertEqual(try BrokerHarness.values(one.records).count, 1, "at least one whole batch even over the limit")
-        let two = try await XCTUnwrapAsync(try await h.fetch("t", offset: 0, partitionMaxBytes: 1300))
+        let two = try XCTUnwrapAsync(try await h.fetch("t", offset: 0, partitionMaxBytes: 1300))
         XCTAssertEqual(try BrokerHarness.values(two.records).count, 2, "whole batches only")
         let out = try await h.fetch("t", offset: 99)
         XCTAssertEqual(out?.errorCode, ErrorCode.offsetOutOfRange.rawValue)
@@ -259,7 +279,7 @@ final class TopicAdminTests: XCTestCase {
             var req = CreateTopicsRequest()
             req.topics = [.init(name: "c\(v)", numPartitions: v >= 4 ? -1 : 2, replicationFactor: v >= 4 ? -1 : 1,
                                 configs: [.init(name: "retention.ms", value: "1000")])]
-            let r = try await XCTUnwrapAsync(try await h.send(req, version: v)?.topics.first)
+            let r = try XCTUnwrapAsync(try await h.send(req, version: v)?.topics.first)
             XCTAssertEqual(r.errorCode, 0, "v\(v) \(String(describing: r.errorMessage))")
             XCTAssertEqual(h.services.metadata.image.topics["c\(v)"]?.partitions.count, 2)
             XCTAssertEqual(h.services.metadata.image.topics["c\(v)"]?.configs["retention.ms"], "1000")
@@ -273,7 +293,7 @@ final class TopicAdminTests: XCTestCase {
                       .init(name: "dup", numPartitions: 1, replicationFactor: 1),
                       .init(name: "dup", numPartitions: 1, replicationFactor: 1),
                       .init(name: "cfg", numPartitions: 1, replicationFactor: 1, configs: [.init(name: "retention.ms", value: "x")])]
-        let errs = try await XCTUnwrapAsync(try await h.send(bad, version: 5)).topics.map(\.errorCode)
+        let errs = try XCTUnwrapAsync(try await h.send(bad, version: 5)).topics.map(\.errorCode)
         XCTAssertEqual(errs, [ErrorCode.topicAlreadyExists, .invalidTopicException, .invalidReplicationFactor,
                               .invalidRequest, .invalidRequest, .invalidConfig].map(\.rawValue))
         var validate = CreateTopicsRequest()

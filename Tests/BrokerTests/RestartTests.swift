@@ -69,7 +69,7 @@ final class RestartTests: XCTestCase {
         conn = try await TestConnection.connect(port: broker.port)
         // Retry the batch that was in flight: either it landed (duplicate -> same offset) or not.
         if let pending {
-            let r = try await XCTUnwrapAsync(try await produce(conn, pending.partition, pending.bytes, acks: -1))
+            let r = try XCTUnwrapAsync(try await produce(conn, pending.partition, pending.bytes, acks: -1))
             XCTAssertEqual(r.errorCode, 0, "the retried batch is accepted, not out of order")
             acked[pending.partition]!.append((r.baseOffset, pending.values))
             sequence[pending.partition]! += Int32(pending.values.count)
@@ -77,7 +77,7 @@ final class RestartTests: XCTestCase {
         // The producer continues with its next sequence numbers.
         for partition in [Int32(0), 1] {
             let (bytes, values) = try batch(partition, 2)
-            let r = try await XCTUnwrapAsync(try await produce(conn, partition, bytes, acks: -1))
+            let r = try XCTUnwrapAsync(try await produce(conn, partition, bytes, acks: -1))
             XCTAssertEqual(r.errorCode, 0)
             acked[partition]!.append((r.baseOffset, values))
         }
@@ -89,7 +89,7 @@ final class RestartTests: XCTestCase {
                 var req = FetchRequest()
                 req.maxBytes = 1 << 20
                 req.topics = [.init(topic: "stream", partitions: [.init(partition: partition, fetchOffset: offset, partitionMaxBytes: 1 << 20)])]
-                let p = try await XCTUnwrapAsync(try await conn.send(req, version: 12).responses.first?.partitions.first)
+                let p = try XCTUnwrapAsync(try await conn.send(req, version: 12).responses.first?.partitions.first)
                 XCTAssertEqual(p.errorCode, 0)
                 let got = try BrokerHarness.values(p.records).filter { $0.0 >= offset }
                 if got.isEmpty { break }

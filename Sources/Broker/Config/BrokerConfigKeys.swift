@@ -22,6 +22,8 @@ public enum BrokerConfigKeys {
         .init("inter.broker.listener.name", .string, default: nil, doc: "Listener used between brokers."),
         .init("controller.listener.names", .list, default: nil, doc: "Listeners used by the controller."),
         .init("controller.quorum.voters", .list, default: nil, doc: "Controller quorum voters (id@host:port)."),
+        .init("controller.quorum.bootstrap.servers", .list, default: nil,
+              doc: "Controller endpoints (host:port) used to discover the quorum (KIP-853)."),
         .init("broker.rack", .string, default: nil, doc: "Rack of this broker, reported in Metadata."),
         // Network
         .init("num.network.threads", .int, default: "3", .range(min: 1, max: nil),
