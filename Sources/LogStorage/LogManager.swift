@@ -172,6 +172,7 @@ public final class LogManager: @unchecked Sendable {
         for (i, job) in jobs.enumerated() {
             switch opened.get(i) {
             case .success(let log):
+                log.setLogStartOffsetListener { [weak self] in self?.checkpoint(Self.logStartOffsetFile) }
                 logs[job.tp] = log
                 logDirOf[job.tp] = job.dir
                 if log.recoverySummary.recovered { recovered += 1 }
@@ -234,6 +235,7 @@ public final class LogManager: @unchecked Sendable {
             let log = try PartitionLog(directory: joinPath(dir, tp.description), topic: topic, partition: partition,
                                        config: logConfig ?? config.defaultLogConfig, fileSystem: fileSystem, clock: clock,
                                        hadCleanShutdown: false, recoveryPoint: 0)
+            log.setLogStartOffsetListener { [weak self] in self?.checkpoint(Self.logStartOffsetFile) }
             logs[tp] = log
             logDirOf[tp] = dir
             return log

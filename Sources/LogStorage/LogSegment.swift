@@ -378,7 +378,6 @@ final class LogSegment {
             renamed.append(path + Self.deletedSuffix)
         }
         logPath += Self.deletedSuffix
-        offsetIndex.dropFile(); timeIndex.dropFile()
         offsetIndex.rename(to: offsetIndex.path + Self.deletedSuffix)
         timeIndex.rename(to: timeIndex.path + Self.deletedSuffix)
         return renamed

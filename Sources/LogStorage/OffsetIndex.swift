@@ -30,7 +30,6 @@ final class OffsetIndex {
     private var fileNeedsTruncation = false
     /// The file changed since its last fsync.
     private var unsynced = false
-    private var file: (any StorageFile)?
 
     init(baseOffset: Int64, path: String) {
         self.baseOffset = baseOffset
@@ -107,8 +106,8 @@ final class OffsetIndex {
     func persist(fileSystem: any FileSystem, sync: Bool) throws(FileSystemError) {
         let dirty = persistedCount < relativeOffsets.count || fileNeedsTruncation
         guard dirty || (sync && unsynced) else { return }
-        if file == nil { file = try fileSystem.open(path, create: true) }
-        guard let file else { return }
+        // Opened per persist, not kept: 10,000 partitions must not hold 30,000 descriptors.
+        let file = try fileSystem.open(path, create: true)
         if dirty { unsynced = true }
         if fileNeedsTruncation {
             try file.truncate(to: Int64(persistedCount * Self.entrySize))
@@ -127,8 +126,6 @@ final class OffsetIndex {
 
     func rename(to newPath: String) { path = newPath }
 
-    /// Forgets the cached handle (the file is being removed or replaced).
-    func dropFile() { file = nil }
 
     /// Every entry as (absolute offset, position), for consistency checks.
     var entries: [(offset: Int64, position: Int)] {
@@ -156,7 +153,6 @@ final class TimeIndex {
     private var persistedCount = 0
     private var fileNeedsTruncation = false
     private var unsynced = false
-    private var file: (any StorageFile)?
 
     init(baseOffset: Int64, path: String) {
         self.baseOffset = baseOffset
@@ -226,8 +222,8 @@ final class TimeIndex {
     func persist(fileSystem: any FileSystem, sync: Bool) throws(FileSystemError) {
         let dirty = persistedCount < timestamps.count || fileNeedsTruncation
         guard dirty || (sync && unsynced) else { return }
-        if file == nil { file = try fileSystem.open(path, create: true) }
-        guard let file else { return }
+        // Opened per persist, not kept: 10,000 partitions must not hold 30,000 descriptors.
+        let file = try fileSystem.open(path, create: true)
         if dirty { unsynced = true }
         if fileNeedsTruncation {
             try file.truncate(to: Int64(persistedCount * Self.entrySize))
@@ -246,8 +242,6 @@ final class TimeIndex {
 
     func rename(to newPath: String) { path = newPath }
 
-    /// Forgets the cached handle (the file is being removed or replaced).
-    func dropFile() { file = nil }
 
     var entries: [(timestamp: Int64, offset: Int64)] {
         (0..<count).map { (timestamps[$0], baseOffset + Int64(relativeOffsets[$0])) }

@@ -63,7 +63,8 @@ extension PartitionLog {
     /// and deletes the segments wholly below it. Returns the new log start offset.
     @discardableResult
     public func deleteRecords(before offset: Int64) throws(LogStorageError) -> Int64 {
-        try lock.withLock { () throws(LogStorageError) -> Int64 in
+        let before = logStartOffset
+        let after = try lock.withLock { () throws(LogStorageError) -> Int64 in
             if isClosed { throw .closed }
             if let failure { throw failure }
             guard offset >= 0, offset <= _highWatermark else {
@@ -81,6 +82,10 @@ extension PartitionLog {
             }
             return _logStartOffset
         }
+        // Outside the lock: the listener (the log manager) writes the log-start-offset checkpoint,
+        // so deleted records stay deleted after a crash.
+        if after > before, let listener = lock.withLock({ logStartOffsetListener }) { listener() }
+        return after
     }
 
     /// One retention pass (Kafka's `deleteOldSegments`): removes the oldest segments while they are

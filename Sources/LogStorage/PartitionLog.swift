@@ -41,6 +41,8 @@ public final class PartitionLog: @unchecked Sendable {
     /// Bumped whenever segments are removed or truncated, so the cleaner can tell whether the
     /// segments it compacted are still the log's.
     var generation: UInt64 = 0
+    /// Called (outside the lock) after DeleteRecords moved the log start offset.
+    var logStartOffsetListener: (@Sendable () -> Void)?
     /// The offset up to which the log has been compacted (in memory; a restart recompacts once).
     var cleanerCheckpoint: Int64 = 0
     /// What recovery did at open, for logs and tests.
@@ -274,6 +276,12 @@ public final class PartitionLog: @unchecked Sendable {
     /// Records that `epoch` starts at the current LEO (a new leader does this on election).
     public func assignEpochStartOffset(epoch: Int32) throws(LogStorageError) {
         try withLog { () throws(FileSystemError) in _ = try epochCache.assign(epoch: epoch, startOffset: _logEndOffset) }
+    }
+
+    /// Sets the hook run after DeleteRecords moves the log start offset (the log manager uses it
+    /// to checkpoint the new start offset at once).
+    public func setLogStartOffsetListener(_ listener: (@Sendable () -> Void)?) {
+        lock.withLock { logStartOffsetListener = listener }
     }
 
     /// Index of the last segment whose base offset is <= `offset` (0 when none): the segment that

@@ -49,7 +49,8 @@ struct StorageBench: AsyncParsableCommand {
         try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? fm.removeItem(atPath: dir) }
         let absolute = URL(fileURLWithPath: dir).standardizedFileURL.path
-        print("samsa bench storage: \(absolute) (\(fileSystemName(absolute))), \(batchKiB) KiB batches, best of \(rounds)")
+        let load = ((try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8)) ?? "").split(separator: " ").prefix(3).joined(separator: " ")
+        print("samsa bench storage: \(absolute) (\(fileSystemName(absolute))), \(batchKiB) KiB batches, best of \(rounds); load average \(load)")
         print("  without fsync: \(mebibytes) MiB per run; with fsync per batch: \(fsyncMebibytes) MiB per run")
         print("")
         print("  " + pad("figure", 40) + pad("samsa MB/s", 12) + pad("dd/cat MB/s", 13) + "samsa/dd")

@@ -115,6 +115,26 @@ final class ProduceFetchTests: XCTestCase {
                        (0...7).map { "r0-p7-\($0)" } + (0...7).map { "r1-p7-\($0)" })
     }
 
+    func testMinInSyncReplicasRefusesAcksAllWhenTheIsrShrank() async throws {
+        let h = try BrokerHarness()
+        defer { h.cleanup() }
+        try h.services.controller.registerBroker(.init(id: 2, endpoints: [.init(listener: "PLAINTEXT", host: "h2", port: 9092)],
+                                                       rack: nil, fenced: false))
+        _ = try h.services.controller.createTopic(name: "r2", numPartitions: 1, replicationFactor: 2,
+                                                  assignments: [:], configs: ["min.insync.replicas": "2"])
+        let topic = try XCTUnwrap(h.services.metadata.image.topics["r2"])
+        var p0 = topic.partitions[0]
+        XCTAssertEqual(p0.leader, 1)
+        p0.isr = [1]
+        p0.partitionEpoch += 1
+        try h.services.metadata.commit([.partition(topicID: topic.id, p0)])
+        let refused = try await h.produce("r2", try BrokerHarness.batch(["x"]), acks: -1)
+        XCTAssertEqual(refused?.errorCode, ErrorCode.notEnoughReplicas.rawValue)
+        XCTAssertEqual(h.services.replicas.partition("r2", 0)?.logEndOffset, 0, "nothing written")
+        let acksOne = try await h.produce("r2", try BrokerHarness.batch(["y"]), acks: 1)
+        XCTAssertEqual(acksOne?.errorCode, 0, "acks=1 ignores min.insync.replicas")
+    }
+
     func testAcksZeroSendsNothingAndClosesOnError() async throws {
         let h = try BrokerHarness()
         defer { h.cleanup() }

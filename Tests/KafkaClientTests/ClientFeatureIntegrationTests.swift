@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import NIOCore
+import KafkaProtocol
 @testable import KafkaClient
 
 final class ClientFeatureIntegrationTests: XCTestCase {
@@ -88,6 +89,48 @@ final class ClientFeatureIntegrationTests: XCTestCase {
         XCTAssertEqual(try deleted[p0]?.get(), 3)
         let earliest = try await admin.listOffsets([p0: .earliest])
         XCTAssertEqual(try earliest[p0]?.get().offset, 3)
+        _ = try await admin.deleteTopics([topic])
+        await admin.close()
+    }
+}
+
+final class SubscriptionChangeIntegrationTests: XCTestCase {
+    /// Partitions added to a subscribed topic are picked up by a rebalance once metadata
+    /// (here refreshed every 300 ms) shows the new count.
+    func testAddedPartitionsAreAssignedAfterMetadataRefresh() async throws {
+        let bootstrap = try integrationBootstrap()
+        let admin = KafkaAdmin(config: try ClientConfig(bootstrapServers: bootstrap))
+        if try await admin.cluster.anyConnection().version(for: ApiKey.createPartitions.rawValue, supported: 0...3) == nil {
+            throw XCTSkip("broker does not implement CreatePartitions (Tansu 0.6)")
+        }
+        let topic = uniqueTopicName("grow")
+        _ = try await admin.createTopics([NewTopic(name: topic, partitions: 1, replicationFactor: 1)])
+        let consumer = try KafkaConsumer(properties: [
+            "bootstrap.servers": bootstrap, "group.id": uniqueTopicName("grow-group"), "metadata.max.age.ms": "300",
+        ])
+        try await consumer.subscribe([topic])
+        var deadline = ContinuousClock.now + .seconds(60)
+        while await consumer.currentAssignment.isEmpty && ContinuousClock.now < deadline {
+            _ = try await consumer.poll(timeout: .milliseconds(200))
+        }
+        let grown: [AdminItemResult]
+        do {
+            grown = try await admin.createPartitions([topic: 3])
+        } catch KafkaClientError.unsupportedApi {
+            await consumer.close()
+            throw XCTSkip("broker does not implement CreatePartitions (Tansu 0.6)")
+        }
+        guard grown.first?.succeeded == true else {
+            await consumer.close()
+            throw XCTSkip("broker cannot add partitions: \(grown)")
+        }
+        deadline = ContinuousClock.now + .seconds(60)
+        while await consumer.currentAssignment.count < 3 && ContinuousClock.now < deadline {
+            _ = try await consumer.poll(timeout: .milliseconds(200))
+        }
+        let assignment = await consumer.currentAssignment
+        XCTAssertEqual(assignment.map(\.partition), [0, 1, 2])
+        await consumer.close()
         _ = try await admin.deleteTopics([topic])
         await admin.close()
     }

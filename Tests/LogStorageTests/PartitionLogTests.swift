@@ -116,6 +116,27 @@ final class PartitionLogTests: XCTestCase {
         XCTAssertTrue(names.contains(LogSegment.fileName(log.segmentBaseOffsets[1], ".log")))
     }
 
+    func testRollsOnSegmentMsAndFullIndex() throws {
+        var config = LogConfig()
+        config.segmentMs = 1000
+        let log = try open(config)
+        try log.append(TestBatches.simple(count: 1, timestamp: 10_000))
+        try log.append(TestBatches.simple(count: 1, timestamp: 10_500))
+        XCTAssertEqual(log.segmentCount, 1)
+        // The first batch's timestamp starts the segment's clock; a batch 1 s later rolls.
+        try log.append(TestBatches.simple(count: 1, timestamp: 11_001))
+        XCTAssertEqual(log.segmentBaseOffsets, [0, 2])
+        XCTAssertEqual(log.recoveryPoint, 2, "a roll fsyncs the old segment")
+
+        var small = LogConfig()
+        small.indexIntervalBytes = 0
+        small.segmentIndexBytes = 8 * 3   // three offset-index entries
+        log.updateConfig(small)
+        for _ in 0..<10 { try log.append(TestBatches.simple(count: 1, timestamp: 11_001)) }
+        XCTAssertGreaterThan(log.segmentCount, 3)
+        XCTAssertEqual(try log.verifyConsistency(), [])
+    }
+
     func testReadLimits() throws {
         let log = try open()
         for _ in 0..<10 { try log.append(TestBatches.simple(count: 1, valueSize: 100)) }
@@ -246,14 +267,21 @@ final class PartitionLogTests: XCTestCase {
         for i in 0..<30 { try log.append(TestBatches.simple(count: 2, valueSize: 30, timestamp: 10_000 + Int64(i) * 100)) }
         // Batch i holds timestamps 10000 + 100 i and +1.
         XCTAssertEqual(try log.offsetForTimestamp(0)?.offset, 0)
-        XCTAssertEqual(try log.offsetForTimestamp(10_001)?.offset, 0)
+        XCTAssertEqual(try log.offsetForTimestamp(10_001)?.offset, 1)
+        XCTAssertEqual(try log.offsetForTimestamp(10_001)?.timestamp, 10_001)
         XCTAssertEqual(try log.offsetForTimestamp(10_002)?.offset, 2)
         XCTAssertEqual(try log.offsetForTimestamp(12_050)?.offset, 42)
-        XCTAssertEqual(try log.offsetForTimestamp(12_050)?.timestamp, 12_101)
+        XCTAssertEqual(try log.offsetForTimestamp(12_050)?.timestamp, 12_100)
+        // Record precision: the second record of batch 21 (offsets 42, 43; 12,100 and 12,101).
+        XCTAssertEqual(try log.offsetForTimestamp(12_101)?.offset, 43)
         XCTAssertNil(try log.offsetForTimestamp(20_000))
         let max = try XCTUnwrap(try log.maxTimestampAndOffset())
         XCTAssertEqual(max.timestamp, 12_901)
         XCTAssertEqual(max.offset, 59)
+        // The record with the largest timestamp need not be the last of its batch.
+        try log.append(TestBatches.batch([TestBatches.Rec(key: nil, value: [1], timestamp: 20_000),
+                                          TestBatches.Rec(key: nil, value: [2], timestamp: 19_000)]), leaderEpoch: 3)
+        XCTAssertEqual(try log.maxTimestampAndOffset(), TimestampAndOffset(timestamp: 20_000, offset: 60, leaderEpoch: 3))
     }
 
     func testLogAppendTimeRewritesTimestampAndCRC() throws {

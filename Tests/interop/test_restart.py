@@ -17,6 +17,7 @@ import time
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 
+import kafka_wire
 from conftest import SAMSA_BIN, BrokerUnderTest, require_samsa
 from helpers import create_topic, high_watermark, read_all
 
@@ -182,6 +183,14 @@ def test_kill9_mid_produce_then_restart(own_broker, group_name):
         for m, s in zip(msgs, seqs):
             assert acked[s] == (q, m.offset())
         assert high_watermark(broker, topic, q) == len(msgs)
+        # One producer id across the crash, sequence numbers contiguous: the broker restored
+        # the producer's state from its log, and no batch was appended twice.
+        batches = kafka_wire.fetch_all(broker.bootstrap, topic, q, len(msgs))
+        assert len({b.producer_id for b in batches}) == 1, f"partition {q}: producer id changed"
+        expected_seq = 0
+        for b in batches:
+            assert b.crc_ok and b.base_sequence == expected_seq, f"partition {q}: sequence gap at {b.base_offset}"
+            expected_seq += b.record_count
 
     # Offsets committed after the restart survive a second crash too.
     final = [TopicPartition(topic, q, len(by_partition.get(q, []))) for q in range(partitions)]

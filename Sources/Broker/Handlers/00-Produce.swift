@@ -12,7 +12,9 @@
 //   by the log (CORRUPT_MESSAGE / INVALID_RECORD);
 // * idempotent producers: a duplicate of one of the last five batches is answered with its
 //   original offsets; sequence gaps -> OUT_OF_ORDER_SEQUENCE_NUMBER; old epochs ->
-//   INVALID_PRODUCER_EPOCH.
+//   INVALID_PRODUCER_EPOCH;
+// * acks=-1 while the ISR is smaller than min(min.insync.replicas, replication factor) ->
+//   NOT_ENOUGH_REPLICAS, nothing written (never on a single node: ISR = replicas = 1).
 // Flush policy: acks=-1 fsyncs the partition before answering (the fsyncs of all partitions
 // of one request run at once on `flushPool`, see `flushDeferred`); acks=1/0 answer once the
 // batch is in the page cache (it survives kill -9, not power loss) and fsync per the topic's
@@ -139,6 +141,10 @@ public struct ProduceHandler: RequestHandler {
         }
         if header.compressionCodecID == 4, version < 7 {
             throw PartitionError(ErrorCode.unsupportedCompressionType.rawValue, "zstd needs Produce v7 or later")
+        }
+        if acks == -1 {
+            let minIsr = Int(services.topicConfigValue(topic, "min.insync.replicas") ?? "") ?? 1
+            try partition.checkEnoughReplicas(minInSyncReplicas: minIsr)
         }
         return (partition, try partition.appendAsLeader(records, header: header, requiredAcks: acks, deferFlush: true))
     }

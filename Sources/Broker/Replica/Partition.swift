@@ -158,6 +158,16 @@ public final class Partition: Sendable {
         if maybeAdvanceHighWatermark() { wakeWaiters() }
     }
 
+    /// acks=-1 is refused (NOT_ENOUGH_REPLICAS, before anything is written) while the ISR is
+    /// smaller than min(`min.insync.replicas`, replication factor), Kafka's `effectiveMinIsr`.
+    public func checkEnoughReplicas(minInSyncReplicas: Int) throws(PartitionError) {
+        let state = leadership
+        let effectiveMinIsr = min(minInSyncReplicas, state.replicas.count)
+        guard state.isr.count >= effectiveMinIsr else {
+            throw PartitionError(19, "The size of the current ISR \(state.isr) is insufficient to satisfy the min.isr requirement of \(effectiveMinIsr)")
+        }
+    }
+
     /// Moves the HW to the minimum LEO over the ISR. Returns whether it moved.
     @discardableResult
     public func maybeAdvanceHighWatermark() -> Bool {

@@ -59,6 +59,14 @@ public actor KafkaConsumer {
     private var listener = RebalanceListener()
     private var heartbeatTask: Task<Void, Never>?
     private var lastAutoCommit = ContinuousClock.now
+    private var lastMetadataCheck = ContinuousClock.now
+    private var joinedPartitionCounts: [String: Int] = [:]
+
+    private func partitionCounts(_ snapshot: ClusterSnapshot, _ topics: [String]) -> [String: Int] {
+        var counts: [String: Int] = [:]
+        for t in topics { if let n = snapshot.partitionCount(t) { counts[t] = n } }
+        return counts
+    }
 
     public init(config: ConsumerConfig, group: EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
         self.config = config
@@ -529,8 +537,16 @@ public actor KafkaConsumer {
             setAssignment([])
             if !lost.isEmpty { await listener.lost(lost) }
         }
-        guard needsRejoin || generationId < 0 else { return }
         guard case let .subscribed(topics) = mode, let group = config.groupId else { return }
+        // Every `metadata.max.age.ms`, check the subscribed topics' partition counts: a change
+        // (partitions added, a topic created) needs a rebalance, as in Java's consumer.
+        if generationId >= 0, !needsRejoin, ContinuousClock.now - lastMetadataCheck >= config.client.metadataMaxAge {
+            lastMetadataCheck = ContinuousClock.now
+            if let fresh = try? await cluster.refreshMetadata(topics: topics), partitionCounts(fresh, topics) != joinedPartitionCounts {
+                needsRejoin = true
+            }
+        }
+        guard needsRejoin || generationId < 0 else { return }
         joining = true
         defer { joining = false }
         // Eager protocols give everything up before joining; cooperative ones keep it.
@@ -558,6 +574,8 @@ public actor KafkaConsumer {
                 await listener.revoked(revoked)
             }
             setAssignment(newAssignment)
+            if let snapshot = try? await cluster.refreshMetadata(topics: topics) { joinedPartitionCounts = partitionCounts(snapshot, topics) }
+            lastMetadataCheck = ContinuousClock.now
             if !added.isEmpty || old.isEmpty { await listener.assigned(added) }
             startHeartbeats()
             // Cooperative: partitions we gave up may now go to others in a follow-up rebalance.

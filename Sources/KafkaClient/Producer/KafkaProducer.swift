@@ -74,17 +74,49 @@ public actor KafkaProducer {
     /// Enqueues a record and returns as soon as it is buffered; `onDelivery` reports its fate.
     /// Waits (does not fail) while `buffer.memory` is exhausted.
     public func produce(_ record: ProducerRecord, onDelivery: DeliveryCallback? = nil) async throws {
+        let size = try validate(record)
+        let count = try await waitForRoom(record.topic, size: size)
+        try enqueue(record, size: size, partitionCount: count, callback: onDelivery ?? { _ in })
+    }
+
+    /// Enqueues many records with one actor hop (cheaper than one `produce` call per record
+    /// for bulk loads); `onDelivery` is called once per record.
+    public func produce(contentsOf records: [ProducerRecord], onDelivery: DeliveryCallback? = nil) async throws {
+        let callback = onDelivery ?? { _ in }
+        for record in records {
+            let size = try validate(record)
+            // Fast path without suspension: known topic and buffer room.
+            if let count = partitionCounts[record.topic], bufferedBytes + size <= config.bufferMemory {
+                try enqueue(record, size: size, partitionCount: count, callback: callback)
+            } else {
+                let count = try await waitForRoom(record.topic, size: size)
+                try enqueue(record, size: size, partitionCount: count, callback: callback)
+            }
+        }
+    }
+
+    /// Checks the producer state and the record's size; returns the size estimate.
+    private func validate(_ record: ProducerRecord) throws -> Int {
         if closing { throw KafkaClientError.closed }
         if let fatalFailure { throw fatalFailure }
         let size = record.estimatedSize
         guard size + 61 <= config.maxRequestSize else {
             throw KafkaClientError.invalidArgument("record of \(size) bytes exceeds max.request.size \(config.maxRequestSize)")
         }
+        return size
+    }
+
+    /// Waits while `buffer.memory` is exhausted, then returns the topic's partition count
+    /// (fetching metadata the first time).
+    private func waitForRoom(_ topic: String, size: Int) async throws -> Int {
         while bufferedBytes + size > config.bufferMemory && bufferedBytes > 0 {
             await withCheckedContinuation { memoryWaiters.append($0) }
             if closing { throw KafkaClientError.closed }
         }
-        let count = try await partitionCount(record.topic)
+        return try await partitionCount(topic)
+    }
+
+    private func enqueue(_ record: ProducerRecord, size: Int, partitionCount count: Int, callback: @escaping DeliveryCallback) throws {
         let partition: Int32
         if let explicit = record.partition {
             guard explicit >= 0 && Int(explicit) < count else {
@@ -95,14 +127,8 @@ public actor KafkaProducer {
             partition = partitioner.partition(topic: record.topic, key: record.key.map { Array($0.readableBytesView) },
                                               partitionCount: count, available: [])
         }
-        append(record, to: TopicPartition(record.topic, partition), size: size, callback: onDelivery ?? { _ in })
+        append(record, to: TopicPartition(record.topic, partition), size: size, callback: callback)
         startSenderIfNeeded()
-    }
-
-    /// Enqueues many records with one actor hop (cheaper than one `produce` call per record
-    /// for bulk loads); `onDelivery` is called once per record.
-    public func produce(contentsOf records: [ProducerRecord], onDelivery: DeliveryCallback? = nil) async throws {
-        for record in records { try await produce(record, onDelivery: onDelivery) }
     }
 
     /// Produces one record and waits for its delivery.
@@ -270,7 +296,8 @@ public actor KafkaProducer {
         var nextDeadline: ContinuousClock.Instant?
         var snapshot = cluster.currentSnapshot
         var byLeader: [Int32: [PendingBatch]] = [:]
-        var needMetadata = false
+        // Periodic refresh (`metadata.max.age.ms`) picks up leader moves and added partitions.
+        var needMetadata = snapshot.map { now - $0.fetchedAt >= config.client.metadataMaxAge } ?? false
 
         for tp in Array(queues.keys) {
             guard var queue = queues[tp] else { continue }
@@ -308,7 +335,12 @@ public actor KafkaProducer {
         if needMetadata {
             let topics = Array(Set(queues.filter { !$0.value.ready.isEmpty }.map(\.key.topic)))
             do {
-                snapshot = try await cluster.refreshMetadata(topics: topics, allowAutoCreate: true)
+                let fresh = try await cluster.refreshMetadata(topics: Array(Set(topics + Array(partitionCounts.keys))), allowAutoCreate: true)
+                snapshot = fresh
+                // Keyed records follow the new partition count, as with Java's producer.
+                for topic in partitionCounts.keys {
+                    if let count = fresh.partitionCount(topic) { partitionCounts[topic] = count }
+                }
             } catch {
                 try? await Task.sleep(for: config.client.retryBackoff)
             }
