@@ -82,6 +82,9 @@ public struct TimestampAndOffset: Equatable, Sendable {
     public var timestamp: Int64
     public var offset: Int64
     public var leaderEpoch: Int32
+    public init(timestamp: Int64, offset: Int64, leaderEpoch: Int32) {
+        self.timestamp = timestamp; self.offset = offset; self.leaderEpoch = leaderEpoch
+    }
 }
 
 /// Why a log operation failed. ``kafkaErrorCode`` gives the Kafka error code the broker returns.

@@ -60,12 +60,10 @@ extension PartitionLog {
         }
     }
 
-    /// ListOffsets by time: the first offset whose batch has a timestamp >= `timestamp`, with that
-    /// timestamp and the batch's leader epoch; nil when every record is older.
-    ///
-    /// Precision is one batch: the answer is the first batch whose maxTimestamp >= `timestamp`
-    /// (its base offset, or the log start offset if that is later). Kafka refines this to the
-    /// record inside the batch; for LogAppendTime topics and single-record batches they agree.
+    /// ListOffsets by time: the first record (at or after the log start offset) whose timestamp is
+    /// >= `timestamp`, with that timestamp and its batch's leader epoch; nil when every record is
+    /// older. The indexes find the first batch whose maxTimestamp is >= `timestamp`; that one
+    /// batch is decoded to find the record (LogAppendTime batches: their first record).
     public func offsetForTimestamp(_ timestamp: Int64) throws(LogStorageError) -> TimestampAndOffset? {
         try withLog { () throws(FileSystemError) -> TimestampAndOffset? in
             let interval = _config.indexIntervalBytes
@@ -74,9 +72,19 @@ extension PartitionLog {
                 guard segment.maxTimestampSoFar >= timestamp else { continue }
                 guard let batch = try segment.firstBatch(withTimestampAtLeast: timestamp, indexIntervalBytes: interval) else { continue }
                 if batch.header.lastOffset < _logStartOffset { continue }
-                return TimestampAndOffset(timestamp: batch.header.maxTimestamp,
-                                          offset: max(batch.header.baseOffset, _logStartOffset),
-                                          leaderEpoch: batch.header.partitionLeaderEpoch)
+                let h = batch.header
+                if !h.isLogAppendTime {
+                    var bytes = try segment.file().read(at: batch.position, count: h.totalSize)
+                    if let decoded = try? RecordBatch.decode(from: &bytes),
+                       let record = decoded.records.first(where: {
+                           decoded.offset(of: $0) >= _logStartOffset && decoded.timestamp(of: $0) >= timestamp
+                       }) {
+                        return TimestampAndOffset(timestamp: decoded.timestamp(of: record), offset: decoded.offset(of: record),
+                                                  leaderEpoch: h.partitionLeaderEpoch)
+                    }
+                }
+                return TimestampAndOffset(timestamp: h.maxTimestamp, offset: max(h.baseOffset, _logStartOffset),
+                                          leaderEpoch: h.partitionLeaderEpoch)
             }
             return nil
         }

@@ -267,10 +267,13 @@ final class PartitionLogTests: XCTestCase {
         for i in 0..<30 { try log.append(TestBatches.simple(count: 2, valueSize: 30, timestamp: 10_000 + Int64(i) * 100)) }
         // Batch i holds timestamps 10000 + 100 i and +1.
         XCTAssertEqual(try log.offsetForTimestamp(0)?.offset, 0)
-        XCTAssertEqual(try log.offsetForTimestamp(10_001)?.offset, 0)
+        XCTAssertEqual(try log.offsetForTimestamp(10_001)?.offset, 1)
+        XCTAssertEqual(try log.offsetForTimestamp(10_001)?.timestamp, 10_001)
         XCTAssertEqual(try log.offsetForTimestamp(10_002)?.offset, 2)
         XCTAssertEqual(try log.offsetForTimestamp(12_050)?.offset, 42)
-        XCTAssertEqual(try log.offsetForTimestamp(12_050)?.timestamp, 12_101)
+        XCTAssertEqual(try log.offsetForTimestamp(12_050)?.timestamp, 12_100)
+        // Record precision: the second record of batch 21 (offsets 42, 43; 12,100 and 12,101).
+        XCTAssertEqual(try log.offsetForTimestamp(12_101)?.offset, 43)
         XCTAssertNil(try log.offsetForTimestamp(20_000))
         let max = try XCTUnwrap(try log.maxTimestampAndOffset())
         XCTAssertEqual(max.timestamp, 12_901)
