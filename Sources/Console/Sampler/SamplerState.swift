@@ -231,7 +231,12 @@ public struct SamplerState: Sendable {
         guard let last = history.last else { return nil }
         if committed >= last.value { return (0, false) }
         guard let first = history.first else { return nil }
-        if first.value > committed { return (now.timeIntervalSince(first.time), true) }
+        if first.value > committed {
+            // Only "more than the history spans": with one sample that is nothing, and
+            // ">0s" next to a lag of thousands read as "no delay".
+            let d = now.timeIntervalSince(first.time)
+            return d > 0 ? (d, true) : nil
+        }
         // Binary search for the first sample past the committed offset (end offsets only grow,
         // except after a topic is recreated, where any answer in range is acceptable).
         var lo = 1, hi = history.count - 1
@@ -248,7 +253,11 @@ public struct SamplerState: Sendable {
         return (0, false)
     }
 
-    private func buildGroups(_ now: Date) -> [GroupView] {
+    private func buildGroups(_ wallNow: Date) -> [GroupView] {
+        // Verdicts and lag seconds are judged as of the data, not the wall clock: while the
+        // broker is unreachable the commits stop changing only because we cannot read
+        // them, and judging them against the wall clock turned every group into STOP.
+        let now = min(sectionTimes[.committed] ?? wallNow, sectionTimes[.offsets] ?? wallNow, wallNow)
         var byId: [String: GroupDescription] = [:]
         for g in groups { byId[g.groupId] = g }
         // Groups with committed offsets but missing from ListGroups still show (as Unknown).

@@ -46,6 +46,8 @@ public final class ConsoleController {
     var messages: [ConsoleMessage] = []
     var tail: TailRequest?
     var tailError: String?
+    /// The dialog whose action is in flight (see `receive(.actionFailed)`).
+    var pendingForm: (form: Form, purpose: FormPurpose, action: ConsoleAction)?
     private var nextTailId = 1
     private var pageHeight = 10
     private var cache: (sequence: Int, kind: PaneKind, filter: String, extra: Int, table: PaneTable)?
@@ -105,6 +107,9 @@ public final class ConsoleController {
             case .none: mode = .palette(palette); return []
             case .cancel: mode = .normal; return []
             case .unknown(let w): mode = .normal; say("unknown command :\(w) (press : then Tab to see commands)", .error, now); return []
+            case .ambiguous(let w, let names):
+                mode = .normal
+                say(":\(w) is ambiguous: " + names.map { ":" + $0 }.joined(separator: ", "), .error, now); return []
             case .run(let cmd, let args): mode = .normal; return runCommand(cmd, args, snapshot, now)
             }
         case .help:
@@ -114,7 +119,15 @@ public final class ConsoleController {
             switch form.handle(key) {
             case .none: mode = .form(form, purpose); return []
             case .cancel: mode = .normal; return []
-            case .submit(let values): mode = .normal; return submit(purpose, values, snapshot, now)
+            case .submit(let values):
+                mode = .normal
+                let effects = submit(purpose, values, snapshot, now)
+                // Kept until the outcome arrives: a refused action reopens the dialog with
+                // the broker's error instead of losing what was typed.
+                pendingForm = effects.lazy.compactMap { e -> (Form, FormPurpose, ConsoleAction)? in
+                    if case .perform(let a) = e { return (form, purpose, a) } else { return nil }
+                }.first
+                return effects
             }
         case .confirm(_, let action):
             if key == .char("y") || key == .char("Y") { mode = .normal; return perform(action, now) }
@@ -404,10 +417,16 @@ public final class ConsoleController {
                 FormField(key: "size", label: "Value bytes", value: "100", validate: Self.positiveInt(1_000_000)),
                 FormField(key: "key", label: "Key pattern", value: "key-{n}", hint: "{n} = message number; empty = no key"),
                 FormField(key: "rate", label: "Rate msg/s", value: "0", hint: "0 = as fast as possible") { v in
-                    guard let r = Double(v), r >= 0 else { return "a number >= 0" }
-                    return nil
+                    // Double("inf") parses, and an infinite rate trapped in the pacing maths.
+                    guard let r = Double(v.trimmingCharacters(in: .whitespaces)), r.isFinite, r >= 0 else { return "a number >= 0" }
+                    return r > ProduceSpec.maxRate ? "at most \(Int(ProduceSpec.maxRate))" : nil
                 },
-            ]), .produce(topic: topic, partition: partition))
+            ], validateAll: { v in
+                // 10,000,000 x 1 MB would be 10 TB built in memory batch by batch: cap the total.
+                let total = (Int(v["count"] ?? "") ?? 0).multipliedReportingOverflow(by: Int(v["size"] ?? "") ?? 0)
+                return total.overflow || total.partialValue > ProduceSpec.maxTotalBytes
+                    ? "Messages x Value bytes is at most \(Format.bytes(Int64(ProduceSpec.maxTotalBytes))) per run" : nil
+            }), .produce(topic: topic, partition: partition))
             return []
         }
     }
@@ -473,8 +492,9 @@ public final class ConsoleController {
                                         replicationFactor: Int16(v["rf"] ?? "") ?? 1, configs: configs), now)
         case .deleteTopic(let t): return perform(.deleteTopic(t), now)
         case .produce(let t, let p):
-            return perform(.produce(ProduceSpec(topic: t, partition: p, count: Int(v["count"] ?? "") ?? 1, sizeBytes: Int(v["size"] ?? "") ?? 100,
-                                                keyPattern: v["key"] ?? "", rate: Double(v["rate"] ?? "") ?? 0)), now)
+            let num = { (k: String) in (v[k] ?? "").trimmingCharacters(in: .whitespaces) }
+            return perform(.produce(ProduceSpec(topic: t, partition: p, count: Int(num("count")) ?? 1, sizeBytes: Int(num("size")) ?? 100,
+                                                keyPattern: v["key"] ?? "", rate: Double(num("rate")) ?? 0)), now)
         case .alterConfig(let t): return perform(.alterTopicConfig(topic: t, key: v["key"] ?? "", value: v["value"] ?? ""), now)
         case .resetOffsets(let g):
             let strategy = ResetStrategy(rawValue: v["strategy"] ?? "") ?? .latest
@@ -492,8 +512,20 @@ public final class ConsoleController {
 
     public func receive(_ event: ConsoleEvent, now: Date) {
         switch event {
-        case .succeeded(let text): say(text, .ok, now)
+        case .succeeded(let text): say(text, .ok, now); pendingForm = nil
         case .failed(let text): say(text, .error, now)
+        case .actionFailed(let action, let text):
+            say(text, .error, now)
+            if let p = pendingForm, p.action == action {
+                pendingForm = nil
+                // Only when nothing else is open: never yank the user out of another dialog.
+                if case .normal = mode {
+                    var form = p.form
+                    // The dialog's title already says what failed; keep the broker's reason.
+                    form.error = text.range(of: " failed: ").map { String(text[$0.upperBound...]) } ?? text
+                    mode = .form(form, p.purpose)
+                }
+            }
         case .resetPlan(let plan): mode = .preview(plan, TableState())
         case .messages(let id, let batch):
             guard id == tail?.id else { return }

@@ -84,7 +84,9 @@ public struct Form: Sendable {
 
     public func draw(in canvas: inout Canvas) {
         let labelWidth = min(24, (fields.map { TextWidth.width(of: $0.label) }.max() ?? 0) + 1)
-        let width = min(canvas.width - 2, max(50, labelWidth + 34))
+        // Wide enough for the error when there is room: broker errors are long and their
+        // end ("Unknown configuration x") is the useful part.
+        let width = min(canvas.width - 2, max(50, labelWidth + 34, error.map { TextWidth.width(of: $0) + 4 } ?? 0))
         let height = min(canvas.height - 2, fields.count + 6)
         let rect = canvas.bounds.centered(width: width, height: height)
         canvas.fill(rect, role: .dialog)
