@@ -97,6 +97,7 @@ public final class ReplicaManager: Sendable {
                 if let existing = partition(tp) {
                     if existing.leadership != leadership { existing.updateLeadership(leadership) }
                     if configChanged { existing.log.updateConfig(logConfig) }
+                    recordLeaderEpochStart(existing.log, reg, tp)
                     continue
                 }
                 do {
@@ -105,11 +106,26 @@ public final class ReplicaManager: Sendable {
                                       leadership: leadership)
                     try p.rebuildProducerState()
                     p.updateLeadership(leadership)
+                    recordLeaderEpochStart(log, reg, tp)
                     partitions.withLock { $0[tp] = p }
                 } catch {
                     logger.error("Could not open log \(tp): \(error)")
                 }
             }
+        }
+    }
+
+    /// When this broker leads `reg` in an epoch the log has not seen, records that the epoch
+    /// starts at the LEO, as Kafka's `Partition.makeLeader` does. Without it a fresh (or
+    /// newly elected, not yet written) leader answers OffsetForLeaderEpoch for its own current
+    /// epoch with (-1, -1), and a consumer validating its position after a leader change
+    /// would treat that as truncation. Later appends in the same epoch keep this entry.
+    private func recordLeaderEpochStart(_ log: PartitionLog, _ reg: PartitionRegistration, _ tp: TopicPartition) {
+        guard reg.leader == nodeId, reg.leaderEpoch > (log.latestEpoch ?? -1) else { return }
+        do {
+            try log.assignEpochStartOffset(epoch: reg.leaderEpoch)
+        } catch {
+            logger.error("Could not record leader epoch \(reg.leaderEpoch) of \(tp): \(error)")
         }
     }
 
