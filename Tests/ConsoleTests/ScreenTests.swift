@@ -182,6 +182,21 @@ final class ScreenTests: XCTestCase {
         XCTAssertNotNil(ProduceSpec(topic: "t", partition: nil, count: 1, sizeBytes: 1, keyPattern: "", rate: .infinity).problem)
     }
 
+    /// An invalid regex silently fell back to a text match, so `/demo.(cl` showed
+    /// "no topics match" with no hint why.
+    func testInvalidRegexFilterSaysItMatchesAsText() {
+        press(.char("/"))
+        type("ord(")
+        XCTAssertTrue(vt.row(23).contains("not a valid regex: matching as text"), vt.row(23))
+        press(.enter)
+        XCTAssertTrue(vt.row(2).contains("/ord( (as text)"), vt.row(2))
+        press(.escape, .char("/"))
+        type("ord.*")
+        XCTAssertFalse(vt.row(23).contains("not a valid regex"))
+        press(.enter)
+        XCTAssertTrue(vt.contains("Topics [1] /ord.*"))
+    }
+
     func testDeleteNeedsTheTypedName() {
         press(.char("d"))
         type("order")

@@ -585,7 +585,7 @@ public final class ConsoleController {
         let body = Rect(row: 2, col: 0, width: canvas.width, height: canvas.height - 4)
         let table = paneTable(s, now: now)
         var title = table.title + " [\(table.rowCount)]"
-        if !currentFilter.isEmpty { title += " /\(currentFilter)" }
+        if !currentFilter.isEmpty { title += " /\(currentFilter)" + (TextFilter(currentFilter).isRegex ? "" : " (as text)") }
         if let age = paneSections.first.flatMap({ s.age(of: $0, now: now) }) { title += "  age \(Duration.compact(age))" }
         canvas.box(body, title: title)
         var inner = body.inset(1)
@@ -669,7 +669,10 @@ public final class ConsoleController {
         case .filter(let editor):
             canvas.fill(Rect(row: row, col: 0, width: canvas.width, height: 1), role: .input)
             canvas.write("/", row: row, col: 0, role: .inputFocused)
-            editor.draw(in: &canvas, row: row, col: 1, width: canvas.width - 1, role: .inputFocused, focused: true)
+            let note = TextFilter(editor.text).isRegex ? "" : " not a valid regex: matching as text "
+            let nw = canvas.width - 1 > TextWidth.width(of: note) + 10 ? TextWidth.width(of: note) : 0
+            editor.draw(in: &canvas, row: row, col: 1, width: canvas.width - 1 - nw, role: .inputFocused, focused: true)
+            if nw > 0 { canvas.write(note, row: row, col: canvas.width - nw, role: .warn) }
         case .palette(let p):
             p.draw(in: &canvas, row: row)
         default:
