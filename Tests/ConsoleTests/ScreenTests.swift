@@ -287,6 +287,31 @@ final class ScreenTests: XCTestCase {
         XCTAssertTrue(vt.row(1).contains("cluster unreachable"))
     }
 
+    /// Started against a dead port, the console said "no data" / "waiting for cluster
+    /// metadata" under the error, plus one "skipped" line per other section.
+    func testUnreachableFromTheStartSaysSo() {
+        var f = FixtureCluster()
+        f.unreachable = true
+        var state = SamplerState()
+        snap = state.ingest(f.raw(at: now), bootstrap: "x")
+        draw()
+        XCTAssertTrue(vt.row(1).contains("cluster unreachable"), vt.row(1))
+        XCTAssertTrue(vt.contains("! metadata: cannot connect"))
+        XCTAssertFalse(vt.contains("skipped"), "only the cause is listed")
+        XCTAssertTrue(vt.contains("cannot reach the cluster yet"))
+    }
+
+    /// At 40x10 the create dialog showed three of four fields; Tab moved into an invisible one.
+    func testFormScrollsToTheFocusedFieldOnATinyTerminal() {
+        vt = VirtualTerminal(width: 40, height: 10)
+        press(.char("c"))
+        XCTAssertFalse(vt.contains("Configs"))
+        press(.tab, .tab, .tab)
+        XCTAssertTrue(vt.contains("Configs"), (0..<10).map(vt.row).joined(separator: "\n"))
+        type("a=b")
+        XCTAssertTrue(vt.contains("a=b"))
+    }
+
     func testThemeCycleKey() {
         controller = ConsoleController(readOnly: false, brokerControl: false, themes: [.builtinDefault, Theme(name: "other", styles: Theme.builtinDefault.styles)])
         press(.char("T"))

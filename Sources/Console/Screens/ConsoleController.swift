@@ -589,7 +589,11 @@ public final class ConsoleController {
         if let age = paneSections.first.flatMap({ s.age(of: $0, now: now) }) { title += "  age \(Duration.compact(age))" }
         canvas.box(body, title: title)
         var inner = body.inset(1)
-        let errs = paneSections.compactMap { sec in s.errors[sec].map { "\(sec.rawValue): \($0)" } }
+        // With Metadata failing, the other sections only say "skipped": one line is enough.
+        let metadataDown = s.errors[.metadata] != nil
+        let errs = paneSections.compactMap { sec in
+            s.errors[sec].flatMap { metadataDown && sec != .metadata && $0.hasPrefix("skipped") ? nil : "\(sec.rawValue): \($0)" }
+        }
             + (tail != nil ? [tailError].compactMap { $0.map { "messages: \($0)" } } : [])
         for e in errs.prefix(2) where inner.height > 2 {
             canvas.write(fitted: "! " + e, row: inner.row, col: inner.col, width: inner.width, role: .error)
@@ -632,8 +636,8 @@ public final class ConsoleController {
             x += canvas.write(" › " + entry.kind.title, row: 1, col: x, maxWidth: canvas.width - x, role: .tab)
         }
         let state: String
-        if !s.hasData { state = sampling ? "connecting…" : "no data" }
-        else if s.errors[.metadata] != nil { state = "cluster unreachable" }
+        if s.errors[.metadata] != nil { state = "cluster unreachable" }
+        else if !s.hasData { state = sampling ? "connecting…" : "no data" }
         else { state = "sampled \(Duration.compact(now.timeIntervalSince(s.takenAt))) ago" }
         let sw = TextWidth.width(of: state) + 1
         if x + sw < canvas.width {
@@ -701,7 +705,7 @@ public final class ConsoleController {
             let inner = rect.inset(1)
             var top = inner.row
             if plan.activeMembers > 0 {
-                canvas.write(fitted: "group has \(plan.activeMembers) active member(s): stop its consumers first, or the broker will refuse the commit",
+                canvas.write(fitted: "\(plan.activeMembers) active member(s): Kafka will refuse; stop the consumers first",
                              row: top, col: inner.col + 1, width: inner.width - 2, role: .warn)
                 top += 1
             }
