@@ -56,6 +56,10 @@ final class SamplerTests: XCTestCase {
         let s = state.ingest(f.raw(at: t.addingTimeInterval(2)), bootstrap: "x")
         XCTAssertEqual(s.brokers.map(\.status), [.up, .up, .down])
         XCTAssertEqual(s.brokers[2].error, "process stopped (local cluster)")
+        // kill -9 behind the console's back: the reason and the log say what happened.
+        state.setLocallyRunning([1, 2], reasons: [3: "process killed by signal 9; log: /d/broker-3/broker.log"])
+        let s2 = state.ingest(f.raw(at: t.addingTimeInterval(4)), bootstrap: "x")
+        XCTAssertEqual(s2.brokers[2].error, "process killed by signal 9; log: /d/broker-3/broker.log")
     }
 
     func testMetadataFailureKeepsLastDataAndReportsError() {
