@@ -111,7 +111,7 @@ public enum Presenters {
                 let spark = Sparkline.render(g.lagHistory.map(Double.init), width: 12, levels: glyphs.levels)
                 let trendRole: Role = g.trend == .growing ? .lagGrowing : (g.trend == .draining ? .lagDraining : .sparkline)
                 return TableRow([g.groupId, g.state, "\(g.members.count)", Format.count(g.totalLag),
-                                 trendGlyph(g.trend, glyphs: glyphs) + spark, Format.seconds(g.maxLagSeconds), g.status.rawValue,
+                                 trendGlyph(g.trend, glyphs: glyphs) + spark, Format.seconds(g.maxLagSeconds, lowerBound: g.partitions.contains(where: \.lagSecondsIsLowerBound)), g.status.rawValue,
                                  reasonWithoutStatus(g), g.assignor.isEmpty ? "-" : g.assignor],
                                 cellRoles: [4: trendRole, 6: statusRole(g.status)])
             }, key: { items[$0].groupId }, detail: { items[$0].reason })
