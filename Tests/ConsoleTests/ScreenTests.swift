@@ -197,6 +197,17 @@ final class ScreenTests: XCTestCase {
         XCTAssertTrue(vt.contains("Topics [1] /ord.*"))
     }
 
+    /// `:messages orders x` tailed every partition; `:messages nosuch` opened an empty tail.
+    func testMessagesCommandRejectsBadPartitionAndUnknownTopic() {
+        press(.char(":")); type("messages orders x"); press(.enter)
+        XCTAssertTrue(vt.row(22).contains("partition must be a number"), vt.row(22))
+        press(.char(":")); type("messages nosuch"); press(.enter)
+        XCTAssertTrue(vt.row(22).contains("no topic 'nosuch'"), vt.row(22))
+        XCTAssertTrue(effects.isEmpty)
+        press(.char(":")); type("messages orders 1"); press(.enter)
+        XCTAssertEqual(effects, [.tail(TailRequest(topic: "orders", partition: 1, start: .latest(50), id: 1))])
+    }
+
     func testDeleteNeedsTheTypedName() {
         press(.char("d"))
         type("order")

@@ -232,6 +232,11 @@ public final class ConsoleController {
             return push(.groupPartitions(group: g))
         case "messages":
             guard let t = arg ?? selectedTopic(s, now) else { say("usage: :messages TOPIC [PARTITION]", .error, now); return [] }
+            // A bad partition used to be dropped silently, tailing every partition instead.
+            if args.count > 1, Int32(args[1]).map({ $0 < 0 }) ?? true {
+                say("partition must be a number >= 0, not '\(args[1])'", .error, now); return []
+            }
+            if let t = arg, s.hasData, s.topic(named: t) == nil { say("no topic '\(t)' in this cluster", .error, now); return [] }
             return openMessages(t, args.count > 1 ? Int32(args[1]) : nil)
         case "create-topic": return openCreateTopic(s, now)
         case "delete-topic":
