@@ -11,17 +11,21 @@
 #   SKIP_BUILD=1                            reuse .build/release/samsa as it is
 #   SAMSA_BIN                               a samsa binary to use instead of building one
 #   SAMSA_OVERRIDES                         extra "key=value ..." for samsa's --override
+#   BASELINE_BIN                            a second samsa binary (e.g. before a change), run as
+#                                           broker "base" on SAMSA_PORT+1 in the same rotation
 #   PEERS (/work/shared/peers), KCAT (/opt/peers/bin/kcat216), PY (/opt/peers-venv/bin/python)
 #   OUT (/tmp/bench_brokers.$USER)          raw results, broker logs, the data file
 #
 # Per broker and per (acks, partitions) cell, RUNS times: create a fresh topic, produce COUNT
 # records of SIZE bytes from a pre-made file (timed), consume them all from the beginning
-# (timed, and counted: a run whose count is wrong is marked FAIL), delete the topic. The
+# (timed, `-c COUNT` as bench_kcat.sh), count the whole topic once more untimed (a run whose
+# topic does not hold exactly COUNT records is marked FAIL), delete the topic. The
 # brokers take turns run by run (ABAB, then BABA) so that a burst of load from other jobs
 # on the machine hits both. Around every produce and consume the script reads the broker's
 # CPU time (utime+stime, /proc/PID/stat) and resets then reads its peak RSS (writes 5 to
 # /proc/PID/clear_refs, reads VmHWM from /proc/PID/status), so "peak RSS" is per run.
-# Idle RSS is VmRSS 3 s after start-up, before any topic exists.
+# Idle RSS is VmRSS 3 s after start-up, before any topic exists, and again 3 s after the
+# last run (all bench topics deleted by then).
 # Rates are records / wall time of the kcat process (it includes kcat's start-up: connect
 # and metadata, a few ms); MB = 10^6 bytes of record values. The table shows medians over
 # RUNS and the ratio Samsa / Tansu.
@@ -90,7 +94,7 @@ now_ns() { date +%s%N; }
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 
 declare -A PID BOOT
-SAMSA_DIR=""
+SAMSA_DIRS=()
 cleanup() {
   for b in "${!PID[@]}"; do
     kill "${PID[$b]}" 2>/dev/null || true
@@ -98,28 +102,31 @@ cleanup() {
   for b in "${!PID[@]}"; do
     for _ in $(seq 1 100); do kill -0 "${PID[$b]}" 2>/dev/null || break; sleep 0.1; done
   done
-  [ -n "$SAMSA_DIR" ] && rm -rf "$SAMSA_DIR"
+  for d in "${SAMSA_DIRS[@]}"; do rm -rf "$d"; done
 }
 trap cleanup EXIT
 
-start_samsa() {
-  port_open "$SAMSA_PORT" && { echo "something already listens on 127.0.0.1:$SAMSA_PORT" >&2; exit 1; }
-  SAMSA_DIR=$(mktemp -d /tmp/bench-samsa.XXXXXX)
-  local overrides=(--override "listeners=PLAINTEXT://127.0.0.1:$SAMSA_PORT"
-                   --override "advertised.listeners=PLAINTEXT://127.0.0.1:$SAMSA_PORT"
-                   --override "log.dirs=$SAMSA_DIR/logs")
+run_samsa() { # NAME BINARY PORT: a samsa broker with its own temp log dir
+  local name=$1 bin=$2 port=$3 dir
+  port_open "$port" && { echo "something already listens on 127.0.0.1:$port" >&2; exit 1; }
+  dir=$(mktemp -d /tmp/bench-samsa.XXXXXX)
+  SAMSA_DIRS+=("$dir")
+  local overrides=(--override "listeners=PLAINTEXT://127.0.0.1:$port"
+                   --override "advertised.listeners=PLAINTEXT://127.0.0.1:$port"
+                   --override "log.dirs=$dir/logs")
   for kv in ${SAMSA_OVERRIDES:-}; do overrides+=(--override "$kv"); done
-  "$SAMSA_BIN" broker --config "$ROOT/config/server.properties" "${overrides[@]}" \
-    > "$OUT/samsa.log" 2>&1 < /dev/null &
-  PID[samsa]=$!
-  BOOT[samsa]="127.0.0.1:$SAMSA_PORT"
+  "$bin" broker --config "$ROOT/config/server.properties" "${overrides[@]}" > "$OUT/$name.log" 2>&1 < /dev/null &
+  PID[$name]=$!
+  BOOT[$name]="127.0.0.1:$port"
   for _ in $(seq 1 300); do
-    port_open "$SAMSA_PORT" && return 0
-    kill -0 "${PID[samsa]}" 2>/dev/null || { echo "samsa exited; log:" >&2; tail -20 "$OUT/samsa.log" >&2; exit 1; }
+    port_open "$port" && return 0
+    kill -0 "${PID[$name]}" 2>/dev/null || { echo "$name exited; log:" >&2; tail -20 "$OUT/$name.log" >&2; exit 1; }
     sleep 0.1
   done
-  echo "samsa did not open port $SAMSA_PORT in 30 s" >&2; exit 1
+  echo "$name did not open port $port in 30 s" >&2; exit 1
 }
+start_samsa() { run_samsa samsa "$SAMSA_BIN" "$SAMSA_PORT"; }
+start_base() { run_samsa base "$BASELINE_BIN" "$((SAMSA_PORT + 1))"; }
 
 start_tansu() {
   PID[tansu]=$(TANSU_LOG="$OUT/tansu.log" "$PEERS/start_tansu.sh" "$TANSU_PORT")
@@ -173,12 +180,21 @@ measure() { # BROKER ACKS PARTS RUN PHASE TOPIC
   fi
   t1=$(now_ns); c1=$(cpu_s "$pid")
   local hwm; hwm=$(status_kb "$pid" VmHWM)
+  if [ "$phase" = consume ] && [ "$ok" = ok ]; then
+    # Untimed: count to the end of every partition (no -c, so kcat waits for EOF), so a
+    # topic holding more than COUNT records (a retried, duplicated batch) fails too.
+    n=$(timeout 600 $KCAT -b "$boot" -C -t "$topic" -o beginning -e -q -f '%o\n' -X fetch.queue.backoff.ms=10 \
+          2>/dev/null | wc -l) || true
+    [ "$n" = "$COUNT" ] || ok=FAIL
+  fi
   if [ "$ok" != ok ]; then
     echo "  $b $phase acks=$acks p=$parts run$run: FAIL (rc=$rc, records=$n): $(tail -c 300 "$OUT/kcat-$phase.err")" >&2
   fi
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$b" "$acks" "$parts" "$run" "$phase" \
     "$(( t1 - t0 ))" "$(echo "$c1 - $c0" | bc)" "$hwm" "$n" "$ok" "$(loadavg | cut -d' ' -f1)" >> "$RESULTS"
 }
+
+[ -n "${BASELINE_BIN:-}" ] && BROKERS="$BROKERS base"
 
 # --- run ----------------------------------------------------------------------------------
 : > "$RESULTS"
@@ -212,11 +228,16 @@ for ACKS in $ACKS_LIST; do
   done
 done
 LOAD_END=$(loadavg)
+sleep 3
+AFTER=""
+for b in $BROKERS; do
+  AFTER+="$b=$(( $(status_kb "${PID[$b]}" VmRSS) / 1024 )) "
+done
 
 # --- table --------------------------------------------------------------------------------
-"$PY" - "$RESULTS" "$COUNT" "$SIZE" "$RUNS" "$BROKERS" "$IDLE" "$LOAD_START" "$LOAD_END" "$(nproc)" <<'EOF'
+"$PY" - "$RESULTS" "$COUNT" "$SIZE" "$RUNS" "$BROKERS" "$IDLE" "$LOAD_START" "$LOAD_END" "$(nproc)" "$AFTER" <<'EOF'
 import statistics, sys
-path, count, size, runs, brokers, idle, load0, load1, ncpu = sys.argv[1:]
+path, count, size, runs, brokers, idle, load0, load1, ncpu, after = sys.argv[1:]
 count, size, runs = int(count), int(size), int(runs)
 brokers = brokers.split()
 rows = {}
@@ -224,7 +245,8 @@ for line in open(path):
     b, acks, parts, run, phase, ns, cpu, hwm, n, ok, load = line.rstrip("\n").split("\t")
     rows.setdefault((acks, int(parts), phase, b), []).append((int(ns) / 1e9, float(cpu), int(hwm) / 1024, ok == "ok"))
 print(f"Samsa vs Tansu: {count:,} records x {size} B, median of {runs} runs, kcat (librdkafka 2.16), {ncpu} CPUs")
-print(f"load average (1/5/15 min) at start {load0}, at end {load1}; idle RSS MiB: {idle}")
+print(f"load average (1/5/15 min) at start {load0}, at end {load1}")
+print(f"idle RSS MiB after start-up: {idle}; RSS MiB 3 s after the last run (topics deleted): {after}")
 print()
 hdr = f"| phase   | acks | parts | broker | records/s | MB/s   | broker CPU s | peak RSS MiB | runs ok |"
 print(hdr)

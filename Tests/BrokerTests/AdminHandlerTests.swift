@@ -5,7 +5,7 @@ import XCTest
 
 final class ConfigHandlerTests: XCTestCase {
     func testDescribeTopicAndBrokerConfigsWithSources() async throws {
-        let h = try BrokerHarness(properties: "log.retention.hours=24")
+        let h = try BrokerHarness(properties: "log.retention.ms=86400000")
         defer { h.cleanup() }
         try h.createTopic("t", configs: ["cleanup.policy": "compact"])
         for v in DescribeConfigsHandler.versions {
@@ -30,7 +30,7 @@ final class ConfigHandlerTests: XCTestCase {
                 XCTAssertEqual(policy.configSource, ConfigSource.dynamicTopicConfig.rawValue)
                 XCTAssertEqual(retention.configSource, ConfigSource.staticBrokerConfig.rawValue)
                 XCTAssertEqual(segment.configSource, ConfigSource.defaultConfig.rawValue)
-                XCTAssertEqual(retention.synonyms.first?.name, "log.retention.hours")
+                XCTAssertEqual(retention.synonyms.first?.name, "log.retention.ms")
             }
             if v >= 3 { XCTAssertEqual(retention.configType, ConfigType.long.rawValue) }
             XCTAssertEqual(Set(resp.results[1].configs.map(\.name)), ["num.partitions", "log.retention.hours"])
@@ -94,6 +94,10 @@ final class ClusterAdminTests: XCTestCase {
             let resp = try XCTUnwrapAsync(try await h.send(DescribeClusterRequest(), version: v))
             XCTAssertEqual(resp.clusterId, "harness-cluster")
             XCTAssertEqual(resp.brokers.map(\.brokerId), [1])
+            XCTAssertEqual(resp.clusterAuthorizedOperations, Int32.min, "not requested")
+            let withOps = try XCTUnwrapAsync(try await h.send(DescribeClusterRequest(includeClusterAuthorizedOperations: true), version: v))
+            // CREATE, ALTER, DESCRIBE, CLUSTER_ACTION, DESCRIBE_CONFIGS, ALTER_CONFIGS, IDEMPOTENT_WRITE.
+            XCTAssertEqual(withOps.clusterAuthorizedOperations, 0b1_1111_1010_0000)
         }
         var controllers = DescribeClusterRequest()
         controllers.endpointType = 2
@@ -140,6 +144,16 @@ final class ClusterAdminTests: XCTestCase {
             XCTAssertEqual(e?.leaderEpoch, 0)
             XCTAssertEqual(e?.endOffset, 4, "the current epoch ends at the LEO")
         }
+        // A fresh leader that has not been written to yet knows its epoch starts at the LEO.
+        try h.createTopic("fresh")
+        var current = OffsetForLeaderEpochRequest()
+        current.topics = [.init(topic: "fresh", partitions: [.init(partition: 0, currentLeaderEpoch: 0, leaderEpoch: 0)])]
+        let freshEpoch = try await h.send(current, version: 4)?.topics.first?.partitions.first
+        XCTAssertEqual(freshEpoch?.errorCode, 0)
+        XCTAssertEqual(freshEpoch?.leaderEpoch, 0)
+        XCTAssertEqual(freshEpoch?.endOffset, 0)
+        XCTAssertEqual(h.services.replicas.partition("fresh", 0)?.log.leaderEpochEntries.map(\.epoch), [0])
+
         var fenced = OffsetForLeaderEpochRequest()
         fenced.topics = [.init(topic: "t", partitions: [.init(partition: 0, currentLeaderEpoch: 5, leaderEpoch: 0)])]
         let fencedCode = try await h.send(fenced, version: 4)?.topics.first?.partitions.first?.errorCode

@@ -36,7 +36,10 @@ final class GroupsCoordinatorTests: XCTestCase {
         XCTAssertEqual(first.memberId, "a-uuid1")
         let second = await c.joinGroup(groupId: group, Self.input(client: "b"))
         let inA = Self.input(first.memberId, client: "a"), inB = Self.input(second.memberId, client: "b")
+        // The first member to join leads: park a before b joins, or under load b's task can
+        // reach the coordinator first and lead instead.
         let ja = Task { await c.joinGroup(groupId: group, inA) }
+        await eventually("leader parked") { await c.group(group)?.members.count == 1 }
         let jb = Task { await c.joinGroup(groupId: group, inB) }
         await eventually("both members parked") { await c.group(group)?.members.count == 2 }
         await scheduler.advance(by: 6_000)

@@ -113,3 +113,52 @@ final class RestartTests: XCTestCase {
         XCTAssertEqual(broker.terminate(), 0, "SIGTERM shuts down cleanly")
     }
 }
+
+/// DeleteRecords moves the log start offset; Kafka keeps it in `log-start-offset-checkpoint`
+/// so a restart (even after kill -9) must not bring the deleted records back.
+final class LogStartOffsetRestartTests: XCTestCase {
+    func testDeleteRecordsStartOffsetSurvivesKillNine() async throws {
+        let dir = "/tmp/samsa-broker-lso-\(UInt64.random(in: 0...UInt64.max))"
+        defer { try? runRemove(dir) }
+        let broker = try BrokerProcess(dataDir: dir)
+        try await broker.start()
+        let conn = try await TestConnection.connect(port: broker.port)
+        var create = CreateTopicsRequest()
+        create.topics = [.init(name: "trimmed", numPartitions: 1, replicationFactor: 1)]
+        let created = try await conn.send(create, version: 5).topics.first?.errorCode
+        XCTAssertEqual(created, 0)
+        for i in 0..<5 {
+            var req = ProduceRequest()
+            req.acks = -1
+            req.timeoutMs = 5000
+            req.topicData = [.init(name: "trimmed", partitionData: [.init(index: 0, records: try BrokerHarness.batch(["v\(i)"]))])]
+            let code = try await conn.send(req, version: 9).responses.first?.partitionResponses.first?.errorCode
+            XCTAssertEqual(code, 0)
+        }
+        var delete = DeleteRecordsRequest()
+        delete.timeoutMs = 5000
+        delete.topics = [.init(name: "trimmed", partitions: [.init(partitionIndex: 0, offset: 3)])]
+        let low = try await conn.send(delete, version: 2).topics.first?.partitions.first
+        XCTAssertEqual(low?.errorCode, 0)
+        XCTAssertEqual(low?.lowWatermark, 3)
+        try await conn.close()
+
+        func earliest() async throws -> Int64? {
+            var list = ListOffsetsRequest()
+            list.replicaId = -1
+            list.topics = [.init(name: "trimmed", partitions: [.init(partitionIndex: 0, timestamp: -2)])]
+            let c = try await TestConnection.connect(port: broker.port)
+            let p = try await c.send(list, version: 7).topics.first?.partitions.first
+            try await c.close()
+            XCTAssertEqual(p?.errorCode, 0)
+            return p?.offset
+        }
+        let before = try await earliest()
+        XCTAssertEqual(before, 3)
+        broker.kill9()
+        try await broker.start()
+        let after = try await earliest()
+        XCTAssertEqual(after, 3, "the log start offset came back from log-start-offset-checkpoint")
+        _ = broker.terminate()
+    }
+}

@@ -21,6 +21,9 @@ struct FixtureCluster {
     var orders1ISR: [Int32] = [2]
     var metadataError: String?
     var logDirError3: String?
+    /// Every section fails, as when the only broker is down (the sampler then skips all
+    /// sections after Metadata).
+    var unreachable = false
 
     func metadata() -> ClusterMetadata {
         ClusterMetadata(clusterId: "fixture-cluster", controllerId: 1, brokers: brokers, topics: [
@@ -53,6 +56,13 @@ struct FixtureCluster {
             ], coordinator: 1),
             GroupDescription(groupId: "audit", state: "Empty", assignor: "", members: [], coordinator: 2),
         ]
+        if unreachable {
+            let e = SourceError("cannot connect to 10.0.0.1:9092: Connection refused")
+            return RawSample(metadata: .failure(e), offsets: .failure(SourceError("skipped: metadata unavailable")), logDirs: [:],
+                             groups: .failure(SourceError("skipped: metadata unavailable")),
+                             committed: .failure(SourceError("skipped: metadata unavailable")), topicConfigs: nil,
+                             startedAt: t.addingTimeInterval(-0.05), finishedAt: t)
+        }
         return RawSample(metadata: metadataError.map { .failure(SourceError($0)) } ?? .success(md), offsets: .success(offsets), logDirs: dirs,
                          groups: .success(groups), committed: .success(committed),
                          topicConfigs: .success(["orders": ["retention.ms": "604800000"], "payments": ["retention.ms": "-1"]]),

@@ -1,5 +1,6 @@
 import XCTest
 @testable import Console
+import enum KafkaClient.KafkaClientError
 
 /// A scripted in-memory cluster for runtime tests (test code only): answers from a
 /// `FixtureCluster`, can fail chosen sections, and records the actions performed.
@@ -82,6 +83,25 @@ final class RuntimeTests: XCTestCase {
         XCTAssertEqual(text, "reset 1 partition(s) of audit to latest")
         XCTAssertEqual(c.commits.first?.0, "audit")
         XCTAssertEqual(c.commits.first?.1, [TopicPartition("payments", 0): 42])
+    }
+
+    /// The executor re-checks the spec, so no caller can make the pacing maths trap.
+    func testProduceRefusesImpossibleSpecsWithAnError() async {
+        let c = ScriptedCluster()
+        for spec in [ProduceSpec(topic: "t", partition: nil, count: 1, sizeBytes: 10, keyPattern: "", rate: .infinity),
+                     ProduceSpec(topic: "t", partition: nil, count: 10_000_000, sizeBytes: 1_000_000, keyPattern: "", rate: 0),
+                     ProduceSpec(topic: "t", partition: nil, count: 0, sizeBytes: 10, keyPattern: "", rate: 0)] {
+            do { _ = try await ActionExecutor.produce(spec, with: c); XCTFail("accepted \(spec)") } catch {}
+        }
+    }
+
+    /// Kafka answers UNKNOWN_MEMBER_ID per partition when offsets are reset under a live
+    /// group; the console printed it three times, cut off, with no hint.
+    func testCommitFailuresAreSummarisedWithAHint() {
+        let e = KafkaClientError.broker(code: 25, name: "UNKNOWN_MEMBER_ID", context: "commit", message: nil)
+        let text = KafkaClusterSource.describeCommitFailures([TopicPartition("o", 0): e, TopicPartition("o", 1): e], group: "billing", partitions: 2)!
+        XCTAssertEqual(text, "2 of 2 partition(s): UNKNOWN_MEMBER_ID (error 25); group billing has active members: stop its consumers, then reset")
+        XCTAssertNil(KafkaClusterSource.describeCommitFailures([:], group: "g", partitions: 1))
     }
 
     func testProducePacesAndCounts() async throws {

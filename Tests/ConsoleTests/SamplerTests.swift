@@ -56,6 +56,10 @@ final class SamplerTests: XCTestCase {
         let s = state.ingest(f.raw(at: t.addingTimeInterval(2)), bootstrap: "x")
         XCTAssertEqual(s.brokers.map(\.status), [.up, .up, .down])
         XCTAssertEqual(s.brokers[2].error, "process stopped (local cluster)")
+        // kill -9 behind the console's back: the reason and the log say what happened.
+        state.setLocallyRunning([1, 2], reasons: [3: "process killed by signal 9; log: /d/broker-3/broker.log"])
+        let s2 = state.ingest(f.raw(at: t.addingTimeInterval(4)), bootstrap: "x")
+        XCTAssertEqual(s2.brokers[2].error, "process killed by signal 9; log: /d/broker-3/broker.log")
     }
 
     func testMetadataFailureKeepsLastDataAndReportsError() {
@@ -69,6 +73,37 @@ final class SamplerTests: XCTestCase {
         XCTAssertEqual(s.topics.count, 3, "previous topics stay visible")
         XCTAssertEqual(s.age(of: .metadata, now: t.addingTimeInterval(2)), 2)
         XCTAssertTrue(s.brokers.allSatisfy { $0.status == .unreachable })
+    }
+
+    /// With the broker down for a minute, billing turned ERR STOP ("no commit for 1m") and
+    /// its lag seconds kept growing: the commits had not stopped, we could not read them.
+    func testUnreachableClusterDoesNotTurnGroupsIntoStop() {
+        var f = FixtureCluster()
+        var state = SamplerState()
+        let t0 = Date(timeIntervalSince1970: 1_800_000_000)
+        var last = ClusterSnapshot.empty(bootstrap: "x")
+        for i in 0..<6 {
+            last = state.ingest(f.raw(at: t0.addingTimeInterval(Double(i) * 2)), bootstrap: "x")
+            f.ends[TopicPartition("orders", 0)]! += 100
+            f.committed["billing"]![TopicPartition("orders", 0)]! += 90
+        }
+        let before = last.group(id: "billing")!
+        XCTAssertNotEqual(before.partitions[0].status, .stop)
+        f.unreachable = true
+        let down = state.ingest(f.raw(at: t0.addingTimeInterval(70)), bootstrap: "x")
+        let g = down.group(id: "billing")!
+        XCTAssertEqual(g.partitions[0].status, before.partitions[0].status, g.partitions[0].reason)
+        XCTAssertEqual(g.status, before.status, g.reason)
+        XCTAssertEqual(g.maxLagSeconds, before.maxLagSeconds, "lag seconds as of the last data")
+        XCTAssertNotNil(down.errors[.committed])
+    }
+
+    /// One sample cannot tell how old the lag is: it showed ">0s" (and "0s" for the group).
+    func testLagSecondsUnknownOnFirstSample() {
+        let (s, _) = FixtureCluster.snapshot(samples: 1)
+        let p0 = s.group(id: "billing")!.partitions.first { $0.partition == 0 }!
+        XCTAssertEqual(p0.lag, 100)
+        XCTAssertNil(p0.lagSeconds)
     }
 
     func testGroupLagOwnershipAndDrainRate() {

@@ -129,6 +129,74 @@ final class ScreenTests: XCTestCase {
         XCTAssertTrue(vt.row(22).contains("creating topic new-topic"))
     }
 
+    /// A create refused by the broker (unknown config) used to close the dialog and show a
+    /// truncated, doubled error: everything typed was lost. It now reopens with the error.
+    func testRefusedCreateReopensTheDialogWithTheError() {
+        press(.char("c"))
+        type("qa.t1")
+        press(.tab, .tab, .tab)
+        type("no.such.key=5")
+        press(.ctrl("s"))
+        let action = ConsoleAction.createTopic(name: "qa.t1", partitions: 3, replicationFactor: 3, configs: ["no.such.key": "5"])
+        XCTAssertEqual(effects, [.perform(action)])
+        XCTAssertFalse(vt.contains("Create topic"))
+        controller.receive(.actionFailed(action, "creating topic qa.t1 failed: INVALID_CONFIG (error 40): Unknown configuration no.such.key"), now: now)
+        draw()
+        XCTAssertTrue(vt.contains("Create topic"), "dialog is back")
+        XCTAssertTrue(vt.contains("qa.t1"))
+        XCTAssertTrue(vt.contains("no.such.key=5"), "what was typed is kept")
+        XCTAssertTrue(vt.contains("Unknown configuration no.such.key"), "the broker's reason is readable at 80 columns")
+        press(.escape)
+        XCTAssertFalse(vt.contains("Create topic"))
+        // A success clears the pending dialog: a later unrelated failure does not reopen it.
+        controller.receive(.succeeded("ok"), now: now)
+        controller.receive(.actionFailed(action, "late"), now: now)
+        draw()
+        XCTAssertFalse(vt.contains("Create topic"))
+    }
+
+    /// Rate "inf" (Double parses it) or 1e308 crashed the console in the pacing maths, and
+    /// 10,000,000 x 1 MB was accepted.
+    func testProduceDialogRejectsInfiniteRateAndHugeTotals() {
+        press(.char("p"))
+        press(.tab, .tab, .tab)
+        for _ in 0..<3 { press(.backspace) }
+        type("inf")
+        press(.ctrl("s"))
+        XCTAssertTrue(vt.contains("Rate msg/s: a number >= 0"))
+        for _ in 0..<3 { press(.backspace) }
+        type("1e308")
+        press(.ctrl("s"))
+        XCTAssertTrue(vt.contains("Rate msg/s: at most 1000000"))
+        for _ in 0..<5 { press(.backspace) }
+        type("0")
+        press(.tab)  // messages
+        for _ in 0..<3 { press(.backspace) }
+        type("10000000")
+        press(.tab)
+        for _ in 0..<3 { press(.backspace) }
+        type("1000000")
+        press(.ctrl("s"))
+        XCTAssertTrue(vt.contains("per run"), (0..<24).map(vt.row).joined(separator: "\n"))
+        XCTAssertTrue(effects.isEmpty)
+        XCTAssertNotNil(ProduceSpec(topic: "t", partition: nil, count: 1, sizeBytes: 1, keyPattern: "", rate: .infinity).problem)
+    }
+
+    /// An invalid regex silently fell back to a text match, so `/demo.(cl` showed
+    /// "no topics match" with no hint why.
+    func testInvalidRegexFilterSaysItMatchesAsText() {
+        press(.char("/"))
+        type("ord(")
+        XCTAssertTrue(vt.row(23).contains("not a valid regex: matching as text"), vt.row(23))
+        press(.enter)
+        XCTAssertTrue(vt.row(2).contains("/ord( (as text)"), vt.row(2))
+        press(.escape, .char("/"))
+        type("ord.*")
+        XCTAssertFalse(vt.row(23).contains("not a valid regex"))
+        press(.enter)
+        XCTAssertTrue(vt.contains("Topics [1] /ord.*"))
+    }
+
     func testDeleteNeedsTheTypedName() {
         press(.char("d"))
         type("order")
@@ -217,6 +285,31 @@ final class ScreenTests: XCTestCase {
         draw()
         XCTAssertTrue(vt.contains("! metadata: connection refused"))
         XCTAssertTrue(vt.row(1).contains("cluster unreachable"))
+    }
+
+    /// Started against a dead port, the console said "no data" / "waiting for cluster
+    /// metadata" under the error, plus one "skipped" line per other section.
+    func testUnreachableFromTheStartSaysSo() {
+        var f = FixtureCluster()
+        f.unreachable = true
+        var state = SamplerState()
+        snap = state.ingest(f.raw(at: now), bootstrap: "x")
+        draw()
+        XCTAssertTrue(vt.row(1).contains("cluster unreachable"), vt.row(1))
+        XCTAssertTrue(vt.contains("! metadata: cannot connect"))
+        XCTAssertFalse(vt.contains("skipped"), "only the cause is listed")
+        XCTAssertTrue(vt.contains("cannot reach the cluster yet"))
+    }
+
+    /// At 40x10 the create dialog showed three of four fields; Tab moved into an invisible one.
+    func testFormScrollsToTheFocusedFieldOnATinyTerminal() {
+        vt = VirtualTerminal(width: 40, height: 10)
+        press(.char("c"))
+        XCTAssertFalse(vt.contains("Configs"))
+        press(.tab, .tab, .tab)
+        XCTAssertTrue(vt.contains("Configs"), (0..<10).map(vt.row).joined(separator: "\n"))
+        type("a=b")
+        XCTAssertTrue(vt.contains("a=b"))
     }
 
     func testThemeCycleKey() {

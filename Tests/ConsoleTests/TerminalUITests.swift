@@ -125,6 +125,25 @@ final class WidgetTests: XCTestCase {
         XCTAssertEqual(r.handle(.enter), .unknown("zzz"))
     }
 
+    /// `:x` + Enter used to run `:quit` (x is inside "exit"): Enter must not guess from a
+    /// substring or among several prefixes; Up/Down still picks any suggestion.
+    func testPaletteEnterDoesNotRunSubstringOrAmbiguousMatches() {
+        let cmds = [PaletteCommand("delete-topic", summary: ""), PaletteCommand("describe", summary: ""),
+                    PaletteCommand("quit", aliases: ["q", "exit"], summary: "")]
+        var p = CommandPalette(commands: cmds)
+        _ = p.handle(.char("x"))
+        XCTAssertEqual(p.matches.map(\.name), ["quit"], "still suggested")
+        XCTAssertEqual(p.handle(.enter), .unknown("x"))
+        var d = CommandPalette(commands: cmds)
+        _ = d.handle(.char("d"))
+        XCTAssertEqual(d.handle(.enter), .ambiguous("d", ["delete-topic", "describe"]))
+        _ = d.handle(.down)
+        XCTAssertEqual(d.handle(.enter), .run("describe", []), "an explicit pick runs")
+        var q = CommandPalette(commands: cmds)
+        for ch in "qu" { _ = q.handle(.char(ch)) }
+        XCTAssertEqual(q.handle(.enter), .run("quit", []), "a unique prefix runs")
+    }
+
     func testTextFilterRegexInverseAndInvalidRegex() {
         XCTAssertTrue(TextFilter("ord.*s").matches("Orders"))
         XCTAssertFalse(TextFilter("!ord").matches("orders"))

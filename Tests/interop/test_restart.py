@@ -204,10 +204,6 @@ def test_kill9_mid_produce_then_restart(own_broker, group_name):
     c.close()
 
 
-@pytest.mark.xfail(reason="known broker bug (found by this test on 2026-11-26): after SIGTERM the broker logs "
-                          "'Shut down cleanly' and then NIO's 'Cannot schedule tasks on an EventLoop that has "
-                          "already shut down', and the process does not exit (seen with clients connected after traffic)",
-                   strict=False)
 def test_sigterm_with_connected_clients_shuts_down_cleanly(own_broker, group_name):
     """SIGTERM is a graceful shutdown (issue 4 item 1) even while clients are connected and
     a group member is active: the process exits promptly and a restart finds every record."""

@@ -1,8 +1,9 @@
 // DescribeCluster (key 60), versions 0-1 (always flexible).
 //
 // Behaviour: cluster id, controller id and the live brokers with the endpoints of the
-// listener the request arrived on. Authorized operations are not computed (no ACLs) and stay
-// at "not requested". v1 adds endpoint_type: 1 (brokers) is served; 2 (controllers) gets
+// listener the request arrived on. With include_cluster_authorized_operations the answer is
+// every operation Kafka supports on the CLUSTER resource, as Kafka reports it when no
+// authorizer is configured (Samsa has none); otherwise INT32_MIN ("not requested"). v1 adds endpoint_type: 1 (brokers) is served; 2 (controllers) gets
 // UNSUPPORTED_ENDPOINT_TYPE, as a Kafka broker answers it.
 import KafkaProtocol
 
@@ -12,6 +13,11 @@ public struct DescribeClusterHandler: RequestHandler {
 
     let services: BrokerServices
 
+    /// Bits of Kafka's AclOperation codes that apply to the CLUSTER resource (AclEntry's
+    /// supported operations): CREATE (5), ALTER (7), DESCRIBE (8), CLUSTER_ACTION (9),
+    /// DESCRIBE_CONFIGS (10), ALTER_CONFIGS (11), IDEMPOTENT_WRITE (12).
+    static let clusterOperations: Int32 = [5, 7, 8, 9, 10, 11, 12].reduce(0) { $0 | (1 << $1) }
+
     public init(services: BrokerServices) { self.services = services }
 
     public func handle(_ request: DescribeClusterRequest, context: RequestContext) async throws -> DescribeClusterResponse? {
@@ -19,6 +25,7 @@ public struct DescribeClusterHandler: RequestHandler {
         var response = DescribeClusterResponse()
         response.clusterId = image.clusterId
         response.controllerId = image.controllerId
+        if request.includeClusterAuthorizedOperations { response.clusterAuthorizedOperations = Self.clusterOperations }
         if context.apiVersion >= 1 {
             response.endpointType = request.endpointType
             guard request.endpointType == 1 else {

@@ -51,9 +51,10 @@ public final class ReplicaManager: Sendable {
         DataWaiter(id: nextWaiterId.wrappingAdd(1, ordering: .relaxed).oldValue)
     }
 
-    /// The log config of `topic`: broker defaults overlaid with the topic's overrides.
-    public func logConfig(for topic: TopicImage) -> LogConfig {
-        let effective = config.effectiveTopicConfig(topic.configs)
+    /// The log config of `topic`: broker defaults (with dynamic broker configs) overlaid with
+    /// the topic's overrides.
+    public func logConfig(for topic: TopicImage, dynamic: DynamicBrokerConfigs = .none) -> LogConfig {
+        let effective = config.effectiveTopicConfig(topic.configs, dynamic: dynamic)
         do {
             return try LogConfig(topicConfigs: effective)
         } catch {
@@ -87,9 +88,12 @@ public final class ReplicaManager: Sendable {
                 logger.error("Could not delete log \(p.topic)-\(p.index): \(error)")
             }
         }
+        // A dynamic broker config changes the defaults of every topic without its own override.
+        let dynamic = new.dynamicBrokerConfigs(nodeId: nodeId)
+        let dynamicChanged = old.map { $0.dynamicBrokerConfigs(nodeId: nodeId) != dynamic } ?? true
         for topic in new.topics.values {
-            let configChanged = old?.topics[topic.name]?.configs != topic.configs
-            let logConfig = logConfig(for: topic)
+            let configChanged = dynamicChanged || old?.topics[topic.name]?.configs != topic.configs
+            let logConfig = logConfig(for: topic, dynamic: dynamic)
             for reg in topic.partitions where reg.replicas.contains(nodeId) {
                 let tp = TopicPartition(topic.name, reg.partition)
                 let leadership = PartitionLeadership(topicID: topic.id, leader: reg.leader, leaderEpoch: reg.leaderEpoch,
@@ -97,6 +101,7 @@ public final class ReplicaManager: Sendable {
                 if let existing = partition(tp) {
                     if existing.leadership != leadership { existing.updateLeadership(leadership) }
                     if configChanged { existing.log.updateConfig(logConfig) }
+                    recordLeaderEpochStart(existing.log, reg, tp)
                     continue
                 }
                 do {
@@ -105,11 +110,26 @@ public final class ReplicaManager: Sendable {
                                       leadership: leadership)
                     try p.rebuildProducerState()
                     p.updateLeadership(leadership)
+                    recordLeaderEpochStart(log, reg, tp)
                     partitions.withLock { $0[tp] = p }
                 } catch {
                     logger.error("Could not open log \(tp): \(error)")
                 }
             }
+        }
+    }
+
+    /// When this broker leads `reg` in an epoch the log has not seen, records that the epoch
+    /// starts at the LEO, as Kafka's `Partition.makeLeader` does. Without it a fresh (or
+    /// newly elected, not yet written) leader answers OffsetForLeaderEpoch for its own current
+    /// epoch with (-1, -1), and a consumer validating its position after a leader change
+    /// would treat that as truncation. Later appends in the same epoch keep this entry.
+    private func recordLeaderEpochStart(_ log: PartitionLog, _ reg: PartitionRegistration, _ tp: TopicPartition) {
+        guard reg.leader == nodeId, reg.leaderEpoch > (log.latestEpoch ?? -1) else { return }
+        do {
+            try log.assignEpochStartOffset(epoch: reg.leaderEpoch)
+        } catch {
+            logger.error("Could not record leader epoch \(reg.leaderEpoch) of \(tp): \(error)")
         }
     }
 

@@ -145,19 +145,25 @@ public final class KafkaClusterSource: ClusterDataSource, ClusterActions, Sendab
 
     struct ActionError: Error, CustomStringConvertible { var description: String }
 
+    /// "INVALID_CONFIG (error 40): Unknown configuration x": the console already says which
+    /// action on which topic failed, so the broker's answer is given without context.
+    static func describe(_ r: AdminItemResult) -> String {
+        "\(ErrorCode(rawValue: r.errorCode).name) (error \(r.errorCode))" + (r.errorMessage.map { ": \($0)" } ?? "")
+    }
+
     public func createTopic(name: String, partitions: Int32, replicationFactor: Int16, configs: [String: String]) async throws {
         let r = try await admin.createTopics([NewTopic(name: name, partitions: partitions, replicationFactor: replicationFactor, configs: configs)])
-        if let e = r.first(where: { !$0.succeeded }) { throw ActionError(description: e.error("create topic \(name)")?.description ?? "error \(e.errorCode)") }
+        if let e = r.first(where: { !$0.succeeded }) { throw ActionError(description: Self.describe(e)) }
     }
 
     public func deleteTopic(name: String) async throws {
         let r = try await admin.deleteTopics([name])
-        if let e = r.first(where: { !$0.succeeded }) { throw ActionError(description: e.error("delete topic \(name)")?.description ?? "error \(e.errorCode)") }
+        if let e = r.first(where: { !$0.succeeded }) { throw ActionError(description: Self.describe(e)) }
     }
 
     public func alterTopicConfig(topic: String, key: String, value: String) async throws {
         let r = try await admin.alterConfigs([.topic(topic): [.set(key, value)]])
-        if let e = r.first(where: { !$0.succeeded }) { throw ActionError(description: e.error("alter config of \(topic)")?.description ?? "error \(e.errorCode)") }
+        if let e = r.first(where: { !$0.succeeded }) { throw ActionError(description: Self.describe(e)) }
     }
 
     public func produce(topic: String, partition: Int32?, messages: [OutgoingMessage]) async throws -> Int {
@@ -181,11 +187,29 @@ public final class KafkaClusterSource: ClusterDataSource, ClusterActions, Sendab
 
     public func commitOffsets(group: String, offsets: [TopicPartition: Int64]) async throws {
         let r = try await admin.commitOffsets(group: group, offsets: offsets)
-        let failures = r.compactMap { tp, v -> String? in
-            if case .failure(let e) = v { return "\(tp): \(e)" }
-            return nil
+        var failed: [TopicPartition: KafkaClientError] = [:]
+        for (tp, v) in r { if case .failure(let e) = v { failed[tp] = e } }
+        if let text = Self.describeCommitFailures(failed, group: group, partitions: offsets.count) { throw ActionError(description: text) }
+    }
+
+    /// One line for failed offset commits: the error once (not once per partition) and,
+    /// for the errors Kafka gives a commit from outside a live group, what to do about it.
+    static func describeCommitFailures(_ failed: [TopicPartition: KafkaClientError], group: String, partitions: Int) -> String? {
+        guard let first = failed.sorted(by: { $0.key < $1.key }).first else { return nil }
+        var codes: Set<Int16> = []
+        for e in failed.values { if case .broker(let code, _, _, _) = e { codes.insert(code) } else { codes.insert(-1) } }
+        var text: String
+        if case .broker(let code, let name, _, let message) = first.value, codes.count == 1 {
+            text = "\(failed.count) of \(partitions) partition(s): \(name) (error \(code))" + (message.map { ": \($0)" } ?? "")
+        } else {
+            text = "\(failed.count) of \(partitions) partition(s) failed, e.g. \(first.key): \(first.value)"
         }
-        if !failures.isEmpty { throw ActionError(description: failures.sorted().prefix(3).joined(separator: "; ")) }
+        // UNKNOWN_MEMBER_ID (25), ILLEGAL_GENERATION (22), REBALANCE_IN_PROGRESS (27):
+        // Kafka only takes offsets from outside the group while it has no members.
+        if !codes.isDisjoint(with: [22, 25, 27]) {
+            text += "; group \(group) has active members: stop its consumers, then reset"
+        }
+        return text
     }
 
     /// Reads records with a direct Fetch to the partition leader (v4-12: topic names, not ids).

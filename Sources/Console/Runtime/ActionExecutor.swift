@@ -24,7 +24,7 @@ public struct ActionExecutor: Sendable {
                 await sampler.refreshNow()
             } catch {
                 logger.error("action failed: \(action): \(error)")
-                inbox.post(.failed("\(ConsoleController.progressText(action).replacingOccurrences(of: "…", with: "")) failed: \(error)"))
+                inbox.post(.actionFailed(action, "\(ConsoleController.progressText(action).replacingOccurrences(of: "…", with: "")) failed: \(error)"))
             }
         }
     }
@@ -100,8 +100,9 @@ public struct ActionExecutor: Sendable {
     /// Generates and sends test messages: JSON values padded to `sizeBytes`, keys from the
     /// pattern, in batches, paced to `rate` messages per second when it is non-zero.
     static func produce(_ spec: ProduceSpec, with actions: any ClusterActions) async throws -> Int {
+        if let problem = spec.problem { throw NotAvailable(description: problem) }
         var sent = 0
-        let batch = 500
+        let batch = max(1, min(500, ProduceSpec.maxBatchBytes / max(1, spec.sizeBytes)))
         let started = ContinuousClock.now
         var n = 0
         while n < spec.count {

@@ -50,6 +50,7 @@ public struct SamplerState: Sendable {
     private var knownBrokers: [Int32: BrokerEndpoint] = [:]
     private var locallyManaged: Set<Int32> = []
     private var locallyRunning: Set<Int32> = []
+    private var stoppedReasons: [Int32: String] = [:]
 
     public init(config: SamplerConfig = .init()) { self.config = config }
 
@@ -63,7 +64,9 @@ public struct SamplerState: Sendable {
     }
 
     /// Which locally managed brokers have a running process (see `expectBrokers`).
-    public mutating func setLocallyRunning(_ ids: Set<Int32>) { locallyRunning = ids }
+    public mutating func setLocallyRunning(_ ids: Set<Int32>, reasons: [Int32: String] = [:]) {
+        locallyRunning = ids; stoppedReasons = reasons
+    }
 
     public mutating func ingest(_ raw: RawSample, bootstrap: String) -> ClusterSnapshot {
         let now = raw.finishedAt
@@ -158,7 +161,7 @@ public struct SamplerState: Sendable {
         return knownBrokers.values.sorted { $0.id < $1.id }.map { b in
             let status: BrokerStatus
             var error: String?
-            if locallyManaged.contains(b.id) && !locallyRunning.contains(b.id) { status = .down; error = "process stopped (local cluster)" }
+            if locallyManaged.contains(b.id) && !locallyRunning.contains(b.id) { status = .down; error = stoppedReasons[b.id] ?? "process stopped (local cluster)" }
             else if !listed.contains(b.id) { status = .down; error = "not in cluster metadata" }
             else if let e = logDirErrors[b.id] { status = .unreachable; error = e }
             else if metadataFailed { status = .unreachable; error = errors[.metadata] }
@@ -231,7 +234,12 @@ public struct SamplerState: Sendable {
         guard let last = history.last else { return nil }
         if committed >= last.value { return (0, false) }
         guard let first = history.first else { return nil }
-        if first.value > committed { return (now.timeIntervalSince(first.time), true) }
+        if first.value > committed {
+            // Only "more than the history spans": with one sample that is nothing, and
+            // ">0s" next to a lag of thousands read as "no delay".
+            let d = now.timeIntervalSince(first.time)
+            return d > 0 ? (d, true) : nil
+        }
         // Binary search for the first sample past the committed offset (end offsets only grow,
         // except after a topic is recreated, where any answer in range is acceptable).
         var lo = 1, hi = history.count - 1
@@ -248,7 +256,11 @@ public struct SamplerState: Sendable {
         return (0, false)
     }
 
-    private func buildGroups(_ now: Date) -> [GroupView] {
+    private func buildGroups(_ wallNow: Date) -> [GroupView] {
+        // Verdicts and lag seconds are judged as of the data, not the wall clock: while the
+        // broker is unreachable the commits stop changing only because we cannot read
+        // them, and judging them against the wall clock turned every group into STOP.
+        let now = min(sectionTimes[.committed] ?? wallNow, sectionTimes[.offsets] ?? wallNow, wallNow)
         var byId: [String: GroupDescription] = [:]
         for g in groups { byId[g.groupId] = g }
         // Groups with committed offsets but missing from ListGroups still show (as Unknown).

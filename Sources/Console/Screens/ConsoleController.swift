@@ -46,6 +46,8 @@ public final class ConsoleController {
     var messages: [ConsoleMessage] = []
     var tail: TailRequest?
     var tailError: String?
+    /// The dialog whose action is in flight (see `receive(.actionFailed)`).
+    var pendingForm: (form: Form, purpose: FormPurpose, action: ConsoleAction)?
     private var nextTailId = 1
     private var pageHeight = 10
     private var cache: (sequence: Int, kind: PaneKind, filter: String, extra: Int, table: PaneTable)?
@@ -105,6 +107,9 @@ public final class ConsoleController {
             case .none: mode = .palette(palette); return []
             case .cancel: mode = .normal; return []
             case .unknown(let w): mode = .normal; say("unknown command :\(w) (press : then Tab to see commands)", .error, now); return []
+            case .ambiguous(let w, let names):
+                mode = .normal
+                say(":\(w) is ambiguous: " + names.map { ":" + $0 }.joined(separator: ", "), .error, now); return []
             case .run(let cmd, let args): mode = .normal; return runCommand(cmd, args, snapshot, now)
             }
         case .help:
@@ -114,7 +119,15 @@ public final class ConsoleController {
             switch form.handle(key) {
             case .none: mode = .form(form, purpose); return []
             case .cancel: mode = .normal; return []
-            case .submit(let values): mode = .normal; return submit(purpose, values, snapshot, now)
+            case .submit(let values):
+                mode = .normal
+                let effects = submit(purpose, values, snapshot, now)
+                // Kept until the outcome arrives: a refused action reopens the dialog with
+                // the broker's error instead of losing what was typed.
+                pendingForm = effects.lazy.compactMap { e -> (Form, FormPurpose, ConsoleAction)? in
+                    if case .perform(let a) = e { return (form, purpose, a) } else { return nil }
+                }.first
+                return effects
             }
         case .confirm(_, let action):
             if key == .char("y") || key == .char("Y") { mode = .normal; return perform(action, now) }
@@ -404,10 +417,16 @@ public final class ConsoleController {
                 FormField(key: "size", label: "Value bytes", value: "100", validate: Self.positiveInt(1_000_000)),
                 FormField(key: "key", label: "Key pattern", value: "key-{n}", hint: "{n} = message number; empty = no key"),
                 FormField(key: "rate", label: "Rate msg/s", value: "0", hint: "0 = as fast as possible") { v in
-                    guard let r = Double(v), r >= 0 else { return "a number >= 0" }
-                    return nil
+                    // Double("inf") parses, and an infinite rate trapped in the pacing maths.
+                    guard let r = Double(v.trimmingCharacters(in: .whitespaces)), r.isFinite, r >= 0 else { return "a number >= 0" }
+                    return r > ProduceSpec.maxRate ? "at most \(Int(ProduceSpec.maxRate))" : nil
                 },
-            ]), .produce(topic: topic, partition: partition))
+            ], validateAll: { v in
+                // 10,000,000 x 1 MB would be 10 TB built in memory batch by batch: cap the total.
+                let total = (Int(v["count"] ?? "") ?? 0).multipliedReportingOverflow(by: Int(v["size"] ?? "") ?? 0)
+                return total.overflow || total.partialValue > ProduceSpec.maxTotalBytes
+                    ? "Messages x Value bytes is at most \(Format.bytes(Int64(ProduceSpec.maxTotalBytes))) per run" : nil
+            }), .produce(topic: topic, partition: partition))
             return []
         }
     }
@@ -473,8 +492,9 @@ public final class ConsoleController {
                                         replicationFactor: Int16(v["rf"] ?? "") ?? 1, configs: configs), now)
         case .deleteTopic(let t): return perform(.deleteTopic(t), now)
         case .produce(let t, let p):
-            return perform(.produce(ProduceSpec(topic: t, partition: p, count: Int(v["count"] ?? "") ?? 1, sizeBytes: Int(v["size"] ?? "") ?? 100,
-                                                keyPattern: v["key"] ?? "", rate: Double(v["rate"] ?? "") ?? 0)), now)
+            let num = { (k: String) in (v[k] ?? "").trimmingCharacters(in: .whitespaces) }
+            return perform(.produce(ProduceSpec(topic: t, partition: p, count: Int(num("count")) ?? 1, sizeBytes: Int(num("size")) ?? 100,
+                                                keyPattern: v["key"] ?? "", rate: Double(num("rate")) ?? 0)), now)
         case .alterConfig(let t): return perform(.alterTopicConfig(topic: t, key: v["key"] ?? "", value: v["value"] ?? ""), now)
         case .resetOffsets(let g):
             let strategy = ResetStrategy(rawValue: v["strategy"] ?? "") ?? .latest
@@ -492,8 +512,20 @@ public final class ConsoleController {
 
     public func receive(_ event: ConsoleEvent, now: Date) {
         switch event {
-        case .succeeded(let text): say(text, .ok, now)
+        case .succeeded(let text): say(text, .ok, now); pendingForm = nil
         case .failed(let text): say(text, .error, now)
+        case .actionFailed(let action, let text):
+            say(text, .error, now)
+            if let p = pendingForm, p.action == action {
+                pendingForm = nil
+                // Only when nothing else is open: never yank the user out of another dialog.
+                if case .normal = mode {
+                    var form = p.form
+                    // The dialog's title already says what failed; keep the broker's reason.
+                    form.error = text.range(of: " failed: ").map { String(text[$0.upperBound...]) } ?? text
+                    mode = .form(form, p.purpose)
+                }
+            }
         case .resetPlan(let plan): mode = .preview(plan, TableState())
         case .messages(let id, let batch):
             guard id == tail?.id else { return }
@@ -553,11 +585,15 @@ public final class ConsoleController {
         let body = Rect(row: 2, col: 0, width: canvas.width, height: canvas.height - 4)
         let table = paneTable(s, now: now)
         var title = table.title + " [\(table.rowCount)]"
-        if !currentFilter.isEmpty { title += " /\(currentFilter)" }
+        if !currentFilter.isEmpty { title += " /\(currentFilter)" + (TextFilter(currentFilter).isRegex ? "" : " (as text)") }
         if let age = paneSections.first.flatMap({ s.age(of: $0, now: now) }) { title += "  age \(Duration.compact(age))" }
         canvas.box(body, title: title)
         var inner = body.inset(1)
-        let errs = paneSections.compactMap { sec in s.errors[sec].map { "\(sec.rawValue): \($0)" } }
+        // With Metadata failing, the other sections only say "skipped": one line is enough.
+        let metadataDown = s.errors[.metadata] != nil
+        let errs = paneSections.compactMap { sec in
+            s.errors[sec].flatMap { metadataDown && sec != .metadata && $0.hasPrefix("skipped") ? nil : "\(sec.rawValue): \($0)" }
+        }
             + (tail != nil ? [tailError].compactMap { $0.map { "messages: \($0)" } } : [])
         for e in errs.prefix(2) where inner.height > 2 {
             canvas.write(fitted: "! " + e, row: inner.row, col: inner.col, width: inner.width, role: .error)
@@ -600,8 +636,8 @@ public final class ConsoleController {
             x += canvas.write(" › " + entry.kind.title, row: 1, col: x, maxWidth: canvas.width - x, role: .tab)
         }
         let state: String
-        if !s.hasData { state = sampling ? "connecting…" : "no data" }
-        else if s.errors[.metadata] != nil { state = "cluster unreachable" }
+        if s.errors[.metadata] != nil { state = "cluster unreachable" }
+        else if !s.hasData { state = sampling ? "connecting…" : "no data" }
         else { state = "sampled \(Duration.compact(now.timeIntervalSince(s.takenAt))) ago" }
         let sw = TextWidth.width(of: state) + 1
         if x + sw < canvas.width {
@@ -637,7 +673,10 @@ public final class ConsoleController {
         case .filter(let editor):
             canvas.fill(Rect(row: row, col: 0, width: canvas.width, height: 1), role: .input)
             canvas.write("/", row: row, col: 0, role: .inputFocused)
-            editor.draw(in: &canvas, row: row, col: 1, width: canvas.width - 1, role: .inputFocused, focused: true)
+            let note = TextFilter(editor.text).isRegex ? "" : " not a valid regex: matching as text "
+            let nw = canvas.width - 1 > TextWidth.width(of: note) + 10 ? TextWidth.width(of: note) : 0
+            editor.draw(in: &canvas, row: row, col: 1, width: canvas.width - 1 - nw, role: .inputFocused, focused: true)
+            if nw > 0 { canvas.write(note, row: row, col: canvas.width - nw, role: .warn) }
         case .palette(let p):
             p.draw(in: &canvas, row: row)
         default:
@@ -666,7 +705,7 @@ public final class ConsoleController {
             let inner = rect.inset(1)
             var top = inner.row
             if plan.activeMembers > 0 {
-                canvas.write(fitted: "group has \(plan.activeMembers) active member(s): stop its consumers first, or the broker will refuse the commit",
+                canvas.write(fitted: "\(plan.activeMembers) active member(s): Kafka will refuse; stop the consumers first",
                              row: top, col: inner.col + 1, width: inner.width - 2, role: .warn)
                 top += 1
             }

@@ -47,6 +47,24 @@ public struct ProduceSpec: Equatable, Sendable {
     public var keyPattern: String
     /// Messages per second; 0 sends as fast as the cluster accepts.
     public var rate: Double
+
+    /// Upper bound of `rate` the dialog accepts (and the executor enforces).
+    public static let maxRate = 1_000_000.0
+    /// Upper bound of `count * sizeBytes` for one produce run.
+    public static let maxTotalBytes = 1 << 30
+    /// Bytes of values sent per produce call, so 1 MB messages do not build 500 MB batches.
+    public static let maxBatchBytes = 4 << 20
+
+    /// Why the spec cannot run, nil when it can; checked by the executor as well as the
+    /// dialog, so no caller can make the pacing maths trap.
+    public var problem: String? {
+        if count < 1 { return "message count must be at least 1" }
+        if sizeBytes < 0 || sizeBytes > 1_000_000 { return "value size must be 0-1000000 bytes" }
+        if !rate.isFinite || rate < 0 || rate > Self.maxRate { return "rate must be 0-\(Int(Self.maxRate)) msg/s" }
+        let total = count.multipliedReportingOverflow(by: max(1, sizeBytes))
+        if total.overflow || total.partialValue > Self.maxTotalBytes { return "at most \(Self.maxTotalBytes >> 20) MiB per produce run" }
+        return nil
+    }
 }
 
 public enum ResetStrategy: String, CaseIterable, Sendable {
@@ -111,6 +129,8 @@ public enum ConsoleEffect: Equatable, Sendable {
 public enum ConsoleEvent: Equatable, Sendable {
     case succeeded(String)
     case failed(String)
+    /// An action failed; the dialog it came from (if any) reopens with this error.
+    case actionFailed(ConsoleAction, String)
     case resetPlan(OffsetResetPlan)
     case messages(tailId: Int, [ConsoleMessage])
     case tailError(tailId: Int, String)

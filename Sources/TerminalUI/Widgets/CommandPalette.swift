@@ -14,6 +14,8 @@ public struct CommandPalette: Sendable {
     public var commands: [PaletteCommand]
     public var editor = LineEditor()
     public var selected = 0
+    /// True once Up/Down picked a suggestion: Enter then runs that one.
+    public private(set) var navigated = false
 
     public init(commands: [PaletteCommand]) { self.commands = commands }
 
@@ -32,13 +34,15 @@ public struct CommandPalette: Sendable {
         case run(String, [String])
         /// The typed word matches no command.
         case unknown(String)
+        /// The typed word is a prefix of several commands (listed).
+        case ambiguous(String, [String])
     }
 
     public mutating func handle(_ key: Key) -> Event {
         switch key {
         case .escape: return .cancel
-        case .up: selected = max(0, selected - 1); return .none
-        case .down: selected = min(max(0, matches.count - 1), selected + 1); return .none
+        case .up: selected = max(0, selected - 1); navigated = true; return .none
+        case .down: selected = min(max(0, matches.count - 1), selected + 1); navigated = true; return .none
         case .tab:
             if let m = pick() { editor.set(m.name + " ") }
             return .none
@@ -48,10 +52,16 @@ public struct CommandPalette: Sendable {
             if let exact = commands.first(where: { $0.name == word || $0.aliases.contains(word) }) {
                 return .run(exact.name, Array(parts.dropFirst()))
             }
-            if let m = pick() { return .run(m.name, Array(parts.dropFirst())) }
+            // Enter never guesses: `:x` once ran `:quit` because "x" is inside "exit".
+            // It runs a suggestion picked with Up/Down, or the one command the word is a
+            // prefix of; a substring match or several prefixes are only suggestions.
+            if navigated, let m = pick() { return .run(m.name, Array(parts.dropFirst())) }
+            let prefixed = commands.filter { c in ([c.name] + c.aliases).contains { $0.hasPrefix(word) } }
+            if prefixed.count == 1 { return .run(prefixed[0].name, Array(parts.dropFirst())) }
+            if prefixed.count > 1 { return .ambiguous(word, prefixed.map(\.name)) }
             return .unknown(word)
         default:
-            if editor.handle(key) { selected = 0 }
+            if editor.handle(key) { selected = 0; navigated = false }
             return .none
         }
     }

@@ -84,15 +84,21 @@ public struct Form: Sendable {
 
     public func draw(in canvas: inout Canvas) {
         let labelWidth = min(24, (fields.map { TextWidth.width(of: $0.label) }.max() ?? 0) + 1)
-        let width = min(canvas.width - 2, max(50, labelWidth + 34))
+        // Wide enough for the error when there is room: broker errors are long and their
+        // end ("Unknown configuration x") is the useful part.
+        let width = min(canvas.width - 2, max(50, labelWidth + 34, error.map { TextWidth.width(of: $0) + 4 } ?? 0))
         let height = min(canvas.height - 2, fields.count + 6)
         let rect = canvas.bounds.centered(width: width, height: height)
         canvas.fill(rect, role: .dialog)
         canvas.box(rect, title: title, role: .dialog, titleRole: .dialogTitle)
         let inner = rect.inset(1)
         let inputWidth = max(1, inner.width - labelWidth - 2)
-        for (i, f) in fields.enumerated() where i < inner.height - 3 {
-            let y = inner.row + 1 + i
+        // On a short terminal not every field fits: scroll so the focused one is visible
+        // (typing into a field one cannot see was possible at 40x10).
+        let visible = max(1, inner.height - 3)
+        let first = min(max(0, focus - visible + 1), max(0, fields.count - visible))
+        for (i, f) in fields.enumerated() where i >= first && i < first + visible {
+            let y = inner.row + 1 + i - first
             canvas.write(fitted: f.label, row: y, col: inner.col + 1, width: labelWidth, role: .dialog)
             let shown = f.choices.isEmpty ? f.editor : LineEditor("< \(f.value) >")
             shown.draw(in: &canvas, row: y, col: inner.col + 1 + labelWidth, width: inputWidth,
