@@ -28,10 +28,14 @@ public final class BrokerServices: Sendable {
         self.logger = logger
     }
 
-    /// The live config of `topic`, for validation in Produce (max.message.bytes).
+    /// The live config of `topic`, for validation in Produce (max.message.bytes): its own
+    /// override, else the broker default including dynamic broker configs.
     public func topicConfigValue(_ topic: TopicImage, _ key: String) -> String? {
-        topic.configs[key] ?? (try? config.topicDefault(key).value)
+        topic.configs[key] ?? (try? config.topicDefault(key, dynamic: dynamicBrokerConfigs).value)
     }
+
+    /// The dynamic broker configs that apply to this broker now.
+    public var dynamicBrokerConfigs: DynamicBrokerConfigs { metadata.image.dynamicBrokerConfigs(nodeId: nodeId) }
 
     /// Creates `name` with the broker defaults if auto-creation applies (Metadata).
     func autoCreateTopic(_ name: String) throws -> Bool {

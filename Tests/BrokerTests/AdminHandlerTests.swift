@@ -5,7 +5,7 @@ import XCTest
 
 final class ConfigHandlerTests: XCTestCase {
     func testDescribeTopicAndBrokerConfigsWithSources() async throws {
-        let h = try BrokerHarness(properties: "log.retention.hours=24")
+        let h = try BrokerHarness(properties: "log.retention.ms=86400000")
         defer { h.cleanup() }
         try h.createTopic("t", configs: ["cleanup.policy": "compact"])
         for v in DescribeConfigsHandler.versions {
@@ -30,7 +30,7 @@ final class ConfigHandlerTests: XCTestCase {
                 XCTAssertEqual(policy.configSource, ConfigSource.dynamicTopicConfig.rawValue)
                 XCTAssertEqual(retention.configSource, ConfigSource.staticBrokerConfig.rawValue)
                 XCTAssertEqual(segment.configSource, ConfigSource.defaultConfig.rawValue)
-                XCTAssertEqual(retention.synonyms.first?.name, "log.retention.hours")
+                XCTAssertEqual(retention.synonyms.first?.name, "log.retention.ms")
             }
             if v >= 3 { XCTAssertEqual(retention.configType, ConfigType.long.rawValue) }
             XCTAssertEqual(Set(resp.results[1].configs.map(\.name)), ["num.partitions", "log.retention.hours"])

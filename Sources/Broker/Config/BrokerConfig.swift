@@ -258,19 +258,29 @@ public struct BrokerConfig: Sendable {
         return (BrokerConfigKeys.byName[key]?.defaultValue, .defaultConfig)
     }
 
-    /// The default of topic config `name` on this broker: the first broker synonym the
-    /// operator set (scaled to the topic key's unit), else Kafka's default.
+    /// The default of topic config `name` on this broker: the first broker synonym set
+    /// dynamically (`dynamic`, per-broker before cluster default) or in server.properties,
+    /// scaled to the topic key's unit, else Kafka's default. Synonym order wins over layer
+    /// order, as in Kafka, where `log.retention.ms` beats `log.retention.hours` wherever each is set.
     /// - Returns: value, source, and the broker key that supplied it (nil for Kafka's default).
-    public func topicDefault(_ name: String) throws(ConfigError) -> (value: String, source: ConfigSource, synonym: String?) {
+    public func topicDefault(_ name: String, dynamic: DynamicBrokerConfigs = .none)
+        throws(ConfigError) -> (value: String, source: ConfigSource, synonym: String?) {
         guard let key = TopicConfigKeys.byName[name] else { throw .unknownKey(name) }
         for (i, syn) in key.brokerSynonyms.enumerated() {
-            guard let raw = explicitValues[syn] else { continue }
+            let raw: String, source: ConfigSource
+            if let d = dynamic.value(syn) {
+                (raw, source) = d
+            } else if let v = explicitValues[syn] {
+                (raw, source) = (v, .staticBrokerConfig)
+            } else {
+                continue
+            }
             let scale = key.synonymScale[i]
-            if scale == 1 { return (raw, .staticBrokerConfig, syn) }
+            if scale == 1 { return (raw, source, syn) }
             guard let n = Int64(raw) else { throw .invalidValue(key: syn, value: raw, reason: "expected an integer") }
             // -1 means "forever" in every unit; do not scale it.
             let (scaled, overflow) = n.multipliedReportingOverflow(by: scale)
-            return (n < 0 ? String(n) : (overflow ? String(Int64.max) : String(scaled)), .staticBrokerConfig, syn)
+            return (n < 0 ? String(n) : (overflow ? String(Int64.max) : String(scaled)), source, syn)
         }
         // log.retention.hours has a non-null default (168) that must win over the topic
         // table's own default only when they differ; they agree, so Kafka's default is used.
@@ -278,11 +288,11 @@ public struct BrokerConfig: Sendable {
     }
 
     /// Effective topic configs: broker defaults overlaid with the topic's own `overrides`.
-    public func effectiveTopicConfig(_ overrides: [String: String]) -> [String: String] {
+    public func effectiveTopicConfig(_ overrides: [String: String], dynamic: DynamicBrokerConfigs = .none) -> [String: String] {
         var out: [String: String] = [:]
         for key in TopicConfigKeys.all {
             let name = key.definition.name
-            out[name] = overrides[name] ?? (try? topicDefault(name).value) ?? key.definition.defaultValue ?? ""
+            out[name] = overrides[name] ?? (try? topicDefault(name, dynamic: dynamic).value) ?? key.definition.defaultValue ?? ""
         }
         return out
     }

@@ -133,4 +133,22 @@ public enum BrokerConfigKeys {
 
     /// Definitions by name.
     public static let byName: [String: ConfigDefinition] = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })
+
+    /// Kafka's own default of every key that has one (DescribeConfigs' DEFAULT_CONFIG layer).
+    public static let staticDefaults: [String: String] = all.reduce(into: [:]) { out, d in
+        if let v = d.defaultValue { out[d.name] = v }
+    }
+
+    /// The keys that set one logical value, most specific first, as Kafka's
+    /// `DynamicBrokerConfig.brokerConfigSynonyms` groups them; any other key stands alone.
+    public static func synonymGroup(_ name: String) -> [String] {
+        for group in synonymGroups where group.contains(name) { return group }
+        return [name]
+    }
+
+    private static let synonymGroups: [[String]] = [
+        ["log.retention.ms", "log.retention.minutes", "log.retention.hours"],
+        ["log.roll.ms", "log.roll.hours"],
+        ["log.flush.interval.ms", "log.flush.scheduler.interval.ms"],
+    ]
 }

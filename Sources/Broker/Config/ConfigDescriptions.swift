@@ -13,47 +13,102 @@ public struct DescribedConfig: Equatable, Sendable {
     public var isSensitive: Bool
     public var type: ConfigType
     public var documentation: String
-    /// Most specific first: the topic override, then broker keys that supply the default.
+    /// Most specific first, in Kafka's order (see ``BrokerConfig/describeTopicConfigs(_:dynamic:)``).
     public var synonyms: [Synonym]
 
     public var isDefault: Bool { source == .defaultConfig }
 }
 
+/// Dynamic broker configs, set by AlterConfigs/IncrementalAlterConfigs on BROKER resources and
+/// kept in the metadata image (so they survive restarts): this broker's own (resource name =
+/// node id) and the cluster default (resource name ""). They sit above server.properties, as
+/// in Kafka: per-broker, then cluster default, then static, then Kafka's default.
+public struct DynamicBrokerConfigs: Equatable, Sendable {
+    public var perBroker: [String: String]
+    public var clusterDefault: [String: String]
+
+    public init(perBroker: [String: String] = [:], clusterDefault: [String: String] = [:]) {
+        self.perBroker = perBroker
+        self.clusterDefault = clusterDefault
+    }
+
+    /// No dynamic configs: server.properties and defaults only.
+    public static let none = DynamicBrokerConfigs()
+
+    /// The dynamic value of broker key `key`, most specific layer first.
+    public func value(_ key: String) -> (value: String, source: ConfigSource)? {
+        if let v = perBroker[key] { return (v, .dynamicBrokerConfig) }
+        if let v = clusterDefault[key] { return (v, .dynamicDefaultBrokerConfig) }
+        return nil
+    }
+}
+
+extension MetadataImage {
+    /// The dynamic broker configs that apply to broker `nodeId`.
+    public func dynamicBrokerConfigs(nodeId: Int32) -> DynamicBrokerConfigs {
+        DynamicBrokerConfigs(perBroker: brokerConfigs[String(nodeId)] ?? [:], clusterDefault: brokerConfigs[""] ?? [:])
+    }
+}
+
 extension BrokerConfig {
-    /// Every topic config of a topic with `overrides`, with value, source and synonyms.
-    public func describeTopicConfigs(_ overrides: [String: String]) -> [DescribedConfig] {
+    /// Every source layer of broker keys, in Kafka's synonym order (`ConfigHelper.configSynonyms`):
+    /// dynamic per-broker, dynamic cluster default, server.properties, Kafka's defaults.
+    private func layers(_ dynamic: DynamicBrokerConfigs) -> [(values: [String: String], source: ConfigSource)] {
+        [(dynamic.perBroker, .dynamicBrokerConfig), (dynamic.clusterDefault, .dynamicDefaultBrokerConfig),
+         (explicitValues, .staticBrokerConfig), (BrokerConfigKeys.staticDefaults, .defaultConfig)]
+    }
+
+    /// Kafka's synonym list for broker keys `names` (one logical setting, most specific key
+    /// first): source-major, then key order, starting at the first entry for `names[0]`.
+    /// Kafka drops the leading entries of other keys, so `retention.ms` with only
+    /// `log.retention.hours` set reports no synonyms (its value still honours the hours).
+    private func synonyms(_ names: [String], _ dynamic: DynamicBrokerConfigs) -> [DescribedConfig.Synonym] {
+        var out: [DescribedConfig.Synonym] = []
+        for layer in layers(dynamic) {
+            for n in names { if let v = layer.values[n] { out.append(.init(name: n, value: v, source: layer.source)) } }
+        }
+        guard let primary = names.first else { return out }
+        return Array(out.drop { $0.name != primary })
+    }
+
+    /// Every topic config of a topic with `overrides`, with value, source and synonyms, as
+    /// Kafka's `createTopicConfigEntry` reports them: the topic override (DYNAMIC_TOPIC_CONFIG),
+    /// then the broker keys that supply the default, where DEFAULT_CONFIG entries name the
+    /// broker key with its own default (`log.segment.bytes=1073741824`). The source is that of
+    /// the first synonym, DEFAULT_CONFIG when there is none.
+    public func describeTopicConfigs(_ overrides: [String: String], dynamic: DynamicBrokerConfigs = .none) -> [DescribedConfig] {
         TopicConfigKeys.all.map { key in
             let name = key.definition.name
-            var synonyms: [DescribedConfig.Synonym] = []
-            if let v = overrides[name] { synonyms.append(.init(name: name, value: v, source: .dynamicTopicConfig)) }
-            for syn in key.brokerSynonyms {
-                if let v = explicitValues[syn] { synonyms.append(.init(name: syn, value: v, source: .staticBrokerConfig)) }
-            }
-            let def = (try? topicDefault(name)) ?? (key.definition.defaultValue ?? "", .defaultConfig, nil)
-            if def.source == .defaultConfig, let kafkaDefault = key.definition.defaultValue {
-                synonyms.append(.init(name: key.brokerSynonyms.first ?? name, value: kafkaDefault, source: .defaultConfig))
-            }
-            let value = overrides[name] ?? def.value
-            let source: ConfigSource = overrides[name] != nil ? .dynamicTopicConfig : def.source
-            return DescribedConfig(name: name, value: value, source: source, readOnly: false, isSensitive: false,
-                                   type: key.definition.type, documentation: key.definition.documentation, synonyms: synonyms)
+            var all: [DescribedConfig.Synonym] = []
+            if let v = overrides[name] { all.append(.init(name: name, value: v, source: .dynamicTopicConfig)) }
+            all += synonyms(key.brokerSynonyms, dynamic)
+            let value = overrides[name] ?? (try? topicDefault(name, dynamic: dynamic).value) ?? key.definition.defaultValue
+            return DescribedConfig(name: name, value: value, source: all.first?.source ?? .defaultConfig, readOnly: false,
+                                   isSensitive: false, type: key.definition.type,
+                                   documentation: key.definition.documentation, synonyms: all)
         }
     }
 
-    /// Every broker config with value and source; `dynamic` holds AlterConfigs overrides
-    /// (per-broker first, then the cluster default under resource name "").
-    public func describeBrokerConfigs(dynamicPerBroker: [String: String], dynamicDefault: [String: String]) -> [DescribedConfig] {
-        BrokerConfigKeys.all.map { def in
+    /// The broker configs DescribeConfigs reports for a BROKER resource, as Kafka does: for
+    /// this broker's id every key Samsa knows, with the value from the most specific layer;
+    /// for the cluster default (`clusterDefault`, resource name "") only the keys that have a
+    /// dynamic cluster default, with only DYNAMIC_DEFAULT_BROKER_CONFIG synonyms. Keys
+    /// AlterConfigs cannot change are read-only.
+    public func describeBrokerConfigs(dynamic: DynamicBrokerConfigs, clusterDefault: Bool) -> [DescribedConfig] {
+        let defs = clusterDefault ? BrokerConfigKeys.all.filter { dynamic.clusterDefault[$0.name] != nil } : BrokerConfigKeys.all
+        return defs.map { def in
             let name = def.name
-            var synonyms: [DescribedConfig.Synonym] = []
-            if let v = dynamicPerBroker[name] { synonyms.append(.init(name: name, value: v, source: .dynamicBrokerConfig)) }
-            if let v = dynamicDefault[name] { synonyms.append(.init(name: name, value: v, source: .dynamicDefaultBrokerConfig)) }
-            if let v = explicitValues[name] { synonyms.append(.init(name: name, value: v, source: .staticBrokerConfig)) }
-            if let v = def.defaultValue { synonyms.append(.init(name: name, value: v, source: .defaultConfig)) }
-            let top = synonyms.first
-            return DescribedConfig(name: name, value: top?.value, source: top?.source ?? .defaultConfig,
+            var syns = synonyms(BrokerConfigKeys.synonymGroup(name), dynamic)
+            let value: String?
+            if clusterDefault {
+                syns = syns.filter { $0.source == .dynamicDefaultBrokerConfig }
+                value = dynamic.clusterDefault[name]
+            } else {
+                value = dynamic.value(name)?.value ?? explicitValues[name] ?? def.defaultValue
+            }
+            return DescribedConfig(name: name, value: value, source: syns.first?.source ?? .defaultConfig,
                                    readOnly: !def.isDynamic, isSensitive: def.type == .password, type: def.type,
-                                   documentation: def.documentation, synonyms: synonyms)
+                                   documentation: def.documentation, synonyms: syns)
         }
     }
 }

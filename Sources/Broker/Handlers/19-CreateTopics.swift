@@ -52,7 +52,7 @@ public struct CreateTopicsHandler: RequestHandler {
                 if version >= 5 {
                     result.numPartitions = created.numPartitions
                     result.replicationFactor = created.replicationFactor
-                    result.configs = services.config.describeTopicConfigs(configs).map { d in
+                    result.configs = services.config.describeTopicConfigs(configs, dynamic: services.dynamicBrokerConfigs).map { d in
                         .init(name: d.name, value: d.value, readOnly: d.readOnly, configSource: d.source.rawValue,
                               isSensitive: d.isSensitive)
                     }

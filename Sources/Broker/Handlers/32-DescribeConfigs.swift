@@ -2,9 +2,13 @@
 //
 // Behaviour: topic resources (type 2) list every topic config with its effective value and
 // source: DYNAMIC_TOPIC_CONFIG for the topic's own overrides, STATIC_BROKER_CONFIG when the
-// default comes from a log.* key in server.properties, DEFAULT_CONFIG otherwise. Broker
-// resources (type 4, name = this node id, or "" for the cluster default) list every broker
-// key Samsa knows, read-only unless dynamically alterable. configuration_keys (non-null)
+// default comes from a log.* key in server.properties, DYNAMIC_BROKER_CONFIG /
+// DYNAMIC_DEFAULT_BROKER_CONFIG when from a dynamic broker config, DEFAULT_CONFIG otherwise;
+// synonyms follow Kafka's ConfigHelper (source-major, from the first entry of the primary
+// broker key, so retention.ms with only log.retention.hours set has none). Broker resource
+// type 4 with this node id lists every broker key Samsa knows, read-only unless dynamically
+// alterable; with "" (the cluster default) only the keys that have a dynamic cluster
+// default, as Kafka does. configuration_keys (non-null)
 // restricts the answer. Unknown topic -> UNKNOWN_TOPIC_OR_PARTITION; another broker's id or
 // an unsupported resource type (broker loggers) -> INVALID_REQUEST.
 // Version notes: v0 reports is_default instead of a source; v1 adds config_source and
@@ -38,7 +42,7 @@ public struct DescribeConfigsHandler: RequestHandler {
                     response.results.append(result)
                     continue
                 }
-                described = services.config.describeTopicConfigs(topic.configs)
+                described = services.config.describeTopicConfigs(topic.configs, dynamic: image.dynamicBrokerConfigs(nodeId: services.nodeId))
             case 4:
                 guard resource.resourceName.isEmpty || resource.resourceName == String(services.nodeId) else {
                     result.errorCode = ErrorCode.invalidRequest.rawValue
@@ -46,9 +50,8 @@ public struct DescribeConfigsHandler: RequestHandler {
                     response.results.append(result)
                     continue
                 }
-                described = services.config.describeBrokerConfigs(
-                    dynamicPerBroker: resource.resourceName.isEmpty ? [:] : image.brokerConfigs[resource.resourceName] ?? [:],
-                    dynamicDefault: image.brokerConfigs[""] ?? [:])
+                described = services.config.describeBrokerConfigs(dynamic: image.dynamicBrokerConfigs(nodeId: services.nodeId),
+                                                                  clusterDefault: resource.resourceName.isEmpty)
             default:
                 result.errorCode = ErrorCode.invalidRequest.rawValue
                 result.errorMessage = "Unsupported resource type \(resource.resourceType)"

@@ -3,8 +3,10 @@
 // Behaviour: for a topic (type 2) the given configs become the topic's complete override set
 // (keys not listed return to their defaults), as in Kafka's non-incremental API. Every key
 // and value is validated first (INVALID_CONFIG) and nothing changes unless all are valid.
-// validate_only checks without changing anything. Broker resources (type 4) are refused with
-// INVALID_REQUEST: broker configs are static here. Unknown topic -> UNKNOWN_TOPIC_OR_PARTITION.
+// validate_only checks without changing anything. Broker resources (type 4; this node id, or
+// "" for the cluster default) take Kafka's dynamic broker configs the same way (a complete
+// set, persisted in the metadata log); a key that is not dynamic is INVALID_REQUEST.
+// Unknown topic -> UNKNOWN_TOPIC_OR_PARTITION.
 // Version notes: v1 same as v0; v2 flexible. librdkafka's admin client uses v0.
 import KafkaProtocol
 
@@ -25,20 +27,20 @@ public struct AlterConfigsHandler: RequestHandler {
             result.resourceName = resource.resourceName
             result.errorMessage = nil
             do throws(ControllerError) {
-                switch resource.resourceType {
-                case 2:
-                    var configs: [String: String] = [:]
-                    for c in resource.configs {
-                        guard let v = c.value else {
-                            throw ControllerError(ErrorCode.invalidConfig.rawValue, "Null value not supported for \(c.name)")
-                        }
-                        configs[c.name] = v
-                    }
-                    try alteration.replaceTopicConfigs(resource.resourceName, with: configs, validateOnly: request.validateOnly)
-                case 4:
-                    throw alteration.refuseBrokerUpdate(resource.resourceName, keys: resource.configs.map(\.name))
-                default:
+                guard resource.resourceType == 2 || resource.resourceType == 4 else {
                     throw ControllerError(ErrorCode.invalidRequest.rawValue, "Unsupported resource type \(resource.resourceType)")
+                }
+                var configs: [String: String] = [:]
+                for c in resource.configs {
+                    guard let v = c.value else {
+                        throw ControllerError(ErrorCode.invalidConfig.rawValue, "Null value not supported for \(c.name)")
+                    }
+                    configs[c.name] = v
+                }
+                if resource.resourceType == 2 {
+                    try alteration.replaceTopicConfigs(resource.resourceName, with: configs, validateOnly: request.validateOnly)
+                } else {
+                    try alteration.replaceBrokerConfigs(resource.resourceName, with: configs, validateOnly: request.validateOnly)
                 }
             } catch {
                 result.errorCode = error.code

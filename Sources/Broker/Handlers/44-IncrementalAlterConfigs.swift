@@ -5,7 +5,9 @@
 // SUBTRACT (3) add or remove elements of a list-typed key (cleanup.policy), starting from the
 // effective value. The result is validated as a whole (INVALID_CONFIG, nothing changed) and
 // committed through the controller unless validate_only. A key named twice in one resource,
-// or an unknown operation, is INVALID_REQUEST. Broker resources are refused (static configs).
+// or an unknown operation, is INVALID_REQUEST. Broker resources (this node id, or "" for the
+// cluster default) take the same operations on their dynamic broker configs; a key that is
+// not dynamic is INVALID_REQUEST (see ConfigAlteration.replaceBrokerConfigs).
 // Version notes: v1 flexible.
 import KafkaProtocol
 
@@ -52,7 +54,7 @@ public struct IncrementalAlterConfigsHandler: RequestHandler {
                             guard key.definition.type == .list else {
                                 throw ControllerError(ErrorCode.invalidConfig.rawValue, "\(op.name) is not a list; APPEND/SUBTRACT need one")
                             }
-                            let current = configs[op.name] ?? services.config.effectiveTopicConfig([:])[op.name] ?? ""
+                            let current = configs[op.name] ?? services.config.effectiveTopicConfig([:], dynamic: services.dynamicBrokerConfigs)[op.name] ?? ""
                             var items = current.split(separator: ",").map { String($0).trimmingWhitespace() }.filter { !$0.isEmpty }
                             let given = (op.value ?? "").split(separator: ",").map { String($0).trimmingWhitespace() }.filter { !$0.isEmpty }
                             if op.configOperation == 2 {
@@ -67,7 +69,34 @@ public struct IncrementalAlterConfigsHandler: RequestHandler {
                     }
                     try alteration.replaceTopicConfigs(resource.resourceName, with: configs, validateOnly: request.validateOnly)
                 case 4:
-                    throw alteration.refuseBrokerUpdate(resource.resourceName, keys: names)
+                    var configs = try alteration.currentBrokerConfigs(resource.resourceName)
+                    for op in resource.configs {
+                        switch op.configOperation {
+                        case 0:
+                            guard let v = op.value else {
+                                throw ControllerError(ErrorCode.invalidRequest.rawValue, "Null value not supported for SET of \(op.name)")
+                            }
+                            configs[op.name] = v
+                        case 1:
+                            configs[op.name] = nil
+                        case 2, 3:
+                            guard BrokerConfigKeys.byName[op.name]?.type == .list else {
+                                throw ControllerError(ErrorCode.invalidConfig.rawValue, "\(op.name) is not a list; APPEND/SUBTRACT need one")
+                            }
+                            let current = configs[op.name] ?? alteration.effectiveBrokerValue(op.name)
+                            var items = current.split(separator: ",").map { String($0).trimmingWhitespace() }.filter { !$0.isEmpty }
+                            let given = (op.value ?? "").split(separator: ",").map { String($0).trimmingWhitespace() }.filter { !$0.isEmpty }
+                            if op.configOperation == 2 {
+                                for g in given where !items.contains(g) { items.append(g) }
+                            } else {
+                                items.removeAll { given.contains($0) }
+                            }
+                            configs[op.name] = items.joined(separator: ",")
+                        default:
+                            throw ControllerError(ErrorCode.invalidRequest.rawValue, "Unknown config operation \(op.configOperation)")
+                        }
+                    }
+                    try alteration.replaceBrokerConfigs(resource.resourceName, with: configs, validateOnly: request.validateOnly)
                 default:
                     throw ControllerError(ErrorCode.invalidRequest.rawValue, "Unsupported resource type \(resource.resourceType)")
                 }

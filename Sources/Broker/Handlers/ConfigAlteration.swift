@@ -27,13 +27,50 @@ struct ConfigAlteration {
         }
     }
 
-    /// Broker configs are static in this version: every key is reported read-only by
-    /// DescribeConfigs, and an update is refused the way Kafka refuses a read-only key.
-    func refuseBrokerUpdate(_ resourceName: String, keys: [String]) -> ControllerError {
-        if !(resourceName.isEmpty || resourceName == String(services.nodeId)) {
-            return ControllerError(ErrorCode.invalidRequest.rawValue, "Unexpected broker id \(resourceName)")
+    /// The current dynamic configs of BROKER resource `resourceName` ("" is the cluster
+    /// default, else it must be this broker's id, as a Kafka broker requires).
+    func currentBrokerConfigs(_ resourceName: String) throws(ControllerError) -> [String: String] {
+        guard resourceName.isEmpty || resourceName == String(services.nodeId) else {
+            throw ControllerError(ErrorCode.invalidRequest.rawValue, "Unexpected broker id \(resourceName)")
         }
-        return ControllerError(ErrorCode.invalidRequest.rawValue,
-                               "Cannot update these configs dynamically: \(keys.sorted().joined(separator: ", "))")
+        return services.metadata.image.brokerConfigs[resourceName] ?? [:]
+    }
+
+    /// The value broker key `name` has now on this broker (dynamic, static or default), the
+    /// starting point of APPEND/SUBTRACT.
+    func effectiveBrokerValue(_ name: String) -> String {
+        services.dynamicBrokerConfigs.value(name)?.value ?? services.config.brokerValue(name).value ?? ""
+    }
+
+    /// Applies `newConfigs` as the complete dynamic config set of BROKER resource
+    /// `resourceName`, committed to the metadata log (so it survives restarts); the replica
+    /// manager then re-applies topic defaults to every live log without its own override.
+    /// Only keys Kafka can change dynamically (those DescribeConfigs reports writable) are
+    /// accepted; any other is refused with INVALID_REQUEST, as Kafka refuses it, and a bad
+    /// value with INVALID_CONFIG. Nothing changes unless every key is accepted.
+    func replaceBrokerConfigs(_ resourceName: String, with newConfigs: [String: String],
+                              validateOnly: Bool) throws(ControllerError) {
+        let current = try currentBrokerConfigs(resourceName)
+        let refused = newConfigs.keys.filter { BrokerConfigKeys.byName[$0]?.isDynamic != true }
+        guard refused.isEmpty else {
+            throw ControllerError(ErrorCode.invalidRequest.rawValue,
+                                  "Cannot update these configs dynamically: \(refused.sorted().joined(separator: ", "))")
+        }
+        for (k, v) in newConfigs {
+            do { _ = try BrokerConfigKeys.byName[k]?.parse(v) } catch {
+                throw ControllerError(ErrorCode.invalidConfig.rawValue, "\(error)")
+            }
+        }
+        var changes: [(String, String?)] = []
+        for (k, v) in newConfigs.sorted(by: { $0.key < $1.key }) where current[k] != v { changes.append((k, v)) }
+        for k in current.keys.sorted() where newConfigs[k] == nil { changes.append((k, nil)) }
+        do {
+            try services.controller.alterConfigs(resourceType: 4, resourceName: resourceName, changes: changes,
+                                                 validateOnly: validateOnly)
+        } catch let e as ControllerError {
+            throw e
+        } catch {
+            throw ControllerError(ErrorCode.unknownServerError.rawValue, "\(error)")
+        }
     }
 }

@@ -51,9 +51,10 @@ public final class ReplicaManager: Sendable {
         DataWaiter(id: nextWaiterId.wrappingAdd(1, ordering: .relaxed).oldValue)
     }
 
-    /// The log config of `topic`: broker defaults overlaid with the topic's overrides.
-    public func logConfig(for topic: TopicImage) -> LogConfig {
-        let effective = config.effectiveTopicConfig(topic.configs)
+    /// The log config of `topic`: broker defaults (with dynamic broker configs) overlaid with
+    /// the topic's overrides.
+    public func logConfig(for topic: TopicImage, dynamic: DynamicBrokerConfigs = .none) -> LogConfig {
+        let effective = config.effectiveTopicConfig(topic.configs, dynamic: dynamic)
         do {
             return try LogConfig(topicConfigs: effective)
         } catch {
@@ -87,9 +88,12 @@ public final class ReplicaManager: Sendable {
                 logger.error("Could not delete log \(p.topic)-\(p.index): \(error)")
             }
         }
+        // A dynamic broker config changes the defaults of every topic without its own override.
+        let dynamic = new.dynamicBrokerConfigs(nodeId: nodeId)
+        let dynamicChanged = old.map { $0.dynamicBrokerConfigs(nodeId: nodeId) != dynamic } ?? true
         for topic in new.topics.values {
-            let configChanged = old?.topics[topic.name]?.configs != topic.configs
-            let logConfig = logConfig(for: topic)
+            let configChanged = dynamicChanged || old?.topics[topic.name]?.configs != topic.configs
+            let logConfig = logConfig(for: topic, dynamic: dynamic)
             for reg in topic.partitions where reg.replicas.contains(nodeId) {
                 let tp = TopicPartition(topic.name, reg.partition)
                 let leadership = PartitionLeadership(topicID: topic.id, leader: reg.leader, leaderEpoch: reg.leaderEpoch,

@@ -59,7 +59,8 @@ public final class KafkaBroker: Sendable {
         let brokerConfig = config
         let topicConfig: @Sendable (String) -> LogConfig? = { name in
             guard let topic = image.topics[name] else { return nil }
-            return try? LogConfig(topicConfigs: brokerConfig.effectiveTopicConfig(topic.configs))
+            return try? LogConfig(topicConfigs: brokerConfig.effectiveTopicConfig(
+                topic.configs, dynamic: image.dynamicBrokerConfigs(nodeId: brokerConfig.nodeId)))
         }
         logManager = try LogManager(config: managerConfig, logger: logger, topicConfig: topicConfig)
 

@@ -232,6 +232,11 @@ public final class ConsoleController {
             return push(.groupPartitions(group: g))
         case "messages":
             guard let t = arg ?? selectedTopic(s, now) else { say("usage: :messages TOPIC [PARTITION]", .error, now); return [] }
+            // A bad partition used to be dropped silently, tailing every partition instead.
+            if args.count > 1, Int32(args[1]).map({ $0 < 0 }) ?? true {
+                say("partition must be a number >= 0, not '\(args[1])'", .error, now); return []
+            }
+            if let t = arg, s.hasData, s.topic(named: t) == nil { say("no topic '\(t)' in this cluster", .error, now); return [] }
             return openMessages(t, args.count > 1 ? Int32(args[1]) : nil)
         case "create-topic": return openCreateTopic(s, now)
         case "delete-topic":
@@ -585,11 +590,15 @@ public final class ConsoleController {
         let body = Rect(row: 2, col: 0, width: canvas.width, height: canvas.height - 4)
         let table = paneTable(s, now: now)
         var title = table.title + " [\(table.rowCount)]"
-        if !currentFilter.isEmpty { title += " /\(currentFilter)" }
+        if !currentFilter.isEmpty { title += " /\(currentFilter)" + (TextFilter(currentFilter).isRegex ? "" : " (as text)") }
         if let age = paneSections.first.flatMap({ s.age(of: $0, now: now) }) { title += "  age \(Duration.compact(age))" }
         canvas.box(body, title: title)
         var inner = body.inset(1)
-        let errs = paneSections.compactMap { sec in s.errors[sec].map { "\(sec.rawValue): \($0)" } }
+        // With Metadata failing, the other sections only say "skipped": one line is enough.
+        let metadataDown = s.errors[.metadata] != nil
+        let errs = paneSections.compactMap { sec in
+            s.errors[sec].flatMap { metadataDown && sec != .metadata && $0.hasPrefix("skipped") ? nil : "\(sec.rawValue): \($0)" }
+        }
             + (tail != nil ? [tailError].compactMap { $0.map { "messages: \($0)" } } : [])
         for e in errs.prefix(2) where inner.height > 2 {
             canvas.write(fitted: "! " + e, row: inner.row, col: inner.col, width: inner.width, role: .error)
@@ -632,8 +641,8 @@ public final class ConsoleController {
             x += canvas.write(" › " + entry.kind.title, row: 1, col: x, maxWidth: canvas.width - x, role: .tab)
         }
         let state: String
-        if !s.hasData { state = sampling ? "connecting…" : "no data" }
-        else if s.errors[.metadata] != nil { state = "cluster unreachable" }
+        if s.errors[.metadata] != nil { state = "cluster unreachable" }
+        else if !s.hasData { state = sampling ? "connecting…" : "no data" }
         else { state = "sampled \(Duration.compact(now.timeIntervalSince(s.takenAt))) ago" }
         let sw = TextWidth.width(of: state) + 1
         if x + sw < canvas.width {
@@ -669,7 +678,10 @@ public final class ConsoleController {
         case .filter(let editor):
             canvas.fill(Rect(row: row, col: 0, width: canvas.width, height: 1), role: .input)
             canvas.write("/", row: row, col: 0, role: .inputFocused)
-            editor.draw(in: &canvas, row: row, col: 1, width: canvas.width - 1, role: .inputFocused, focused: true)
+            let note = TextFilter(editor.text).isRegex ? "" : " not a valid regex: matching as text "
+            let nw = canvas.width - 1 > TextWidth.width(of: note) + 10 ? TextWidth.width(of: note) : 0
+            editor.draw(in: &canvas, row: row, col: 1, width: canvas.width - 1 - nw, role: .inputFocused, focused: true)
+            if nw > 0 { canvas.write(note, row: row, col: canvas.width - nw, role: .warn) }
         case .palette(let p):
             p.draw(in: &canvas, row: row)
         default:
@@ -698,7 +710,7 @@ public final class ConsoleController {
             let inner = rect.inset(1)
             var top = inner.row
             if plan.activeMembers > 0 {
-                canvas.write(fitted: "group has \(plan.activeMembers) active member(s): stop its consumers first, or the broker will refuse the commit",
+                canvas.write(fitted: "\(plan.activeMembers) active member(s): Kafka will refuse; stop the consumers first",
                              row: top, col: inner.col + 1, width: inner.width - 2, role: .warn)
                 top += 1
             }

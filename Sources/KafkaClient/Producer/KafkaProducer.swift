@@ -296,6 +296,7 @@ public actor KafkaProducer {
         var nextDeadline: ContinuousClock.Instant?
         var snapshot = cluster.currentSnapshot
         var byLeader: [Int32: [PendingBatch]] = [:]
+        var leaderBytes: [Int32: Int] = [:]
         // Periodic refresh (`metadata.max.age.ms`) picks up leader moves and added partitions.
         var needMetadata = snapshot.map { now - $0.fetchedAt >= config.client.metadataMaxAge } ?? false
 
@@ -317,6 +318,13 @@ public actor KafkaProducer {
                     break
                 }
                 if leaderInFlight[leader, default: 0] >= config.client.maxInFlight { break }
+                // One request per leader per round, at most `max.request.size` of batches
+                // (always at least one); the rest goes in the next round.
+                if let used = leaderBytes[leader], used + queue.ready[0].bytes > config.maxRequestSize {
+                    wakePending = true
+                    break
+                }
+                leaderBytes[leader, default: 0] += queue.ready[0].bytes
                 var batch = queue.ready.removeFirst()
                 if config.enableIdempotence && batch.baseSequence < 0 {
                     batch.baseSequence = queue.nextSequence
