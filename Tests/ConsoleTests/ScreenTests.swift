@@ -111,6 +111,10 @@ final class ScreenTests: XCTestCase {
         press(.ctrl("s"))
         XCTAssertTrue(vt.contains("Name: topic already exists"))
         for _ in 0..<6 { press(.backspace) }
+        type("__consumer.offsets")  // Kafka: INVALID_TOPIC_EXCEPTION, collides in metrics
+        press(.ctrl("s"))
+        XCTAssertTrue(vt.contains("collides with __consumer_offsets"))
+        for _ in 0..<18 { press(.backspace) }
         type("new topic")
         press(.ctrl("s"))
         XCTAssertTrue(vt.contains("only ASCII letters"))
@@ -226,6 +230,7 @@ final class ScreenTests: XCTestCase {
         press(.char("c"))
         XCTAssertFalse(vt.contains("Create topic"))
         XCTAssertTrue(vt.row(22).contains("read-only: create topic is disabled"))
+        XCTAssertFalse(vt.row(23).contains("create"), "mutations are not offered: \(vt.row(23))")
         press(.char("3"), .char("o"))
         XCTAssertTrue(effects.isEmpty)
     }

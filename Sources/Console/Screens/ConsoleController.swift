@@ -390,7 +390,12 @@ public final class ConsoleController {
             let existing = Set(s.topics.map(\.name))
             mode = .form(Form(title: "Create topic", fields: [
                 FormField(key: "name", label: "Name", hint: "letters, digits, . _ -") { n in
-                    Self.validateTopicName(n) ?? (existing.contains(n) ? "topic already exists" : nil)
+                    if let e = Self.validateTopicName(n) { return e }
+                    if existing.contains(n) { return "topic already exists" }
+                    // Kafka refuses names that differ only in '.' vs '_' (their metric names collide).
+                    let norm = { (t: String) in t.replacingOccurrences(of: ".", with: "_") }
+                    if let other = existing.first(where: { norm($0) == norm(n) }) { return "collides with \(other) ('.' and '_' are the same in metrics)" }
+                    return nil
                 },
                 FormField(key: "partitions", label: "Partitions", value: "3", validate: Self.positiveInt(100_000)),
                 FormField(key: "rf", label: "Replication factor", value: "\(min(3, brokers))",
@@ -650,8 +655,16 @@ public final class ConsoleController {
         }
     }
 
-    /// Key hints of the current pane (status bar and `?`).
+    /// Key hints of the current pane (status bar and `?`); mutations are not offered in
+    /// read-only mode.
     func paneHints() -> [KeyHelp] {
+        let all = allPaneHints()
+        guard readOnly else { return all }
+        let mutating: Set<String> = ["create", "delete", "produce", "edit config", "reset offsets"]
+        return all.filter { !mutating.contains($0.action) }
+    }
+
+    private func allPaneHints() -> [KeyHelp] {
         switch currentPane {
         case .brokers:
             return brokerControl ? [KeyHelp("x", "stop broker"), KeyHelp("s", "start broker"), KeyHelp("r", "restart broker")] : []
