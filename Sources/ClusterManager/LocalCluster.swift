@@ -49,6 +49,7 @@ public enum LocalClusterError: Error, CustomStringConvertible, Sendable {
 /// <base>/broker-<id>/server.properties
 /// <base>/broker-<id>/data/          log.dirs
 /// <base>/broker-<id>/broker.log     stdout + stderr of the process
+/// <base>/broker-<id>/broker.pid     "PID STARTTIME" of the running process (see stopLeftover)
 /// ```
 ///
 /// Children are stopped with SIGTERM (the broker's graceful shutdown), then SIGKILL after
@@ -186,6 +187,8 @@ public actor LocalCluster {
             throw LocalClusterError.launchFailed(id: id, reason: "cannot prepare \(dir.path): \(error)")
         }
         let logURL = dir.appendingPathComponent("broker.log")
+        let pidURL = dir.appendingPathComponent("broker.pid")
+        await stopLeftover(pidFile: pidURL, id: id)
         let proc: ChildProcess
         do {
             proc = try ChildProcess.spawn(executable: executable.path,
@@ -196,6 +199,9 @@ public actor LocalCluster {
         }
         processes[id] = proc
         exitStatus[id] = nil
+        if let started = Self.processStartTime(proc.pid) {
+            try? "\(proc.pid) \(started)\n".write(to: pidURL, atomically: true, encoding: .utf8)
+        }
         logger.info("started broker \(id) pid \(proc.pid) port \(plan.port)")
         let deadline = ContinuousClock.now + readyTimeout
         while ContinuousClock.now < deadline {
@@ -224,6 +230,7 @@ public actor LocalCluster {
         }
         processes[id] = nil
         exitStatus[id] = nil
+        try? FileManager.default.removeItem(at: directory(id).appendingPathComponent("broker.pid"))
         logger.info("stopped broker \(id)")
     }
 
@@ -239,6 +246,37 @@ public actor LocalCluster {
     /// Removes every broker's directory (data, config, log). Brokers must be stopped.
     public func deleteData() throws {
         if FileManager.default.fileExists(atPath: baseDirectory.path) { try FileManager.default.removeItem(at: baseDirectory) }
+    }
+
+    /// Stops a broker left running by an earlier run of this manager on the same directory
+    /// (the console was SIGKILLed or crashed, so its children survived). Without this a new
+    /// `samsa demo --keep` started a second broker on the same log dirs. The pid file holds
+    /// the pid and its start time, so a recycled pid is never signalled.
+    private func stopLeftover(pidFile: URL, id: Int32) async {
+        guard let text = try? String(contentsOf: pidFile, encoding: .utf8) else { return }
+        defer { try? FileManager.default.removeItem(at: pidFile) }
+        let parts = text.split(whereSeparator: { $0 == " " || $0 == "\n" })
+        guard parts.count == 2, let pid = pid_t(parts[0]), pid > 0, let started = UInt64(parts[1]),
+              Self.processStartTime(pid) == started else { return }
+        logger.warning("broker \(id): stopping pid \(pid) left running by an earlier run on \(directory(id).path)")
+        kill(pid, SIGTERM)
+        let deadline = ContinuousClock.now + stopTimeout
+        while Self.processStartTime(pid) == started && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(50)) }
+        if Self.processStartTime(pid) == started {
+            kill(pid, SIGKILL)
+            while Self.processStartTime(pid) == started { try? await Task.sleep(for: .milliseconds(20)) }
+        }
+    }
+
+    /// Start time of a live process (field 22 of /proc/PID/stat, in clock ticks since boot);
+    /// nil when there is no such process or it is a zombie (dead, not yet reaped).
+    static func processStartTime(_ pid: pid_t) -> UInt64? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return nil }
+        // Fields after "(comm)": state is field 3, starttime field 22.
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 19, fields[0] != "Z", fields[0] != "X" else { return nil }
+        return UInt64(fields[19])
     }
 
     static func tail(_ url: URL, lines: Int) -> String {

@@ -24,12 +24,7 @@ final class OffsetIndex {
     private(set) var path: String
     private(set) var relativeOffsets: [Int32] = []
     private(set) var positions: [Int32] = []
-    /// How many entries are already in the file.
-    private var persistedCount = 0
-    /// The file holds entries that were removed from memory (truncation), so it must be cut.
-    private var fileNeedsTruncation = false
-    /// The file changed since its last fsync.
-    private var unsynced = false
+    private var fileState = IndexFileState()
 
     init(baseOffset: Int64, path: String) {
         self.baseOffset = baseOffset
@@ -44,7 +39,7 @@ final class OffsetIndex {
     /// Loads and sanity-checks the file. Returns false (leaving the index empty) when the file is
     /// malformed, so the caller rebuilds it from the log.
     func load(fileSystem: any FileSystem, logSize: Int64) throws(FileSystemError) -> Bool {
-        relativeOffsets = []; positions = []; persistedCount = 0
+        relativeOffsets = []; positions = []; fileState.loaded(count: 0)
         guard let size = fileSystem.fileSize(path) else { return false }
         guard size % Int64(Self.entrySize) == 0 else { return false }
         let file = try fileSystem.open(path, create: false)
@@ -63,7 +58,7 @@ final class OffsetIndex {
             previousOffset = rel; previousPosition = pos
             index += Self.entrySize
         }
-        persistedCount = relativeOffsets.count
+        fileState.loaded(count: relativeOffsets.count)
         return true
     }
 
@@ -93,35 +88,20 @@ final class OffsetIndex {
         if keep < relativeOffsets.count {
             relativeOffsets.removeLast(relativeOffsets.count - keep)
             positions.removeLast(positions.count - keep)
-            if keep < persistedCount { persistedCount = keep; fileNeedsTruncation = true }
+            fileState.entriesRemoved(keepingFirst: keep)
         }
     }
 
     func reset() {
         relativeOffsets = []; positions = []
-        persistedCount = 0; fileNeedsTruncation = true
+        fileState.cleared()
     }
 
     /// Writes entries not yet in the file (and cuts removed ones), optionally fsyncing.
     func persist(fileSystem: any FileSystem, sync: Bool) throws(FileSystemError) {
-        let dirty = persistedCount < relativeOffsets.count || fileNeedsTruncation
-        guard dirty || (sync && unsynced) else { return }
-        // Opened per persist, not kept: 10,000 partitions must not hold 30,000 descriptors.
-        let file = try fileSystem.open(path, create: true)
-        if dirty { unsynced = true }
-        if fileNeedsTruncation {
-            try file.truncate(to: Int64(persistedCount * Self.entrySize))
-            fileNeedsTruncation = false
+        try fileState.persist(path: path, count: relativeOffsets.count, entrySize: Self.entrySize, fileSystem: fileSystem, sync: sync) { buffer, i in
+            buffer.writeInteger(relativeOffsets[i]); buffer.writeInteger(positions[i])
         }
-        if persistedCount < relativeOffsets.count {
-            var buffer = ByteBufferAllocator().buffer(capacity: (relativeOffsets.count - persistedCount) * Self.entrySize)
-            for i in persistedCount..<relativeOffsets.count {
-                buffer.writeInteger(relativeOffsets[i]); buffer.writeInteger(positions[i])
-            }
-            try file.write(buffer, at: Int64(persistedCount * Self.entrySize))
-            persistedCount = relativeOffsets.count
-        }
-        if sync && unsynced { try file.sync(); unsynced = false }
     }
 
     func rename(to newPath: String) { path = newPath }
@@ -150,9 +130,7 @@ final class TimeIndex {
     private(set) var path: String
     private(set) var timestamps: [Int64] = []
     private(set) var relativeOffsets: [Int32] = []
-    private var persistedCount = 0
-    private var fileNeedsTruncation = false
-    private var unsynced = false
+    private var fileState = IndexFileState()
 
     init(baseOffset: Int64, path: String) {
         self.baseOffset = baseOffset
@@ -163,7 +141,7 @@ final class TimeIndex {
     var lastTimestamp: Int64? { timestamps.last }
 
     func load(fileSystem: any FileSystem, lastOffset: Int64) throws(FileSystemError) -> Bool {
-        timestamps = []; relativeOffsets = []; persistedCount = 0
+        timestamps = []; relativeOffsets = []; fileState.loaded(count: 0)
         guard let size = fileSystem.fileSize(path) else { return false }
         guard size % Int64(Self.entrySize) == 0 else { return false }
         let file = try fileSystem.open(path, create: false)
@@ -182,7 +160,7 @@ final class TimeIndex {
             previousTimestamp = ts; previousOffset = rel
             index += Self.entrySize
         }
-        persistedCount = timestamps.count
+        fileState.loaded(count: timestamps.count)
         return true
     }
 
@@ -210,34 +188,19 @@ final class TimeIndex {
         if keep < timestamps.count {
             timestamps.removeLast(timestamps.count - keep)
             relativeOffsets.removeLast(relativeOffsets.count - keep)
-            if keep < persistedCount { persistedCount = keep; fileNeedsTruncation = true }
+            fileState.entriesRemoved(keepingFirst: keep)
         }
     }
 
     func reset() {
         timestamps = []; relativeOffsets = []
-        persistedCount = 0; fileNeedsTruncation = true
+        fileState.cleared()
     }
 
     func persist(fileSystem: any FileSystem, sync: Bool) throws(FileSystemError) {
-        let dirty = persistedCount < timestamps.count || fileNeedsTruncation
-        guard dirty || (sync && unsynced) else { return }
-        // Opened per persist, not kept: 10,000 partitions must not hold 30,000 descriptors.
-        let file = try fileSystem.open(path, create: true)
-        if dirty { unsynced = true }
-        if fileNeedsTruncation {
-            try file.truncate(to: Int64(persistedCount * Self.entrySize))
-            fileNeedsTruncation = false
+        try fileState.persist(path: path, count: timestamps.count, entrySize: Self.entrySize, fileSystem: fileSystem, sync: sync) { buffer, i in
+            buffer.writeInteger(timestamps[i]); buffer.writeInteger(relativeOffsets[i])
         }
-        if persistedCount < timestamps.count {
-            var buffer = ByteBufferAllocator().buffer(capacity: (timestamps.count - persistedCount) * Self.entrySize)
-            for i in persistedCount..<timestamps.count {
-                buffer.writeInteger(timestamps[i]); buffer.writeInteger(relativeOffsets[i])
-            }
-            try file.write(buffer, at: Int64(persistedCount * Self.entrySize))
-            persistedCount = timestamps.count
-        }
-        if sync && unsynced { try file.sync(); unsynced = false }
     }
 
     func rename(to newPath: String) { path = newPath }
@@ -245,5 +208,52 @@ final class TimeIndex {
 
     var entries: [(timestamp: Int64, offset: Int64)] {
         (0..<count).map { (timestamps[$0], baseOffset + Int64(relativeOffsets[$0])) }
+    }
+}
+
+/// What one index file holds compared with its entries in memory, shared by ``OffsetIndex`` and
+/// ``TimeIndex``: both keep their entries in memory and append the new ones to a flat file of
+/// fixed-size entries on flush, roll and close. Not thread-safe (partition lock).
+struct IndexFileState {
+    /// How many entries are already in the file.
+    private var persistedCount = 0
+    /// The file holds entries that were removed from memory (truncation), so it must be cut.
+    private var needsTruncation = false
+    /// The file changed since its last fsync.
+    private var unsynced = false
+
+    /// The file was just read and holds exactly `count` entries.
+    mutating func loaded(count: Int) { persistedCount = count }
+
+    /// Memory kept only its first `keep` entries; the file must be cut to match on next persist.
+    mutating func entriesRemoved(keepingFirst keep: Int) {
+        if keep < persistedCount { persistedCount = keep; needsTruncation = true }
+    }
+
+    /// Memory dropped every entry: the file is cut to empty on next persist.
+    mutating func cleared() { persistedCount = 0; needsTruncation = true }
+
+    /// Writes entries `persistedCount..<count` (each `entrySize` bytes, encoded by `encode`) and
+    /// cuts removed ones, optionally fsyncing.
+    mutating func persist(
+        path: String, count: Int, entrySize: Int, fileSystem: any FileSystem, sync: Bool,
+        encode: (inout ByteBuffer, Int) -> Void
+    ) throws(FileSystemError) {
+        let dirty = persistedCount < count || needsTruncation
+        guard dirty || (sync && unsynced) else { return }
+        // Opened per persist, not kept: 10,000 partitions must not hold 30,000 descriptors.
+        let file = try fileSystem.open(path, create: true)
+        if dirty { unsynced = true }
+        if needsTruncation {
+            try file.truncate(to: Int64(persistedCount * entrySize))
+            needsTruncation = false
+        }
+        if persistedCount < count {
+            var buffer = ByteBufferAllocator().buffer(capacity: (count - persistedCount) * entrySize)
+            for i in persistedCount..<count { encode(&buffer, i) }
+            try file.write(buffer, at: Int64(persistedCount * entrySize))
+            persistedCount = count
+        }
+        if sync && unsynced { try file.sync(); unsynced = false }
     }
 }

@@ -109,7 +109,10 @@ struct DemoCommand: AsyncParsableCommand {
     }
 
     /// Progress lines go straight to fd 1 (unbuffered), so they show before a slow step.
-    private func say(_ line: String) { FileHandle.standardOutput.write(Data("samsa demo: \(line)\n".utf8)) }
+    /// Errors are ignored: after an SSH hang-up the terminal is gone, and the old
+    /// `FileHandle.write(_:)` trapped on EIO right after "console closed", so the demo died
+    /// before stopping its broker (which then ran on, orphaned).
+    private func say(_ line: String) { try? FileHandle.standardOutput.write(contentsOf: Data("samsa demo: \(line)\n".utf8)) }
 
     private func waitForMetadata(_ src: KafkaClusterSource) async throws {
         let deadline = ContinuousClock.now + .seconds(20)

@@ -108,4 +108,13 @@ final class LagEvaluatorTests: XCTestCase {
         XCTAssertEqual(Duration.compact(3 * 3600 + 300), "3h05m")
         XCTAssertEqual(Duration.compact(1.5), "1.5s")
     }
+
+    /// "6 partitions OK" beside a growing lag explained nothing; the roll-up says why.
+    func testOkRollUpSaysWhyPartitionsPass() {
+        let ok = { (r: String) in PartitionEvaluation(status: .ok, reason: r, complete: 1) }
+        let (status, reason) = LagEvaluator.rollUp([(TopicPartition("o", 0), ok("consuming, lag 40")), (TopicPartition("o", 1), ok("consuming, lag 9")),
+                                                    (TopicPartition("o", 2), ok("caught up")), (TopicPartition("o", 3), ok("collecting (1/10 commits)"))])
+        XCTAssertEqual(status, .ok)
+        XCTAssertEqual(reason, "4 partitions OK: 2 consuming with lag, 1 caught up, 1 collecting history")
+    }
 }

@@ -55,6 +55,43 @@ final class LocalClusterTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("c").path))
     }
 
+    /// After the console was SIGKILLed (or crashed), its broker kept running, and the next
+    /// `samsa demo --keep` started a second broker on the same data directory.
+    func testStartStopsABrokerLeftRunningByAnEarlierRun() async throws {
+        let exe = try script("""
+        port=$(sed -n 's/^listeners=PLAINTEXT:\\/\\/127.0.0.1://p' "$3")
+        exec python3 -m http.server --bind 127.0.0.1 "$port"
+        """)
+        let base = dir.appendingPathComponent("c")
+        let first = LocalCluster(baseDirectory: base, brokers: [.init(id: 1, port: try LocalCluster.freePort())], executable: exe)
+        try await first.startAll()
+        guard case .running(let orphan) = await first.status()[0].state else { return XCTFail() }
+        // A new run on the same directory (the first manager is gone without stopping).
+        let second = LocalCluster(baseDirectory: base, brokers: [.init(id: 1, port: try LocalCluster.freePort())], executable: exe)
+        try await second.startAll()
+        XCTAssertNil(LocalCluster.processStartTime(orphan), "the leftover broker was stopped")
+        guard case .running(let fresh) = await second.status()[0].state else { return XCTFail() }
+        XCTAssertNotEqual(fresh, orphan)
+        let pidFile = try String(contentsOf: base.appendingPathComponent("broker-1/broker.pid"), encoding: .utf8)
+        XCTAssertTrue(pidFile.hasPrefix("\(fresh) "))
+        try await second.stop(1)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: base.appendingPathComponent("broker-1/broker.pid").path))
+        _ = await first.status()  // reaps the orphan's zombie
+    }
+
+    /// A pid file naming a live process that is not our broker (pid reused) is ignored.
+    func testStalePidFileOfAnotherProcessIsIgnored() async throws {
+        let exe = try script("exec python3 -m http.server --bind 127.0.0.1 $(sed -n 's/^listeners=PLAINTEXT:\\/\\/127.0.0.1://p' \"$3\")\n")
+        let base = dir.appendingPathComponent("c")
+        try FileManager.default.createDirectory(at: base.appendingPathComponent("broker-1"), withIntermediateDirectories: true)
+        try "\(getpid()) 1\n".write(to: base.appendingPathComponent("broker-1/broker.pid"), atomically: true, encoding: .utf8)
+        let cluster = LocalCluster(baseDirectory: base, brokers: [.init(id: 1, port: try LocalCluster.freePort())], executable: exe)
+        try await cluster.startAll()  // would have SIGTERMed this test process
+        let running = await cluster.status()[0].isRunning
+        XCTAssertTrue(running)
+        try await cluster.stop(1)
+    }
+
     func testBrokerThatExitsDuringStartupReportsItsLog() async throws {
         let exe = try script("echo 'invalid value for log.dirs' >&2\nexit 3\n")
         let cluster = LocalCluster(baseDirectory: dir.appendingPathComponent("c"), brokers: [.init(id: 1, port: try LocalCluster.freePort())], executable: exe)

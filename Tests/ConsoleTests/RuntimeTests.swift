@@ -104,6 +104,15 @@ final class RuntimeTests: XCTestCase {
         XCTAssertNil(KafkaClusterSource.describeCommitFailures([:], group: "g", partitions: 1))
     }
 
+    /// In --read-only the Messages pane said "reading messages needs a client": the reader
+    /// was dropped together with the mutations.
+    func testReadOnlyKeepsTheMessageReader() {
+        let c = ScriptedCluster()
+        let rt = ConsoleRuntime(source: c, actions: c, brokerControl: nil, options: ConsoleOptions(readOnly: true))
+        XCTAssertNil(rt.actions)
+        XCTAssertNotNil(rt.messageReader)
+    }
+
     func testProducePacesAndCounts() async throws {
         let c = ScriptedCluster()
         let t0 = ContinuousClock.now

@@ -1,5 +1,6 @@
 import XCTest
 @testable import Console
+import TerminalUI
 
 final class SamplerTests: XCTestCase {
     func testRatesFromEndOffsetDeltas() {
@@ -56,6 +57,10 @@ final class SamplerTests: XCTestCase {
         let s = state.ingest(f.raw(at: t.addingTimeInterval(2)), bootstrap: "x")
         XCTAssertEqual(s.brokers.map(\.status), [.up, .up, .down])
         XCTAssertEqual(s.brokers[2].error, "process stopped (local cluster)")
+        // kill -9 behind the console's back: the reason and the log say what happened.
+        state.setLocallyRunning([1, 2], reasons: [3: "process killed by signal 9; log: /d/broker-3/broker.log"])
+        let s2 = state.ingest(f.raw(at: t.addingTimeInterval(4)), bootstrap: "x")
+        XCTAssertEqual(s2.brokers[2].error, "process killed by signal 9; log: /d/broker-3/broker.log")
     }
 
     func testMetadataFailureKeepsLastDataAndReportsError() {
@@ -100,6 +105,17 @@ final class SamplerTests: XCTestCase {
         let p0 = s.group(id: "billing")!.partitions.first { $0.partition == 0 }!
         XCTAssertEqual(p0.lag, 100)
         XCTAssertNil(p0.lagSeconds)
+    }
+
+    /// A group 6144 messages (minutes) behind showed LAG-S "4.0s": the partitions' value
+    /// was a lower bound (the lag predates the history) but the group column dropped the ">".
+    func testGroupLagSecondsKeepsTheLowerBoundMarker() {
+        let (s, _) = FixtureCluster.snapshot(samples: 3, growth: 0, consumed: 0)
+        let g = s.group(id: "billing")!
+        XCTAssertTrue(g.partitions.contains(where: \.lagSecondsIsLowerBound))
+        let table = Presenters.groups(s, filter: TextFilter(""))
+        let row = (0..<table.rowCount).map { table.row($0) }.first { $0.cells[0] == "billing" }!
+        XCTAssertEqual(row.cells[5], ">4s")
     }
 
     func testGroupLagOwnershipAndDrainRate() {

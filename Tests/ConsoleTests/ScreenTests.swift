@@ -111,6 +111,10 @@ final class ScreenTests: XCTestCase {
         press(.ctrl("s"))
         XCTAssertTrue(vt.contains("Name: topic already exists"))
         for _ in 0..<6 { press(.backspace) }
+        type("__consumer.offsets")  // Kafka: INVALID_TOPIC_EXCEPTION, collides in metrics
+        press(.ctrl("s"))
+        XCTAssertTrue(vt.contains("collides with __consumer_offsets"))
+        for _ in 0..<18 { press(.backspace) }
         type("new topic")
         press(.ctrl("s"))
         XCTAssertTrue(vt.contains("only ASCII letters"))
@@ -182,6 +186,32 @@ final class ScreenTests: XCTestCase {
         XCTAssertNotNil(ProduceSpec(topic: "t", partition: nil, count: 1, sizeBytes: 1, keyPattern: "", rate: .infinity).problem)
     }
 
+    /// An invalid regex silently fell back to a text match, so `/demo.(cl` showed
+    /// "no topics match" with no hint why.
+    func testInvalidRegexFilterSaysItMatchesAsText() {
+        press(.char("/"))
+        type("ord(")
+        XCTAssertTrue(vt.row(23).contains("not a valid regex: matching as text"), vt.row(23))
+        press(.enter)
+        XCTAssertTrue(vt.row(2).contains("/ord( (as text)"), vt.row(2))
+        press(.escape, .char("/"))
+        type("ord.*")
+        XCTAssertFalse(vt.row(23).contains("not a valid regex"))
+        press(.enter)
+        XCTAssertTrue(vt.contains("Topics [1] /ord.*"))
+    }
+
+    /// `:messages orders x` tailed every partition; `:messages nosuch` opened an empty tail.
+    func testMessagesCommandRejectsBadPartitionAndUnknownTopic() {
+        press(.char(":")); type("messages orders x"); press(.enter)
+        XCTAssertTrue(vt.row(22).contains("partition must be a number"), vt.row(22))
+        press(.char(":")); type("messages nosuch"); press(.enter)
+        XCTAssertTrue(vt.row(22).contains("no topic 'nosuch'"), vt.row(22))
+        XCTAssertTrue(effects.isEmpty)
+        press(.char(":")); type("messages orders 1"); press(.enter)
+        XCTAssertEqual(effects, [.tail(TailRequest(topic: "orders", partition: 1, start: .latest(50), id: 1))])
+    }
+
     func testDeleteNeedsTheTypedName() {
         press(.char("d"))
         type("order")
@@ -200,6 +230,7 @@ final class ScreenTests: XCTestCase {
         press(.char("c"))
         XCTAssertFalse(vt.contains("Create topic"))
         XCTAssertTrue(vt.row(22).contains("read-only: create topic is disabled"))
+        XCTAssertFalse(vt.row(23).contains("create"), "mutations are not offered: \(vt.row(23))")
         press(.char("3"), .char("o"))
         XCTAssertTrue(effects.isEmpty)
     }
@@ -270,6 +301,31 @@ final class ScreenTests: XCTestCase {
         draw()
         XCTAssertTrue(vt.contains("! metadata: connection refused"))
         XCTAssertTrue(vt.row(1).contains("cluster unreachable"))
+    }
+
+    /// Started against a dead port, the console said "no data" / "waiting for cluster
+    /// metadata" under the error, plus one "skipped" line per other section.
+    func testUnreachableFromTheStartSaysSo() {
+        var f = FixtureCluster()
+        f.unreachable = true
+        var state = SamplerState()
+        snap = state.ingest(f.raw(at: now), bootstrap: "x")
+        draw()
+        XCTAssertTrue(vt.row(1).contains("cluster unreachable"), vt.row(1))
+        XCTAssertTrue(vt.contains("! metadata: cannot connect"))
+        XCTAssertFalse(vt.contains("skipped"), "only the cause is listed")
+        XCTAssertTrue(vt.contains("cannot reach the cluster yet"))
+    }
+
+    /// At 40x10 the create dialog showed three of four fields; Tab moved into an invisible one.
+    func testFormScrollsToTheFocusedFieldOnATinyTerminal() {
+        vt = VirtualTerminal(width: 40, height: 10)
+        press(.char("c"))
+        XCTAssertFalse(vt.contains("Configs"))
+        press(.tab, .tab, .tab)
+        XCTAssertTrue(vt.contains("Configs"), (0..<10).map(vt.row).joined(separator: "\n"))
+        type("a=b")
+        XCTAssertTrue(vt.contains("a=b"))
     }
 
     func testThemeCycleKey() {

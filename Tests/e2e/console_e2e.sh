@@ -9,6 +9,7 @@
 #      group (load from `samsa demo --bootstrap-server ... --no-console`), delete the topic.
 #   B. `samsa demo` (local Samsa broker owned by the console): demo topics and groups show,
 #      create a topic, restart the broker from the Brokers pane, quit, nothing left behind.
+#   C. `samsa demo` whose terminal hangs up (SSH drop): the broker is stopped all the same.
 #
 # Env (set by .ci/run; defaults for local runs): SAMSA_BIN, KCAT216, PEERS_PY,
 # TANSU_BOOTSTRAP (else Tansu is started here), SAMSA_BOOTSTRAP (optional), SAMSA_SHARED.
@@ -246,6 +247,24 @@ expect "CONSOLE-EXITED rc=0" 30
 sleep 1
 if pgrep -f "broker --config $DEMO/cluster" >/dev/null; then fail "demo broker still running after quit"; else pass "demo broker stopped on quit"; fi
 if [ -d "$DEMO/cluster" ]; then fail "demo data left behind without --keep"; else pass "demo data deleted without --keep"; fi
+
+# --- C. the terminal goes away (an SSH session drops) -----------------------------------
+# SIGHUP ends the console; the demo must still stop its broker. It used to crash writing
+# its "Stopping" line to the dead terminal and leave the broker running.
+log "== C. samsa demo, terminal hung up"
+HUP=$WORK/hup
+$TMUX_CMD kill-session -t "$SESSION" 2>/dev/null
+$TMUX_CMD new-session -d -s "$SESSION" -x 80 -y 24 "cd $WORK && SAMSA_LOG_DIR=$WORK $SAMSA_BIN demo --dir $HUP --rate 10"
+expect "demo.orders" 60
+if pgrep -f "broker --config $HUP/cluster/broker-1/server.properties" >/dev/null; then pass "demo broker running"; else fail "demo broker not running"; fi
+$TMUX_CMD kill-session -t "$SESSION"
+gone=""
+for _ in $(seq 1 60); do
+  pgrep -f "broker --config $HUP/cluster" >/dev/null || { gone=yes; break; }
+  sleep 0.5
+done
+if [ -n "$gone" ]; then pass "broker stopped after the terminal hung up"; else fail "broker still running after SIGHUP"; kill $(pgrep -f "broker --config $HUP/cluster") 2>/dev/null; fi
+if [ -d "$HUP/cluster" ]; then fail "demo data left behind after SIGHUP"; else pass "demo data deleted after SIGHUP"; fi
 
 if [ "$FAILS" -eq 0 ]; then log "PASS"; exit 0; fi
 log "$FAILS check(s) failed"

@@ -93,13 +93,31 @@ public enum LagEvaluator {
         return PartitionEvaluation(status: .ok, reason: "consuming, lag \(currentLag)", complete: complete)
     }
 
+    /// Why a group of OK partitions is OK, by kind: "6 partitions OK: 4 consuming with lag,
+    /// 2 caught up". A bare "6 partitions OK" next to a growing lag read as a contradiction;
+    /// this says which Burrow rule let them pass (or that the window is still filling).
+    static func okSummary(_ evals: [PartitionEvaluation]) -> String {
+        var kinds: [String: Int] = [:]
+        for e in evals {
+            let r = e.reason
+            let kind = r.hasPrefix("collecting") ? "collecting history"
+                : r.hasPrefix("consuming") ? "consuming with lag"
+                : r.hasPrefix("no commit") ? "without commits yet"
+                : r.hasPrefix("lag reached") ? "lag reached zero in the window"
+                : "caught up"
+            kinds[kind, default: 0] += 1
+        }
+        let parts = kinds.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.map { "\($0.value) \($0.key)" }
+        return "\(evals.count) partitions OK: " + parts.joined(separator: ", ")
+    }
+
     /// Burrow's roll-up: the worst partition decides; STOP, STALL, REWIND (and BREACH)
     /// become ERR. The reason names the worst partition.
     public static func rollUp(_ partitions: [(TopicPartition, PartitionEvaluation)]) -> (GroupLagStatus, String) {
         guard let worst = partitions.max(by: { $0.1.status < $1.1.status }) else { return (.ok, "no committed offsets") }
         let group: GroupLagStatus
         switch worst.1.status {
-        case .ok: return (.ok, partitions.count == 1 ? worst.1.reason : "\(partitions.count) partitions OK")
+        case .ok: return (.ok, partitions.count == 1 ? worst.1.reason : okSummary(partitions.map(\.1)))
         case .warn: group = .warn
         case .stall, .stop, .rewind, .breach: group = .err
         }

@@ -5,6 +5,18 @@ import TerminalUI
 /// is shown and in which role; widgets decide how it is drawn. No I/O, no clock of their
 /// own, so every pane is tested on fixture snapshots.
 public enum Presenters {
+    /// What an empty pane says before the first good sample: "waiting" only while nothing
+    /// has failed, else that the cluster cannot be reached (the error is shown above it).
+    static func noDataMessage(_ s: ClusterSnapshot) -> String {
+        s.errors[.metadata] == nil ? "waiting for cluster metadata" : "cannot reach the cluster yet; retrying every sample"
+    }
+
+    /// A group's reason without the leading "OK: " / "WARN: ": the STATUS column says it.
+    static func reasonWithoutStatus(_ g: GroupView) -> String {
+        let prefix = "\(g.status.rawValue): "
+        return g.reason.hasPrefix(prefix) ? String(g.reason.dropFirst(prefix.count)) : g.reason
+    }
+
     public static func brokers(_ s: ClusterSnapshot, filter: TextFilter) -> PaneTable {
         let items = filter.apply(s.brokers) { "\($0.id) \($0.host):\($0.port) \($0.rack ?? "") \($0.status.rawValue)" }
         return PaneTable(
@@ -12,7 +24,7 @@ public enum Presenters {
                 TableColumn("ID", width: 5, alignRight: true), TableColumn("HOST:PORT", width: 20, flex: 2),
                 TableColumn("RACK", width: 8, flex: 1), TableColumn("CTRL", width: 4), TableColumn("STATUS", width: 11),
                 TableColumn("LEADS", width: 6, alignRight: true), TableColumn("LOG DIRS", width: 10, alignRight: true),
-            ], rowCount: items.count, emptyMessage: s.hasData ? "no brokers match" : "waiting for cluster metadata",
+            ], rowCount: items.count, emptyMessage: s.hasData ? "no brokers match" : noDataMessage(s),
             row: { i in
                 let b = items[i]
                 let role: Role = b.status == .up ? .brokerUp : (b.status == .down ? .brokerDown : .warn)
@@ -31,7 +43,7 @@ public enum Presenters {
                 TableColumn("OFFL", width: 4, alignRight: true), TableColumn("SIZE", width: 8, alignRight: true),
                 TableColumn("MESSAGES", width: 8, alignRight: true), TableColumn("MSG/S", width: 6, alignRight: true),
                 TableColumn("RETAIN", width: 7, alignRight: true),
-            ], rowCount: items.count, emptyMessage: s.hasData ? "no topics match" : "waiting for cluster metadata",
+            ], rowCount: items.count, emptyMessage: s.hasData ? "no topics match" : noDataMessage(s),
             row: { i in
                 let t = items[i]
                 let role: Role? = t.offline > 0 ? .error : (t.underReplicated > 0 ? .warn : (t.isInternal ? .dim : nil))
@@ -93,14 +105,14 @@ public enum Presenters {
                 TableColumn("GROUP", width: 14, flex: 2), TableColumn("STATE", width: 10), TableColumn("MEMB", width: 4, alignRight: true),
                 TableColumn("LAG", width: 7, alignRight: true), TableColumn("TREND", width: 13), TableColumn("LAG-S", width: 6, alignRight: true),
                 TableColumn("STATUS", width: 6), TableColumn("REASON", width: 10, flex: 3), TableColumn("ASSIGNOR", width: 10),
-            ], rowCount: items.count, emptyMessage: s.hasData ? "no consumer groups" : "waiting for cluster metadata",
+            ], rowCount: items.count, emptyMessage: s.hasData ? "no consumer groups" : noDataMessage(s),
             row: { i in
                 let g = items[i]
                 let spark = Sparkline.render(g.lagHistory.map(Double.init), width: 12, levels: glyphs.levels)
                 let trendRole: Role = g.trend == .growing ? .lagGrowing : (g.trend == .draining ? .lagDraining : .sparkline)
                 return TableRow([g.groupId, g.state, "\(g.members.count)", Format.count(g.totalLag),
-                                 trendGlyph(g.trend, glyphs: glyphs) + spark, Format.seconds(g.maxLagSeconds), g.status.rawValue,
-                                 g.reason, g.assignor.isEmpty ? "-" : g.assignor],
+                                 trendGlyph(g.trend, glyphs: glyphs) + spark, Format.seconds(g.maxLagSeconds, lowerBound: g.partitions.contains(where: \.lagSecondsIsLowerBound)), g.status.rawValue,
+                                 reasonWithoutStatus(g), g.assignor.isEmpty ? "-" : g.assignor],
                                 cellRoles: [4: trendRole, 6: statusRole(g.status)])
             }, key: { items[$0].groupId }, detail: { items[$0].reason })
     }

@@ -19,6 +19,9 @@ public struct ConsoleOptions: Sendable {
 public final class ConsoleRuntime: Sendable {
     public let source: any ClusterDataSource
     public let actions: (any ClusterActions)?
+    /// The client the Messages pane reads with (Fetch, ListOffsets by time). Kept in
+    /// read-only mode, where `actions` is nil: the pane once said "needs a client".
+    public let messageReader: (any ClusterActions)?
     public let brokerControl: (any BrokerControl)?
     public let options: ConsoleOptions
     public let store: SnapshotStore
@@ -29,6 +32,7 @@ public final class ConsoleRuntime: Sendable {
     public init(source: any ClusterDataSource, actions: (any ClusterActions)?, brokerControl: (any BrokerControl)?, options: ConsoleOptions) {
         self.source = source
         self.actions = options.readOnly ? nil : actions
+        self.messageReader = actions
         self.brokerControl = options.readOnly ? nil : brokerControl
         self.options = options
         store = SnapshotStore(.empty(bootstrap: source.displayName))
@@ -42,7 +46,7 @@ public final class ConsoleRuntime: Sendable {
         let sampler = self.sampler
         if let bc = brokerControl { await sampler.attach(bc) }
         let samplerTask = Task { await sampler.run() }
-        let tailer = MessageTailer(source: source, actions: actions, inbox: inbox)
+        let tailer = MessageTailer(source: source, actions: messageReader, inbox: inbox)
         let executor = ActionExecutor(source: source, actions: actions, brokerControl: brokerControl, inbox: inbox, sampler: sampler)
         defer { samplerTask.cancel() }
         let readOnly = options.readOnly, control = brokerControl != nil

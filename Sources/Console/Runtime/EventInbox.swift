@@ -19,4 +19,10 @@ public protocol BrokerControl: Sendable {
     /// Ids of the brokers whose processes are running now; the others show as down.
     func runningBrokers() async -> Set<Int32>
     func perform(_ op: BrokerOperation, brokerId: Int32) async throws
+    /// Why a stopped broker is not running, when known ("exited with status 137 ...").
+    func stoppedReasons() async -> [Int32: String]
+}
+
+extension BrokerControl {
+    public func stoppedReasons() async -> [Int32: String] { [:] }
 }

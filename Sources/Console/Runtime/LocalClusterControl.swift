@@ -13,6 +13,18 @@ public struct LocalClusterControl: BrokerControl {
         Set(await cluster.status().filter(\.isRunning).map(\.id))
     }
 
+    /// A broker that died by itself (kill -9, crash) says so, with its log; one stopped
+    /// from the console is just "process stopped".
+    public func stoppedReasons() async -> [Int32: String] {
+        var out: [Int32: String] = [:]
+        for b in await cluster.status() {
+            guard case .exited(let st) = b.state else { continue }
+            let how = st > 128 ? "killed by signal \(st - 128)" : "exited with status \(st)"
+            out[b.id] = "process \(how); log: \(b.logPath)"
+        }
+        return out
+    }
+
     public func perform(_ op: BrokerOperation, brokerId: Int32) async throws {
         switch op {
         case .stop: try await cluster.stop(brokerId)

@@ -50,6 +50,7 @@ public struct SamplerState: Sendable {
     private var knownBrokers: [Int32: BrokerEndpoint] = [:]
     private var locallyManaged: Set<Int32> = []
     private var locallyRunning: Set<Int32> = []
+    private var stoppedReasons: [Int32: String] = [:]
 
     public init(config: SamplerConfig = .init()) { self.config = config }
 
@@ -63,7 +64,9 @@ public struct SamplerState: Sendable {
     }
 
     /// Which locally managed brokers have a running process (see `expectBrokers`).
-    public mutating func setLocallyRunning(_ ids: Set<Int32>) { locallyRunning = ids }
+    public mutating func setLocallyRunning(_ ids: Set<Int32>, reasons: [Int32: String] = [:]) {
+        locallyRunning = ids; stoppedReasons = reasons
+    }
 
     public mutating func ingest(_ raw: RawSample, bootstrap: String) -> ClusterSnapshot {
         let now = raw.finishedAt
@@ -158,7 +161,7 @@ public struct SamplerState: Sendable {
         return knownBrokers.values.sorted { $0.id < $1.id }.map { b in
             let status: BrokerStatus
             var error: String?
-            if locallyManaged.contains(b.id) && !locallyRunning.contains(b.id) { status = .down; error = "process stopped (local cluster)" }
+            if locallyManaged.contains(b.id) && !locallyRunning.contains(b.id) { status = .down; error = stoppedReasons[b.id] ?? "process stopped (local cluster)" }
             else if !listed.contains(b.id) { status = .down; error = "not in cluster metadata" }
             else if let e = logDirErrors[b.id] { status = .unreachable; error = e }
             else if metadataFailed { status = .unreachable; error = errors[.metadata] }

@@ -47,7 +47,7 @@ public actor ClusterSampler {
         store.isSampling = true
         defer { store.isSampling = false }
         let raw = await Self.collect(from: source, withConfigs: state.wantsConfigs)
-        if let bc = brokerControl { state.setLocallyRunning(await bc.runningBrokers()) }
+        if let bc = brokerControl { state.setLocallyRunning(await bc.runningBrokers(), reasons: await bc.stoppedReasons()) }
         let snap = state.ingest(raw, bootstrap: source.displayName)
         store.publish(snap)
         return snap

@@ -232,6 +232,11 @@ public final class ConsoleController {
             return push(.groupPartitions(group: g))
         case "messages":
             guard let t = arg ?? selectedTopic(s, now) else { say("usage: :messages TOPIC [PARTITION]", .error, now); return [] }
+            // A bad partition used to be dropped silently, tailing every partition instead.
+            if args.count > 1, Int32(args[1]).map({ $0 < 0 }) ?? true {
+                say("partition must be a number >= 0, not '\(args[1])'", .error, now); return []
+            }
+            if let t = arg, s.hasData, s.topic(named: t) == nil { say("no topic '\(t)' in this cluster", .error, now); return [] }
             return openMessages(t, args.count > 1 ? Int32(args[1]) : nil)
         case "create-topic": return openCreateTopic(s, now)
         case "delete-topic":
@@ -385,7 +390,12 @@ public final class ConsoleController {
             let existing = Set(s.topics.map(\.name))
             mode = .form(Form(title: "Create topic", fields: [
                 FormField(key: "name", label: "Name", hint: "letters, digits, . _ -") { n in
-                    Self.validateTopicName(n) ?? (existing.contains(n) ? "topic already exists" : nil)
+                    if let e = Self.validateTopicName(n) { return e }
+                    if existing.contains(n) { return "topic already exists" }
+                    // Kafka refuses names that differ only in '.' vs '_' (their metric names collide).
+                    let norm = { (t: String) in t.replacingOccurrences(of: ".", with: "_") }
+                    if let other = existing.first(where: { norm($0) == norm(n) }) { return "collides with \(other) ('.' and '_' are the same in metrics)" }
+                    return nil
                 },
                 FormField(key: "partitions", label: "Partitions", value: "3", validate: Self.positiveInt(100_000)),
                 FormField(key: "rf", label: "Replication factor", value: "\(min(3, brokers))",
@@ -585,11 +595,15 @@ public final class ConsoleController {
         let body = Rect(row: 2, col: 0, width: canvas.width, height: canvas.height - 4)
         let table = paneTable(s, now: now)
         var title = table.title + " [\(table.rowCount)]"
-        if !currentFilter.isEmpty { title += " /\(currentFilter)" }
+        if !currentFilter.isEmpty { title += " /\(currentFilter)" + (TextFilter(currentFilter).isRegex ? "" : " (as text)") }
         if let age = paneSections.first.flatMap({ s.age(of: $0, now: now) }) { title += "  age \(Duration.compact(age))" }
         canvas.box(body, title: title)
         var inner = body.inset(1)
-        let errs = paneSections.compactMap { sec in s.errors[sec].map { "\(sec.rawValue): \($0)" } }
+        // With Metadata failing, the other sections only say "skipped": one line is enough.
+        let metadataDown = s.errors[.metadata] != nil
+        let errs = paneSections.compactMap { sec in
+            s.errors[sec].flatMap { metadataDown && sec != .metadata && $0.hasPrefix("skipped") ? nil : "\(sec.rawValue): \($0)" }
+        }
             + (tail != nil ? [tailError].compactMap { $0.map { "messages: \($0)" } } : [])
         for e in errs.prefix(2) where inner.height > 2 {
             canvas.write(fitted: "! " + e, row: inner.row, col: inner.col, width: inner.width, role: .error)
@@ -632,8 +646,8 @@ public final class ConsoleController {
             x += canvas.write(" › " + entry.kind.title, row: 1, col: x, maxWidth: canvas.width - x, role: .tab)
         }
         let state: String
-        if !s.hasData { state = sampling ? "connecting…" : "no data" }
-        else if s.errors[.metadata] != nil { state = "cluster unreachable" }
+        if s.errors[.metadata] != nil { state = "cluster unreachable" }
+        else if !s.hasData { state = sampling ? "connecting…" : "no data" }
         else { state = "sampled \(Duration.compact(now.timeIntervalSince(s.takenAt))) ago" }
         let sw = TextWidth.width(of: state) + 1
         if x + sw < canvas.width {
@@ -641,8 +655,16 @@ public final class ConsoleController {
         }
     }
 
-    /// Key hints of the current pane (status bar and `?`).
+    /// Key hints of the current pane (status bar and `?`); mutations are not offered in
+    /// read-only mode.
     func paneHints() -> [KeyHelp] {
+        let all = allPaneHints()
+        guard readOnly else { return all }
+        let mutating: Set<String> = ["create", "delete", "produce", "edit config", "reset offsets"]
+        return all.filter { !mutating.contains($0.action) }
+    }
+
+    private func allPaneHints() -> [KeyHelp] {
         switch currentPane {
         case .brokers:
             return brokerControl ? [KeyHelp("x", "stop broker"), KeyHelp("s", "start broker"), KeyHelp("r", "restart broker")] : []
@@ -669,7 +691,10 @@ public final class ConsoleController {
         case .filter(let editor):
             canvas.fill(Rect(row: row, col: 0, width: canvas.width, height: 1), role: .input)
             canvas.write("/", row: row, col: 0, role: .inputFocused)
-            editor.draw(in: &canvas, row: row, col: 1, width: canvas.width - 1, role: .inputFocused, focused: true)
+            let note = TextFilter(editor.text).isRegex ? "" : " not a valid regex: matching as text "
+            let nw = canvas.width - 1 > TextWidth.width(of: note) + 10 ? TextWidth.width(of: note) : 0
+            editor.draw(in: &canvas, row: row, col: 1, width: canvas.width - 1 - nw, role: .inputFocused, focused: true)
+            if nw > 0 { canvas.write(note, row: row, col: canvas.width - nw, role: .warn) }
         case .palette(let p):
             p.draw(in: &canvas, row: row)
         default:
@@ -698,7 +723,7 @@ public final class ConsoleController {
             let inner = rect.inset(1)
             var top = inner.row
             if plan.activeMembers > 0 {
-                canvas.write(fitted: "group has \(plan.activeMembers) active member(s): stop its consumers first, or the broker will refuse the commit",
+                canvas.write(fitted: "\(plan.activeMembers) active member(s): Kafka will refuse; stop the consumers first",
                              row: top, col: inner.col + 1, width: inner.width - 2, role: .warn)
                 top += 1
             }

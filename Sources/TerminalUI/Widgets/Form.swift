@@ -93,8 +93,12 @@ public struct Form: Sendable {
         canvas.box(rect, title: title, role: .dialog, titleRole: .dialogTitle)
         let inner = rect.inset(1)
         let inputWidth = max(1, inner.width - labelWidth - 2)
-        for (i, f) in fields.enumerated() where i < inner.height - 3 {
-            let y = inner.row + 1 + i
+        // On a short terminal not every field fits: scroll so the focused one is visible
+        // (typing into a field one cannot see was possible at 40x10).
+        let visible = max(1, inner.height - 3)
+        let first = min(max(0, focus - visible + 1), max(0, fields.count - visible))
+        for (i, f) in fields.enumerated() where i >= first && i < first + visible {
+            let y = inner.row + 1 + i - first
             canvas.write(fitted: f.label, row: y, col: inner.col + 1, width: labelWidth, role: .dialog)
             let shown = f.choices.isEmpty ? f.editor : LineEditor("< \(f.value) >")
             shown.draw(in: &canvas, row: y, col: inner.col + 1 + labelWidth, width: inputWidth,

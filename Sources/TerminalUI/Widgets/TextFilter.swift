@@ -15,6 +15,12 @@ public struct TextFilter: Sendable, Equatable {
 
     public var isEmpty: Bool { pattern.isEmpty }
 
+    /// False when the text is not a valid regular expression and is matched as plain text;
+    /// the console says so, or `/demo.(cl` would silently match nothing "as a regex".
+    public var isRegex: Bool {
+        pattern.isEmpty || (try? NSRegularExpression(pattern: pattern, options: [.caseInsensitive])) != nil
+    }
+
     public func matches(_ text: String) -> Bool {
         guard !pattern.isEmpty else { return true }
         let hit: Bool
