@@ -20,6 +20,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.1.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.27.0"),
     ],
     targets: [
         // MARK: C shims
@@ -69,6 +70,7 @@ let package = Package(
                 "KafkaProtocol",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -108,7 +110,10 @@ let package = Package(
                                                         .product(name: "NIOCore", package: "swift-nio"),
                                                         .product(name: "NIOEmbedded", package: "swift-nio"),
                                                         .product(name: "NIOPosix", package: "swift-nio")]),
-        .testTarget(name: "KafkaClientTests", dependencies: ["KafkaClient", "KafkaProtocol"]),
+        .testTarget(name: "KafkaClientTests", dependencies: ["KafkaClient", "KafkaProtocol",
+                                                              .product(name: "NIOCore", package: "swift-nio"),
+                                                              .product(name: "NIOPosix", package: "swift-nio"),
+                                                              .product(name: "NIOSSL", package: "swift-nio-ssl")]),
         .testTarget(name: "ConsoleTests", dependencies: ["Console", "TerminalUI", "KafkaClient"]),
     ]
 )

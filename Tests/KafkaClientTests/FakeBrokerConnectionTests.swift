@@ -1,5 +1,6 @@
 import NIOCore
 import NIOPosix
+import NIOSSL
 import XCTest
 @testable import KafkaClient
 
@@ -11,11 +12,14 @@ final class FakeBroker: @unchecked Sendable {
     let channel: Channel
     var port: Int { channel.localAddress!.port! }
 
-    init(respond: @escaping Respond) async throws {
+    /// - Parameter tls: when set, the broker speaks TLS (a NIOSSLServerHandler in front of the
+    ///   Kafka framing), as a broker's SSL listener does.
+    init(tls: NIOSSLContext? = nil, respond: @escaping Respond) async throws {
         channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { child in
                 child.eventLoop.makeCompletedFuture {
+                    if let tls { try child.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }
                     try child.pipeline.syncOperations.addHandler(ByteToMessageHandler(KafkaFrameDecoder(maxFrameSize: 1 << 20)))
                     try child.pipeline.syncOperations.addHandler(Handler(respond: respond))
                 }

@@ -51,8 +51,9 @@ final class SASLTests: XCTestCase {
                                                   "sasl.username": "bob", "sasl.password": "secret"])
         XCTAssertEqual(plain.sasl?.mechanism, .plain)
         XCTAssertThrowsError(try ClientConfig(properties: ["bootstrap.servers": "h:1", "security.protocol": "SASL_PLAINTEXT"]))
-        XCTAssertThrowsError(try ClientConfig(properties: ["bootstrap.servers": "h:1", "security.protocol": "SSL"])) { error in
-            XCTAssertTrue("\(error)".contains("TLS is not supported"))
-        }
+        let saslSSL = try ClientConfig(properties: ["bootstrap.servers": "h:1", "security.protocol": "sasl_ssl",
+                                                    "sasl.username": "bob", "sasl.password": "secret"])
+        XCTAssertEqual(saslSSL.sasl?.username, "bob")
+        XCTAssertEqual(saslSSL.tls?.verifyHostname, true, "hostname verification is on by default, as in Kafka")
     }
 }

@@ -101,21 +101,23 @@ public struct ClientConfig: Sendable {
             throw KafkaClientError.invalidConfiguration(
                 key: "security.protocol", value: proto, reason: "expected PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL")
         }
-        // TLS is not implemented: refuse rather than silently connect in the clear.
-        guard security == .plaintext || security == .saslPlaintext else {
-            throw KafkaClientError.invalidConfiguration(
-                key: "security.protocol", value: proto, reason: "TLS is not supported by this build of the client (use PLAINTEXT or SASL_PLAINTEXT)")
-        }
         securityProtocol = security
-        if security == .saslPlaintext {
-            sasl = try SASLConfig(properties: properties)
-        } else {
-            sasl = nil
+        switch security {
+        case .plaintext:
+            sasl = nil; tls = nil
+        case .saslPlaintext:
+            sasl = try SASLConfig(properties: properties); tls = nil
+        case .ssl:
+            sasl = nil; tls = try TLSConfig(properties: properties)
+        case .saslSSL:
+            sasl = try SASLConfig(properties: properties); tls = try TLSConfig(properties: properties)
         }
     }
 
-    /// SASL settings when `security.protocol` is SASL_PLAINTEXT.
+    /// SASL settings when `security.protocol` is SASL_PLAINTEXT or SASL_SSL.
     public var sasl: SASLConfig?
+    /// TLS settings (`ssl.*`) when `security.protocol` is SSL or SASL_SSL.
+    public var tls: TLSConfig?
 
     /// Convenience for code and tests: just the bootstrap servers, everything else default.
     public init(bootstrapServers: String, clientId: String = "samsa") throws {

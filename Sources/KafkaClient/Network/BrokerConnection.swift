@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 /// One TCP connection to one broker, with its negotiated API versions.
 ///
@@ -40,12 +41,22 @@ public final class BrokerConnection: Sendable {
         group: EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws -> BrokerConnection {
         let name = address.description
+        let tls = config.tls
+        // SNI carries the broker's host name; an IP literal may not be sent (RFC 6066), and
+        // NIOSSL then checks the certificate's IP SANs against the peer address instead.
+        let sniHost = Self.isIPAddress(address.host) ? nil : address.host
         let bootstrap = ClientBootstrap(group: group)
             .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
             .channelOption(ChannelOptions.socketOption(.so_keepalive), value: 1)
             .connectTimeout(.milliseconds(Int64(config.connectTimeout.milliseconds)))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    // TLS sits below the Kafka framing; requests written before the handshake
+                    // finishes are buffered by NIOSSL, and SASL (if any) runs inside the tunnel.
+                    if let tls {
+                        try channel.pipeline.syncOperations.addHandler(
+                            NIOSSLClientHandler(context: tls.context, serverHostname: sniHost))
+                    }
                     try channel.pipeline.syncOperations.addHandler(
                         ByteToMessageHandler(KafkaFrameDecoder(maxFrameSize: 512 << 20)))
                     try channel.pipeline.syncOperations.addHandler(KafkaChannelHandler(brokerName: name))
@@ -68,6 +79,8 @@ public final class BrokerConnection: Sendable {
         return connection
     }
 
+    private static func isIPAddress(_ host: String) -> Bool { TLSConfig.isIPAddress(host) }
+
     /// A one-line reason ("Connection refused") instead of NIO's nested error dumps.
     static func describe(_ error: Error) -> String {
         if let io = error as? IOError { return String(cString: strerror(io.errnoCode)) }
@@ -77,6 +90,15 @@ public final class BrokerConnection: Sendable {
             return "no address to connect to"
         }
         if case ChannelError.connectTimeout = error { return "connect timed out" }
+        if let extra = error as? NIOSSLExtraError, extra == .failedToValidateHostname {
+            return "TLS: the broker certificate does not match the host name "
+                + "(set ssl.endpoint.identification.algorithm= to skip this check)"
+        }
+        if error is NIOSSLError || error is BoringSSLError || error is NIOSSLExtraError {
+            let reason = TLSConfig.describe(error)
+            let hint = reason.contains("CERTIFICATE_VERIFY_FAILED") ? " (broker certificate not trusted; check ssl.ca.location)" : ""
+            return "TLS handshake failed: \(reason)\(hint)"
+        }
         return String(describing: error)
     }
 
@@ -129,7 +151,7 @@ public final class BrokerConnection: Sendable {
         }
         promise.futureResult.whenComplete { _ in timer.cancel() }
         channel.writeAndFlush(request).whenFailure { error in
-            promise.fail(KafkaClientError.connectionFailed(broker: name, reason: "\(error)"))
+            promise.fail(KafkaClientError.connectionFailed(broker: name, reason: Self.describe(error)))
         }
         return try await promise.futureResult.get()
     }
@@ -156,7 +178,7 @@ public final class BrokerConnection: Sendable {
             promise.futureResult.whenComplete { _ in timer.cancel() }
         }
         channel.writeAndFlush(request).whenFailure { error in
-            promise.fail(KafkaClientError.connectionFailed(broker: name, reason: "\(error)"))
+            promise.fail(KafkaClientError.connectionFailed(broker: name, reason: Self.describe(error)))
         }
         return promise.futureResult
     }

@@ -116,7 +116,7 @@ final class KafkaChannelHandler: ChannelDuplexHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        failAll(error as? KafkaClientError ?? KafkaClientError.connectionFailed(broker: brokerName, reason: "\(error)"))
+        failAll(error as? KafkaClientError ?? KafkaClientError.connectionFailed(broker: brokerName, reason: BrokerConnection.describe(error)))
         context.close(promise: nil)
     }
 
