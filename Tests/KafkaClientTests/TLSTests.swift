@@ -90,7 +90,10 @@ final class TLSTests: XCTestCase {
     /// broker (node 7) so the test can see a decoded response that crossed TLS.
     private func startBroker(_ pki: TestPKI, requireClientCertificate: Bool = false,
                              seen: Locked<[Int16]> = Locked([])) async throws -> FakeBroker {
-        try await FakeBroker(tls: try pki.serverContext(requireClientCertificate: requireClientCertificate)) { key, _, correlation in
+        try await FakeBroker(tls: try pki.serverContext(requireClientCertificate: requireClientCertificate)) { key, version, correlation in
+            if key == 18 && version > 0 {  // KIP-511: answer v0 so the client retries at v0
+                return FakeBroker.apiVersionsV0(correlationId: correlation, error: 35, apis: [(18, 0, 0)])
+            }
             seen.withLock { $0.append(key) }
             var b = ByteBuffer()
             switch key {
@@ -182,7 +185,8 @@ final class TLSTests: XCTestCase {
         let connection = try await connect(host: "127.0.0.1", port: broker.port,
                                            ["security.protocol": "SSL", "ssl.ca.location": pki.ca,
                                             "ssl.endpoint.identification.algorithm": ""])
-        XCTAssertEqual(try await metadata(connection).brokers.map(\.nodeId), [7])
+        let nodes = try await metadata(connection).brokers.map(\.nodeId)
+        XCTAssertEqual(nodes, [7])
         connection.close()
         await assertConnectFails(host: "127.0.0.1", port: broker.port,
                                  ["security.protocol": "SSL", "ssl.endpoint.identification.algorithm": ""],
@@ -210,7 +214,8 @@ final class TLSTests: XCTestCase {
                                            ["security.protocol": "SSL", "ssl.ca.location": pki.ca,
                                             "ssl.certificate.location": pki.clientCertificate,
                                             "ssl.key.location": pki.clientKey, "ssl.key.password": pki.clientKeyPassword])
-        XCTAssertEqual(try await metadata(connection).brokers.map(\.nodeId), [7])
+        let nodes = try await metadata(connection).brokers.map(\.nodeId)
+        XCTAssertEqual(nodes, [7])
         connection.close()
         // Without a client certificate the broker refuses the session (in TLS 1.3 after the
         // client's side of the handshake, so the first request fails rather than the handshake).
