@@ -154,6 +154,22 @@ final class ClusterAdminTests: XCTestCase {
         XCTAssertEqual(freshEpoch?.endOffset, 0)
         XCTAssertEqual(h.services.replicas.partition("fresh", 0)?.log.leaderEpochEntries.map(\.epoch), [0])
 
+        // A new leader epoch on a partition with data (as after an election) starts at the LEO:
+        // epoch 0 now ends there, and epoch 1 is current before anything is written in it.
+        let topic = try XCTUnwrap(h.services.metadata.image.topics["t"])
+        var reg = topic.partitions[0]
+        reg.leaderEpoch = 1
+        reg.partitionEpoch += 1
+        _ = try h.services.metadata.commit([.partition(topicID: topic.id, reg)])
+        for (asked, epoch, end) in [(Int32(0), Int32(0), Int64(4)), (1, 1, 4)] {
+            var req = OffsetForLeaderEpochRequest()
+            req.topics = [.init(topic: "t", partitions: [.init(partition: 0, currentLeaderEpoch: 1, leaderEpoch: asked)])]
+            let e = try await h.send(req, version: 4)?.topics.first?.partitions.first
+            XCTAssertEqual(e?.errorCode, 0)
+            XCTAssertEqual(e?.leaderEpoch, epoch, "asked for epoch \(asked)")
+            XCTAssertEqual(e?.endOffset, end, "asked for epoch \(asked)")
+        }
+
         var fenced = OffsetForLeaderEpochRequest()
         fenced.topics = [.init(topic: "t", partitions: [.init(partition: 0, currentLeaderEpoch: 5, leaderEpoch: 0)])]
         let fencedCode = try await h.send(fenced, version: 4)?.topics.first?.partitions.first?.errorCode

@@ -1,4 +1,5 @@
 import KafkaProtocol
+import LogStorage
 import NIOCore
 import XCTest
 @testable import Broker
@@ -74,6 +75,13 @@ final class DynamicBrokerConfigTests: XCTestCase {
         XCTAssertEqual(topic["retention.ms"]?.configSource, ConfigSource.dynamicBrokerConfig.rawValue)
         XCTAssertEqual(topic["max.message.bytes"]?.configSource, ConfigSource.dynamicDefaultBrokerConfig.rawValue)
         XCTAssertEqual(topic["segment.bytes"]?.synonyms.map(\.value), ["200000", "300000", "1073741824"])
+
+        // APPEND on a list key starts from the effective value (log.cleanup.policy=delete).
+        var append = IncrementalAlterConfigsRequest()
+        append.resources = [.init(resourceType: 4, resourceName: "", configs: [.init(name: "log.cleanup.policy", configOperation: 2, value: "compact")])]
+        do { let value = try await h.send(append, version: 1)?.responses.first?.errorCode; XCTAssertEqual(value, 0) }
+        XCTAssertEqual(h.services.metadata.image.brokerConfigs[""]?["log.cleanup.policy"], "delete,compact")
+        XCTAssertEqual(h.services.replicas.partition("t", 0)?.log.config.cleanupPolicy, try LogConfig(topicConfigs: ["cleanup.policy": "delete,compact"]).cleanupPolicy)
 
         // Deleting the per-broker value falls back to the cluster default.
         var del = IncrementalAlterConfigsRequest()

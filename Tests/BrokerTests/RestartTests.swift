@@ -162,3 +162,28 @@ final class LogStartOffsetRestartTests: XCTestCase {
         _ = broker.terminate()
     }
 }
+
+/// server.properties' `offset.metadata.max.bytes` reaches the group coordinator of a real
+/// broker process (the default, 4096, would accept both commits below).
+final class OffsetMetadataLimitTests: XCTestCase {
+    func testOffsetMetadataMaxBytesFromServerProperties() async throws {
+        let dir = "/tmp/samsa-broker-omd-\(UInt64.random(in: 0...UInt64.max))"
+        defer { try? runRemove(dir) }
+        let broker = try BrokerProcess(dataDir: dir)
+        try await broker.start(extra: ["--override", "offset.metadata.max.bytes=8"])
+        let conn = try await TestConnection.connect(port: broker.port)
+        var create = CreateTopicsRequest()
+        create.topics = [.init(name: "meta", numPartitions: 1, replicationFactor: 1)]
+        let created = try await conn.send(create, version: 5).topics.first?.errorCode
+        XCTAssertEqual(created, 0)
+        for (metadata, expected) in [("12345678", ErrorCode(rawValue: 0)), ("123456789", .offsetMetadataTooLarge)] {
+            var commit = OffsetCommitRequest()
+            commit.groupId = "meta-group"
+            commit.topics = [.init(name: "meta", partitions: [.init(partitionIndex: 0, committedOffset: 1, committedMetadata: metadata)])]
+            let code = try await conn.send(commit, version: 2).topics.first?.partitions.first?.errorCode
+            XCTAssertEqual(code, expected.rawValue, "metadata of \(metadata.utf8.count) bytes")
+        }
+        try await conn.close()
+        _ = broker.terminate()
+    }
+}
