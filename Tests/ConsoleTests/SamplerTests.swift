@@ -118,6 +118,16 @@ final class SamplerTests: XCTestCase {
         XCTAssertEqual(row.cells[5], ">4s")
     }
 
+    /// `--once` (one sample) printed "@" as the trend of every group.
+    func testNoSparklineFromASingleSample() {
+        let (s, _) = FixtureCluster.snapshot(samples: 1)
+        let table = Presenters.groups(s, filter: TextFilter(""), glyphs: .ascii)
+        XCTAssertTrue((0..<table.rowCount).allSatisfy { table.row($0).cells[4].trimmingCharacters(in: .whitespaces).isEmpty })
+        let (s3, _) = FixtureCluster.snapshot(samples: 3)
+        let t3 = Presenters.groups(s3, filter: TextFilter(""), glyphs: .ascii)
+        XCTAssertFalse((0..<t3.rowCount).allSatisfy { t3.row($0).cells[4].trimmingCharacters(in: .whitespaces).isEmpty })
+    }
+
     func testGroupLagOwnershipAndDrainRate() {
         // orders-0 grows 100 per sample, billing consumes 150: lag drains by 50 per 2 s.
         let (s, _) = FixtureCluster.snapshot(samples: 4, growth: 100, consumed: 150)
