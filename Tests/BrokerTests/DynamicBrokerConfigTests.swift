@@ -52,7 +52,7 @@ final class DynamicBrokerConfigTests: XCTestCase {
 
         var describe = DescribeConfigsRequest()
         describe.includeSynonyms = true
-        describe.resources = [.init(resourceType: 4, resourceName: "1", configurationKeys: ["log.retention.ms", "message.max.bytes", "num.partitions"]),
+        describe.resources = [.init(resourceType: 4, resourceName: "1", configurationKeys: ["log.retention.ms", "log.retention.hours", "message.max.bytes", "num.partitions"]),
                               .init(resourceType: 4, resourceName: "", configurationKeys: nil),
                               .init(resourceType: 2, resourceName: "t", configurationKeys: ["retention.ms", "max.message.bytes", "segment.bytes"])]
         let resp = try XCTUnwrapAsync(try await h.send(describe, version: 4))
@@ -63,6 +63,11 @@ final class DynamicBrokerConfigTests: XCTestCase {
                        [ConfigSource.dynamicBrokerConfig, .dynamicDefaultBrokerConfig, .defaultConfig].map(\.rawValue))
         XCTAssertEqual(broker["log.retention.ms"]?.synonyms.last?.name, "log.retention.hours")
         XCTAssertEqual(broker["log.retention.ms"]?.readOnly, false)
+        // Described as itself, log.retention.hours starts its synonyms at its own entry.
+        XCTAssertEqual(broker["log.retention.hours"]?.value, "168")
+        XCTAssertEqual(broker["log.retention.hours"]?.configSource, ConfigSource.defaultConfig.rawValue)
+        XCTAssertEqual(broker["log.retention.hours"]?.synonyms.map(\.name), ["log.retention.hours"])
+        XCTAssertEqual(broker["log.retention.hours"]?.readOnly, true)
         XCTAssertEqual(broker["message.max.bytes"]?.value, "2000")
         XCTAssertEqual(broker["message.max.bytes"]?.configSource, ConfigSource.dynamicDefaultBrokerConfig.rawValue)
         XCTAssertEqual(broker["num.partitions"]?.readOnly, true)
