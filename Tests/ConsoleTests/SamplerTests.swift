@@ -57,6 +57,14 @@ final class SamplerTests: XCTestCase {
         let s = state.ingest(f.raw(at: t.addingTimeInterval(2)), bootstrap: "x")
         XCTAssertEqual(s.brokers.map(\.status), [.up, .up, .down])
         XCTAssertEqual(s.brokers[2].error, "process stopped (local cluster)")
+        XCTAssertEqual(s.brokers[2].partitionsLed, 0, "a stopped broker leads nothing")
+        // The only broker stopped: stale Metadata must not keep it as controller.
+        state.setLocallyRunning([])
+        f.metadataError = "connection refused"
+        let none = state.ingest(f.raw(at: t.addingTimeInterval(3)), bootstrap: "x")
+        XCTAssertFalse(none.brokers[0].isController)
+        XCTAssertEqual(none.brokers[0].partitionsLed, 0)
+        f.metadataError = nil
         // kill -9 behind the console's back: the reason and the log say what happened.
         state.setLocallyRunning([1, 2], reasons: [3: "process killed by signal 9; log: /d/broker-3/broker.log"])
         let s2 = state.ingest(f.raw(at: t.addingTimeInterval(4)), bootstrap: "x")
