@@ -29,6 +29,7 @@ public enum LocalClusterError: Error, CustomStringConvertible, Sendable {
     case notReady(id: Int32, port: Int, logPath: String, seconds: Int)
     case exitedEarly(id: Int32, status: Int32, logPath: String, lastLines: String)
     case noFreePort
+    case portInUse(id: Int32, port: Int)
     public var description: String {
         switch self {
         case .noSuchBroker(let id): return "no local broker \(id)"
@@ -36,6 +37,7 @@ public enum LocalClusterError: Error, CustomStringConvertible, Sendable {
         case .notReady(let id, let port, let log, let s): return "broker \(id) did not accept connections on port \(port) within \(s) s (log: \(log))"
         case .exitedEarly(let id, let st, let log, let lines): return "broker \(id) exited with status \(st) during start-up (log: \(log))\n\(lines)"
         case .noFreePort: return "no free TCP port on 127.0.0.1"
+        case .portInUse(let id, let port): return "cannot start broker \(id): something already listens on 127.0.0.1:\(port) (choose another port, or 0 for a free one)"
         }
     }
 }
@@ -189,6 +191,9 @@ public actor LocalCluster {
         let logURL = dir.appendingPathComponent("broker.log")
         let pidURL = dir.appendingPathComponent("broker.pid")
         await stopLeftover(pidFile: pidURL, id: id)
+        // Readiness is "the port accepts connections": with another process already on the
+        // port, a broker that failed to bind looked ready and the demo ran against a stranger.
+        if Self.isListening(port: plan.port) { throw LocalClusterError.portInUse(id: id, port: plan.port) }
         let proc: ChildProcess
         do {
             proc = try ChildProcess.spawn(executable: executable.path,

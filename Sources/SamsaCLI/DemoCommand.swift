@@ -48,9 +48,16 @@ struct DemoCommand: AsyncParsableCommand {
 
     func run() async throws {
         let base = URL(fileURLWithPath: dir, isDirectory: true).standardizedFileURL
-        try? FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
+        // One clear line instead of an NSError dump (Code=516 "A file with the same name...").
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: base.path, isDirectory: &isDir), !isDir.boolValue {
+            throw ConsoleCLIError("--dir \(base.path) exists and is not a directory")
+        }
+        do { try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true) } catch {
+            throw ConsoleCLIError("cannot create --dir \(base.path): \((error as NSError).localizedDescription)")
+        }
         let logPath = base.appendingPathComponent("console.log").path
-        try ConsoleLauncher.logToFile(logPath)
+        do { try ConsoleLauncher.logToFile(logPath) } catch { throw ConsoleCLIError("cannot open log file \(logPath): \(error)") }
         TerminationSignals.shared.install()
         let themes: (themes: [Theme], index: Int)
         do { themes = try ConsoleLauncher.themes(selected: theme) } catch { throw ConsoleCLIError("invalid theme: \(error)") }

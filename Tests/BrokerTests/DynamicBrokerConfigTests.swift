@@ -1,4 +1,5 @@
 import KafkaProtocol
+import LogStorage
 import NIOCore
 import XCTest
 @testable import Broker
@@ -51,7 +52,7 @@ final class DynamicBrokerConfigTests: XCTestCase {
 
         var describe = DescribeConfigsRequest()
         describe.includeSynonyms = true
-        describe.resources = [.init(resourceType: 4, resourceName: "1", configurationKeys: ["log.retention.ms", "message.max.bytes", "num.partitions"]),
+        describe.resources = [.init(resourceType: 4, resourceName: "1", configurationKeys: ["log.retention.ms", "log.retention.hours", "message.max.bytes", "num.partitions"]),
                               .init(resourceType: 4, resourceName: "", configurationKeys: nil),
                               .init(resourceType: 2, resourceName: "t", configurationKeys: ["retention.ms", "max.message.bytes", "segment.bytes"])]
         let resp = try XCTUnwrapAsync(try await h.send(describe, version: 4))
@@ -62,6 +63,11 @@ final class DynamicBrokerConfigTests: XCTestCase {
                        [ConfigSource.dynamicBrokerConfig, .dynamicDefaultBrokerConfig, .defaultConfig].map(\.rawValue))
         XCTAssertEqual(broker["log.retention.ms"]?.synonyms.last?.name, "log.retention.hours")
         XCTAssertEqual(broker["log.retention.ms"]?.readOnly, false)
+        // Described as itself, log.retention.hours starts its synonyms at its own entry.
+        XCTAssertEqual(broker["log.retention.hours"]?.value, "168")
+        XCTAssertEqual(broker["log.retention.hours"]?.configSource, ConfigSource.defaultConfig.rawValue)
+        XCTAssertEqual(broker["log.retention.hours"]?.synonyms.map(\.name), ["log.retention.hours"])
+        XCTAssertEqual(broker["log.retention.hours"]?.readOnly, true)
         XCTAssertEqual(broker["message.max.bytes"]?.value, "2000")
         XCTAssertEqual(broker["message.max.bytes"]?.configSource, ConfigSource.dynamicDefaultBrokerConfig.rawValue)
         XCTAssertEqual(broker["num.partitions"]?.readOnly, true)
@@ -74,6 +80,13 @@ final class DynamicBrokerConfigTests: XCTestCase {
         XCTAssertEqual(topic["retention.ms"]?.configSource, ConfigSource.dynamicBrokerConfig.rawValue)
         XCTAssertEqual(topic["max.message.bytes"]?.configSource, ConfigSource.dynamicDefaultBrokerConfig.rawValue)
         XCTAssertEqual(topic["segment.bytes"]?.synonyms.map(\.value), ["200000", "300000", "1073741824"])
+
+        // APPEND on a list key starts from the effective value (log.cleanup.policy=delete).
+        var append = IncrementalAlterConfigsRequest()
+        append.resources = [.init(resourceType: 4, resourceName: "", configs: [.init(name: "log.cleanup.policy", configOperation: 2, value: "compact")])]
+        do { let value = try await h.send(append, version: 1)?.responses.first?.errorCode; XCTAssertEqual(value, 0) }
+        XCTAssertEqual(h.services.metadata.image.brokerConfigs[""]?["log.cleanup.policy"], "delete,compact")
+        XCTAssertEqual(h.services.replicas.partition("t", 0)?.log.config.cleanupPolicy, try LogConfig(topicConfigs: ["cleanup.policy": "delete,compact"]).cleanupPolicy)
 
         // Deleting the per-broker value falls back to the cluster default.
         var del = IncrementalAlterConfigsRequest()

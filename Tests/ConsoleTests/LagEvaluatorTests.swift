@@ -117,4 +117,29 @@ final class LagEvaluatorTests: XCTestCase {
         XCTAssertEqual(status, .ok)
         XCTAssertEqual(reason, "4 partitions OK: 2 consuming with lag, 1 caught up, 1 collecting history")
     }
+
+    /// Early in `samsa demo` a group was ERR STOP: three commits 2 s apart span 4 s, and a
+    /// 5 s pause on one partition exceeded that. STOP now also needs 30 s without a commit.
+    func testShortWindowPauseIsNotStop() {
+        let c = LagEvaluationConfig(intervals: 10, allowedLag: 0, minimumComplete: 0.3)
+        let w = window([(10, 5), (20, 6), (30, 7)], every: 2)
+        let e = LagEvaluator.evaluate(commits: w, brokerOffsets: [40, 45, 50], currentLag: 20, now: t0.addingTimeInterval(4 + 6), config: c)
+        XCTAssertNotEqual(e.status, .stop, e.reason)
+        let later = LagEvaluator.evaluate(commits: w, brokerOffsets: [40, 45, 50], currentLag: 20, now: t0.addingTimeInterval(4 + 31), config: c)
+        XCTAssertEqual(later.status, .stop, later.reason)
+    }
+
+    /// A consumer stuck before the console started has one window slot forever; it was
+    /// "collecting" (OK) indefinitely. After 2 x 30 s unchanged with lag it is STOP.
+    func testConsumerStuckSinceStartIsStopNotCollectingForever() {
+        let c = LagEvaluationConfig(intervals: 10, allowedLag: 0, minimumComplete: 0.3)
+        let w = window([(10, 90)])
+        let early = LagEvaluator.evaluate(commits: w, brokerOffsets: [100, 100, 100], currentLag: 90, now: t0.addingTimeInterval(20), config: c)
+        XCTAssertEqual(early.status, .ok)
+        let e = LagEvaluator.evaluate(commits: w, brokerOffsets: [100, 100, 100], currentLag: 90, now: t0.addingTimeInterval(61), config: c)
+        XCTAssertEqual(e.status, .stop)
+        XCTAssertTrue(e.reason.contains("unchanged for 1m01s"), e.reason)
+        // Caught up at some recent broker offset: idle, not stuck.
+        XCTAssertEqual(LagEvaluator.evaluate(commits: w, brokerOffsets: [10, 10, 12], currentLag: 2, now: t0.addingTimeInterval(61), config: c).status, .ok)
+    }
 }

@@ -92,6 +92,30 @@ final class LocalClusterTests: XCTestCase {
         try await cluster.stop(1)
     }
 
+    /// `samsa demo --port P` with another broker on P: ours failed to bind, but the port
+    /// answered, so the demo ran against the other broker. Now it is an error.
+    func testPortAlreadyInUseIsAnError() async throws {
+        let exe = try script("exit 0\n")
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &addr) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && listen(fd, 4) == 0 && getsockname(fd, $0, &len) == 0 }
+        }
+        let port = Int(UInt16(bigEndian: addr.sin_port))
+        XCTAssertTrue(LocalCluster.isListening(port: port))
+        let cluster = LocalCluster(baseDirectory: dir.appendingPathComponent("c"), brokers: [.init(id: 1, port: port)], executable: exe)
+        do {
+            try await cluster.start(1)
+            XCTFail("start should fail")
+        } catch let e as LocalClusterError {
+            guard case .portInUse(1, port) = e else { return XCTFail("\(e)") }
+        }
+    }
+
     func testBrokerThatExitsDuringStartupReportsItsLog() async throws {
         let exe = try script("echo 'invalid value for log.dirs' >&2\nexit 3\n")
         let cluster = LocalCluster(baseDirectory: dir.appendingPathComponent("c"), brokers: [.init(id: 1, port: try LocalCluster.freePort())], executable: exe)

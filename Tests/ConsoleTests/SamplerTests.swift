@@ -57,6 +57,14 @@ final class SamplerTests: XCTestCase {
         let s = state.ingest(f.raw(at: t.addingTimeInterval(2)), bootstrap: "x")
         XCTAssertEqual(s.brokers.map(\.status), [.up, .up, .down])
         XCTAssertEqual(s.brokers[2].error, "process stopped (local cluster)")
+        XCTAssertEqual(s.brokers[2].partitionsLed, 0, "a stopped broker leads nothing")
+        // The only broker stopped: stale Metadata must not keep it as controller.
+        state.setLocallyRunning([])
+        f.metadataError = "connection refused"
+        let none = state.ingest(f.raw(at: t.addingTimeInterval(3)), bootstrap: "x")
+        XCTAssertFalse(none.brokers[0].isController)
+        XCTAssertEqual(none.brokers[0].partitionsLed, 0)
+        f.metadataError = nil
         // kill -9 behind the console's back: the reason and the log say what happened.
         state.setLocallyRunning([1, 2], reasons: [3: "process killed by signal 9; log: /d/broker-3/broker.log"])
         let s2 = state.ingest(f.raw(at: t.addingTimeInterval(4)), bootstrap: "x")
@@ -116,6 +124,16 @@ final class SamplerTests: XCTestCase {
         let table = Presenters.groups(s, filter: TextFilter(""))
         let row = (0..<table.rowCount).map { table.row($0) }.first { $0.cells[0] == "billing" }!
         XCTAssertEqual(row.cells[5], ">4s")
+    }
+
+    /// `--once` (one sample) printed "@" as the trend of every group.
+    func testNoSparklineFromASingleSample() {
+        let (s, _) = FixtureCluster.snapshot(samples: 1)
+        let table = Presenters.groups(s, filter: TextFilter(""), glyphs: .ascii)
+        XCTAssertTrue((0..<table.rowCount).allSatisfy { table.row($0).cells[4].trimmingCharacters(in: .whitespaces).isEmpty })
+        let (s3, _) = FixtureCluster.snapshot(samples: 3)
+        let t3 = Presenters.groups(s3, filter: TextFilter(""), glyphs: .ascii)
+        XCTAssertFalse((0..<t3.rowCount).allSatisfy { t3.row($0).cells[4].trimmingCharacters(in: .whitespaces).isEmpty })
     }
 
     func testGroupLagOwnershipAndDrainRate() {

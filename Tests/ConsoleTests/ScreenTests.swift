@@ -226,7 +226,7 @@ final class ScreenTests: XCTestCase {
     func testReadOnlyRefusesMutations() {
         controller = ConsoleController(readOnly: true, brokerControl: false)
         draw()
-        XCTAssertTrue(vt.row(0).contains("READ-ONLY"))
+        XCTAssertTrue(vt.row(0).contains("  READ-ONLY  brokers 3/3  topics 3  groups 2"), vt.row(0))
         press(.char("c"))
         XCTAssertFalse(vt.contains("Create topic"))
         XCTAssertTrue(vt.row(22).contains("read-only: create topic is disabled"))

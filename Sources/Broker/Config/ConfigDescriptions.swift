@@ -59,15 +59,16 @@ extension BrokerConfig {
     }
 
     /// Kafka's synonym list for broker keys `names` (one logical setting, most specific key
-    /// first): source-major, then key order, starting at the first entry for `names[0]`.
-    /// Kafka drops the leading entries of other keys, so `retention.ms` with only
-    /// `log.retention.hours` set reports no synonyms (its value still honours the hours).
-    private func synonyms(_ names: [String], _ dynamic: DynamicBrokerConfigs) -> [DescribedConfig.Synonym] {
+    /// first) described as `primary`: source-major, then key order, starting at the first
+    /// entry for `primary`. Kafka drops the leading entries of other keys, so `retention.ms`
+    /// with only `log.retention.hours` set reports no synonyms (its value still honours the
+    /// hours), and `log.retention.hours` does not list a dynamic `log.retention.ms`.
+    private func synonyms(_ names: [String], primary: String?, _ dynamic: DynamicBrokerConfigs) -> [DescribedConfig.Synonym] {
         var out: [DescribedConfig.Synonym] = []
         for layer in layers(dynamic) {
             for n in names { if let v = layer.values[n] { out.append(.init(name: n, value: v, source: layer.source)) } }
         }
-        guard let primary = names.first else { return out }
+        guard let primary else { return out }
         return Array(out.drop { $0.name != primary })
     }
 
@@ -81,7 +82,7 @@ extension BrokerConfig {
             let name = key.definition.name
             var all: [DescribedConfig.Synonym] = []
             if let v = overrides[name] { all.append(.init(name: name, value: v, source: .dynamicTopicConfig)) }
-            all += synonyms(key.brokerSynonyms, dynamic)
+            all += synonyms(key.brokerSynonyms, primary: key.brokerSynonyms.first, dynamic)
             let value = overrides[name] ?? (try? topicDefault(name, dynamic: dynamic).value) ?? key.definition.defaultValue
             return DescribedConfig(name: name, value: value, source: all.first?.source ?? .defaultConfig, readOnly: false,
                                    isSensitive: false, type: key.definition.type,
@@ -98,7 +99,7 @@ extension BrokerConfig {
         let defs = clusterDefault ? BrokerConfigKeys.all.filter { dynamic.clusterDefault[$0.name] != nil } : BrokerConfigKeys.all
         return defs.map { def in
             let name = def.name
-            var syns = synonyms(BrokerConfigKeys.synonymGroup(name), dynamic)
+            var syns = synonyms(BrokerConfigKeys.synonymGroup(name), primary: name, dynamic)
             let value: String?
             if clusterDefault {
                 syns = syns.filter { $0.source == .dynamicDefaultBrokerConfig }

@@ -83,7 +83,7 @@ public struct IncrementalAlterConfigsHandler: RequestHandler {
                             guard BrokerConfigKeys.byName[op.name]?.type == .list else {
                                 throw ControllerError(ErrorCode.invalidConfig.rawValue, "\(op.name) is not a list; APPEND/SUBTRACT need one")
                             }
-                            let current = configs[op.name] ?? alteration.effectiveBrokerValue(op.name)
+                            let current = configs[op.name] ?? alteration.effectiveBrokerValue(op.name, resourceName: resource.resourceName)
                             var items = current.split(separator: ",").map { String($0).trimmingWhitespace() }.filter { !$0.isEmpty }
                             let given = (op.value ?? "").split(separator: ",").map { String($0).trimmingWhitespace() }.filter { !$0.isEmpty }
                             if op.configOperation == 2 {

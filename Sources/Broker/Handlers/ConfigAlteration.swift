@@ -36,10 +36,13 @@ struct ConfigAlteration {
         return services.metadata.image.brokerConfigs[resourceName] ?? [:]
     }
 
-    /// The value broker key `name` has now on this broker (dynamic, static or default), the
-    /// starting point of APPEND/SUBTRACT.
-    func effectiveBrokerValue(_ name: String) -> String {
-        services.dynamicBrokerConfigs.value(name)?.value ?? services.config.brokerValue(name).value ?? ""
+    /// The value broker key `name` has now for BROKER resource `resourceName`, the starting
+    /// point of APPEND/SUBTRACT: this broker's effective value (dynamic, static or default), or
+    /// for the cluster default ("") the value below the per-broker layer.
+    func effectiveBrokerValue(_ name: String, resourceName: String) -> String {
+        var dynamic = services.dynamicBrokerConfigs
+        if resourceName.isEmpty { dynamic.perBroker = [:] }
+        return dynamic.value(name)?.value ?? services.config.brokerValue(name).value ?? ""
     }
 
     /// Applies `newConfigs` as the complete dynamic config set of BROKER resource

@@ -17,8 +17,14 @@ public struct LagEvaluationConfig: Sendable, Equatable {
     public var allowedLag: Int64 = 0
     /// Below this fill ratio of the window the partition is OK: not enough data to judge.
     public var minimumComplete: Double = 0.3
-    public init(intervals: Int = 10, allowedLag: Int64 = 0, minimumComplete: Double = 0.3) {
+    /// STOP needs at least this long without a new committed offset, whatever the window
+    /// spans. Not in Burrow, whose slots are min-distance apart: ours are one poll apart, so
+    /// an early window of three commits spans ~4 s and a consumer busy on other partitions
+    /// for 5 s was called STOP (seen in `samsa demo` right after start).
+    public var minimumStopSeconds: Double = 30
+    public init(intervals: Int = 10, allowedLag: Int64 = 0, minimumComplete: Double = 0.3, minimumStopSeconds: Double = 30) {
         self.intervals = intervals; self.allowedLag = allowedLag; self.minimumComplete = minimumComplete
+        self.minimumStopSeconds = minimumStopSeconds
     }
 }
 
@@ -58,15 +64,22 @@ public enum LagEvaluator {
         guard let first = commits.first, let last = commits.last else {
             return PartitionEvaluation(status: .ok, reason: "no commits seen yet", complete: 0)
         }
-        if complete < config.minimumComplete {
-            return PartitionEvaluation(status: .ok, reason: "collecting (\(commits.count)/\(config.intervals) commits)", complete: complete)
-        }
-        // STOP: no commit for longer than the window spans, unless the consumer was caught
-        // up within the last few broker offsets (Burrow's fix for "idle, then new data").
         let span = last.timestamp.timeIntervalSince(first.timestamp)
         let sinceLast = now.timeIntervalSince(last.timestamp)
-        if sinceLast > span {
-            let caughtUpRecently = brokerOffsets.contains { $0 <= last.offset }
+        let caughtUpRecently = brokerOffsets.contains { $0 <= last.offset }
+        if complete < config.minimumComplete {
+            // A consumer already stuck when the console started never fills the window (the
+            // offset never changes, so no new slot): after twice the STOP minimum without a
+            // new offset, with lag, it is STOP rather than "collecting" forever.
+            if sinceLast >= 2 * config.minimumStopSeconds && !caughtUpRecently {
+                return PartitionEvaluation(status: .stop, reason: "committed offset \(last.offset) unchanged for \(Duration.compact(sinceLast)), lag \(currentLag)", complete: complete)
+            }
+            return PartitionEvaluation(status: .ok, reason: "collecting (\(commits.count)/\(config.intervals) commits)", complete: complete)
+        }
+        // STOP: no commit for longer than the window spans (and the minimum), unless the
+        // consumer was caught up within the last few broker offsets (Burrow's fix for
+        // "idle, then new data").
+        if sinceLast > span && sinceLast >= config.minimumStopSeconds {
             if !caughtUpRecently {
                 return PartitionEvaluation(status: .stop, reason: "no commit for \(Duration.compact(sinceLast)) (window spans \(Duration.compact(span))), lag \(currentLag)", complete: complete)
             }

@@ -108,7 +108,8 @@ public enum Presenters {
             ], rowCount: items.count, emptyMessage: s.hasData ? "no consumer groups" : noDataMessage(s),
             row: { i in
                 let g = items[i]
-                let spark = Sparkline.render(g.lagHistory.map(Double.init), width: 12, levels: glyphs.levels)
+                // One sample is no trend: it drew a full bar ("@" in --once text output).
+                let spark = g.lagHistory.count < 2 ? "" : Sparkline.render(g.lagHistory.map(Double.init), width: 12, levels: glyphs.levels)
                 let trendRole: Role = g.trend == .growing ? .lagGrowing : (g.trend == .draining ? .lagDraining : .sparkline)
                 return TableRow([g.groupId, g.state, "\(g.members.count)", Format.count(g.totalLag),
                                  trendGlyph(g.trend, glyphs: glyphs) + spark, Format.seconds(g.maxLagSeconds, lowerBound: g.partitions.contains(where: \.lagSecondsIsLowerBound)), g.status.rawValue,

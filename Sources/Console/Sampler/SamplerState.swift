@@ -166,8 +166,11 @@ public struct SamplerState: Sendable {
             else if let e = logDirErrors[b.id] { status = .unreachable; error = e }
             else if metadataFailed { status = .unreachable; error = errors[.metadata] }
             else { status = .up }
-            return BrokerView(id: b.id, host: b.host, port: b.port, rack: b.rack, isController: md.controllerId == b.id,
-                              status: status, partitionsLed: led[b.id] ?? 0, logDirBytes: logDirs[b.id]?.totalBytes, error: error)
+            // A broker that is down leads nothing and controls nothing, whatever the last
+            // Metadata said (a stopped demo broker showed "CTRL yes, LEADS 62").
+            let down = status == .down
+            return BrokerView(id: b.id, host: b.host, port: b.port, rack: b.rack, isController: !down && md.controllerId == b.id,
+                              status: status, partitionsLed: down ? 0 : led[b.id] ?? 0, logDirBytes: logDirs[b.id]?.totalBytes, error: error)
         }
     }
 

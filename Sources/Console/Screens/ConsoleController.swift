@@ -634,8 +634,10 @@ public final class ConsoleController {
         if let id = s.clusterId { left += " │ \(id)" }
         if !canvas.glyphs.vertical.contains("│") { left = left.replacingOccurrences(of: "│", with: "|") }
         var right = "  brokers \(up)/\(s.brokers.count)  topics \(s.topics.count)  groups \(s.groups.count) "
-        if readOnly { right = "READ-ONLY  " + right }
-        let rw = min(TextWidth.width(of: right), canvas.width / 2)
+        if readOnly { right = "  READ-ONLY" + right }
+        // The counts and READ-ONLY matter more than the cluster id: at 80 columns in
+        // read-only mode "groups N" was cut off and READ-ONLY ran into the id.
+        let rw = min(TextWidth.width(of: right), max(canvas.width / 2, canvas.width - 34))
         canvas.write(fitted: left, row: 0, col: 0, width: canvas.width - rw, role: .header)
         canvas.write(fitted: right, row: 0, col: canvas.width - rw, width: rw, alignRight: true, role: .header)
         // Tabs and breadcrumb.
