@@ -96,7 +96,15 @@ public final class BrokerConnection: Sendable {
         }
         if error is NIOSSLError || error is BoringSSLError || error is NIOSSLExtraError {
             let reason = TLSConfig.describe(error)
-            let hint = reason.contains("CERTIFICATE_VERIFY_FAILED") ? " (broker certificate not trusted; check ssl.ca.location)" : ""
+            let hint: String
+            if reason.contains("CERTIFICATE_VERIFY_FAILED") {
+                hint = " (broker certificate not trusted; check ssl.ca.location)"
+            } else if reason.contains("CERTIFICATE_REQUIRED") || reason.contains("BAD_CERTIFICATE")
+                        || reason.contains("UNKNOWN_CA") {
+                hint = " (the broker refused our client certificate or wants one; check ssl.certificate.location and ssl.key.location)"
+            } else {
+                hint = ""
+            }
             return "TLS handshake failed: \(reason)\(hint)"
         }
         return String(describing: error)

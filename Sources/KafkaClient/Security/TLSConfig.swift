@@ -84,9 +84,13 @@ public struct TLSConfig: Sendable {
             context = try NIOSSLContext(configuration: tls)
         } catch {
             // Reached when the key does not match the certificate, or a CA directory is unusable.
-            let key = certificateLocation != nil ? "ssl.key.location" : "ssl.ca.location"
+            if let certificateLocation, let keyLocation {
+                throw KafkaClientError.invalidConfiguration(
+                    key: "ssl.key.location", value: keyLocation,
+                    reason: "the key does not match the certificate in ssl.certificate.location \(certificateLocation) (\(Self.describe(error)))")
+            }
             throw KafkaClientError.invalidConfiguration(
-                key: key, value: (certificateLocation != nil ? keyLocation : caLocation) ?? "",
+                key: "ssl.ca.location", value: caLocation ?? "",
                 reason: "cannot build the TLS context: \(Self.describe(error))")
         }
     }
