@@ -30,11 +30,14 @@ public final class KafkaBroker: Sendable {
     /// Whether ``run()`` started and whether it returned: the event loops may only be shut
     /// down after every connection task has finished with its channel.
     private let runState = Mutex<(started: Bool, finished: Bool)>((false, false))
+    /// Held from before anything touches the log directories until shutdown has closed them.
+    private let directoryLock: LogDirectoryLock
 
     /// Builds the broker and opens its storage; call ``bind()`` then ``run()``.
     public init(config: BrokerConfig, logger: Logger, clock: any BrokerClock = SystemBrokerClock()) throws {
         self.config = config
         self.logger = logger
+        directoryLock = try LogDirectoryLock(directories: config.logDirs)
         var rng = SystemRandomNumberGenerator()
         let clusterId = try MetaProperties.ensure(logDirs: config.logDirs, nodeId: config.nodeId,
                                                   configuredClusterId: config.clusterId,
@@ -197,6 +200,7 @@ public final class KafkaBroker: Sendable {
             logger.error("Log manager shutdown failed: \(error)")
         }
         try? await group.shutdownGracefully()
+        directoryLock.release()
         logger.info("Shut down cleanly")
     }
 
