@@ -1,4 +1,5 @@
 import Foundation
+import KafkaProtocol
 import NIOCore
 import NIOPosix
 import NIOSSL
@@ -155,7 +156,7 @@ public final class BrokerConnection: Sendable {
         let ms = Int64(deadline.milliseconds)
         let timer = channel.eventLoop.scheduleTask(in: .milliseconds(ms)) {
             // Fails every pending request with the timeout and closes the connection.
-            channel.pipeline.fireErrorCaught(KafkaClientError.timedOut(operation: "request to \(name) (api \(apiKey))", milliseconds: ms))
+            channel.pipeline.fireErrorCaught(KafkaClientError.timedOut(operation: "\(ApiKey(rawValue: apiKey)?.name ?? "api \(apiKey)") request to \(name)", milliseconds: ms))
         }
         promise.futureResult.whenComplete { _ in timer.cancel() }
         channel.writeAndFlush(request).whenFailure { error in
@@ -181,7 +182,7 @@ public final class BrokerConnection: Sendable {
         let ms = Int64(requestTimeout.milliseconds)
         if expectsResponse {
             let timer = channel.eventLoop.scheduleTask(in: .milliseconds(ms)) {
-                channel.pipeline.fireErrorCaught(KafkaClientError.timedOut(operation: "request to \(name) (api \(apiKey))", milliseconds: ms))
+                channel.pipeline.fireErrorCaught(KafkaClientError.timedOut(operation: "\(ApiKey(rawValue: apiKey)?.name ?? "api \(apiKey)") request to \(name)", milliseconds: ms))
             }
             promise.futureResult.whenComplete { _ in timer.cancel() }
         }
