@@ -25,8 +25,12 @@ public final class BrokerConnection: Sendable {
     private let requestTimeout: Duration
     private let inFlight: AsyncSemaphore
     private let versions: Locked<[Int16: ClosedRange<Int16>]>
+    /// Why the channel closed, when an error closed it (set by ``KafkaChannelHandler``).
+    private let closeReason: Locked<KafkaClientError?>
 
-    private init(nodeId: Int32, address: BrokerAddress, channel: Channel, config: ClientConfig) {
+    private init(nodeId: Int32, address: BrokerAddress, channel: Channel, config: ClientConfig,
+                 closeReason: Locked<KafkaClientError?>) {
+        self.closeReason = closeReason
         self.nodeId = nodeId
         self.address = address
         self.channel = channel
@@ -43,6 +47,7 @@ public final class BrokerConnection: Sendable {
     ) async throws -> BrokerConnection {
         let name = address.description
         let tls = config.tls
+        let closeReason = Locked<KafkaClientError?>(nil)
         // SNI carries the broker's host name; an IP literal may not be sent (RFC 6066), and
         // NIOSSL then checks the certificate's IP SANs against the peer address instead.
         let sniHost = Self.isIPAddress(address.host) ? nil : address.host
@@ -60,7 +65,7 @@ public final class BrokerConnection: Sendable {
                     }
                     try channel.pipeline.syncOperations.addHandler(
                         ByteToMessageHandler(KafkaFrameDecoder(maxFrameSize: 512 << 20)))
-                    try channel.pipeline.syncOperations.addHandler(KafkaChannelHandler(brokerName: name))
+                    try channel.pipeline.syncOperations.addHandler(KafkaChannelHandler(brokerName: name, closeReason: closeReason))
                 }
             }
         let channel: Channel
@@ -69,7 +74,8 @@ public final class BrokerConnection: Sendable {
         } catch {
             throw KafkaClientError.connectionFailed(broker: name, reason: Self.describe(error))
         }
-        let connection = BrokerConnection(nodeId: nodeId, address: address, channel: channel, config: config)
+        let connection = BrokerConnection(nodeId: nodeId, address: address, channel: channel, config: config,
+                                          closeReason: closeReason)
         do {
             try await connection.negotiateVersions()
             if let sasl = config.sasl { try await connection.authenticate(sasl) }
@@ -159,8 +165,9 @@ public final class BrokerConnection: Sendable {
             channel.pipeline.fireErrorCaught(KafkaClientError.timedOut(operation: "\(ApiKey(rawValue: apiKey)?.name ?? "api \(apiKey)") request to \(name)", milliseconds: ms))
         }
         promise.futureResult.whenComplete { _ in timer.cancel() }
+        let closeReason = self.closeReason
         channel.writeAndFlush(request).whenFailure { error in
-            promise.fail(KafkaClientError.connectionFailed(broker: name, reason: Self.describe(error)))
+            promise.fail(closeReason.withLock { $0 } ?? KafkaClientError.connectionFailed(broker: name, reason: Self.describe(error)))
         }
         return try await promise.futureResult.get()
     }
@@ -186,8 +193,9 @@ public final class BrokerConnection: Sendable {
             }
             promise.futureResult.whenComplete { _ in timer.cancel() }
         }
+        let closeReason = self.closeReason
         channel.writeAndFlush(request).whenFailure { error in
-            promise.fail(KafkaClientError.connectionFailed(broker: name, reason: Self.describe(error)))
+            promise.fail(closeReason.withLock { $0 } ?? KafkaClientError.connectionFailed(broker: name, reason: Self.describe(error)))
         }
         return promise.futureResult
     }

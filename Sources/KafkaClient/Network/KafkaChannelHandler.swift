@@ -55,8 +55,15 @@ final class KafkaChannelHandler: ChannelDuplexHandler {
     private var pending = CircularBuffer<Pending>()
     private var nextCorrelationId: Int32 = 1
     private let brokerName: String
+    /// The first error that closed the channel, shared with ``BrokerConnection``: a request
+    /// written after the close (e.g. ApiVersions right after a failed TLS handshake) must fail
+    /// with that cause, not with NIO's bare "I/O on closed channel".
+    let closeReason: Locked<KafkaClientError?>
 
-    init(brokerName: String) { self.brokerName = brokerName }
+    init(brokerName: String, closeReason: Locked<KafkaClientError?> = Locked(nil)) {
+        self.brokerName = brokerName
+        self.closeReason = closeReason
+    }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let request = unwrapOutboundIn(data)
@@ -116,7 +123,10 @@ final class KafkaChannelHandler: ChannelDuplexHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        failAll(error as? KafkaClientError ?? KafkaClientError.connectionFailed(broker: brokerName, reason: BrokerConnection.describe(error)))
+        let clientError = error as? KafkaClientError
+            ?? KafkaClientError.connectionFailed(broker: brokerName, reason: BrokerConnection.describe(error))
+        closeReason.withLock { if $0 == nil { $0 = clientError } }
+        failAll(clientError)
         context.close(promise: nil)
     }
 
