@@ -1,6 +1,7 @@
 import NIOCore
 import NIOPosix
 import NIOSSL
+import KafkaProtocol
 import XCTest
 @testable import KafkaClient
 

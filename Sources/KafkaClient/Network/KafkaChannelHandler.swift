@@ -1,24 +1,5 @@
 import NIOCore
 
-/// Splits the TCP byte stream into Kafka frames (`int32 size` + payload).
-final class KafkaFrameDecoder: ByteToMessageDecoder {
-    typealias InboundOut = ByteBuffer
-    let maxFrameSize: Int
-
-    init(maxFrameSize: Int) { self.maxFrameSize = maxFrameSize }
-
-    func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
-        guard let size: Int32 = buffer.getInteger(at: buffer.readerIndex) else { return .needMoreData }
-        guard size >= 4, Int(size) <= maxFrameSize else {
-            throw KafkaClientError.protocolViolation("response frame of \(size) bytes (limit \(maxFrameSize))")
-        }
-        guard buffer.readableBytes >= 4 + Int(size) else { return .needMoreData }
-        buffer.moveReaderIndex(forwardBy: 4)
-        context.fireChannelRead(wrapInboundOut(buffer.readSlice(length: Int(size))!))
-        return .continue
-    }
-}
-
 /// One request on its way out: the handler assigns the correlation id, frames it, and (unless
 /// it is an acks=0 produce) queues the promise for the response.
 struct OutboundKafkaRequest {
