@@ -88,6 +88,15 @@ public final class BrokerConnection: Sendable {
 
     private static func isIPAddress(_ host: String) -> Bool { TLSConfig.isIPAddress(host) }
 
+    /// Why a request could not be written: the error that closed the channel when there was
+    /// one (a TLS alert, a timeout), "connection closed" when the peer simply went away first,
+    /// and the write error itself otherwise.
+    private static func writeFailure(_ error: Error, closeReason: Locked<KafkaClientError?>, broker: String) -> KafkaClientError {
+        if let reason = closeReason.withLock({ $0 }) { return reason }
+        if case ChannelError.ioOnClosedChannel = error { return .connectionClosed(broker: broker) }
+        return .connectionFailed(broker: broker, reason: describe(error))
+    }
+
     /// A one-line reason ("Connection refused") instead of NIO's nested error dumps.
     static func describe(_ error: Error) -> String {
         if let io = error as? IOError { return String(cString: strerror(io.errnoCode)) }
@@ -167,7 +176,7 @@ public final class BrokerConnection: Sendable {
         promise.futureResult.whenComplete { _ in timer.cancel() }
         let closeReason = self.closeReason
         channel.writeAndFlush(request).whenFailure { error in
-            promise.fail(closeReason.withLock { $0 } ?? KafkaClientError.connectionFailed(broker: name, reason: Self.describe(error)))
+            promise.fail(Self.writeFailure(error, closeReason: closeReason, broker: name))
         }
         return try await promise.futureResult.get()
     }
@@ -195,7 +204,7 @@ public final class BrokerConnection: Sendable {
         }
         let closeReason = self.closeReason
         channel.writeAndFlush(request).whenFailure { error in
-            promise.fail(closeReason.withLock { $0 } ?? KafkaClientError.connectionFailed(broker: name, reason: Self.describe(error)))
+            promise.fail(Self.writeFailure(error, closeReason: closeReason, broker: name))
         }
         return promise.futureResult
     }
