@@ -73,10 +73,12 @@ public protocol KafkaResponse: KafkaMessage {
 
 // MARK: Primitive array elements
 
-extension Int8: KafkaWireElement {
+/// Integers are written big-endian at their own width in every version, so one definition
+/// serves all the integer element types.
+extension KafkaWireElement where Self: FixedWidthInteger {
     @inlinable
-    public static func readKafkaElement(from buffer: inout ByteBuffer, version: Int16, compact: Bool) throws -> Int8 {
-        try buffer.readKafkaInteger(as: Int8.self)
+    public static func readKafkaElement(from buffer: inout ByteBuffer, version: Int16, compact: Bool) throws -> Self {
+        try buffer.readKafkaInteger(as: Self.self)
     }
     @inlinable
     public func writeKafkaElement(into buffer: inout ByteBuffer, version: Int16, compact: Bool) throws {
@@ -84,60 +86,12 @@ extension Int8: KafkaWireElement {
     }
 }
 
-extension Int16: KafkaWireElement {
-    @inlinable
-    public static func readKafkaElement(from buffer: inout ByteBuffer, version: Int16, compact: Bool) throws -> Int16 {
-        try buffer.readKafkaInteger(as: Int16.self)
-    }
-    @inlinable
-    public func writeKafkaElement(into buffer: inout ByteBuffer, version: Int16, compact: Bool) throws {
-        buffer.writeKafkaInteger(self)
-    }
-}
-
-extension Int32: KafkaWireElement {
-    @inlinable
-    public static func readKafkaElement(from buffer: inout ByteBuffer, version: Int16, compact: Bool) throws -> Int32 {
-        try buffer.readKafkaInteger(as: Int32.self)
-    }
-    @inlinable
-    public func writeKafkaElement(into buffer: inout ByteBuffer, version: Int16, compact: Bool) throws {
-        buffer.writeKafkaInteger(self)
-    }
-}
-
-extension Int64: KafkaWireElement {
-    @inlinable
-    public static func readKafkaElement(from buffer: inout ByteBuffer, version: Int16, compact: Bool) throws -> Int64 {
-        try buffer.readKafkaInteger(as: Int64.self)
-    }
-    @inlinable
-    public func writeKafkaElement(into buffer: inout ByteBuffer, version: Int16, compact: Bool) throws {
-        buffer.writeKafkaInteger(self)
-    }
-}
-
-extension UInt16: KafkaWireElement {
-    @inlinable
-    public static func readKafkaElement(from buffer: inout ByteBuffer, version: Int16, compact: Bool) throws -> UInt16 {
-        try buffer.readKafkaInteger(as: UInt16.self)
-    }
-    @inlinable
-    public func writeKafkaElement(into buffer: inout ByteBuffer, version: Int16, compact: Bool) throws {
-        buffer.writeKafkaInteger(self)
-    }
-}
-
-extension UInt32: KafkaWireElement {
-    @inlinable
-    public static func readKafkaElement(from buffer: inout ByteBuffer, version: Int16, compact: Bool) throws -> UInt32 {
-        try buffer.readKafkaInteger(as: UInt32.self)
-    }
-    @inlinable
-    public func writeKafkaElement(into buffer: inout ByteBuffer, version: Int16, compact: Bool) throws {
-        buffer.writeKafkaInteger(self)
-    }
-}
+extension Int8: KafkaWireElement {}
+extension Int16: KafkaWireElement {}
+extension Int32: KafkaWireElement {}
+extension Int64: KafkaWireElement {}
+extension UInt16: KafkaWireElement {}
+extension UInt32: KafkaWireElement {}
 
 extension Bool: KafkaWireElement {
     @inlinable
