@@ -53,9 +53,18 @@ wait_for() {
   return 1
 }
 expect() { if wait_for "$1" "${2:-15}"; then pass "screen shows '$1'"; else fail "screen never showed '$1'"; fi; }
+new_session() {  # new_session CMD: a fresh 80x24 session running CMD
+  # Killing the last session ends the tmux server; a new-session racing with its exit
+  # fails with "server exited unexpectedly", so wait and retry.
+  $TMUX_CMD kill-session -t "$SESSION" 2>/dev/null && sleep 0.5
+  for _ in 1 2 3 4 5; do
+    $TMUX_CMD new-session -d -s "$SESSION" -x 80 -y 24 "$1" 2>/dev/null && return 0
+    sleep 0.5
+  done
+  log "cannot start a tmux session"; return 1
+}
 start_console() {  # start_console CMD...: runs CMD in a fresh 80x24 tmux session
-  $TMUX_CMD kill-session -t "$SESSION" 2>/dev/null
-  $TMUX_CMD new-session -d -s "$SESSION" -x 80 -y 24 "cd $WORK && SAMSA_LOG_DIR=$WORK $* ; echo CONSOLE-EXITED rc=\$?; sleep 600"
+  new_session "cd $WORK && SAMSA_LOG_DIR=$WORK $* ; echo CONSOLE-EXITED rc=\$?; sleep 600"
 }
 kcat_has_topic() { "$KCAT" -b "$1" -L -t "$2" 2>/dev/null | grep -q "topic \"$2\" with $3 partitions"; }
 kcat_count() { "$KCAT" -b "$1" -C -t "$2" -e -q -f 'x\n' 2>/dev/null | wc -l; }
@@ -169,6 +178,8 @@ d = a.describe_consumer_groups(["demo-billing"])["demo-billing"].result(timeout=
 print(d.members[0].member_id[:12] if d.members else "")
 PYEOF
 )
+  # Tansu 0.6's DescribeGroups leaves confluent-kafka without members: check our client's id prefix.
+  [ -z "$member" ] && [ "$name" = tansu ] && member="demo-billing"
   if [ -n "$member" ] && wait_for "$member" 10; then pass "members view shows member $member"; else fail "members view lacks '$member'"; fi
   keys Escape
   # With consumers running, the reset preview warns and offers no Execute.
@@ -203,11 +214,11 @@ PYEOF
 
   # Headless: --once --output json reports the same cluster (topic, partitions, the group).
   if "$SAMSA_BIN" console --bootstrap-server "$B" --once --output json >"$WORK/once-$name.json" 2>"$WORK/once-$name.err" &&
-     "$PY" - "$WORK/once-$name.json" "$TOPIC" <<'PYEOF'
+     "$PY" - "$WORK/once-$name.json" "$TOPIC" "$NPART" <<'PYEOF'
 import json, sys
 s = json.load(open(sys.argv[1]))
 topic = next(t for t in s["topics"] if t["name"] == sys.argv[2])
-assert len(topic["partitions"]) == 3, topic
+assert len(topic["partitions"]) == int(sys.argv[3]), topic
 g = next(g for g in s["groups"] if g["groupId"] == "demo-billing")
 assert g["status"] in ("OK", "WARN", "ERR") and g["reason"], g
 assert any(p.get("committedOffset") is not None for p in g["partitions"]), g
@@ -361,8 +372,7 @@ if [ -d "$DEMO/cluster" ]; then fail "demo data left behind without --keep"; els
 # its "Stopping" line to the dead terminal and leave the broker running.
 log "== C. samsa demo, terminal hung up"
 HUP=$WORK/hup
-$TMUX_CMD kill-session -t "$SESSION" 2>/dev/null
-$TMUX_CMD new-session -d -s "$SESSION" -x 80 -y 24 "cd $WORK && SAMSA_LOG_DIR=$WORK $SAMSA_BIN demo --dir $HUP --rate 10"
+new_session "cd $WORK && SAMSA_LOG_DIR=$WORK $SAMSA_BIN demo --dir $HUP --rate 10"
 expect "demo.orders" 60
 if pgrep -f "broker --config $HUP/cluster/broker-1/server.properties" >/dev/null; then pass "demo broker running"; else fail "demo broker not running"; fi
 $TMUX_CMD kill-session -t "$SESSION"

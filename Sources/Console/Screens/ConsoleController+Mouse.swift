@@ -19,10 +19,9 @@ extension ConsoleController {
         }
         switch e.kind {
         case .wheelUp, .wheelDown:
-            let table = paneTable(s, now: now)
-            _ = stack[stack.count - 1].table.handle(e.kind == .wheelUp ? .up : .down, rowCount: table.rowCount, pageHeight: mouseTargets.pageHeight)
             // Three rows per notch, as terminals scroll text.
-            for _ in 0..<2 { _ = stack[stack.count - 1].table.handle(e.kind == .wheelUp ? .up : .down, rowCount: table.rowCount, pageHeight: mouseTargets.pageHeight) }
+            let rows = paneTable(s, now: now).rowCount
+            for _ in 0..<3 { _ = stack[stack.count - 1].table.handle(e.kind == .wheelUp ? .up : .down, rowCount: rows, pageHeight: mouseTargets.pageHeight) }
             return []
         case .press:
             if let tab = mouseTargets.tabs.first(where: { $0.cols.contains(e.col) && e.row == mouseTargets.tabRow }) {
