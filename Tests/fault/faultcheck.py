@@ -180,6 +180,8 @@ def verify(bootstrap: str, acks_path: str, *, timeout: float = 60.0) -> VerifyRe
             done = False
             while not done and time.time() < deadline:
                 for m in consumer.consume(num_messages=1000, timeout=0.5):
+                    if done:
+                        break  # past the last acknowledged offset: what follows is not ours to judge
                     err = m.error()
                     if err is not None:
                         if err.code() == KafkaError._PARTITION_EOF:
