@@ -140,6 +140,26 @@ final class StorageFailureTests: XCTestCase {
         XCTAssertFalse(fs.fileExists(dir + "/a/.kafka_cleanshutdown"))
     }
 
+    func testCleanerKeysAreAcceptedAndMissingLogDirParentsCreated() async throws {
+        let keys = [
+            "log.cleaner.enable=false", "log.cleaner.threads=2", "log.cleaner.io.max.bytes.per.second=1000000.0",
+            "log.cleaner.dedupe.buffer.size=1048576", "log.cleaner.io.buffer.size=65536",
+            "log.cleaner.io.buffer.load.factor=0.8", "log.cleaner.backoff.ms=2500", "log.cleaner.min.cleanable.ratio=0.4",
+            "log.cleaner.min.compaction.lag.ms=10", "log.cleaner.max.compaction.lag.ms=1000000",
+            "log.cleaner.delete.retention.ms=1000",
+        ]
+        let nested = dir + "/not/yet/there"
+        let config = try BrokerConfig(properties: PropertiesFile(parsing: "listeners=PLAINTEXT://127.0.0.1:0\nlog.dirs=\(nested)\n"
+            + keys.joined(separator: "\n") + "\n"))
+        XCTAssertEqual(config.warnings, [], "every log.cleaner.* key is Kafka's")
+        XCTAssertEqual(config.logCleanerBackoffMs, 2500)
+        XCTAssertFalse(config.logCleanerEnable)
+        // The parent of log.dirs does not exist: created, as Kafka does (was "cannot lock").
+        let broker = try KafkaBroker(config: config, logger: Logger(label: "test"), logFileSystem: SimulatedFileSystem())
+        XCTAssertTrue(FileManager.default.fileExists(atPath: nested + "/.lock"))
+        await broker.shutdown()
+    }
+
     func testCorruptBatchInOlderSegmentAnswersCorruptMessage() async throws {
         let h = try BrokerHarness(properties: "")
         defer { h.cleanup() }
