@@ -261,7 +261,7 @@ public struct BrokerConfig: Sendable {
     /// The effective text value of a broker key and where it came from.
     public func brokerValue(_ key: String) -> (value: String?, source: ConfigSource) {
         if let v = explicitValues[key] { return (v, .staticBrokerConfig) }
-        return (BrokerConfigKeys.byName[key]?.defaultValue, .defaultConfig)
+        return (BrokerConfigKeys.definition(key)?.defaultValue, .defaultConfig)
     }
 
     /// The default of topic config `name` on this broker: the first broker synonym set

@@ -6,9 +6,23 @@ import Synchronization
 /// A Kafka error code with a message: what a partition-level operation returns instead of
 /// throwing arbitrary errors, so handlers can copy it into the response.
 public struct PartitionError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// One rejected record of a produced batch (Produce v8+ `RecordErrors`, Kafka's `RecordError`).
+    public struct RecordError: Equatable, Sendable, CustomStringConvertible {
+        public var batchIndex: Int32
+        public var message: String
+        public init(batchIndex: Int32, message: String) { self.batchIndex = batchIndex; self.message = message }
+        /// Kafka's `RecordError.toString`, which its error message lists.
+        public var description: String { "RecordError(batchIndex=\(batchIndex), message='\(message)')" }
+    }
+
     public var code: Int16
     public var message: String
+    /// The records that caused the error, when it is about records (INVALID_RECORD, INVALID_TIMESTAMP).
+    public var recordErrors: [RecordError] = []
     public init(_ code: Int16, _ message: String) { self.code = code; self.message = message }
+    public init(_ code: Int16, _ message: String, recordErrors: [RecordError]) {
+        self.code = code; self.message = message; self.recordErrors = recordErrors
+    }
     public var description: String { "error \(code): \(message)" }
 
     static func from(_ error: LogStorageError) -> PartitionError { .init(error.kafkaErrorCode, "\(error)") }
