@@ -39,7 +39,7 @@ public enum LocalClusterError: Error, CustomStringConvertible, Sendable {
             // The reason first: after "(log: /long/path)" it was cut off the console's one
             // line, so "errno 24" or "address in use" was only in the log file.
             let reason = LocalCluster.failureReason(lines).map { ": \($0)" } ?? ""
-            return "broker \(id) failed to start\(reason) (exit status \(st); log: \(log))\n\(lines)"
+            return "broker \(id) exited at start-up\(reason) (exit status \(st); log: \(log))\n\(lines)"
         case .noFreePort: return "no free TCP port on 127.0.0.1"
         case .portInUse(let id, let port): return "cannot start broker \(id): something already listens on 127.0.0.1:\(port) (choose another port, or 0 for a free one)"
         }
@@ -306,9 +306,11 @@ public actor LocalCluster {
         let lines = log.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         func message(_ l: String) -> String {
             // swift-log's stream format: "<time> <level> <label> : [<source>] <message>".
-            if let r = l.range(of: "] ") { return String(l[r.upperBound...]) }
-            if let r = l.range(of: " : ") { return String(l[r.upperBound...]) }
-            return l
+            var m = l
+            if let r = l.range(of: "] ") { m = String(l[r.upperBound...]) } else if let r = l.range(of: " : ") { m = String(l[r.upperBound...]) }
+            // The caller already says it failed to start.
+            for p in ["Broker failed to start: ", "Invalid configuration: "] where m.hasPrefix(p) { m = String(m.dropFirst(p.count)) }
+            return m
         }
         if let l = lines.last(where: { $0.contains(" critical ") || $0.contains(" error ") }) { return message(l) }
         let hints = ["error", "errno", "fatal", "failed", "cannot", "denied", "in use"]

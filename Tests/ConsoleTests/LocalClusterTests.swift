@@ -143,10 +143,10 @@ final class LocalClusterTests: XCTestCase {
             XCTFail("start should fail")
         } catch let e as LocalClusterError {
             let first = "\(e)".split(separator: "\n").first.map(String.init) ?? ""
-            XCTAssertTrue(first.hasPrefix("broker 1 failed to start: Broker failed to start: socket(): Too many open files (errno: 24) (exit status 1; log: "), first)
+            XCTAssertTrue(first.hasPrefix("broker 1 exited at start-up: socket(): Too many open files (errno: 24) (exit status 1; log: "), first)
         }
         let reason = await cluster.exitReason(1)
-        XCTAssertEqual(reason, "Broker failed to start: socket(): Too many open files (errno: 24)")
+        XCTAssertEqual(reason, "socket(): Too many open files (errno: 24)")
         XCTAssertEqual(LocalCluster.failureReason("a\nbind failed: Address already in use\nbye"), "bind failed: Address already in use")
     }
 }

@@ -97,10 +97,10 @@ sed "s/^listeners=.*/listeners=PLAINTEXT:\/\/127.0.0.1:$SPORT/; s/^advertised.li
 STRANGER=$!; PIDS+=("$STRANGER")
 for _ in $(seq 1 50); do grep -q -i "listening\|started" "$WORK/stranger.log" && break; sleep 0.2; done
 keys s; expect "start broker 1? (y/n)" 5; keys y
-expect "failed to start: " 40
-expect "is in use by another broker process" 5
+expect "start broker 1 failed: broker 1 exited at start-up: log directory" 40
 keys '!'
 expect "Message history" 5
+expect "is in use by another broker process" 5
 expect "broker.log" 5
 keys Escape
 kill "$STRANGER" 2>/dev/null; wait "$STRANGER" 2>/dev/null

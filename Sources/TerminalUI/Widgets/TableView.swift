@@ -92,17 +92,12 @@ public struct TableView {
         }
         var spare = width - total
         if let content, content.count == columns.count, spare > 0 {
-            var need = columns.indices.map { widths[$0] > 0 ? max(0, content[$0] - widths[$0]) : 0 }
-            while spare > 0 {
-                let active = columns.indices.filter { need[$0] > 0 }
-                guard !active.isEmpty else { break }
-                let weight = active.map { max(1, columns[$0].flex) }.reduce(0, +)
-                var given = 0
-                for i in active where given < spare {
-                    let g = min(need[i], max(1, spare * max(1, columns[i].flex) / weight), spare - given)
-                    widths[i] += g; need[i] -= g; given += g
-                }
-                spare -= given
+            // Smallest need first: a whole verdict ("COLLECTING") or owner is worth more
+            // than a few more characters of a long reason, which gets what remains.
+            let need = columns.indices.map { widths[$0] > 0 ? max(0, content[$0] - widths[$0]) : 0 }
+            for i in columns.indices.filter({ need[$0] > 0 }).sorted(by: { (need[$0], $0) < (need[$1], $1) }) where spare > 0 {
+                let g = min(need[i], spare)
+                widths[i] += g; spare -= g
             }
         }
         let flexTotal = zip(columns, widths).filter { $1 > 0 }.map { $0.0.flex }.reduce(0, +)
