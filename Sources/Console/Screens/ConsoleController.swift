@@ -224,7 +224,7 @@ public final class ConsoleController {
         case (.topics, .enter): if let sel { return push(.partitions(topic: sel)) }
         case (.topics, .char("m")): if let sel { return openMessages(sel, nil) }
         case (.topics, .char("c")): return openCreateTopic(s, now)
-        case (.topics, .char("d")), (.topics, .ctrl("d")): if let sel { return openDelete(sel, now) }
+        case (.topics, .char("d")), (.topics, .ctrl("d")): if let sel { return openDelete(sel, s, now) }
         case (.topics, .char("p")): if let sel { return openProduce(sel, nil, now) }
         case (.topics, .char("e")): if let sel { return openAlterConfig(sel, s, now) }
         case (.partitions(let t), .enter), (.partitions(let t), .char("m")):
@@ -296,7 +296,7 @@ public final class ConsoleController {
         case "create-topic": return openCreateTopic(s, now)
         case "delete-topic":
             guard let t = arg ?? selectedTopic(s, now) else { say("usage: :delete-topic TOPIC", .error, now); return [] }
-            return openDelete(t, now)
+            return openDelete(t, s, now)
         case "produce":
             guard let t = arg ?? selectedTopic(s, now) else { say("usage: :produce TOPIC", .error, now); return [] }
             return openProduce(t, nil, now)
@@ -570,7 +570,8 @@ public final class ConsoleController {
                     if let other = existing.first(where: { norm($0) == norm(n) }) { return "collides with \(other) ('.' and '_' are the same in metrics)" }
                     return nil
                 },
-                FormField(key: "partitions", label: "Partitions", value: "3", validate: Self.positiveInt(100_000)),
+                FormField(key: "partitions", label: "Partitions", value: "3",
+                          hint: "above \(Self.grouped(Self.partitionConfirmThreshold)) asks to confirm", validate: Self.positiveInt(100_000)),
                 FormField(key: "rf", label: "Replication factor", value: "\(min(3, brokers))",
                           hint: "at most \(brokers) (live brokers)", validate: Self.positiveInt(brokers)),
                 FormField(key: "configs", label: "Configs", hint: "e.g. retention.ms=3600000,cleanup.policy=compact") { c in
@@ -582,8 +583,35 @@ public final class ConsoleController {
         }
     }
 
-    private func openDelete(_ topic: String, _ now: Date) -> [ConsoleEffect] {
-        mutating("delete topic", now) {
+    /// Kafka's internal topics (`Topic.isInternal`) and the KRaft metadata log: the console
+    /// never offers to delete them (a deleted `__consumer_offsets` silently loses every
+    /// group's offsets; Samsa's broker refuses it too, Kafka's only in kafka-topics.sh).
+    static let undeletableTopics: Set<String> = ["__consumer_offsets", "__transaction_state", "__share_group_state", "__cluster_metadata"]
+
+    /// Why the console will not delete `topic`, or nil.
+    static func deletionRefusal(_ topic: String, _ s: ClusterSnapshot) -> String? {
+        guard undeletableTopics.contains(topic) || s.topic(named: topic)?.isInternal == true else { return nil }
+        return "\(topic) is a Kafka internal topic: deleting it is not allowed (consumer groups would lose their offsets)"
+    }
+
+    /// Partition counts above this ask for confirmation (each partition costs the broker
+    /// files, memory and recovery time; a typo of 20000 for 200 once wedged a broker).
+    static let partitionConfirmThreshold = 1_000
+
+    /// 20000 -> "20,000": counts a user confirms must be exact.
+    static func grouped(_ n: Int) -> String {
+        let digits = String(n.magnitude)
+        var out = ""
+        for (i, c) in digits.enumerated() {
+            if i > 0, (digits.count - i) % 3 == 0 { out.append(",") }
+            out.append(c)
+        }
+        return (n < 0 ? "-" : "") + out
+    }
+
+    private func openDelete(_ topic: String, _ s: ClusterSnapshot, _ now: Date) -> [ConsoleEffect] {
+        if let reason = Self.deletionRefusal(topic, s) { say(reason, .warn, now); return [] }
+        return mutating("delete topic", now) {
             mode = .form(Form(title: "Delete topic \(topic)", fields: [
                 FormField(key: "confirm", label: "Type name", hint: "type \(topic) to delete it and all its data") { v in
                     v == topic ? nil : "does not match the topic name"
@@ -676,7 +704,12 @@ public final class ConsoleController {
             guard let partitions: Int32 = Self.number(v["partitions"]), let rf: Int16 = Self.number(v["rf"]) else {
                 say("partitions and replication factor must be whole numbers", .error, now); return []
             }
-            return perform(.createTopic(name: v["name"] ?? "", partitions: partitions, replicationFactor: rf, configs: configs), now)
+            let action = ConsoleAction.createTopic(name: v["name"] ?? "", partitions: partitions, replicationFactor: rf, configs: configs)
+            if Int(partitions) > Self.partitionConfirmThreshold {
+                mode = .confirm("Create \(v["name"] ?? "") with \(Self.grouped(Int(partitions))) partitions (more than \(Self.grouped(Self.partitionConfirmThreshold)))? (y/n)", action)
+                return []
+            }
+            return perform(action, now)
         case .deleteTopic(let t): return perform(.deleteTopic(t), now)
         case .produce(let t, let p):
             guard let count: Int = Self.number(v["count"]), let size: Int = Self.number(v["size"]),
