@@ -56,6 +56,7 @@ public final class SimulatedFileSystem: FileSystem, @unchecked Sendable {
     private var _injectedErrno: CInt = 5
     private var _openFault: (@Sendable (String) -> CInt?)?
     private var _capacityBytes: Int?
+    private var _writeFault: (@Sendable (String) -> CInt?)?
     /// Power losses simulated so far.
     public private(set) var powerLosses = 0
 
@@ -78,6 +79,13 @@ public final class SimulatedFileSystem: FileSystem, @unchecked Sendable {
     public var openFault: (@Sendable (String) -> CInt?)? {
         get { lock.withLock { _openFault } }
         set { lock.withLock { _openFault = newValue } }
+    }
+
+    /// Called with the path of every mutating operation (write, truncate, sync, create,
+    /// rename, remove); a non-nil errno makes it fail, e.g. EIO for one log directory only.
+    public var writeFault: (@Sendable (String) -> CInt?)? {
+        get { lock.withLock { _writeFault } }
+        set { lock.withLock { _writeFault = newValue } }
     }
 
     /// Bytes the "disk" holds (nil: unlimited). A write that would grow the total size of all
@@ -107,6 +115,7 @@ public final class SimulatedFileSystem: FileSystem, @unchecked Sendable {
             if remaining <= 0 { _failWrites = true } else { _operationsUntilFailure = remaining - 1 }
         }
         if _failWrites { throw FileSystemError(operation: operation, path: path, errno: _injectedErrno) }
+        if let errno = _writeFault?(path) { throw FileSystemError(operation: operation, path: path, errno: errno) }
     }
 
     // MARK: FileSystem

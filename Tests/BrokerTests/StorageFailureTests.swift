@@ -107,6 +107,59 @@ final class StorageFailureTests: XCTestCase {
         await broker.shutdown()
     }
 
+    func testFailedLogDirGoesOfflineWhileTheOtherKeepsServing() async throws {
+        let fs = SimulatedFileSystem()
+        let props = "listeners=PLAINTEXT://127.0.0.1:0\nlog.dirs=\(dir)/a,\(dir)/b\noffsets.topic.num.partitions=1\n"
+        let broker = try KafkaBroker(config: BrokerConfig(properties: PropertiesFile(parsing: props)), logger: Logger(label: "test"),
+                                     logFileSystem: fs)
+        _ = try broker.services.controller.createTopic(name: "t", numPartitions: 2, replicationFactor: 1)
+        let inA = try XCTUnwrap((0..<2).first { broker.services.replicas.partition("t", Int32($0))!.log.directory.hasPrefix(dir + "/a/") })
+        let inB = 1 - inA
+        try append(broker, "t", Int32(inA), ["before"])
+        let failing = dir + "/a/"
+        fs.writeFault = { path in path.hasPrefix(failing) ? 5 : nil }   // EIO in dir a only
+        XCTAssertThrowsError(try append(broker, "t", Int32(inA), ["lost"])) { error in
+            XCTAssertEqual((error as? PartitionError)?.code, 56)
+            XCTAssertTrue("\(error)".contains("Input/output error"), "\(error)")
+        }
+        XCTAssertFalse(broker.services.replicas.isStopping, "one healthy dir left: the broker keeps serving")
+        try append(broker, "t", Int32(inB), ["still fine"])
+        // The failed dir's acknowledged data stays readable.
+        let read = try broker.services.replicas.partition("t", Int32(inA))!.read(from: 0, maxBytes: 1 << 20, readCommitted: false, minOneBatch: true)
+        XCTAssertEqual(try BrokerHarness.values(read.readBytes()).map(\.1), ["before"])
+        let logDirs = try await DescribeLogDirsHandler(services: broker.services).handle(DescribeLogDirsRequest(topics: nil), context: .init(
+            apiVersion: 4, correlationId: 1, clientId: nil, clientHost: "x", connectionId: 1, listenerName: "PLAINTEXT"))
+        let byDir = Dictionary(uniqueKeysWithValues: (logDirs?.results ?? []).map { ($0.logDir, $0) })
+        XCTAssertEqual(byDir[dir + "/a"]?.errorCode, ErrorCode.kafkaStorageError.rawValue)
+        XCTAssertEqual(byDir[dir + "/b"]?.errorCode, 0)
+        XCTAssertEqual(byDir[dir + "/b"]?.topics.first { $0.name == "t" }?.partitions.map(\.partitionIndex), [Int32(inB)])
+        fs.writeFault = nil
+        // A later SIGTERM still reports the failure (exit code 1), and marks nothing clean.
+        XCTAssertNotNil(broker.storageFailureReason)
+        await broker.shutdown()
+        XCTAssertFalse(fs.fileExists(dir + "/a/.kafka_cleanshutdown"))
+    }
+
+    func testCleanerKeysAreAcceptedAndMissingLogDirParentsCreated() async throws {
+        let keys = [
+            "log.cleaner.enable=false", "log.cleaner.threads=2", "log.cleaner.io.max.bytes.per.second=1000000.0",
+            "log.cleaner.dedupe.buffer.size=1048576", "log.cleaner.io.buffer.size=65536",
+            "log.cleaner.io.buffer.load.factor=0.8", "log.cleaner.backoff.ms=2500", "log.cleaner.min.cleanable.ratio=0.4",
+            "log.cleaner.min.compaction.lag.ms=10", "log.cleaner.max.compaction.lag.ms=1000000",
+            "log.cleaner.delete.retention.ms=1000",
+        ]
+        let nested = dir + "/not/yet/there"
+        let config = try BrokerConfig(properties: PropertiesFile(parsing: "listeners=PLAINTEXT://127.0.0.1:0\nlog.dirs=\(nested)\n"
+            + keys.joined(separator: "\n") + "\n"))
+        XCTAssertEqual(config.warnings, [], "every log.cleaner.* key is Kafka's")
+        XCTAssertEqual(config.logCleanerBackoffMs, 2500)
+        XCTAssertFalse(config.logCleanerEnable)
+        // The parent of log.dirs does not exist: created, as Kafka does (was "cannot lock").
+        let broker = try KafkaBroker(config: config, logger: Logger(label: "test"), logFileSystem: SimulatedFileSystem())
+        XCTAssertTrue(FileManager.default.fileExists(atPath: nested + "/.lock"))
+        await broker.shutdown()
+    }
+
     func testCorruptBatchInOlderSegmentAnswersCorruptMessage() async throws {
         let h = try BrokerHarness(properties: "")
         defer { h.cleanup() }

@@ -152,9 +152,14 @@ public final class KafkaBroker: Sendable {
         }
     }
 
-    /// Why the broker stopped on a storage failure, nil if it did not: the command exits
-    /// non-zero then.
-    public var storageFailureReason: String? { storageFailure.withLock { $0 } }
+    /// Why the broker stops (or stopped) after a storage failure, nil if none happened: the
+    /// command exits non-zero then. Set when the last log dir failed, or when any log dir is
+    /// offline (the others kept serving until SIGTERM).
+    public var storageFailureReason: String? {
+        if let reason = storageFailure.withLock({ $0 }) { return reason }
+        let offline = logManager.offlineLogDirs
+        return offline.isEmpty ? nil : "log director\(offline.count == 1 ? "y" : "ies") \(offline.joined(separator: ", ")) failed"
+    }
 
     /// The classic group coordinator over `__consumer_offsets` (created here on first start),
     /// with this broker as coordinator of every group.
