@@ -69,6 +69,7 @@ public final class ConsoleRuntime: Sendable {
                           case .perform(let a): executor.perform(a, snapshot: snap)
                           case .tail(let r): Task.detached { await tailer.start(r) }
                           case .clipboard: break  // handled by the loop, which owns the terminal
+                          case .tailLimit(let id, let limit): Task.detached { await tailer.setLimit(id: id, limit: limit) }
                           }
                           return true
                       })

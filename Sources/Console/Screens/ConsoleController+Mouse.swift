@@ -8,11 +8,10 @@ extension ConsoleController {
     func handleMouse(_ e: MouseEvent, _ s: ClusterSnapshot, _ now: Date) -> [ConsoleEffect] {
         switch mode {
         case .normal: break
-        case .detail(let title, let lines, let scroll):
-            switch e.kind {
-            case .wheelUp: mode = .detail(title, lines, max(0, scroll - 3))
-            case .wheelDown: mode = .detail(title, lines, min(max(0, lines.count - 1), scroll + 3))
-            case .press: break
+        case .detail(var view):
+            if e.kind != .press {
+                for _ in 0..<3 { _ = view.handle(e.kind == .wheelUp ? .up : .down) }
+                mode = .detail(view)
             }
             return []
         default: return []   // dialogs, palette, filter, help: keys only
@@ -20,8 +19,10 @@ extension ConsoleController {
         switch e.kind {
         case .wheelUp, .wheelDown:
             // Three rows per notch, as terminals scroll text.
-            let rows = paneTable(s, now: now).rowCount
-            for _ in 0..<3 { _ = stack[stack.count - 1].table.handle(e.kind == .wheelUp ? .up : .down, rowCount: rows, pageHeight: mouseTargets.pageHeight) }
+            let table = paneTable(s, now: now)
+            for _ in 0..<3 { _ = stack[stack.count - 1].table.handle(e.kind == .wheelUp ? .up : .down, rowCount: table.rowCount, pageHeight: mouseTargets.pageHeight) }
+            rememberSelection(table)   // selection follows the row's identity from now on
+            if case .messages = currentPane { return messagesScrolled(table, e.kind == .wheelUp ? .up : .down, now) }
             return []
         case .press:
             if let tab = mouseTargets.tabs.first(where: { $0.cols.contains(e.col) && e.row == mouseTargets.tabRow }) {
@@ -33,6 +34,7 @@ extension ConsoleController {
             let table = paneTable(s, now: now)
             guard index < table.rowCount else { return [] }
             stack[stack.count - 1].table.selected = index
+            rememberSelection(table)
             return []
         }
     }
