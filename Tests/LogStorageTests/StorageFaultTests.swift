@@ -231,9 +231,10 @@ final class StorageFaultTests: XCTestCase {
         try empty.assignEpochStartOffset(epoch: 0)              // what a new leader records
         let busy = try manager.getOrCreateLog(topic: "busy", partition: 0)
         try busy.append(TestBatches.simple(count: 3), leaderEpoch: 0)
+        busy.highWatermark = busy.logEndOffset
         try manager.shutdown()
         // Any write of a checkpoint goes through a .tmp file: make those fail (a full disk).
-        fs.openFault = { path in path.hasSuffix("leader-epoch-checkpoint.tmp") ? 28 : nil }
+        fs.openFault = { path in path.hasSuffix(".tmp") ? 28 : nil }
         for clean in [true, false] {
             if !clean { try fs.removeFile("/data/.kafka_cleanshutdown") }
             manager = try LogManager(config: config, fileSystem: fs)
@@ -241,7 +242,10 @@ final class StorageFaultTests: XCTestCase {
                 let log = try XCTUnwrap(manager.log(topic: topic, partition: 0))
                 try log.assignEpochStartOffset(epoch: 0)         // the leader again, same epoch
                 XCTAssertEqual(log.leaderEpochEntries, [EpochEntry(epoch: 0, startOffset: 0)])
+                log.highWatermark = log.logEndOffset
             }
+            // Nor are unchanged offset checkpoints rewritten (the periodic tasks' work).
+            manager.writeCheckpoints()
             XCTAssertTrue(manager.offlineLogDirs.isEmpty)
             try manager.shutdown()
         }
