@@ -104,3 +104,22 @@ def test_internal_topic_is_not_deleted(broker):
         fs["__consumer_offsets"].result(timeout=30)
     assert exc.value.args[0].code() == KafkaError.TOPIC_EXCEPTION   # INVALID_TOPIC_EXCEPTION (17)
     assert "__consumer_offsets" in a.list_topics(timeout=10).topics
+
+
+@pytest.mark.samsa_only
+def test_timestamp_too_far_ahead_is_invalid_timestamp(broker, topic_name):
+    # message.timestamp.after.max.ms defaults to one hour (Kafka 4.x); a record two hours ahead
+    # is refused as Kafka's LogValidator refuses it.
+    import time
+    create_topic(broker, topic_name)
+    p = Producer({"bootstrap.servers": broker.bootstrap, "linger.ms": 0, "message.timeout.ms": 20000,
+                  "enable.idempotence": False})
+    results = []
+    ahead = int(time.time() * 1000) + 2 * 3600 * 1000
+    p.produce(topic_name, key=b"k", value=b"v", timestamp=ahead, on_delivery=lambda err, msg: results.append(err))
+    assert p.flush(30) == 0
+    # A batch of its own: Kafka rejects a whole batch with one bad record.
+    p.produce(topic_name, key=b"k", value=b"v", on_delivery=lambda err, msg: results.append(err))
+    assert p.flush(30) == 0
+    assert results[0] is not None and results[0].code() == KafkaError.INVALID_TIMESTAMP, results
+    assert results[1] is None, results
