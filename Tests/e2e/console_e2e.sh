@@ -341,8 +341,8 @@ keys 1; keys e; expect "Configs of broker 1" 10
 keys /; text '^log.dirs$'; keys Enter; expect "read-only" 10
 keys Enter; expect "log.dirs is read-only" 5
 keys Escape Escape
-# The mouse: a click (xterm X10 report, as the terminal sends it) on the Groups tab.
-keys 1; $TMUX_CMD send-keys -t "$SESSION" -l $'\e[M :"'; sleep 0.5
+# The mouse: a click (xterm X10 press and release, as the terminal sends them) on the Groups tab.
+keys 1; $TMUX_CMD send-keys -t "$SESSION" -l $'\e[M :"\e[M#:"'; sleep 0.5
 expect "Consumer groups [" 5
 BPID=$(pgrep -f "broker --config $DEMO/cluster/broker-1/server.properties" | head -1)
 keys 1; expect "Brokers [1]" 5
