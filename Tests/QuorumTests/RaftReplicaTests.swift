@@ -236,6 +236,26 @@ final class RaftReplicaTests: XCTestCase {
         return replica
     }
 
+    /// A stale voter that stands again and again (and is refused: its log is behind) must not
+    /// hold back the others' election timers: moving to its epoch keeps the running timer, as
+    /// Kafka's transitionToUnattached does. (The simulation found the livelock, seed 8.)
+    func testRefusedCandidatesDoNotResetTheElectionTimer() throws {
+        let log = RaftLogView(endOffset: 10, epochs: [EpochEntry(epoch: 1, startOffset: 0)])
+        var (voter, _) = start(2, stored: ElectionState(epoch: 1), log: log)
+        let deadline = try XCTUnwrap(voter.nextDeadline())
+        var now: Int64 = 0
+        var epoch: Int32 = 2
+        while now < deadline - 1 {
+            now = min(now + 300, deadline - 1)
+            let effects = voter.handle(.received(from: 3, voteRequest(candidate: 3, epoch: epoch, lastOffset: 2, lastEpoch: 1)), now: now)
+            XCTAssertEqual(voteAnswer(effects)?.voteGranted, false)
+            epoch += 1
+        }
+        XCTAssertEqual(voter.nextDeadline(), deadline)
+        _ = voter.handle(.tick, now: deadline)
+        XCTAssertEqual(voter.role, .candidate, "the up-to-date voter stands when its own timer runs out")
+    }
+
     func testRestartInAnOlderEpochThanTheLogStartsUnattachedAtTheLogsEpoch() {
         let log = RaftLogView(endOffset: 4, epochs: [EpochEntry(epoch: 6, startOffset: 0)])
         let (replica, effects) = start(3, stored: ElectionState(epoch: 2, leaderId: 1), log: log)

@@ -56,6 +56,15 @@ final class RaftSimulationTests: XCTestCase {
                      runs, seconds, Double(runs) / seconds, steps, elections, crashes, commits, worstHeal))
     }
 
+    /// Seeds that once failed (with the harness as it was then; they still run full chaos).
+    func testRegressionSeeds() throws {
+        for (seed, voters) in [(UInt64(8), 5), (214, 5)] {
+            var options = RaftSimulation.Options()
+            options.voters = voters
+            _ = try RaftSimulation(seed: seed, options: options).run()
+        }
+    }
+
     /// A calm cluster elects one leader and commits, with 1, 3 and 5 voters.
     func testCalmClustersElectAndCommit() throws {
         for voters in [1, 3, 5] {
