@@ -74,7 +74,7 @@ struct ConsoleCommand: AsyncParsableCommand {
         if once {
             let (text, snap) = try await ConsoleLauncher.once(source: source, samples: samples, interval: interval, format: output)
             print(text)
-            await source.close()
+            await Deadline.run(.seconds(2)) { await source.close() }
             if let e = snap.errors[.metadata] { throw ConsoleCLIError("cannot read cluster metadata from \(bootstrapServer): \(e)") }
             return
         }
@@ -89,7 +89,8 @@ struct ConsoleCommand: AsyncParsableCommand {
         } catch {
             throw ConsoleCLIError("\(error)")
         }
-        await source.close()
+        // Bounded: a close must not keep a quitting console waiting on a dead cluster.
+        await Deadline.run(.seconds(2)) { await source.close() }
     }
 }
 

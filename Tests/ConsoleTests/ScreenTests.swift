@@ -271,7 +271,7 @@ final class ScreenTests: XCTestCase {
         XCTAssertTrue(vt.contains("1970-01-01 00:00:00.000"))
         XCTAssertTrue(vt.row(22).contains("headers: trace=abc"))
         press(.enter)
-        XCTAssertTrue(vt.contains("\"a\" : ["), vt.text)
+        XCTAssertTrue(vt.contains("\"a\": ["), vt.text)
         press(.escape, .escape)
         XCTAssertEqual(effects.last, .tail(nil))
     }

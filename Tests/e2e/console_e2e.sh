@@ -144,7 +144,7 @@ s = json.load(open(sys.argv[1]))
 topic = next(t for t in s["topics"] if t["name"] == sys.argv[2])
 assert len(topic["partitions"]) == 3, topic
 g = next(g for g in s["groups"] if g["groupId"] == "demo-billing")
-assert g["status"] in ("OK", "WARN", "ERR") and g["reason"], g
+assert g["status"] in ("OK", "COLLECTING", "WARN", "ERR") and g["reason"], g
 assert any(p.get("committedOffset") is not None for p in g["partitions"]), g
 print("once json:", topic["name"], len(topic["partitions"]), "partitions;", g["groupId"], g["status"], g.get("totalLag"))
 PYEOF

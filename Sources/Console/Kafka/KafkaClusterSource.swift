@@ -143,7 +143,11 @@ public final class KafkaClusterSource: ClusterDataSource, ClusterActions, Sendab
 
     // MARK: ClusterActions
 
-    struct ActionError: Error, CustomStringConvertible { var description: String }
+    struct ActionError: Error, CustomStringConvertible {
+        var description: String
+        /// The broker's error code, when the broker answered one.
+        var code: Int16? = nil
+    }
 
     /// "INVALID_CONFIG (error 40): Unknown configuration x": the console already says which
     /// action on which topic failed, so the broker's answer is given without context.
@@ -153,7 +157,7 @@ public final class KafkaClusterSource: ClusterDataSource, ClusterActions, Sendab
 
     public func createTopic(name: String, partitions: Int32, replicationFactor: Int16, configs: [String: String]) async throws {
         let r = try await admin.createTopics([NewTopic(name: name, partitions: partitions, replicationFactor: replicationFactor, configs: configs)])
-        if let e = r.first(where: { !$0.succeeded }) { throw ActionError(description: Self.describe(e)) }
+        if let e = r.first(where: { !$0.succeeded }) { throw ActionError(description: Self.describe(e), code: e.errorCode) }
     }
 
     public func deleteTopic(name: String) async throws {

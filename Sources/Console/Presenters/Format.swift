@@ -64,11 +64,7 @@ public enum Format {
         return "0x" + b.prefix(64).map { String(format: "%02x", $0) }.joined() + (b.count > 64 ? "…" : "")
     }
 
-    /// Pretty-prints a JSON payload; nil when it is not JSON.
-    public static func prettyJSON(_ b: [UInt8]?) -> String? {
-        guard let b, let first = b.first(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x09 }), first == UInt8(ascii: "{") || first == UInt8(ascii: "[") else { return nil }
-        guard let obj = try? JSONSerialization.jsonObject(with: Data(b)),
-              let data = try? JSONSerialization.data(withJSONObject: obj, options: [.prettyPrinted, .sortedKeys]) else { return nil }
-        return String(decoding: data, as: UTF8.self)
-    }
+    /// Pretty-prints a JSON payload without changing any token (see `JSONText`); nil when
+    /// it is not a JSON object or array.
+    public static func prettyJSON(_ b: [UInt8]?) -> String? { b.flatMap { JSONText.pretty($0) } }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import KafkaClient
 import Logging
 
 /// Performs the controller's `ConsoleAction`s against the cluster in background tasks and
@@ -29,6 +30,17 @@ public struct ActionExecutor: Sendable {
         }
     }
 
+    /// Whether a failed request may nevertheless have taken effect: no answer in time
+    /// (the client's timeout, the connection lost) or the broker's REQUEST_TIMED_OUT (7).
+    static func outcomeUnknown(_ error: any Error) -> Bool {
+        if let e = error as? KafkaClusterSource.ActionError { return e.code == 7 }
+        switch error as? KafkaClientError {
+        case .timedOut?, .connectionClosed?: return true
+        case .broker(let code, _, _, _)?: return code == 7
+        default: return false
+        }
+    }
+
     struct NotAvailable: Error, CustomStringConvertible {
         var description: String
     }
@@ -42,7 +54,14 @@ public struct ActionExecutor: Sendable {
     func run(_ action: ConsoleAction, snapshot: ClusterSnapshot) async throws -> String? {
         switch action {
         case .createTopic(let name, let partitions, let rf, let configs):
-            try await needActions().createTopic(name: name, partitions: partitions, replicationFactor: rf, configs: configs)
+            do {
+                try await needActions().createTopic(name: name, partitions: partitions, replicationFactor: rf, configs: configs)
+            } catch where Self.outcomeUnknown(error) {
+                // A timed-out CreateTopics may still have created the topic (a big one takes
+                // a while): ask the cluster before saying "failed".
+                guard let created = try? await source.fetchMetadata().topics.first(where: { $0.name == name }) else { throw error }
+                return "created topic \(name) (\(created.partitions.count) partitions): the request timed out, but the topic is in the cluster metadata"
+            }
             return "created topic \(name) (\(partitions) partitions, RF \(rf))"
         case .deleteTopic(let name):
             try await needActions().deleteTopic(name: name)

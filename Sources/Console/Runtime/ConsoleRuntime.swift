@@ -66,6 +66,7 @@ public final class ConsoleRuntime: Sendable {
                           case .refresh: Task.detached { await sampler.refreshNow() }
                           case .perform(let a): executor.perform(a, snapshot: snap)
                           case .tail(let r): Task.detached { await tailer.start(r) }
+                          case .tailLimit(let id, let limit): Task.detached { await tailer.setLimit(id: id, limit: limit) }
                           }
                           return true
                       })

@@ -13,6 +13,13 @@ public final class ConsoleController {
         var kind: PaneKind
         var table = TableState()
         var filter = ""
+        /// The drill-down key (topic, group, partition, broker id...) of the selected row.
+        /// Selection follows this identity, not the row index: a topic created above the
+        /// selected one used to move the highlight (and `p`, `e`, `o`) to its neighbour.
+        var selectedKey: String?
+        /// The column the pane is sorted by (`<` `>` choose it, `-` reverses); nil keeps the
+        /// presenter's order.
+        var sort: SortSpec?
     }
 
     enum FormPurpose {
@@ -28,11 +35,12 @@ public final class ConsoleController {
         case normal
         case filter(LineEditor)
         case palette(CommandPalette)
-        case help
+        /// The `?` overlay, scrolled by this many lines.
+        case help(Int)
         case form(Form, FormPurpose)
         case confirm(String, ConsoleAction)
         case preview(OffsetResetPlan, TableState)
-        case detail(String, [String], Int)
+        case detail(DetailView)
     }
 
     public let readOnly: Bool
@@ -41,8 +49,18 @@ public final class ConsoleController {
     public private(set) var themes: [Theme]
     public private(set) var themeIndex: Int
     var stack: [PaneEntry] = [PaneEntry(kind: .topics)]
+    /// The root entry of each top-level pane last left, so Tab / 1 2 3 come back to the
+    /// same selected object.
+    private var savedTop: [PaneKind: PaneEntry] = [:]
+    /// Bumped whenever `paneTable` builds a new table; a selection key that was not found
+    /// in generation N is not searched again until the table changes.
+    private var tableGeneration = 0
+    private var missingKey: (generation: Int, depth: Int, key: String)?
     var mode: Mode = .normal
     var flash: (text: String, role: Role, at: Date)?
+    /// Every flash message, newest last (at most 200): `!` reopens them in full, since a
+    /// long error (a broker's start failure with its log lines) does not fit one line.
+    var history: [(text: String, role: Role, at: Date)] = []
     var messages: [ConsoleMessage] = []
     var tail: TailRequest?
     var tailError: String?
@@ -50,9 +68,20 @@ public final class ConsoleController {
     var pendingForm: (form: Form, purpose: FormPurpose, action: ConsoleAction)?
     private var nextTailId = 1
     private var pageHeight = 10
-    private var cache: (sequence: Int, kind: PaneKind, filter: String, extra: Int, table: PaneTable)?
-    /// Maximum messages kept in the Messages pane (oldest dropped).
+    private var cache: (sequence: Int, kind: PaneKind, filter: String, extra: Int, sort: SortSpec?, table: PaneTable)?
+    private var widthCache: (generation: Int, widths: [Int])?
+    /// Messages kept in the Messages pane: while following, the oldest are dropped beyond
+    /// this; while paused, nothing the user can still scroll to is dropped and the tail
+    /// reads only this many ahead (see `messagesScrolled`).
     public var messageLimit = 2000
+    /// Following: the view shows the newest records as they come. Paused (after a seek, from
+    /// a group's committed offset, or `f`): the view stays where it is.
+    var following = true
+    /// Records the current tail has delivered, and how many it may (paused only).
+    private var tailDelivered = 0
+    private var tailGranted: Int?
+    /// Bumped on every change of `messages` (the table cache key; a count can repeat).
+    private var messagesVersion = 0
 
     public init(readOnly: Bool, brokerControl: Bool, themes: [Theme] = [Theme.builtinDefault], themeIndex: Int = 0, initialPane: PaneKind = .topics) {
         self.readOnly = readOnly; self.brokerControl = brokerControl
@@ -82,6 +111,7 @@ public final class ConsoleController {
         PaletteCommand("alter-config", aliases: ["config"], summary: "set a config key on TOPIC"),
         PaletteCommand("theme", aliases: [], summary: "theme NAME, or cycle themes"),
         PaletteCommand("refresh", aliases: ["r"], summary: "sample the cluster now"),
+        PaletteCommand("history", aliases: ["errors", "log"], summary: "messages and errors so far, in full"),
         PaletteCommand("help", aliases: ["h"], summary: "keys of the current pane"),
         PaletteCommand("quit", aliases: ["q", "exit"], summary: "leave the console"),
     ]
@@ -112,8 +142,15 @@ public final class ConsoleController {
                 say(":\(w) is ambiguous: " + names.map { ":" + $0 }.joined(separator: ", "), .error, now); return []
             case .run(let cmd, let args): mode = .normal; return runCommand(cmd, args, snapshot, now)
             }
-        case .help:
-            if key == .escape || key == .char("?") || key == .char("q") || key == .enter { mode = .normal }
+        case .help(let scroll):
+            switch key {
+            case .escape, .char("?"), .char("q"), .enter: mode = .normal
+            case .down, .char("j"): mode = .help(scroll + 1)
+            case .up, .char("k"): mode = .help(max(0, scroll - 1))
+            case .pageDown, .char(" "): mode = .help(scroll + 10)
+            case .pageUp: mode = .help(max(0, scroll - 10))
+            default: break
+            }
             return []
         case .form(var form, let purpose):
             switch form.handle(key) {
@@ -140,15 +177,8 @@ public final class ConsoleController {
             default: _ = state.handle(key, rowCount: plan.rows.count, pageHeight: 10); mode = .preview(plan, state)
             }
             return []
-        case .detail(let title, let lines, let scroll):
-            switch key {
-            case .escape, .enter, .char("q"): mode = .normal
-            case .down, .char("j"): mode = .detail(title, lines, min(max(0, lines.count - 1), scroll + 1))
-            case .up, .char("k"): mode = .detail(title, lines, max(0, scroll - 1))
-            case .pageDown: mode = .detail(title, lines, min(max(0, lines.count - 1), scroll + 10))
-            case .pageUp: mode = .detail(title, lines, max(0, scroll - 10))
-            default: break
-            }
+        case .detail(var view):
+            mode = view.handle(key) ? .detail(view) : .normal
             return []
         }
     }
@@ -158,21 +188,33 @@ public final class ConsoleController {
         case .char("q"): return [.quit]
         case .char(":"): mode = .palette(CommandPalette(commands: Self.paletteCommands)); return []
         case .char("/"): mode = .filter(LineEditor(currentFilter)); return []
-        case .char("?"): mode = .help; return []
+        case .char("?"): mode = .help(0); return []
         case .ctrl("r"): say("refreshing", .dim, now); return [.refresh]
         case .char("T"): return cycleTheme(now)
+        case .char("!"): return openHistory(now)
         case .escape: return back()
         case .tab, .backTab:
             let top = PaneKind.topLevel
             let i = top.firstIndex(of: stack[0].kind) ?? 0
             return goTop(top[(i + (key == .tab ? 1 : top.count - 1)) % top.count])
+        case .char(">"), .char("<"): return cycleSort(forward: key == .char(">"), s, now)
+        case .char("-"):
+            guard var sort = stack[stack.count - 1].sort else { say("not sorted: < > choose a column", .dim, now); return [] }
+            sort.descending.toggle()
+            stack[stack.count - 1].sort = sort
+            return []
         case .char("1"): return goTop(.brokers)
         case .char("2"): return goTop(.topics)
         case .char("3"): return goTop(.groups)
         default: break
         }
         let table = paneTable(s, now: now)
-        if stack[stack.count - 1].table.handle(key, rowCount: table.rowCount, pageHeight: pageHeight) { return [] }
+        syncSelection(table)
+        if stack[stack.count - 1].table.handle(key, rowCount: table.rowCount, pageHeight: pageHeight) {
+            rememberSelection(table)
+            if case .messages = currentPane { return messagesScrolled(table, key, now) }
+            return []
+        }
         let selectedKey = table.rowCount > 0 ? table.key(min(selectedRow, table.rowCount - 1)) : nil
         return paneKey(key, selectedKey, table, s, now)
     }
@@ -182,7 +224,7 @@ public final class ConsoleController {
         case (.topics, .enter): if let sel { return push(.partitions(topic: sel)) }
         case (.topics, .char("m")): if let sel { return openMessages(sel, nil) }
         case (.topics, .char("c")): return openCreateTopic(s, now)
-        case (.topics, .char("d")), (.topics, .ctrl("d")): if let sel { return openDelete(sel, now) }
+        case (.topics, .char("d")), (.topics, .ctrl("d")): if let sel { return openDelete(sel, s, now) }
         case (.topics, .char("p")): if let sel { return openProduce(sel, nil, now) }
         case (.topics, .char("e")): if let sel { return openAlterConfig(sel, s, now) }
         case (.partitions(let t), .enter), (.partitions(let t), .char("m")):
@@ -194,10 +236,23 @@ public final class ConsoleController {
         case (.groupPartitions(let g), .char("o")):
             return openReset(g, sel.flatMap { $0.split(separator: "\t").first.map(String.init) }, now)
         case (.groupPartitions, .enter), (.groupPartitions, .char("m")):
-            if let parts = sel?.split(separator: "\t"), parts.count == 2, let p = Int32(parts[1]) { return openMessages(String(parts[0]), p) }
+            if let parts = sel?.split(separator: "\t"), parts.count == 2, let p = Int32(parts[1]) {
+                // From a group: start at what the group reads next (its committed offset), pinned.
+                if case .groupPartitions(let g) = currentPane,
+                   let c = s.group(id: g)?.partitions.first(where: { $0.topic == parts[0] && $0.partition == p })?.committedOffset {
+                    return openMessages(String(parts[0]), p, start: .offset(c), follow: false)
+                }
+                return openMessages(String(parts[0]), p)
+            }
         case (.messages, .enter):
-            if let sel, let m = message(forKey: sel) { mode = .detail("Message \(m.partition)/\(m.offset)", Presenters.messageDetail(m), 0) }
+            if let sel, let m = message(forKey: sel) { mode = .detail(DetailView(message: m)) }
         case (.messages(let t, let p), .char("s")): return openSeek(t, p, now)
+        case (.messages(let t, let p), .char("f")):
+            if following { return pauseMessages(now) }
+            // Follow again: from the newest records, like `tail -f`.
+            let effects = openMessages(t, p)
+            say("following new messages", .dim, now)
+            return effects
         case (.messages(let t, let p), .char("p")): return openProduce(t, p, now)
         case (.brokers, .char("x")), (.brokers, .char("s")), (.brokers, .char("r")):
             guard let sel, let id = Int32(sel) else { return [] }
@@ -241,19 +296,20 @@ public final class ConsoleController {
         case "create-topic": return openCreateTopic(s, now)
         case "delete-topic":
             guard let t = arg ?? selectedTopic(s, now) else { say("usage: :delete-topic TOPIC", .error, now); return [] }
-            return openDelete(t, now)
+            return openDelete(t, s, now)
         case "produce":
             guard let t = arg ?? selectedTopic(s, now) else { say("usage: :produce TOPIC", .error, now); return [] }
             return openProduce(t, nil, now)
         case "reset-offsets":
             var g = arg
             if g == nil, case .groupPartitions(let id) = currentPane { g = id }
-            if g == nil, currentPane == .groups { let t = paneTable(s, now: now); if t.rowCount > 0 { g = t.key(selectedRow) } }
+            if g == nil, currentPane == .groups { g = selectedKey(paneTable(s, now: now)) }
             guard let g else { say("usage: :reset-offsets GROUP", .error, now); return [] }
             return openReset(g, nil, now)
         case "alter-config":
             guard let t = arg ?? selectedTopic(s, now) else { say("usage: :alter-config TOPIC", .error, now); return [] }
             return openAlterConfig(t, s, now)
+        case "history": return openHistory(now)
         case "theme":
             if let name = arg {
                 guard let i = themes.firstIndex(where: { $0.name == name }) else {
@@ -263,7 +319,7 @@ public final class ConsoleController {
             }
             return cycleTheme(now)
         case "refresh": return [.refresh]
-        case "help": mode = .help; return []
+        case "help": mode = .help(0); return []
         case "quit": return [.quit]
         default: return []
         }
@@ -271,7 +327,7 @@ public final class ConsoleController {
 
     private func selectedTopic(_ s: ClusterSnapshot, _ now: Date) -> String? {
         switch currentPane {
-        case .topics: let t = paneTable(s, now: now); return t.rowCount > 0 ? t.key(min(selectedRow, t.rowCount - 1)) : nil
+        case .topics: return selectedKey(paneTable(s, now: now))
         case .partitions(let t), .messages(let t, _): return t
         default: return nil
         }
@@ -281,7 +337,12 @@ public final class ConsoleController {
 
     private func goTop(_ kind: PaneKind) -> [ConsoleEffect] {
         let stopTail = tail != nil
-        stack = [PaneEntry(kind: kind)]
+        savedTop[stack[0].kind] = stack[0]
+        // The filter is not carried back (an invisible narrowing would surprise), the
+        // selected object is.
+        var entry = PaneEntry(kind: kind)
+        if let saved = savedTop[kind] { entry.selectedKey = saved.selectedKey; entry.table = saved.table; entry.sort = saved.sort }
+        stack = [entry]
         return leaveMessages(stopTail)
     }
 
@@ -303,23 +364,111 @@ public final class ConsoleController {
     private func leaveMessages(_ stop: Bool) -> [ConsoleEffect] {
         guard stop else { return [] }
         if case .messages = currentPane { return [] }
-        tail = nil; messages = []
+        tail = nil; messages = []; messagesVersion += 1
         return [.tail(nil)]
     }
 
-    private func openMessages(_ topic: String, _ partition: Int32?, start: TailStart = .latest(50)) -> [ConsoleEffect] {
+    private func openMessages(_ topic: String, _ partition: Int32?, start: TailStart = .latest(50), follow: Bool = true) -> [ConsoleEffect] {
         if case .messages = currentPane { stack.removeLast() }
         stack.append(PaneEntry(kind: .messages(topic: topic, partition: partition)))
-        messages = []; tailError = nil
-        let req = TailRequest(topic: topic, partition: partition, start: start, id: nextTailId)
+        messages = []; tailError = nil; messagesVersion += 1
+        following = follow
+        tailDelivered = 0
+        tailGranted = follow ? nil : messageLimit
+        let req = TailRequest(topic: topic, partition: partition, start: start, id: nextTailId, limit: tailGranted)
         nextTailId += 1
         tail = req
         return [.tail(req)]
     }
 
+    /// Pauses the Messages pane where it is: the tail stops after what is buffered.
+    private func pauseMessages(_ now: Date) -> [ConsoleEffect] {
+        guard following, let tail else { return [] }
+        following = false
+        tailGranted = tailDelivered
+        say("paused: the view stays here (f follows again)", .dim, now)
+        cache = nil
+        return [.tailLimit(id: tail.id, limit: tailGranted)]
+    }
+
+    /// While paused, records stay until the user scrolls away from them: near the end of
+    /// what is buffered, the records more than a page above the selection are dropped and
+    /// the tail may read that many more. While following, moving up pauses (like `less +F`).
+    private func messagesScrolled(_ table: PaneTable, _ key: Key, _ now: Date) -> [ConsoleEffect] {
+        guard let tail else { return [] }
+        if following {
+            let up: Set<Key> = [.up, .char("k"), .pageUp, .ctrl("b"), .home, .char("g")]
+            return up.contains(key) ? pauseMessages(now) : []
+        }
+        let sel = stack[stack.count - 1].table.selected
+        guard table.rowCount > 0, sel >= table.rowCount - 2 * max(1, pageHeight) else { return [] }
+        // Only records the user has scrolled past (above the visible page) go.
+        let selectedOffset = table.key(sel)
+        let drop = min(max(0, messages.count - pageHeight - 1), max(0, messages.firstIndex { "\($0.partition)\t\($0.offset)" == selectedOffset } ?? 0) - pageHeight)
+        if drop > 0 { messages.removeFirst(drop); messagesVersion += 1; cache = nil }
+        let granted = tailDelivered + max(0, messageLimit - messages.count)
+        guard granted > (tailGranted ?? 0) else { return [] }
+        tailGranted = granted
+        return [.tailLimit(id: tail.id, limit: granted)]
+    }
+
     private func setFilter(_ f: String) {
         stack[stack.count - 1].filter = f
+        // The selected object stays selected when the filter keeps it (syncSelection).
         stack[stack.count - 1].table = TableState()
+    }
+
+    /// Moves the highlight to the row of the remembered object, wherever presenters, new
+    /// rows, filters or sorts put it. When the object is not in the table (filtered out,
+    /// deleted) the index is kept (clamped) and the key remembered, so it comes back when
+    /// the object does; moving the selection forgets it.
+    func syncSelection(_ table: PaneTable) {
+        let depth = stack.count - 1
+        guard table.rowCount > 0 else { return }
+        guard let key = stack[depth].selectedKey else {
+            stack[depth].table.selected = min(max(0, stack[depth].table.selected), table.rowCount - 1)
+            rememberSelection(table)
+            return
+        }
+        let sel = min(max(0, stack[depth].table.selected), table.rowCount - 1)
+        if table.key(sel) == key { stack[depth].table.selected = sel; return }
+        if let m = missingKey, m.generation == tableGeneration, m.depth == depth, m.key == key { return }
+        if let i = (0..<table.rowCount).first(where: { table.key($0) == key }) {
+            stack[depth].table.selected = i
+        } else {
+            missingKey = (tableGeneration, depth, key)
+        }
+    }
+
+    /// The key of the selected row, after following the remembered object.
+    private func selectedKey(_ table: PaneTable) -> String? {
+        syncSelection(table)
+        return table.rowCount > 0 ? table.key(min(selectedRow, table.rowCount - 1)) : nil
+    }
+
+    private func rememberSelection(_ table: PaneTable) {
+        let depth = stack.count - 1
+        guard table.rowCount > 0 else { return }
+        stack[depth].selectedKey = table.key(min(stack[depth].table.selected, table.rowCount - 1))
+    }
+
+    /// `>` / `<`: the next / previous column to sort by, then back to the presenter's order.
+    /// Numeric (right-aligned) columns start descending (largest lag first), text ascending.
+    private func cycleSort(forward: Bool, _ s: ClusterSnapshot, _ now: Date) -> [ConsoleEffect] {
+        let top = stack.count - 1
+        let old = stack[top].sort?.column ?? -1
+        stack[top].sort = nil
+        let columns = paneTable(s, now: now).columns  // titles without the sort mark
+        guard !columns.isEmpty else { return [] }
+        var next = forward ? old + 1 : (old < 0 ? columns.count - 1 : old - 1)
+        if next >= columns.count { next = -1 }
+        if next >= 0 {
+            stack[top].sort = SortSpec(column: next, descending: columns[next].alignRight)
+            say("sorted by \(columns[next].title)" + (columns[next].alignRight ? ", largest first" : "") + " (- reverses)", .dim, now)
+        } else {
+            say("unsorted (the pane's own order)", .dim, now)
+        }
+        return []
     }
 
     private func cycleTheme(_ now: Date) -> [ConsoleEffect] {
@@ -328,7 +477,24 @@ public final class ConsoleController {
         return []
     }
 
-    private func say(_ text: String, _ role: Role, _ now: Date) { flash = (text, role, now) }
+    private func say(_ text: String, _ role: Role, _ now: Date) {
+        flash = (text, role, now)
+        history.append((text, role, now))
+        if history.count > 200 { history.removeFirst(history.count - 200) }
+    }
+
+    /// The message history as a detail view, newest first, wrapped.
+    private func openHistory(_ now: Date) -> [ConsoleEffect] {
+        var lines: [String] = []
+        for h in history.reversed() {
+            let parts = h.text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            lines.append("\(Self.clock.string(from: h.at))  " + (h.role == .error ? "error: " : "") + (parts.first ?? ""))
+            lines += parts.dropFirst().map { "          " + $0 }
+        }
+        if lines.isEmpty { lines = ["no messages yet"] }
+        mode = .detail(DetailView(title: "Message history (newest first)", lines: lines))
+        return []
+    }
 
     private func mutating(_ what: String, _ now: Date, _ body: () -> [ConsoleEffect]) -> [ConsoleEffect] {
         if readOnly { say("read-only: \(what) is disabled (started with --read-only)", .warn, now); return [] }
@@ -366,9 +532,16 @@ public final class ConsoleController {
         return nil
     }
 
+    /// A whole number typed in a dialog: surrounding spaces are ignored (validators and
+    /// `submit` must agree, or a value passes validation and then is not used), anything
+    /// else is nil, never a default.
+    static func number<T: FixedWidthInteger>(_ v: String?) -> T? {
+        v.flatMap { T($0.trimmingCharacters(in: .whitespaces)) }
+    }
+
     static func positiveInt(_ max: Int) -> @Sendable (String) -> String? {
         { v in
-            guard let n = Int(v.trimmingCharacters(in: .whitespaces)) else { return "a whole number" }
+            guard let n: Int = Self.number(v) else { return "a whole number" }
             return n < 1 ? "at least 1" : (n > max ? "at most \(max)" : nil)
         }
     }
@@ -397,7 +570,8 @@ public final class ConsoleController {
                     if let other = existing.first(where: { norm($0) == norm(n) }) { return "collides with \(other) ('.' and '_' are the same in metrics)" }
                     return nil
                 },
-                FormField(key: "partitions", label: "Partitions", value: "3", validate: Self.positiveInt(100_000)),
+                FormField(key: "partitions", label: "Partitions", value: "3",
+                          hint: "above \(Self.grouped(Self.partitionConfirmThreshold)) asks to confirm", validate: Self.positiveInt(100_000)),
                 FormField(key: "rf", label: "Replication factor", value: "\(min(3, brokers))",
                           hint: "at most \(brokers) (live brokers)", validate: Self.positiveInt(brokers)),
                 FormField(key: "configs", label: "Configs", hint: "e.g. retention.ms=3600000,cleanup.policy=compact") { c in
@@ -409,8 +583,35 @@ public final class ConsoleController {
         }
     }
 
-    private func openDelete(_ topic: String, _ now: Date) -> [ConsoleEffect] {
-        mutating("delete topic", now) {
+    /// Kafka's internal topics (`Topic.isInternal`) and the KRaft metadata log: the console
+    /// never offers to delete them (a deleted `__consumer_offsets` silently loses every
+    /// group's offsets; Samsa's broker refuses it too, Kafka's only in kafka-topics.sh).
+    static let undeletableTopics: Set<String> = ["__consumer_offsets", "__transaction_state", "__share_group_state", "__cluster_metadata"]
+
+    /// Why the console will not delete `topic`, or nil.
+    static func deletionRefusal(_ topic: String, _ s: ClusterSnapshot) -> String? {
+        guard undeletableTopics.contains(topic) || s.topic(named: topic)?.isInternal == true else { return nil }
+        return "\(topic) is a Kafka internal topic: deleting it is not allowed (consumer groups would lose their offsets)"
+    }
+
+    /// Partition counts above this ask for confirmation (each partition costs the broker
+    /// files, memory and recovery time; a typo of 20000 for 200 once wedged a broker).
+    static let partitionConfirmThreshold = 1_000
+
+    /// 20000 -> "20,000": counts a user confirms must be exact.
+    static func grouped(_ n: Int) -> String {
+        let digits = String(n.magnitude)
+        var out = ""
+        for (i, c) in digits.enumerated() {
+            if i > 0, (digits.count - i) % 3 == 0 { out.append(",") }
+            out.append(c)
+        }
+        return (n < 0 ? "-" : "") + out
+    }
+
+    private func openDelete(_ topic: String, _ s: ClusterSnapshot, _ now: Date) -> [ConsoleEffect] {
+        if let reason = Self.deletionRefusal(topic, s) { say(reason, .warn, now); return [] }
+        return mutating("delete topic", now) {
             mode = .form(Form(title: "Delete topic \(topic)", fields: [
                 FormField(key: "confirm", label: "Type name", hint: "type \(topic) to delete it and all its data") { v in
                     v == topic ? nil : "does not match the topic name"
@@ -433,7 +634,7 @@ public final class ConsoleController {
                 },
             ], validateAll: { v in
                 // 10,000,000 x 1 MB would be 10 TB built in memory batch by batch: cap the total.
-                let total = (Int(v["count"] ?? "") ?? 0).multipliedReportingOverflow(by: Int(v["size"] ?? "") ?? 0)
+                let total = ((Self.number(v["count"]) as Int?) ?? 0).multipliedReportingOverflow(by: (Self.number(v["size"]) as Int?) ?? 0)
                 return total.overflow || total.partialValue > ProduceSpec.maxTotalBytes
                     ? "Messages x Value bytes is at most \(Format.bytes(Int64(ProduceSpec.maxTotalBytes))) per run" : nil
             }), .produce(topic: topic, partition: partition))
@@ -463,7 +664,7 @@ public final class ConsoleController {
             ], footer: "Enter preview  Esc cancel") { v in
                 switch ResetStrategy(rawValue: v["strategy"] ?? "") {
                 case .time: return Self.parseTime(v["value"] ?? "", now: now) == nil ? "time: ISO-8601 (2026-11-26T10:00:00Z) or relative (-10m, -2h)" : nil
-                case .offset: return Int64(v["value"] ?? "").map { $0 < 0 ? "offset must be >= 0" : nil } ?? "offset: a number"
+                case .offset: return Self.number(v["value"]).map { (o: Int64) in o < 0 ? "offset must be >= 0" : nil } ?? "offset: a number"
                 default: return nil
                 }
             }, .resetOffsets(group: group))
@@ -474,7 +675,7 @@ public final class ConsoleController {
     private func openSeek(_ topic: String, _ partition: Int32?, _ now: Date) -> [ConsoleEffect] {
         mode = .form(Form(title: "Seek \(topic)" + (partition.map { "-\($0)" } ?? ""), fields: [
             FormField(key: "to", label: "Offset or time", hint: "offset number, ISO-8601 time, or -10m") { v in
-                Int64(v) != nil || Self.parseTime(v, now: now) != nil ? nil : "an offset, an ISO-8601 time or -10m"
+                (Self.number(v) as Int64?) != nil || Self.parseTime(v, now: now) != nil ? nil : "an offset, an ISO-8601 time or -10m"
             },
         ], footer: "Enter seek  Esc cancel"), .seek(topic: topic, partition: partition))
         return []
@@ -498,23 +699,40 @@ public final class ConsoleController {
         switch purpose {
         case .createTopic:
             let configs = (try? Self.parseConfigs(v["configs"] ?? "").get()) ?? [:]
-            return perform(.createTopic(name: v["name"] ?? "", partitions: Int32(v["partitions"] ?? "") ?? 1,
-                                        replicationFactor: Int16(v["rf"] ?? "") ?? 1, configs: configs), now)
+            // Never a default: "4 " once passed validation (trimmed) and then failed Int32(),
+            // silently creating a 1-partition topic.
+            guard let partitions: Int32 = Self.number(v["partitions"]), let rf: Int16 = Self.number(v["rf"]) else {
+                say("partitions and replication factor must be whole numbers", .error, now); return []
+            }
+            let action = ConsoleAction.createTopic(name: v["name"] ?? "", partitions: partitions, replicationFactor: rf, configs: configs)
+            if Int(partitions) > Self.partitionConfirmThreshold {
+                mode = .confirm("Create \(v["name"] ?? "") with \(Self.grouped(Int(partitions))) partitions (more than \(Self.grouped(Self.partitionConfirmThreshold)))? (y/n)", action)
+                return []
+            }
+            return perform(action, now)
         case .deleteTopic(let t): return perform(.deleteTopic(t), now)
         case .produce(let t, let p):
-            let num = { (k: String) in (v[k] ?? "").trimmingCharacters(in: .whitespaces) }
-            return perform(.produce(ProduceSpec(topic: t, partition: p, count: Int(num("count")) ?? 1, sizeBytes: Int(num("size")) ?? 100,
-                                                keyPattern: v["key"] ?? "", rate: Double(num("rate")) ?? 0)), now)
+            guard let count: Int = Self.number(v["count"]), let size: Int = Self.number(v["size"]),
+                  let rate = Double((v["rate"] ?? "").trimmingCharacters(in: .whitespaces)) else {
+                say("messages, value bytes and rate must be numbers", .error, now); return []
+            }
+            return perform(.produce(ProduceSpec(topic: t, partition: p, count: count, sizeBytes: size,
+                                                keyPattern: v["key"] ?? "", rate: rate)), now)
         case .alterConfig(let t): return perform(.alterTopicConfig(topic: t, key: v["key"] ?? "", value: v["value"] ?? ""), now)
         case .resetOffsets(let g):
             let strategy = ResetStrategy(rawValue: v["strategy"] ?? "") ?? .latest
-            let value: Int64? = strategy == .time ? Self.parseTime(v["value"] ?? "", now: now) : (strategy == .offset ? Int64(v["value"] ?? "") : nil)
+            let value: Int64? = strategy == .time ? Self.parseTime(v["value"] ?? "", now: now) : (strategy == .offset ? Self.number(v["value"]) : nil)
             let topic = (v["topic"] ?? "").isEmpty ? nil : v["topic"]
             return perform(.planOffsetReset(OffsetResetRequest(group: g, topic: topic, strategy: strategy, value: value)), now)
         case .seek(let t, let p):
             let raw = v["to"] ?? ""
-            let start: TailStart = Int64(raw).map { .offset($0) } ?? .timestampMs(Self.parseTime(raw, now: now) ?? 0)
-            return openMessages(t, p, start: start)
+            let start: TailStart
+            if let o: Int64 = Self.number(raw) { start = .offset(o) }
+            else if let ms = Self.parseTime(raw, now: now) { start = .timestampMs(ms) }
+            else { say("seek: '\(raw)' is not an offset or a time", .error, now); return [] }
+            // Pinned: the record sought stays on screen (it was pushed out by newer ones
+            // within a second when only the newest 2,000 were kept).
+            return openMessages(t, p, start: start, follow: false)
         }
     }
 
@@ -541,7 +759,16 @@ public final class ConsoleController {
             guard id == tail?.id else { return }
             tailError = nil
             messages.append(contentsOf: batch)
-            if messages.count > messageLimit { messages.removeFirst(messages.count - messageLimit) }
+            messagesVersion += 1
+            tailDelivered += batch.count
+            if following {
+                if messages.count > messageLimit { messages.removeFirst(messages.count - messageLimit) }
+                // The view follows the newest record.
+                if case .messages = currentPane {
+                    stack[stack.count - 1].selectedKey = nil
+                    stack[stack.count - 1].table.selected = Int.max / 2
+                }
+            }
         case .tailError(let id, let text):
             guard id == tail?.id else { return }
             tailError = text
@@ -554,21 +781,35 @@ public final class ConsoleController {
     private var glyphs: Glyphs = .unicode
 
     func paneTable(_ s: ClusterSnapshot, now: Date) -> PaneTable {
-        let kind = currentPane, filter = currentFilter
-        let extra = kind == .brokers || kind == .topics || kind == .groups ? themeIndex : messages.count
-        if let c = cache, c.sequence == s.sequence, c.kind == kind, c.filter == filter, c.extra == extra { return c.table }
+        let kind = currentPane, filter = currentFilter, sort = stack[stack.count - 1].sort
+        let extra = kind == .brokers || kind == .topics || kind == .groups ? themeIndex : messagesVersion
+        if let c = cache, c.sequence == s.sequence, c.kind == kind, c.filter == filter, c.extra == extra, c.sort == sort { return c.table }
         let f = TextFilter(filter)
-        let table: PaneTable
+        var table: PaneTable
         switch kind {
         case .brokers: table = Presenters.brokers(s, filter: f)
         case .topics: table = Presenters.topics(s, filter: f)
         case .groups: table = Presenters.groups(s, filter: f, glyphs: glyphs)
         case .partitions(let t): table = Presenters.partitions(s, topic: t, filter: f, now: now)
         case .groupPartitions(let g): table = Presenters.groupPartitions(s, group: g, filter: f)
-        case .messages(let t, let p): table = Presenters.messages(messages, title: "Messages of \(t)" + (p.map { "-\($0)" } ?? ""), filter: f)
+        case .messages(let t, let p):
+            let state = following ? "following (f pause)"
+                : "paused" + (messages.first.map { " from offset \($0.offset)" } ?? "") + " (f follow)"
+            table = Presenters.messages(messages, title: "Messages of \(t)" + (p.map { "-\($0)" } ?? "") + " · " + state, filter: f)
         }
-        cache = (s.sequence, kind, filter, extra, table)
+        if let sort { table = TableSort.sorted(table, by: sort, glyphs: glyphs) }
+        cache = (s.sequence, kind, filter, extra, sort, table)
+        tableGeneration += 1
         return table
+    }
+
+    /// Widest cell per column of the current table (cached until the table changes), so
+    /// columns are sized to what they hold.
+    private func contentWidths(_ table: PaneTable) -> [Int] {
+        if let w = widthCache, w.generation == tableGeneration { return w.widths }
+        let w = TableView.contentWidths(columns: table.columns, rowCount: table.rowCount, row: table.row)
+        widthCache = (tableGeneration, w)
+        return w
     }
 
     /// Sections whose errors and age the current pane shows.
@@ -609,17 +850,26 @@ public final class ConsoleController {
             canvas.write(fitted: "! " + e, row: inner.row, col: inner.col, width: inner.width, role: .error)
             inner = Rect(row: inner.row + 1, col: inner.col, width: inner.width, height: inner.height - 1)
         }
+        syncSelection(table)
         if table.rowCount == 0 {
             TableView(columns: table.columns, rowCount: 0, row: table.row).draw(in: &canvas, rect: inner, state: &stack[stack.count - 1].table)
             canvas.write(fitted: table.emptyMessage, row: inner.row + 2, col: inner.col + 2, width: inner.width - 4, role: .dim)
         } else {
-            pageHeight = TableView(columns: table.columns, rowCount: table.rowCount, row: table.row)
+            pageHeight = TableView(columns: table.columns, rowCount: table.rowCount, contentWidths: contentWidths(table), row: table.row)
                 .draw(in: &canvas, rect: inner, state: &stack[stack.count - 1].table)
         }
         // Detail line: a flash message (for 6 s), else the selected row's explanation.
         let detailRow = canvas.height - 2
         if let f = flash, now.timeIntervalSince(f.at) < 6 {
-            canvas.write(fitted: f.text, row: detailRow, col: 1, width: canvas.width - 2, role: f.role)
+            let first = f.text.split(separator: "\n", maxSplits: 1).first.map(String.init) ?? ""
+            if first != f.text || TextWidth.width(of: first) > canvas.width - 2 {
+                // Cut or multi-line: say where the rest is.
+                let more = " ! full text"
+                canvas.write(fitted: first, row: detailRow, col: 1, width: canvas.width - 2 - TextWidth.width(of: more), role: f.role)
+                canvas.write(more, row: detailRow, col: canvas.width - 1 - TextWidth.width(of: more), role: .dim)
+            } else {
+                canvas.write(fitted: f.text, row: detailRow, col: 1, width: canvas.width - 2, role: f.role)
+            }
         } else if table.rowCount > 0, let d = table.detail(min(selectedRow, table.rowCount - 1)) {
             canvas.write(fitted: d, row: detailRow, col: 1, width: canvas.width - 2, role: .dim)
         }
@@ -647,15 +897,38 @@ public final class ConsoleController {
         for entry in stack.dropFirst() where x < canvas.width - 3 {
             x += canvas.write(" › " + entry.kind.title, row: 1, col: x, maxWidth: canvas.width - x, role: .tab)
         }
-        let state: String
-        if s.errors[.metadata] != nil { state = "cluster unreachable" }
-        else if !s.hasData { state = sampling ? "connecting…" : "no data" }
-        else { state = "sampled \(Duration.compact(now.timeIntervalSince(s.takenAt))) ago" }
-        let sw = TextWidth.width(of: state) + 1
-        if x + sw < canvas.width {
-            canvas.write(state, row: 1, col: canvas.width - sw, role: s.errors[.metadata] != nil ? .error : .tab)
+        // What is unreachable, since when: longest form that fits.
+        var states: [String] = []
+        var bad = true
+        func since(_ d: Date?) -> [String] {
+            guard let d else { return [""] }
+            return [" since \(Self.clock.string(from: d)) (\(Duration.compact(now.timeIntervalSince(d))))", " for \(Duration.compact(now.timeIntervalSince(d)))", ""]
+        }
+        if s.errors[.metadata] != nil {
+            states = since(s.failingSince[.metadata]).map { "cluster unreachable" + $0 }
+        } else if !s.hasData {
+            states = [sampling ? "connecting…" : "no data"]; bad = false
+        } else if let b = s.brokers.first(where: { $0.status != .up }) {
+            let more = s.brokers.filter { $0.status != .up }.count - 1
+            states = since(b.notUpSince).map { "broker \(b.id) \(b.status.rawValue)" + $0 + (more > 0 ? " +\(more)" : "") }
+        } else if let sec = [SnapshotSection.offsets, .groups, .committed].first(where: { s.errors[$0] != nil }) {
+            states = since(s.failingSince[sec]).map { "\(sec.rawValue) failing" + $0 }
+        } else {
+            states = ["sampled \(Duration.compact(now.timeIntervalSince(s.takenAt))) ago"]; bad = false
+        }
+        if let state = states.first(where: { x + TextWidth.width(of: $0) + 1 < canvas.width }) {
+            let sw = TextWidth.width(of: state) + 1
+            canvas.write(state, row: 1, col: canvas.width - sw, role: bad ? .error : .tab)
         }
     }
+
+    /// Local wall-clock time for "unreachable since 14:02:11".
+    static let clock: DateFormatter = {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.dateFormat = "HH:mm:ss"
+        return f
+    }()
 
     /// Key hints of the current pane (status bar and `?`); mutations are not offered in
     /// read-only mode.
@@ -676,15 +949,34 @@ public final class ConsoleController {
         case .partitions: return [KeyHelp("Enter", "messages"), KeyHelp("p", "produce"), KeyHelp("e", "edit config")]
         case .groups: return [KeyHelp("Enter", "partitions"), KeyHelp("o", "reset offsets")]
         case .groupPartitions: return [KeyHelp("Enter", "messages"), KeyHelp("o", "reset offsets")]
-        case .messages: return [KeyHelp("Enter", "show message"), KeyHelp("s", "seek"), KeyHelp("p", "produce")]
+        case .messages: return [KeyHelp("Enter", "show message"), KeyHelp("s", "seek"), KeyHelp("f", "follow / pause"), KeyHelp("p", "produce")]
         }
     }
+
+    /// What the lag columns and verdicts mean (Burrow's rules, console-anchors.md §3).
+    static let lagLegend: [KeyHelp] = [
+        KeyHelp("LAG", "messages between the committed offset and the log end"),
+        KeyHelp("LAG-S", "seconds since the log end passed the commit (>: at least)"),
+        KeyHelp("TREND", "total lag over recent samples: up growing, down draining"),
+        KeyHelp("DRAIN", "lag removed per second (negative: growing)"),
+        KeyHelp("ETA", "time to zero lag at the current drain rate"),
+        KeyHelp("OK", "no lag, or lag reached zero within the commit window"),
+        KeyHelp("WARN", "offsets move but lag rose across the whole window"),
+        KeyHelp("ERR", "a partition is STOP, STALL, REWIND or BREACH"),
+        KeyHelp("STOP", "no new commit for longer than the window, with lag"),
+        KeyHelp("STALL", "the same offset committed again and again, with lag"),
+        KeyHelp("REWIND", "the committed offset went back and has not recovered"),
+        KeyHelp("BREACH", "committed offset below log start: data deleted unread"),
+        KeyHelp("COLLECTING", "too few commits seen to judge yet"),
+        KeyHelp("grey rows", "data older than the last good sample (unreachable)"),
+    ]
 
     static let globalHints: [KeyHelp] = [
         KeyHelp(":", "command palette"), KeyHelp("/", "filter (regex, !inverse)"), KeyHelp("?", "help"),
         KeyHelp("Esc", "clear filter / back"), KeyHelp("Tab 1 2 3", "brokers, topics, groups"),
         KeyHelp("Up Down j k", "move"), KeyHelp("PgUp PgDn g G", "page, first, last"),
-        KeyHelp("C-r", "refresh now"), KeyHelp("T", "cycle theme"), KeyHelp("q C-c", "quit"),
+        KeyHelp("< >", "sort by previous / next column"), KeyHelp("-", "reverse the sort"),
+        KeyHelp("!", "message history (full errors)"), KeyHelp("C-r", "refresh now"), KeyHelp("T", "cycle theme"), KeyHelp("q C-c", "quit"),
     ]
 
     private func drawFooter(_ canvas: inout Canvas, now: Date) {
@@ -701,17 +993,22 @@ public final class ConsoleController {
             p.draw(in: &canvas, row: row)
         default:
             var hints = paneHints().map { ($0.keys, $0.action) }
-            hints += [(":", "cmd"), ("/", "filter"), ("?", "help"), ("q", "quit")]
-            StatusBar(hints: hints, right: readOnly ? "read-only" : "").draw(in: &canvas, row: row)
+            hints += [(":", "cmd"), ("/", "filter")]
+            StatusBar(hints: hints, right: readOnly ? "read-only" : "", pinned: [("?", "help"), ("q", "quit")]).draw(in: &canvas, row: row)
         }
     }
 
     private func drawOverlay(_ canvas: inout Canvas) {
         switch mode {
-        case .help:
+        case .help(let scroll):
             var paneKeys = paneHints()
             if readOnly { paneKeys.append(KeyHelp("", "read-only: create, delete, produce, reset, alter are disabled")) }
-            HelpOverlay(title: "Keys: \(currentPane.title)", sections: [("This pane", paneKeys), ("Everywhere", Self.globalHints)]).draw(in: &canvas)
+            var sections = [("This pane", paneKeys), ("Everywhere", Self.globalHints)]
+            switch currentPane {
+            case .groups, .groupPartitions: sections.insert(("Columns and verdicts", Self.lagLegend), at: 1)
+            default: sections.append(("Columns and verdicts (Groups)", Self.lagLegend))
+            }
+            mode = .help(HelpOverlay(title: "Keys: \(currentPane.title)", sections: sections).draw(in: &canvas, scroll: scroll))
         case .form(let form, _): form.draw(in: &canvas)
         case .confirm(let text, _):
             let rect = canvas.bounds.centered(width: min(canvas.width - 4, TextWidth.width(of: text) + 6), height: 3)
@@ -739,14 +1036,9 @@ public final class ConsoleController {
                                  r.end.map(String.init) ?? "-", r.lagAfter.map(String.init) ?? "-"])
             }.draw(in: &canvas, rect: Rect(row: top, col: inner.col + 1, width: inner.width - 2, height: inner.height - (top - inner.row) - 1), state: &state)
             canvas.write(fitted: "Enter execute  Esc cancel", row: inner.bottom - 1, col: inner.col + 1, width: inner.width - 2, role: .dialogTitle)
-        case .detail(let title, let lines, let scroll):
-            let rect = canvas.bounds.centered(width: canvas.width - 4, height: canvas.height - 2)
-            canvas.fill(rect, role: .dialog)
-            canvas.box(rect, title: title, role: .dialog, titleRole: .dialogTitle)
-            let inner = rect.inset(1)
-            for (i, line) in lines.dropFirst(scroll).prefix(inner.height).enumerated() {
-                canvas.write(fitted: line, row: inner.row + i, col: inner.col + 1, width: inner.width - 2, role: .dialog)
-            }
+        case .detail(var view):
+            view.draw(in: &canvas)
+            mode = .detail(view)
         default: break
         }
     }

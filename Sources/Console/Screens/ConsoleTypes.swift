@@ -2,7 +2,7 @@ import Foundation
 
 /// The console's panes. The top-level three are reached with Tab or 1/2/3; the others by
 /// drilling down with Enter or through the `:` palette.
-public enum PaneKind: Equatable, Sendable {
+public enum PaneKind: Hashable, Sendable {
     case brokers, topics, groups
     case partitions(topic: String)
     case groupPartitions(group: String)
@@ -36,6 +36,10 @@ public struct TailRequest: Equatable, Sendable {
     public var start: TailStart
     /// Changes with every new request so late results of an old tail are dropped.
     public var id: Int
+    /// At most this many records in total, until `ConsoleEffect.tailLimit` raises it; nil
+    /// follows without limit. A pinned view (after a seek) reads only what the user can
+    /// scroll to, so the record sought is never pushed out by newer ones.
+    public var limit: Int? = nil
 }
 
 public struct ProduceSpec: Equatable, Sendable {
@@ -123,6 +127,8 @@ public enum ConsoleEffect: Equatable, Sendable {
     case perform(ConsoleAction)
     /// Start (or, with nil, stop) tailing messages.
     case tail(TailRequest?)
+    /// Changes how many records tail `id` may deliver in total (nil: no limit, following).
+    case tailLimit(id: Int, limit: Int?)
 }
 
 /// Results the runtime posts back to the controller.
