@@ -5,6 +5,7 @@ public struct SamsaCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "samsa",
         abstract: "A Kafka-compatible streaming platform and operations console.",
+        version: BuildInfo.versionLine,
         subcommands: [
             BenchCommand.self,
             TopicCommand.self,
