@@ -35,6 +35,13 @@ public struct LogManagerConfig: Sendable {
     public var cleanerBackoffMs: Int64 = 15_000
     /// `log.cleaner.enable`.
     public var cleanerEnabled = true
+    /// `producer.id.expiration.ms`: compaction keeps the last (possibly emptied) batch of a
+    /// producer id only while that producer wrote within this time.
+    public var producerIdExpirationMs: Int64 = PartitionLog.defaultProducerIdExpirationMs
+    /// `log.max.open.segment.files` (Samsa; Kafka keeps every segment open): segment files
+    /// kept open across all partitions, in one LRU cache. nil: from the open-file limit
+    /// (``FileDescriptorLimit/defaultSegmentFileCacheSize(softLimit:)``).
+    public var maxOpenSegmentFiles: Int?
 
     public init(logDirs: [String], defaultLogConfig: LogConfig = LogConfig(), recoveryThreads: Int? = nil) {
         self.logDirs = logDirs
@@ -57,6 +64,13 @@ public struct LogManagerConfig: Sendable {
         try long("log.flush.start.offset.checkpoint.interval.ms", &logStartOffsetCheckpointIntervalMs)
         try long("replica.high.watermark.checkpoint.interval.ms", &highWatermarkCheckpointIntervalMs)
         try long("log.cleaner.backoff.ms", &cleanerBackoffMs)
+        try long("producer.id.expiration.ms", &producerIdExpirationMs)
+        if let v = p["log.max.open.segment.files"], v.trimmingWhitespace() != "-1" {
+            guard let n = Int(v.trimmingWhitespace()), n >= 1 else {
+                throw .invalidValue(key: "log.max.open.segment.files", value: v, reason: "expected a positive integer, or -1 for a size from the open-file limit")
+            }
+            maxOpenSegmentFiles = n
+        }
         if let v = p["log.cleaner.enable"] { cleanerEnabled = v.trimmingWhitespace().lowercased() != "false" }
         if let v = p["num.recovery.threads.per.data.dir"], let n = Int(v), n > 0 { recoveryThreads = max(recoveryThreads, n * dirs.count) }
     }
@@ -85,6 +99,8 @@ public final class LogManager: @unchecked Sendable {
     static let highWatermarkFile = "replication-offset-checkpoint"
 
     public let config: LogManagerConfig
+    /// The open segment files of every log (bounded: see ``SegmentFileCache``).
+    public let fileCache: SegmentFileCache
     let fileSystem: any FileSystem
     let clock: any LogClock
     private let logger: Logger
@@ -116,6 +132,7 @@ public final class LogManager: @unchecked Sendable {
         topicConfig: @Sendable (String) -> LogConfig? = { _ in nil }
     ) throws(LogStorageError) {
         self.config = config
+        self.fileCache = SegmentFileCache(capacity: config.maxOpenSegmentFiles ?? FileDescriptorLimit.defaultSegmentFileCacheSize())
         self.fileSystem = fileSystem
         self.clock = clock
         self.logger = logger
@@ -152,7 +169,7 @@ public final class LogManager: @unchecked Sendable {
         // Open in parallel: each partition is independent, and recovery is mostly I/O.
         let opened = OpenResults(count: jobs.count)
         let workers = max(1, min(config.recoveryThreads, jobs.count))
-        let fs = fileSystem, clk = clock, defaults = config.defaultLogConfig
+        let fs = fileSystem, clk = clock, defaults = config.defaultLogConfig, cache = fileCache
         let jobList = jobs
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
             var i = worker
@@ -162,7 +179,7 @@ public final class LogManager: @unchecked Sendable {
                     try PartitionLog(directory: joinPath(job.dir, job.tp.description), topic: job.tp.topic, partition: job.tp.partition,
                                      config: topicConfig(job.tp.topic) ?? defaults, fileSystem: fs, clock: clk,
                                      hadCleanShutdown: job.clean, recoveryPoint: job.recoveryPoint,
-                                     logStartOffset: job.start, highWatermark: job.hw)
+                                     logStartOffset: job.start, highWatermark: job.hw, fileCache: cache)
                 }
                 opened.set(i, result)
                 i += workers
@@ -234,7 +251,7 @@ public final class LogManager: @unchecked Sendable {
             let dir = config.logDirs.min { (counts[$0] ?? 0, $0) < (counts[$1] ?? 0, $1) } ?? config.logDirs[0]
             let log = try PartitionLog(directory: joinPath(dir, tp.description), topic: topic, partition: partition,
                                        config: logConfig ?? config.defaultLogConfig, fileSystem: fileSystem, clock: clock,
-                                       hadCleanShutdown: false, recoveryPoint: 0)
+                                       hadCleanShutdown: false, recoveryPoint: 0, fileCache: fileCache)
             log.setLogStartOffsetListener { [weak self] in self?.checkpoint(Self.logStartOffsetFile) }
             logs[tp] = log
             logDirOf[tp] = dir
@@ -341,7 +358,7 @@ public final class LogManager: @unchecked Sendable {
         var compacted = 0
         for log in allLogs where log.config.cleanupPolicy.contains(.compact) {
             do throws(LogStorageError) {
-                if try log.compact() != nil { compacted += 1 }
+                if try log.compact(producerIdExpirationMs: config.producerIdExpirationMs) != nil { compacted += 1 }
             } catch {
                 if error != .closed { logger.error("compaction of \(log.topic)-\(log.partition) failed: \(error)") }
             }
