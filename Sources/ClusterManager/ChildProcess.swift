@@ -55,3 +55,16 @@ struct ChildProcess: Sendable {
 
     func signal(_ sig: Int32) { kill(pid, sig) }
 }
+
+/// Pids of the broker processes this process started and has not reaped, readable without
+/// the `LocalCluster` actor: a forced exit (a second Ctrl-C while quitting) runs on the
+/// signal queue, cannot wait for the actor (which may be busy stopping a hung broker), and
+/// must still not leave brokers running.
+final class ChildRegistry: @unchecked Sendable {
+    static let shared = ChildRegistry()
+    private let lock = NSLock()
+    private var pids: Set<pid_t> = []
+    func add(_ pid: pid_t) { lock.withLock { _ = pids.insert(pid) } }
+    func remove(_ pid: pid_t) { lock.withLock { _ = pids.remove(pid) } }
+    var all: Set<pid_t> { lock.withLock { pids } }
+}

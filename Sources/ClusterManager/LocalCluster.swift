@@ -35,7 +35,11 @@ public enum LocalClusterError: Error, CustomStringConvertible, Sendable {
         case .noSuchBroker(let id): return "no local broker \(id)"
         case .launchFailed(let id, let r): return "cannot start broker \(id): \(r)"
         case .notReady(let id, let port, let log, let s): return "broker \(id) did not accept connections on port \(port) within \(s) s (log: \(log))"
-        case .exitedEarly(let id, let st, let log, let lines): return "broker \(id) exited with status \(st) during start-up (log: \(log))\n\(lines)"
+        case .exitedEarly(let id, let st, let log, let lines):
+            // The reason first: after "(log: /long/path)" it was cut off the console's one
+            // line, so "errno 24" or "address in use" was only in the log file.
+            let reason = LocalCluster.failureReason(lines).map { ": \($0)" } ?? ""
+            return "broker \(id) exited at start-up\(reason) (exit status \(st); log: \(log))\n\(lines)"
         case .noFreePort: return "no free TCP port on 127.0.0.1"
         case .portInUse(let id, let port): return "cannot start broker \(id): something already listens on 127.0.0.1:\(port) (choose another port, or 0 for a free one)"
         }
@@ -133,6 +137,7 @@ public actor LocalCluster {
     /// Whether the child still runs; records its exit status when it has ended.
     private func running(_ id: Int32, _ proc: ChildProcess) -> Bool {
         guard let st = proc.exitStatus() else { return true }
+        ChildRegistry.shared.remove(proc.pid)
         exitStatus[id] = st
         processes[id] = nil
         return false
@@ -203,6 +208,7 @@ public actor LocalCluster {
             throw LocalClusterError.launchFailed(id: id, reason: "\(error)")
         }
         processes[id] = proc
+        ChildRegistry.shared.add(proc.pid)
         exitStatus[id] = nil
         if let started = Self.processStartTime(proc.pid) {
             try? "\(proc.pid) \(started)\n".write(to: pidURL, atomically: true, encoding: .utf8)
@@ -244,6 +250,16 @@ public actor LocalCluster {
         try await start(id)
     }
 
+    /// SIGKILLs every broker process started by any `LocalCluster` of this process, at once
+    /// and without the actor: for a forced exit (second Ctrl-C), where waiting is what the
+    /// user refuses. Data directories are left as they are.
+    public nonisolated static func killAllNow() {
+        for pid in ChildRegistry.shared.all { kill(pid, SIGKILL) }
+    }
+
+    /// The SIGTERM-to-SIGKILL grace of `stop`.
+    public func setStopTimeout(_ d: Duration) { stopTimeout = d }
+
     public func stopAll() async {
         for id in brokerIds { try? await stop(id) }
     }
@@ -282,6 +298,29 @@ public actor LocalCluster {
         let fields = stat[stat.index(after: close)...].split(separator: " ")
         guard fields.count > 19, fields[0] != "Z", fields[0] != "X" else { return nil }
         return UInt64(fields[19])
+    }
+
+    /// The line of a broker log that says why it stopped: the last critical/error log line
+    /// (its message only), else the last line naming an error, else the last line.
+    public static func failureReason(_ log: String) -> String? {
+        let lines = log.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        func message(_ l: String) -> String {
+            // swift-log's stream format: "<time> <level> <label> : [<source>] <message>".
+            var m = l
+            if let r = l.range(of: "] ") { m = String(l[r.upperBound...]) } else if let r = l.range(of: " : ") { m = String(l[r.upperBound...]) }
+            // The caller already says it failed to start.
+            for p in ["Broker failed to start: ", "Invalid configuration: "] where m.hasPrefix(p) { m = String(m.dropFirst(p.count)) }
+            return m
+        }
+        if let l = lines.last(where: { $0.contains(" critical ") || $0.contains(" error ") }) { return message(l) }
+        let hints = ["error", "errno", "fatal", "failed", "cannot", "denied", "in use"]
+        if let l = lines.last(where: { line in hints.contains { line.lowercased().contains($0) } }) { return message(l) }
+        return lines.last.map(message)
+    }
+
+    /// Why a broker that exited by itself stopped, from the end of its log.
+    public func exitReason(_ id: Int32) -> String? {
+        Self.failureReason(Self.tail(directory(id).appendingPathComponent("broker.log"), lines: 20))
     }
 
     static func tail(_ url: URL, lines: Int) -> String {

@@ -1,4 +1,11 @@
 import NIOCore
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// The storage engine's view of the disk: just the handful of operations a log needs, so that
 /// tests can swap in ``SimulatedFileSystem`` and inject power loss, torn writes and garbage.
@@ -62,7 +69,18 @@ public struct FileSystemError: Error, Equatable, Sendable, CustomStringConvertib
         self.operation = operation; self.path = path; self.errno = errno
     }
 
-    public var description: String { "\(operation) \(path): errno \(errno)" }
+    /// `open /data/t-0/00000000000000000000.log: Too many open files (errno 24)`: the
+    /// operating system's text first, so an operator reads "No space left on device" rather
+    /// than a bare number.
+    public var description: String {
+        errno == 0 ? "\(operation) \(path)" : "\(operation) \(path): \(Self.message(forErrno: errno)) (errno \(errno))"
+    }
+
+    /// `strerror` text of an errno value.
+    public static func message(forErrno code: CInt) -> String {
+        guard let text = strerror(code) else { return "error \(code)" }
+        return String(cString: text)
+    }
 }
 
 extension StorageFile {

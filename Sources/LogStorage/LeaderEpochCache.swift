@@ -7,7 +7,13 @@
 /// 0 0                  "<epoch> <startOffset>", epochs and offsets increasing
 /// 3 1200
 /// ```
-/// Every change is written atomically (temp file, fsync, rename, fsync of the directory).
+/// Every change is written atomically (temp file, fsync, rename, fsync of the directory), and
+/// only when the content changes: a restart of an idle broker writes nothing (on a full disk it
+/// could not).
+///
+/// The file is a cache of what the batches say, never a reason to cut data (as in Kafka's
+/// `LeaderEpochFileCache`): when it is missing, empty or malformed, opening the log reports it
+/// (``loadProblem``) and rebuilds the cache from the `partitionLeaderEpoch` of every batch.
 /// After a crash the log may be shorter than the checkpoint claims, so recovery truncates the
 /// cache to the recovered log end offset and re-learns epochs from the batches it re-validates.
 ///
@@ -25,13 +31,41 @@ final class LeaderEpochCache {
     static let undefinedOffset: Int64 = -1
 
     private let fileSystem: any FileSystem
-    private let path: String
+    let path: String
     private(set) var entries: [EpochEntry] = []
+    /// What the file holds, nil when it is missing or malformed.
+    private var persisted: [EpochEntry]?
+    /// While true (opening the log), changes stay in memory; ``finishLoading()`` writes once.
+    private var deferWrites = false
+    /// Why the file could not be used (missing with data in the log, empty, malformed), for
+    /// the warning the log manager prints; nil when it was read fine.
+    private(set) var loadProblem: String?
+    /// The file was unusable: the cache must be rebuilt from the batches.
+    var needsRebuild: Bool { persisted == nil }
 
-    init(fileSystem: any FileSystem, directory: String) throws(FileSystemError) {
+    init(fileSystem: any FileSystem, directory: String, deferWrites: Bool = false) throws(FileSystemError) {
         self.fileSystem = fileSystem
         self.path = joinPath(directory, Self.fileName)
-        entries = Self.parse(try fileSystem.readString(path) ?? "") ?? []
+        self.deferWrites = deferWrites
+        if let text = try fileSystem.readString(path) {
+            if let parsed = Self.parse(text), !text.isEmpty {
+                entries = parsed
+                persisted = parsed
+            } else {
+                loadProblem = text.isEmpty ? "\(path) is empty" : "\(path) is malformed"
+            }
+        } else {
+            loadProblem = "\(path) is missing"
+        }
+    }
+
+    /// Ends the deferred writes of opening: writes the file once if the cache learnt an epoch
+    /// (or a start offset) the file lacks. Entries the file has beyond the log end are left
+    /// there: every open removes them again, and the next real change rewrites the file.
+    func finishLoading() throws(FileSystemError) {
+        deferWrites = false
+        let onDisk = persisted ?? []
+        if entries.contains(where: { !onDisk.contains($0) }) { try persist() }
     }
 
     /// Parses the checkpoint; nil when it is malformed (then the cache starts empty and is
@@ -102,8 +136,10 @@ final class LeaderEpochCache {
     }
 
     private func persist() throws(FileSystemError) {
+        guard !deferWrites, entries != persisted else { return }
         var text = "0\n\(entries.count)\n"
         for e in entries { text += "\(e.epoch) \(e.startOffset)\n" }
         try fileSystem.writeAtomically(path, contents: text)
+        persisted = entries
     }
 }

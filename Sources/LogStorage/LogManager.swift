@@ -109,8 +109,15 @@ public final class LogManager: @unchecked Sendable {
     private var logDirOf: [TopicPartition: String] = [:]
     private var scheduler: (any LogScheduler)?
     private var isShutdown = false
+    /// One per log directory, shared by its logs: the first I/O error takes it offline.
+    private let dirHealth: [String: LogDirHealth]
+    private var dirFailureHandler: (@Sendable (String, LogStorageError) -> Void)?
     /// Serialises checkpoint writers (the background task and explicit calls).
     private let checkpointLock = StorageLock()
+    /// What each checkpoint file (by path) holds, as last read or written: an unchanged
+    /// checkpoint is not rewritten (no fsync churn on an idle broker, and an idle broker
+    /// restarted on a full disk does not fail on a `.tmp` file). Guarded by `checkpointLock`.
+    private var checkpointContents: [String: String] = [:]
     /// How long opening took and what it found.
     public private(set) var startupSummary: StartupSummary
 
@@ -129,13 +136,15 @@ public final class LogManager: @unchecked Sendable {
     public init(
         config: LogManagerConfig, fileSystem: any FileSystem = POSIXFileSystem(), clock: any LogClock = SystemLogClock(),
         logger: Logger = Logger(label: "samsa.logstorage"),
-        topicConfig: @Sendable (String) -> LogConfig? = { _ in nil }
+        topicConfig: @Sendable (String) -> LogConfig? = { _ in nil },
+        leaderEpochBound: @Sendable (TopicPartition) -> Int32? = { _ in nil }
     ) throws(LogStorageError) {
         self.config = config
         self.fileCache = SegmentFileCache(capacity: config.maxOpenSegmentFiles ?? FileDescriptorLimit.defaultSegmentFileCacheSize())
         self.fileSystem = fileSystem
         self.clock = clock
         self.logger = logger
+        self.dirHealth = Dictionary(config.logDirs.map { ($0, LogDirHealth(directory: $0)) }, uniquingKeysWith: { a, _ in a })
         self.startupSummary = StartupSummary(partitions: 0, recoveredPartitions: 0, durationMs: 0, cleanDirectories: [])
         let started = SystemMonotonic.nanoseconds()
 
@@ -151,6 +160,10 @@ public final class LogManager: @unchecked Sendable {
                 let recovery = Self.readCheckpoint(fileSystem, joinPath(dir, Self.recoveryPointFile))
                 let starts = Self.readCheckpoint(fileSystem, joinPath(dir, Self.logStartOffsetFile))
                 let hws = Self.readCheckpoint(fileSystem, joinPath(dir, Self.highWatermarkFile))
+                for name in [Self.recoveryPointFile, Self.logStartOffsetFile, Self.highWatermarkFile] {
+                    let path = joinPath(dir, name)
+                    if let text = try? fileSystem.readString(path) { checkpointContents[path] = text }
+                }
                 for name in try fileSystem.listDirectory(dir) {
                     let path = joinPath(dir, name)
                     if name.hasSuffix("-delete") {
@@ -171,6 +184,7 @@ public final class LogManager: @unchecked Sendable {
         let workers = max(1, min(config.recoveryThreads, jobs.count))
         let fs = fileSystem, clk = clock, defaults = config.defaultLogConfig, cache = fileCache
         let jobList = jobs
+        let health = dirHealth
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
             var i = worker
             while i < jobList.count {
@@ -179,13 +193,15 @@ public final class LogManager: @unchecked Sendable {
                     try PartitionLog(directory: joinPath(job.dir, job.tp.description), topic: job.tp.topic, partition: job.tp.partition,
                                      config: topicConfig(job.tp.topic) ?? defaults, fileSystem: fs, clock: clk,
                                      hadCleanShutdown: job.clean, recoveryPoint: job.recoveryPoint,
-                                     logStartOffset: job.start, highWatermark: job.hw, fileCache: cache)
+                                     logStartOffset: job.start, highWatermark: job.hw,
+                                     maxLeaderEpoch: leaderEpochBound(job.tp), dirHealth: health[job.dir], fileCache: cache)
                 }
                 opened.set(i, result)
                 i += workers
             }
         }
         var recovered = 0
+        var failures: [(TopicPartition, String, LogStorageError)] = []
         for (i, job) in jobs.enumerated() {
             switch opened.get(i) {
             case .success(let log):
@@ -196,11 +212,21 @@ public final class LogManager: @unchecked Sendable {
                 if let reason = log.recoverySummary.reason {
                     logger.warning("recovered \(job.tp): truncated \(log.recoverySummary.truncatedBytes) bytes: \(reason)")
                 }
+                if let problem = log.epochCheckpointProblem { logger.warning("\(job.tp): \(problem)") }
             case .failure(let error):
-                throw error
+                failures.append((job.tp, job.dir, error))
             case nil:
-                throw .closed
+                failures.append((job.tp, job.dir, .closed))
             }
+        }
+        // A log that cannot be loaded is a storage failure, never a reason to drop it: name
+        // each one, close what did load (without the clean-shutdown marker: nothing was
+        // checked) and refuse to start. Its files are untouched.
+        if let (_, _, first) = failures.first {
+            for (tp, dir, error) in failures.prefix(20) { logger.critical("Could not load log \(tp) in \(dir): \(error)") }
+            if failures.count > 20 { logger.critical("... and \(failures.count - 20) more logs could not be loaded") }
+            for log in logs.values { try? log.close() }
+            throw first
         }
         // Only now is it safe to forget the clean shutdown: a crash from here on must recover.
         do throws(FileSystemError) {
@@ -214,6 +240,31 @@ public final class LogManager: @unchecked Sendable {
         startupSummary = StartupSummary(partitions: jobs.count, recoveredPartitions: recovered,
                                         durationMs: (SystemMonotonic.nanoseconds() - started) / 1_000_000, cleanDirectories: cleanDirs)
         logger.info("loaded \(jobs.count) partitions (\(recovered) recovered) in \(startupSummary.durationMs) ms")
+        for health in dirHealth.values {
+            health.setListener { [weak self] dir, error in self?.logDirFailed(dir, error) }
+        }
+    }
+
+    // MARK: Log directory failures
+
+    /// Sets what runs (once per directory) when a log directory goes offline after an I/O
+    /// error; the broker stops when no directory is left. Runs on the failing thread: it must
+    /// not call back into a log.
+    public func setLogDirFailureHandler(_ handler: (@Sendable (String, LogStorageError) -> Void)?) {
+        lock.withLock { dirFailureHandler = handler }
+    }
+
+    /// Log directories taken offline by an I/O error since start-up.
+    public var offlineLogDirs: [String] { config.logDirs.filter { dirHealth[$0]?.isOffline == true } }
+
+    /// Whether `dir` is still usable.
+    public func isOnline(_ dir: String) -> Bool { dirHealth[dir]?.isOffline != true }
+
+    private func logDirFailed(_ dir: String, _ error: LogStorageError) {
+        let count = lock.withLock { logDirOf.values.filter { $0 == dir }.count }
+        logger.critical("Log directory \(dir) failed: \(error). Its \(count) partition(s) are offline (writes answer KAFKA_STORAGE_ERROR) until the broker is restarted.")
+        let handler = lock.withLock { dirFailureHandler }
+        handler?(dir, error)
     }
 
     /// `orders-3` -> (orders, 3). Topic names may contain `-`; the partition is after the last one.
@@ -249,9 +300,10 @@ public final class LogManager: @unchecked Sendable {
             var counts: [String: Int] = Dictionary(uniqueKeysWithValues: config.logDirs.map { ($0, 0) })
             for dir in logDirOf.values { counts[dir, default: 0] += 1 }
             let dir = config.logDirs.min { (counts[$0] ?? 0, $0) < (counts[$1] ?? 0, $1) } ?? config.logDirs[0]
+            if let failure = dirHealth[dir]?.failure { throw failure }
             let log = try PartitionLog(directory: joinPath(dir, tp.description), topic: topic, partition: partition,
                                        config: logConfig ?? config.defaultLogConfig, fileSystem: fileSystem, clock: clock,
-                                       hadCleanShutdown: false, recoveryPoint: 0, fileCache: fileCache)
+                                       hadCleanShutdown: false, recoveryPoint: 0, dirHealth: dirHealth[dir], fileCache: fileCache)
             log.setLogStartOffsetListener { [weak self] in self?.checkpoint(Self.logStartOffsetFile) }
             logs[tp] = log
             logDirOf[tp] = dir
@@ -376,7 +428,7 @@ public final class LogManager: @unchecked Sendable {
     private func checkpoint(_ fileName: String) {
         let (snapshot, dirs) = lock.withLock { (logs, logDirOf) }
         checkpointLock.withLock {
-            for dir in config.logDirs {
+            for dir in config.logDirs where isOnline(dir) {
                 var entries: [(TopicPartition, Int64)] = []
                 for (tp, log) in snapshot where dirs[tp] == dir {
                     switch fileName {
@@ -388,10 +440,14 @@ public final class LogManager: @unchecked Sendable {
                 entries.sort { $0.0 < $1.0 }
                 var text = "0\n\(entries.count)\n"
                 for (tp, offset) in entries { text += "\(tp.topic) \(tp.partition) \(offset)\n" }
-                do {
-                    try fileSystem.writeAtomically(joinPath(dir, fileName), contents: text)
+                let path = joinPath(dir, fileName)
+                if checkpointContents[path] == text { continue }
+                do throws(FileSystemError) {
+                    try fileSystem.writeAtomically(path, contents: text)
+                    checkpointContents[path] = text
                 } catch {
                     logger.error("writing \(fileName) in \(dir) failed: \(error)")
+                    dirHealth[dir]?.fail(.storage(error))
                 }
             }
         }
@@ -414,7 +470,10 @@ public final class LogManager: @unchecked Sendable {
 
     /// Stops the background tasks, flushes and closes every log, writes the checkpoints and
     /// then the clean-shutdown marker, so the next start skips recovery.
-    public func shutdown() throws(LogStorageError) {
+    ///
+    /// With `writeCleanShutdownMarker` false (stopping after a storage failure, or a start-up
+    /// that failed) the logs are closed but no marker is written: the next start re-validates.
+    public func shutdown(writeCleanShutdownMarker: Bool = true) throws(LogStorageError) {
         let (sched, snapshot): ((any LogScheduler)?, [PartitionLog]) = lock.withLock {
             isShutdown = true
             return (scheduler, Array(logs.values))
@@ -433,8 +492,11 @@ public final class LogManager: @unchecked Sendable {
         let firstError = errors.firstError
         if let firstError { logger.error("closing logs failed: \(firstError)") }
         writeCheckpoints()
-        // A log that failed to close must be recovered next time: no marker for its directory.
+        // A log that failed to close must be recovered next time: no marker for its directory,
+        // nor for a directory that went offline.
         guard firstError == nil else { throw firstError! }
+        if let offline = offlineLogDirs.first, let failure = dirHealth[offline]?.failure { throw failure }
+        guard writeCleanShutdownMarker else { return }
         do throws(FileSystemError) {
             for dir in config.logDirs {
                 let file = try fileSystem.open(joinPath(dir, Self.cleanShutdownFile), create: true)

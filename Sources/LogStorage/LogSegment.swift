@@ -211,6 +211,29 @@ final class LogSegment {
         return next
     }
 
+    /// Calls `body` with every batch header in order, stopping quietly at a damaged one (used to
+    /// re-learn leader epochs; recovery is what judges damage).
+    func forEachBatchHeader(_ body: (RecordBatchHeader) throws(FileSystemError) -> Void) throws(FileSystemError) {
+        var scanner = BatchScanner(file: try file(), from: 0, to: size, wantBodies: false)
+        while let result = try scanner.next() {
+            guard case .success(let batch) = result else { return }
+            try body(batch.header)
+        }
+    }
+
+    /// The header of the segment's last batch, nil when it is empty (or damaged before any).
+    func lastBatchHeader(indexIntervalBytes: Int) throws(FileSystemError) -> RecordBatchHeader? {
+        try ensureIndexes(indexIntervalBytes: indexIntervalBytes)
+        var scanner = BatchScanner(file: try file(), from: Int64(offsetIndex.lastPosition ?? 0), to: size,
+                                   chunkSize: 64 * 1024, wantBodies: false)
+        var last: RecordBatchHeader?
+        while let result = try scanner.next() {
+            guard case .success(let batch) = result else { break }
+            last = batch.header
+        }
+        return last
+    }
+
     /// The header at `position`, nil when there is no plausible batch there.
     func header(at position: Int64) throws(FileSystemError) -> RecordBatchHeader? {
         guard position + Int64(RecordBatchHeader.size) <= size else { return nil }
@@ -227,8 +250,8 @@ final class LogSegment {
     ///
     /// `partitionLeaderEpoch` is not covered by the CRC, so it is checked separately: epochs never
     /// decrease along the log (`previousEpoch` is the last epoch seen before this segment) and
-    /// never exceed `maxEpoch`, the newest epoch in the leader-epoch checkpoint, which is fsynced
-    /// before any batch of a new epoch is written.
+    /// never exceed `maxEpoch`, the partition's leader epoch in the broker's metadata (durable
+    /// before any batch of that epoch is written). The leader-epoch checkpoint plays no part.
     func recover(indexIntervalBytes: Int, previousEpoch: inout Int32, maxEpoch: Int32,
                  onBatch: (RecordBatchHeader) -> Void) throws(FileSystemError) -> (truncatedBytes: Int64, stop: ScanStop?) {
         offsetIndex.reset(); timeIndex.reset()
@@ -304,16 +327,37 @@ final class LogSegment {
 
     // MARK: Reads
 
+    /// What ``lookup(_:indexIntervalBytes:)`` found.
+    enum Lookup {
+        /// The first batch whose last offset is >= the offset asked for.
+        case found(ScannedBatch)
+        /// Every batch of the segment ends before the offset.
+        case notFound
+        /// The scan met bytes that are not a whole, plausible batch before reaching the offset:
+        /// the segment is damaged there (never a reason to skip ahead silently).
+        case corrupt(ScanStop)
+    }
+
     /// Position and header of the first batch whose last offset is >= `offset`, scanning forward
-    /// from the index; nil when no such batch exists in this segment.
-    func translate(_ offset: Int64, indexIntervalBytes: Int) throws(FileSystemError) -> ScannedBatch? {
+    /// from the index; or where the scan met a damaged batch header first.
+    func lookup(_ offset: Int64, indexIntervalBytes: Int) throws(FileSystemError) -> Lookup {
         try ensureIndexes(indexIntervalBytes: indexIntervalBytes)
         let start = Int64(offsetIndex.lookup(offset))
         var scanner = BatchScanner(file: try file(), from: start, to: size, chunkSize: 16 * 1024, wantBodies: false)
         while let result = try scanner.next() {
-            guard case .success(let batch) = result else { return nil }
-            if batch.header.lastOffset >= offset { return batch }
+            switch result {
+            case .failure(let stop): return .corrupt(stop)
+            case .success(let batch): if batch.header.lastOffset >= offset { return .found(batch) }
+            }
         }
+        return .notFound
+    }
+
+    /// Position and header of the first batch whose last offset is >= `offset`, scanning forward
+    /// from the index; nil when no such batch exists in this segment or a damaged batch comes
+    /// first (callers that serve clients use ``lookup(_:indexIntervalBytes:)`` to tell them apart).
+    func translate(_ offset: Int64, indexIntervalBytes: Int) throws(FileSystemError) -> ScannedBatch? {
+        if case .found(let batch) = try lookup(offset, indexIntervalBytes: indexIntervalBytes) { return batch }
         return nil
     }
 
@@ -347,6 +391,22 @@ final class LogSegment {
             if batch.header.recordCount != 0 || batch.header.isControl { return false }
         }
         return true
+    }
+
+    /// The end of the whole, plausible batches from `from` (a batch boundary) up to `limit`,
+    /// scanning every header on the way (no index jumps): a read of an older segment, whose
+    /// bytes recovery may never have re-validated, stops before a damaged batch instead of
+    /// handing it to a client. The next read from there reports the damage.
+    func validatedBoundary(from: Int64, notAfter limit: Int64) throws(FileSystemError) -> Int64 {
+        var scanner = BatchScanner(file: try file(), from: from, to: size, chunkSize: 64 * 1024, wantBodies: false)
+        var boundary = from
+        while let result = try scanner.next() {
+            guard case .success(let batch) = result else { break }
+            let end = batch.position + Int64(batch.header.totalSize)
+            if end > limit { break }
+            boundary = end
+        }
+        return boundary
     }
 
     /// The first batch whose maxTimestamp is >= `timestamp`, nil when none.

@@ -88,7 +88,7 @@ public struct TimestampAndOffset: Equatable, Sendable {
 }
 
 /// Why a log operation failed. ``kafkaErrorCode`` gives the Kafka error code the broker returns.
-public enum LogStorageError: Error, Equatable, Sendable {
+public enum LogStorageError: Error, Equatable, Sendable, CustomStringConvertible {
     /// Read or DeleteRecords outside [log start offset, LEO] (OFFSET_OUT_OF_RANGE, 1).
     case offsetOutOfRange(offset: Int64, logStartOffset: Int64, logEndOffset: Int64)
     /// A batch failed its CRC or is structurally broken (CORRUPT_MESSAGE, 2).
@@ -108,6 +108,22 @@ public enum LogStorageError: Error, Equatable, Sendable {
     case closed
     /// Not a legal topic name for a partition directory (INVALID_TOPIC_EXCEPTION, 17).
     case invalidTopic(String)
+
+    /// One line for logs and error messages (the Kafka error name is added by callers).
+    public var description: String {
+        switch self {
+        case .offsetOutOfRange(let offset, let start, let end):
+            return "offset \(offset) is out of range [\(start), \(end)]"
+        case .corruptRecord(let what): return what
+        case .recordTooLarge(let size, let max): return "record batch of \(size) bytes exceeds max.message.bytes \(max)"
+        case .recordListTooLarge(let size, let segment): return "\(size) bytes of batches do not fit in segment.bytes \(segment)"
+        case .invalidRecord(let what): return what
+        case .unexpectedAppendOffset(let expected, let got): return "append offset \(got) below the expected \(expected)"
+        case .storage(let error): return "storage error: \(error)"
+        case .closed: return "the log is closed"
+        case .invalidTopic(let topic): return "invalid topic name \(topic)"
+        }
+    }
 
     public var kafkaErrorCode: Int16 {
         switch self {

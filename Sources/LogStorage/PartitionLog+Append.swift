@@ -19,7 +19,7 @@ extension PartitionLog {
         let buffer = batches
         return try lock.withLock { () throws(LogStorageError) -> LogAppendInfo in
             if isClosed { throw .closed }
-            if let failure { throw failure }
+            if let failure = currentFailure { throw failure }
             let config = _config
             let now = clock.milliseconds()
             var headers = try Self.validate(buffer, config: config, assignOffsets: assignOffsets, logEndOffset: _logEndOffset)
@@ -95,8 +95,7 @@ extension PartitionLog {
                 unflushedRecords += Int64(info.recordCount)
                 if unflushedRecords >= config.flushMessages { try flushLocked(now: now) }
             } catch {
-                failure = .storage(error)
-                throw .storage(error)
+                throw recordFailure(error)
             }
             return info
         }

@@ -24,7 +24,9 @@ extension PartitionLog {
                      skipRecordlessBatches: Bool = false) throws(LogStorageError) -> LogReadResult {
         try lock.withLock { () throws(LogStorageError) -> LogReadResult in
             if isClosed { throw .closed }
-            if let failure { throw failure }
+            // No failure check: after an I/O error (this log's or its directory's) what was
+            // written before stays readable for as long as the files can be read; a read that
+            // itself fails records the failure below.
             var result = LogReadResult(slice: nil, logStartOffset: _logStartOffset, logEndOffset: _logEndOffset, highWatermark: _highWatermark)
             guard offset >= _logStartOffset, offset <= _logEndOffset else {
                 throw .offsetOutOfRange(offset: offset, logStartOffset: _logStartOffset, logEndOffset: _logEndOffset)
@@ -32,35 +34,50 @@ extension PartitionLog {
             let limitOffset = min(maxOffset ?? _logEndOffset, _logEndOffset)
             guard offset < limitOffset, maxBytes >= 0 else { return result }
             let interval = _config.indexIntervalBytes
+            var corruption: String?
             // The record-less run found first, answered when no record follows it.
             var recordless: LogSlice?
-            func finish() -> LogReadResult {
-                var r = result
-                if r.slice == nil { r.slice = recordless }
-                return r
-            }
             do throws(FileSystemError) {
                 var i = segmentIndex(containing: offset)
-                while i < segments.count {
+                segmentLoop: while i < segments.count {
                     let segment = segments[i]
-                    if let first = try segment.translate(offset, indexIntervalBytes: interval) {
-                        // Only batches entirely below the limit are returned.
-                        guard first.header.lastOffset < limitOffset else { return finish() }
-                        // Every batch before the first one reaching `limitOffset` is below it.
-                        var hardEnd = segment.size
-                        if limitOffset < _logEndOffset, let stop = try segment.translate(limitOffset, indexIntervalBytes: interval) {
-                            hardEnd = stop.position
+                    let first: ScannedBatch
+                    switch try segment.lookup(offset, indexIntervalBytes: interval) {
+                    case .notFound:
+                        i += 1
+                        continue segmentLoop
+                    case .corrupt(let stop):
+                        corruption = corruptionReport(segment, stop, offset: offset)
+                        break segmentLoop
+                    case .found(let batch):
+                        first = batch
+                    }
+                    // Only batches entirely below the limit are returned.
+                    guard first.header.lastOffset < limitOffset else { break segmentLoop }
+                    // Every batch before the first one reaching `limitOffset` is below it; a
+                    // damaged batch before that is a hard end too (the next read reports it).
+                    var hardEnd = segment.size
+                    if limitOffset < _logEndOffset {
+                        switch try segment.lookup(limitOffset, indexIntervalBytes: interval) {
+                        case .found(let stop): hardEnd = stop.position
+                        case .corrupt(let stop): hardEnd = stop.position
+                        case .notFound: break
                         }
-                        let start = first.position
-                        guard hardEnd > start else { return finish() }
-                        var end: Int64
-                        if hardEnd - start <= Int64(maxBytes) {
-                            end = hardEnd
-                        } else {
-                            end = try segment.lastBoundary(from: start, notAfter: start + Int64(maxBytes))
-                            if end == start && minOneBatch { end = start + Int64(first.header.totalSize) }
-                        }
-                        guard end > start else { return finish() }
+                    }
+                    let start = first.position
+                    guard hardEnd > start else { break segmentLoop }
+                    var end: Int64
+                    if i < segments.count - 1 {
+                        // An older segment: walk every header of the range (see validatedBoundary).
+                        end = try segment.validatedBoundary(from: start, notAfter: min(hardEnd, start + Int64(maxBytes)))
+                        if end == start && minOneBatch { end = start + Int64(first.header.totalSize) }
+                    } else if hardEnd - start <= Int64(maxBytes) {
+                        end = hardEnd
+                    } else {
+                        end = try segment.lastBoundary(from: start, notAfter: start + Int64(maxBytes))
+                        if end == start && minOneBatch { end = start + Int64(first.header.totalSize) }
+                    }
+                    if end > start {
                         let slice = LogSlice(path: segment.logPath, position: start, length: Int(end - start),
                                              firstBatchBaseOffset: first.header.baseOffset, file: try segment.file())
                         if skipRecordlessBatches, first.header.recordCount == 0, !first.header.isControl,
@@ -68,19 +85,27 @@ extension PartitionLog {
                            try segment.onlyRecordlessBatches(from: start, to: end) {
                             if recordless == nil { recordless = slice }
                             i += 1
-                            continue
+                            continue segmentLoop
                         }
                         result.slice = slice
-                        return result
                     }
-                    i += 1
+                    break segmentLoop
                 }
-                return finish()
+                if result.slice == nil, corruption == nil { result.slice = recordless }
             } catch {
-                failure = .storage(error)
-                throw .storage(error)
+                throw recordFailure(error)
             }
+            // Kafka answers CORRUPT_MESSAGE rather than skipping to the next readable batch:
+            // skipping would hand consumers a silent gap in the offsets.
+            if let corruption { throw .corruptRecord(corruption) }
+            return result
         }
+    }
+
+    /// One line for the broker log and the error message: partition, file, byte, what is wrong.
+    func corruptionReport(_ segment: LogSegment, _ stop: ScanStop, offset: Int64) -> String {
+        "\(topic)-\(partition): corrupt record batch in segment \(segment.logPath) at byte \(stop.position) "
+            + "(reading offset \(offset)): \(stop.reason)"
     }
 
     /// ListOffsets by time: the first record (at or after the log start offset) whose timestamp is

@@ -67,7 +67,7 @@ extension PartitionLog {
         let before = logStartOffset
         let after = try lock.withLock { () throws(LogStorageError) -> Int64 in
             if isClosed { throw .closed }
-            if let failure { throw failure }
+            if let failure = currentFailure { throw failure }
             guard offset >= 0, offset <= _highWatermark else {
                 throw .offsetOutOfRange(offset: offset, logStartOffset: _logStartOffset, logEndOffset: _highWatermark)
             }
@@ -78,8 +78,7 @@ extension PartitionLog {
                 }
                 _ = try deleteSegmentsLocked(now: clock.milliseconds(), reason: { _, upper in upper <= self._logStartOffset })
             } catch {
-                failure = .storage(error)
-                throw .storage(error)
+                throw recordFailure(error)
             }
             return _logStartOffset
         }
@@ -176,14 +175,14 @@ extension PartitionLog {
             }
             for entry in pendingDeletions { for path in entry.paths { try? fileSystem.removeFile(path) } }
             pendingDeletions = []
-            if let failure { throw failure }
+            if let failure = currentFailure { throw failure }
             do throws(FileSystemError) {
                 segments[segments.count - 1].finishTimeIndex()
                 // Index files must be durable before the clean-shutdown marker vouches for them.
                 try flushLocked(now: clock.milliseconds(), includingActiveIndexes: true)
                 for segment in segments { try segment.persistIndexes() }
             } catch {
-                throw .storage(error)
+                throw recordFailure(error)
             }
         }
     }

@@ -22,6 +22,8 @@ public final class PartitionLog: @unchecked Sendable {
     let clock: any LogClock
     /// The broker's shared cache of open segment files (nil: each segment keeps its own open).
     let fileCache: SegmentFileCache?
+    /// Shared with the other logs of the same log directory.
+    public let dirHealth: LogDirHealth
 
     let lock = StorageLock()
     // Everything below is guarded by `lock`.
@@ -49,6 +51,9 @@ public final class PartitionLog: @unchecked Sendable {
     var cleanerCheckpoint: Int64 = 0
     /// What recovery did at open, for logs and tests.
     public private(set) var recoverySummary: RecoverySummary
+    /// Set at open when `leader-epoch-checkpoint` was missing, empty or malformed in a log with
+    /// data (the cache was rebuilt from the batches): the log manager prints it as a warning.
+    public private(set) var epochCheckpointProblem: String?
 
     /// What opening the log found.
     public struct RecoverySummary: Equatable, Sendable {
@@ -74,14 +79,20 @@ public final class PartitionLog: @unchecked Sendable {
     ///   - recoveryPoint: from `recovery-point-offset-checkpoint` (0 when unknown).
     ///   - logStartOffset: from `log-start-offset-checkpoint` (nil when unknown).
     ///   - highWatermark: from `replication-offset-checkpoint` (nil when unknown).
+    ///   - maxLeaderEpoch: the partition's leader epoch in the broker's metadata, which is
+    ///     durable before any batch of that epoch is written: recovery cuts at a batch claiming a
+    ///     newer epoch (the epoch field is not covered by the CRC). nil: no upper bound.
+    ///   - dirHealth: shared by the logs of one log directory (see ``LogDirHealth``).
     public init(
         directory: String, topic: String, partition: Int32, config: LogConfig,
         fileSystem: any FileSystem = POSIXFileSystem(), clock: any LogClock = SystemLogClock(),
         hadCleanShutdown: Bool = false, recoveryPoint: Int64 = 0,
         logStartOffset: Int64? = nil, highWatermark: Int64? = nil,
+        maxLeaderEpoch: Int32? = nil, dirHealth: LogDirHealth? = nil,
         fileCache: SegmentFileCache? = nil
     ) throws(LogStorageError) {
         self.fileCache = fileCache
+        self.dirHealth = dirHealth ?? LogDirHealth(directory: parentDirectory(of: directory))
         self.topic = topic
         self.partition = partition
         self.directory = directory
@@ -93,7 +104,7 @@ public final class PartitionLog: @unchecked Sendable {
         do {
             needsParentDirectorySync = !fileSystem.isDirectory(directory)
             try fileSystem.createDirectory(directory)
-            epochCache = try LeaderEpochCache(fileSystem: fileSystem, directory: directory)
+            epochCache = try LeaderEpochCache(fileSystem: fileSystem, directory: directory, deferWrites: true)
             var summary = RecoverySummary(recovered: false, segmentsRecovered: 0, truncatedBytes: 0, segmentsDeleted: 0, reason: nil)
             segments = try Self.loadSegments(fileSystem: fileSystem, directory: directory, nowMs: now, fileCache: fileCache)
             if segments.isEmpty {
@@ -103,11 +114,12 @@ public final class PartitionLog: @unchecked Sendable {
             _logStartOffset = 0; _logEndOffset = 0; _highWatermark = 0; _recoveryPoint = 0
             recoverySummary = summary
             if hadCleanShutdown {
+                if epochCache.needsRebuild { _ = try relearnEpochs(segmentsBefore: segments.count, config: config) }
                 try segments.last!.ensureIndexes(indexIntervalBytes: config.indexIntervalBytes)
                 _logEndOffset = try segments.last!.nextOffset(indexIntervalBytes: config.indexIntervalBytes)
                 _recoveryPoint = _logEndOffset
             } else {
-                summary = try recover(fromRecoveryPoint: recoveryPoint, config: config)
+                summary = try recover(fromRecoveryPoint: recoveryPoint, config: config, maxLeaderEpoch: maxLeaderEpoch)
                 recoverySummary = summary
             }
             _logStartOffset = min(max(logStartOffset ?? segments[0].baseOffset, segments[0].baseOffset), _logEndOffset)
@@ -115,6 +127,11 @@ public final class PartitionLog: @unchecked Sendable {
             cleanerCheckpoint = _logStartOffset
             try epochCache.truncate(fromEnd: _logEndOffset)
             try epochCache.truncate(fromStart: _logStartOffset)
+            // Only a log holding batches makes a missing checkpoint worth a warning.
+            if let problem = epochCache.loadProblem, _logEndOffset > _logStartOffset {
+                epochCheckpointProblem = "\(problem); rebuilt the leader epoch cache from the record batches"
+            }
+            try epochCache.finishLoading()
         } catch let error as FileSystemError {
             throw .storage(error)
         } catch let error as LogStorageError {
@@ -175,18 +192,40 @@ public final class PartitionLog: @unchecked Sendable {
         }
     }
 
+    /// Learns the leader epochs of `segments[0..<end]` from their batch headers (no CRC check:
+    /// these segments are below the recovery point, or were shut down cleanly), for a log whose
+    /// `leader-epoch-checkpoint` was missing or malformed. A damaged header ends the scan of
+    /// that segment and cuts nothing. Returns the epoch of the last batch seen (-1: none).
+    private func relearnEpochs(segmentsBefore end: Int, config: LogConfig) throws(FileSystemError) -> Int32 {
+        var last: Int32 = -1
+        for segment in segments[0..<end] where segment.size > 0 {
+            try segment.forEachBatchHeader { (header: RecordBatchHeader) throws(FileSystemError) in
+                try epochCache.assign(epoch: header.partitionLeaderEpoch, startOffset: header.baseOffset)
+                last = max(last, header.partitionLeaderEpoch)
+            }
+        }
+        return last
+    }
+
     /// Re-validates every segment from the one holding `recoveryPoint` to the end, cutting the log
     /// at the first bad batch and deleting every later segment.
-    private func recover(fromRecoveryPoint recoveryPoint: Int64, config: LogConfig) throws -> RecoverySummary {
+    ///
+    /// The leader epoch of a batch (`partitionLeaderEpoch`) is not covered by its CRC, so it is
+    /// checked against what the log itself and the broker's metadata say, never against
+    /// `leader-epoch-checkpoint` (a cache that may be missing, stale or garbled): epochs never
+    /// decrease along the log (the lower bound is the last batch before the recovered segments)
+    /// and never exceed `maxLeaderEpoch`, the partition's epoch in the metadata.
+    private func recover(fromRecoveryPoint recoveryPoint: Int64, config: LogConfig, maxLeaderEpoch: Int32?) throws -> RecoverySummary {
         var summary = RecoverySummary(recovered: true, segmentsRecovered: 0, truncatedBytes: 0, segmentsDeleted: 0, reason: nil)
         let startIndex = segmentIndex(containing: recoveryPoint)
         var expectedNext: Int64? = nil
-        // Epoch bounds for the CRC-less epoch field (see LogSegment.recover). The checkpoint
-        // entry covering the first recovered offset is a lower bound only if it is older.
-        let maxEpoch = epochCache.latestEpoch ?? -1
-        let firstRecovered = segments[startIndex].baseOffset
-        var previousEpoch: Int32 = epochCache.entries.last { $0.startOffset <= firstRecovered }?.epoch ?? -1
-        if previousEpoch > maxEpoch { previousEpoch = -1 }
+        let maxEpoch = maxLeaderEpoch ?? Int32.max
+        var previousEpoch: Int32 = -1
+        if epochCache.needsRebuild {
+            previousEpoch = try relearnEpochs(segmentsBefore: startIndex, config: config)
+        } else if startIndex > 0 {
+            previousEpoch = try segments[startIndex - 1].lastBatchHeader(indexIntervalBytes: config.indexIntervalBytes)?.partitionLeaderEpoch ?? -1
+        }
         var i = startIndex
         while i < segments.count {
             let segment = segments[i]
@@ -308,12 +347,66 @@ public final class PartitionLog: @unchecked Sendable {
     func withLog<T>(_ body: () throws(FileSystemError) -> T) throws(LogStorageError) -> T {
         try lock.withLock { () throws(LogStorageError) -> T in
             if isClosed { throw .closed }
-            if let failure { throw failure }
+            if let failure = currentFailure { throw failure }
             do throws(FileSystemError) { return try body() } catch {
-                failure = .storage(error)
-                throw .storage(error)
+                throw recordFailure(error)
             }
         }
+    }
+
+    /// This log's own failure, else its directory's (another log there hit an I/O error).
+    /// Must be called with the lock held.
+    var currentFailure: LogStorageError? { failure ?? dirHealth.failure }
+
+    /// Marks the log failed after an I/O error and takes its log directory offline (every log
+    /// there refuses writes from now on, as Kafka's `LogDirFailureChannel` does). Must be called
+    /// with the lock held; returns the error to throw.
+    func recordFailure(_ error: FileSystemError) -> LogStorageError {
+        let storageError = LogStorageError.storage(error)
+        if failure == nil { failure = storageError }
+        dirHealth.fail(storageError)
+        return storageError
+    }
+}
+
+/// The health of one log directory, shared by every ``PartitionLog`` in it (Kafka's
+/// `LogDirFailureChannel`): the first I/O error of any of them (EIO, ENOSPC, EMFILE...) takes
+/// the whole directory offline, since the cause (a failing or full disk) is the directory's,
+/// not the partition's. From then on every write to a log there throws
+/// ``LogStorageError/storage(_:)`` (KAFKA_STORAGE_ERROR); reads of data already written keep
+/// being served while the files can still be read. Only a restart brings it back.
+///
+/// Thread-safe. The listener runs once, on the thread that hit the error, while that log's
+/// lock is held: it must not call back into any ``PartitionLog``.
+public final class LogDirHealth: @unchecked Sendable {
+    public let directory: String
+    private let lock = StorageLock()
+    private var _failure: LogStorageError?
+    private var listener: (@Sendable (String, LogStorageError) -> Void)?
+
+    public init(directory: String) { self.directory = directory }
+
+    /// The error that took the directory offline, nil while it is online.
+    public var failure: LogStorageError? { lock.withLock { _failure } }
+    public var isOffline: Bool { failure != nil }
+
+    /// Sets what to run when the directory goes offline (once).
+    public func setListener(_ listener: (@Sendable (String, LogStorageError) -> Void)?) {
+        lock.withLock { self.listener = listener }
+    }
+
+    /// Takes the directory offline with `error`; only the first call has an effect. Returns
+    /// whether this call did it.
+    @discardableResult
+    public func fail(_ error: LogStorageError) -> Bool {
+        let notify: ((@Sendable (String, LogStorageError) -> Void)?)? = lock.withLock {
+            guard _failure == nil else { return nil }
+            _failure = error
+            return .some(listener)
+        }
+        guard let notify else { return false }
+        notify?(directory, error)
+        return true
     }
 }
 

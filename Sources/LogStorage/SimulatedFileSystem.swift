@@ -16,9 +16,12 @@ import Synchronization
 /// * Directory operations (create, rename, remove) are durable at once, as on a journaling
 ///   file system in ordered mode once the directory is fsynced, which the log always does
 ///   before relying on one.
-/// * Fault injection: ``failWrites`` makes every write and sync fail with EIO;
-///   ``operationsUntilFailure`` stops the "machine" after a given number of mutating operations,
-///   so a test can crash a multi-step operation (a compaction swap) at every possible point.
+/// * Fault injection: ``failWrites`` makes every write and sync fail with ``injectedErrno``
+///   (EIO unless set, e.g. ENOSPC); ``operationsUntilFailure`` stops the "machine" after a given
+///   number of mutating operations, so a test can crash a multi-step operation (a compaction
+///   swap) at every possible point; ``openFault`` fails chosen opens (EMFILE, EIO...);
+///   ``capacityBytes`` is a disk size: a write that would grow the files past it fails with
+///   ENOSPC and writes nothing, as a full disk does.
 ///
 /// Thread-safe (one internal lock).
 public final class SimulatedFileSystem: FileSystem, @unchecked Sendable {
@@ -51,6 +54,10 @@ public final class SimulatedFileSystem: FileSystem, @unchecked Sendable {
     private var files: [String: Node] = [:]
     private var directories: Set<String> = ["/"]
     private var _failWrites = false
+    private var _injectedErrno: CInt = 5
+    private var _openFault: (@Sendable (String) -> CInt?)?
+    private var _capacityBytes: Int?
+    private var _writeFault: (@Sendable (String) -> CInt?)?
     /// Power losses simulated so far.
     public private(set) var powerLosses = 0
 
@@ -82,6 +89,36 @@ public final class SimulatedFileSystem: FileSystem, @unchecked Sendable {
         set { lock.withLock { _failWrites = newValue } }
     }
 
+    /// The errno of injected write failures: EIO (5) unless set, e.g. ENOSPC (28).
+    public var injectedErrno: CInt {
+        get { lock.withLock { _injectedErrno } }
+        set { lock.withLock { _injectedErrno = newValue } }
+    }
+
+    /// Called with the path of every open (existing files and new ones); a non-nil errno makes
+    /// that open fail with it, e.g. EMFILE (24) for chosen segment files.
+    public var openFault: (@Sendable (String) -> CInt?)? {
+        get { lock.withLock { _openFault } }
+        set { lock.withLock { _openFault = newValue } }
+    }
+
+    /// Called with the path of every mutating operation (write, truncate, sync, create,
+    /// rename, remove); a non-nil errno makes it fail, e.g. EIO for one log directory only.
+    public var writeFault: (@Sendable (String) -> CInt?)? {
+        get { lock.withLock { _writeFault } }
+        set { lock.withLock { _writeFault = newValue } }
+    }
+
+    /// Bytes the "disk" holds (nil: unlimited). A write that would grow the total size of all
+    /// files past it throws ENOSPC (28) and changes nothing.
+    public var capacityBytes: Int? {
+        get { lock.withLock { _capacityBytes } }
+        set { lock.withLock { _capacityBytes = newValue } }
+    }
+
+    /// Bytes in all files now (what ``capacityBytes`` is compared with).
+    public var usedBytes: Int { lock.withLock { files.values.reduce(0) { $0 + $1.current.count } } }
+
     private var _operationsUntilFailure: Int?
 
     /// Crash-point injection: after this many more mutating operations (write, truncate, sync,
@@ -98,13 +135,15 @@ public final class SimulatedFileSystem: FileSystem, @unchecked Sendable {
         if let remaining = _operationsUntilFailure {
             if remaining <= 0 { _failWrites = true } else { _operationsUntilFailure = remaining - 1 }
         }
-        if _failWrites { throw FileSystemError(operation: operation, path: path, errno: 5) }
+        if _failWrites { throw FileSystemError(operation: operation, path: path, errno: _injectedErrno) }
+        if let errno = _writeFault?(path) { throw FileSystemError(operation: operation, path: path, errno: errno) }
     }
 
     // MARK: FileSystem
 
     public func open(_ path: String, create: Bool) throws(FileSystemError) -> any StorageFile {
         try lock.withLock { () throws(FileSystemError) -> any StorageFile in
+            if let errno = _openFault?(path) { throw FileSystemError(operation: "open", path: path, errno: errno) }
             try checkDescriptorLimit(path)
             if let node = files[path] { return SimulatedFile(path: path, node: node, fs: self) }
             guard create else { throw FileSystemError(operation: "open", path: path, errno: 2) }
@@ -264,6 +303,11 @@ public final class SimulatedFileSystem: FileSystem, @unchecked Sendable {
         try lock.withLock { () throws(FileSystemError) in
             try mutate("pwrite", path)
             let data = Array(bytes.readableBytesView)
+            if let capacity = _capacityBytes {
+                let growth = max(0, Int(offset) + data.count - node.current.count)
+                let used = files.values.reduce(0) { $0 + $1.current.count }
+                if growth > 0 && used + growth > capacity { throw FileSystemError(operation: "pwrite", path: path, errno: 28) }
+            }
             Self.apply(&node.current, Int(offset), data)
             node.pending.append(.write(offset: Int(offset), bytes: data))
         }

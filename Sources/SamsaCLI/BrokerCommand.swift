@@ -66,6 +66,9 @@ struct BrokerCommand: AsyncParsableCommand {
             logger.error("Server stopped: \(error)")
         }
         await broker.shutdown()
+        // A broker that stopped because its disk failed must not look like a clean stop to
+        // whatever supervises it (systemd, a container runtime, a test).
+        if broker.storageFailureReason != nil { throw ExitCode(1) }
     }
 }
 

@@ -31,6 +31,9 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "Theme name or file (see samsa console --help).")
     var theme: String?
 
+    @Flag(name: .customLong("no-mouse"), help: "Do not capture the mouse (keeps the terminal's own text selection).")
+    var noMouse = false
+
     @Option(help: "Seconds between console samples.")
     var refresh: Double = 2
 
@@ -95,14 +98,25 @@ struct DemoCommand: AsyncParsableCommand {
             } else if TerminationSignals.shared.requested == nil {
                 try await ConsoleLauncher.interactive(
                     source: src, actions: src, brokerControl: bootstrapServer == nil ? LocalClusterControl(cluster: cluster) : nil,
-                    options: ConsoleOptions(refresh: .milliseconds(Int64(refresh * 1000))), themes: themes.themes, themeIndex: themes.index)
+                    options: ConsoleOptions(refresh: .milliseconds(Int64(refresh * 1000)), mouse: !noMouse), themes: themes.themes, themeIndex: themes.index)
             }
         } catch {
             failure = error
         }
-        say("Stopping the demo load and the broker")
-        await workload?.stop()
-        await source?.close()
+        say("Stopping the demo load and the broker (Ctrl-C again to force)")
+        // A second Ctrl-C kills the brokers and exits at once (data is kept).
+        TerminationSignals.shared.beginShutdown { _ in
+            LocalCluster.killAllNow()
+            try? FileHandle.standardOutput.write(contentsOf: Data("samsa demo: forced exit; brokers killed, data kept\n".utf8))
+            _exit(130)
+        }
+        // Bounded: with the broker down, closing the clients waited on it (the producer's
+        // flush alone up to delivery.timeout.ms, 120 s). Unsent demo records are dropped.
+        if let workload, !(await Deadline.run(.seconds(3), { await workload.stop() })) {
+            say("The demo load did not stop within 3 s (cluster unreachable?); dropping its unsent records")
+        }
+        if let source { await Deadline.run(.seconds(2)) { await source.close() } }
+        await cluster.setStopTimeout(.seconds(5))
         await cluster.stopAll()
         if bootstrapServer != nil {
             // Nothing local to delete.

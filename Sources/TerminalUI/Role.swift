@@ -35,12 +35,15 @@ public struct Role: Hashable, Sendable, ExpressibleByStringLiteral, CustomString
     public static let help: Role = "help"
     public static let helpKey: Role = "help.key"
     public static let json: Role = "json.key"
+    /// A row whose data is older than the last successful sample (its source is failing):
+    /// greyed, so stale numbers never look live.
+    public static let stale: Role = "row.stale"
 
     /// Every role a theme may style. Theme files naming any other role are rejected, so a
     /// typo (`[heder]`) is an error with a line number instead of a silently ignored section.
     public static let all: [Role] = [
         text, dim, title, header, tableHeader, selection, border, status, statusKey, tab, tabActive,
         ok, warn, error, lagGrowing, lagDraining, brokerUp, brokerDown, sparkline,
-        dialog, dialogTitle, input, inputFocused, palette, paletteMatch, help, helpKey, json,
+        dialog, dialogTitle, input, inputFocused, palette, paletteMatch, help, helpKey, json, stale,
     ]
 }

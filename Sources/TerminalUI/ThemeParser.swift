@@ -267,5 +267,11 @@ public enum ThemeParser {
     fg = "cyan"
     mono = "bold"
 
+    [row.stale]
+    # Rows whose data is older than the last good sample (cluster or section unreachable).
+    fg = "bright-black"
+    attrs = "italic"
+    mono = "dim"
+
     """
 }

@@ -193,7 +193,8 @@ final class GroupsHandlerTests: XCTestCase {
                                               DescribeGroupsRequest(groups: ["x", "missing"], includeAuthorizedOperations: true),
                                               version: 3)
         XCTAssertEqual(described.groups.map(\.groupState), ["Empty", "Dead"])
-        XCTAssertEqual(described.groups.first?.authorizedOperations, 328)
+        // Kafka 4.x's GROUP operations: READ, DESCRIBE, DELETE, DESCRIBE_CONFIGS, ALTER_CONFIGS.
+        XCTAssertEqual(described.groups.first?.authorizedOperations, 3400)
 
         let od = try await callHandler(OffsetDeleteHandler(coordinator: c), OffsetDeleteRequest(
             groupId: "x", topics: [.init(name: "t", partitions: [.init(partitionIndex: 0)])]), version: 0)

@@ -22,10 +22,11 @@ final class LagEvaluatorTests: XCTestCase {
         XCTAssertEqual(eval(w, lag: 0, at: 100_000).status, .ok)
     }
 
-    func testIncompleteWindowIsOK() {
+    /// Burrow says OK under minimum-complete; the console says COLLECTING (issue 10 #15).
+    func testIncompleteWindowIsCollecting() {
         let e = eval(window([(10, 5), (20, 9)]), lag: 9)
-        XCTAssertEqual(e.status, .ok)
-        XCTAssertTrue(e.reason.contains("collecting"))
+        XCTAssertEqual(e.status, .collecting)
+        XCTAssertTrue(e.reason.contains("2/5 commits"), e.reason)
     }
 
     /// Burrow#290/#745: a consumer that stopped long ago must be STOP even though its
@@ -135,11 +136,28 @@ final class LagEvaluatorTests: XCTestCase {
         let c = LagEvaluationConfig(intervals: 10, allowedLag: 0, minimumComplete: 0.3)
         let w = window([(10, 90)])
         let early = LagEvaluator.evaluate(commits: w, brokerOffsets: [100, 100, 100], currentLag: 90, now: t0.addingTimeInterval(20), config: c)
-        XCTAssertEqual(early.status, .ok)
+        XCTAssertEqual(early.status, .collecting)
         let e = LagEvaluator.evaluate(commits: w, brokerOffsets: [100, 100, 100], currentLag: 90, now: t0.addingTimeInterval(61), config: c)
         XCTAssertEqual(e.status, .stop)
         XCTAssertTrue(e.reason.contains("unchanged for 1m01s"), e.reason)
         // Caught up at some recent broker offset: idle, not stuck.
-        XCTAssertEqual(LagEvaluator.evaluate(commits: w, brokerOffsets: [10, 10, 12], currentLag: 2, now: t0.addingTimeInterval(61), config: c).status, .ok)
+        XCTAssertNotEqual(LagEvaluator.evaluate(commits: w, brokerOffsets: [10, 10, 12], currentLag: 2, now: t0.addingTimeInterval(61), config: c).status, .stop)
+    }
+
+    /// `--once` (few samples) said WARN for lag 16 after three rising commits and OK for
+    /// lag 583 on one commit: both rest on fewer commits than the rules need.
+    func testVerdictsOnFewCommitsAreCollecting() {
+        let c = LagEvaluationConfig(intervals: 10, allowedLag: 0, minimumComplete: 0.3)
+        let rising = window([(10, 5), (20, 9), (30, 16)], every: 2)
+        let e = LagEvaluator.evaluate(commits: rising, brokerOffsets: [40, 45, 46], currentLag: 16, now: t0.addingTimeInterval(5), config: c)
+        XCTAssertEqual(e.status, .collecting, e.reason)
+        let one = LagEvaluator.evaluate(commits: window([(10, 583)]), brokerOffsets: [593], currentLag: 583, now: t0.addingTimeInterval(1), config: c)
+        XCTAssertEqual(one.status, .collecting, one.reason)
+        let (g, reason) = LagEvaluator.rollUp([(TopicPartition("o", 0), e), (TopicPartition("o", 1), PartitionEvaluation(status: .ok, reason: "caught up", complete: 1))])
+        XCTAssertEqual(g, .collecting)
+        XCTAssertTrue(reason.contains("o-0"), reason)
+        // A full window of rising lag is still WARN.
+        let full = window([(10, 5), (20, 7), (30, 8), (40, 9), (50, 10), (60, 11), (70, 12), (80, 13), (90, 14), (100, 16)], every: 2)
+        XCTAssertEqual(LagEvaluator.evaluate(commits: full, brokerOffsets: [116], currentLag: 16, now: t0.addingTimeInterval(20), config: c).status, .warn)
     }
 }

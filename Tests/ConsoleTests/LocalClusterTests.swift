@@ -128,6 +128,27 @@ final class LocalClusterTests: XCTestCase {
             XCTAssertTrue(lines.contains("invalid value for log.dirs"))
         }
     }
+
+    /// The reason (errno 24, address in use...) came after "(log: /long/path)\n", so the
+    /// console's one line never showed it: it was only in the log file.
+    func testStartFailureReasonComesFirstAndAfterAnExitToo() async throws {
+        let exe = try script("""
+        echo '2026-12-02T06:00:00+0000 info samsa.broker : [Broker] starting' >&2
+        echo '2026-12-02T06:00:00+0000 critical samsa.broker : [SamsaCLI] Broker failed to start: socket(): Too many open files (errno: 24)' >&2
+        exit 1
+        """)
+        let cluster = LocalCluster(baseDirectory: dir.appendingPathComponent("c"), brokers: [.init(id: 1, port: try LocalCluster.freePort())], executable: exe)
+        do {
+            try await cluster.start(1)
+            XCTFail("start should fail")
+        } catch let e as LocalClusterError {
+            let first = "\(e)".split(separator: "\n").first.map(String.init) ?? ""
+            XCTAssertTrue(first.hasPrefix("broker 1 exited at start-up: socket(): Too many open files (errno: 24) (exit status 1; log: "), first)
+        }
+        let reason = await cluster.exitReason(1)
+        XCTAssertEqual(reason, "socket(): Too many open files (errno: 24)")
+        XCTAssertEqual(LocalCluster.failureReason("a\nbind failed: Address already in use\nbye"), "bind failed: Address already in use")
+    }
 }
 
 func XCTAssertThrowsErrorAsync(_ body: () async throws -> Void, file: StaticString = #filePath, line: UInt = #line) async {

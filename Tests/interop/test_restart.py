@@ -8,79 +8,18 @@ whatever the flush policy (DESIGN.md documents what a power loss may take)."""
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
-import subprocess
 import time
 
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 
 import kafka_wire
-from conftest import SAMSA_BIN, BrokerUnderTest, require_samsa
+from conftest import BrokerUnderTest, require_samsa
 from helpers import create_topic, high_watermark, read_all
+from own_broker import OwnBroker
 
 pytestmark = pytest.mark.samsa_only
-
-
-def _free_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-class OwnBroker:
-    def __init__(self, tmp_path):
-        self.port = _free_port()
-        self.dir = tmp_path
-        (tmp_path / "logs").mkdir()
-        self.config = tmp_path / "server.properties"
-        self.config.write_text("\n".join([
-            "node.id=1",
-            f"listeners=PLAINTEXT://127.0.0.1:{self.port}",
-            f"advertised.listeners=PLAINTEXT://127.0.0.1:{self.port}",
-            f"log.dirs={tmp_path / 'logs'}",
-            "num.partitions=1",
-            "offsets.topic.num.partitions=2",
-            "group.initial.rebalance.delay.ms=0",
-        ]) + "\n")
-        self.log = open(tmp_path / "broker.log", "ab")
-        self.proc: subprocess.Popen | None = None
-        self.bootstrap = f"127.0.0.1:{self.port}"
-
-    def start(self):
-        self.proc = subprocess.Popen([SAMSA_BIN, "broker", "--config", str(self.config)],
-                                     stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            assert self.proc.poll() is None, f"broker exited {self.proc.returncode}: {self.tail()}"
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return
-            except OSError:
-                time.sleep(0.1)
-        raise AssertionError(f"broker did not listen on {self.port}: {self.tail()}")
-
-    def kill9(self):
-        os.kill(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(timeout=10)
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-        self.log.close()
-
-    def tail(self) -> str:
-        self.log.flush()
-        return (self.dir / "broker.log").read_bytes()[-3000:].decode(errors="replace")
 
 
 @pytest.fixture

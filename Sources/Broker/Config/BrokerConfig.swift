@@ -83,6 +83,10 @@ public struct BrokerConfig: Sendable {
     public var logRetentionCheckIntervalMs: Int64 = 300_000
     public var logFlushOffsetCheckpointIntervalMs: Int64 = 60_000
     public var logFlushSchedulerIntervalMs: Int64 = Int64.max
+    /// `log.cleaner.enable`: compact topics with cleanup.policy=compact.
+    public var logCleanerEnable = true
+    /// `log.cleaner.backoff.ms`: the interval of the compaction check.
+    public var logCleanerBackoffMs: Int64 = 15_000
     public var offsetsTopicNumPartitions: Int32 = 50
     public var offsetsTopicReplicationFactor: Int16 = 3
     public var offsetsTopicSegmentBytes: Int32 = 104_857_600
@@ -252,6 +256,8 @@ public struct BrokerConfig: Sendable {
         logRetentionCheckIntervalMs = try int("log.retention.check.interval.ms")
         logFlushOffsetCheckpointIntervalMs = try int("log.flush.offset.checkpoint.interval.ms")
         logFlushSchedulerIntervalMs = try int("log.flush.scheduler.interval.ms")
+        logCleanerEnable = try bool("log.cleaner.enable")
+        logCleanerBackoffMs = try int("log.cleaner.backoff.ms")
         offsetsTopicNumPartitions = Int32(try int("offsets.topic.num.partitions"))
         offsetsTopicReplicationFactor = Int16(try int("offsets.topic.replication.factor"))
         offsetsTopicSegmentBytes = Int32(try int("offsets.topic.segment.bytes"))
@@ -275,7 +281,7 @@ public struct BrokerConfig: Sendable {
     /// The effective text value of a broker key and where it came from.
     public func brokerValue(_ key: String) -> (value: String?, source: ConfigSource) {
         if let v = explicitValues[key] { return (v, .staticBrokerConfig) }
-        return (BrokerConfigKeys.byName[key]?.defaultValue, .defaultConfig)
+        return (BrokerConfigKeys.definition(key)?.defaultValue, .defaultConfig)
     }
 
     /// The default of topic config `name` on this broker: the first broker synonym set

@@ -94,9 +94,20 @@ extension BrokerConfig {
     /// this broker's id every key Samsa knows, with the value from the most specific layer;
     /// for the cluster default (`clusterDefault`, resource name "") only the keys that have a
     /// dynamic cluster default, with only DYNAMIC_DEFAULT_BROKER_CONFIG synonyms. Keys
-    /// AlterConfigs cannot change are read-only.
+    /// AlterConfigs cannot change are read-only. Kafka's dynamic keys Samsa only stores
+    /// (``BrokerConfigKeys/storedOnlyDynamic``, and listener overrides once set) are listed
+    /// too, their documentation saying they have no effect here; so is a key Samsa reads only
+    /// at start-up that was set dynamically.
     public func describeBrokerConfigs(dynamic: DynamicBrokerConfigs, clusterDefault: Bool) -> [DescribedConfig] {
-        let defs = clusterDefault ? BrokerConfigKeys.all.filter { dynamic.clusterDefault[$0.name] != nil } : BrokerConfigKeys.all
+        var all = BrokerConfigKeys.all + BrokerConfigKeys.storedOnlyDynamic.filter { BrokerConfigKeys.byName[$0.name] == nil }
+        let stored = Set(dynamic.perBroker.keys).union(dynamic.clusterDefault.keys)
+        for name in stored.sorted() {
+            guard let (listener, base) = BrokerConfigKeys.listenerOverride(name) else { continue }
+            let baseDef = BrokerConfigKeys.definition(base)
+            all.append(ConfigDefinition(name, baseDef?.type ?? .string, default: nil, dynamic: true,
+                                        doc: "\(base) for listener \(listener). " + BrokerConfigKeys.storedOnlyNote))
+        }
+        let defs = clusterDefault ? all.filter { dynamic.clusterDefault[$0.name] != nil } : all
         return defs.map { def in
             let name = def.name
             var syns = synonyms(BrokerConfigKeys.synonymGroup(name), primary: name, dynamic)
@@ -107,9 +118,14 @@ extension BrokerConfig {
             } else {
                 value = dynamic.value(name)?.value ?? explicitValues[name] ?? def.defaultValue
             }
+            var doc = def.documentation
+            if !def.isDynamic, BrokerConfigKeys.isKafkaDynamic(name), dynamic.value(name) != nil {
+                doc += " Samsa reads this key only from server.properties at start-up: the dynamic value is stored and reported, but has no effect."
+            }
             return DescribedConfig(name: name, value: value, source: syns.first?.source ?? .defaultConfig,
-                                   readOnly: !def.isDynamic, isSensitive: def.type == .password, type: def.type,
-                                   documentation: def.documentation, synonyms: syns)
+                                   readOnly: !def.isDynamic && !BrokerConfigKeys.isKafkaDynamic(name),
+                                   isSensitive: def.type == .password, type: def.type,
+                                   documentation: doc, synonyms: syns)
         }
     }
 }

@@ -14,7 +14,13 @@
 //   original offsets; sequence gaps -> OUT_OF_ORDER_SEQUENCE_NUMBER; old epochs ->
 //   INVALID_PRODUCER_EPOCH;
 // * acks=-1 while the ISR is smaller than min(min.insync.replicas, replication factor) ->
-//   NOT_ENOUGH_REPLICAS, nothing written (never on a single node: ISR = replicas = 1).
+//   NOT_ENOUGH_REPLICAS, nothing written (never on a single node: ISR = replicas = 1);
+// * Kafka's per-record rules (ProduceRecordRules, with the topic's effective configs read per
+//   request, so an AlterConfigs applies to the next one): a topic whose cleanup.policy
+//   contains compact needs a key in every record, else INVALID_RECORD; on a CreateTime topic
+//   a timestamp outside message.timestamp.before/after.max.ms, and a LogAppendTime batch from
+//   the producer, are INVALID_TIMESTAMP; one RecordError per rejected record (v8+) with
+//   Kafka's LogValidator messages.
 // Flush policy: acks=-1 fsyncs the partition before answering (the fsyncs of all partitions
 // of one request run at once on `flushPool`, see `flushDeferred`); acks=1/0 answer once the
 // batch is in the page cache (it survives kill -9, not power loss) and fsync per the topic's
@@ -71,7 +77,10 @@ public struct ProduceHandler: RequestHandler {
                     if version >= 5 { p.logStartOffset = result.logStartOffset }
                 case .failure(let error):
                     p.errorCode = error.code
-                    if version >= 8 { p.errorMessage = error.message }
+                    if version >= 8 {
+                        p.errorMessage = error.message
+                        p.recordErrors = error.recordErrors.map { .init(batchIndex: $0.batchIndex, batchIndexErrorMessage: $0.message) }
+                    }
                     failed.append("\(topicData.name)-\(data.index): \(error)")
                 }
                 topicResponse.partitionResponses.append(p)
@@ -146,7 +155,19 @@ public struct ProduceHandler: RequestHandler {
             let minIsr = Int(services.topicConfigValue(topic, "min.insync.replicas") ?? "") ?? 1
             try partition.checkEnoughReplicas(minInSyncReplicas: minIsr)
         }
+        let rules = ProduceRecordRules(
+            compacted: Self.isCompacted(cleanupPolicy: services.topicConfigValue(topic, "cleanup.policy")),
+            logAppendTime: services.topicConfigValue(topic, "message.timestamp.type") == "LogAppendTime",
+            timestampBeforeMaxMs: Int64(services.topicConfigValue(topic, "message.timestamp.before.max.ms") ?? "") ?? .max,
+            timestampAfterMaxMs: Int64(services.topicConfigValue(topic, "message.timestamp.after.max.ms") ?? "") ?? .max,
+            nowMs: services.clock.nowMs(), topicPartition: "\(name)-\(index)")
+        try rules.validate(records, header: header)
         return (partition, try partition.appendAsLeader(records, header: header, requiredAcks: acks, deferFlush: true))
+    }
+
+    /// Whether a cleanup.policy value ("compact", "compact,delete", ...) includes compaction.
+    static func isCompacted(cleanupPolicy: String?) -> Bool {
+        (cleanupPolicy ?? "").split(separator: ",").contains { String($0).trimmingWhitespace() == "compact" }
     }
 
     /// Threads for acks=-1 fsyncs: they block for milliseconds, so they must not run on the

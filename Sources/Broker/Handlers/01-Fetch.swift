@@ -11,7 +11,9 @@
 // meanwhile (serial processing), exactly as Kafka does.
 // Errors per partition: UNKNOWN_TOPIC_OR_PARTITION, NOT_LEADER_OR_FOLLOWER,
 // OFFSET_OUT_OF_RANGE (fetch offset outside [log start, LEO]), FENCED_LEADER_EPOCH /
-// UNKNOWN_LEADER_EPOCH (current_leader_epoch, v9+).
+// UNKNOWN_LEADER_EPOCH (current_leader_epoch, v9+), CORRUPT_MESSAGE (a damaged batch header
+// in the segment being read: answered and logged with file and position, never skipped),
+// KAFKA_STORAGE_ERROR (the disk failed).
 // Version notes: v4 isolation level, last stable offset, aborted transactions (always none);
 // v5 log start offset; v7 fetch sessions -- none are created: the response's session id is
 // 0, so clients send full fetches (allowed by KIP-227); v9 current leader epoch; v10 zstd;
@@ -99,6 +101,10 @@ public struct FetchHandler: RequestHandler {
                 } catch {
                     hadError = true
                     pd.errorCode = error.code
+                    if error.code == ErrorCode.corruptMessage.rawValue || error.code == ErrorCode.kafkaStorageError.rawValue {
+                        // Damaged data or a failed disk: the operator must hear of it (Kafka logs both).
+                        services.logger.error("Fetch \(t.topic)-\(fp.partition) at offset \(fp.fetchOffset) failed: \(error.message)")
+                    }
                     if let partition = services.replicas.partition(t.topic, fp.partition) {
                         pd.highWatermark = partition.highWatermark
                         pd.lastStableOffset = partition.lastStableOffset

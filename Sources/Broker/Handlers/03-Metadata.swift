@@ -10,7 +10,10 @@
 // * v0: an empty topic list means all topics; v1+: null means all, empty means none.
 // * v1 adds rack, controller id, is_internal; v2 cluster id; v4 AllowAutoTopicCreation
 //   (before v4 auto-creation is always allowed); v5 offline replicas; v7 leader epoch;
-//   v8 authorized operations (not computed: no ACLs, left at "not requested");
+//   v8 authorized operations: when IncludeTopicAuthorizedOperations is set, every topic
+//   entry (errors included, as Kafka) gets Kafka's full TOPIC set, and in v8-v10 with
+//   IncludeClusterAuthorizedOperations the CLUSTER set: with no authorizer Kafka grants
+//   everything (see AuthorizedOperations); otherwise INT32_MIN ("not requested");
 //   v9 flexible; v10 topic ids in the response and by-id lookup in the request; v12
 //   nullable topic name in the response (for unknown ids).
 import KafkaProtocol
@@ -29,6 +32,10 @@ public struct MetadataHandler: RequestHandler {
         var response = MetadataResponse()
         response.clusterId = image.clusterId
         response.controllerId = image.controllerId
+        // v11 removed the cluster field (DescribeCluster replaces it); Kafka fills it in v8-v10 only.
+        if (8...10).contains(version), request.includeClusterAuthorizedOperations {
+            response.clusterAuthorizedOperations = AuthorizedOperations.cluster
+        }
 
         let allTopics = request.topics == nil || (version == 0 && request.topics?.isEmpty == true)
         var names: [String] = []
@@ -96,6 +103,9 @@ public struct MetadataHandler: RequestHandler {
             t.topicId = id
             t.errorCode = ErrorCode.unknownTopicId.rawValue
             response.topics.append(t)
+        }
+        if version >= 8, request.includeTopicAuthorizedOperations {
+            for i in response.topics.indices { response.topics[i].topicAuthorizedOperations = AuthorizedOperations.topic }
         }
         return response
     }

@@ -7,14 +7,12 @@ import KafkaProtocol
 /// is reported as state "Dead" with no error, as Kafka does before v6.
 ///
 /// Version notes: v1 adds throttle time; v3 adds AuthorizedOperations (there are no ACLs,
-/// so a requester may READ, DELETE and DESCRIBE every group); v4 adds GroupInstanceId; v5
+/// so, as Kafka without an authorizer, every GROUP operation: see AuthorizedOperations);
+/// v4 adds GroupInstanceId; v5
 /// is flexible. v6 (GROUP_ID_NOT_FOUND for unknown groups) is not advertised.
 public struct DescribeGroupsHandler: RequestHandler {
     public static let versions: ClosedRange<Int16> = 0...5
     let coordinator: GroupCoordinator
-
-    /// Bits of Kafka's AclOperation codes READ (3), DELETE (6) and DESCRIBE (8).
-    static let groupOperations: Int32 = (1 << 3) | (1 << 6) | (1 << 8)
 
     public init(coordinator: GroupCoordinator) { self.coordinator = coordinator }
 
@@ -28,7 +26,7 @@ public struct DescribeGroupsHandler: RequestHandler {
             g.groupState = d.state
             g.protocolType = d.protocolType
             g.protocolData = d.protocolData
-            if version >= 3 && request.includeAuthorizedOperations { g.authorizedOperations = Self.groupOperations }
+            if version >= 3 && request.includeAuthorizedOperations { g.authorizedOperations = AuthorizedOperations.group }
             g.members = d.members.map { m in
                 var member = DescribeGroupsResponse.DescribedGroupMember()
                 member.memberId = m.memberId

@@ -3,7 +3,10 @@
 // Behaviour: the controller removes each topic from the metadata image; the replica manager
 // then deletes its logs and wakes fetches parked on it. Refused with TOPIC_DELETION_DISABLED
 // when delete.topic.enable=false; UNKNOWN_TOPIC_OR_PARTITION / UNKNOWN_TOPIC_ID for names or
-// ids that do not exist.
+// ids that do not exist. Internal topics (__consumer_offsets, __transaction_state,
+// __share_group_state) and __cluster_metadata are refused with INVALID_TOPIC_EXCEPTION: Kafka's
+// broker would delete them (only its kafka-topics.sh refuses), silently losing every group's
+// offsets; see TopicName.deletionRefusal.
 // Version notes: v0-5 take names (`topicNames`); v5 adds error messages; v4 flexible;
 // v6 takes `topics` entries with a name or a topic id and answers with both.
 import KafkaProtocol

@@ -4,7 +4,8 @@
 // watermark); records below it are no longer readable (Fetch gets OFFSET_OUT_OF_RANGE,
 // ListOffsets EARLIEST returns the new start) and whole segments below it are deleted. The
 // answer's low_watermark is the new log start offset. An offset beyond the HW gets
-// OFFSET_OUT_OF_RANGE; unknown partitions UNKNOWN_TOPIC_OR_PARTITION.
+// OFFSET_OUT_OF_RANGE; unknown partitions UNKNOWN_TOPIC_OR_PARTITION; an internal topic
+// (__consumer_offsets...) INVALID_TOPIC_EXCEPTION, as Kafka's ReplicaManager refuses it.
 // Version notes: v1 same as v0; v2 flexible.
 import KafkaProtocol
 
@@ -29,6 +30,9 @@ public struct DeleteRecordsHandler: RequestHandler {
                 do throws(PartitionError) {
                     guard image.partition(t.name, p.partitionIndex) != nil else {
                         throw PartitionError(ErrorCode.unknownTopicOrPartition.rawValue, "unknown topic-partition")
+                    }
+                    guard !TopicName.internalTopics.contains(t.name) else {
+                        throw PartitionError(ErrorCode.invalidTopicException.rawValue, "Cannot delete records of internal topic \(t.name)")
                     }
                     guard let partition = services.replicas.partition(t.name, p.partitionIndex) else { throw .notLeader }
                     pr.lowWatermark = try partition.deleteRecords(before: p.offset)

@@ -5,7 +5,8 @@
 // and value is validated first (INVALID_CONFIG) and nothing changes unless all are valid.
 // validate_only checks without changing anything. Broker resources (type 4; this node id, or
 // "" for the cluster default) take Kafka's dynamic broker configs the same way (a complete
-// set, persisted in the metadata log); a key that is not dynamic is INVALID_REQUEST.
+// set, persisted in the metadata log); Kafka's dynamic set is accepted (keys Samsa does not
+// apply are stored and reported), whatever Kafka refuses is INVALID_REQUEST.
 // Unknown topic -> UNKNOWN_TOPIC_OR_PARTITION.
 // Version notes: v1 same as v0; v2 flexible. librdkafka's admin client uses v0.
 import KafkaProtocol

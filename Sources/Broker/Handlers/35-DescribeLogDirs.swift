@@ -3,7 +3,8 @@
 // Behaviour: for each log dir, the hosted partitions in it (all, or those requested) with
 // their size in bytes and offset lag. OffsetLag is Kafka's: max(HW - LEO, 0) for a normal
 // replica, which is 0 on a leader (it is not follower lag). v4 adds total and usable bytes of
-// the file system (statvfs). Partitions not hosted here are left out, as Kafka does.
+// the file system (statvfs). Partitions not hosted here are left out, as Kafka does. A log
+// dir taken offline by an I/O error answers KAFKA_STORAGE_ERROR (56) with no partitions.
 // Version notes: v1 same as v0; v2 flexible; v3 top-level error code; v4 total/usable bytes.
 import KafkaProtocol
 
@@ -29,10 +30,18 @@ public struct DescribeLogDirsHandler: RequestHandler {
             byDir[dir, default: [:]][p.topic, default: []].append(
                 .init(partitionIndex: p.index, partitionSize: p.log.size, offsetLag: lag, isFutureKey: false))
         }
+        // A dir taken offline by an I/O error answers KAFKA_STORAGE_ERROR without partitions,
+        // as Kafka's `describeLogDirs` does for an offline dir.
+        let offline = Set(services.replicas.allPartitions.map(\.log.dirHealth).filter(\.isOffline).map(\.directory))
         var response = DescribeLogDirsResponse()
         for dir in services.config.logDirs {
             var result = DescribeLogDirsResponse.DescribeLogDirsResult()
             result.logDir = dir
+            if offline.contains(dir) {
+                result.errorCode = ErrorCode.kafkaStorageError.rawValue
+                response.results.append(result)
+                continue
+            }
             result.topics = (byDir[dir] ?? [:]).keys.sorted().map { name in
                 .init(name: name, partitions: byDir[dir]![name]!.sorted { $0.partitionIndex < $1.partitionIndex })
             }

@@ -6,8 +6,9 @@
 // effective value. The result is validated as a whole (INVALID_CONFIG, nothing changed) and
 // committed through the controller unless validate_only. A key named twice in one resource,
 // or an unknown operation, is INVALID_REQUEST. Broker resources (this node id, or "" for the
-// cluster default) take the same operations on their dynamic broker configs; a key that is
-// not dynamic is INVALID_REQUEST (see ConfigAlteration.replaceBrokerConfigs).
+// cluster default) take the same operations on their dynamic broker configs: Kafka's dynamic
+// set (listener overrides included) is accepted, keys Samsa does not apply are stored and
+// reported; whatever Kafka refuses is INVALID_REQUEST (see ConfigAlteration.replaceBrokerConfigs).
 // Version notes: v1 flexible.
 import KafkaProtocol
 
@@ -80,7 +81,7 @@ public struct IncrementalAlterConfigsHandler: RequestHandler {
                         case 1:
                             configs[op.name] = nil
                         case 2, 3:
-                            guard BrokerConfigKeys.byName[op.name]?.type == .list else {
+                            guard BrokerConfigKeys.definition(op.name)?.type == .list else {
                                 throw ControllerError(ErrorCode.invalidConfig.rawValue, "\(op.name) is not a list; APPEND/SUBTRACT need one")
                             }
                             let current = configs[op.name] ?? alteration.effectiveBrokerValue(op.name, resourceName: resource.resourceName)

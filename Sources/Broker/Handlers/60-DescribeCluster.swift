@@ -13,11 +13,6 @@ public struct DescribeClusterHandler: RequestHandler {
 
     let services: BrokerServices
 
-    /// Bits of Kafka's AclOperation codes that apply to the CLUSTER resource (AclEntry's
-    /// supported operations): CREATE (5), ALTER (7), DESCRIBE (8), CLUSTER_ACTION (9),
-    /// DESCRIBE_CONFIGS (10), ALTER_CONFIGS (11), IDEMPOTENT_WRITE (12).
-    static let clusterOperations: Int32 = [5, 7, 8, 9, 10, 11, 12].reduce(0) { $0 | (1 << $1) }
-
     public init(services: BrokerServices) { self.services = services }
 
     public func handle(_ request: DescribeClusterRequest, context: RequestContext) async throws -> DescribeClusterResponse? {
@@ -25,7 +20,7 @@ public struct DescribeClusterHandler: RequestHandler {
         var response = DescribeClusterResponse()
         response.clusterId = image.clusterId
         response.controllerId = image.controllerId
-        if request.includeClusterAuthorizedOperations { response.clusterAuthorizedOperations = Self.clusterOperations }
+        if request.includeClusterAuthorizedOperations { response.clusterAuthorizedOperations = AuthorizedOperations.cluster }
         if context.apiVersion >= 1 {
             response.endpointType = request.endpointType
             guard request.endpointType == 1 else {

@@ -48,20 +48,22 @@ struct ConfigAlteration {
     /// Applies `newConfigs` as the complete dynamic config set of BROKER resource
     /// `resourceName`, committed to the metadata log (so it survives restarts); the replica
     /// manager then re-applies topic defaults to every live log without its own override.
-    /// Only keys Kafka can change dynamically (those DescribeConfigs reports writable) are
-    /// accepted; any other is refused with INVALID_REQUEST, as Kafka refuses it, and a bad
-    /// value with INVALID_CONFIG. Nothing changes unless every key is accepted.
+    /// Kafka's dynamic broker configs are accepted (``BrokerConfigKeys/kafkaDynamicConfigs``,
+    /// listener overrides included); those Samsa does not apply are stored, logged and
+    /// reported as such by DescribeConfigs. Everything Kafka refuses (a read-only key, an SSL
+    /// key without listener prefix, a per-broker key on the cluster default, a bad value) is
+    /// INVALID_REQUEST with Kafka's message, as Kafka's `ConfigAdminManager` answers. Nothing
+    /// changes unless every key is accepted.
     func replaceBrokerConfigs(_ resourceName: String, with newConfigs: [String: String],
                               validateOnly: Bool) throws(ControllerError) {
         let current = try currentBrokerConfigs(resourceName)
-        let refused = newConfigs.keys.filter { BrokerConfigKeys.byName[$0]?.isDynamic != true }
-        guard refused.isEmpty else {
-            throw ControllerError(ErrorCode.invalidRequest.rawValue,
-                                  "Cannot update these configs dynamically: \(refused.sorted().joined(separator: ", "))")
+        if let refusal = BrokerConfigKeys.validateDynamic(newConfigs, clusterDefault: resourceName.isEmpty) {
+            throw ControllerError(ErrorCode.invalidRequest.rawValue, refusal)
         }
-        for (k, v) in newConfigs {
-            do { _ = try BrokerConfigKeys.byName[k]?.parse(v) } catch {
-                throw ControllerError(ErrorCode.invalidConfig.rawValue, "\(error)")
+        if !validateOnly {
+            let inert = newConfigs.keys.filter { current[$0] != newConfigs[$0] && !BrokerConfigKeys.isAppliedDynamically($0) }
+            if !inert.isEmpty {
+                services.logger.warning("Stored dynamic broker config(s) \(inert.sorted().joined(separator: ", ")) for resource '\(resourceName)': Kafka accepts them, Samsa does not apply them")
             }
         }
         var changes: [(String, String?)] = []

@@ -21,7 +21,25 @@ public struct ControllerError: Error, Equatable, Sendable, CustomStringConvertib
 /// Kafka's topic name rules (`org.apache.kafka.common.internals.Topic`).
 public enum TopicName {
     public static let maxLength = 249
-    public static let internalTopics: Set<String> = ["__consumer_offsets", "__transaction_state"]
+    /// Kafka's `Topic.isInternal` set (Kafka 4.x `org.apache.kafka.common.internals.Topic`):
+    /// topics only the coordinators write. Clients may not produce to them or delete their
+    /// records (INVALID_TOPIC_EXCEPTION, as Kafka's ReplicaManager answers).
+    public static let internalTopics: Set<String> = ["__consumer_offsets", "__transaction_state", "__share_group_state"]
+    /// KRaft's metadata log. Not a topic clients see: Kafka's controller refuses to create it.
+    public static let clusterMetadataTopic = "__cluster_metadata"
+
+    /// Why topic `name` may not be deleted, or nil when it may.
+    ///
+    /// Kafka's broker itself deletes an internal topic when asked (only `kafka-topics.sh`
+    /// refuses: "is a kafka internal topic and is not allowed to be marked for deletion"), and
+    /// deleting `__consumer_offsets` silently loses every group's offsets. Samsa refuses at the
+    /// broker, so every client gets the refusal, with the code Kafka's broker uses for
+    /// the other operations it refuses on internal topics (Produce, DeleteRecords):
+    /// INVALID_TOPIC_EXCEPTION.
+    public static func deletionRefusal(_ name: String) -> ControllerError? {
+        guard internalTopics.contains(name) || name == clusterMetadataTopic else { return nil }
+        return .invalidTopic("Topic \(name) is a Kafka internal topic and is not allowed to be deleted")
+    }
 
     /// Throws INVALID_TOPIC_EXCEPTION for a name Kafka would refuse.
     public static func validate(_ name: String) throws(ControllerError) {
@@ -109,6 +127,11 @@ public final class LocalController: Sendable {
         try lock.withLock { _ throws -> CreatedTopic in
             let image = store.image
             try TopicName.validate(name)
+            // Kafka's ControllerApis.createTopics drops this name and answers
+            // TOPIC_AUTHORIZATION_FAILED (29) for it; the message here says why.
+            if name == TopicName.clusterMetadataTopic {
+                throw ControllerError(29, "Topic \(name) is the cluster metadata log and cannot be created as a regular topic")
+            }
             if image.topics[name] != nil { throw ControllerError.topicExists(name) }
             let key = TopicName.collisionKey(name)
             if let other = image.topics.keys.first(where: { TopicName.collisionKey($0) == key }) {
@@ -156,6 +179,7 @@ public final class LocalController: Sendable {
     public func deleteTopic(name: String, deletionEnabled: Bool) throws -> TopicID {
         try lock.withLock { _ throws -> TopicID in
             guard deletionEnabled else { throw ControllerError.deletionDisabled() }
+            if let refusal = TopicName.deletionRefusal(name) { throw refusal }
             guard let topic = store.image.topics[name] else { throw ControllerError.unknownTopic(name) }
             try store.commit([.removeTopic(topic.id)])
             return topic.id

@@ -55,7 +55,8 @@ public final class MetadataStore: Sendable {
     }
 
     /// Applies `records` atomically, persists the result, then notifies listeners.
-    /// If persisting fails the image is left unchanged and the error is thrown.
+    /// If persisting fails the image is left unchanged and a ``ControllerError`` with
+    /// KAFKA_STORAGE_ERROR (56) is thrown.
     @discardableResult
     public func commit(_ records: [MetadataRecord]) throws -> MetadataImage {
         guard !records.isEmpty else { return image }
@@ -65,7 +66,14 @@ public final class MetadataStore: Sendable {
             for r in records { new.apply(r) }
             if let path {
                 let data = try JSONEncoder().encode(new)
-                try writeTextFileAtomically(String(decoding: data, as: UTF8.self), to: path)
+                do {
+                    try writeTextFileAtomically(String(decoding: data, as: UTF8.self), to: path)
+                } catch {
+                    // A full or failing disk: admin requests answer KAFKA_STORAGE_ERROR with the
+                    // reason (every handler turns a ControllerError into an error code) rather
+                    // than closing the connection; nothing changed.
+                    throw ControllerError(56, "Could not persist the metadata image \(path): \(error)")
+                }
             }
             state.withLock { $0 = new }
             for l in listeners.withLock({ $0 }) { l(old, new) }

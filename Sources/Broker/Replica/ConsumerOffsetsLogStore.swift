@@ -61,11 +61,33 @@ public final class ConsumerOffsetsLogStore: GroupLogStore {
         var offset = p.logStartOffset
         let end = p.logEndOffset
         while offset < end {
-            var bytes = try p.log.read(from: offset, maxBytes: 1 << 20, maxOffset: nil, minOneBatch: true).readBytes()
+            var bytes: ByteBuffer
+            do throws(LogStorageError) {
+                bytes = try p.log.read(from: offset, maxBytes: 1 << 20, maxOffset: nil, minOneBatch: true).readBytes()
+            } catch {
+                // A damaged batch header: load what can be read (the rest of that segment is
+                // skipped, loudly) rather than leave every group without a coordinator.
+                guard case .corruptRecord(let what) = error,
+                      let next = p.log.segmentBaseOffsets.first(where: { $0 > offset }) else { throw error }
+                services.logger.error("\(what); loading groups without offsets \(offset)..<\(next) of \(Self.topic)-\(index)")
+                offset = next
+                continue
+            }
             guard bytes.readableBytes > 0 else { break }
             let before = offset
             while bytes.readableBytes > 0 {
-                let batch = try RecordBatch.decode(from: &bytes)
+                let batch: RecordBatch
+                do {
+                    batch = try RecordBatch.decode(from: &bytes)
+                } catch {
+                    // A batch whose body fails its CRC (or does not decode): skip it, loudly.
+                    guard let header = try? RecordBatchHeader.peek(bytes, at: bytes.readerIndex),
+                          header.totalSize <= bytes.readableBytes else { throw error }
+                    services.logger.error("skipping an unreadable batch at offset \(header.baseOffset) of \(Self.topic)-\(index): \(error)")
+                    bytes.moveReaderIndex(forwardBy: header.totalSize)
+                    offset = max(offset, header.nextOffset)
+                    continue
+                }
                 defer { offset = max(offset, batch.nextOffset) }
                 if batch.isControl { continue }
                 for r in batch.records where batch.offset(of: r) >= before {

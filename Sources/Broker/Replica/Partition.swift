@@ -6,9 +6,23 @@ import Synchronization
 /// A Kafka error code with a message: what a partition-level operation returns instead of
 /// throwing arbitrary errors, so handlers can copy it into the response.
 public struct PartitionError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// One rejected record of a produced batch (Produce v8+ `RecordErrors`, Kafka's `RecordError`).
+    public struct RecordError: Equatable, Sendable, CustomStringConvertible {
+        public var batchIndex: Int32
+        public var message: String
+        public init(batchIndex: Int32, message: String) { self.batchIndex = batchIndex; self.message = message }
+        /// Kafka's `RecordError.toString`, which its error message lists.
+        public var description: String { "RecordError(batchIndex=\(batchIndex), message='\(message)')" }
+    }
+
     public var code: Int16
     public var message: String
+    /// The records that caused the error, when it is about records (INVALID_RECORD, INVALID_TIMESTAMP).
+    public var recordErrors: [RecordError] = []
     public init(_ code: Int16, _ message: String) { self.code = code; self.message = message }
+    public init(_ code: Int16, _ message: String, recordErrors: [RecordError]) {
+        self.code = code; self.message = message; self.recordErrors = recordErrors
+    }
     public var description: String { "error \(code): \(message)" }
 
     static func from(_ error: LogStorageError) -> PartitionError { .init(error.kafkaErrorCode, "\(error)") }
@@ -214,8 +228,13 @@ public final class Partition: Sendable {
 
     /// Rebuilds idempotent-producer state by scanning the batch headers from the log start
     /// to the LEO (start-up, after truncation). Reads in 1 MiB chunks of whole batches.
-    public func rebuildProducerState() throws(PartitionError) {
+    /// A damaged batch header (CORRUPT_MESSAGE) does not stop it: the rest of that segment is
+    /// skipped and reported in the returned warnings, so the partition is still hosted and
+    /// Fetch can answer CORRUPT_MESSAGE for the damaged range. I/O errors throw.
+    @discardableResult
+    public func rebuildProducerState() throws(PartitionError) -> [String] {
         var state = ProducerStateManager()
+        var warnings: [String] = []
         var offset = log.logStartOffset
         let end = log.logEndOffset
         while offset < end {
@@ -225,6 +244,12 @@ public final class Partition: Sendable {
                 result = try log.read(from: offset, maxBytes: 1 << 20, maxOffset: nil, minOneBatch: true)
                 bytes = try result.readBytes()
             } catch {
+                if case .corruptRecord(let what) = error,
+                   let next = log.segmentBaseOffsets.first(where: { $0 > offset }) {
+                    warnings.append("\(what); producer state rebuilt without offsets \(offset)..<\(next)")
+                    offset = next
+                    continue
+                }
                 throw PartitionError.from(error)
             }
             guard bytes.readableBytes > 0 else { break }
@@ -243,6 +268,7 @@ public final class Partition: Sendable {
             if !progressed { break }
         }
         appendState.withLock { $0 = state }
+        return warnings
     }
 
     /// Producer ids with state here (for tests and DescribeProducers).

@@ -72,8 +72,12 @@ public final class ReplicaManager: Sendable {
     }
 
     /// Brings hosted partitions in line with `new`. Called for every committed change and once
-    /// at start-up with the loaded image.
-    public func apply(old: MetadataImage?, new: MetadataImage) {
+    /// at start-up with the loaded image. Returns the partitions assigned here that could not
+    /// be hosted (their log failed to open or to load), with the reason: a storage failure the
+    /// caller must act on. Their logs are left untouched.
+    @discardableResult
+    public func apply(old: MetadataImage?, new: MetadataImage) -> [(TopicPartition, String)] {
+        var failed: [(TopicPartition, String)] = []
         // Partitions whose topic vanished or was recreated under a new id.
         var removed: [Partition] = []
         partitions.withLock { map in
@@ -119,7 +123,7 @@ public final class ReplicaManager: Sendable {
                     let log = try logs.openLog(topic: topic.name, partition: reg.partition, config: logConfig)
                     let p = Partition(topic: topic.name, index: reg.partition, log: log, localBrokerId: nodeId,
                                       leadership: leadership)
-                    try p.rebuildProducerState()
+                    for warning in try p.rebuildProducerState() { logger.error("\(warning)") }
                     p.updateLeadership(leadership)
                     recordLeaderEpochStart(log, reg, tp)
                     partitions.withLock { $0[tp] = p }
@@ -127,9 +131,18 @@ public final class ReplicaManager: Sendable {
                 } catch {
                     logger.error("Could not open log \(tp): \(error)")
                     openFailures.withLock { $0[tp] = "\(error)" }
+                    failed.append((tp, "\(error)"))
                 }
             }
         }
+        return failed
+    }
+
+    /// Whether `image` assigns `topic`-`partition` to this broker: the only reason a log on
+    /// disk may be deleted as stray is that this is false (never that it failed to open).
+    public func isAssigned(topic: String, partition: Int32, in image: MetadataImage) -> Bool {
+        guard let t = image.topics[topic], partition >= 0, Int(partition) < t.partitions.count else { return false }
+        return t.partitions[Int(partition)].replicas.contains(nodeId)
     }
 
     /// When this broker leads `reg` in an epoch the log has not seen, records that the epoch

@@ -32,9 +32,17 @@ public final class KafkaBroker: Sendable {
     private let runState = Mutex<(started: Bool, finished: Bool)>((false, false))
     /// Held from before anything touches the log directories until shutdown has closed them.
     private let directoryLock: LogDirectoryLock
+    /// Set when the broker stops because no log directory is left online (a full or failing
+    /// disk): the process then exits non-zero and leaves no clean-shutdown marker.
+    private let storageFailure = Mutex<String?>(nil)
 
     /// Builds the broker and opens its storage; call ``bind()`` then ``run()``.
-    public init(config: BrokerConfig, logger: Logger, clock: any BrokerClock = SystemBrokerClock()) throws {
+    ///
+    /// - Parameter logFileSystem: where partition logs live (tests inject a
+    ///   `SimulatedFileSystem` to fail opens or fill the disk); the small files
+    ///   (`meta.properties`, `samsa-metadata.json`, `.lock`) always use the real disk.
+    public init(config: BrokerConfig, logger: Logger, clock: any BrokerClock = SystemBrokerClock(),
+                logFileSystem: any FileSystem = POSIXFileSystem()) throws {
         self.config = config
         self.logger = logger
         // Descriptors: raise the soft limit to the hard one (what most servers do; the default
@@ -70,6 +78,8 @@ public final class KafkaBroker: Sendable {
         managerConfig.recoveryPointCheckpointIntervalMs = config.logFlushOffsetCheckpointIntervalMs
         managerConfig.maxOpenSegmentFiles = segmentFiles
         managerConfig.producerIdExpirationMs = config.producerIdExpirationMs
+        managerConfig.cleanerEnabled = config.logCleanerEnable
+        managerConfig.cleanerBackoffMs = max(100, config.logCleanerBackoffMs)   // 0 would be a busy loop
         let image = store.image
         let brokerConfig = config
         let topicConfig: @Sendable (String) -> LogConfig? = { name in
@@ -77,10 +87,25 @@ public final class KafkaBroker: Sendable {
             return try? LogConfig(topicConfigs: brokerConfig.effectiveTopicConfig(
                 topic.configs, dynamic: image.dynamicBrokerConfigs(nodeId: brokerConfig.nodeId)))
         }
-        logManager = try LogManager(config: managerConfig, logger: logger, topicConfig: topicConfig)
+        // Recovery cuts at a batch claiming a leader epoch newer than the metadata's (the
+        // epoch field is outside the CRC); the metadata is durable before such a batch exists.
+        let leaderEpochBound: @Sendable (LogStorage.TopicPartition) -> Int32? = { tp in
+            image.topics[tp.topic].flatMap { t in
+                tp.partition >= 0 && Int(tp.partition) < t.partitions.count ? t.partitions[Int(tp.partition)].leaderEpoch : nil
+            }
+        }
+        logManager = try LogManager(config: managerConfig, fileSystem: logFileSystem, logger: logger,
+                                    topicConfig: topicConfig, leaderEpochBound: leaderEpochBound)
 
         let replicas = ReplicaManager(nodeId: config.nodeId, logs: logManager, config: config, logger: logger)
-        replicas.apply(old: nil, new: image)
+        let notHosted = replicas.apply(old: nil, new: image)
+        if !notHosted.isEmpty {
+            // A log that fails to load (EMFILE, EIO, ...) is a storage failure: stop with its
+            // name and reason. Deleting it as "stray" (it is not hosted) would lose its data.
+            for (tp, reason) in notHosted.prefix(20) { logger.critical("Could not load log \(tp): \(reason)") }
+            try? logManager.shutdown(writeCleanShutdownMarker: false)
+            throw BrokerStartupError.logsNotLoaded(count: notHosted.count, first: "\(notHosted[0].0)", reason: notHosted[0].1)
+        }
         store.addListener { old, new in replicas.apply(old: old, new: new) }
         // Partition logs without any metadata image mean the image was lost, not that every
         // topic was deleted: refuse to start rather than treat all the data as stray.
@@ -92,8 +117,9 @@ public final class KafkaBroker: Sendable {
         }
         // Logs on disk for partitions the image no longer assigns here (a topic deleted while
         // the broker was down mid-deletion) are removed, as Kafka's log manager does.
-        for tp in logManager.topicPartitions where replicas.partition(tp.topic, tp.partition) == nil {
-            logger.info("Removing stray log \(tp)")
+        // Stray means the metadata does not assign the partition here, nothing else.
+        for tp in logManager.topicPartitions where !replicas.isAssigned(topic: tp.topic, partition: tp.partition, in: image) {
+            logger.info("Removing stray log \(tp): the metadata does not assign it to this broker")
             _ = try? logManager.deleteLog(topic: tp.topic, partition: tp.partition)
         }
         logManager.startBackgroundTasks()
@@ -127,6 +153,26 @@ public final class KafkaBroker: Sendable {
                         dispatcher: registry, group: group, logger: logger, requestBudget: requestBudget)
         }
         logger.info("Broker \(config.nodeId) of cluster \(clusterId): \(replicas.allPartitions.count) partition(s) loaded")
+        let manager = logManager
+        let dirCount = config.logDirs.count
+        manager.setLogDirFailureHandler { [weak self] dir, error in
+            // Kafka's rule: a broker with no log directory left stops (it can serve nothing
+            // durable); with others left it keeps serving their partitions.
+            guard manager.offlineLogDirs.count >= dirCount, let self else { return }
+            let reason = "every log directory has failed (last: \(dir): \(error))"
+            self.storageFailure.withLock { $0 = $0 ?? reason }
+            self.logger.critical("Stopping the broker: \(reason)")
+            Task { await self.shutdown() }
+        }
+    }
+
+    /// Why the broker stops (or stopped) after a storage failure, nil if none happened: the
+    /// command exits non-zero then. Set when the last log dir failed, or when any log dir is
+    /// offline (the others kept serving until SIGTERM).
+    public var storageFailureReason: String? {
+        if let reason = storageFailure.withLock({ $0 }) { return reason }
+        let offline = logManager.offlineLogDirs
+        return offline.isEmpty ? nil : "log director\(offline.count == 1 ? "y" : "ies") \(offline.joined(separator: ", ")) failed"
     }
 
     private static func describeLimit(_ n: Int) -> String { n == Int.max ? "unlimited" : String(n) }
@@ -209,15 +255,24 @@ public final class KafkaBroker: Sendable {
             waitedMs += 10
         }
         if waitedMs >= 10_000 { logger.warning("Connections still busy after 10 s; closing the logs anyway") }
-        services.replicas.flushAll()
+        let failed = storageFailureReason
+        var clean = failed == nil
+        if clean { services.replicas.flushAll() }
         do {
-            try logManager.shutdown()
+            try logManager.shutdown(writeCleanShutdownMarker: clean)
         } catch {
             logger.error("Log manager shutdown failed: \(error)")
+            clean = false
         }
         try? await group.shutdownGracefully()
         directoryLock.release()
-        logger.info("Shut down cleanly")
+        if let failed {
+            logger.critical("Stopped after a storage failure (\(failed)); no clean-shutdown marker was written, so the next start re-validates the logs. Exit code 1.")
+        } else if clean {
+            logger.info("Shut down cleanly")
+        } else {
+            logger.error("Shut down, but the logs could not all be closed cleanly: the next start re-validates them")
+        }
     }
 
     /// Kafka advertises the canonical host name when a listener has no host; we use the
@@ -227,6 +282,19 @@ public final class KafkaBroker: Sendable {
         guard gethostname(&buffer, buffer.count) == 0 else { return "localhost" }
         let name = String(decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
         return name.isEmpty ? "localhost" : name
+    }
+}
+
+/// Why the broker refused to start after opening its storage.
+public enum BrokerStartupError: Error, CustomStringConvertible {
+    case logsNotLoaded(count: Int, first: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case let .logsNotLoaded(count, first, reason):
+            return "\(count) partition log(s) could not be loaded (first: \(first): \(reason)); "
+                + "nothing was deleted. Fix the cause (e.g. raise `ulimit -n`, check the disk) and restart."
+        }
     }
 }
 

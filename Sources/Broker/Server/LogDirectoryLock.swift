@@ -20,7 +20,14 @@ public final class LogDirectoryLock: Sendable {
     public init(directories: [String]) throws(LogDirectoryLockError) {
         var taken: [Int32] = []
         for dir in directories {
-            mkdir(dir, 0o755)
+            // As Kafka, create the directory and any missing parents (a bare mkdir failed on
+            // a missing parent and surfaced as a misleading "cannot lock").
+            do throws(FileError) {
+                try makeDirectories(dir)
+            } catch {
+                taken.forEach { _ = close($0) }
+                throw .cannotCreate(directory: dir, reason: "\(error)")
+            }
             let path = dir + "/" + Self.fileName
             let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
             guard fd >= 0 else {
@@ -53,6 +60,7 @@ public final class LogDirectoryLock: Sendable {
 public enum LogDirectoryLockError: Error, Equatable, Sendable, CustomStringConvertible {
     case inUse(directory: String)
     case cannotOpen(path: String, reason: String)
+    case cannotCreate(directory: String, reason: String)
 
     public var description: String {
         switch self {
@@ -60,6 +68,8 @@ public enum LogDirectoryLockError: Error, Equatable, Sendable, CustomStringConve
             return "log directory \(dir) is in use by another broker process (its \(LogDirectoryLock.fileName) is locked)"
         case .cannotOpen(let path, let reason):
             return "cannot lock \(path): \(reason)"
+        case .cannotCreate(let dir, let reason):
+            return "cannot create log directory \(dir): \(reason)"
         }
     }
 }

@@ -74,7 +74,7 @@ public enum LagEvaluator {
             if sinceLast >= 2 * config.minimumStopSeconds && !caughtUpRecently {
                 return PartitionEvaluation(status: .stop, reason: "committed offset \(last.offset) unchanged for \(Duration.compact(sinceLast)), lag \(currentLag)", complete: complete)
             }
-            return PartitionEvaluation(status: .ok, reason: "collecting (\(commits.count)/\(config.intervals) commits)", complete: complete)
+            return PartitionEvaluation(status: .collecting, reason: "\(commits.count)/\(config.intervals) commits, lag \(currentLag)", complete: complete)
         }
         // STOP: no commit for longer than the window spans (and the minimum), unless the
         // consumer was caught up within the last few broker offsets (Burrow's fix for
@@ -101,6 +101,11 @@ public enum LagEvaluator {
         }
         // WARN: moving, but lag never decreased between consecutive commits.
         if commits.count > 1, (1..<commits.count).allSatisfy({ commits[$0].lag >= commits[$0 - 1].lag }) {
+            // WARN means "lag never fell across the window": with the window not yet full
+            // that is three rising samples, not a verdict (--once printed WARN for lag 16).
+            if commits.count < config.intervals {
+                return PartitionEvaluation(status: .collecting, reason: "\(commits.count)/\(config.intervals) commits, lag rising", complete: complete)
+            }
             return PartitionEvaluation(status: .warn, reason: "lag rose across \(commits.count) commits over \(Duration.compact(span))", complete: complete)
         }
         return PartitionEvaluation(status: .ok, reason: "consuming, lag \(currentLag)", complete: complete)
@@ -131,6 +136,7 @@ public enum LagEvaluator {
         let group: GroupLagStatus
         switch worst.1.status {
         case .ok: return (.ok, partitions.count == 1 ? worst.1.reason : okSummary(partitions.map(\.1)))
+        case .collecting: group = .collecting
         case .warn: group = .warn
         case .stall, .stop, .rewind, .breach: group = .err
         }

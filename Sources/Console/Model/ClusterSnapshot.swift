@@ -21,6 +21,8 @@ public struct BrokerView: Sendable, Equatable, Codable {
     public var logDirBytes: Int64?
     /// Why the broker is not up, when known.
     public var error: String?
+    /// Since when the broker has not been up (nil while it is).
+    public var notUpSince: Date? = nil
 }
 
 public struct PartitionView: Sendable, Equatable, Codable {
@@ -42,6 +44,9 @@ public struct PartitionView: Sendable, Equatable, Codable {
     public var messagesPerSecond: Double?
     /// Follower replicas' lag as reported by the brokers (empty when not reported).
     public var followerLag: [FollowerLag]
+    /// The offsets (and so the rate) are older than the last successful sample: the
+    /// section failed, or this partition was missing from its last answer.
+    public var isStale: Bool = false
     public var messageCount: Int64? {
         guard let s = logStartOffset, let e = highWatermark else { return nil }
         return max(0, e - s)
@@ -67,6 +72,8 @@ public struct TopicView: Sendable, Equatable, Codable {
     public var retentionMs: Int64?
     public var retentionBytes: Int64?
     public var configs: [String: String]?
+    /// Some of the topic's data is older than the last successful sample.
+    public var isStale: Bool = false
 }
 
 /// Burrow's per-partition statuses, plus the retention breach Burrow lacks.
@@ -74,8 +81,11 @@ public enum PartitionLagStatus: String, Sendable, Codable, Comparable {
     case ok = "OK", warn = "WARN", stall = "STALL", stop = "STOP", rewind = "REWIND"
     /// The committed offset is below the log start offset: messages were deleted unread.
     case breach = "BREACH"
+    /// Lag exists but the window holds fewer commits than the rule that would judge it
+    /// needs (Burrow reports OK here; a bare OK next to lag 583 read as a verdict).
+    case collecting = "COLLECTING"
     var severity: Int {
-        switch self { case .ok: 0; case .warn: 1; case .stall: 2; case .stop: 3; case .rewind: 4; case .breach: 5 }
+        switch self { case .ok: 0; case .collecting: 1; case .warn: 2; case .stall: 3; case .stop: 4; case .rewind: 5; case .breach: 6 }
     }
     public static func < (a: Self, b: Self) -> Bool { a.severity < b.severity }
 }
@@ -83,7 +93,9 @@ public enum PartitionLagStatus: String, Sendable, Codable, Comparable {
 /// Burrow's group roll-up: STOP, STALL, REWIND (and BREACH) collapse to ERR.
 public enum GroupLagStatus: String, Sendable, Codable, Comparable {
     case ok = "OK", warn = "WARN", err = "ERR"
-    var severity: Int { switch self { case .ok: 0; case .warn: 1; case .err: 2 } }
+    /// The worst partition is still collecting commits: no verdict yet.
+    case collecting = "COLLECTING"
+    var severity: Int { switch self { case .ok: 0; case .collecting: 1; case .warn: 2; case .err: 3 } }
     public static func < (a: Self, b: Self) -> Bool { a.severity < b.severity }
 }
 
@@ -112,6 +124,8 @@ public struct GroupPartitionView: Sendable, Equatable, Codable {
     public var etaSeconds: Double?
     public var status: PartitionLagStatus
     public var reason: String
+    /// Committed or end offsets are older than the last successful sample.
+    public var isStale: Bool = false
 }
 
 public struct GroupView: Sendable, Equatable, Codable {
@@ -130,6 +144,9 @@ public struct GroupView: Sendable, Equatable, Codable {
     public var status: GroupLagStatus
     /// One line saying why, e.g. "WARN: lag rose across 10 commits over 4m12s (orders-3)".
     public var reason: String
+    /// The group's data (description, commits or end offsets) is older than the last
+    /// successful sample: shown greyed, with rates unknown.
+    public var isStale: Bool = false
     public var topics: [String] { Array(Set(partitions.map(\.topic))).sorted() }
 }
 
@@ -157,6 +174,9 @@ public struct ClusterSnapshot: Sendable, Equatable, Codable {
     public var errors: [SnapshotSection: String]
     /// Per section, when its data was last fetched successfully.
     public var sectionTimes: [SnapshotSection: Date]
+    /// Per failing section, since when it has been failing (the header says "unreachable
+    /// since"); absent for sections whose last attempt succeeded.
+    public var failingSince: [SnapshotSection: Date] = [:]
 
     public static func empty(bootstrap: String) -> ClusterSnapshot {
         ClusterSnapshot(sequence: 0, takenAt: .distantPast, sampleSeconds: 0, bootstrap: bootstrap, clusterId: nil, controllerId: nil,

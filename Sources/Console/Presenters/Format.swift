@@ -47,6 +47,12 @@ public enum Format {
         return Duration.compact(Double(ms) / 1000)
     }
 
+    /// "1 member", "3 members": counts in messages read as English ("1 members" did not).
+    /// `plural` defaults to `singular + "s"`.
+    public static func plural(_ n: Int, _ singular: String, _ plural: String? = nil) -> String {
+        "\(n) " + (n == 1 ? singular : plural ?? singular + "s")
+    }
+
     public static func ids(_ v: [Int32]) -> String { v.map(String.init).joined(separator: ",") }
 
     public static let timestamp: DateFormatter = {
@@ -64,11 +70,7 @@ public enum Format {
         return "0x" + b.prefix(64).map { String(format: "%02x", $0) }.joined() + (b.count > 64 ? "…" : "")
     }
 
-    /// Pretty-prints a JSON payload; nil when it is not JSON.
-    public static func prettyJSON(_ b: [UInt8]?) -> String? {
-        guard let b, let first = b.first(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x09 }), first == UInt8(ascii: "{") || first == UInt8(ascii: "[") else { return nil }
-        guard let obj = try? JSONSerialization.jsonObject(with: Data(b)),
-              let data = try? JSONSerialization.data(withJSONObject: obj, options: [.prettyPrinted, .sortedKeys]) else { return nil }
-        return String(decoding: data, as: UTF8.self)
-    }
+    /// Pretty-prints a JSON payload without changing any token (see `JSONText`); nil when
+    /// it is not a JSON object or array.
+    public static func prettyJSON(_ b: [UInt8]?) -> String? { b.flatMap { JSONText.pretty($0) } }
 }

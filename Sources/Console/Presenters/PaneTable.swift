@@ -21,7 +21,9 @@ public struct PaneTable {
 
     /// All rows as plain text lines (header first), for `--once --output text`.
     public func textLines(width: Int = 120) -> [String] {
-        let widths = TableView.layout(columns, width: width)
+        // Sized to content: a 6-wide STATUS column cut "COLLECTING" to "COLLE~".
+        let widths = TableView.layout(columns, width: width,
+                                      content: TableView.contentWidths(columns: columns, rowCount: rowCount, limit: .max, row: row))
         func line(_ cells: [String]) -> String {
             var parts: [String] = []
             for (i, c) in columns.enumerated() where widths[i] > 0 {

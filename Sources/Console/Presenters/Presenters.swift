@@ -46,15 +46,16 @@ public enum Presenters {
             ], rowCount: items.count, emptyMessage: s.hasData ? "no topics match" : noDataMessage(s),
             row: { i in
                 let t = items[i]
-                let role: Role? = t.offline > 0 ? .error : (t.underReplicated > 0 ? .warn : (t.isInternal ? .dim : nil))
+                let role: Role? = t.isStale ? .stale : (t.offline > 0 ? .error : (t.underReplicated > 0 ? .warn : (t.isInternal ? .dim : nil)))
                 return TableRow([t.name, "\(t.partitions.count)", "\(t.replicationFactor)", "\(t.underReplicated)", "\(t.offline)",
-                                 Format.bytes(t.sizeBytes), Format.count(t.messageCount), Format.rate(t.messagesPerSecond),
+                                 Format.bytes(t.sizeBytes), Format.count(t.messageCount), staleRate(t.messagesPerSecond, t.isStale),
                                  Format.retention(ms: t.retentionMs)], role: role)
             }, key: { items[$0].name },
             detail: { i in
                 let t = items[i]
-                if t.offline > 0 { return "\(t.offline) partition(s) offline: no leader" }
-                if t.underReplicated > 0 { return "\(t.underReplicated) partition(s) under-replicated" }
+                if t.isStale { return "stale: offsets older than the last good sample; MSG/S unknown" + (s.errors[.offsets].map { " (\($0))" } ?? "") }
+                if t.offline > 0 { return Format.plural(t.offline, "partition") + " offline: no leader" }
+                if t.underReplicated > 0 { return Format.plural(t.underReplicated, "partition") + " under-replicated" }
                 return nil
             })
     }
@@ -81,10 +82,12 @@ public enum Presenters {
                 }.joined(separator: " ")
                 return TableRow(["\(p.partition)", p.leader < 0 ? "none" : "\(p.leader)", Format.ids(p.replicas), Format.ids(p.isr),
                                  state, p.logStartOffset.map(String.init) ?? "-", p.highWatermark.map(String.init) ?? "-",
-                                 Format.bytes(p.sizeBytes), Format.rate(p.messagesPerSecond), lag], cellRoles: [4: role])
+                                 Format.bytes(p.sizeBytes), staleRate(p.messagesPerSecond, p.isStale), lag],
+                                role: p.isStale ? .stale : nil, cellRoles: p.isStale ? [:] : [4: role])
             }, key: { "\(items[$0].partition)" },
             detail: { i in
                 let p = items[i]
+                if p.isStale { return "stale: offsets older than the last good sample; MSG/S unknown" }
                 let missing = p.replicas.filter { !p.isr.contains($0) }
                 if p.isOffline { return "partition \(p.partition) has no leader; offline replicas: \(Format.ids(p.offlineReplicas))" }
                 if !missing.isEmpty { return "replicas out of sync: \(Format.ids(missing))" }
@@ -92,8 +95,11 @@ public enum Presenters {
             })
     }
 
-    static func statusRole(_ s: GroupLagStatus) -> Role { s == .ok ? .ok : (s == .warn ? .warn : .error) }
-    static func statusRole(_ s: PartitionLagStatus) -> Role { s == .ok ? .ok : (s == .warn ? .warn : .error) }
+    /// A rate, or "?" when its data is stale (unknown, not zero and not the old value).
+    static func staleRate(_ v: Double?, _ stale: Bool) -> String { stale ? "?" : Format.rate(v) }
+
+    static func statusRole(_ s: GroupLagStatus) -> Role { s == .ok ? .ok : (s == .collecting ? .dim : (s == .warn ? .warn : .error)) }
+    static func statusRole(_ s: PartitionLagStatus) -> Role { s == .ok ? .ok : (s == .collecting ? .dim : (s == .warn ? .warn : .error)) }
     static func trendGlyph(_ t: LagTrend, glyphs: Glyphs) -> String {
         switch t { case .growing: glyphs.arrowUp; case .draining: glyphs.arrowDown; case .flat: glyphs.flat; case .unknown: " " }
     }
@@ -114,8 +120,9 @@ public enum Presenters {
                 return TableRow([g.groupId, g.state, "\(g.members.count)", Format.count(g.totalLag),
                                  trendGlyph(g.trend, glyphs: glyphs) + spark, Format.seconds(g.maxLagSeconds, lowerBound: g.partitions.contains(where: \.lagSecondsIsLowerBound)), g.status.rawValue,
                                  reasonWithoutStatus(g), g.assignor.isEmpty ? "-" : g.assignor],
-                                cellRoles: [4: trendRole, 6: statusRole(g.status)])
-            }, key: { items[$0].groupId }, detail: { items[$0].reason })
+                                role: g.isStale ? .stale : nil, cellRoles: g.isStale ? [:] : [4: trendRole, 6: statusRole(g.status)])
+            }, key: { items[$0].groupId },
+            detail: { items[$0].isStale ? "stale (data older than the last good sample): " + items[$0].reason : items[$0].reason })
     }
 
     public static func groupPartitions(_ s: ClusterSnapshot, group: String, filter: TextFilter) -> PaneTable {
@@ -123,7 +130,7 @@ public enum Presenters {
         let parts = g?.partitions ?? []
         let items = filter.apply(parts) { "\($0.topic) \($0.partition) \($0.status.rawValue) \($0.clientId ?? "") \($0.host ?? "")" }
         return PaneTable(
-            title: "Group \(group)" + (g.map { " (\($0.state), \($0.members.count) members, \($0.status.rawValue))" } ?? ""),
+            title: "Group \(group)" + (g.map { " (\($0.state), \(Format.plural($0.members.count, "member")), \($0.status.rawValue))" } ?? ""),
             columns: [
                 TableColumn("TOPIC", width: 12, flex: 3), TableColumn("P", width: 3, alignRight: true),
                 TableColumn("COMMIT", width: 8, alignRight: true), TableColumn("END", width: 8, alignRight: true),
@@ -137,8 +144,9 @@ public enum Presenters {
                 let drainRole: Role = (p.drainRate ?? 0) < 0 ? .lagGrowing : .lagDraining
                 return TableRow([p.topic, "\(p.partition)", p.committedOffset.map(String.init) ?? "-", p.endOffset.map(String.init) ?? "-",
                                  Format.count(p.lag), Format.seconds(p.lagSeconds, lowerBound: p.lagSecondsIsLowerBound),
-                                 Format.rate(p.drainRate), p.etaSeconds.map { Duration.compact($0) } ?? "-",
-                                 p.status.rawValue, owner], cellRoles: [6: drainRole, 8: statusRole(p.status)])
+                                 staleRate(p.drainRate, p.isStale), p.isStale ? "?" : (p.etaSeconds.map { Duration.compact($0) } ?? "-"),
+                                 p.status.rawValue, owner],
+                                role: p.isStale ? .stale : nil, cellRoles: p.isStale ? [:] : [6: drainRole, 8: statusRole(p.status)])
             }, key: { "\(items[$0].topic)\t\(items[$0].partition)" },
             detail: { i in
                 let p = items[i]
@@ -162,17 +170,4 @@ public enum Presenters {
             detail: { i in items[i].headers.isEmpty ? nil : "headers: " + items[i].headers.map { "\($0.key)=\(Format.payload($0.value))" }.joined(separator: ", ") })
     }
 
-    /// The detail view of one message: metadata, headers, and the value pretty-printed if JSON.
-    public static func messageDetail(_ m: ConsoleMessage) -> [String] {
-        var lines = ["partition \(m.partition)  offset \(m.offset)  timestamp \(m.timestamp.map { Format.timestamp.string(from: $0) } ?? "-")",
-                     "key: \(Format.payload(m.key))"]
-        if !m.headers.isEmpty {
-            lines.append("headers:")
-            for h in m.headers { lines.append("  \(h.key) = \(Format.payload(h.value))") }
-        }
-        lines.append("value (\(m.value?.count ?? 0) bytes):")
-        let body = Format.prettyJSON(m.value) ?? Format.payload(m.value)
-        lines.append(contentsOf: body.split(separator: "\n", omittingEmptySubsequences: false).map(String.init))
-        return lines
-    }
 }

@@ -20,7 +20,9 @@ public struct LocalClusterControl: BrokerControl {
         for b in await cluster.status() {
             guard case .exited(let st) = b.state else { continue }
             let how = st > 128 ? "killed by signal \(st - 128)" : "exited with status \(st)"
-            out[b.id] = "process \(how); log: \(b.logPath)"
+            // Why, from its log (errno 24, address in use...), not only where to look.
+            let why = st > 128 ? nil : await cluster.exitReason(b.id)
+            out[b.id] = "process \(how)" + (why.map { ": \($0)" } ?? "") + "; log: \(b.logPath)"
         }
         return out
     }

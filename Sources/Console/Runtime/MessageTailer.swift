@@ -7,6 +7,15 @@ public actor MessageTailer {
     private let actions: (any ClusterActions)?
     private let inbox: EventInbox
     private var task: Task<Void, Never>?
+    private var gate: (id: Int, gate: TailGate)?
+
+    /// The record budget of the running tail, shared with its task (see `TailRequest.limit`).
+    final class TailGate: @unchecked Sendable {
+        private let lock = NSLock()
+        private var value: Int?
+        init(_ limit: Int?) { value = limit }
+        var limit: Int? { get { lock.withLock { value } } set { lock.withLock { value = newValue } } }
+    }
 
     public init(source: any ClusterDataSource, actions: (any ClusterActions)?, inbox: EventInbox) {
         self.source = source; self.actions = actions; self.inbox = inbox
@@ -15,14 +24,23 @@ public actor MessageTailer {
     public func start(_ req: TailRequest?) {
         task?.cancel()
         task = nil
+        gate = nil
         guard let req else { return }
         let source = self.source, actions = self.actions, inbox = self.inbox
+        let g = TailGate(req.limit)
+        gate = (req.id, g)
         task = Task.detached {
-            await Self.follow(req, source: source, actions: actions, inbox: inbox)
+            await Self.follow(req, gate: g, source: source, actions: actions, inbox: inbox)
         }
     }
 
-    static func follow(_ req: TailRequest, source: any ClusterDataSource, actions: (any ClusterActions)?, inbox: EventInbox) async {
+    /// Raises (or, with nil, lifts) the record budget of tail `id`.
+    public func setLimit(id: Int, limit: Int?) {
+        if let gate, gate.id == id { gate.gate.limit = limit }
+    }
+
+    static func follow(_ req: TailRequest, gate: TailGate = TailGate(nil), source: any ClusterDataSource,
+                       actions: (any ClusterActions)?, inbox: EventInbox) async {
         guard let actions else {
             inbox.post(.tailError(tailId: req.id, "reading messages needs a client (not available)"))
             return
@@ -52,15 +70,19 @@ public actor MessageTailer {
                 try? await Task.sleep(for: .seconds(2))
             }
         }
+        var delivered = 0
         while !Task.isCancelled {
             var got = 0
             for tp in positions.keys.sorted() {
                 guard let pos = positions[tp], !Task.isCancelled else { continue }
+                let room = gate.limit.map { $0 - delivered } ?? 200
+                guard room > 0 else { continue }
                 do {
-                    let batch = try await actions.fetchMessages(tp, fromOffset: pos, maxCount: 200)
+                    let batch = try await actions.fetchMessages(tp, fromOffset: pos, maxCount: min(200, room))
                     if let last = batch.last {
                         positions[tp] = last.offset + 1
                         got += batch.count
+                        delivered += batch.count
                         inbox.post(.messages(tailId: req.id, batch))
                     }
                 } catch {

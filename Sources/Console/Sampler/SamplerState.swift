@@ -42,6 +42,11 @@ public struct SamplerState: Sendable {
     private var configs: [String: [String: String]] = [:]
     private var errors: [SnapshotSection: String] = [:]
     private var sectionTimes: [SnapshotSection: Date] = [:]
+    private var failingSince: [SnapshotSection: Date] = [:]
+    /// When each partition's offsets were last in a successful answer; older than
+    /// `sectionTimes[.offsets]` means the last answer lacked it (its leader failed).
+    private var offsetTimes: [TopicPartition: Date] = [:]
+    private var brokerNotUpSince: [Int32: Date] = [:]
     private var endHistory: [TopicPartition: [TimedValue]] = [:]
     private var commitWindows: [GroupPartitionKey: [OffsetSample]] = [:]
     private var groupPartitionLag: [GroupPartitionKey: [TimedValue]] = [:]
@@ -72,7 +77,16 @@ public struct SamplerState: Sendable {
         let now = raw.finishedAt
         sequence += 1
         if let v = record(.metadata, raw.metadata, now) { metadata = v }
-        if let v = record(.offsets, raw.offsets, now) { offsets = v }
+        if let v = record(.offsets, raw.offsets, now) {
+            // A partial answer keeps the last known offsets of the partitions it lacks
+            // (shown greyed as stale) instead of blanking them.
+            for tp in v.keys { offsetTimes[tp] = now }
+            var merged = v
+            let live = metadata.map { md in Set(md.topics.flatMap { t in t.partitions.map { TopicPartition(t.name, $0.partition) } }) }
+            for (tp, o) in offsets where merged[tp] == nil && live?.contains(tp) == true { merged[tp] = o }
+            offsets = merged
+            if offsetTimes.count > 2 * max(1, merged.count) { offsetTimes = offsetTimes.filter { merged[$0.key] != nil } }
+        }
         if let v = record(.groups, raw.groups, now) { groups = v }
         if let v = record(.committed, raw.committed, now) { committed = v }
         if let c = raw.topicConfigs, let v = record(.configs, c, now) { configs = v }
@@ -92,23 +106,35 @@ public struct SamplerState: Sendable {
         if case .success = raw.offsets { updateEndHistory(now) }
         if case .success = raw.committed { updateCommitWindows(now) }
 
-        let brokers = buildBrokers()
+        let brokers = buildBrokers(now)
         let topics = buildTopics(now)
         let groupViews = buildGroups(now)
         return ClusterSnapshot(sequence: sequence, takenAt: now, sampleSeconds: now.timeIntervalSince(raw.startedAt), bootstrap: bootstrap,
                                clusterId: metadata?.clusterId, controllerId: metadata?.controllerId,
-                               brokers: brokers, topics: topics, groups: groupViews, errors: errors, sectionTimes: sectionTimes)
+                               brokers: brokers, topics: topics, groups: groupViews, errors: errors, sectionTimes: sectionTimes,
+                               failingSince: failingSince)
     }
 
     private mutating func record<T>(_ section: SnapshotSection, _ result: Result<T, SourceError>, _ now: Date) -> T? {
         switch result {
-        case .success(let v): errors[section] = nil; sectionTimes[section] = now; return v
-        case .failure(let e): errors[section] = e.message; return nil
+        case .success(let v): errors[section] = nil; failingSince[section] = nil; sectionTimes[section] = now; return v
+        case .failure(let e):
+            errors[section] = e.message
+            if failingSince[section] == nil { failingSince[section] = now }
+            return nil
         }
     }
 
+    /// Whether a partition's offsets are older than the last successful sample.
+    private func offsetsStale(_ tp: TopicPartition) -> Bool {
+        if errors[.metadata] != nil || errors[.offsets] != nil { return true }
+        guard let t = offsetTimes[tp], let last = sectionTimes[.offsets] else { return false }
+        return t < last
+    }
+
     private mutating func updateEndHistory(_ now: Date) {
-        for (tp, o) in offsets {
+        // Only fresh answers: a kept (stale) offset appended again would read as "no growth".
+        for (tp, o) in offsets where offsetTimes[tp] == now {
             var h = endHistory[tp] ?? []
             h.append(TimedValue(time: now, value: o.end))
             if h.count > config.historyLength { h.removeFirst(h.count - config.historyLength) }
@@ -151,7 +177,7 @@ public struct SamplerState: Sendable {
         }
     }
 
-    private mutating func buildBrokers() -> [BrokerView] {
+    private mutating func buildBrokers(_ now: Date) -> [BrokerView] {
         guard let md = metadata else { return [] }
         for b in md.brokers { knownBrokers[b.id] = b }
         var led: [Int32: Int] = [:]
@@ -169,8 +195,10 @@ public struct SamplerState: Sendable {
             // A broker that is down leads nothing and controls nothing, whatever the last
             // Metadata said (a stopped demo broker showed "CTRL yes, LEADS 62").
             let down = status == .down
+            if status == .up { brokerNotUpSince[b.id] = nil } else if brokerNotUpSince[b.id] == nil { brokerNotUpSince[b.id] = now }
             return BrokerView(id: b.id, host: b.host, port: b.port, rack: b.rack, isController: !down && md.controllerId == b.id,
-                              status: status, partitionsLed: down ? 0 : led[b.id] ?? 0, logDirBytes: logDirs[b.id]?.totalBytes, error: error)
+                              status: status, partitionsLed: down ? 0 : led[b.id] ?? 0, logDirBytes: logDirs[b.id]?.totalBytes, error: error,
+                              notUpSince: brokerNotUpSince[b.id])
         }
     }
 
@@ -192,7 +220,7 @@ public struct SamplerState: Sendable {
             var parts: [PartitionView] = []
             parts.reserveCapacity(t.partitions.count)
             var size: Int64 = 0, haveSize = false, count: Int64 = 0, haveCount = false
-            var rateSum = 0.0, haveRate = false
+            var rateSum = 0.0, haveRate = false, anyStale = false
             for p in t.partitions.sorted(by: { $0.partition < $1.partition }) {
                 let tp = TopicPartition(t.name, p.partition)
                 let o = offsets[tp]
@@ -204,14 +232,17 @@ public struct SamplerState: Sendable {
                 for r in p.replicas where r != p.leader {
                     if let l = logDirs[r]?.replicaLag[tp] { followers.append(FollowerLag(brokerId: r, lag: l)) }
                 }
-                let r = rate(endHistory[tp])
+                let stale = offsetsStale(tp)
+                // A rate from old samples is not a current rate: unknown while stale.
+                let r = stale ? nil : rate(endHistory[tp])
+                if stale { anyStale = true }
                 if let sz { size += sz; haveSize = true }
                 if let o { count += max(0, o.end - o.logStart); haveCount = true }
                 if let r { rateSum += r; haveRate = true }
                 parts.append(PartitionView(topic: t.name, partition: p.partition, leader: p.leader, replicas: p.replicas, isr: p.isr,
                                            offlineReplicas: p.offlineReplicas, logStartOffset: o?.logStart, highWatermark: o?.end,
                                            sizeBytes: sz, unhealthySince: unhealthy ? unhealthySince[tp] : nil,
-                                           messagesPerSecond: r, followerLag: followers))
+                                           messagesPerSecond: r, followerLag: followers, isStale: stale))
             }
             let cfg = configs[t.name]
             result.append(TopicView(name: t.name, isInternal: t.isInternal, partitions: parts,
@@ -219,9 +250,10 @@ public struct SamplerState: Sendable {
                                     underReplicated: parts.filter { $0.isUnderReplicated && !$0.isOffline }.count,
                                     offline: parts.filter(\.isOffline).count,
                                     sizeBytes: haveSize ? size : nil, messageCount: haveCount ? count : nil,
-                                    messagesPerSecond: haveRate ? rateSum : nil,
+                                    messagesPerSecond: haveRate && !anyStale ? rateSum : nil,
                                     retentionMs: cfg?["retention.ms"].flatMap { Int64($0) },
-                                    retentionBytes: cfg?["retention.bytes"].flatMap { Int64($0) }, configs: cfg))
+                                    retentionBytes: cfg?["retention.bytes"].flatMap { Int64($0) }, configs: cfg,
+                                    isStale: anyStale || errors[.metadata] != nil))
         }
         for tp in healthyNow { unhealthySince[tp] = nil }
         return result
@@ -277,6 +309,8 @@ public struct SamplerState: Sendable {
             var total: Int64 = 0, haveLag = false
             var maxSeconds: Double?
             let inactive = g.members.isEmpty && (g.state == "Empty" || g.state == "Dead" || g.state == "Unknown")
+            let groupStale = errors[.metadata] != nil || errors[.groups] != nil || errors[.committed] != nil
+            var anyStale = groupStale
             for tp in tps {
                 let c = committed[g.groupId]?[tp].flatMap { $0 >= 0 ? $0 : nil }
                 let o = offsets[tp]
@@ -286,13 +320,15 @@ public struct SamplerState: Sendable {
                 var secs: (Double, Bool)?
                 if let c, let h = endHistory[tp] { secs = Self.lagSeconds(committed: c, history: h, now: now) }
                 if let s = secs?.0 { maxSeconds = max(maxSeconds ?? 0, s) }
+                let stale = groupStale || offsetsStale(tp)
+                if stale { anyStale = true }
                 var drain: Double?
-                if let l = groupPartitionLag[key], l.count >= 2 {
+                if !stale, let l = groupPartitionLag[key], l.count >= 2 {
                     let a = l[0], b = l[l.count - 1]
                     let dt = b.time.timeIntervalSince(a.time)
                     if dt > 0 { drain = Double(a.value - b.value) / dt }
                 }
-                let eta: Double? = (lag ?? 0) > 0 && (drain ?? 0) > 0 ? Double(lag!) / drain! : ((lag ?? 1) == 0 ? 0 : nil)
+                let eta: Double? = stale ? nil : ((lag ?? 0) > 0 && (drain ?? 0) > 0 ? Double(lag!) / drain! : ((lag ?? 1) == 0 ? 0 : nil))
                 var ev: PartitionEvaluation
                 if c == nil {
                     ev = PartitionEvaluation(status: .ok, reason: "no committed offset", complete: 0)
@@ -301,7 +337,7 @@ public struct SamplerState: Sendable {
                                                currentLag: lag ?? 0, logStart: o?.logStart, now: now, config: config.lag)
                     // Beyond Burrow: a group with no members cannot be consuming, whatever
                     // its commit history says; Burrow cannot see membership, we can.
-                    if inactive, ev.status == .ok, (lag ?? 0) > config.lag.allowedLag {
+                    if inactive, ev.status == .ok || ev.status == .collecting, (lag ?? 0) > config.lag.allowedLag {
                         ev = PartitionEvaluation(status: .stop, reason: "group has no active members, lag \(lag ?? 0)", complete: ev.complete)
                     }
                     evals.append((tp, ev))
@@ -310,13 +346,15 @@ public struct SamplerState: Sendable {
                 views.append(GroupPartitionView(topic: tp.topic, partition: tp.partition, committedOffset: c, endOffset: o?.end,
                                                 logStartOffset: o?.logStart, lag: lag, lagSeconds: secs?.0,
                                                 lagSecondsIsLowerBound: secs?.1 ?? false, memberId: m?.memberId, clientId: m?.clientId,
-                                                host: m?.host, drainRate: drain, etaSeconds: eta, status: ev.status, reason: ev.reason))
+                                                host: m?.host, drainRate: drain, etaSeconds: eta, status: ev.status, reason: ev.reason,
+                                                isStale: stale))
             }
             let (status, reason) = LagEvaluator.rollUp(evals)
             let history = groupLagHistory[g.groupId] ?? []
             return GroupView(groupId: g.groupId, state: g.state, protocolType: g.protocolType, assignor: g.assignor, members: g.members,
                              coordinator: g.coordinator, partitions: views, totalLag: haveLag ? total : nil, maxLagSeconds: maxSeconds,
-                             lagHistory: history, trend: Self.trend(history), status: status, reason: "\(status.rawValue): \(reason)")
+                             lagHistory: history, trend: anyStale ? .unknown : Self.trend(history), status: status,
+                             reason: "\(status.rawValue): \(reason)", isStale: anyStale)
         }
     }
 

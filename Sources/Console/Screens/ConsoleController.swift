@@ -13,6 +13,13 @@ public final class ConsoleController {
         var kind: PaneKind
         var table = TableState()
         var filter = ""
+        /// The drill-down key (topic, group, partition, broker id...) of the selected row.
+        /// Selection follows this identity, not the row index: a topic created above the
+        /// selected one used to move the highlight (and `p`, `e`, `o`) to its neighbour.
+        var selectedKey: String?
+        /// The column the pane is sorted by (`<` `>` choose it, `-` reverses); nil keeps the
+        /// presenter's order.
+        var sort: SortSpec?
     }
 
     enum FormPurpose {
@@ -22,17 +29,25 @@ public final class ConsoleController {
         case resetOffsets(group: String)
         case alterConfig(topic: String)
         case seek(topic: String, partition: Int32?)
+        case addPartitions(topic: String)
+        case deleteGroup(String)
+        case produceMessage(topic: String)
+        case setConfig(ConfigTarget, key: String)
+        case addConfig(ConfigTarget)
+        case copyMessage(ConsoleMessage, topic: String)
+        case export(topic: String)
     }
 
     enum Mode {
         case normal
         case filter(LineEditor)
         case palette(CommandPalette)
-        case help
+        /// The `?` overlay, scrolled by this many lines.
+        case help(Int)
         case form(Form, FormPurpose)
         case confirm(String, ConsoleAction)
         case preview(OffsetResetPlan, TableState)
-        case detail(String, [String], Int)
+        case detail(DetailView)
     }
 
     public let readOnly: Bool
@@ -41,8 +56,18 @@ public final class ConsoleController {
     public private(set) var themes: [Theme]
     public private(set) var themeIndex: Int
     var stack: [PaneEntry] = [PaneEntry(kind: .topics)]
+    /// The root entry of each top-level pane last left, so Tab / 1 2 3 come back to the
+    /// same selected object.
+    private var savedTop: [PaneKind: PaneEntry] = [:]
+    /// Bumped whenever `paneTable` builds a new table; a selection key that was not found
+    /// in generation N is not searched again until the table changes.
+    private var tableGeneration = 0
+    private var missingKey: (generation: Int, depth: Int, key: String)?
     var mode: Mode = .normal
     var flash: (text: String, role: Role, at: Date)?
+    /// Every flash message, newest last (at most 200): `!` reopens them in full, since a
+    /// long error (a broker's start failure with its log lines) does not fit one line.
+    var history: [(text: String, role: Role, at: Date)] = []
     var messages: [ConsoleMessage] = []
     var tail: TailRequest?
     var tailError: String?
@@ -50,9 +75,26 @@ public final class ConsoleController {
     var pendingForm: (form: Form, purpose: FormPurpose, action: ConsoleAction)?
     private var nextTailId = 1
     private var pageHeight = 10
-    private var cache: (sequence: Int, kind: PaneKind, filter: String, extra: Int, table: PaneTable)?
-    /// Maximum messages kept in the Messages pane (oldest dropped).
+    private var cache: (sequence: Int, kind: PaneKind, filter: String, extra: Int, sort: SortSpec?, table: PaneTable)?
+    private var widthCache: (generation: Int, widths: [Int])?
+    /// Messages kept in the Messages pane: while following, the oldest are dropped beyond
+    /// this; while paused, nothing the user can still scroll to is dropped and the tail
+    /// reads only this many ahead (see `messagesScrolled`).
     public var messageLimit = 2000
+    /// Configs panes' data per topic/broker, read on demand (not by the sampler).
+    var configData: [ConfigTarget: ConfigData] = [:]
+    /// Bumped when `configData` changes, so the pane cache rebuilds.
+    var configVersion = 0
+    /// Tabs and table rows of the last frame, for mouse clicks.
+    var mouseTargets = MouseTargets()
+    /// Following: the view shows the newest records as they come. Paused (after a seek, from
+    /// a group's committed offset, or `f`): the view stays where it is.
+    var following = true
+    /// Records the current tail has delivered, and how many it may (paused only).
+    private var tailDelivered = 0
+    private var tailGranted: Int?
+    /// Bumped on every change of `messages` (the table cache key; a count can repeat).
+    private var messagesVersion = 0
 
     public init(readOnly: Bool, brokerControl: Bool, themes: [Theme] = [Theme.builtinDefault], themeIndex: Int = 0, initialPane: PaneKind = .topics) {
         self.readOnly = readOnly; self.brokerControl = brokerControl
@@ -74,14 +116,21 @@ public final class ConsoleController {
         PaletteCommand("groups", aliases: ["g", "cg", "consumers"], summary: "consumer groups: lag, trend, verdict"),
         PaletteCommand("partitions", aliases: ["p", "parts"], summary: "partitions TOPIC: leader, ISR, offsets"),
         PaletteCommand("group", aliases: [], summary: "group ID: a group's partitions and lag"),
+        PaletteCommand("members", aliases: [], summary: "members GROUP: member, instance and client ids, hosts, assignment"),
         PaletteCommand("messages", aliases: ["m", "tail"], summary: "messages TOPIC [PARTITION]: live tail"),
         PaletteCommand("create-topic", aliases: ["create", "new"], summary: "create a topic (dialog)"),
         PaletteCommand("delete-topic", aliases: ["delete"], summary: "delete TOPIC (type its name to confirm)"),
-        PaletteCommand("produce", aliases: [], summary: "produce test messages to TOPIC"),
+        PaletteCommand("add-partitions", aliases: [], summary: "add partitions to TOPIC"),
+        PaletteCommand("produce", aliases: [], summary: "produce one message (key, value, headers) to TOPIC"),
+        PaletteCommand("load", aliases: ["generate"], summary: "generate test load on TOPIC (count, size, rate)"),
+        PaletteCommand("export", aliases: [], summary: "export TOPIC [PARTITION] messages as JSON lines to a file"),
         PaletteCommand("reset-offsets", aliases: ["reset"], summary: "reset GROUP's offsets, with a preview"),
-        PaletteCommand("alter-config", aliases: ["config"], summary: "set a config key on TOPIC"),
+        PaletteCommand("delete-group", aliases: [], summary: "delete GROUP (no active members; type its name)"),
+        PaletteCommand("configs", aliases: ["config", "cfg"], summary: "configs TOPIC | configs broker ID: every config, its source; edit"),
+        PaletteCommand("alter-config", aliases: [], summary: "set a config key on TOPIC"),
         PaletteCommand("theme", aliases: [], summary: "theme NAME, or cycle themes"),
         PaletteCommand("refresh", aliases: ["r"], summary: "sample the cluster now"),
+        PaletteCommand("history", aliases: ["errors", "log"], summary: "messages and errors so far, in full"),
         PaletteCommand("help", aliases: ["h"], summary: "keys of the current pane"),
         PaletteCommand("quit", aliases: ["q", "exit"], summary: "leave the console"),
     ]
@@ -90,6 +139,7 @@ public final class ConsoleController {
     public func handle(_ key: Key, snapshot: ClusterSnapshot, now: Date) -> [ConsoleEffect] {
         if key == .ctrl("c") { return [.quit] }
         if key == .resize { cache = nil; return [] }
+        if case .mouse(let e) = key { return handleMouse(e, snapshot, now) }
         switch mode {
         case .normal: return handleNormal(key, snapshot, now)
         case .filter(var editor):
@@ -112,8 +162,15 @@ public final class ConsoleController {
                 say(":\(w) is ambiguous: " + names.map { ":" + $0 }.joined(separator: ", "), .error, now); return []
             case .run(let cmd, let args): mode = .normal; return runCommand(cmd, args, snapshot, now)
             }
-        case .help:
-            if key == .escape || key == .char("?") || key == .char("q") || key == .enter { mode = .normal }
+        case .help(let scroll):
+            switch key {
+            case .escape, .char("?"), .char("q"), .enter: mode = .normal
+            case .down, .char("j"): mode = .help(scroll + 1)
+            case .up, .char("k"): mode = .help(max(0, scroll - 1))
+            case .pageDown, .char(" "): mode = .help(scroll + 10)
+            case .pageUp: mode = .help(max(0, scroll - 10))
+            default: break
+            }
             return []
         case .form(var form, let purpose):
             switch form.handle(key) {
@@ -136,19 +193,18 @@ public final class ConsoleController {
         case .preview(let plan, var state):
             switch key {
             case .escape, .char("n"), .char("q"): mode = .normal; say("offset reset cancelled", .dim, now)
-            case .enter, .char("y"): mode = .normal; return perform(.executeOffsetReset(plan), now)
+            case .enter, .char("y"):
+                // The preview already says Kafka will refuse: do not offer to try.
+                if plan.activeMembers > 0 {
+                    say("not executed: \(plan.request.group) has \(Format.plural(plan.activeMembers, "active member")); stop its consumers, then reset", .warn, now)
+                    return []
+                }
+                mode = .normal; return perform(.executeOffsetReset(plan), now)
             default: _ = state.handle(key, rowCount: plan.rows.count, pageHeight: 10); mode = .preview(plan, state)
             }
             return []
-        case .detail(let title, let lines, let scroll):
-            switch key {
-            case .escape, .enter, .char("q"): mode = .normal
-            case .down, .char("j"): mode = .detail(title, lines, min(max(0, lines.count - 1), scroll + 1))
-            case .up, .char("k"): mode = .detail(title, lines, max(0, scroll - 1))
-            case .pageDown: mode = .detail(title, lines, min(max(0, lines.count - 1), scroll + 10))
-            case .pageUp: mode = .detail(title, lines, max(0, scroll - 10))
-            default: break
-            }
+        case .detail(var view):
+            mode = view.handle(key) ? .detail(view) : .normal
             return []
         }
     }
@@ -158,21 +214,33 @@ public final class ConsoleController {
         case .char("q"): return [.quit]
         case .char(":"): mode = .palette(CommandPalette(commands: Self.paletteCommands)); return []
         case .char("/"): mode = .filter(LineEditor(currentFilter)); return []
-        case .char("?"): mode = .help; return []
+        case .char("?"): mode = .help(0); return []
         case .ctrl("r"): say("refreshing", .dim, now); return [.refresh]
         case .char("T"): return cycleTheme(now)
+        case .char("!"): return openHistory(now)
         case .escape: return back()
         case .tab, .backTab:
             let top = PaneKind.topLevel
             let i = top.firstIndex(of: stack[0].kind) ?? 0
             return goTop(top[(i + (key == .tab ? 1 : top.count - 1)) % top.count])
+        case .char(">"), .char("<"): return cycleSort(forward: key == .char(">"), s, now)
+        case .char("-"):
+            guard var sort = stack[stack.count - 1].sort else { say("not sorted: < > choose a column", .dim, now); return [] }
+            sort.descending.toggle()
+            stack[stack.count - 1].sort = sort
+            return []
         case .char("1"): return goTop(.brokers)
         case .char("2"): return goTop(.topics)
         case .char("3"): return goTop(.groups)
         default: break
         }
         let table = paneTable(s, now: now)
-        if stack[stack.count - 1].table.handle(key, rowCount: table.rowCount, pageHeight: pageHeight) { return [] }
+        syncSelection(table)
+        if stack[stack.count - 1].table.handle(key, rowCount: table.rowCount, pageHeight: pageHeight) {
+            rememberSelection(table)
+            if case .messages = currentPane { return messagesScrolled(table, key, now) }
+            return []
+        }
         let selectedKey = table.rowCount > 0 ? table.key(min(selectedRow, table.rowCount - 1)) : nil
         return paneKey(key, selectedKey, table, s, now)
     }
@@ -182,23 +250,50 @@ public final class ConsoleController {
         case (.topics, .enter): if let sel { return push(.partitions(topic: sel)) }
         case (.topics, .char("m")): if let sel { return openMessages(sel, nil) }
         case (.topics, .char("c")): return openCreateTopic(s, now)
-        case (.topics, .char("d")), (.topics, .ctrl("d")): if let sel { return openDelete(sel, now) }
-        case (.topics, .char("p")): if let sel { return openProduce(sel, nil, now) }
-        case (.topics, .char("e")): if let sel { return openAlterConfig(sel, s, now) }
+        case (.topics, .char("d")), (.topics, .ctrl("d")): if let sel { return openDelete(sel, s, now) }
+        case (.topics, .char("p")): if let sel { return openProduceMessage(sel, nil, s, now) }
+        case (.topics, .char("P")): if let sel { return openProduce(sel, nil, now) }
+        case (.topics, .char("e")): if let sel { return openConfigs(.topic(sel), now) }
+        case (.topics, .char("+")): if let sel { return openAddPartitions(sel, s, now) }
         case (.partitions(let t), .enter), (.partitions(let t), .char("m")):
             if let sel, let p = Int32(sel) { return openMessages(t, p) }
-        case (.partitions(let t), .char("p")): return openProduce(t, sel.flatMap { Int32($0) }, now)
-        case (.partitions(let t), .char("e")): return openAlterConfig(t, s, now)
+        case (.partitions(let t), .char("p")): return openProduceMessage(t, sel.flatMap { Int32($0) }, s, now)
+        case (.partitions(let t), .char("P")): return openProduce(t, sel.flatMap { Int32($0) }, now)
+        case (.partitions(let t), .char("e")): return openConfigs(.topic(t), now)
+        case (.partitions(let t), .char("+")): return openAddPartitions(t, s, now)
         case (.groups, .enter): if let sel { return push(.groupPartitions(group: sel)) }
         case (.groups, .char("o")): if let sel { return openReset(sel, nil, now) }
+        case (.groups, .char("M")): if let sel { return push(.groupMembers(group: sel)) }
+        case (.groups, .char("d")), (.groups, .ctrl("d")): if let sel { return openDeleteGroup(sel, s, now) }
+        case (.groupPartitions(let g), .char("M")): return push(.groupMembers(group: g))
+        case (.groupPartitions(let g), .char("d")), (.groupMembers(let g), .char("d")): return openDeleteGroup(g, s, now)
+        case (.groupMembers(let g), .char("o")): return openReset(g, nil, now)
+        case (.configs(let target), _): return configKey(target, key, sel, s, now)
+        case (.brokers, .char("e")): if let sel, let id = Int32(sel) { return openConfigs(.broker(id), now) }
         case (.groupPartitions(let g), .char("o")):
             return openReset(g, sel.flatMap { $0.split(separator: "\t").first.map(String.init) }, now)
         case (.groupPartitions, .enter), (.groupPartitions, .char("m")):
-            if let parts = sel?.split(separator: "\t"), parts.count == 2, let p = Int32(parts[1]) { return openMessages(String(parts[0]), p) }
+            if let parts = sel?.split(separator: "\t"), parts.count == 2, let p = Int32(parts[1]) {
+                // From a group: start at what the group reads next (its committed offset), pinned.
+                if case .groupPartitions(let g) = currentPane,
+                   let c = s.group(id: g)?.partitions.first(where: { $0.topic == parts[0] && $0.partition == p })?.committedOffset {
+                    return openMessages(String(parts[0]), p, start: .offset(c), follow: false)
+                }
+                return openMessages(String(parts[0]), p)
+            }
         case (.messages, .enter):
-            if let sel, let m = message(forKey: sel) { mode = .detail("Message \(m.partition)/\(m.offset)", Presenters.messageDetail(m), 0) }
+            if let sel, let m = message(forKey: sel) { mode = .detail(DetailView(message: m)) }
         case (.messages(let t, let p), .char("s")): return openSeek(t, p, now)
-        case (.messages(let t, let p), .char("p")): return openProduce(t, p, now)
+        case (.messages(let t, let p), .char("f")):
+            if following { return pauseMessages(now) }
+            // Follow again: from the newest records, like `tail -f`.
+            let effects = openMessages(t, p)
+            say("following new messages", .dim, now)
+            return effects
+        case (.messages(let t, let p), .char("p")): return openProduceMessage(t, p, s, now)
+        case (.messages(let t, let p), .char("P")): return openProduce(t, p, now)
+        case (.messages(let t, _), .char("c")): if let sel, let m = message(forKey: sel) { return openCopy(m, topic: t, now) }
+        case (.messages(let t, let p), .char("w")): return openExport(t, p, now)
         case (.brokers, .char("x")), (.brokers, .char("s")), (.brokers, .char("r")):
             guard let sel, let id = Int32(sel) else { return [] }
             guard brokerControl else { say("broker control needs a local cluster started by samsa demo", .warn, now); return [] }
@@ -212,7 +307,7 @@ public final class ConsoleController {
         return []
     }
 
-    private func message(forKey k: String) -> ConsoleMessage? {
+    func message(forKey k: String) -> ConsoleMessage? {
         let parts = k.split(separator: "\t")
         guard parts.count == 2, let p = Int32(parts[0]), let o = Int64(parts[1]) else { return nil }
         return messages.first { $0.partition == p && $0.offset == o }
@@ -226,9 +321,11 @@ public final class ConsoleController {
         case "groups": return goTop(.groups)
         case "partitions":
             guard let t = arg ?? selectedTopic(s, now) else { say("usage: :partitions TOPIC", .error, now); return [] }
+            guard topicExists(t, s, now) else { return [] }
             return push(.partitions(topic: t))
         case "group":
             guard let g = arg else { say("usage: :group GROUP", .error, now); return [] }
+            guard groupExists(g, s, now) else { return [] }
             return push(.groupPartitions(group: g))
         case "messages":
             guard let t = arg ?? selectedTopic(s, now) else { say("usage: :messages TOPIC [PARTITION]", .error, now); return [] }
@@ -236,24 +333,49 @@ public final class ConsoleController {
             if args.count > 1, Int32(args[1]).map({ $0 < 0 }) ?? true {
                 say("partition must be a number >= 0, not '\(args[1])'", .error, now); return []
             }
-            if let t = arg, s.hasData, s.topic(named: t) == nil { say("no topic '\(t)' in this cluster", .error, now); return [] }
+            guard topicExists(t, s, now) else { return [] }
             return openMessages(t, args.count > 1 ? Int32(args[1]) : nil)
         case "create-topic": return openCreateTopic(s, now)
         case "delete-topic":
             guard let t = arg ?? selectedTopic(s, now) else { say("usage: :delete-topic TOPIC", .error, now); return [] }
-            return openDelete(t, now)
-        case "produce":
-            guard let t = arg ?? selectedTopic(s, now) else { say("usage: :produce TOPIC", .error, now); return [] }
-            return openProduce(t, nil, now)
-        case "reset-offsets":
+            // An internal topic gets its own refusal, whether or not metadata lists it.
+            guard Self.deletionRefusal(t, s) != nil || topicExists(t, s, now) else { return [] }
+            return openDelete(t, s, now)
+        case "configs" where args.first == "broker" && args.count == 2, "configs" where arg == nil && currentPane == .brokers:
+            var id = args.count == 2 ? Int32(args[1]) : nil
+            if arg == nil { let t = paneTable(s, now: now); if t.rowCount > 0 { id = Int32(t.key(min(selectedRow, t.rowCount - 1))) } }
+            guard let id else { say("usage: :configs broker BROKER-ID", .error, now); return [] }
+            if s.hasData, !s.brokers.contains(where: { $0.id == id }) { say("broker \(id) does not exist in this cluster", .error, now); return [] }
+            return openConfigs(.broker(id), now)
+        case "produce", "load", "add-partitions", "configs":
+            guard let t = arg ?? selectedTopic(s, now) else { say("usage: :\(cmd) TOPIC", .error, now); return [] }
+            guard topicExists(t, s, now) else { return [] }
+            switch cmd {
+            case "produce": return openProduceMessage(t, nil, s, now)
+            case "load": return openProduce(t, nil, now)
+            case "add-partitions": return openAddPartitions(t, s, now)
+            default: return openConfigs(.topic(t), now)
+            }
+        case "export":
+            guard let t = arg ?? selectedTopic(s, now) else { say("usage: :export TOPIC [PARTITION]", .error, now); return [] }
+            guard topicExists(t, s, now) else { return [] }
+            if args.count > 1, Int32(args[1]).map({ $0 < 0 }) ?? true { say("partition must be a number >= 0, not '\(args[1])'", .error, now); return [] }
+            return openExport(t, args.count > 1 ? Int32(args[1]) : nil, now)
+        case "members", "delete-group":
             var g = arg
-            if g == nil, case .groupPartitions(let id) = currentPane { g = id }
-            if g == nil, currentPane == .groups { let t = paneTable(s, now: now); if t.rowCount > 0 { g = t.key(selectedRow) } }
-            guard let g else { say("usage: :reset-offsets GROUP", .error, now); return [] }
+            if g == nil { g = selectedGroup(s, now) }
+            guard let g else { say("usage: :\(cmd) GROUP", .error, now); return [] }
+            guard groupExists(g, s, now) else { return [] }
+            return cmd == "members" ? push(.groupMembers(group: g)) : openDeleteGroup(g, s, now)
+        case "reset-offsets":
+            guard let g = arg ?? selectedGroup(s, now) else { say("usage: :reset-offsets GROUP", .error, now); return [] }
+            guard groupExists(g, s, now) else { return [] }
             return openReset(g, nil, now)
         case "alter-config":
             guard let t = arg ?? selectedTopic(s, now) else { say("usage: :alter-config TOPIC", .error, now); return [] }
+            guard topicExists(t, s, now) else { return [] }
             return openAlterConfig(t, s, now)
+        case "history": return openHistory(now)
         case "theme":
             if let name = arg {
                 guard let i = themes.firstIndex(where: { $0.name == name }) else {
@@ -263,29 +385,59 @@ public final class ConsoleController {
             }
             return cycleTheme(now)
         case "refresh": return [.refresh]
-        case "help": mode = .help; return []
+        case "help": mode = .help(0); return []
         case "quit": return [.quit]
         default: return []
         }
     }
 
+    /// False (and says so) when the cluster's metadata is known and has no such topic. Every
+    /// palette command that names a topic checks this: `:partitions no.such` opened an
+    /// empty pane while `:messages no.such` was refused.
+    func topicExists(_ t: String, _ s: ClusterSnapshot, _ now: Date) -> Bool {
+        guard s.hasData, s.topic(named: t) == nil else { return true }
+        say("topic '\(t)' does not exist in this cluster", .error, now)
+        return false
+    }
+
+    /// As `topicExists`, for groups (only once the groups section has been read).
+    func groupExists(_ g: String, _ s: ClusterSnapshot, _ now: Date) -> Bool {
+        guard s.sectionTimes[.groups] != nil, s.group(id: g) == nil else { return true }
+        say("group '\(g)' does not exist in this cluster", .error, now)
+        return false
+    }
+
+    /// The group the current pane is about (its own, or the selected row of Groups).
+    private func selectedGroup(_ s: ClusterSnapshot, _ now: Date) -> String? {
+        switch currentPane {
+        case .groupPartitions(let g), .groupMembers(let g): return g
+        case .groups: return selectedKey(paneTable(s, now: now))
+        default: return nil
+        }
+    }
+
     private func selectedTopic(_ s: ClusterSnapshot, _ now: Date) -> String? {
         switch currentPane {
-        case .topics: let t = paneTable(s, now: now); return t.rowCount > 0 ? t.key(min(selectedRow, t.rowCount - 1)) : nil
-        case .partitions(let t), .messages(let t, _): return t
+        case .topics: return selectedKey(paneTable(s, now: now))
+        case .partitions(let t), .messages(let t, _), .configs(.topic(let t)): return t
         default: return nil
         }
     }
 
     // MARK: - Navigation
 
-    private func goTop(_ kind: PaneKind) -> [ConsoleEffect] {
+    func goTop(_ kind: PaneKind) -> [ConsoleEffect] {
         let stopTail = tail != nil
-        stack = [PaneEntry(kind: kind)]
+        savedTop[stack[0].kind] = stack[0]
+        // The filter is not carried back (an invisible narrowing would surprise), the
+        // selected object is.
+        var entry = PaneEntry(kind: kind)
+        if let saved = savedTop[kind] { entry.selectedKey = saved.selectedKey; entry.table = saved.table; entry.sort = saved.sort }
+        stack = [entry]
         return leaveMessages(stopTail)
     }
 
-    private func push(_ kind: PaneKind) -> [ConsoleEffect] {
+    func push(_ kind: PaneKind) -> [ConsoleEffect] {
         let stopTail = tail != nil
         stack.append(PaneEntry(kind: kind))
         return leaveMessages(stopTail)
@@ -303,23 +455,111 @@ public final class ConsoleController {
     private func leaveMessages(_ stop: Bool) -> [ConsoleEffect] {
         guard stop else { return [] }
         if case .messages = currentPane { return [] }
-        tail = nil; messages = []
+        tail = nil; messages = []; messagesVersion += 1
         return [.tail(nil)]
     }
 
-    private func openMessages(_ topic: String, _ partition: Int32?, start: TailStart = .latest(50)) -> [ConsoleEffect] {
+    private func openMessages(_ topic: String, _ partition: Int32?, start: TailStart = .latest(50), follow: Bool = true) -> [ConsoleEffect] {
         if case .messages = currentPane { stack.removeLast() }
         stack.append(PaneEntry(kind: .messages(topic: topic, partition: partition)))
-        messages = []; tailError = nil
-        let req = TailRequest(topic: topic, partition: partition, start: start, id: nextTailId)
+        messages = []; tailError = nil; messagesVersion += 1
+        following = follow
+        tailDelivered = 0
+        tailGranted = follow ? nil : messageLimit
+        let req = TailRequest(topic: topic, partition: partition, start: start, id: nextTailId, limit: tailGranted)
         nextTailId += 1
         tail = req
         return [.tail(req)]
     }
 
+    /// Pauses the Messages pane where it is: the tail stops after what is buffered.
+    private func pauseMessages(_ now: Date) -> [ConsoleEffect] {
+        guard following, let tail else { return [] }
+        following = false
+        tailGranted = tailDelivered
+        say("paused: the view stays here (f follows again)", .dim, now)
+        cache = nil
+        return [.tailLimit(id: tail.id, limit: tailGranted)]
+    }
+
+    /// While paused, records stay until the user scrolls away from them: near the end of
+    /// what is buffered, the records more than a page above the selection are dropped and
+    /// the tail may read that many more. While following, moving up pauses (like `less +F`).
+    func messagesScrolled(_ table: PaneTable, _ key: Key, _ now: Date) -> [ConsoleEffect] {
+        guard let tail else { return [] }
+        if following {
+            let up: Set<Key> = [.up, .char("k"), .pageUp, .ctrl("b"), .home, .char("g")]
+            return up.contains(key) ? pauseMessages(now) : []
+        }
+        let sel = stack[stack.count - 1].table.selected
+        guard table.rowCount > 0, sel >= table.rowCount - 2 * max(1, pageHeight) else { return [] }
+        // Only records the user has scrolled past (above the visible page) go.
+        let selectedOffset = table.key(sel)
+        let drop = min(max(0, messages.count - pageHeight - 1), max(0, messages.firstIndex { "\($0.partition)\t\($0.offset)" == selectedOffset } ?? 0) - pageHeight)
+        if drop > 0 { messages.removeFirst(drop); messagesVersion += 1; cache = nil }
+        let granted = tailDelivered + max(0, messageLimit - messages.count)
+        guard granted > (tailGranted ?? 0) else { return [] }
+        tailGranted = granted
+        return [.tailLimit(id: tail.id, limit: granted)]
+    }
+
     private func setFilter(_ f: String) {
         stack[stack.count - 1].filter = f
+        // The selected object stays selected when the filter keeps it (syncSelection).
         stack[stack.count - 1].table = TableState()
+    }
+
+    /// Moves the highlight to the row of the remembered object, wherever presenters, new
+    /// rows, filters or sorts put it. When the object is not in the table (filtered out,
+    /// deleted) the index is kept (clamped) and the key remembered, so it comes back when
+    /// the object does; moving the selection forgets it.
+    func syncSelection(_ table: PaneTable) {
+        let depth = stack.count - 1
+        guard table.rowCount > 0 else { return }
+        guard let key = stack[depth].selectedKey else {
+            stack[depth].table.selected = min(max(0, stack[depth].table.selected), table.rowCount - 1)
+            rememberSelection(table)
+            return
+        }
+        let sel = min(max(0, stack[depth].table.selected), table.rowCount - 1)
+        if table.key(sel) == key { stack[depth].table.selected = sel; return }
+        if let m = missingKey, m.generation == tableGeneration, m.depth == depth, m.key == key { return }
+        if let i = (0..<table.rowCount).first(where: { table.key($0) == key }) {
+            stack[depth].table.selected = i
+        } else {
+            missingKey = (tableGeneration, depth, key)
+        }
+    }
+
+    /// The key of the selected row, after following the remembered object.
+    private func selectedKey(_ table: PaneTable) -> String? {
+        syncSelection(table)
+        return table.rowCount > 0 ? table.key(min(selectedRow, table.rowCount - 1)) : nil
+    }
+
+    func rememberSelection(_ table: PaneTable) {
+        let depth = stack.count - 1
+        guard table.rowCount > 0 else { return }
+        stack[depth].selectedKey = table.key(min(stack[depth].table.selected, table.rowCount - 1))
+    }
+
+    /// `>` / `<`: the next / previous column to sort by, then back to the presenter's order.
+    /// Numeric (right-aligned) columns start descending (largest lag first), text ascending.
+    private func cycleSort(forward: Bool, _ s: ClusterSnapshot, _ now: Date) -> [ConsoleEffect] {
+        let top = stack.count - 1
+        let old = stack[top].sort?.column ?? -1
+        stack[top].sort = nil
+        let columns = paneTable(s, now: now).columns  // titles without the sort mark
+        guard !columns.isEmpty else { return [] }
+        var next = forward ? old + 1 : (old < 0 ? columns.count - 1 : old - 1)
+        if next >= columns.count { next = -1 }
+        if next >= 0 {
+            stack[top].sort = SortSpec(column: next, descending: columns[next].alignRight)
+            say("sorted by \(columns[next].title)" + (columns[next].alignRight ? ", largest first" : "") + " (- reverses)", .dim, now)
+        } else {
+            say("unsorted (the pane's own order)", .dim, now)
+        }
+        return []
     }
 
     private func cycleTheme(_ now: Date) -> [ConsoleEffect] {
@@ -328,14 +568,31 @@ public final class ConsoleController {
         return []
     }
 
-    private func say(_ text: String, _ role: Role, _ now: Date) { flash = (text, role, now) }
+    func say(_ text: String, _ role: Role, _ now: Date) {
+        flash = (text, role, now)
+        history.append((text, role, now))
+        if history.count > 200 { history.removeFirst(history.count - 200) }
+    }
 
-    private func mutating(_ what: String, _ now: Date, _ body: () -> [ConsoleEffect]) -> [ConsoleEffect] {
+    /// The message history as a detail view, newest first, wrapped.
+    private func openHistory(_ now: Date) -> [ConsoleEffect] {
+        var lines: [String] = []
+        for h in history.reversed() {
+            let parts = h.text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            lines.append("\(Self.clock.string(from: h.at))  " + (h.role == .error ? "error: " : "") + (parts.first ?? ""))
+            lines += parts.dropFirst().map { "          " + $0 }
+        }
+        if lines.isEmpty { lines = ["no messages yet"] }
+        mode = .detail(DetailView(title: "Message history (newest first)", lines: lines))
+        return []
+    }
+
+    func mutating(_ what: String, _ now: Date, _ body: () -> [ConsoleEffect]) -> [ConsoleEffect] {
         if readOnly { say("read-only: \(what) is disabled (started with --read-only)", .warn, now); return [] }
         return body()
     }
 
-    private func perform(_ action: ConsoleAction, _ now: Date) -> [ConsoleEffect] {
+    func perform(_ action: ConsoleAction, _ now: Date) -> [ConsoleEffect] {
         if readOnly && action.isMutation { say("read-only: mutations are disabled", .warn, now); return [] }
         say(Self.progressText(action), .dim, now)
         return [.perform(action)]
@@ -346,10 +603,18 @@ public final class ConsoleController {
         case .createTopic(let n, _, _, _): "creating topic \(n)…"
         case .deleteTopic(let n): "deleting topic \(n)…"
         case .alterTopicConfig(let t, let k, let v): "setting \(k)=\(v) on \(t)…"
-        case .produce(let p): "producing \(p.count) messages to \(p.topic)…"
+        case .produce(let p): "producing \(Format.plural(p.count, "message")) to \(p.topic)…"
         case .planOffsetReset(let r): "computing offset reset preview for \(r.group)…"
         case .executeOffsetReset(let p): "resetting offsets of \(p.request.group)…"
         case .broker(let op, let id): "\(op.rawValue) broker \(id)…"
+        case .addPartitions(let t, let n): "adding partitions to \(t) (total \(n))…"
+        case .deleteGroup(let g): "deleting group \(g)…"
+        case .produceMessage(let m): "producing a message to \(m.topic)…"
+        case .describeConfigs(let target): "reading configs of \(target)…"
+        case .setConfig(let target, let k, let v): "setting \(k)=\(v) on \(target)…"
+        case .deleteConfig(let target, let k): "removing the override of \(k) on \(target)…"
+        case .exportMessages(let e): "exporting messages of \(e.topic) to \(e.path)…"
+        case .writeFile(let path, _, let what): "writing \(what) to \(path)…"
         }
     }
 
@@ -366,9 +631,16 @@ public final class ConsoleController {
         return nil
     }
 
+    /// A whole number typed in a dialog: surrounding spaces are ignored (validators and
+    /// `submit` must agree, or a value passes validation and then is not used), anything
+    /// else is nil, never a default.
+    static func number<T: FixedWidthInteger>(_ v: String?) -> T? {
+        v.flatMap { T($0.trimmingCharacters(in: .whitespaces)) }
+    }
+
     static func positiveInt(_ max: Int) -> @Sendable (String) -> String? {
         { v in
-            guard let n = Int(v.trimmingCharacters(in: .whitespaces)) else { return "a whole number" }
+            guard let n: Int = Self.number(v) else { return "a whole number" }
             return n < 1 ? "at least 1" : (n > max ? "at most \(max)" : nil)
         }
     }
@@ -397,25 +669,53 @@ public final class ConsoleController {
                     if let other = existing.first(where: { norm($0) == norm(n) }) { return "collides with \(other) ('.' and '_' are the same in metrics)" }
                     return nil
                 },
-                FormField(key: "partitions", label: "Partitions", value: "3", validate: Self.positiveInt(100_000)),
+                FormField(key: "partitions", label: "Partitions", value: "3",
+                          hint: "above \(Self.grouped(Self.partitionConfirmThreshold)) asks to confirm", validate: Self.positiveInt(100_000)),
                 FormField(key: "rf", label: "Replication factor", value: "\(min(3, brokers))",
                           hint: "at most \(brokers) (live brokers)", validate: Self.positiveInt(brokers)),
                 FormField(key: "configs", label: "Configs", hint: "e.g. retention.ms=3600000,cleanup.policy=compact") { c in
                     if case .failure(let e) = Self.parseConfigs(c) { return "'\(e.item)' is not key=value" }
                     return nil
                 },
-            ]), .createTopic)
+            ], submitLabel: "create"), .createTopic)
             return []
         }
     }
 
-    private func openDelete(_ topic: String, _ now: Date) -> [ConsoleEffect] {
-        mutating("delete topic", now) {
+    /// Kafka's internal topics (`Topic.isInternal`) and the KRaft metadata log: the console
+    /// never offers to delete them (a deleted `__consumer_offsets` silently loses every
+    /// group's offsets; Samsa's broker refuses it too, Kafka's only in kafka-topics.sh).
+    static let undeletableTopics: Set<String> = ["__consumer_offsets", "__transaction_state", "__share_group_state", "__cluster_metadata"]
+
+    /// Why the console will not delete `topic`, or nil.
+    static func deletionRefusal(_ topic: String, _ s: ClusterSnapshot) -> String? {
+        guard undeletableTopics.contains(topic) || s.topic(named: topic)?.isInternal == true else { return nil }
+        return "\(topic) is a Kafka internal topic: deleting it is not allowed (consumer groups would lose their offsets)"
+    }
+
+    /// Partition counts above this ask for confirmation (each partition costs the broker
+    /// files, memory and recovery time; a typo of 20000 for 200 once wedged a broker).
+    static let partitionConfirmThreshold = 1_000
+
+    /// 20000 -> "20,000": counts a user confirms must be exact.
+    static func grouped(_ n: Int) -> String {
+        let digits = String(n.magnitude)
+        var out = ""
+        for (i, c) in digits.enumerated() {
+            if i > 0, (digits.count - i) % 3 == 0 { out.append(",") }
+            out.append(c)
+        }
+        return (n < 0 ? "-" : "") + out
+    }
+
+    private func openDelete(_ topic: String, _ s: ClusterSnapshot, _ now: Date) -> [ConsoleEffect] {
+        if let reason = Self.deletionRefusal(topic, s) { say(reason, .warn, now); return [] }
+        return mutating("delete topic", now) {
             mode = .form(Form(title: "Delete topic \(topic)", fields: [
                 FormField(key: "confirm", label: "Type name", hint: "type \(topic) to delete it and all its data") { v in
                     v == topic ? nil : "does not match the topic name"
                 },
-            ], footer: "Enter delete  Esc cancel"), .deleteTopic(topic))
+            ], submitLabel: "delete"), .deleteTopic(topic))
             return []
         }
     }
@@ -431,9 +731,9 @@ public final class ConsoleController {
                     guard let r = Double(v.trimmingCharacters(in: .whitespaces)), r.isFinite, r >= 0 else { return "a number >= 0" }
                     return r > ProduceSpec.maxRate ? "at most \(Int(ProduceSpec.maxRate))" : nil
                 },
-            ], validateAll: { v in
+            ], submitLabel: "produce", validateAll: { v in
                 // 10,000,000 x 1 MB would be 10 TB built in memory batch by batch: cap the total.
-                let total = (Int(v["count"] ?? "") ?? 0).multipliedReportingOverflow(by: Int(v["size"] ?? "") ?? 0)
+                let total = ((Self.number(v["count"]) as Int?) ?? 0).multipliedReportingOverflow(by: (Self.number(v["size"]) as Int?) ?? 0)
                 return total.overflow || total.partialValue > ProduceSpec.maxTotalBytes
                     ? "Messages x Value bytes is at most \(Format.bytes(Int64(ProduceSpec.maxTotalBytes))) per run" : nil
             }), .produce(topic: topic, partition: partition))
@@ -449,7 +749,7 @@ public final class ConsoleController {
                     k.isEmpty ? "required" : (k.contains(where: { $0 == " " || $0 == "=" }) ? "no spaces or '='" : nil)
                 },
                 FormField(key: "value", label: "Value", value: current) { $0.isEmpty ? "required" : nil },
-            ]), .alterConfig(topic: topic))
+            ], submitLabel: "set"), .alterConfig(topic: topic))
             return []
         }
     }
@@ -458,12 +758,13 @@ public final class ConsoleController {
         mutating("reset offsets", now) {
             mode = .form(Form(title: "Reset offsets of \(group)", fields: [
                 FormField(key: "strategy", label: "Reset to", choices: ResetStrategy.allCases.map(\.rawValue)),
-                FormField(key: "value", label: "Time / offset", hint: "time: ISO-8601 or -10m/-2h; offset: a number"),
+                FormField(key: "value", label: "Time / offset", hint: "time: ISO-8601 or -10m/-2h; offset: a number; shift-by: +N or -N"),
                 FormField(key: "topic", label: "Topic", value: topic ?? "", hint: "empty = every topic of the group"),
-            ], footer: "Enter preview  Esc cancel") { v in
+            ], submitLabel: "preview") { v in
                 switch ResetStrategy(rawValue: v["strategy"] ?? "") {
                 case .time: return Self.parseTime(v["value"] ?? "", now: now) == nil ? "time: ISO-8601 (2026-11-26T10:00:00Z) or relative (-10m, -2h)" : nil
-                case .offset: return Int64(v["value"] ?? "").map { $0 < 0 ? "offset must be >= 0" : nil } ?? "offset: a number"
+                case .offset: return Self.number(v["value"]).map { (o: Int64) in o < 0 ? "offset must be >= 0" : nil } ?? "offset: a number"
+                case .shiftBy: return Self.number(v["value"]).map { (n: Int64) in n == 0 ? "shift-by: not 0" : nil } ?? "shift-by: a whole number, e.g. -100 or 50"
                 default: return nil
                 }
             }, .resetOffsets(group: group))
@@ -473,11 +774,37 @@ public final class ConsoleController {
 
     private func openSeek(_ topic: String, _ partition: Int32?, _ now: Date) -> [ConsoleEffect] {
         mode = .form(Form(title: "Seek \(topic)" + (partition.map { "-\($0)" } ?? ""), fields: [
-            FormField(key: "to", label: "Offset or time", hint: "offset number, ISO-8601 time, or -10m") { v in
-                Int64(v) != nil || Self.parseTime(v, now: now) != nil ? nil : "an offset, an ISO-8601 time or -10m"
+            FormField(key: "to", label: "Offset or time", hint: "offset, -N (N before the end), earliest, latest, ISO-8601 time or -10m") { v in
+                Self.parseSeek(v, now: now) != nil ? nil : "an offset >= 0, -N for N before the end, earliest, latest, an ISO-8601 time or -10m"
             },
-        ], footer: "Enter seek  Esc cancel"), .seek(topic: topic, partition: partition))
+        ], submitLabel: "seek"), .seek(topic: topic, partition: partition))
         return []
+    }
+
+    /// Where a seek starts. `-5` is kcat's `-o -5` (5 before the end of each partition); it
+    /// once became offset -5, silently clamped to the log start. nil when unparsable.
+    static func parseSeek(_ raw: String, now: Date) -> TailStart? {
+        let t = raw.trimmingCharacters(in: .whitespaces)
+        switch t.lowercased() {
+        case "earliest", "beginning": return .offset(0)
+        case "latest", "end": return .latest(0)
+        default: break
+        }
+        if let n = Int64(t) {
+            if n >= 0 { return .offset(n) }
+            return n == Int64.min ? nil : .latest(Int(-n))
+        }
+        return parseTime(t, now: now).map { .timestampMs($0) }
+    }
+
+    /// What a seek does, for the status line.
+    static func describeSeek(_ start: TailStart) -> String {
+        switch start {
+        case .latest(0): "reading from the end of each partition"
+        case .latest(let n): "reading from \(n) before the end of each partition"
+        case .offset(let o): "reading from offset \(o) (clamped to the log start and end)"
+        case .timestampMs(let ms): "reading from \(Format.timestamp.string(from: Date(timeIntervalSince1970: Double(ms) / 1000))) UTC"
+        }
     }
 
     /// "2026-11-26T10:00:00Z" or relative "-10m", "-2h", "-30s", "-1d"; epoch milliseconds.
@@ -498,23 +825,42 @@ public final class ConsoleController {
         switch purpose {
         case .createTopic:
             let configs = (try? Self.parseConfigs(v["configs"] ?? "").get()) ?? [:]
-            return perform(.createTopic(name: v["name"] ?? "", partitions: Int32(v["partitions"] ?? "") ?? 1,
-                                        replicationFactor: Int16(v["rf"] ?? "") ?? 1, configs: configs), now)
+            // Never a default: "4 " once passed validation (trimmed) and then failed Int32(),
+            // silently creating a 1-partition topic.
+            guard let partitions: Int32 = Self.number(v["partitions"]), let rf: Int16 = Self.number(v["rf"]) else {
+                say("partitions and replication factor must be whole numbers", .error, now); return []
+            }
+            let action = ConsoleAction.createTopic(name: v["name"] ?? "", partitions: partitions, replicationFactor: rf, configs: configs)
+            if Int(partitions) > Self.partitionConfirmThreshold {
+                mode = .confirm("Create \(v["name"] ?? "") with \(Self.grouped(Int(partitions))) partitions (more than \(Self.grouped(Self.partitionConfirmThreshold)))? (y/n)", action)
+                return []
+            }
+            return perform(action, now)
         case .deleteTopic(let t): return perform(.deleteTopic(t), now)
         case .produce(let t, let p):
-            let num = { (k: String) in (v[k] ?? "").trimmingCharacters(in: .whitespaces) }
-            return perform(.produce(ProduceSpec(topic: t, partition: p, count: Int(num("count")) ?? 1, sizeBytes: Int(num("size")) ?? 100,
-                                                keyPattern: v["key"] ?? "", rate: Double(num("rate")) ?? 0)), now)
+            guard let count: Int = Self.number(v["count"]), let size: Int = Self.number(v["size"]),
+                  let rate = Double((v["rate"] ?? "").trimmingCharacters(in: .whitespaces)) else {
+                say("messages, value bytes and rate must be numbers", .error, now); return []
+            }
+            return perform(.produce(ProduceSpec(topic: t, partition: p, count: count, sizeBytes: size,
+                                                keyPattern: v["key"] ?? "", rate: rate)), now)
         case .alterConfig(let t): return perform(.alterTopicConfig(topic: t, key: v["key"] ?? "", value: v["value"] ?? ""), now)
         case .resetOffsets(let g):
             let strategy = ResetStrategy(rawValue: v["strategy"] ?? "") ?? .latest
-            let value: Int64? = strategy == .time ? Self.parseTime(v["value"] ?? "", now: now) : (strategy == .offset ? Int64(v["value"] ?? "") : nil)
+            let value: Int64? = strategy == .time ? Self.parseTime(v["value"] ?? "", now: now)
+                : (strategy == .offset || strategy == .shiftBy ? Self.number(v["value"]) : nil)
             let topic = (v["topic"] ?? "").isEmpty ? nil : v["topic"]
             return perform(.planOffsetReset(OffsetResetRequest(group: g, topic: topic, strategy: strategy, value: value)), now)
         case .seek(let t, let p):
             let raw = v["to"] ?? ""
-            let start: TailStart = Int64(raw).map { .offset($0) } ?? .timestampMs(Self.parseTime(raw, now: now) ?? 0)
-            return openMessages(t, p, start: start)
+            guard let start = Self.parseSeek(raw, now: now) else { say("seek: '\(raw)' is not an offset or a time", .error, now); return [] }
+            // Pinned: the record sought stays on screen (it was pushed out by newer ones
+            // within a second when only the newest 2,000 were kept).
+            let effects = openMessages(t, p, start: start, follow: false)
+            say(Self.describeSeek(start), .dim, now)
+            return effects
+        case .addPartitions, .deleteGroup, .produceMessage, .setConfig, .addConfig, .copyMessage, .export:
+            return submitOperation(purpose, v, s, now)
         }
     }
 
@@ -541,10 +887,21 @@ public final class ConsoleController {
             guard id == tail?.id else { return }
             tailError = nil
             messages.append(contentsOf: batch)
-            if messages.count > messageLimit { messages.removeFirst(messages.count - messageLimit) }
+            messagesVersion += 1
+            tailDelivered += batch.count
+            if following {
+                if messages.count > messageLimit { messages.removeFirst(messages.count - messageLimit) }
+                // The view follows the newest record.
+                if case .messages = currentPane {
+                    stack[stack.count - 1].selectedKey = nil
+                    stack[stack.count - 1].table.selected = Int.max / 2
+                }
+            }
         case .tailError(let id, let text):
             guard id == tail?.id else { return }
             tailError = text
+        case .configs(let target, let rows): receiveConfigs(target, rows: rows, error: nil)
+        case .configsFailed(let target, let text): receiveConfigs(target, rows: nil, error: text)
         }
     }
 
@@ -554,21 +911,42 @@ public final class ConsoleController {
     private var glyphs: Glyphs = .unicode
 
     func paneTable(_ s: ClusterSnapshot, now: Date) -> PaneTable {
-        let kind = currentPane, filter = currentFilter
-        let extra = kind == .brokers || kind == .topics || kind == .groups ? themeIndex : messages.count
-        if let c = cache, c.sequence == s.sequence, c.kind == kind, c.filter == filter, c.extra == extra { return c.table }
+        let kind = currentPane, filter = currentFilter, sort = stack[stack.count - 1].sort
+        let extra: Int
+        switch kind {
+        case .brokers, .topics, .groups: extra = themeIndex
+        case .configs: extra = configVersion
+        default: extra = messagesVersion
+        }
+        if let c = cache, c.sequence == s.sequence, c.kind == kind, c.filter == filter, c.extra == extra, c.sort == sort { return c.table }
         let f = TextFilter(filter)
-        let table: PaneTable
+        var table: PaneTable
         switch kind {
         case .brokers: table = Presenters.brokers(s, filter: f)
         case .topics: table = Presenters.topics(s, filter: f)
         case .groups: table = Presenters.groups(s, filter: f, glyphs: glyphs)
         case .partitions(let t): table = Presenters.partitions(s, topic: t, filter: f, now: now)
         case .groupPartitions(let g): table = Presenters.groupPartitions(s, group: g, filter: f)
-        case .messages(let t, let p): table = Presenters.messages(messages, title: "Messages of \(t)" + (p.map { "-\($0)" } ?? ""), filter: f)
+        case .messages(let t, let p):
+            let state = following ? "following (f pause)"
+                : "paused" + (messages.first.map { " from offset \($0.offset)" } ?? "") + " (f follow)"
+            table = Presenters.messages(messages, title: "Messages of \(t)" + (p.map { "-\($0)" } ?? "") + " · " + state, filter: f)
+        case .groupMembers(let g): table = Presenters.groupMembers(s, group: g, filter: f)
+        case .configs(let target): table = Presenters.configs(configData[target]?.rows, target: target, error: configData[target]?.error, filter: f)
         }
-        cache = (s.sequence, kind, filter, extra, table)
+        if let sort { table = TableSort.sorted(table, by: sort, glyphs: glyphs) }
+        cache = (s.sequence, kind, filter, extra, sort, table)
+        tableGeneration += 1
         return table
+    }
+
+    /// Widest cell per column of the current table (cached until the table changes), so
+    /// columns are sized to what they hold.
+    private func contentWidths(_ table: PaneTable) -> [Int] {
+        if let w = widthCache, w.generation == tableGeneration { return w.widths }
+        let w = TableView.contentWidths(columns: table.columns, rowCount: table.rowCount, row: table.row)
+        widthCache = (tableGeneration, w)
+        return w
     }
 
     /// Sections whose errors and age the current pane shows.
@@ -578,7 +956,8 @@ public final class ConsoleController {
         case .topics: [.metadata, .offsets, .configs, .logDirs]
         case .partitions: [.metadata, .offsets, .logDirs]
         case .groups, .groupPartitions: [.groups, .committed, .offsets]
-        case .messages: []
+        case .groupMembers: [.groups]
+        case .messages, .configs: []
         }
     }
 
@@ -609,17 +988,28 @@ public final class ConsoleController {
             canvas.write(fitted: "! " + e, row: inner.row, col: inner.col, width: inner.width, role: .error)
             inner = Rect(row: inner.row + 1, col: inner.col, width: inner.width, height: inner.height - 1)
         }
+        mouseTargets.rows = Rect(row: inner.row + 1, col: inner.col, width: inner.width, height: max(0, inner.height - 1))
+        syncSelection(table)
         if table.rowCount == 0 {
             TableView(columns: table.columns, rowCount: 0, row: table.row).draw(in: &canvas, rect: inner, state: &stack[stack.count - 1].table)
             canvas.write(fitted: table.emptyMessage, row: inner.row + 2, col: inner.col + 2, width: inner.width - 4, role: .dim)
         } else {
-            pageHeight = TableView(columns: table.columns, rowCount: table.rowCount, row: table.row)
+            pageHeight = TableView(columns: table.columns, rowCount: table.rowCount, contentWidths: contentWidths(table), row: table.row)
                 .draw(in: &canvas, rect: inner, state: &stack[stack.count - 1].table)
+            mouseTargets.pageHeight = pageHeight
         }
         // Detail line: a flash message (for 6 s), else the selected row's explanation.
         let detailRow = canvas.height - 2
         if let f = flash, now.timeIntervalSince(f.at) < 6 {
-            canvas.write(fitted: f.text, row: detailRow, col: 1, width: canvas.width - 2, role: f.role)
+            let first = f.text.split(separator: "\n", maxSplits: 1).first.map(String.init) ?? ""
+            if first != f.text || TextWidth.width(of: first) > canvas.width - 2 {
+                // Cut or multi-line: say where the rest is.
+                let more = " ! full text"
+                canvas.write(fitted: first, row: detailRow, col: 1, width: canvas.width - 2 - TextWidth.width(of: more), role: f.role)
+                canvas.write(more, row: detailRow, col: canvas.width - 1 - TextWidth.width(of: more), role: .dim)
+            } else {
+                canvas.write(fitted: f.text, row: detailRow, col: 1, width: canvas.width - 2, role: f.role)
+            }
         } else if table.rowCount > 0, let d = table.detail(min(selectedRow, table.rowCount - 1)) {
             canvas.write(fitted: d, row: detailRow, col: 1, width: canvas.width - 2, role: .dim)
         }
@@ -644,47 +1034,104 @@ public final class ConsoleController {
         canvas.fill(Rect(row: 1, col: 0, width: canvas.width, height: 1), role: .tab)
         let top = PaneKind.topLevel
         var x = TabBar(titles: top.map(\.title), active: top.firstIndex(of: stack[0].kind)).draw(in: &canvas, row: 1, col: 0)
+        // The same widths TabBar uses (" 1 Brokers "), for clicks on a tab.
+        mouseTargets.tabs = []
+        var tx = 0
+        for (i, kind) in top.enumerated() {
+            let w = TextWidth.width(of: " \(i + 1) \(kind.title) ")
+            if tx + w > x { break }
+            mouseTargets.tabs.append((tx..<(tx + w), kind))
+            tx += w
+        }
         for entry in stack.dropFirst() where x < canvas.width - 3 {
             x += canvas.write(" › " + entry.kind.title, row: 1, col: x, maxWidth: canvas.width - x, role: .tab)
         }
-        let state: String
-        if s.errors[.metadata] != nil { state = "cluster unreachable" }
-        else if !s.hasData { state = sampling ? "connecting…" : "no data" }
-        else { state = "sampled \(Duration.compact(now.timeIntervalSince(s.takenAt))) ago" }
-        let sw = TextWidth.width(of: state) + 1
-        if x + sw < canvas.width {
-            canvas.write(state, row: 1, col: canvas.width - sw, role: s.errors[.metadata] != nil ? .error : .tab)
+        // What is unreachable, since when: longest form that fits.
+        var states: [String] = []
+        var bad = true
+        func since(_ d: Date?) -> [String] {
+            guard let d else { return [""] }
+            return [" since \(Self.clock.string(from: d)) (\(Duration.compact(now.timeIntervalSince(d))))", " for \(Duration.compact(now.timeIntervalSince(d)))", ""]
+        }
+        if s.errors[.metadata] != nil {
+            states = since(s.failingSince[.metadata]).map { "cluster unreachable" + $0 }
+        } else if !s.hasData {
+            states = [sampling ? "connecting…" : "no data"]; bad = false
+        } else if let b = s.brokers.first(where: { $0.status != .up }) {
+            let more = s.brokers.filter { $0.status != .up }.count - 1
+            states = since(b.notUpSince).map { "broker \(b.id) \(b.status.rawValue)" + $0 + (more > 0 ? " +\(more)" : "") }
+        } else if let sec = [SnapshotSection.offsets, .groups, .committed].first(where: { s.errors[$0] != nil }) {
+            states = since(s.failingSince[sec]).map { "\(sec.rawValue) failing" + $0 }
+        } else {
+            states = ["sampled \(Duration.compact(now.timeIntervalSince(s.takenAt))) ago"]; bad = false
+        }
+        if let state = states.first(where: { x + TextWidth.width(of: $0) + 1 < canvas.width }) {
+            let sw = TextWidth.width(of: state) + 1
+            canvas.write(state, row: 1, col: canvas.width - sw, role: bad ? .error : .tab)
         }
     }
+
+    /// Local wall-clock time for "unreachable since 14:02:11".
+    static let clock: DateFormatter = {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.dateFormat = "HH:mm:ss"
+        return f
+    }()
 
     /// Key hints of the current pane (status bar and `?`); mutations are not offered in
     /// read-only mode.
     func paneHints() -> [KeyHelp] {
         let all = allPaneHints()
         guard readOnly else { return all }
-        let mutating: Set<String> = ["create", "delete", "produce", "edit config", "reset offsets"]
+        let mutating: Set<String> = ["create", "delete", "produce", "load", "edit config", "reset offsets", "add partitions",
+                                     "delete group", "remove override", "add key", "stop broker", "start broker", "restart broker"]
         return all.filter { !mutating.contains($0.action) }
     }
 
     private func allPaneHints() -> [KeyHelp] {
         switch currentPane {
         case .brokers:
-            return brokerControl ? [KeyHelp("x", "stop broker"), KeyHelp("s", "start broker"), KeyHelp("r", "restart broker")] : []
+            return [KeyHelp("e", "configs")]
+                + (brokerControl ? [KeyHelp("x", "stop broker"), KeyHelp("s", "start broker"), KeyHelp("r", "restart broker")] : [])
         case .topics:
-            return [KeyHelp("Enter", "partitions"), KeyHelp("m", "messages"), KeyHelp("c", "create"), KeyHelp("d", "delete"),
-                    KeyHelp("p", "produce"), KeyHelp("e", "edit config")]
-        case .partitions: return [KeyHelp("Enter", "messages"), KeyHelp("p", "produce"), KeyHelp("e", "edit config")]
-        case .groups: return [KeyHelp("Enter", "partitions"), KeyHelp("o", "reset offsets")]
-        case .groupPartitions: return [KeyHelp("Enter", "messages"), KeyHelp("o", "reset offsets")]
-        case .messages: return [KeyHelp("Enter", "show message"), KeyHelp("s", "seek"), KeyHelp("p", "produce")]
+            return [KeyHelp("Enter", "partitions"), KeyHelp("m", "messages"), KeyHelp("e", "configs"), KeyHelp("c", "create"), KeyHelp("d", "delete"),
+                    KeyHelp("p", "produce"), KeyHelp("P", "load"), KeyHelp("+", "add partitions")]
+        case .partitions: return [KeyHelp("Enter", "messages"), KeyHelp("e", "configs"), KeyHelp("p", "produce"), KeyHelp("P", "load"),
+                                  KeyHelp("+", "add partitions")]
+        case .groups: return [KeyHelp("Enter", "partitions"), KeyHelp("M", "members"), KeyHelp("o", "reset offsets"), KeyHelp("d", "delete group")]
+        case .groupPartitions: return [KeyHelp("Enter", "messages"), KeyHelp("M", "members"), KeyHelp("o", "reset offsets"), KeyHelp("d", "delete group")]
+        case .groupMembers: return [KeyHelp("o", "reset offsets"), KeyHelp("d", "delete group")]
+        case .messages: return [KeyHelp("Enter", "show message"), KeyHelp("s", "seek"), KeyHelp("f", "follow / pause"), KeyHelp("c", "copy"), KeyHelp("w", "export"),
+                                KeyHelp("p", "produce"), KeyHelp("P", "load")]
+        case .configs: return [KeyHelp("Enter", "edit config"), KeyHelp("d", "remove override"), KeyHelp("a", "add key"), KeyHelp("r", "reload")]
         }
     }
+
+    /// What the lag columns and verdicts mean (Burrow's rules, console-anchors.md §3).
+    static let lagLegend: [KeyHelp] = [
+        KeyHelp("LAG", "messages between the committed offset and the log end"),
+        KeyHelp("LAG-S", "seconds since the log end passed the commit (>: at least)"),
+        KeyHelp("TREND", "total lag over recent samples: up growing, down draining"),
+        KeyHelp("DRAIN", "lag removed per second (negative: growing)"),
+        KeyHelp("ETA", "time to zero lag at the current drain rate"),
+        KeyHelp("OK", "no lag, or lag reached zero within the commit window"),
+        KeyHelp("WARN", "offsets move but lag rose across the whole window"),
+        KeyHelp("ERR", "a partition is STOP, STALL, REWIND or BREACH"),
+        KeyHelp("STOP", "no new commit for longer than the window, with lag"),
+        KeyHelp("STALL", "the same offset committed again and again, with lag"),
+        KeyHelp("REWIND", "the committed offset went back and has not recovered"),
+        KeyHelp("BREACH", "committed offset below log start: data deleted unread"),
+        KeyHelp("COLLECTING", "too few commits seen to judge yet"),
+        KeyHelp("grey rows", "data older than the last good sample (unreachable)"),
+    ]
 
     static let globalHints: [KeyHelp] = [
         KeyHelp(":", "command palette"), KeyHelp("/", "filter (regex, !inverse)"), KeyHelp("?", "help"),
         KeyHelp("Esc", "clear filter / back"), KeyHelp("Tab 1 2 3", "brokers, topics, groups"),
         KeyHelp("Up Down j k", "move"), KeyHelp("PgUp PgDn g G", "page, first, last"),
-        KeyHelp("C-r", "refresh now"), KeyHelp("T", "cycle theme"), KeyHelp("q C-c", "quit"),
+        KeyHelp("< >", "sort by previous / next column"), KeyHelp("-", "reverse the sort"),
+        KeyHelp("!", "message history (full errors)"), KeyHelp("C-r", "refresh now"), KeyHelp("T", "cycle theme"), KeyHelp("q C-c", "quit"),
     ]
 
     private func drawFooter(_ canvas: inout Canvas, now: Date) {
@@ -701,17 +1148,22 @@ public final class ConsoleController {
             p.draw(in: &canvas, row: row)
         default:
             var hints = paneHints().map { ($0.keys, $0.action) }
-            hints += [(":", "cmd"), ("/", "filter"), ("?", "help"), ("q", "quit")]
-            StatusBar(hints: hints, right: readOnly ? "read-only" : "").draw(in: &canvas, row: row)
+            hints += [(":", "cmd"), ("/", "filter")]
+            StatusBar(hints: hints, right: readOnly ? "read-only" : "", pinned: [("?", "help"), ("q", "quit")]).draw(in: &canvas, row: row)
         }
     }
 
     private func drawOverlay(_ canvas: inout Canvas) {
         switch mode {
-        case .help:
+        case .help(let scroll):
             var paneKeys = paneHints()
             if readOnly { paneKeys.append(KeyHelp("", "read-only: create, delete, produce, reset, alter are disabled")) }
-            HelpOverlay(title: "Keys: \(currentPane.title)", sections: [("This pane", paneKeys), ("Everywhere", Self.globalHints)]).draw(in: &canvas)
+            var sections = [("This pane", paneKeys), ("Everywhere", Self.globalHints)]
+            switch currentPane {
+            case .groups, .groupPartitions: sections.insert(("Columns and verdicts", Self.lagLegend), at: 1)
+            default: sections.append(("Columns and verdicts (Groups)", Self.lagLegend))
+            }
+            mode = .help(HelpOverlay(title: "Keys: \(currentPane.title)", sections: sections).draw(in: &canvas, scroll: scroll))
         case .form(let form, _): form.draw(in: &canvas)
         case .confirm(let text, _):
             let rect = canvas.bounds.centered(width: min(canvas.width - 4, TextWidth.width(of: text) + 6), height: 3)
@@ -721,11 +1173,11 @@ public final class ConsoleController {
         case .preview(let plan, var state):
             let rect = canvas.bounds.centered(width: canvas.width - 4, height: canvas.height - 4)
             canvas.fill(rect, role: .dialog)
-            canvas.box(rect, title: "Preview: reset \(plan.request.group) to \(plan.request.strategy.rawValue)", role: .dialog, titleRole: .dialogTitle)
+            canvas.box(rect, title: "Preview: reset \(plan.request.group) to \(plan.request.targetDescription)", role: .dialog, titleRole: .dialogTitle)
             let inner = rect.inset(1)
             var top = inner.row
             if plan.activeMembers > 0 {
-                canvas.write(fitted: "\(plan.activeMembers) active member(s): Kafka will refuse; stop the consumers first",
+                canvas.write(fitted: "\(Format.plural(plan.activeMembers, "active member")): Kafka will refuse; stop the consumers first",
                              row: top, col: inner.col + 1, width: inner.width - 2, role: .warn)
                 top += 1
             }
@@ -738,15 +1190,11 @@ public final class ConsoleController {
                 return TableRow([r.partition.topic, "\(r.partition.partition)", r.current.map(String.init) ?? "-", "\(r.target)",
                                  r.end.map(String.init) ?? "-", r.lagAfter.map(String.init) ?? "-"])
             }.draw(in: &canvas, rect: Rect(row: top, col: inner.col + 1, width: inner.width - 2, height: inner.height - (top - inner.row) - 1), state: &state)
-            canvas.write(fitted: "Enter execute  Esc cancel", row: inner.bottom - 1, col: inner.col + 1, width: inner.width - 2, role: .dialogTitle)
-        case .detail(let title, let lines, let scroll):
-            let rect = canvas.bounds.centered(width: canvas.width - 4, height: canvas.height - 2)
-            canvas.fill(rect, role: .dialog)
-            canvas.box(rect, title: title, role: .dialog, titleRole: .dialogTitle)
-            let inner = rect.inset(1)
-            for (i, line) in lines.dropFirst(scroll).prefix(inner.height).enumerated() {
-                canvas.write(fitted: line, row: inner.row + i, col: inner.col + 1, width: inner.width - 2, role: .dialog)
-            }
+            canvas.write(fitted: plan.activeMembers > 0 ? "Esc close (no Execute: Kafka refuses while members are active)" : "Enter execute  Esc cancel",
+                         row: inner.bottom - 1, col: inner.col + 1, width: inner.width - 2, role: .dialogTitle)
+        case .detail(var view):
+            view.draw(in: &canvas)
+            mode = .detail(view)
         default: break
         }
     }

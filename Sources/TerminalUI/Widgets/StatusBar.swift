@@ -3,14 +3,26 @@ public struct StatusBar {
     public var hints: [(key: String, label: String)]
     public var right: String
     public var rightRole: Role
-    public init(hints: [(key: String, label: String)], right: String = "", rightRole: Role = .status) {
-        self.hints = hints; self.right = right; self.rightRole = rightRole
+    /// Hints that always show (at the right end), whatever else is cut: at 80 columns the
+    /// pane's keys used to push `? help` and `q quit` off the bar.
+    public var pinned: [(key: String, label: String)]
+    public init(hints: [(key: String, label: String)], right: String = "", rightRole: Role = .status,
+                pinned: [(key: String, label: String)] = []) {
+        self.hints = hints; self.right = right; self.rightRole = rightRole; self.pinned = pinned
     }
 
     public func draw(in canvas: inout Canvas, row: Int) {
         canvas.fill(Rect(row: row, col: 0, width: canvas.width, height: 1), role: .status)
-        let rightWidth = min(TextWidth.width(of: right), canvas.width / 2)
-        let leftLimit = canvas.width - rightWidth - 1
+        let pinnedWidth = pinned.map { TextWidth.width(of: $0.key) + TextWidth.width(of: $0.label) + 2 }.reduce(0, +)
+        let rightWidth = min(TextWidth.width(of: right), max(0, canvas.width / 2 - pinnedWidth))
+        var px = canvas.width - rightWidth - (rightWidth > 0 ? 1 : 0) - pinnedWidth
+        if px > 0 {
+            for h in pinned {
+                px += canvas.write(h.key, row: row, col: px, role: .statusKey)
+                px += canvas.write(" " + h.label + " ", row: row, col: px, role: .status)
+            }
+        }
+        let leftLimit = canvas.width - rightWidth - 1 - pinnedWidth
         var col = 0
         for h in hints {
             let need = TextWidth.width(of: h.key) + TextWidth.width(of: h.label) + 2

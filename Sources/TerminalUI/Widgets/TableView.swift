@@ -58,23 +58,54 @@ public struct TableView {
     public var rowCount: Int
     public var row: (Int) -> TableRow
     public var showsSelection: Bool
+    /// Widest cell (title included) per column, when known: spare width goes first to the
+    /// columns whose content does not fit (see `layout`).
+    public var contentWidths: [Int]?
 
-    public init(columns: [TableColumn], rowCount: Int, showsSelection: Bool = true, row: @escaping (Int) -> TableRow) {
+    public init(columns: [TableColumn], rowCount: Int, showsSelection: Bool = true, contentWidths: [Int]? = nil,
+                row: @escaping (Int) -> TableRow) {
         self.columns = columns; self.rowCount = rowCount; self.row = row; self.showsSelection = showsSelection
+        self.contentWidths = contentWidths
     }
 
-    /// Column widths for a total width: minimums first, spare shared by flex, and columns
-    /// dropped from the right when even the minimums do not fit.
-    public static func layout(_ columns: [TableColumn], width: Int) -> [Int] {
-        var widths = columns.map(\.width)
+    /// The widest cell of each column (title included) over the first `limit` rows.
+    public static func contentWidths(columns: [TableColumn], rowCount: Int, limit: Int = 1000, row: (Int) -> TableRow) -> [Int] {
+        var w = columns.map { TextWidth.width(of: $0.title) }
+        for i in 0..<min(rowCount, limit) {
+            for (c, cell) in row(i).cells.prefix(columns.count).enumerated() { w[c] = max(w[c], TextWidth.width(of: cell)) }
+        }
+        return w
+    }
+
+    /// Column widths for a total width: minimums first; then, with `content`, spare width to
+    /// the columns whose content is cut (shared by flex, each up to its content: a wide
+    /// TOPIC column no longer takes the room a cut REASON or OWNER needs); what is left is
+    /// shared by flex. Columns are dropped from the right when even the minimums do not fit.
+    public static func layout(_ columns: [TableColumn], width: Int, content: [Int]? = nil) -> [Int] {
+        // A column never needs more than its content (title included): at 80 columns a
+        // 12-wide TOPIC holding "orders" kept OWNER cut.
+        var widths = columns.indices.map { i in content.map { $0.count == columns.count ? min(columns[i].width, max(1, $0[i])) : columns[i].width } ?? columns[i].width }
         var total = widths.reduce(0, +) + max(0, columns.count - 1)
         while total > width, let last = widths.lastIndex(where: { $0 > 0 }) {
             // Shrink the flexible last columns first, then drop whole columns.
             if last > 0 { total -= widths[last] + 1; widths[last] = 0 } else { widths[0] = max(0, width); total = width }
         }
-        let spare = width - total
+        var spare = width - total
+        if let content, content.count == columns.count, spare > 0 {
+            // Smallest need first: a whole verdict ("COLLECTING") or owner is worth more
+            // than a few more characters of a long reason, which gets what remains.
+            let need = columns.indices.map { widths[$0] > 0 ? max(0, content[$0] - widths[$0]) : 0 }
+            for i in columns.indices.filter({ need[$0] > 0 }).sorted(by: { (need[$0], $0) < (need[$1], $1) }) where spare > 0 {
+                let g = min(need[i], spare)
+                widths[i] += g; spare -= g
+            }
+        }
         let flexTotal = zip(columns, widths).filter { $1 > 0 }.map { $0.0.flex }.reduce(0, +)
-        if spare > 0, flexTotal > 0 {
+        if content != nil, spare > 0, let last = columns.indices.last(where: { widths[$0] > 0 && columns[$0].flex > 0 }) {
+            // Everything fits: the rest fills the last flexible column (REASON, OWNER),
+            // so the first one (TOPIC) does not take the room as blank.
+            widths[last] += spare
+        } else if spare > 0, flexTotal > 0 {
             var given = 0
             var lastFlex = -1
             for i in columns.indices where widths[i] > 0 && columns[i].flex > 0 {
@@ -91,7 +122,7 @@ public struct TableView {
     @discardableResult
     public func draw(in canvas: inout Canvas, rect: Rect, state: inout TableState) -> Int {
         guard rect.height >= 1, rect.width >= 1 else { return 0 }
-        let widths = Self.layout(columns, width: rect.width)
+        let widths = Self.layout(columns, width: rect.width, content: contentWidths)
         var col = rect.col
         for (i, c) in columns.enumerated() where widths[i] > 0 {
             canvas.write(fitted: c.title, row: rect.row, col: col, width: widths[i], alignRight: c.alignRight, role: .tableHeader)
