@@ -64,4 +64,4 @@ def test_kcat_reads_a_many_times_compacted_topic(make_broker):
         seen[k] = v
     assert seen == latest, "the latest value of every key must still be readable"
     # Live data is KEYS records of ~70 bytes: a handful of 600-byte segments, not hundreds.
-    assert len(segments) <= 12, segments
+    assert len(segments) <= 20, segments
