@@ -23,7 +23,7 @@ final class DynamicBrokerConfigSetTests: XCTestCase {
                                         ("listener.name.plaintext.max.connections", "50"),
                                         ("listener.name.internal.ssl.keystore.password", "secret"),
                                         ("listener.name.sasl_ssl.plain.sasl.jaas.config", "x required;"),
-                                        ("log.message.timestamp.after.max.ms", "60000"), ("num.io.threads", "16")]
+                                        ("log.roll.jitter.ms", "60000"), ("num.io.threads", "16")]
         let r = try await alter(h, "1", keys.map { ($0.0, $0.1) })
         XCTAssertEqual(r.errorCode, 0, r.errorMessage ?? "")
         XCTAssertEqual(h.services.metadata.image.brokerConfigs["1"], Dictionary(uniqueKeysWithValues: keys))

@@ -4,6 +4,8 @@ config set; and the internal-topic guardrail. Issue 9 items 9, 11, 12, 13."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from confluent_kafka import KafkaError, KafkaException, Producer, TopicCollection
 from confluent_kafka.admin import (AclOperation, AlterConfigOpType, ConfigEntry, ConfigResource,
@@ -67,6 +69,29 @@ def test_describe_cluster_and_topics_with_authorized_operations(broker, topic_na
 
 
 @pytest.mark.samsa_only
+def test_describe_consumer_group_with_authorized_operations(broker, topic_name, group_name):
+    from confluent_kafka import Consumer
+    create_topic(broker, topic_name)
+    c = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": group_name, "session.timeout.ms": 6000,
+                  "enable.auto.commit": False, "auto.offset.reset": "earliest"})
+    try:
+        c.subscribe([topic_name])
+        deadline = time.time() + 30
+        while not c.assignment() and time.time() < deadline:
+            c.poll(0.2)
+        assert c.assignment(), "the consumer never joined"
+        a = admin(broker)
+        desc = a.describe_consumer_groups([group_name], include_authorized_operations=True,
+                                          request_timeout=30)[group_name].result(timeout=30)
+        # Kafka 4.x's GROUP operations, all granted without an authorizer.
+        assert set(desc.authorized_operations or []) == {
+            AclOperation.READ, AclOperation.DESCRIBE, AclOperation.DELETE,
+            AclOperation.DESCRIBE_CONFIGS, AclOperation.ALTER_CONFIGS}
+    finally:
+        c.close()
+
+
+@pytest.mark.samsa_only
 def test_incremental_alter_configs_takes_kafkas_dynamic_broker_configs(broker):
     a = admin(broker)
     node = str(next(iter(a.list_topics(timeout=10).brokers)))
@@ -104,3 +129,21 @@ def test_internal_topic_is_not_deleted(broker):
         fs["__consumer_offsets"].result(timeout=30)
     assert exc.value.args[0].code() == KafkaError.TOPIC_EXCEPTION   # INVALID_TOPIC_EXCEPTION (17)
     assert "__consumer_offsets" in a.list_topics(timeout=10).topics
+
+
+@pytest.mark.samsa_only
+def test_timestamp_too_far_ahead_is_invalid_timestamp(broker, topic_name):
+    # message.timestamp.after.max.ms defaults to one hour (Kafka 4.x); a record two hours ahead
+    # is refused as Kafka's LogValidator refuses it.
+    create_topic(broker, topic_name)
+    p = Producer({"bootstrap.servers": broker.bootstrap, "linger.ms": 0, "message.timeout.ms": 20000,
+                  "enable.idempotence": False})
+    results = []
+    ahead = int(time.time() * 1000) + 2 * 3600 * 1000
+    p.produce(topic_name, key=b"k", value=b"v", timestamp=ahead, on_delivery=lambda err, msg: results.append(err))
+    assert p.flush(30) == 0
+    # A batch of its own: Kafka rejects a whole batch with one bad record.
+    p.produce(topic_name, key=b"k", value=b"v", on_delivery=lambda err, msg: results.append(err))
+    assert p.flush(30) == 0
+    assert results[0] is not None and results[0].code() == KafkaError.INVALID_TIMESTAMP, results
+    assert results[1] is None, results

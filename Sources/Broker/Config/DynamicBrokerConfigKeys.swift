@@ -196,10 +196,6 @@ extension BrokerConfigKeys {
             d("compression.gzip.level", .int, "-1", nil, "Default gzip level of topics."),
             d("compression.lz4.level", .int, "9", .range(min: 1, max: 17), "Default lz4 level of topics."),
             d("compression.zstd.level", .int, "3", nil, "Default zstd level of topics."),
-            d("log.message.timestamp.before.max.ms", .long, longMax, .range(min: 0, max: nil),
-              "Default message.timestamp.before.max.ms."),
-            d("log.message.timestamp.after.max.ms", .long, "3600000", .range(min: 0, max: nil),
-              "Default message.timestamp.after.max.ms."),
             d("log.local.retention.ms", .long, "-2", .range(min: -2, max: nil), "Local retention of tiered topics."),
             d("log.local.retention.bytes", .long, "-2", .range(min: -2, max: nil), "Local retention bytes of tiered topics."),
             // Producer state, transactions, tiered storage, replication

@@ -15,9 +15,12 @@
 //   INVALID_PRODUCER_EPOCH;
 // * acks=-1 while the ISR is smaller than min(min.insync.replicas, replication factor) ->
 //   NOT_ENOUGH_REPLICAS, nothing written (never on a single node: ISR = replicas = 1);
-// * a topic whose effective cleanup.policy (read at produce time, so an AlterConfigs to
-//   compact applies to the next request) contains compact: every record needs a key, else
-//   INVALID_RECORD with one RecordError per keyless record and Kafka's LogValidator messages.
+// * Kafka's per-record rules (ProduceRecordRules, with the topic's effective configs read per
+//   request, so an AlterConfigs applies to the next one): a topic whose cleanup.policy
+//   contains compact needs a key in every record, else INVALID_RECORD; on a CreateTime topic
+//   a timestamp outside message.timestamp.before/after.max.ms, and a LogAppendTime batch from
+//   the producer, are INVALID_TIMESTAMP; one RecordError per rejected record (v8+) with
+//   Kafka's LogValidator messages.
 // Flush policy: acks=-1 fsyncs the partition before answering (the fsyncs of all partitions
 // of one request run at once on `flushPool`, see `flushDeferred`); acks=1/0 answer once the
 // batch is in the page cache (it survives kill -9, not power loss) and fsync per the topic's
@@ -152,45 +155,19 @@ public struct ProduceHandler: RequestHandler {
             let minIsr = Int(services.topicConfigValue(topic, "min.insync.replicas") ?? "") ?? 1
             try partition.checkEnoughReplicas(minInSyncReplicas: minIsr)
         }
-        if Self.isCompacted(cleanupPolicy: services.topicConfigValue(topic, "cleanup.policy")) {
-            try Self.requireKeys(records, topicPartition: "\(name)-\(index)")
-        }
+        let rules = ProduceRecordRules(
+            compacted: Self.isCompacted(cleanupPolicy: services.topicConfigValue(topic, "cleanup.policy")),
+            logAppendTime: services.topicConfigValue(topic, "message.timestamp.type") == "LogAppendTime",
+            timestampBeforeMaxMs: Int64(services.topicConfigValue(topic, "message.timestamp.before.max.ms") ?? "") ?? .max,
+            timestampAfterMaxMs: Int64(services.topicConfigValue(topic, "message.timestamp.after.max.ms") ?? "") ?? .max,
+            nowMs: services.clock.nowMs(), topicPartition: "\(name)-\(index)")
+        try rules.validate(records, header: header)
         return (partition, try partition.appendAsLeader(records, header: header, requiredAcks: acks, deferFlush: true))
     }
 
     /// Whether a cleanup.policy value ("compact", "compact,delete", ...) includes compaction.
     static func isCompacted(cleanupPolicy: String?) -> Bool {
         (cleanupPolicy ?? "").split(separator: ",").contains { String($0).trimmingWhitespace() == "compact" }
-    }
-
-    /// Kafka's `LogValidator.validateKey` for a compacted topic: every record of the batch must
-    /// have a key (compaction keeps the latest record per key; a keyless one could never be
-    /// cleaned). The batch is decoded (and decompressed) for this; Kafka iterates it the same
-    /// way. All keyless records are reported, as Kafka's `processRecordErrors` does.
-    static func requireKeys(_ records: ByteBuffer, topicPartition: String) throws(PartitionError) {
-        let batch: RecordBatch
-        do throws(RecordBatchError) {
-            var buffer = records
-            batch = try RecordBatch.decode(from: &buffer)
-        } catch {
-            switch error {
-            case .crcMismatch, .truncated, .invalidBatchLength, .decompressionFailed:
-                throw PartitionError(ErrorCode.corruptMessage.rawValue, "Malformed record batch: \(error)")
-            default:
-                throw PartitionError(ErrorCode.invalidRecord.rawValue, "Invalid record batch: \(error)")
-            }
-        }
-        var errors: [PartitionError.RecordError] = []
-        for (i, record) in batch.records.enumerated() where record.key == nil {
-            errors.append(.init(batchIndex: Int32(i),
-                                message: "Compacted topic cannot accept message without key in topic partition \(topicPartition)"))
-        }
-        guard errors.isEmpty else {
-            throw PartitionError(ErrorCode.invalidRecord.rawValue,
-                                 "One or more records have been rejected due to \(errors.count) record errors in total, "
-                                     + "and only showing the first three errors at most: [\(errors.prefix(3).map(\.description).joined(separator: ", "))]",
-                                 recordErrors: errors)
-        }
     }
 
     /// Threads for acks=-1 fsyncs: they block for milliseconds, so they must not run on the
