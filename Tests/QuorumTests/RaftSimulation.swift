@@ -154,10 +154,11 @@ final class RaftSimulation: @unchecked Sendable {
                     }
                 } catch { fail("n\(id) propose failed: \(error)") }
             }
-            if let t = target, let id = proposedBy, let node = nodes[id] {
-                if node.replica.role != .leader && node.replica.highWatermark <= t {
-                    target = nil   // lost leadership before it committed; propose again at the next leader
-                } else if node.replica.highWatermark > t {
+            if let t = target, let id = proposedBy {
+                let node = nodes[id]
+                if node == nil || (node!.replica.role != .leader && node!.replica.highWatermark <= t) {
+                    target = nil   // gone, or lost leadership before it committed: propose again at the next leader
+                } else if let node, node.replica.highWatermark > t {
                     committedAt = now
                     break
                 }
@@ -423,6 +424,7 @@ final class RaftSimulation: @unchecked Sendable {
     }
 
     func heal() {
+        crashNextStep = false   // no crash may happen after healing
         network.faults = .none
         network.cut = []
         log("heal: no loss, no partitions, every node up")
