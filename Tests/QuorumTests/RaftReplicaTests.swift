@@ -256,6 +256,33 @@ final class RaftReplicaTests: XCTestCase {
         XCTAssertEqual(voter.role, .candidate, "the up-to-date voter stands when its own timer runs out")
     }
 
+    /// A broker (observer, not a voter) that knows no leader asks a voter; the answer names the
+    /// leader and the observer follows it. It never stands for election.
+    func testObserverFindsTheLeaderThroughAnyVoter() throws {
+        var (observer, effects) = RaftReplica.start(localId: 101, config: config, stored: nil, log: RaftLogView(),
+                                                    now: 0, randomSeed: 3)
+        XCTAssertFalse(observer.isVoter)
+        guard case .unattached(let unattached) = observer.state else { return XCTFail("expected Unattached") }
+        XCTAssertNil(unattached.electionDeadline, "no election timer")
+        let ask = try XCTUnwrap(sends(effects).first)
+        guard case .request(let id, .fetch(let request)) = ask.1 else { return XCTFail("expected a Fetch") }
+        XCTAssertEqual(request.replicaState.replicaId, 101)
+        var p = FetchResponse.PartitionData()
+        p.errorCode = ErrorCode.fencedLeaderEpoch.rawValue
+        p.currentLeader = FetchResponse.LeaderIdAndEpoch(leaderId: 3, leaderEpoch: 5)
+        var t = FetchResponse.FetchableTopicResponse()
+        t.topicId = MetadataPartition.topicId
+        t.partitions = [p]
+        var response = FetchResponse()
+        response.responses = [t]
+        effects = observer.handle(.received(from: ask.0, .response(correlationId: id, .fetch(response))), now: 5)
+        XCTAssertEqual(observer.role, .follower)
+        XCTAssertEqual(observer.leaderId, 3)
+        XCTAssertEqual(observer.epoch, 5)
+        effects = observer.handle(.tick, now: 10_000)
+        XCTAssertEqual(observer.role, .follower, "an observer never becomes a candidate")
+    }
+
     func testRestartInAnOlderEpochThanTheLogStartsUnattachedAtTheLogsEpoch() {
         let log = RaftLogView(endOffset: 4, epochs: [EpochEntry(epoch: 6, startOffset: 0)])
         let (replica, effects) = start(3, stored: ElectionState(epoch: 2, leaderId: 1), log: log)
