@@ -394,6 +394,16 @@ final class OperatorDepthTests: XCTestCase {
         XCTAssertEqual(json, "{\"headers\":{\"h\":\"v\"},\"key\":\"k1\",\"offset\":7,\"partition\":1,\"timestamp\":1000,\"topic\":\"orders\",\"value\":\"{\\\"b\\\":\\\"/p/1\\\"}\"}\n")
     }
 
+    func testCopyFromTheMessageView() {
+        let (h, m) = messagesHarness()
+        h.press(.enter)
+        XCTAssertTrue(h.vt.contains("c copy"), h.screenText)
+        h.press(.char("c"))
+        XCTAssertTrue(h.vt.contains("Copy message 1/7"), h.screenText)
+        h.press(.ctrl("s"))
+        XCTAssertEqual(h.effects, [.clipboard(String(decoding: m.value!, as: UTF8.self))])
+    }
+
     func testCopyToAFileNeverOverwrites() async throws {
         let (h, m) = messagesHarness()
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("samsa-copy-\(UUID().uuidString)")

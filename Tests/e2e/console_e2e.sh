@@ -340,9 +340,26 @@ keys Escape Escape Escape
 keys 1; keys e; expect "Configs of broker 1" 10
 keys /; text '^log.dirs$'; keys Enter; expect "read-only" 10
 keys Enter; expect "log.dirs is read-only" 5
+# A dynamic broker config: set it, confluent-kafka sees DYNAMIC_BROKER_CONFIG, remove it.
+keys Escape; keys /; text '^log.retention.bytes$'; keys Enter
+keys Enter; expect "Set log.retention.bytes on broker 1" 5; keys C-u; text 5000000; keys Enter
+expect "set log.retention.bytes=5000000 on broker 1" 15
+broker_cfg() {
+  "$PY" - "127.0.0.1:$PORT" <<'PYEOF'
+import sys
+from confluent_kafka.admin import AdminClient, ConfigResource
+a = AdminClient({"bootstrap.servers": sys.argv[1]})
+res = ConfigResource(ConfigResource.Type.BROKER, "1")
+e = a.describe_configs([res])[res].result(timeout=10)["log.retention.bytes"]
+print(e.value, e.source)
+PYEOF
+}
+if [ "$(broker_cfg)" = "5000000 2" ]; then pass "confluent-kafka sees log.retention.bytes=5000000 (dynamic broker)"; else fail "broker config: $(broker_cfg)"; fi
+keys d; keys y; expect "removed the override of log.retention.bytes on broker 1" 15
+if [ "$(broker_cfg | cut -d' ' -f2)" != "2" ]; then pass "dynamic broker value removed (confluent-kafka)"; else fail "still dynamic: $(broker_cfg)"; fi
 keys Escape Escape
-# The mouse: a click (xterm X10 report, as the terminal sends it) on the Groups tab.
-keys 1; $TMUX_CMD send-keys -t "$SESSION" -l $'\e[M :"'; sleep 0.5
+# The mouse: a click (xterm X10 press and release, as the terminal sends them) on the Groups tab.
+keys 1; $TMUX_CMD send-keys -t "$SESSION" -l $'\e[M :"\e[M#:"'; sleep 0.5
 expect "Consumer groups [" 5
 BPID=$(pgrep -f "broker --config $DEMO/cluster/broker-1/server.properties" | head -1)
 keys 1; expect "Brokers [1]" 5

@@ -141,7 +141,9 @@ extension ConsoleController {
 
     func openExport(_ topic: String, _ partition: Int32?, _ now: Date) -> [ConsoleEffect] {
         let stamp = Self.fileStamp.string(from: now)
-        let first = messages.filter { partition == nil || $0.partition == partition }.map(\.offset).min()
+        // One partition: from the first record the pane holds. Several: offsets differ per
+        // partition, so from the earliest of each.
+        let first = partition.flatMap { p in messages.filter { $0.partition == p }.map(\.offset).min() }
         mode = .form(Form(title: "Export messages of \(topic)", fields: [
             FormField(key: "partition", label: "Partition", value: partition.map(String.init) ?? "", hint: "empty = every partition") { v in
                 v.isEmpty || (Int32(v).map { $0 >= 0 } ?? false) ? nil : "empty or a partition number"

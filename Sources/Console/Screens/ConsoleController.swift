@@ -204,6 +204,8 @@ public final class ConsoleController {
             }
             return []
         case .detail(var view):
+            // c copies the message shown (as in the Messages pane).
+            if key == .char("c"), let m = view.message, case .messages(let t, _) = currentPane { return openCopy(m, topic: t, now) }
             mode = view.handle(key) ? .detail(view) : .normal
             return []
         }
