@@ -70,7 +70,7 @@ public struct BrokerConfig: Sendable {
     /// `queued.max.request.bytes`; nil when -1 (no limit).
     public var queuedMaxRequestBytes: Int? = 104_857_600
     /// `max.broker.partitions` (KIP-578).
-    public var maxBrokerPartitions: Int = 20_000
+    public var maxBrokerPartitions: Int = 5_000
     /// `log.max.open.segment.files`; nil when -1 (from the open-file limit).
     public var logMaxOpenSegmentFiles: Int?
     /// `producer.id.expiration.ms`.

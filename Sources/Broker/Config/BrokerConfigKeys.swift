@@ -39,7 +39,7 @@ public enum BrokerConfigKeys {
               doc: "Requests read from all connections but not yet answered; above it no socket is read until one is answered."),
         .init("queued.max.request.bytes", .long, default: "104857600",
               doc: "Bytes of requests read from all connections but not yet answered; above it no new request is read (-1: no limit). Kafka's default is -1; Samsa's is 100 MiB (one request of socket.request.max.bytes may still come on top) so pipelined large produce requests cannot exhaust memory."),
-        .init("max.broker.partitions", .int, default: "20000", .range(min: 1, max: nil),
+        .init("max.broker.partitions", .int, default: "5000", .range(min: 1, max: nil),
               doc: "Most partitions this broker hosts (KIP-578's name); CreateTopics and CreatePartitions beyond it fail with POLICY_VIOLATION."),
         .init("log.max.open.segment.files", .int, default: "-1", .range(min: -1, max: nil),
               doc: "Segment files kept open across all partitions (an LRU cache; others reopen on use). -1: a quarter of the open-file limit, at most 10000."),
