@@ -111,20 +111,6 @@ struct CodecBench: AsyncParsableCommand {
                       + pad(String(format: "%.2f", ratio), 7) + pad(mbps(encode), 18) + mbps(decode))
             }
         }
-        // The Produce path's walk of uncompressed records (no allocation, no CRC): what every
-        // produced uncompressed batch now costs the broker on top of the append.
-        print("produce-path record check (RecordBatch.checkUncompressedRecords), uncompressed; MB/s of key+value payload")
-        for recordSize in [100, 1024] {
-            let batch = makeBatch(recordSize: recordSize, batchBytes: batchKiB << 10, codec: .none, rng: &rng)
-            let payload = batch.records.reduce(0) { $0 + ($1.key?.readableBytes ?? 0) + ($1.value?.readableBytes ?? 0) }
-            let encoded = try batch.encoded()
-            let header = try RecordBatchHeader.peek(encoded, at: encoded.readerIndex)
-            let check = try measureThrowing(bytes: payload) {
-                try RecordBatch.checkUncompressedRecords(in: encoded, at: encoded.readerIndex, header: header)
-                sink &+= 1
-            }
-            print("  " + pad("\(batch.records.count) x \(recordSize) B", 14) + pad("none", 8) + mbps(check))
-        }
         if sink == 0x5A45_A000 { print("") }  // keeps the optimizer from discarding the work
     }
 

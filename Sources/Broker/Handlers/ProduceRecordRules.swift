@@ -24,24 +24,6 @@ struct ProduceRecordRules: Sendable {
     /// "topic-partition", as Kafka names it in messages.
     var topicPartition: String
 
-    /// Kafka iterates every record of a produced batch, so one whose CRC is right but whose
-    /// records do not parse (a count that does not match, a lying record length) is refused
-    /// with INVALID_RECORD instead of being stored for consumers to fail on. Uncompressed
-    /// batches are walked without allocating (`RecordBatch.checkUncompressedRecords`);
-    /// compressed ones only when they are decoded for the rules above (decompressing every
-    /// batch would be the produce path's largest cost). A batch that fails the walk because
-    /// it is corrupt answers CORRUPT_MESSAGE, as Kafka checks the CRC first.
-    static func checkFraming(_ records: ByteBuffer, header: RecordBatchHeader) throws(PartitionError) {
-        do throws(RecordBatchError) {
-            try RecordBatch.checkUncompressedRecords(in: records, at: records.readerIndex, header: header)
-        } catch {
-            if (try? header.verifyCRC(of: records, at: records.readerIndex)) == nil {
-                throw PartitionError(ErrorCode.corruptMessage.rawValue, "Malformed record batch: CRC mismatch")
-            }
-            throw PartitionError(ErrorCode.invalidRecord.rawValue, "Invalid record batch: \(error)")
-        }
-    }
-
     /// Kafka's `recordHasInvalidTimestamp` (with Java's wrapping arithmetic).
     func isOutOfRange(_ timestamp: Int64) -> Bool {
         let diff = nowMs &- timestamp
@@ -63,10 +45,7 @@ struct ProduceRecordRules: Sendable {
     /// Throws INVALID_RECORD / INVALID_TIMESTAMP with one RecordError per rejected record, the
     /// codes and messages of Kafka's `LogValidator.processRecordErrors`.
     func validate(_ records: ByteBuffer, header: RecordBatchHeader) throws(PartitionError) {
-        guard needsRecords(header) else {
-            if header.compressionCodecID == 0 { try Self.checkFraming(records, header: header) }
-            return
-        }
+        guard needsRecords(header) else { return }
         let batch: RecordBatch
         do throws(RecordBatchError) {
             var buffer = records
