@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 // Samsa: a Kafka-compatible broker, client, and operations console in Swift.
 // Module layering (each depends only on those above it):
-//   C shims -> KafkaProtocol -> LogStorage -> Broker
+//   C shims -> KafkaProtocol -> LogStorage -> Quorum -> Broker
 //                            -> KafkaClient -> ClusterManager -> TerminalUI -> Console -> SamsaCLI -> samsa
 import PackageDescription
 
@@ -48,6 +48,14 @@ let package = Package(
                 "KafkaProtocol",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // KRaft controller quorum: the Raft replica as a pure state machine over __cluster_metadata.
+        .target(
+            name: "Quorum",
+            dependencies: [
+                "KafkaProtocol", "LogStorage",
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         // The child process of LogStorageTests' kill -9 test.
@@ -106,6 +114,8 @@ let package = Package(
         // MARK: Tests
         .testTarget(name: "KafkaProtocolTests", dependencies: ["KafkaProtocol"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LogStorageTests", dependencies: ["LogStorage", "KafkaProtocol"]),
+        .testTarget(name: "QuorumTests", dependencies: ["Quorum", "LogStorage", "KafkaProtocol",
+                                                        .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "BrokerTests", dependencies: ["Broker", "KafkaProtocol", "LogStorage",
                                                         .product(name: "NIOCore", package: "swift-nio"),
                                                         .product(name: "NIOEmbedded", package: "swift-nio"),

@@ -71,3 +71,33 @@ static inline int cn_has_cursor_addressing(void) {
     const char *cup = tigetstr("cup");
     return cup != 0 && cup != (char *)-1;
 }
+
+/* ---- Mouse (issue 10 item 14): xterm mouse reporting through ncurses ---- */
+/* Button 1 presses and the wheel (buttons 4/5, mouse protocol version 2). mouseinterval(0):
+   no click detection, so a press is reported at once instead of after 166 ms. */
+static inline int cn_enable_mouse(int on) {
+    mmask_t old = 0;
+    mmask_t want = 0;
+    if (on) {
+        want = BUTTON1_PRESSED | BUTTON4_PRESSED;
+#ifdef BUTTON5_PRESSED
+        want |= BUTTON5_PRESSED;
+#endif
+        mouseinterval(0);
+    }
+    return mousemask(want, &old) != 0;
+}
+static inline int cn_get_mouse(int *x, int *y, unsigned long *bstate) {
+    MEVENT e;
+    if (getmouse(&e) != OK) return 0;
+    *x = e.x; *y = e.y; *bstate = (unsigned long)e.bstate;
+    return 1;
+}
+static const unsigned long CN_BUTTON1_PRESSED = BUTTON1_PRESSED;
+static const unsigned long CN_BUTTON4_PRESSED = BUTTON4_PRESSED;
+#ifdef BUTTON5_PRESSED
+static const unsigned long CN_BUTTON5_PRESSED = BUTTON5_PRESSED;
+#else
+static const unsigned long CN_BUTTON5_PRESSED = 0;
+#endif
+static const int CN_KEY_MOUSE = KEY_MOUSE;

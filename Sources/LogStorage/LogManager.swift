@@ -98,6 +98,10 @@ public final class LogManager: @unchecked Sendable {
     private var dirFailureHandler: (@Sendable (String, LogStorageError) -> Void)?
     /// Serialises checkpoint writers (the background task and explicit calls).
     private let checkpointLock = StorageLock()
+    /// What each checkpoint file (by path) holds, as last read or written: an unchanged
+    /// checkpoint is not rewritten (no fsync churn on an idle broker, and an idle broker
+    /// restarted on a full disk does not fail on a `.tmp` file). Guarded by `checkpointLock`.
+    private var checkpointContents: [String: String] = [:]
     /// How long opening took and what it found.
     public private(set) var startupSummary: StartupSummary
 
@@ -139,6 +143,10 @@ public final class LogManager: @unchecked Sendable {
                 let recovery = Self.readCheckpoint(fileSystem, joinPath(dir, Self.recoveryPointFile))
                 let starts = Self.readCheckpoint(fileSystem, joinPath(dir, Self.logStartOffsetFile))
                 let hws = Self.readCheckpoint(fileSystem, joinPath(dir, Self.highWatermarkFile))
+                for name in [Self.recoveryPointFile, Self.logStartOffsetFile, Self.highWatermarkFile] {
+                    let path = joinPath(dir, name)
+                    if let text = try? fileSystem.readString(path) { checkpointContents[path] = text }
+                }
                 for name in try fileSystem.listDirectory(dir) {
                     let path = joinPath(dir, name)
                     if name.hasSuffix("-delete") {
@@ -415,8 +423,11 @@ public final class LogManager: @unchecked Sendable {
                 entries.sort { $0.0 < $1.0 }
                 var text = "0\n\(entries.count)\n"
                 for (tp, offset) in entries { text += "\(tp.topic) \(tp.partition) \(offset)\n" }
+                let path = joinPath(dir, fileName)
+                if checkpointContents[path] == text { continue }
                 do throws(FileSystemError) {
-                    try fileSystem.writeAtomically(joinPath(dir, fileName), contents: text)
+                    try fileSystem.writeAtomically(path, contents: text)
+                    checkpointContents[path] = text
                 } catch {
                     logger.error("writing \(fileName) in \(dir) failed: \(error)")
                     dirHealth[dir]?.fail(.storage(error))

@@ -224,6 +224,9 @@ final class LogSegment {
                  onBatch: (RecordBatchHeader) -> Void) throws(FileSystemError) -> (truncatedBytes: Int64, stop: ScanStop?) {
         offsetIndex.reset(); timeIndex.reset()
         indexesLoaded = true
+        // After a kill -9 these bytes may be only in the page cache: the next flush() must
+        // fsync them, or it would move the recovery point over data a power loss can still take.
+        hasUnsyncedWrites = true
         maxTimestampSoFar = -1; offsetOfMaxTimestampSoFar = baseOffset; bytesSinceLastIndexEntry = 0
         rollingBasedTimestamp = nil
         let actualSize = try file().size()

@@ -26,6 +26,9 @@ struct ConsoleCommand: AsyncParsableCommand {
     @Flag(name: .customLong("read-only"), help: "Disable every mutation (create, delete, produce, reset, alter, broker control).")
     var readOnly = false
 
+    @Flag(name: .customLong("no-mouse"), help: "Do not capture the mouse (keeps the terminal's own text selection).")
+    var noMouse = false
+
     @Option(help: "Seconds between samples of the cluster.")
     var refresh: Double = 2
 
@@ -68,6 +71,10 @@ struct ConsoleCommand: AsyncParsableCommand {
                 throw ConsoleCLIError("\(error)")
             }
         }
+        // Checked before --once too: `--once --theme nosuch` was accepted while the
+        // interactive console refused it.
+        let themes: (themes: [Theme], index: Int)
+        do { themes = try ConsoleLauncher.themes(selected: theme) } catch { throw ConsoleCLIError("invalid theme: \(error)") }
         let interval = Duration.milliseconds(Int64(refresh * 1000))
         let source: KafkaClusterSource
         do { source = try KafkaClusterSource(properties: props) } catch { throw ConsoleCLIError("\(error)") }
@@ -78,13 +85,11 @@ struct ConsoleCommand: AsyncParsableCommand {
             if let e = snap.errors[.metadata] { throw ConsoleCLIError("cannot read cluster metadata from \(bootstrapServer): \(e)") }
             return
         }
-        let themes: (themes: [Theme], index: Int)
-        do { themes = try ConsoleLauncher.themes(selected: theme) } catch { throw ConsoleCLIError("invalid theme: \(error)") }
         let log = logFile ?? ConsoleLauncher.defaultLogPath()
         do { try ConsoleLauncher.logToFile(log) } catch { throw ConsoleCLIError("cannot open log file \(log): \(error)") }
         do {
             try await ConsoleLauncher.interactive(source: source, actions: source, brokerControl: nil,
-                                                  options: ConsoleOptions(refresh: interval, readOnly: readOnly),
+                                                  options: ConsoleOptions(refresh: interval, readOnly: readOnly, mouse: !noMouse),
                                                   themes: themes.themes, themeIndex: themes.index)
         } catch {
             throw ConsoleCLIError("\(error)")

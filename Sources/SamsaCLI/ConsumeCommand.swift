@@ -18,7 +18,10 @@ struct ConsumeCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
     @Option(help: "The topic to consume.") var topic: String
     @Option(help: "Only this partition (default: all).") var partition: Int32?
-    @Option(help: "Start offset: a number, 'earliest' or 'latest' (default latest, or the group's committed offset).") var offset: String?
+    // .unconditional: "-5" is a value here, not an option ("Missing value for '--offset'").
+    @Option(parsing: .unconditional,
+            help: "Start offset: a number, -N for N before the end of each partition (kcat -o -N), 'earliest' or 'latest' (default latest, or the group's committed offset).")
+    var offset: String?
     @Flag(name: .customLong("from-beginning"), help: "Start from the earliest offset.") var fromBeginning = false
     @Option(name: .customLong("from-time"), help: "Start at the first record at or after this time (ISO-8601 or ms).") var fromTime: String?
     @Option(help: "Consume as a member of this group (commits offsets).") var group: String?
@@ -34,7 +37,7 @@ struct ConsumeCommand: AsyncParsableCommand {
             throw ValidationError("--offset and --partition do not apply with --group (the group assigns partitions)")
         }
         if let offset, Int64(offset) == nil, !["earliest", "latest", "beginning", "end"].contains(offset) {
-            throw ValidationError("--offset must be a number, 'earliest' or 'latest'")
+            throw ValidationError("--offset must be a number, -N (N before the end), 'earliest' or 'latest', not '\(offset)'")
         }
     }
 
@@ -82,6 +85,16 @@ struct ConsumeCommand: AsyncParsableCommand {
                 try await consumer.seekToBeginning(partitions)
             } else if let startTime {
                 try await consumer.seek(partitions, toTimestamp: startTime)
+            } else if let offset, let n = Int64(offset), n < 0 {
+                // N before the end, never before the log start.
+                try await consumer.seekToBeginning(partitions)
+                var start: [TopicPartition: Int64] = [:]
+                for tp in partitions { start[tp] = try await consumer.position(tp) }
+                try await consumer.seekToEnd(partitions)
+                for tp in partitions {
+                    let end = try await consumer.position(tp)
+                    try await consumer.seek(tp, to: max(start[tp] ?? 0, end + max(n, -end)))
+                }
             } else if let offset, let n = Int64(offset) {
                 for tp in partitions { try await consumer.seek(tp, to: n) }
             } else {

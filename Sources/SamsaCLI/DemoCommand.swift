@@ -31,6 +31,9 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "Theme name or file (see samsa console --help).")
     var theme: String?
 
+    @Flag(name: .customLong("no-mouse"), help: "Do not capture the mouse (keeps the terminal's own text selection).")
+    var noMouse = false
+
     @Option(help: "Seconds between console samples.")
     var refresh: Double = 2
 
@@ -95,7 +98,7 @@ struct DemoCommand: AsyncParsableCommand {
             } else if TerminationSignals.shared.requested == nil {
                 try await ConsoleLauncher.interactive(
                     source: src, actions: src, brokerControl: bootstrapServer == nil ? LocalClusterControl(cluster: cluster) : nil,
-                    options: ConsoleOptions(refresh: .milliseconds(Int64(refresh * 1000))), themes: themes.themes, themeIndex: themes.index)
+                    options: ConsoleOptions(refresh: .milliseconds(Int64(refresh * 1000)), mouse: !noMouse), themes: themes.themes, themeIndex: themes.index)
             }
         } catch {
             failure = error

@@ -32,9 +32,6 @@ struct GroupCommand: AsyncParsableCommand {
         @Flag(help: "List members and their assignments instead of offsets.")
         var members = false
 
-        func validate() throws {
-            if groups.isEmpty { throw ValidationError("name at least one group") }
-        }
 
         struct Row: Encodable {
             var group: String
@@ -50,14 +47,28 @@ struct GroupCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
+        // Checked in run(), not validate(): ArgumentParser reports a failed validate() in
+        // place of an unknown option, so `--bogus x` said only what was missing.
+            if groups.isEmpty { throw ConsoleCLIError("name at least one group (see samsa group describe --help)") }
             let (descriptions, lags) = try await withAdmin(global) { admin in
                 (try await admin.describeGroups(groups), members ? [:] : try await admin.lag(groups: groups))
             }
             var described: [GroupDescription] = []
+            var missing: [String] = []
             for g in groups {
                 guard let result = descriptions[g] else { continue }
-                described.append(try result.get())
+                let d = try result.get()
+                // DescribeGroups answers an unknown group with state Dead and no error; Kafka's
+                // kafka-consumer-groups says it does not exist (this once exited 0, "state Dead").
+                if d.state == "Dead" && d.members.isEmpty { missing.append(g) } else { described.append(d) }
             }
+            // Unknown groups fail the command (after the known ones are printed).
+            if !missing.isEmpty && described.isEmpty { throw GroupNotFound(groups: missing) }
+            try show(described, lags)
+            if !missing.isEmpty { throw GroupNotFound(groups: missing) }
+        }
+
+        private func show(_ described: [GroupDescription], _ lags: [String: Result<[PartitionLag], KafkaClientError>]) throws {
             if members {
                 if output.output == .json { return try printJSON(described) }
                 var rows: [[String]] = []
@@ -89,6 +100,12 @@ struct GroupCommand: AsyncParsableCommand {
                        rows.map { r in [r.group, r.topic, String(r.partition), r.currentOffset.map(String.init) ?? "-", String(r.logEndOffset),
                                         String(r.lag), r.timeLagMs.map { formatMs($0) } ?? "-", r.consumerId ?? "-", r.host ?? "-", r.clientId ?? "-"] })
         }
+
+        /// Kafka's wording ("Consumer group 'x' does not exist."); exit status 1.
+        struct GroupNotFound: Error, CustomStringConvertible {
+            var groups: [String]
+            var description: String { groups.map { "Consumer group '\($0)' does not exist." }.joined(separator: "\n") }
+        }
     }
 
     struct ResetOffsets: AsyncParsableCommand {
@@ -109,14 +126,13 @@ struct GroupCommand: AsyncParsableCommand {
         @Flag(help: "Print the plan only (the default).") var dryRun = false
         @Flag(help: "Commit the new offsets.") var execute = false
 
-        func validate() throws {
-            let chosen = [toEarliest, toLatest, toOffset != nil, shiftBy != nil, toDatetime != nil].filter { $0 }.count
-            if chosen != 1 { throw ValidationError("choose exactly one of --to-earliest, --to-latest, --to-offset, --shift-by, --to-datetime") }
-            if topic.isEmpty { throw ValidationError("give at least one --topic") }
-            if dryRun && execute { throw ValidationError("--dry-run and --execute are exclusive") }
-        }
-
         func run() async throws {
+        // Checked in run(), not validate(): ArgumentParser reports a failed validate() in
+        // place of an unknown option, so `--bogus x` said only what was missing.
+            let chosen = [toEarliest, toLatest, toOffset != nil, shiftBy != nil, toDatetime != nil].filter { $0 }.count
+            if chosen != 1 { throw ConsoleCLIError("choose exactly one of --to-earliest, --to-latest, --to-offset, --shift-by, --to-datetime") }
+            if topic.isEmpty { throw ConsoleCLIError("give at least one --topic") }
+            if dryRun && execute { throw ConsoleCLIError("--dry-run and --execute are exclusive") }
             let target: OffsetResetTarget
             if toEarliest { target = .earliest } else if toLatest { target = .latest } else if let o = toOffset { target = .offset(o) }
             else if let s = shiftBy { target = .shiftBy(s) } else { target = .timestamp(try parseTimestamp(toDatetime!)) }
@@ -139,11 +155,10 @@ struct GroupCommand: AsyncParsableCommand {
         @Option(help: "Groups to delete (repeatable).")
         var group: [String]
 
-        func validate() throws {
-            if group.isEmpty { throw ValidationError("give at least one --group") }
-        }
-
         func run() async throws {
+        // Checked in run(), not validate(): ArgumentParser reports a failed validate() in
+        // place of an unknown option, so `--bogus x` said only what was missing.
+            if group.isEmpty { throw ConsoleCLIError("give at least one --group (see samsa group delete --help)") }
             let results = try await withAdmin(global) { try await $0.deleteGroups(group) }
             try throwFirstFailure(results, "delete group")
             for r in results { print("Deleted group \(r.name).") }

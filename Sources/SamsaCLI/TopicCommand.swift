@@ -105,11 +105,10 @@ struct TopicCommand: AsyncParsableCommand {
         @Argument(help: "Topics to delete.")
         var names: [String]
 
-        func validate() throws {
-            if names.isEmpty { throw ValidationError("name at least one topic to delete") }
-        }
-
         func run() async throws {
+        // Checked in run(), not validate(): ArgumentParser reports a failed validate() in
+        // place of an unknown option, so `--bogus x` said only what was missing.
+            if names.isEmpty { throw ConsoleCLIError("name at least one topic to delete (see samsa topic delete --help)") }
             let results = try await withAdmin(global) { try await $0.deleteTopics(names) }
             try throwFirstFailure(results, "delete topic")
             for r in results { print("Deleted topic \(r.name).") }
@@ -127,11 +126,10 @@ struct TopicCommand: AsyncParsableCommand {
         @Option(name: .customLong("delete-config"), help: "Key to reset to its default (repeatable).")
         var deleteConfig: [String] = []
 
-        func validate() throws {
-            if addConfig.isEmpty && deleteConfig.isEmpty { throw ValidationError("give --add-config and/or --delete-config") }
-        }
-
         func run() async throws {
+        // Checked in run(), not validate(): ArgumentParser reports a failed validate() in
+        // place of an unknown option, so `--bogus x` said only what was missing.
+            if addConfig.isEmpty && deleteConfig.isEmpty { throw ConsoleCLIError("give --add-config and/or --delete-config (see samsa topic alter-config --help)") }
             var changes: [ConfigChange] = []
             for entry in addConfig {
                 let (k, v) = try splitKeyValue(entry, flag: "--add-config")

@@ -10,6 +10,8 @@ public enum Key: Hashable, Sendable {
     case function(Int)
     /// The terminal changed size; the next frame must be laid out again.
     case resize
+    /// A mouse button or wheel event (xterm mouse reporting; off with --no-mouse).
+    case mouse(MouseEvent)
 
     /// Parses a readable key name, as used by test scripts and the help overlay:
     /// `"q"`, `"enter"`, `"esc"`, `"tab"`, `"up"`, `"pgdn"`, `"f5"`, `"C-c"`.
@@ -61,6 +63,16 @@ public enum Key: Hashable, Sendable {
         case .end: return "End"
         case .function(let n): return "F\(n)"
         case .resize: return "Resize"
+        case .mouse: return "Mouse"
         }
     }
+}
+
+/// A mouse event in screen cells (0-based row and column).
+public struct MouseEvent: Hashable, Sendable {
+    public enum Kind: Hashable, Sendable { case press, wheelUp, wheelDown }
+    public var kind: Kind
+    public var row: Int
+    public var col: Int
+    public init(_ kind: Kind, row: Int, col: Int) { self.kind = kind; self.row = row; self.col = col }
 }

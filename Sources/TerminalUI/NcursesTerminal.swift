@@ -38,7 +38,9 @@ public final class NcursesTerminal: TerminalBackend {
 
     /// Starts curses on the process's terminal.
     /// - Parameter forceColors: overrides the detected capability (e.g. `NO_COLOR` -> monochrome).
-    public init(forceColors: ColorCapability? = nil) throws {
+    /// - Parameter mouse: xterm mouse reporting (clicks and wheel). It takes over the
+    ///   terminal's own text selection (Shift+drag still selects in most terminals), hence `--no-mouse`.
+    public init(forceColors: ColorCapability? = nil, mouse: Bool = true) throws {
         guard isatty(STDIN_FILENO) == 1, isatty(STDOUT_FILENO) == 1 else { throw TerminalError.notATerminal }
         // ncursesw silently drops every non-ASCII character under the C locale, so make
         // sure LC_CTYPE is UTF-8 when the environment did not say so.
@@ -73,6 +75,7 @@ public final class NcursesTerminal: TerminalBackend {
         if ProcessInfo.processInfo.environment["NO_COLOR"].map({ !$0.isEmpty }) == true { caps = .monochrome }
         colorCapability = forceColors.map { min($0, caps) } ?? caps
         maxPairs = Int(min(cn_color_pairs(), 32767))
+        if mouse { _ = cn_enable_mouse(1) }
     }
 
     deinit { shutdown() }
@@ -123,8 +126,28 @@ public final class NcursesTerminal: TerminalBackend {
         var wc: wint_t = 0
         let rc = wget_wch(window, &wc)
         if rc == ERR { return nil }
+        if rc == KEY_CODE_YES && Int32(wc) == CN_KEY_MOUSE {
+            var x: Int32 = 0, y: Int32 = 0
+            var state: UInt = 0
+            guard cn_get_mouse(&x, &y, &state) != 0 else { return nil }
+            return Self.translate(mouse: state, row: Int(y), col: Int(x))
+        }
         if rc == KEY_CODE_YES { return Self.translate(keyCode: Int32(wc)) }
         return Self.translate(char: UInt32(wc))
+    }
+
+    public func copyToClipboard(_ text: String) -> Bool {
+        guard !isShutDown, text.utf8.count <= OSC52.maxBytes else { return false }
+        // Written past curses: the sequence draws nothing, so curses' idea of the screen stays true.
+        fflush(nil)
+        let seq = Array(OSC52.sequence(text).utf8)
+        var off = 0
+        while off < seq.count {
+            let n = seq[off...].withUnsafeBufferPointer { write(STDOUT_FILENO, $0.baseAddress, $0.count) }
+            if n <= 0 { return false }
+            off += n
+        }
+        return true
     }
 
     public func shutdown() {
@@ -157,6 +180,15 @@ public final class NcursesTerminal: TerminalBackend {
 
     static func asciiOnly(_ s: String) -> String {
         s.unicodeScalars.allSatisfy(\.isASCII) ? s : String(repeating: "?", count: max(1, TextWidth.width(of: s)))
+    }
+
+    /// An ncurses mouse event (`MEVENT.bstate`) as a key; nil for what the console ignores
+    /// (releases, other buttons).
+    static func translate(mouse state: UInt, row: Int, col: Int) -> Key? {
+        if state & CN_BUTTON4_PRESSED != 0 { return .mouse(MouseEvent(.wheelUp, row: row, col: col)) }
+        if CN_BUTTON5_PRESSED != 0, state & CN_BUTTON5_PRESSED != 0 { return .mouse(MouseEvent(.wheelDown, row: row, col: col)) }
+        if state & CN_BUTTON1_PRESSED != 0 { return .mouse(MouseEvent(.press, row: row, col: col)) }
+        return nil
     }
 
     static func translate(keyCode k: Int32) -> Key? {

@@ -26,6 +26,10 @@ public final class VirtualTerminal: TerminalBackend {
 
     public func shutdown() { isShutDown = true }
 
+    /// What the last clipboard copy sent (tests check the OSC 52 payload through this).
+    public private(set) var clipboard: String?
+    public func copyToClipboard(_ text: String) -> Bool { clipboard = text; return true }
+
     /// Queues keys to be returned by `readKey`.
     public func type(_ keys: Key...) { self.keys.append(contentsOf: keys) }
     /// Queues each character of `text` as a `.char` key.

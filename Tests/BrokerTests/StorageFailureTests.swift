@@ -67,6 +67,9 @@ final class StorageFailureTests: XCTestCase {
         }
         XCTAssertEqual(code, 56)
         XCTAssertNotNil(broker.storageFailureReason, "a single failed log dir must stop the broker")
+        // The stop begins by itself (no SIGTERM): listeners close, parked fetches are woken.
+        for _ in 0..<200 where !broker.services.replicas.isStopping { try await Task.sleep(for: .milliseconds(10)) }
+        XCTAssertTrue(broker.services.replicas.isStopping, "the broker did not begin to stop after its only log dir failed")
         // (Reads after the error: StorageFaultTests; here the stop has already begun.)
         await broker.shutdown()
         XCTAssertFalse(fs.fileExists(dir + "/.kafka_cleanshutdown"), "no clean-shutdown marker after a storage failure")

@@ -138,4 +138,9 @@ final class TimingOutCluster: ClusterDataSource, ClusterActions, @unchecked Send
     func offsetsForTime(_ partitions: [TopicPartition], timestampMs: Int64) async throws -> [TopicPartition: Int64] { [:] }
     func commitOffsets(group: String, offsets: [TopicPartition: Int64]) async throws {}
     func fetchMessages(_ partition: TopicPartition, fromOffset offset: Int64, maxCount: Int) async throws -> [ConsoleMessage] { [] }
+    func addPartitions(topic: String, total: Int32) async throws {}
+    func deleteGroup(_ group: String) async throws {}
+    func produceMessage(_ message: SingleMessage) async throws -> (partition: Int32, offset: Int64) { (0, 0) }
+    func describeConfigs(_ target: ConfigTarget) async throws -> [ConfigRow] { [] }
+    func alterConfigs(_ target: ConfigTarget, set: [String: String], delete: [String]) async throws {}
 }

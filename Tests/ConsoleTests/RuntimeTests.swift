@@ -33,7 +33,40 @@ final class ScriptedCluster: ClusterDataSource, ClusterActions, @unchecked Senda
         Dictionary(uniqueKeysWithValues: partitions.map { ($0, byTime[$0] ?? -1) })
     }
     func commitOffsets(group: String, offsets: [TopicPartition: Int64]) async throws { lock.withLock { commits.append((group, offsets)) } }
-    func fetchMessages(_ partition: TopicPartition, fromOffset offset: Int64, maxCount: Int) async throws -> [ConsoleMessage] { [] }
+    func fetchMessages(_ partition: TopicPartition, fromOffset offset: Int64, maxCount: Int) async throws -> [ConsoleMessage] {
+        let all = lock.withLock { stored[partition] ?? [] }
+        return Array(all.filter { $0.offset >= offset }.prefix(maxCount))
+    }
+
+    // Operator actions (issue 10): recorded for assertions.
+    var stored: [TopicPartition: [ConsoleMessage]] = [:]
+    var configs: [ConfigTarget: [ConfigRow]] = [:]
+    private(set) var performed: [String] = []
+    private func record(_ s: String) { lock.withLock { performed.append(s) } }
+    func addPartitions(topic: String, total: Int32) async throws { record("addPartitions \(topic) \(total)") }
+    func deleteGroup(_ group: String) async throws { record("deleteGroup \(group)") }
+    func produceMessage(_ m: SingleMessage) async throws -> (partition: Int32, offset: Int64) {
+        record("produce \(m.topic) \(m.partition.map(String.init) ?? "-") \(String(decoding: m.value ?? [], as: UTF8.self))")
+        return (m.partition ?? 0, 42)
+    }
+    func describeConfigs(_ target: ConfigTarget) async throws -> [ConfigRow] {
+        guard let rows = lock.withLock({ configs[target] }) else { throw SourceError("UNKNOWN_TOPIC_OR_PARTITION") }
+        return rows
+    }
+    func alterConfigs(_ target: ConfigTarget, set: [String: String], delete: [String]) async throws {
+        record("alter \(target) set \(set.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }) delete \(delete)")
+        lock.withLock {
+            var rows = configs[target] ?? []
+            for (k, v) in set {
+                rows.removeAll { $0.name == k }
+                rows.append(ConfigRow(name: k, value: v, source: target.isBroker ? .dynamicBroker : .topicOverride))
+            }
+            for k in delete {
+                if let i = rows.firstIndex(where: { $0.name == k }) { rows[i].source = .defaultValue; rows[i].value = "default-of-\(k)" }
+            }
+            configs[target] = rows.sorted { $0.name < $1.name }
+        }
+    }
 }
 
 final class RuntimeTests: XCTestCase {
@@ -80,7 +113,7 @@ final class RuntimeTests: XCTestCase {
         let plan = OffsetResetPlan(request: OffsetResetRequest(group: "audit", topic: nil, strategy: .latest, value: nil),
                                    rows: [OffsetResetRow(partition: TopicPartition("payments", 0), current: 40, target: 42, end: 42)], activeMembers: 0)
         let text = try await executor(c).run(.executeOffsetReset(plan), snapshot: snap)
-        XCTAssertEqual(text, "reset 1 partition(s) of audit to latest")
+        XCTAssertEqual(text, "reset 1 partition of audit to latest")
         XCTAssertEqual(c.commits.first?.0, "audit")
         XCTAssertEqual(c.commits.first?.1, [TopicPartition("payments", 0): 42])
     }

@@ -60,7 +60,7 @@ final class TrustScreenTests: XCTestCase {
         XCTAssertTrue(vt.contains("a.first"))
         XCTAssertTrue(selectedText()?.contains("payments") == true, "highlight moved: \(selectedText() ?? "none")")
         press(.char("p"))
-        XCTAssertTrue(vt.contains("Produce to payments"), screenText)
+        XCTAssertTrue(vt.contains("Produce a message to payments"), screenText)
     }
 
     func testSelectionSurvivesPaneSwitchesAndFilters() {
@@ -99,7 +99,7 @@ final class TrustScreenTests: XCTestCase {
     }
 
     func testProduceAndResetAndSeekNumbersWithSpaces() {
-        press(.char("p"))
+        press(.char("P"))
         for _ in 0..<3 { press(.backspace) }
         type(" 7 ")
         press(.tab)
@@ -241,6 +241,8 @@ final class TrustScreenTests: XCTestCase {
         press(.escape)
         XCTAssertFalse(vt.contains("Message history"))
         press(.char("?"))
+        // The Topics pane's own keys come first; at 80x24 the global ones may need a scroll.
+        if !vt.contains("message history") { press(.pageDown) }
         XCTAssertTrue(vt.contains("message history"), screenText)
     }
 

@@ -32,6 +32,30 @@ final class CrashConsistencyTests: XCTestCase {
         XCTAssertGreaterThan(recoveredWithTruncation, crashes / 10)
     }
 
+    /// kill -9 leaves appended batches in the page cache only; the restarted log recovers them.
+    /// A flush() after that must really fsync them: the recovery point it reports (and a Raft
+    /// voter's fetch offset) promises they survive a power loss. Found by the quorum simulation.
+    func testFlushAfterRecoveryFsyncsWhatTheCrashLeftInThePageCache() throws {
+        let fs = SimulatedFileSystem()
+        let dir = "/data/t-0"
+        let first = try PartitionLog(directory: dir, topic: "t", partition: 0, config: LogConfig(), fileSystem: fs)
+        for i in 0..<5 { try first.append(TestBatches.simple(count: 2, seed: UInt8(i))) }
+        XCTAssertEqual(first.logEndOffset, 10)
+        // kill -9: the object is gone, the page cache (pending writes) is not.
+        let second = try PartitionLog(directory: dir, topic: "t", partition: 0, config: LogConfig(), fileSystem: fs,
+                                      hadCleanShutdown: false, recoveryPoint: 0)
+        XCTAssertEqual(second.logEndOffset, 10)
+        try second.flush()
+        XCTAssertEqual(second.recoveryPoint, 10)
+        var rng = SeededRandom(seed: 3)
+        var options = SimulatedFileSystem.PowerLossOptions()
+        options.keepPendingProbability = 0   // every unsynced write is lost
+        fs.powerLoss(&rng, options: options)
+        let third = try PartitionLog(directory: dir, topic: "t", partition: 0, config: LogConfig(), fileSystem: fs,
+                                     hadCleanShutdown: false, recoveryPoint: 10)
+        XCTAssertEqual(third.logEndOffset, 10, "flushed batches were lost to the power loss")
+    }
+
     struct Failure: Error, CustomStringConvertible {
         var description: String
     }

@@ -308,3 +308,39 @@ def test_swift_consumers_share_a_group_with_kafka_python(broker, topic_name, gro
     assert theirs, "the Swift members printed no records"
     everything = {(p, o) for p in range(partitions) for o in range((first + second) // partitions)}
     assert mine | theirs == everything, f"missing {sorted(everything - (mine | theirs))[:10]}"
+
+
+# --- issue 10 item 5: CLI answers like Kafka's tools ------------------------------------
+
+@pytest.mark.tansu_quirk("DescribeGroups answers an unknown group as Empty, not Dead")
+def test_group_describe_of_an_unknown_group_fails_like_kafka(broker):
+    """It exited 0 printing `state Dead`; kafka-consumer-groups says the group does not exist."""
+    require_samsa("group describe")
+    r = samsa(broker, "group", "describe", "samsa-nosuch-group", check=False)
+    assert r.returncode != 0, r.stdout
+    assert b"Consumer group 'samsa-nosuch-group' does not exist." in r.stderr, r.stderr
+
+
+@pytest.mark.tansu_quirk("ListOffsets LATEST answers the last batch's base offset + 1, so 'N before the end' is off")
+def test_consume_offset_minus_n_reads_the_last_n(broker, topic_name):
+    """`--offset -5` said "Missing value for '--offset'"; it now means 5 before the end (kcat -o -5)."""
+    require_samsa("consume")
+    create_topic(broker, topic_name, partitions=1)
+    kcat(broker, "-P", "-t", topic_name, "-p", "0", input="".join(f"m{i}\n" for i in range(20)).encode())
+    out = samsa(broker, "consume", "--topic", topic_name, "--offset", "-5", "--timeout-ms", "3000",
+                timeout=60).stdout.decode()
+    assert out.splitlines() == [f"m{i}" for i in range(15, 20)]
+    more = samsa(broker, "consume", "--topic", topic_name, "--offset", "-50", "--timeout-ms", "3000",
+                 timeout=60).stdout.decode()
+    assert more.splitlines() == [f"m{i}" for i in range(20)], "clamped to the log start"
+
+
+def test_bad_cli_options_are_named(broker):
+    """`topic alter-config T --bogus x` did not name the unknown option; `console --once
+    --theme nosuch` was accepted while the interactive console refused the theme."""
+    r = run([SAMSA_BIN, "topic", "alter-config", "some-topic", "--bogus", "x"], check=False)
+    assert r.returncode != 0
+    assert b"--bogus" in r.stderr, r.stderr
+    r = run([SAMSA_BIN, "console", "--bootstrap-server", broker.bootstrap, "--once", "--theme", "nosuch"], check=False)
+    assert r.returncode != 0, r.stdout[-500:]
+    assert b"theme" in r.stderr, r.stderr

@@ -106,7 +106,8 @@ public final class KafkaClusterSource: ClusterDataSource, ClusterActions, Sendab
             }
             return GroupDescription(groupId: d.groupId, state: d.state.isEmpty ? l.state : d.state, protocolType: d.protocolType,
                                     assignor: d.protocolName,
-                                    members: d.members.map { GroupMember(memberId: $0.memberId, clientId: $0.clientId, host: $0.clientHost, assignment: $0.assignment) },
+                                    members: d.members.map { GroupMember(memberId: $0.memberId, groupInstanceId: $0.groupInstanceId, clientId: $0.clientId,
+                                                                         host: $0.clientHost, assignment: $0.assignment) },
                                     coordinator: d.coordinator >= 0 ? d.coordinator : l.coordinator)
         }
     }
@@ -180,6 +181,49 @@ public final class KafkaClusterSource: ClusterDataSource, ClusterActions, Sendab
         await producer.flush()
         if counter.acked == 0, let e = counter.firstError { throw e }
         return counter.acked
+    }
+
+    public func addPartitions(topic: String, total: Int32) async throws {
+        let r = try await admin.createPartitions([topic: total])
+        if let e = r.first(where: { !$0.succeeded }) { throw ActionError(description: Self.describe(e)) }
+    }
+
+    public func deleteGroup(_ group: String) async throws {
+        let r = try await admin.deleteGroups([group])
+        if let e = r.first(where: { !$0.succeeded }) { throw ActionError(description: Self.describe(e)) }
+    }
+
+    public func produceMessage(_ m: SingleMessage) async throws -> (partition: Int32, offset: Int64) {
+        let producer = try await producerBox.get(properties)
+        let record = ProducerRecord(topic: m.topic, partition: m.partition, key: m.key.map { ByteBuffer(bytes: $0) },
+                                    value: m.value.map { ByteBuffer(bytes: $0) },
+                                    headers: m.headers.map { ($0.key, $0.value.map { ByteBuffer(bytes: $0) }) })
+        let meta = try await producer.send(record)
+        return (meta.topicPartition.partition, meta.offset)
+    }
+
+    static func resource(_ target: ConfigTarget) -> ConfigResource {
+        switch target {
+        case .topic(let t): .topic(t)
+        case .broker(let id): .broker(id)
+        }
+    }
+
+    public func describeConfigs(_ target: ConfigTarget) async throws -> [ConfigRow] {
+        let resource = Self.resource(target)
+        let raw = try await admin.describeConfigs([resource], keys: nil)
+        guard let r = raw[resource] ?? raw.first?.value else { throw ActionError(description: "no answer for \(target)") }
+        return try r.get().map { e in
+            // DescribeConfigs v0 has no source, only isDefault.
+            let source = e.source >= 0 ? ConfigSourceKind(kafkaCode: e.source) : (e.isDefault ? .defaultValue : .unknown)
+            return ConfigRow(name: e.name, value: e.value, source: source, isSensitive: e.isSensitive, isReadOnly: e.isReadOnly)
+        }.sorted { $0.name < $1.name }
+    }
+
+    public func alterConfigs(_ target: ConfigTarget, set: [String: String], delete: [String]) async throws {
+        let changes = set.sorted { $0.key < $1.key }.map { ConfigChange.set($0.key, $0.value) } + delete.map { ConfigChange.delete($0) }
+        let r = try await admin.alterConfigs([Self.resource(target): changes])
+        if let e = r.first(where: { !$0.succeeded }) { throw ActionError(description: Self.describe(e)) }
     }
 
     public func offsetsForTime(_ partitions: [TopicPartition], timestampMs: Int64) async throws -> [TopicPartition: Int64] {

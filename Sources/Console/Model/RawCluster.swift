@@ -78,11 +78,13 @@ public struct BrokerLogDirs: Sendable, Equatable {
 
 public struct GroupMember: Sendable, Equatable, Codable {
     public var memberId: String
+    /// `group.instance.id` of a static member (KIP-345), nil for a dynamic one.
+    public var groupInstanceId: String?
     public var clientId: String
     public var host: String
     public var assignment: [TopicPartition]
-    public init(memberId: String, clientId: String, host: String, assignment: [TopicPartition]) {
-        self.memberId = memberId; self.clientId = clientId; self.host = host; self.assignment = assignment
+    public init(memberId: String, groupInstanceId: String? = nil, clientId: String, host: String, assignment: [TopicPartition]) {
+        self.memberId = memberId; self.groupInstanceId = groupInstanceId; self.clientId = clientId; self.host = host; self.assignment = assignment
     }
 }
 

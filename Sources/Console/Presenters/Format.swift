@@ -47,6 +47,12 @@ public enum Format {
         return Duration.compact(Double(ms) / 1000)
     }
 
+    /// "1 member", "3 members": counts in messages read as English ("1 members" did not).
+    /// `plural` defaults to `singular + "s"`.
+    public static func plural(_ n: Int, _ singular: String, _ plural: String? = nil) -> String {
+        "\(n) " + (n == 1 ? singular : plural ?? singular + "s")
+    }
+
     public static func ids(_ v: [Int32]) -> String { v.map(String.init).joined(separator: ",") }
 
     public static let timestamp: DateFormatter = {

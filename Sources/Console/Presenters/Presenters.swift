@@ -54,8 +54,8 @@ public enum Presenters {
             detail: { i in
                 let t = items[i]
                 if t.isStale { return "stale: offsets older than the last good sample; MSG/S unknown" + (s.errors[.offsets].map { " (\($0))" } ?? "") }
-                if t.offline > 0 { return "\(t.offline) partition(s) offline: no leader" }
-                if t.underReplicated > 0 { return "\(t.underReplicated) partition(s) under-replicated" }
+                if t.offline > 0 { return Format.plural(t.offline, "partition") + " offline: no leader" }
+                if t.underReplicated > 0 { return Format.plural(t.underReplicated, "partition") + " under-replicated" }
                 return nil
             })
     }
@@ -130,7 +130,7 @@ public enum Presenters {
         let parts = g?.partitions ?? []
         let items = filter.apply(parts) { "\($0.topic) \($0.partition) \($0.status.rawValue) \($0.clientId ?? "") \($0.host ?? "")" }
         return PaneTable(
-            title: "Group \(group)" + (g.map { " (\($0.state), \($0.members.count) members, \($0.status.rawValue))" } ?? ""),
+            title: "Group \(group)" + (g.map { " (\($0.state), \(Format.plural($0.members.count, "member")), \($0.status.rawValue))" } ?? ""),
             columns: [
                 TableColumn("TOPIC", width: 12, flex: 3), TableColumn("P", width: 3, alignRight: true),
                 TableColumn("COMMIT", width: 8, alignRight: true), TableColumn("END", width: 8, alignRight: true),

@@ -7,22 +7,26 @@ import Logging
 public struct ActionExecutor: Sendable {
     public let source: any ClusterDataSource
     public let actions: (any ClusterActions)?
+    /// Reads (configs, message export): kept in read-only mode, where `actions` is nil.
+    public let reader: (any ClusterActions)?
     public let brokerControl: (any BrokerControl)?
     public let inbox: EventInbox
     public let sampler: ClusterSampler
     let logger = Logger(label: "samsa.console.actions")
 
-    public init(source: any ClusterDataSource, actions: (any ClusterActions)?, brokerControl: (any BrokerControl)?, inbox: EventInbox, sampler: ClusterSampler) {
-        self.source = source; self.actions = actions; self.brokerControl = brokerControl; self.inbox = inbox; self.sampler = sampler
+    public init(source: any ClusterDataSource, actions: (any ClusterActions)?, reader: (any ClusterActions)? = nil,
+                brokerControl: (any BrokerControl)?, inbox: EventInbox, sampler: ClusterSampler) {
+        self.source = source; self.actions = actions; self.reader = reader ?? actions
+        self.brokerControl = brokerControl; self.inbox = inbox; self.sampler = sampler
     }
 
     public func perform(_ action: ConsoleAction, snapshot: ClusterSnapshot) {
         Task.detached { [self] in
             do {
                 let text = try await run(action, snapshot: snapshot)
-                logger.info("action done: \(text ?? "plan ready")")
+                logger.info("action done: \(text ?? "result posted")")
                 if let text { inbox.post(.succeeded(text)) }
-                await sampler.refreshNow()
+                if action.isMutation { await sampler.refreshNow() }
             } catch {
                 logger.error("action failed: \(action): \(error)")
                 inbox.post(.actionFailed(action, "\(ConsoleController.progressText(action).replacingOccurrences(of: "…", with: "")) failed: \(error)"))
@@ -50,6 +54,23 @@ public struct ActionExecutor: Sendable {
         return actions
     }
 
+    private func needReader() throws -> any ClusterActions {
+        guard let reader else { throw NotAvailable(description: "no client to read with") }
+        return reader
+    }
+
+    /// Re-reads a target's configs after a change, so the Configs pane shows the new source.
+    private func refreshConfigs(_ target: ConfigTarget) async -> [ConfigRow]? {
+        do {
+            let rows = try await needReader().describeConfigs(target)
+            inbox.post(.configs(target, rows))
+            return rows
+        } catch {
+            inbox.post(.configsFailed(target, "\(error)"))
+            return nil
+        }
+    }
+
     /// Runs one action; returns the success message (nil when the action posts its own event).
     func run(_ action: ConsoleAction, snapshot: ClusterSnapshot) async throws -> String? {
         switch action {
@@ -60,9 +81,9 @@ public struct ActionExecutor: Sendable {
                 // A timed-out CreateTopics may still have created the topic (a big one takes
                 // a while): ask the cluster before saying "failed".
                 guard let created = try? await source.fetchMetadata().topics.first(where: { $0.name == name }) else { throw error }
-                return "created topic \(name) (\(created.partitions.count) partitions): the request timed out, but the topic is in the cluster metadata"
+                return "created topic \(name) (\(Format.plural(created.partitions.count, "partition"))): the request timed out, but the topic is in the cluster metadata"
             }
-            return "created topic \(name) (\(partitions) partitions, RF \(rf))"
+            return "created topic \(name) (\(Format.plural(Int(partitions), "partition")), RF \(rf))"
         case .deleteTopic(let name):
             try await needActions().deleteTopic(name: name)
             return "deleted topic \(name)"
@@ -71,7 +92,7 @@ public struct ActionExecutor: Sendable {
             return "set \(key)=\(value) on \(topic)"
         case .produce(let spec):
             let n = try await Self.produce(spec, with: needActions())
-            return "produced \(n) messages to \(spec.topic)"
+            return "produced \(Format.plural(n, "message")) to \(spec.topic)"
         case .planOffsetReset(let req):
             inbox.post(.resetPlan(try await plan(req, snapshot: snapshot)))
             return nil
@@ -79,12 +100,110 @@ public struct ActionExecutor: Sendable {
             var offsets: [TopicPartition: Int64] = [:]
             for r in plan.rows { offsets[r.partition] = r.target }
             try await needActions().commitOffsets(group: plan.request.group, offsets: offsets)
-            return "reset \(offsets.count) partition(s) of \(plan.request.group) to \(plan.request.strategy.rawValue)"
+            return "reset \(Format.plural(offsets.count, "partition")) of \(plan.request.group) to \(plan.request.targetDescription)"
         case .broker(let op, let id):
             guard let brokerControl else { throw NotAvailable(description: "no local cluster to control") }
             try await brokerControl.perform(op, brokerId: id)
             return "broker \(id): \(op.rawValue) done"
+        case .addPartitions(let topic, let total):
+            try await needActions().addPartitions(topic: topic, total: total)
+            return "topic \(topic) now has \(Format.plural(Int(total), "partition"))"
+        case .deleteGroup(let g):
+            try await needActions().deleteGroup(g)
+            return "deleted group \(g)"
+        case .produceMessage(let m):
+            let (p, o) = try await needActions().produceMessage(m)
+            return "produced 1 message to \(m.topic)-\(p) at offset \(o)"
+        case .describeConfigs(let target):
+            _ = await refreshConfigs(target)
+            return nil
+        case .setConfig(let target, let key, let value):
+            try await needActions().alterConfigs(target, set: [key: value], delete: [])
+            _ = await refreshConfigs(target)
+            return "set \(key)=\(value) on \(target)"
+        case .deleteConfig(let target, let key):
+            try await needActions().alterConfigs(target, set: [:], delete: [key])
+            let now = await refreshConfigs(target)?.first { $0.name == key }
+            return "removed the override of \(key) on \(target)" + (now.map { ": now \($0.value ?? "null") (\($0.source.rawValue))" } ?? "")
+        case .exportMessages(let spec):
+            let (n, path) = try await Self.export(spec, reader: needReader(), source: source)
+            return "exported \(Format.plural(n, "message")) of \(spec.topic) to \(path)"
+        case .writeFile(let path, let contents, let what):
+            let url = try Self.createFile(path)
+            let h = try FileHandle(forWritingTo: url)
+            defer { try? h.close() }
+            try h.write(contentsOf: contents)
+            return "wrote \(what) to \(url.path)"
         }
+    }
+
+    /// A new file at `path` ("~" expanded, relative to the working directory). An existing
+    /// file is never overwritten: a typo must not destroy data.
+    static func createFile(_ path: String) throws -> URL {
+        let expanded = (path.trimmingCharacters(in: .whitespaces) as NSString).expandingTildeInPath
+        guard !expanded.isEmpty else { throw NotAvailable(description: "no file name") }
+        let url = URL(fileURLWithPath: expanded).standardizedFileURL
+        if FileManager.default.fileExists(atPath: url.path) { throw NotAvailable(description: "\(url.path) exists; choose another name") }
+        guard FileManager.default.createFile(atPath: url.path, contents: nil) else {
+            throw NotAvailable(description: "cannot create \(url.path)")
+        }
+        return url
+    }
+
+    /// One message as a JSON line, in `samsa consume --output json`'s shape (sorted keys;
+    /// timestamp in ms). Bytes that are not UTF-8 are base64 with `keyEncoding`/`valueEncoding`.
+    static func jsonLine(topic: String, _ m: ConsoleMessage) -> String {
+        func text(_ b: [UInt8]?) -> (String?, Bool) {
+            guard let b else { return (nil, false) }
+            if let s = String(validating: b, as: UTF8.self) { return (s, false) }
+            return (Data(b).base64EncodedString(), true)
+        }
+        var obj: [String: Any] = ["topic": topic, "partition": Int(m.partition), "offset": m.offset,
+                                  "timestamp": m.timestamp.map { Int64(($0.timeIntervalSince1970 * 1000).rounded()) } ?? -1]
+        let (k, kb) = text(m.key), (v, vb) = text(m.value)
+        obj["key"] = k ?? NSNull()
+        obj["value"] = v ?? NSNull()
+        if kb { obj["keyEncoding"] = "base64" }
+        if vb { obj["valueEncoding"] = "base64" }
+        var headers: [String: Any] = [:]
+        for h in m.headers { headers[h.key] = text(h.value).0 ?? NSNull() }
+        obj["headers"] = headers
+        let data = (try? JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// Writes the messages of `spec` as JSON lines, partition by partition in offset order,
+    /// reading with Fetch from the cluster (not from what the pane happens to hold).
+    static func export(_ spec: ExportSpec, reader: any ClusterActions, source: any ClusterDataSource) async throws -> (Int, String) {
+        let md = try await source.fetchMetadata()
+        guard let topic = md.topics.first(where: { $0.name == spec.topic }) else { throw NotAvailable(description: "topic \(spec.topic) not found") }
+        let tps = topic.partitions.map { TopicPartition(spec.topic, $0.partition) }.filter { spec.partition == nil || $0.partition == spec.partition }
+        guard !tps.isEmpty else { throw NotAvailable(description: "partition \(spec.partition ?? -1) not found") }
+        let offsets = try await source.fetchOffsets(tps, metadata: md)
+        let url = try createFile(spec.path)
+        let h = try FileHandle(forWritingTo: url)
+        defer { try? h.close() }
+        var written = 0
+        for tp in tps.sorted() {
+            guard let o = offsets[tp] else { throw NotAvailable(description: "no offsets for \(tp)") }
+            var pos = max(spec.fromOffset, o.logStart)
+            // Without a To offset, read until a Fetch comes back empty (the high watermark as
+            // reached), not to ListOffsets' end: Tansu 0.6 answers LATEST too low.
+            let stop = spec.toOffset ?? Int64.max
+            while pos < stop, written < spec.maxMessages {
+                try Task.checkCancellation()
+                let batch = try await reader.fetchMessages(tp, fromOffset: pos, maxCount: min(500, spec.maxMessages - written))
+                guard let last = batch.last else { break }
+                var out = ""
+                for m in batch where m.offset < stop && written < spec.maxMessages {
+                    out += jsonLine(topic: spec.topic, m) + "\n"
+                    written += 1
+                }
+                try h.write(contentsOf: Data(out.utf8))
+                pos = last.offset + 1
+            }
+        }
+        return (written, url.path)
     }
 
     /// Builds the per-partition preview of an offset reset from fresh offsets.
@@ -101,6 +220,10 @@ public struct ActionExecutor: Sendable {
         var byTime: [TopicPartition: Int64] = [:]
         if req.strategy == .time, let ts = req.value { byTime = try await needActions().offsetsForTime(tps, timestampMs: ts) }
         let current = Dictionary((group?.partitions ?? []).map { (TopicPartition($0.topic, $0.partition), $0.committedOffset) }, uniquingKeysWith: { a, _ in a })
+        if req.strategy == .shiftBy, let tp = tps.sorted().first(where: { (current[$0] ?? nil) == nil }) {
+            // Kafka's tool refuses too: there is nothing to shift from.
+            throw NotAvailable(description: "cannot shift \(tp): group \(req.group) has no committed offset there")
+        }
         let rows: [OffsetResetRow] = tps.sorted().map { tp in
             let o = offsets[tp]
             let lo = o?.logStart ?? 0, hi = o?.end ?? 0
@@ -110,6 +233,9 @@ public struct ActionExecutor: Sendable {
             case .latest: target = hi
             case .offset: target = min(max(req.value ?? 0, lo), hi)
             case .time: target = byTime[tp].map { $0 < 0 ? hi : $0 } ?? hi
+            case .shiftBy:
+                let (sum, overflow) = (current[tp].flatMap { $0 } ?? lo).addingReportingOverflow(req.value ?? 0)
+                target = overflow ? ((req.value ?? 0) < 0 ? lo : hi) : min(max(sum, lo), hi)
             }
             return OffsetResetRow(partition: tp, current: current[tp] ?? nil, target: target, end: o?.end)
         }
@@ -142,12 +268,20 @@ public struct ActionExecutor: Sendable {
         return sent
     }
 
-    /// `{"n":42,"ts":1764150000000,"pad":"xxxx"}` padded to `size` bytes (or just the
-    /// object when smaller), so values are JSON the Messages pane pretty-prints.
+    /// Exactly `size` bytes, JSON when it fits so the Messages pane pretty-prints it:
+    /// `{"n":42,"ts":1764150000000,"pad":"xxxx"}` padded to `size`; below that `{"n":42}`
+    /// padded with spaces (still JSON); below that the number's digits, zero-padded or cut.
+    /// (The dialog's "Value bytes 20" once wrote 35-byte values: the object was never cut.)
     static func testValue(number: Int, size: Int) -> [UInt8] {
+        guard size > 0 else { return [] }
         let ms = Int64(Date().timeIntervalSince1970 * 1000)
         let head = "{\"n\":\(number),\"ts\":\(ms),\"pad\":\""
-        let pad = max(0, size - head.utf8.count - 2)
-        return Array((head + String(repeating: "x", count: pad) + "\"}").utf8)
+        if head.utf8.count + 2 <= size {
+            return Array((head + String(repeating: "x", count: size - head.utf8.count - 2) + "\"}").utf8)
+        }
+        let small = "{\"n\":\(number)}"
+        if small.utf8.count <= size { return Array((small + String(repeating: " ", count: size - small.utf8.count)).utf8) }
+        let digits = String(number)
+        return Array((String(repeating: "0", count: max(0, size - digits.utf8.count)) + digits.suffix(size)).utf8)
     }
 }

@@ -52,6 +52,7 @@ public enum ConsoleLauncher {
     public static func interactive(source: any ClusterDataSource, actions: (any ClusterActions)?, brokerControl: (any BrokerControl)?,
                                    options: ConsoleOptions, themes: [Theme], themeIndex: Int) async throws {
         let runtime = ConsoleRuntime(source: source, actions: actions, brokerControl: brokerControl, options: options)
-        try await runtime.run(themes: themes, themeIndex: themeIndex) { try NcursesTerminal() }
+        let mouse = options.mouse
+        try await runtime.run(themes: themes, themeIndex: themeIndex) { try NcursesTerminal(mouse: mouse) }
     }
 }

@@ -9,8 +9,10 @@ public struct ConsoleOptions: Sendable {
     /// Input timeout of the UI loop: also the worst-case resize latency (see
     /// swift-ncurses-notes.md §4: SIGWINCH is only noticed when the input wait ends).
     public var inputTimeoutMs: Int
-    public init(refresh: Duration = .seconds(2), readOnly: Bool = false, inputTimeoutMs: Int = 100) {
-        self.refresh = refresh; self.readOnly = readOnly; self.inputTimeoutMs = inputTimeoutMs
+    /// xterm mouse reporting (click selects, wheel scrolls); `--no-mouse` turns it off.
+    public var mouse: Bool
+    public init(refresh: Duration = .seconds(2), readOnly: Bool = false, inputTimeoutMs: Int = 100, mouse: Bool = true) {
+        self.refresh = refresh; self.readOnly = readOnly; self.inputTimeoutMs = inputTimeoutMs; self.mouse = mouse
     }
 }
 
@@ -47,7 +49,7 @@ public final class ConsoleRuntime: Sendable {
         if let bc = brokerControl { await sampler.attach(bc) }
         let samplerTask = Task { await sampler.run() }
         let tailer = MessageTailer(source: source, actions: messageReader, inbox: inbox)
-        let executor = ActionExecutor(source: source, actions: actions, brokerControl: brokerControl, inbox: inbox, sampler: sampler)
+        let executor = ActionExecutor(source: source, actions: actions, reader: messageReader, brokerControl: brokerControl, inbox: inbox, sampler: sampler)
         defer { samplerTask.cancel() }
         let readOnly = options.readOnly, control = brokerControl != nil
         let inbox = self.inbox, store = self.store, timeout = options.inputTimeoutMs, logger = self.logger
@@ -66,6 +68,7 @@ public final class ConsoleRuntime: Sendable {
                           case .refresh: Task.detached { await sampler.refreshNow() }
                           case .perform(let a): executor.perform(a, snapshot: snap)
                           case .tail(let r): Task.detached { await tailer.start(r) }
+                          case .clipboard: break  // handled by the loop, which owns the terminal
                           case .tailLimit(let id, let limit): Task.detached { await tailer.setLimit(id: id, limit: limit) }
                           }
                           return true
@@ -99,6 +102,13 @@ public final class ConsoleRuntime: Sendable {
             guard let key = backend.readKey(timeoutMs: timeoutMs) else { continue }
             dirty = true
             for effect in controller.handle(key, snapshot: snap, now: Date()) {
+                if case .clipboard(let text) = effect {
+                    // OSC 52 goes to the terminal itself; whether it lands is up to the terminal.
+                    controller.receive(backend.copyToClipboard(text)
+                        ? .succeeded("copied \(Format.plural(text.utf8.count, "byte")) to the clipboard (OSC 52; the terminal must allow it)")
+                        : .failed("this terminal cannot take a clipboard copy; write to a file instead"), now: Date())
+                    continue
+                }
                 if !onEffect(effect, snap) { return }
             }
         }

@@ -65,4 +65,14 @@ public protocol ClusterActions: Sendable {
     func commitOffsets(group: String, offsets: [TopicPartition: Int64]) async throws
     /// Reads up to `maxCount` records of one partition starting at `offset`.
     func fetchMessages(_ partition: TopicPartition, fromOffset offset: Int64, maxCount: Int) async throws -> [ConsoleMessage]
+    /// Raises a topic's partition count to `total` (CreatePartitions).
+    func addPartitions(topic: String, total: Int32) async throws
+    /// Deletes a consumer group (DeleteGroups; Kafka refuses while it has members).
+    func deleteGroup(_ group: String) async throws
+    /// Produces one message and returns where it landed.
+    func produceMessage(_ message: SingleMessage) async throws -> (partition: Int32, offset: Int64)
+    /// Every config of a topic or broker (DescribeConfigs; a read, also in read-only mode).
+    func describeConfigs(_ target: ConfigTarget) async throws -> [ConfigRow]
+    /// Sets and removes config keys of a topic or broker (IncrementalAlterConfigs SET / DELETE).
+    func alterConfigs(_ target: ConfigTarget, set: [String: String], delete: [String]) async throws
 }

@@ -29,6 +29,13 @@ public final class ConsoleController {
         case resetOffsets(group: String)
         case alterConfig(topic: String)
         case seek(topic: String, partition: Int32?)
+        case addPartitions(topic: String)
+        case deleteGroup(String)
+        case produceMessage(topic: String)
+        case setConfig(ConfigTarget, key: String)
+        case addConfig(ConfigTarget)
+        case copyMessage(ConsoleMessage, topic: String)
+        case export(topic: String)
     }
 
     enum Mode {
@@ -74,6 +81,12 @@ public final class ConsoleController {
     /// this; while paused, nothing the user can still scroll to is dropped and the tail
     /// reads only this many ahead (see `messagesScrolled`).
     public var messageLimit = 2000
+    /// Configs panes' data per topic/broker, read on demand (not by the sampler).
+    var configData: [ConfigTarget: ConfigData] = [:]
+    /// Bumped when `configData` changes, so the pane cache rebuilds.
+    var configVersion = 0
+    /// Tabs and table rows of the last frame, for mouse clicks.
+    var mouseTargets = MouseTargets()
     /// Following: the view shows the newest records as they come. Paused (after a seek, from
     /// a group's committed offset, or `f`): the view stays where it is.
     var following = true
@@ -103,12 +116,18 @@ public final class ConsoleController {
         PaletteCommand("groups", aliases: ["g", "cg", "consumers"], summary: "consumer groups: lag, trend, verdict"),
         PaletteCommand("partitions", aliases: ["p", "parts"], summary: "partitions TOPIC: leader, ISR, offsets"),
         PaletteCommand("group", aliases: [], summary: "group ID: a group's partitions and lag"),
+        PaletteCommand("members", aliases: [], summary: "members GROUP: member, instance and client ids, hosts, assignment"),
         PaletteCommand("messages", aliases: ["m", "tail"], summary: "messages TOPIC [PARTITION]: live tail"),
         PaletteCommand("create-topic", aliases: ["create", "new"], summary: "create a topic (dialog)"),
         PaletteCommand("delete-topic", aliases: ["delete"], summary: "delete TOPIC (type its name to confirm)"),
-        PaletteCommand("produce", aliases: [], summary: "produce test messages to TOPIC"),
+        PaletteCommand("add-partitions", aliases: [], summary: "add partitions to TOPIC"),
+        PaletteCommand("produce", aliases: [], summary: "produce one message (key, value, headers) to TOPIC"),
+        PaletteCommand("load", aliases: ["generate"], summary: "generate test load on TOPIC (count, size, rate)"),
+        PaletteCommand("export", aliases: [], summary: "export TOPIC [PARTITION] messages as JSON lines to a file"),
         PaletteCommand("reset-offsets", aliases: ["reset"], summary: "reset GROUP's offsets, with a preview"),
-        PaletteCommand("alter-config", aliases: ["config"], summary: "set a config key on TOPIC"),
+        PaletteCommand("delete-group", aliases: [], summary: "delete GROUP (no active members; type its name)"),
+        PaletteCommand("configs", aliases: ["config", "cfg"], summary: "configs TOPIC | configs broker ID: every config, its source; edit"),
+        PaletteCommand("alter-config", aliases: [], summary: "set a config key on TOPIC"),
         PaletteCommand("theme", aliases: [], summary: "theme NAME, or cycle themes"),
         PaletteCommand("refresh", aliases: ["r"], summary: "sample the cluster now"),
         PaletteCommand("history", aliases: ["errors", "log"], summary: "messages and errors so far, in full"),
@@ -120,6 +139,7 @@ public final class ConsoleController {
     public func handle(_ key: Key, snapshot: ClusterSnapshot, now: Date) -> [ConsoleEffect] {
         if key == .ctrl("c") { return [.quit] }
         if key == .resize { cache = nil; return [] }
+        if case .mouse(let e) = key { return handleMouse(e, snapshot, now) }
         switch mode {
         case .normal: return handleNormal(key, snapshot, now)
         case .filter(var editor):
@@ -173,11 +193,19 @@ public final class ConsoleController {
         case .preview(let plan, var state):
             switch key {
             case .escape, .char("n"), .char("q"): mode = .normal; say("offset reset cancelled", .dim, now)
-            case .enter, .char("y"): mode = .normal; return perform(.executeOffsetReset(plan), now)
+            case .enter, .char("y"):
+                // The preview already says Kafka will refuse: do not offer to try.
+                if plan.activeMembers > 0 {
+                    say("not executed: \(plan.request.group) has \(Format.plural(plan.activeMembers, "active member")); stop its consumers, then reset", .warn, now)
+                    return []
+                }
+                mode = .normal; return perform(.executeOffsetReset(plan), now)
             default: _ = state.handle(key, rowCount: plan.rows.count, pageHeight: 10); mode = .preview(plan, state)
             }
             return []
         case .detail(var view):
+            // c copies the message shown (as in the Messages pane).
+            if key == .char("c"), let m = view.message, case .messages(let t, _) = currentPane { return openCopy(m, topic: t, now) }
             mode = view.handle(key) ? .detail(view) : .normal
             return []
         }
@@ -225,14 +253,25 @@ public final class ConsoleController {
         case (.topics, .char("m")): if let sel { return openMessages(sel, nil) }
         case (.topics, .char("c")): return openCreateTopic(s, now)
         case (.topics, .char("d")), (.topics, .ctrl("d")): if let sel { return openDelete(sel, s, now) }
-        case (.topics, .char("p")): if let sel { return openProduce(sel, nil, now) }
-        case (.topics, .char("e")): if let sel { return openAlterConfig(sel, s, now) }
+        case (.topics, .char("p")): if let sel { return openProduceMessage(sel, nil, s, now) }
+        case (.topics, .char("P")): if let sel { return openProduce(sel, nil, now) }
+        case (.topics, .char("e")): if let sel { return openConfigs(.topic(sel), now) }
+        case (.topics, .char("+")): if let sel { return openAddPartitions(sel, s, now) }
         case (.partitions(let t), .enter), (.partitions(let t), .char("m")):
             if let sel, let p = Int32(sel) { return openMessages(t, p) }
-        case (.partitions(let t), .char("p")): return openProduce(t, sel.flatMap { Int32($0) }, now)
-        case (.partitions(let t), .char("e")): return openAlterConfig(t, s, now)
+        case (.partitions(let t), .char("p")): return openProduceMessage(t, sel.flatMap { Int32($0) }, s, now)
+        case (.partitions(let t), .char("P")): return openProduce(t, sel.flatMap { Int32($0) }, now)
+        case (.partitions(let t), .char("e")): return openConfigs(.topic(t), now)
+        case (.partitions(let t), .char("+")): return openAddPartitions(t, s, now)
         case (.groups, .enter): if let sel { return push(.groupPartitions(group: sel)) }
         case (.groups, .char("o")): if let sel { return openReset(sel, nil, now) }
+        case (.groups, .char("M")): if let sel { return push(.groupMembers(group: sel)) }
+        case (.groups, .char("d")), (.groups, .ctrl("d")): if let sel { return openDeleteGroup(sel, s, now) }
+        case (.groupPartitions(let g), .char("M")): return push(.groupMembers(group: g))
+        case (.groupPartitions(let g), .char("d")), (.groupMembers(let g), .char("d")): return openDeleteGroup(g, s, now)
+        case (.groupMembers(let g), .char("o")): return openReset(g, nil, now)
+        case (.configs(let target), _): return configKey(target, key, sel, s, now)
+        case (.brokers, .char("e")): if let sel, let id = Int32(sel) { return openConfigs(.broker(id), now) }
         case (.groupPartitions(let g), .char("o")):
             return openReset(g, sel.flatMap { $0.split(separator: "\t").first.map(String.init) }, now)
         case (.groupPartitions, .enter), (.groupPartitions, .char("m")):
@@ -253,7 +292,10 @@ public final class ConsoleController {
             let effects = openMessages(t, p)
             say("following new messages", .dim, now)
             return effects
-        case (.messages(let t, let p), .char("p")): return openProduce(t, p, now)
+        case (.messages(let t, let p), .char("p")): return openProduceMessage(t, p, s, now)
+        case (.messages(let t, let p), .char("P")): return openProduce(t, p, now)
+        case (.messages(let t, _), .char("c")): if let sel, let m = message(forKey: sel) { return openCopy(m, topic: t, now) }
+        case (.messages(let t, let p), .char("w")): return openExport(t, p, now)
         case (.brokers, .char("x")), (.brokers, .char("s")), (.brokers, .char("r")):
             guard let sel, let id = Int32(sel) else { return [] }
             guard brokerControl else { say("broker control needs a local cluster started by samsa demo", .warn, now); return [] }
@@ -267,7 +309,7 @@ public final class ConsoleController {
         return []
     }
 
-    private func message(forKey k: String) -> ConsoleMessage? {
+    func message(forKey k: String) -> ConsoleMessage? {
         let parts = k.split(separator: "\t")
         guard parts.count == 2, let p = Int32(parts[0]), let o = Int64(parts[1]) else { return nil }
         return messages.first { $0.partition == p && $0.offset == o }
@@ -281,9 +323,11 @@ public final class ConsoleController {
         case "groups": return goTop(.groups)
         case "partitions":
             guard let t = arg ?? selectedTopic(s, now) else { say("usage: :partitions TOPIC", .error, now); return [] }
+            guard topicExists(t, s, now) else { return [] }
             return push(.partitions(topic: t))
         case "group":
             guard let g = arg else { say("usage: :group GROUP", .error, now); return [] }
+            guard groupExists(g, s, now) else { return [] }
             return push(.groupPartitions(group: g))
         case "messages":
             guard let t = arg ?? selectedTopic(s, now) else { say("usage: :messages TOPIC [PARTITION]", .error, now); return [] }
@@ -291,23 +335,47 @@ public final class ConsoleController {
             if args.count > 1, Int32(args[1]).map({ $0 < 0 }) ?? true {
                 say("partition must be a number >= 0, not '\(args[1])'", .error, now); return []
             }
-            if let t = arg, s.hasData, s.topic(named: t) == nil { say("no topic '\(t)' in this cluster", .error, now); return [] }
+            guard topicExists(t, s, now) else { return [] }
             return openMessages(t, args.count > 1 ? Int32(args[1]) : nil)
         case "create-topic": return openCreateTopic(s, now)
         case "delete-topic":
             guard let t = arg ?? selectedTopic(s, now) else { say("usage: :delete-topic TOPIC", .error, now); return [] }
+            // An internal topic gets its own refusal, whether or not metadata lists it.
+            guard Self.deletionRefusal(t, s) != nil || topicExists(t, s, now) else { return [] }
             return openDelete(t, s, now)
-        case "produce":
-            guard let t = arg ?? selectedTopic(s, now) else { say("usage: :produce TOPIC", .error, now); return [] }
-            return openProduce(t, nil, now)
-        case "reset-offsets":
+        case "configs" where args.first == "broker" && args.count == 2, "configs" where arg == nil && currentPane == .brokers:
+            var id = args.count == 2 ? Int32(args[1]) : nil
+            if arg == nil { let t = paneTable(s, now: now); if t.rowCount > 0 { id = Int32(t.key(min(selectedRow, t.rowCount - 1))) } }
+            guard let id else { say("usage: :configs broker BROKER-ID", .error, now); return [] }
+            if s.hasData, !s.brokers.contains(where: { $0.id == id }) { say("broker \(id) does not exist in this cluster", .error, now); return [] }
+            return openConfigs(.broker(id), now)
+        case "produce", "load", "add-partitions", "configs":
+            guard let t = arg ?? selectedTopic(s, now) else { say("usage: :\(cmd) TOPIC", .error, now); return [] }
+            guard topicExists(t, s, now) else { return [] }
+            switch cmd {
+            case "produce": return openProduceMessage(t, nil, s, now)
+            case "load": return openProduce(t, nil, now)
+            case "add-partitions": return openAddPartitions(t, s, now)
+            default: return openConfigs(.topic(t), now)
+            }
+        case "export":
+            guard let t = arg ?? selectedTopic(s, now) else { say("usage: :export TOPIC [PARTITION]", .error, now); return [] }
+            guard topicExists(t, s, now) else { return [] }
+            if args.count > 1, Int32(args[1]).map({ $0 < 0 }) ?? true { say("partition must be a number >= 0, not '\(args[1])'", .error, now); return [] }
+            return openExport(t, args.count > 1 ? Int32(args[1]) : nil, now)
+        case "members", "delete-group":
             var g = arg
-            if g == nil, case .groupPartitions(let id) = currentPane { g = id }
-            if g == nil, currentPane == .groups { g = selectedKey(paneTable(s, now: now)) }
-            guard let g else { say("usage: :reset-offsets GROUP", .error, now); return [] }
+            if g == nil { g = selectedGroup(s, now) }
+            guard let g else { say("usage: :\(cmd) GROUP", .error, now); return [] }
+            guard groupExists(g, s, now) else { return [] }
+            return cmd == "members" ? push(.groupMembers(group: g)) : openDeleteGroup(g, s, now)
+        case "reset-offsets":
+            guard let g = arg ?? selectedGroup(s, now) else { say("usage: :reset-offsets GROUP", .error, now); return [] }
+            guard groupExists(g, s, now) else { return [] }
             return openReset(g, nil, now)
         case "alter-config":
             guard let t = arg ?? selectedTopic(s, now) else { say("usage: :alter-config TOPIC", .error, now); return [] }
+            guard topicExists(t, s, now) else { return [] }
             return openAlterConfig(t, s, now)
         case "history": return openHistory(now)
         case "theme":
@@ -325,17 +393,42 @@ public final class ConsoleController {
         }
     }
 
+    /// False (and says so) when the cluster's metadata is known and has no such topic. Every
+    /// palette command that names a topic checks this: `:partitions no.such` opened an
+    /// empty pane while `:messages no.such` was refused.
+    func topicExists(_ t: String, _ s: ClusterSnapshot, _ now: Date) -> Bool {
+        guard s.hasData, s.topic(named: t) == nil else { return true }
+        say("topic '\(t)' does not exist in this cluster", .error, now)
+        return false
+    }
+
+    /// As `topicExists`, for groups (only once the groups section has been read).
+    func groupExists(_ g: String, _ s: ClusterSnapshot, _ now: Date) -> Bool {
+        guard s.sectionTimes[.groups] != nil, s.group(id: g) == nil else { return true }
+        say("group '\(g)' does not exist in this cluster", .error, now)
+        return false
+    }
+
+    /// The group the current pane is about (its own, or the selected row of Groups).
+    private func selectedGroup(_ s: ClusterSnapshot, _ now: Date) -> String? {
+        switch currentPane {
+        case .groupPartitions(let g), .groupMembers(let g): return g
+        case .groups: return selectedKey(paneTable(s, now: now))
+        default: return nil
+        }
+    }
+
     private func selectedTopic(_ s: ClusterSnapshot, _ now: Date) -> String? {
         switch currentPane {
         case .topics: return selectedKey(paneTable(s, now: now))
-        case .partitions(let t), .messages(let t, _): return t
+        case .partitions(let t), .messages(let t, _), .configs(.topic(let t)): return t
         default: return nil
         }
     }
 
     // MARK: - Navigation
 
-    private func goTop(_ kind: PaneKind) -> [ConsoleEffect] {
+    func goTop(_ kind: PaneKind) -> [ConsoleEffect] {
         let stopTail = tail != nil
         savedTop[stack[0].kind] = stack[0]
         // The filter is not carried back (an invisible narrowing would surprise), the
@@ -346,7 +439,7 @@ public final class ConsoleController {
         return leaveMessages(stopTail)
     }
 
-    private func push(_ kind: PaneKind) -> [ConsoleEffect] {
+    func push(_ kind: PaneKind) -> [ConsoleEffect] {
         let stopTail = tail != nil
         stack.append(PaneEntry(kind: kind))
         return leaveMessages(stopTail)
@@ -394,7 +487,7 @@ public final class ConsoleController {
     /// While paused, records stay until the user scrolls away from them: near the end of
     /// what is buffered, the records more than a page above the selection are dropped and
     /// the tail may read that many more. While following, moving up pauses (like `less +F`).
-    private func messagesScrolled(_ table: PaneTable, _ key: Key, _ now: Date) -> [ConsoleEffect] {
+    func messagesScrolled(_ table: PaneTable, _ key: Key, _ now: Date) -> [ConsoleEffect] {
         guard let tail else { return [] }
         if following {
             let up: Set<Key> = [.up, .char("k"), .pageUp, .ctrl("b"), .home, .char("g")]
@@ -446,7 +539,7 @@ public final class ConsoleController {
         return table.rowCount > 0 ? table.key(min(selectedRow, table.rowCount - 1)) : nil
     }
 
-    private func rememberSelection(_ table: PaneTable) {
+    func rememberSelection(_ table: PaneTable) {
         let depth = stack.count - 1
         guard table.rowCount > 0 else { return }
         stack[depth].selectedKey = table.key(min(stack[depth].table.selected, table.rowCount - 1))
@@ -477,7 +570,7 @@ public final class ConsoleController {
         return []
     }
 
-    private func say(_ text: String, _ role: Role, _ now: Date) {
+    func say(_ text: String, _ role: Role, _ now: Date) {
         flash = (text, role, now)
         history.append((text, role, now))
         if history.count > 200 { history.removeFirst(history.count - 200) }
@@ -496,12 +589,12 @@ public final class ConsoleController {
         return []
     }
 
-    private func mutating(_ what: String, _ now: Date, _ body: () -> [ConsoleEffect]) -> [ConsoleEffect] {
+    func mutating(_ what: String, _ now: Date, _ body: () -> [ConsoleEffect]) -> [ConsoleEffect] {
         if readOnly { say("read-only: \(what) is disabled (started with --read-only)", .warn, now); return [] }
         return body()
     }
 
-    private func perform(_ action: ConsoleAction, _ now: Date) -> [ConsoleEffect] {
+    func perform(_ action: ConsoleAction, _ now: Date) -> [ConsoleEffect] {
         if readOnly && action.isMutation { say("read-only: mutations are disabled", .warn, now); return [] }
         say(Self.progressText(action), .dim, now)
         return [.perform(action)]
@@ -512,10 +605,18 @@ public final class ConsoleController {
         case .createTopic(let n, _, _, _): "creating topic \(n)…"
         case .deleteTopic(let n): "deleting topic \(n)…"
         case .alterTopicConfig(let t, let k, let v): "setting \(k)=\(v) on \(t)…"
-        case .produce(let p): "producing \(p.count) messages to \(p.topic)…"
+        case .produce(let p): "producing \(Format.plural(p.count, "message")) to \(p.topic)…"
         case .planOffsetReset(let r): "computing offset reset preview for \(r.group)…"
         case .executeOffsetReset(let p): "resetting offsets of \(p.request.group)…"
         case .broker(let op, let id): "\(op.rawValue) broker \(id)…"
+        case .addPartitions(let t, let n): "adding partitions to \(t) (total \(n))…"
+        case .deleteGroup(let g): "deleting group \(g)…"
+        case .produceMessage(let m): "producing a message to \(m.topic)…"
+        case .describeConfigs(let target): "reading configs of \(target)…"
+        case .setConfig(let target, let k, let v): "setting \(k)=\(v) on \(target)…"
+        case .deleteConfig(let target, let k): "removing the override of \(k) on \(target)…"
+        case .exportMessages(let e): "exporting messages of \(e.topic) to \(e.path)…"
+        case .writeFile(let path, _, let what): "writing \(what) to \(path)…"
         }
     }
 
@@ -578,7 +679,7 @@ public final class ConsoleController {
                     if case .failure(let e) = Self.parseConfigs(c) { return "'\(e.item)' is not key=value" }
                     return nil
                 },
-            ]), .createTopic)
+            ], submitLabel: "create"), .createTopic)
             return []
         }
     }
@@ -616,7 +717,7 @@ public final class ConsoleController {
                 FormField(key: "confirm", label: "Type name", hint: "type \(topic) to delete it and all its data") { v in
                     v == topic ? nil : "does not match the topic name"
                 },
-            ], footer: "Enter delete  Esc cancel"), .deleteTopic(topic))
+            ], submitLabel: "delete"), .deleteTopic(topic))
             return []
         }
     }
@@ -632,7 +733,7 @@ public final class ConsoleController {
                     guard let r = Double(v.trimmingCharacters(in: .whitespaces)), r.isFinite, r >= 0 else { return "a number >= 0" }
                     return r > ProduceSpec.maxRate ? "at most \(Int(ProduceSpec.maxRate))" : nil
                 },
-            ], validateAll: { v in
+            ], submitLabel: "produce", validateAll: { v in
                 // 10,000,000 x 1 MB would be 10 TB built in memory batch by batch: cap the total.
                 let total = ((Self.number(v["count"]) as Int?) ?? 0).multipliedReportingOverflow(by: (Self.number(v["size"]) as Int?) ?? 0)
                 return total.overflow || total.partialValue > ProduceSpec.maxTotalBytes
@@ -650,7 +751,7 @@ public final class ConsoleController {
                     k.isEmpty ? "required" : (k.contains(where: { $0 == " " || $0 == "=" }) ? "no spaces or '='" : nil)
                 },
                 FormField(key: "value", label: "Value", value: current) { $0.isEmpty ? "required" : nil },
-            ]), .alterConfig(topic: topic))
+            ], submitLabel: "set"), .alterConfig(topic: topic))
             return []
         }
     }
@@ -659,12 +760,13 @@ public final class ConsoleController {
         mutating("reset offsets", now) {
             mode = .form(Form(title: "Reset offsets of \(group)", fields: [
                 FormField(key: "strategy", label: "Reset to", choices: ResetStrategy.allCases.map(\.rawValue)),
-                FormField(key: "value", label: "Time / offset", hint: "time: ISO-8601 or -10m/-2h; offset: a number"),
+                FormField(key: "value", label: "Time / offset", hint: "time: ISO-8601 or -10m/-2h; offset: a number; shift-by: +N or -N"),
                 FormField(key: "topic", label: "Topic", value: topic ?? "", hint: "empty = every topic of the group"),
-            ], footer: "Enter preview  Esc cancel") { v in
+            ], submitLabel: "preview") { v in
                 switch ResetStrategy(rawValue: v["strategy"] ?? "") {
                 case .time: return Self.parseTime(v["value"] ?? "", now: now) == nil ? "time: ISO-8601 (2026-11-26T10:00:00Z) or relative (-10m, -2h)" : nil
                 case .offset: return Self.number(v["value"]).map { (o: Int64) in o < 0 ? "offset must be >= 0" : nil } ?? "offset: a number"
+                case .shiftBy: return Self.number(v["value"]).map { (n: Int64) in n == 0 ? "shift-by: not 0" : nil } ?? "shift-by: a whole number, e.g. -100 or 50"
                 default: return nil
                 }
             }, .resetOffsets(group: group))
@@ -674,11 +776,37 @@ public final class ConsoleController {
 
     private func openSeek(_ topic: String, _ partition: Int32?, _ now: Date) -> [ConsoleEffect] {
         mode = .form(Form(title: "Seek \(topic)" + (partition.map { "-\($0)" } ?? ""), fields: [
-            FormField(key: "to", label: "Offset or time", hint: "offset number, ISO-8601 time, or -10m") { v in
-                (Self.number(v) as Int64?) != nil || Self.parseTime(v, now: now) != nil ? nil : "an offset, an ISO-8601 time or -10m"
+            FormField(key: "to", label: "Offset or time", hint: "offset, -N (N before the end), earliest, latest, ISO-8601 time or -10m") { v in
+                Self.parseSeek(v, now: now) != nil ? nil : "an offset >= 0, -N for N before the end, earliest, latest, an ISO-8601 time or -10m"
             },
-        ], footer: "Enter seek  Esc cancel"), .seek(topic: topic, partition: partition))
+        ], submitLabel: "seek"), .seek(topic: topic, partition: partition))
         return []
+    }
+
+    /// Where a seek starts. `-5` is kcat's `-o -5` (5 before the end of each partition); it
+    /// once became offset -5, silently clamped to the log start. nil when unparsable.
+    static func parseSeek(_ raw: String, now: Date) -> TailStart? {
+        let t = raw.trimmingCharacters(in: .whitespaces)
+        switch t.lowercased() {
+        case "earliest", "beginning": return .offset(0)
+        case "latest", "end": return .latest(0)
+        default: break
+        }
+        if let n = Int64(t) {
+            if n >= 0 { return .offset(n) }
+            return n == Int64.min ? nil : .latest(Int(-n))
+        }
+        return parseTime(t, now: now).map { .timestampMs($0) }
+    }
+
+    /// What a seek does, for the status line.
+    static func describeSeek(_ start: TailStart) -> String {
+        switch start {
+        case .latest(0): "reading from the end of each partition"
+        case .latest(let n): "reading from \(n) before the end of each partition"
+        case .offset(let o): "reading from offset \(o) (clamped to the log start and end)"
+        case .timestampMs(let ms): "reading from \(Format.timestamp.string(from: Date(timeIntervalSince1970: Double(ms) / 1000))) UTC"
+        }
     }
 
     /// "2026-11-26T10:00:00Z" or relative "-10m", "-2h", "-30s", "-1d"; epoch milliseconds.
@@ -721,18 +849,20 @@ public final class ConsoleController {
         case .alterConfig(let t): return perform(.alterTopicConfig(topic: t, key: v["key"] ?? "", value: v["value"] ?? ""), now)
         case .resetOffsets(let g):
             let strategy = ResetStrategy(rawValue: v["strategy"] ?? "") ?? .latest
-            let value: Int64? = strategy == .time ? Self.parseTime(v["value"] ?? "", now: now) : (strategy == .offset ? Self.number(v["value"]) : nil)
+            let value: Int64? = strategy == .time ? Self.parseTime(v["value"] ?? "", now: now)
+                : (strategy == .offset || strategy == .shiftBy ? Self.number(v["value"]) : nil)
             let topic = (v["topic"] ?? "").isEmpty ? nil : v["topic"]
             return perform(.planOffsetReset(OffsetResetRequest(group: g, topic: topic, strategy: strategy, value: value)), now)
         case .seek(let t, let p):
             let raw = v["to"] ?? ""
-            let start: TailStart
-            if let o: Int64 = Self.number(raw) { start = .offset(o) }
-            else if let ms = Self.parseTime(raw, now: now) { start = .timestampMs(ms) }
-            else { say("seek: '\(raw)' is not an offset or a time", .error, now); return [] }
+            guard let start = Self.parseSeek(raw, now: now) else { say("seek: '\(raw)' is not an offset or a time", .error, now); return [] }
             // Pinned: the record sought stays on screen (it was pushed out by newer ones
             // within a second when only the newest 2,000 were kept).
-            return openMessages(t, p, start: start, follow: false)
+            let effects = openMessages(t, p, start: start, follow: false)
+            say(Self.describeSeek(start), .dim, now)
+            return effects
+        case .addPartitions, .deleteGroup, .produceMessage, .setConfig, .addConfig, .copyMessage, .export:
+            return submitOperation(purpose, v, s, now)
         }
     }
 
@@ -772,6 +902,8 @@ public final class ConsoleController {
         case .tailError(let id, let text):
             guard id == tail?.id else { return }
             tailError = text
+        case .configs(let target, let rows): receiveConfigs(target, rows: rows, error: nil)
+        case .configsFailed(let target, let text): receiveConfigs(target, rows: nil, error: text)
         }
     }
 
@@ -782,7 +914,12 @@ public final class ConsoleController {
 
     func paneTable(_ s: ClusterSnapshot, now: Date) -> PaneTable {
         let kind = currentPane, filter = currentFilter, sort = stack[stack.count - 1].sort
-        let extra = kind == .brokers || kind == .topics || kind == .groups ? themeIndex : messagesVersion
+        let extra: Int
+        switch kind {
+        case .brokers, .topics, .groups: extra = themeIndex
+        case .configs: extra = configVersion
+        default: extra = messagesVersion
+        }
         if let c = cache, c.sequence == s.sequence, c.kind == kind, c.filter == filter, c.extra == extra, c.sort == sort { return c.table }
         let f = TextFilter(filter)
         var table: PaneTable
@@ -796,6 +933,8 @@ public final class ConsoleController {
             let state = following ? "following (f pause)"
                 : "paused" + (messages.first.map { " from offset \($0.offset)" } ?? "") + " (f follow)"
             table = Presenters.messages(messages, title: "Messages of \(t)" + (p.map { "-\($0)" } ?? "") + " · " + state, filter: f)
+        case .groupMembers(let g): table = Presenters.groupMembers(s, group: g, filter: f)
+        case .configs(let target): table = Presenters.configs(configData[target]?.rows, target: target, error: configData[target]?.error, filter: f)
         }
         if let sort { table = TableSort.sorted(table, by: sort, glyphs: glyphs) }
         cache = (s.sequence, kind, filter, extra, sort, table)
@@ -819,7 +958,8 @@ public final class ConsoleController {
         case .topics: [.metadata, .offsets, .configs, .logDirs]
         case .partitions: [.metadata, .offsets, .logDirs]
         case .groups, .groupPartitions: [.groups, .committed, .offsets]
-        case .messages: []
+        case .groupMembers: [.groups]
+        case .messages, .configs: []
         }
     }
 
@@ -850,6 +990,7 @@ public final class ConsoleController {
             canvas.write(fitted: "! " + e, row: inner.row, col: inner.col, width: inner.width, role: .error)
             inner = Rect(row: inner.row + 1, col: inner.col, width: inner.width, height: inner.height - 1)
         }
+        mouseTargets.rows = Rect(row: inner.row + 1, col: inner.col, width: inner.width, height: max(0, inner.height - 1))
         syncSelection(table)
         if table.rowCount == 0 {
             TableView(columns: table.columns, rowCount: 0, row: table.row).draw(in: &canvas, rect: inner, state: &stack[stack.count - 1].table)
@@ -857,6 +998,7 @@ public final class ConsoleController {
         } else {
             pageHeight = TableView(columns: table.columns, rowCount: table.rowCount, contentWidths: contentWidths(table), row: table.row)
                 .draw(in: &canvas, rect: inner, state: &stack[stack.count - 1].table)
+            mouseTargets.pageHeight = pageHeight
         }
         // Detail line: a flash message (for 6 s), else the selected row's explanation.
         let detailRow = canvas.height - 2
@@ -894,6 +1036,15 @@ public final class ConsoleController {
         canvas.fill(Rect(row: 1, col: 0, width: canvas.width, height: 1), role: .tab)
         let top = PaneKind.topLevel
         var x = TabBar(titles: top.map(\.title), active: top.firstIndex(of: stack[0].kind)).draw(in: &canvas, row: 1, col: 0)
+        // The same widths TabBar uses (" 1 Brokers "), for clicks on a tab.
+        mouseTargets.tabs = []
+        var tx = 0
+        for (i, kind) in top.enumerated() {
+            let w = TextWidth.width(of: " \(i + 1) \(kind.title) ")
+            if tx + w > x { break }
+            mouseTargets.tabs.append((tx..<(tx + w), kind))
+            tx += w
+        }
         for entry in stack.dropFirst() where x < canvas.width - 3 {
             x += canvas.write(" › " + entry.kind.title, row: 1, col: x, maxWidth: canvas.width - x, role: .tab)
         }
@@ -935,21 +1086,27 @@ public final class ConsoleController {
     func paneHints() -> [KeyHelp] {
         let all = allPaneHints()
         guard readOnly else { return all }
-        let mutating: Set<String> = ["create", "delete", "produce", "edit config", "reset offsets"]
+        let mutating: Set<String> = ["create", "delete", "produce", "load", "edit config", "reset offsets", "add partitions",
+                                     "delete group", "remove override", "add key", "stop broker", "start broker", "restart broker"]
         return all.filter { !mutating.contains($0.action) }
     }
 
     private func allPaneHints() -> [KeyHelp] {
         switch currentPane {
         case .brokers:
-            return brokerControl ? [KeyHelp("x", "stop broker"), KeyHelp("s", "start broker"), KeyHelp("r", "restart broker")] : []
+            return [KeyHelp("e", "configs")]
+                + (brokerControl ? [KeyHelp("x", "stop broker"), KeyHelp("s", "start broker"), KeyHelp("r", "restart broker")] : [])
         case .topics:
-            return [KeyHelp("Enter", "partitions"), KeyHelp("m", "messages"), KeyHelp("c", "create"), KeyHelp("d", "delete"),
-                    KeyHelp("p", "produce"), KeyHelp("e", "edit config")]
-        case .partitions: return [KeyHelp("Enter", "messages"), KeyHelp("p", "produce"), KeyHelp("e", "edit config")]
-        case .groups: return [KeyHelp("Enter", "partitions"), KeyHelp("o", "reset offsets")]
-        case .groupPartitions: return [KeyHelp("Enter", "messages"), KeyHelp("o", "reset offsets")]
-        case .messages: return [KeyHelp("Enter", "show message"), KeyHelp("s", "seek"), KeyHelp("f", "follow / pause"), KeyHelp("p", "produce")]
+            return [KeyHelp("Enter", "partitions"), KeyHelp("m", "messages"), KeyHelp("e", "configs"), KeyHelp("c", "create"), KeyHelp("d", "delete"),
+                    KeyHelp("p", "produce"), KeyHelp("P", "load"), KeyHelp("+", "add partitions")]
+        case .partitions: return [KeyHelp("Enter", "messages"), KeyHelp("e", "configs"), KeyHelp("p", "produce"), KeyHelp("P", "load"),
+                                  KeyHelp("+", "add partitions")]
+        case .groups: return [KeyHelp("Enter", "partitions"), KeyHelp("M", "members"), KeyHelp("o", "reset offsets"), KeyHelp("d", "delete group")]
+        case .groupPartitions: return [KeyHelp("Enter", "messages"), KeyHelp("M", "members"), KeyHelp("o", "reset offsets"), KeyHelp("d", "delete group")]
+        case .groupMembers: return [KeyHelp("o", "reset offsets"), KeyHelp("d", "delete group")]
+        case .messages: return [KeyHelp("Enter", "show message"), KeyHelp("s", "seek"), KeyHelp("f", "follow / pause"), KeyHelp("c", "copy"), KeyHelp("w", "export"),
+                                KeyHelp("p", "produce"), KeyHelp("P", "load")]
+        case .configs: return [KeyHelp("Enter", "edit config"), KeyHelp("d", "remove override"), KeyHelp("a", "add key"), KeyHelp("r", "reload")]
         }
     }
 
@@ -1018,11 +1175,11 @@ public final class ConsoleController {
         case .preview(let plan, var state):
             let rect = canvas.bounds.centered(width: canvas.width - 4, height: canvas.height - 4)
             canvas.fill(rect, role: .dialog)
-            canvas.box(rect, title: "Preview: reset \(plan.request.group) to \(plan.request.strategy.rawValue)", role: .dialog, titleRole: .dialogTitle)
+            canvas.box(rect, title: "Preview: reset \(plan.request.group) to \(plan.request.targetDescription)", role: .dialog, titleRole: .dialogTitle)
             let inner = rect.inset(1)
             var top = inner.row
             if plan.activeMembers > 0 {
-                canvas.write(fitted: "\(plan.activeMembers) active member(s): Kafka will refuse; stop the consumers first",
+                canvas.write(fitted: "\(Format.plural(plan.activeMembers, "active member")): Kafka will refuse; stop the consumers first",
                              row: top, col: inner.col + 1, width: inner.width - 2, role: .warn)
                 top += 1
             }
@@ -1035,7 +1192,8 @@ public final class ConsoleController {
                 return TableRow([r.partition.topic, "\(r.partition.partition)", r.current.map(String.init) ?? "-", "\(r.target)",
                                  r.end.map(String.init) ?? "-", r.lagAfter.map(String.init) ?? "-"])
             }.draw(in: &canvas, rect: Rect(row: top, col: inner.col + 1, width: inner.width - 2, height: inner.height - (top - inner.row) - 1), state: &state)
-            canvas.write(fitted: "Enter execute  Esc cancel", row: inner.bottom - 1, col: inner.col + 1, width: inner.width - 2, role: .dialogTitle)
+            canvas.write(fitted: plan.activeMembers > 0 ? "Esc close (no Execute: Kafka refuses while members are active)" : "Enter execute  Esc cancel",
+                         row: inner.bottom - 1, col: inner.col + 1, width: inner.width - 2, role: .dialogTitle)
         case .detail(var view):
             view.draw(in: &canvas)
             mode = .detail(view)

@@ -7,6 +7,10 @@ public enum PaneKind: Hashable, Sendable {
     case partitions(topic: String)
     case groupPartitions(group: String)
     case messages(topic: String, partition: Int32?)
+    /// A group's members: member id, static instance id, client, host, assignment.
+    case groupMembers(group: String)
+    /// Every config of a topic or broker with its value, source and flags.
+    case configs(ConfigTarget)
 
     public static let topLevel: [PaneKind] = [.brokers, .topics, .groups]
 
@@ -18,6 +22,8 @@ public enum PaneKind: Hashable, Sendable {
         case .partitions(let t): t
         case .groupPartitions(let g): g
         case .messages(let t, let p): p.map { "\(t)-\($0) messages" } ?? "\(t) messages"
+        case .groupMembers(let g): "\(g) members"
+        case .configs(let target): "\(target) configs"
         }
     }
 }
@@ -73,6 +79,8 @@ public struct ProduceSpec: Equatable, Sendable {
 
 public enum ResetStrategy: String, CaseIterable, Sendable {
     case earliest, latest, time, offset
+    /// Kafka's `--shift-by N`: the committed offset plus N (may be negative), clamped to the log.
+    case shiftBy = "shift-by"
 }
 
 public struct OffsetResetRequest: Equatable, Sendable {
@@ -80,8 +88,18 @@ public struct OffsetResetRequest: Equatable, Sendable {
     /// Only this topic's partitions; nil for every partition the group has offsets for.
     public var topic: String?
     public var strategy: ResetStrategy
-    /// For `time`: epoch milliseconds; for `offset`: the offset.
+    /// For `time`: epoch milliseconds; for `offset`: the offset; for `shift-by`: N.
     public var value: Int64?
+
+    /// "earliest", "offset 42", "shift by -10", "time 2026-11-26 10:00:00.000 UTC".
+    public var targetDescription: String {
+        switch strategy {
+        case .earliest, .latest: return strategy.rawValue
+        case .offset: return "offset \(value.map(String.init) ?? "?")"
+        case .shiftBy: return "shift by \(value.map { $0 > 0 ? "+\($0)" : String($0) } ?? "?")"
+        case .time: return "time " + (value.map { Format.timestamp.string(from: Date(timeIntervalSince1970: Double($0) / 1000)) + " UTC" } ?? "?")
+        }
+    }
 }
 
 /// One partition of an offset-reset preview: where the group is and where it will be.
@@ -100,6 +118,91 @@ public struct OffsetResetPlan: Equatable, Sendable {
     public var activeMembers: Int
 }
 
+/// Whose configs a Configs pane shows: a topic, or one broker (its per-broker view).
+public enum ConfigTarget: Hashable, Sendable, CustomStringConvertible {
+    case topic(String)
+    case broker(Int32)
+    public var description: String {
+        switch self {
+        case .topic(let t): "topic \(t)"
+        case .broker(let id): "broker \(id)"
+        }
+    }
+}
+
+/// Kafka's `ConfigSource` (DescribeConfigs v1+), as the Configs pane names it.
+public enum ConfigSourceKind: String, Sendable, Equatable, Codable {
+    case topicOverride = "topic override"        // DYNAMIC_TOPIC_CONFIG
+    case dynamicBroker = "broker dynamic"         // DYNAMIC_BROKER_CONFIG
+    case dynamicClusterDefault = "cluster dynamic" // DYNAMIC_DEFAULT_BROKER_CONFIG
+    case staticBroker = "server.properties"       // STATIC_BROKER_CONFIG
+    case defaultValue = "default"                 // DEFAULT_CONFIG
+    case logger = "logger"                        // DYNAMIC_BROKER_LOGGER_CONFIG
+    case unknown = "-"
+
+    public init(kafkaCode: Int8) {
+        switch kafkaCode {
+        case 1: self = .topicOverride
+        case 2: self = .dynamicBroker
+        case 3: self = .dynamicClusterDefault
+        case 4: self = .staticBroker
+        case 5: self = .defaultValue
+        case 6: self = .logger
+        default: self = .unknown
+        }
+    }
+}
+
+/// One config entry of a topic or broker (DescribeConfigs).
+public struct ConfigRow: Sendable, Equatable, Codable {
+    public var name: String
+    /// nil when the broker hides it (sensitive) or it has no value.
+    public var value: String?
+    public var source: ConfigSourceKind
+    public var isSensitive: Bool
+    public var isReadOnly: Bool
+    public init(name: String, value: String?, source: ConfigSourceKind, isSensitive: Bool = false, isReadOnly: Bool = false) {
+        self.name = name; self.value = value; self.source = source; self.isSensitive = isSensitive; self.isReadOnly = isReadOnly
+    }
+
+    /// Whether "remove override" applies to this entry of `target`: a topic's own override,
+    /// or a broker's per-broker dynamic value (IncrementalAlterConfigs DELETE on that resource).
+    /// A cluster-wide dynamic default lives on the "" resource, not this broker's.
+    public func isRemovable(in target: ConfigTarget) -> Bool {
+        switch target {
+        case .topic: source == .topicOverride
+        case .broker: source == .dynamicBroker
+        }
+    }
+}
+
+/// One message to produce from the "Produce message" dialog.
+public struct SingleMessage: Equatable, Sendable {
+    public var topic: String
+    /// nil = the producer's partitioner (murmur2 of the key, as Java and librdkafka).
+    public var partition: Int32?
+    public var key: [UInt8]?
+    public var value: [UInt8]?
+    public var headers: [MessageHeader]
+    public init(topic: String, partition: Int32?, key: [UInt8]?, value: [UInt8]?, headers: [MessageHeader]) {
+        self.topic = topic; self.partition = partition; self.key = key; self.value = value; self.headers = headers
+    }
+}
+
+/// Which messages an export writes, and where.
+public struct ExportSpec: Equatable, Sendable {
+    public var topic: String
+    /// nil = every partition.
+    public var partition: Int32?
+    /// First offset per partition (clamped to the log start).
+    public var fromOffset: Int64
+    /// Offset to stop before, per partition; nil = up to the end (until a read comes back empty).
+    public var toOffset: Int64?
+    /// At most this many messages in all.
+    public var maxMessages: Int
+    public var path: String
+}
+
 public enum BrokerOperation: String, Sendable, CaseIterable {
     case stop, start, restart
 }
@@ -113,10 +216,25 @@ public enum ConsoleAction: Equatable, Sendable {
     case planOffsetReset(OffsetResetRequest)
     case executeOffsetReset(OffsetResetPlan)
     case broker(BrokerOperation, id: Int32)
+    case addPartitions(topic: String, total: Int32)
+    case deleteGroup(String)
+    case produceMessage(SingleMessage)
+    /// Reads a topic's or broker's configs (not a mutation).
+    case describeConfigs(ConfigTarget)
+    case setConfig(ConfigTarget, key: String, value: String)
+    /// Removes an override (IncrementalAlterConfigs DELETE): the value falls back to the
+    /// next source (broker, then default).
+    case deleteConfig(ConfigTarget, key: String)
+    /// Writes messages read from the cluster to a file as JSON lines (a read; the file is local).
+    case exportMessages(ExportSpec)
+    /// Writes bytes to a local file (a copied message).
+    case writeFile(path: String, contents: [UInt8], what: String)
 
     var isMutation: Bool {
-        if case .planOffsetReset = self { return false }
-        return true
+        switch self {
+        case .planOffsetReset, .describeConfigs, .exportMessages, .writeFile: return false
+        default: return true
+        }
     }
 }
 
@@ -127,6 +245,8 @@ public enum ConsoleEffect: Equatable, Sendable {
     case perform(ConsoleAction)
     /// Start (or, with nil, stop) tailing messages.
     case tail(TailRequest?)
+    /// Put text on the terminal's clipboard (OSC 52; the terminal may ignore it).
+    case clipboard(String)
     /// Changes how many records tail `id` may deliver in total (nil: no limit, following).
     case tailLimit(id: Int, limit: Int?)
 }
@@ -140,4 +260,6 @@ public enum ConsoleEvent: Equatable, Sendable {
     case resetPlan(OffsetResetPlan)
     case messages(tailId: Int, [ConsoleMessage])
     case tailError(tailId: Int, String)
+    case configs(ConfigTarget, [ConfigRow])
+    case configsFailed(ConfigTarget, String)
 }

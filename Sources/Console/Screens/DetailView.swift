@@ -116,7 +116,7 @@ struct DetailView {
     }
 
     var modeText: String {
-        (message != nil ? (raw ? "raw bytes" : "pretty") + "  r toggle  " : "") + "w wrap " + (wrap ? "on" : "off")
+        (message != nil ? (raw ? "raw bytes" : "pretty") + "  r toggle  c copy  " : "") + "w wrap " + (wrap ? "on" : "off")
     }
 
     mutating func draw(in canvas: inout Canvas) {

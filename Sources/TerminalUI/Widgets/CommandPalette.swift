@@ -44,6 +44,9 @@ public struct CommandPalette: Sendable {
         case .up: selected = max(0, selected - 1); navigated = true; return .none
         case .down: selected = min(max(0, matches.count - 1), selected + 1); navigated = true; return .none
         case .tab:
+            // On an empty line every command is already listed; completing to the first
+            // one narrowed the list to it.
+            if editor.text.allSatisfy({ $0 == " " }) { return .none }
             if let m = pick() { editor.set(m.name + " ") }
             return .none
         case .enter:
@@ -71,17 +74,34 @@ public struct CommandPalette: Sendable {
         return m.isEmpty ? nil : m[min(selected, m.count - 1)]
     }
 
-    /// Draws the input line at `row` and up to `maxSuggestions` matches above it.
-    public func draw(in canvas: inout Canvas, row: Int, maxSuggestions: Int = 8) {
+    /// Draws the input line at `row` and the matches above it: as many as fit (the screen
+    /// above the input, at most `maxSuggestions`), scrolled to keep the selected one in view,
+    /// the last line saying how many more there are. A fixed 8 once hid 7 of 15 commands.
+    public func draw(in canvas: inout Canvas, row: Int, maxSuggestions: Int = .max) {
         let m = matches
-        let shown = min(m.count, maxSuggestions, max(0, row - 1))
+        let room = min(maxSuggestions, max(0, row - 1))
+        let sel = min(selected, max(0, m.count - 1))
+        var shown = min(m.count, room)
+        var first = 0
+        if m.count > room, room >= 2 {
+            shown = room - 1   // one line for "N more"
+            first = min(max(0, sel - shown + 1), m.count - shown)
+        }
         let nameWidth = min(18, (m.map { TextWidth.width(of: $0.name) }.max() ?? 0) + 2)
+        let lines = shown + (m.count > shown && room >= 2 ? 1 : 0)
         for i in 0..<shown {
-            let y = row - shown + i
-            let role: Role = i == min(selected, m.count - 1) ? .paletteMatch : .palette
+            let y = row - lines + i
+            let c = m[first + i]
+            let role: Role = first + i == sel ? .paletteMatch : .palette
             canvas.fill(Rect(row: y, col: 0, width: canvas.width, height: 1), role: role)
-            canvas.write(fitted: " :" + m[i].name, row: y, col: 0, width: nameWidth + 2, role: role)
-            canvas.write(fitted: m[i].summary, row: y, col: nameWidth + 3, width: canvas.width - nameWidth - 3, role: role)
+            canvas.write(fitted: " :" + c.name, row: y, col: 0, width: nameWidth + 2, role: role)
+            canvas.write(fitted: c.summary, row: y, col: nameWidth + 3, width: canvas.width - nameWidth - 3, role: role)
+        }
+        if lines > shown {
+            let y = row - 1
+            canvas.fill(Rect(row: y, col: 0, width: canvas.width, height: 1), role: .palette)
+            let more = m.count - shown
+            canvas.write(fitted: "  … \(more) more (Up/Down to scroll)", row: y, col: 0, width: canvas.width, role: .palette)
         }
         canvas.fill(Rect(row: row, col: 0, width: canvas.width, height: 1), role: .input)
         canvas.write(":", row: row, col: 0, role: .inputFocused)

@@ -33,13 +33,25 @@ public struct Form: Sendable {
     public var fields: [FormField]
     public var focus: Int = 0
     public var error: String?
-    public var footer: String
+    /// What submitting does, in the key hints ("create", "delete", "preview").
+    public var submitLabel: String
+    /// A warning shown above the hint line whatever the focus (e.g. the key-ordering
+    /// caveat of adding partitions).
+    public var note: String?
     /// Cross-field validation, run after the per-field validators.
     public var validateAll: @Sendable ([String: String]) -> String?
 
-    public init(title: String, fields: [FormField], footer: String = "Tab next  Enter submit  Esc cancel",
+    public init(title: String, fields: [FormField], submitLabel: String = "submit", note: String? = nil,
                 validateAll: @escaping @Sendable ([String: String]) -> String? = { _ in nil }) {
-        self.title = title; self.fields = fields; self.footer = footer; self.validateAll = validateAll
+        self.title = title; self.fields = fields; self.submitLabel = submitLabel; self.note = note; self.validateAll = validateAll
+    }
+
+    /// The key hints for the focused field. Enter moves to the next field until the last
+    /// one, so only there does it submit (the footer once said "Enter submit" everywhere).
+    public var footer: String {
+        let change = focus < fields.count && !fields[focus].choices.isEmpty ? "Space change  " : ""
+        if focus >= fields.count - 1 { return change + "Enter \(submitLabel)  Esc cancel" }
+        return change + "Enter next  C-s \(submitLabel)  Esc cancel"
     }
 
     public var values: [String: String] {
@@ -86,8 +98,9 @@ public struct Form: Sendable {
         let labelWidth = min(24, (fields.map { TextWidth.width(of: $0.label) }.max() ?? 0) + 1)
         // Wide enough for the error when there is room: broker errors are long and their
         // end ("Unknown configuration x") is the useful part.
-        let width = min(canvas.width - 2, max(50, labelWidth + 34, error.map { TextWidth.width(of: $0) + 4 } ?? 0))
-        let height = min(canvas.height - 2, fields.count + 6)
+        let width = min(canvas.width - 2, max(50, labelWidth + 34, error.map { TextWidth.width(of: $0) + 4 } ?? 0,
+                                              note.map { TextWidth.width(of: $0) + 4 } ?? 0))
+        let height = min(canvas.height - 2, fields.count + 6 + (note == nil ? 0 : 1))
         let rect = canvas.bounds.centered(width: width, height: height)
         canvas.fill(rect, role: .dialog)
         canvas.box(rect, title: title, role: .dialog, titleRole: .dialogTitle)
@@ -95,7 +108,8 @@ public struct Form: Sendable {
         let inputWidth = max(1, inner.width - labelWidth - 2)
         // On a short terminal not every field fits: scroll so the focused one is visible
         // (typing into a field one cannot see was possible at 40x10).
-        let visible = max(1, inner.height - 3)
+        let noteRows = note == nil ? 0 : 1
+        let visible = max(1, inner.height - 3 - noteRows)
         let first = min(max(0, focus - visible + 1), max(0, fields.count - visible))
         for (i, f) in fields.enumerated() where i >= first && i < first + visible {
             let y = inner.row + 1 + i - first
@@ -105,6 +119,9 @@ public struct Form: Sendable {
                        role: i == focus ? .inputFocused : .input, focused: i == focus && f.choices.isEmpty)
         }
         let infoRow = inner.bottom - 2
+        if let note, inner.height >= 4 + noteRows {
+            canvas.write(fitted: note, row: infoRow - 1, col: inner.col + 1, width: inner.width - 2, role: .warn)
+        }
         if let error {
             canvas.write(fitted: error, row: infoRow, col: inner.col + 1, width: inner.width - 2, role: .error)
         } else if focus < fields.count, !fields[focus].hint.isEmpty {

@@ -1,0 +1,301 @@
+import KafkaProtocol
+import LogStorage
+import NIOCore
+@testable import Quorum
+import XCTest
+
+/// The pure state machine, event by event, against Kafka's rules (KafkaRaftClient,
+/// QuorumState, LeaderState): no disk, no network, only effects.
+final class RaftReplicaTests: XCTestCase {
+    let config = QuorumConfig(voters: [1, 2, 3], clusterId: "c1")
+
+    func start(_ id: RaftNodeId = 1, stored: ElectionState? = nil, log: RaftLogView = RaftLogView(), now: Int64 = 0) -> (RaftReplica, [RaftEffect]) {
+        RaftReplica.start(localId: id, config: config, stored: stored, log: log, now: now, randomSeed: 7)
+    }
+
+    func sends(_ effects: [RaftEffect]) -> [(RaftNodeId, RaftMessage)] {
+        effects.compactMap { if case .send(let to, let m) = $0 { (to, m) } else { nil } }
+    }
+
+    func voteRequest(candidate: RaftNodeId, epoch: Int32, lastOffset: Int64, lastEpoch: Int32, cluster: String? = "c1") -> RaftMessage {
+        var p = VoteRequest.PartitionData()
+        p.candidateId = candidate; p.candidateEpoch = epoch; p.lastOffset = lastOffset; p.lastOffsetEpoch = lastEpoch
+        var r = VoteRequest()
+        r.clusterId = cluster
+        r.topics = [VoteRequest.TopicData(topicName: "__cluster_metadata", partitions: [p])]
+        return .request(correlationId: 9, .vote(r))
+    }
+
+    func voteAnswer(_ effects: [RaftEffect]) -> VoteResponse.PartitionData? {
+        for case .send(_, .response(_, .vote(let r))) in effects { return r.topics.first?.partitions.first }
+        return nil
+    }
+
+    func testElectionTimeoutIsRandomInTToTwoTAndVoteIsPersistedBeforeRequests() throws {
+        var (replica, effects) = start()
+        XCTAssertEqual(replica.role, .unattached)
+        XCTAssertEqual(effects.first, .persistElectionState(ElectionState(epoch: 0)))
+        let deadline = try XCTUnwrap(replica.nextDeadline())
+        XCTAssertTrue((1000..<2000).contains(deadline), "\(deadline)")
+        XCTAssertEqual(replica.handle(.tick, now: deadline - 1).filter { if case .send = $0 { true } else { false } }.count, 0)
+        effects = replica.handle(.tick, now: deadline)
+        XCTAssertEqual(replica.role, .candidate)
+        XCTAssertEqual(replica.epoch, 1)
+        let persistIndex = try XCTUnwrap(effects.firstIndex(of: .persistElectionState(ElectionState(epoch: 1, votedId: 1))))
+        let firstSend = try XCTUnwrap(effects.firstIndex { if case .send = $0 { true } else { false } })
+        XCTAssertLessThan(persistIndex, firstSend)
+        let targets = sends(effects).map(\.0).sorted()
+        XCTAssertEqual(targets, [2, 3])
+        for (_, message) in sends(effects) {
+            guard case .request(_, .vote(let r)) = message else { return XCTFail("expected Vote") }
+            XCTAssertEqual(r.clusterId, "c1")
+            XCTAssertEqual(r.topics[0].partitions[0].candidateEpoch, 1)
+        }
+    }
+
+    func testVoteGrantingRules() throws {
+        // Voter 2 with log (end 10, last epoch 3).
+        let log = RaftLogView(endOffset: 10, epochs: [EpochEntry(epoch: 3, startOffset: 0)])
+        var (voter, _) = start(2, stored: ElectionState(epoch: 3), log: log)
+
+        // A candidate whose log is behind is refused, though the voter moves to its epoch.
+        var effects = voter.handle(.received(from: 1, voteRequest(candidate: 1, epoch: 4, lastOffset: 9, lastEpoch: 3)), now: 1)
+        XCTAssertEqual(voteAnswer(effects)?.voteGranted, false)
+        XCTAssertEqual(voter.epoch, 4)
+        XCTAssertEqual(voter.role, .unattached)
+
+        // An up-to-date candidate gets the vote, persisted before the answer.
+        effects = voter.handle(.received(from: 3, voteRequest(candidate: 3, epoch: 4, lastOffset: 10, lastEpoch: 3)), now: 2)
+        XCTAssertEqual(voteAnswer(effects)?.voteGranted, true)
+        let persisted = try XCTUnwrap(effects.firstIndex(of: .persistElectionState(ElectionState(epoch: 4, votedId: 3))))
+        let answered = try XCTUnwrap(effects.firstIndex { if case .send = $0 { true } else { false } })
+        XCTAssertLessThan(persisted, answered)
+        XCTAssertEqual(voter.role, .voted)
+
+        // One vote per epoch: another candidate is refused, the same one granted again.
+        effects = voter.handle(.received(from: 1, voteRequest(candidate: 1, epoch: 4, lastOffset: 50, lastEpoch: 3)), now: 3)
+        XCTAssertEqual(voteAnswer(effects)?.voteGranted, false)
+        effects = voter.handle(.received(from: 3, voteRequest(candidate: 3, epoch: 4, lastOffset: 10, lastEpoch: 3)), now: 4)
+        XCTAssertEqual(voteAnswer(effects)?.voteGranted, true)
+
+        // Stale epoch: FENCED_LEADER_EPOCH. Bad fields: INVALID_REQUEST. Other cluster: INCONSISTENT_CLUSTER_ID.
+        effects = voter.handle(.received(from: 1, voteRequest(candidate: 1, epoch: 3, lastOffset: 50, lastEpoch: 2)), now: 5)
+        XCTAssertEqual(voteAnswer(effects)?.errorCode, ErrorCode.fencedLeaderEpoch.rawValue)
+        effects = voter.handle(.received(from: 1, voteRequest(candidate: 1, epoch: 5, lastOffset: 50, lastEpoch: 5)), now: 6)
+        XCTAssertEqual(voteAnswer(effects)?.errorCode, ErrorCode.invalidRequest.rawValue)
+        effects = voter.handle(.received(from: 1, voteRequest(candidate: 1, epoch: 9, lastOffset: 50, lastEpoch: 3, cluster: "other")), now: 7)
+        guard case .send(_, .response(_, .vote(let r)))? = effects.first(where: { if case .send = $0 { true } else { false } }) else {
+            return XCTFail("no answer")
+        }
+        XCTAssertEqual(r.errorCode, ErrorCode.inconsistentClusterId.rawValue)
+        XCTAssertEqual(voter.epoch, 4, "a request from another cluster changes nothing")
+    }
+
+    /// Wins with a majority, persists leadership, writes a LeaderChangeMessage at the epoch
+    /// start, announces with BeginQuorumEpoch; commits only above the epoch start offset.
+    func testLeaderCommitsOnlyAnEntryOfItsOwnEpoch() throws {
+        let log = RaftLogView(endOffset: 5, epochs: [EpochEntry(epoch: 1, startOffset: 0)])
+        var (replica, _) = start(1, stored: ElectionState(epoch: 1, leaderId: 2), log: log)
+        XCTAssertEqual(replica.role, .follower)
+        var effects = replica.handle(.tick, now: 2000)   // fetch timeout: stands for election
+        XCTAssertEqual(replica.role, .candidate)
+        XCTAssertEqual(replica.epoch, 2)
+        let vote = try XCTUnwrap(sends(effects).first { $0.0 == 2 })
+        var granted = VoteResponse.PartitionData()
+        granted.leaderEpoch = 2; granted.leaderId = -1; granted.voteGranted = true
+        var response = VoteResponse()
+        response.topics = [VoteResponse.TopicData(topicName: "__cluster_metadata", partitions: [granted])]
+        effects = replica.handle(.received(from: 2, .response(correlationId: vote.1.correlationId, .vote(response))), now: 2001)
+        XCTAssertEqual(replica.role, .leader)
+        XCTAssertEqual(effects.first, .persistElectionState(ElectionState(epoch: 2, leaderId: 1, votedId: 1)))
+        guard let append = effects.first(where: { if case .appendAsLeader = $0 { true } else { false } }),
+              case .appendAsLeader(let bytes, let epoch, let base) = append else { return XCTFail("no LeaderChangeMessage") }
+        XCTAssertEqual(epoch, 2)
+        XCTAssertEqual(base, 5)
+        var copy = bytes
+        let batch = try RecordBatch.decode(from: &copy)
+        XCTAssertTrue(batch.isControl)
+        XCTAssertEqual(batch.controlRecordType, .leaderChange)
+        var value = try XCTUnwrap(batch.records.first?.value)
+        let message = try LeaderChangeMessage(from: &value, version: 0)
+        XCTAssertEqual(message.leaderId, 1)
+        XCTAssertEqual(message.grantingVoters.map(\.voterId), [1, 2])
+        XCTAssertEqual(sends(effects).filter { if case .request(_, .beginQuorumEpoch) = $0.1 { true } else { false } }.map(\.0).sorted(), [2, 3])
+        XCTAssertEqual(replica.log.endOffset, 6)
+
+        // Voter 2 fetches at 5 (holding the old entries): a majority has 5 = the epoch start, not above it.
+        effects = replica.handle(.received(from: 2, fetch(offset: 5, lastEpoch: 1, epoch: 2)), now: 2002)
+        XCTAssertEqual(replica.highWatermark, 0, "old-epoch entries are not committed by counting replicas")
+        // Voter 2 fetches at 6: the LeaderChangeMessage is on a majority; everything below commits.
+        effects = replica.handle(.received(from: 2, fetch(offset: 6, lastEpoch: 2, epoch: 2)), now: 2003)
+        XCTAssertEqual(replica.highWatermark, 6)
+        XCTAssertTrue(effects.contains(.highWatermark(6)))
+    }
+
+    func fetch(offset: Int64, lastEpoch: Int32, epoch: Int32, replica: Int32 = 2) -> RaftMessage {
+        var p = FetchRequest.FetchPartition()
+        p.fetchOffset = offset; p.lastFetchedEpoch = lastEpoch; p.currentLeaderEpoch = epoch
+        var t = FetchRequest.FetchTopic()
+        t.topicId = MetadataPartition.topicId
+        t.partitions = [p]
+        var r = FetchRequest()
+        r.replicaState.replicaId = replica
+        r.topics = [t]
+        r.maxWaitMs = 0
+        return .request(correlationId: 77, .fetch(r))
+    }
+
+    func testFetchValidationAndDivergence() throws {
+        // Leader of epoch 3 whose log has epoch 1 @ 0..9 and epoch 3 @ 10..
+        let log = RaftLogView(endOffset: 12, epochs: [EpochEntry(epoch: 1, startOffset: 0), EpochEntry(epoch: 3, startOffset: 10)])
+        var (replica, effects) = start(1, stored: ElectionState(epoch: 2, votedId: 1), log: RaftLogView(endOffset: 10, epochs: [EpochEntry(epoch: 1, startOffset: 0)]))
+        XCTAssertEqual(replica.role, .candidate)   // restarted having voted for itself
+        _ = log
+        // Win epoch 2's election again (same epoch: a restarted candidate keeps it and asks at once).
+        let vote = try XCTUnwrap(sends(effects).first { $0.0 == 3 })
+        var granted = VoteResponse.PartitionData()
+        granted.leaderEpoch = 2; granted.leaderId = -1; granted.voteGranted = true
+        var response = VoteResponse()
+        response.topics = [VoteResponse.TopicData(topicName: "__cluster_metadata", partitions: [granted])]
+        effects = replica.handle(.received(from: 3, .response(correlationId: vote.1.correlationId, .vote(response))), now: 2)
+        XCTAssertEqual(replica.role, .leader)
+        XCTAssertEqual(replica.log, RaftLogView(endOffset: 11, epochs: [EpochEntry(epoch: 1, startOffset: 0), EpochEntry(epoch: 2, startOffset: 10)]))
+
+        func answer(_ message: RaftMessage) -> FetchResponse.PartitionData? {
+            let effects = replica.handle(.received(from: 2, message), now: 3)
+            for case .sendFetchResponse(_, _, let r, _, _) in effects { return r.responses.first?.partitions.first }
+            return nil
+        }
+        // A follower that wrote epoch-1 entries up to 14 (never committed) must cut back to 10.
+        let diverging = try XCTUnwrap(answer(fetch(offset: 14, lastEpoch: 1, epoch: 2)))
+        XCTAssertEqual(diverging.divergingEpoch.epoch, 1)
+        XCTAssertEqual(diverging.divergingEpoch.endOffset, 10)
+        XCTAssertEqual(answer(fetch(offset: 5, lastEpoch: 1, epoch: 1))?.errorCode, ErrorCode.fencedLeaderEpoch.rawValue)
+        XCTAssertEqual(answer(fetch(offset: 5, lastEpoch: 1, epoch: 3))?.errorCode, ErrorCode.unknownLeaderEpoch.rawValue)
+        XCTAssertEqual(answer(fetch(offset: 5, lastEpoch: 3, epoch: 2))?.errorCode, ErrorCode.invalidRequest.rawValue)
+        let valid = try XCTUnwrap(answer(fetch(offset: 10, lastEpoch: 1, epoch: 2)))
+        XCTAssertEqual(valid.errorCode, 0)
+        XCTAssertEqual(valid.divergingEpoch.epoch, -1)
+        XCTAssertEqual(valid.currentLeader.leaderId, 1)
+    }
+
+    func testFollowerRefusesToTruncateBelowItsHighWatermark() throws {
+        let log = RaftLogView(endOffset: 10, epochs: [EpochEntry(epoch: 1, startOffset: 0)])
+        var (replica, effects) = start(2, stored: ElectionState(epoch: 2, leaderId: 1), log: log)
+        let fetch = try XCTUnwrap(sends(effects).first)
+        // The leader says HW 8.
+        var p = FetchResponse.PartitionData()
+        p.highWatermark = 8
+        p.currentLeader = FetchResponse.LeaderIdAndEpoch(leaderId: 1, leaderEpoch: 2)
+        var r = FetchResponse()
+        var t = FetchResponse.FetchableTopicResponse()
+        t.topicId = MetadataPartition.topicId
+        t.partitions = [p]
+        r.responses = [t]
+        effects = replica.handle(.received(from: 1, .response(correlationId: fetch.1.correlationId, .fetch(r))), now: 1)
+        XCTAssertEqual(replica.highWatermark, 8)
+        let next = try XCTUnwrap(sends(effects).first)
+        // Then asks it to truncate to 5: a committed entry would be lost. Kafka throws; so do we.
+        r.responses[0].partitions[0].divergingEpoch = FetchResponse.EpochEndOffset(epoch: 1, endOffset: 5)
+        effects = replica.handle(.received(from: 1, .response(correlationId: next.1.correlationId, .fetch(r))), now: 2)
+        XCTAssertTrue(effects.contains { if case .fatal = $0 { true } else { false } })
+        XCTAssertFalse(effects.contains(.truncate(to: 5)))
+    }
+
+    func testCheckQuorumResignsAndSendsEndQuorumEpoch() throws {
+        let (replica, effects) = start(1, stored: ElectionState(epoch: 4, leaderId: 1, votedId: 1))
+        XCTAssertEqual(replica.role, .resigned, "a restarted leader comes back Resigned")
+        let ends = sends(effects).filter { if case .request(_, .endQuorumEpoch) = $0.1 { true } else { false } }
+        XCTAssertEqual(ends.map(\.0).sorted(), [2, 3])
+
+        // A leader that hears from a majority stays; one that does not resigns after 1.5 x fetch timeout.
+        var leader = try electedLeader()
+        XCTAssertEqual(leader.role, .leader)
+        var now: Int64 = 100
+        while now < 10_000 {
+            _ = leader.handle(.received(from: 3, fetch(offset: leader.log.endOffset, lastEpoch: leader.epoch, epoch: leader.epoch, replica: 3)), now: now)
+            now += 1000
+            _ = leader.handle(.tick, now: now)
+        }
+        XCTAssertEqual(leader.role, .leader, "voter 3 keeps fetching: leader + 3 is a majority")
+        let effects2 = leader.handle(.tick, now: now + 3000)
+        XCTAssertEqual(leader.role, .resigned)
+        XCTAssertEqual(sends(effects2).filter { if case .request(_, .endQuorumEpoch) = $0.1 { true } else { false } }.count, 2)
+    }
+
+    /// Node 1 elected in epoch 1 by node 2's vote.
+    func electedLeader() throws -> RaftReplica {
+        var (replica, _) = start(1)
+        let effects = replica.handle(.tick, now: 2000)
+        let vote = try XCTUnwrap(sends(effects).first { $0.0 == 2 })
+        var granted = VoteResponse.PartitionData()
+        granted.leaderEpoch = replica.epoch; granted.leaderId = -1; granted.voteGranted = true
+        var response = VoteResponse()
+        response.topics = [VoteResponse.TopicData(topicName: "__cluster_metadata", partitions: [granted])]
+        _ = replica.handle(.received(from: 2, .response(correlationId: vote.1.correlationId, .vote(response))), now: 2001)
+        return replica
+    }
+
+    /// A stale voter that stands again and again (and is refused: its log is behind) must not
+    /// hold back the others' election timers: moving to its epoch keeps the running timer, as
+    /// Kafka's transitionToUnattached does. (The simulation found the livelock, seed 8.)
+    func testRefusedCandidatesDoNotResetTheElectionTimer() throws {
+        let log = RaftLogView(endOffset: 10, epochs: [EpochEntry(epoch: 1, startOffset: 0)])
+        var (voter, _) = start(2, stored: ElectionState(epoch: 1), log: log)
+        let deadline = try XCTUnwrap(voter.nextDeadline())
+        var now: Int64 = 0
+        var epoch: Int32 = 2
+        while now < deadline - 1 {
+            now = min(now + 300, deadline - 1)
+            let effects = voter.handle(.received(from: 3, voteRequest(candidate: 3, epoch: epoch, lastOffset: 2, lastEpoch: 1)), now: now)
+            XCTAssertEqual(voteAnswer(effects)?.voteGranted, false)
+            epoch += 1
+        }
+        XCTAssertEqual(voter.nextDeadline(), deadline)
+        _ = voter.handle(.tick, now: deadline)
+        XCTAssertEqual(voter.role, .candidate, "the up-to-date voter stands when its own timer runs out")
+    }
+
+    /// A broker (observer, not a voter) that knows no leader asks a voter; the answer names the
+    /// leader and the observer follows it. It never stands for election.
+    func testObserverFindsTheLeaderThroughAnyVoter() throws {
+        var (observer, effects) = RaftReplica.start(localId: 101, config: config, stored: nil, log: RaftLogView(),
+                                                    now: 0, randomSeed: 3)
+        XCTAssertFalse(observer.isVoter)
+        guard case .unattached(let unattached) = observer.state else { return XCTFail("expected Unattached") }
+        XCTAssertNil(unattached.electionDeadline, "no election timer")
+        let ask = try XCTUnwrap(sends(effects).first)
+        guard case .request(let id, .fetch(let request)) = ask.1 else { return XCTFail("expected a Fetch") }
+        XCTAssertEqual(request.replicaState.replicaId, 101)
+        var p = FetchResponse.PartitionData()
+        p.errorCode = ErrorCode.fencedLeaderEpoch.rawValue
+        p.currentLeader = FetchResponse.LeaderIdAndEpoch(leaderId: 3, leaderEpoch: 5)
+        var t = FetchResponse.FetchableTopicResponse()
+        t.topicId = MetadataPartition.topicId
+        t.partitions = [p]
+        var response = FetchResponse()
+        response.responses = [t]
+        effects = observer.handle(.received(from: ask.0, .response(correlationId: id, .fetch(response))), now: 5)
+        XCTAssertEqual(observer.role, .follower)
+        XCTAssertEqual(observer.leaderId, 3)
+        XCTAssertEqual(observer.epoch, 5)
+        effects = observer.handle(.tick, now: 10_000)
+        XCTAssertEqual(observer.role, .follower, "an observer never becomes a candidate")
+    }
+
+    func testRestartInAnOlderEpochThanTheLogStartsUnattachedAtTheLogsEpoch() {
+        let log = RaftLogView(endOffset: 4, epochs: [EpochEntry(epoch: 6, startOffset: 0)])
+        let (replica, effects) = start(3, stored: ElectionState(epoch: 2, leaderId: 1), log: log)
+        XCTAssertEqual(replica.role, .unattached)
+        XCTAssertEqual(replica.epoch, 6)
+        XCTAssertEqual(effects.first, .persistElectionState(ElectionState(epoch: 6)))
+    }
+
+    func testMessagesSurviveTheWireVersions() throws {
+        var (replica, effects) = start()
+        effects = replica.handle(.tick, now: 5000)
+        for (_, message) in sends(effects) {
+            XCTAssertEqual(try message.roundTripped(), message)
+        }
+    }
+}
