@@ -283,6 +283,42 @@ final class RaftReplicaTests: XCTestCase {
         XCTAssertEqual(observer.role, .follower, "an observer never becomes a candidate")
     }
 
+    /// Bad input from the issue: another cluster's id gets INCONSISTENT_CLUSTER_ID and changes
+    /// nothing; a vote for a node that is not a voter is refused; BeginQuorumEpoch for a stale
+    /// epoch gets FENCED_LEADER_EPOCH.
+    func testOtherClustersUnknownVotersAndStaleEpochs() throws {
+        var leader = try electedLeader()
+        var fetchMessage = fetch(offset: 0, lastEpoch: 0, epoch: leader.epoch)
+        if case .request(let id, .fetch(var r)) = fetchMessage {
+            r.clusterId = "another-cluster"
+            fetchMessage = .request(correlationId: id, .fetch(r))
+        }
+        var effects = leader.handle(.received(from: 2, fetchMessage), now: 2100)
+        guard case .sendFetchResponse(_, _, let response, let readFrom, _)? = effects.first(where: { if case .sendFetchResponse = $0 { true } else { false } }) else {
+            return XCTFail("no answer")
+        }
+        XCTAssertEqual(response.errorCode, ErrorCode.inconsistentClusterId.rawValue)
+        XCTAssertNil(readFrom)
+        XCTAssertEqual(leader.role, .leader)
+
+        var (voter, _) = start(2, stored: ElectionState(epoch: 3))
+        effects = voter.handle(.received(from: 9, voteRequest(candidate: 9, epoch: 4, lastOffset: 0, lastEpoch: 0)), now: 1)
+        XCTAssertEqual(voteAnswer(effects)?.voteGranted, false, "node 9 is not a voter")
+
+        var p = BeginQuorumEpochRequest.PartitionData()
+        p.leaderId = 3; p.leaderEpoch = 2
+        var begin = BeginQuorumEpochRequest()
+        begin.clusterId = "c1"
+        begin.topics = [BeginQuorumEpochRequest.TopicData(topicName: "__cluster_metadata", partitions: [p])]
+        effects = voter.handle(.received(from: 3, .request(correlationId: 1, .beginQuorumEpoch(begin))), now: 2)
+        guard case .send(_, .response(_, .beginQuorumEpoch(let answer)))? = effects.first(where: { if case .send = $0 { true } else { false } }) else {
+            return XCTFail("no answer")
+        }
+        XCTAssertEqual(answer.topics.first?.partitions.first?.errorCode, ErrorCode.fencedLeaderEpoch.rawValue)
+        XCTAssertEqual(answer.topics.first?.partitions.first?.leaderEpoch, 4)
+        XCTAssertEqual(voter.role, .unattached)
+    }
+
     func testRestartInAnOlderEpochThanTheLogStartsUnattachedAtTheLogsEpoch() {
         let log = RaftLogView(endOffset: 4, epochs: [EpochEntry(epoch: 6, startOffset: 0)])
         let (replica, effects) = start(3, stored: ElectionState(epoch: 2, leaderId: 1), log: log)

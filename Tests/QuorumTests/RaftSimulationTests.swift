@@ -10,7 +10,7 @@ import XCTest
 ///   `SAMSA_RAFT_SEED_BASE=<n>|random` where they start (default fixed, so CI is reproducible).
 /// * `scripts/raft-sim.sh` runs a long batch with a random base.
 final class RaftSimulationTests: XCTestCase {
-    static let defaultRuns = 200
+    static let defaultRuns = 150
 
     private func env(_ name: String) -> String? { ProcessInfo.processInfo.environment[name] }
 
