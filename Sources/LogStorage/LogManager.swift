@@ -35,6 +35,13 @@ public struct LogManagerConfig: Sendable {
     public var cleanerBackoffMs: Int64 = 15_000
     /// `log.cleaner.enable`.
     public var cleanerEnabled = true
+    /// `producer.id.expiration.ms`: compaction keeps the last (possibly emptied) batch of a
+    /// producer id only while that producer wrote within this time.
+    public var producerIdExpirationMs: Int64 = PartitionLog.defaultProducerIdExpirationMs
+    /// `log.max.open.segment.files` (Samsa; Kafka keeps every segment open): segment files
+    /// kept open across all partitions, in one LRU cache. nil: from the open-file limit
+    /// (``FileDescriptorLimit/defaultSegmentFileCacheSize(softLimit:)``).
+    public var maxOpenSegmentFiles: Int?
 
     public init(logDirs: [String], defaultLogConfig: LogConfig = LogConfig(), recoveryThreads: Int? = nil) {
         self.logDirs = logDirs
@@ -57,6 +64,13 @@ public struct LogManagerConfig: Sendable {
         try long("log.flush.start.offset.checkpoint.interval.ms", &logStartOffsetCheckpointIntervalMs)
         try long("replica.high.watermark.checkpoint.interval.ms", &highWatermarkCheckpointIntervalMs)
         try long("log.cleaner.backoff.ms", &cleanerBackoffMs)
+        try long("producer.id.expiration.ms", &producerIdExpirationMs)
+        if let v = p["log.max.open.segment.files"], v.trimmingWhitespace() != "-1" {
+            guard let n = Int(v.trimmingWhitespace()), n >= 1 else {
+                throw .invalidValue(key: "log.max.open.segment.files", value: v, reason: "expected a positive integer, or -1 for a size from the open-file limit")
+            }
+            maxOpenSegmentFiles = n
+        }
         if let v = p["log.cleaner.enable"] { cleanerEnabled = v.trimmingWhitespace().lowercased() != "false" }
         if let v = p["num.recovery.threads.per.data.dir"], let n = Int(v), n > 0 { recoveryThreads = max(recoveryThreads, n * dirs.count) }
     }
@@ -85,6 +99,8 @@ public final class LogManager: @unchecked Sendable {
     static let highWatermarkFile = "replication-offset-checkpoint"
 
     public let config: LogManagerConfig
+    /// The open segment files of every log (bounded: see ``SegmentFileCache``).
+    public let fileCache: SegmentFileCache
     let fileSystem: any FileSystem
     let clock: any LogClock
     private let logger: Logger
@@ -124,6 +140,7 @@ public final class LogManager: @unchecked Sendable {
         leaderEpochBound: @Sendable (TopicPartition) -> Int32? = { _ in nil }
     ) throws(LogStorageError) {
         self.config = config
+        self.fileCache = SegmentFileCache(capacity: config.maxOpenSegmentFiles ?? FileDescriptorLimit.defaultSegmentFileCacheSize())
         self.fileSystem = fileSystem
         self.clock = clock
         self.logger = logger
@@ -165,7 +182,7 @@ public final class LogManager: @unchecked Sendable {
         // Open in parallel: each partition is independent, and recovery is mostly I/O.
         let opened = OpenResults(count: jobs.count)
         let workers = max(1, min(config.recoveryThreads, jobs.count))
-        let fs = fileSystem, clk = clock, defaults = config.defaultLogConfig
+        let fs = fileSystem, clk = clock, defaults = config.defaultLogConfig, cache = fileCache
         let jobList = jobs
         let health = dirHealth
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
@@ -177,7 +194,7 @@ public final class LogManager: @unchecked Sendable {
                                      config: topicConfig(job.tp.topic) ?? defaults, fileSystem: fs, clock: clk,
                                      hadCleanShutdown: job.clean, recoveryPoint: job.recoveryPoint,
                                      logStartOffset: job.start, highWatermark: job.hw,
-                                     maxLeaderEpoch: leaderEpochBound(job.tp), dirHealth: health[job.dir])
+                                     maxLeaderEpoch: leaderEpochBound(job.tp), dirHealth: health[job.dir], fileCache: cache)
                 }
                 opened.set(i, result)
                 i += workers
@@ -286,7 +303,7 @@ public final class LogManager: @unchecked Sendable {
             if let failure = dirHealth[dir]?.failure { throw failure }
             let log = try PartitionLog(directory: joinPath(dir, tp.description), topic: topic, partition: partition,
                                        config: logConfig ?? config.defaultLogConfig, fileSystem: fileSystem, clock: clock,
-                                       hadCleanShutdown: false, recoveryPoint: 0, dirHealth: dirHealth[dir])
+                                       hadCleanShutdown: false, recoveryPoint: 0, dirHealth: dirHealth[dir], fileCache: fileCache)
             log.setLogStartOffsetListener { [weak self] in self?.checkpoint(Self.logStartOffsetFile) }
             logs[tp] = log
             logDirOf[tp] = dir
@@ -393,7 +410,7 @@ public final class LogManager: @unchecked Sendable {
         var compacted = 0
         for log in allLogs where log.config.cleanupPolicy.contains(.compact) {
             do throws(LogStorageError) {
-                if try log.compact() != nil { compacted += 1 }
+                if try log.compact(producerIdExpirationMs: config.producerIdExpirationMs) != nil { compacted += 1 }
             } catch {
                 if error != .closed { logger.error("compaction of \(log.topic)-\(log.partition) failed: \(error)") }
             }

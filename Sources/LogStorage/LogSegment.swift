@@ -26,7 +26,11 @@ final class LogSegment {
     let directory: String
     let fileSystem: any FileSystem
     private(set) var logPath: String
+    /// The open `.log` file when no shared cache is used (tests, tools).
     private var openFile: (any StorageFile)?
+    /// The broker's bounded cache of open segment files, when the log manager gave one.
+    private let fileCache: SegmentFileCache?
+    private let cacheKey: SegmentFileCache.Key
     /// Bytes of batches in the `.log` file.
     private(set) var size: Int64
     let offsetIndex: OffsetIndex
@@ -60,26 +64,39 @@ final class LogSegment {
     }
 
     /// Creates a new, empty segment (replacing any stale files with the same base offset).
-    static func create(fileSystem: any FileSystem, directory: String, baseOffset: Int64, nowMs: Int64) throws(FileSystemError) -> LogSegment {
-        let segment = LogSegment(fileSystem: fileSystem, directory: directory, baseOffset: baseOffset, size: 0, nowMs: nowMs, loaded: true)
-        let file = try fileSystem.open(segment.logPath, create: true)
+    static func create(fileSystem: any FileSystem, directory: String, baseOffset: Int64, nowMs: Int64,
+                       fileCache: SegmentFileCache? = nil) throws(FileSystemError) -> LogSegment {
+        let segment = LogSegment(fileSystem: fileSystem, directory: directory, baseOffset: baseOffset, size: 0, nowMs: nowMs, loaded: true,
+                                 fileCache: fileCache)
+        let path = segment.logPath
+        let file: any StorageFile
+        if let fileCache {
+            file = try fileCache.file(for: segment.cacheKey) { () throws(FileSystemError) in try fileSystem.open(path, create: true) }
+        } else {
+            file = try fileSystem.open(path, create: true)
+            segment.openFile = file
+        }
         if try file.size() != 0 { try file.truncate(to: 0) }
         try fileSystem.removeFile(segment.offsetIndex.path)
         try fileSystem.removeFile(segment.timeIndex.path)
-        segment.openFile = file
         segment.cachedNextOffset = baseOffset
         segment.needsDirectorySync = true
         return segment
     }
 
     /// Describes an existing segment without reading it.
-    static func existing(fileSystem: any FileSystem, directory: String, baseOffset: Int64, nowMs: Int64) -> LogSegment {
+    static func existing(fileSystem: any FileSystem, directory: String, baseOffset: Int64, nowMs: Int64,
+                         fileCache: SegmentFileCache? = nil) -> LogSegment {
         let path = joinPath(directory, fileName(baseOffset, logSuffix))
         let size = fileSystem.fileSize(path) ?? 0
-        return LogSegment(fileSystem: fileSystem, directory: directory, baseOffset: baseOffset, size: size, nowMs: nowMs, loaded: false)
+        return LogSegment(fileSystem: fileSystem, directory: directory, baseOffset: baseOffset, size: size, nowMs: nowMs, loaded: false,
+                          fileCache: fileCache)
     }
 
-    private init(fileSystem: any FileSystem, directory: String, baseOffset: Int64, size: Int64, nowMs: Int64, loaded: Bool) {
+    private init(fileSystem: any FileSystem, directory: String, baseOffset: Int64, size: Int64, nowMs: Int64, loaded: Bool,
+                 fileCache: SegmentFileCache?) {
+        self.fileCache = fileCache
+        self.cacheKey = fileCache?.makeKey() ?? 0
         self.fileSystem = fileSystem
         self.directory = directory
         self.baseOffset = baseOffset
@@ -92,11 +109,26 @@ final class LogSegment {
         self.createdMs = nowMs
     }
 
+    deinit { fileCache?.remove(cacheKey) }
+
+    /// The open `.log` file: from the shared cache (opened again after an eviction), or kept
+    /// by the segment itself when there is no cache.
     func file() throws(FileSystemError) -> any StorageFile {
+        if let fileCache {
+            let fs = fileSystem, path = logPath
+            return try fileCache.file(for: cacheKey) { () throws(FileSystemError) in try fs.open(path, create: false) }
+        }
         if let openFile { return openFile }
         let file = try fileSystem.open(logPath, create: false)
         openFile = file
         return file
+    }
+
+    /// Lets the segment's descriptor go (segment deleted, replaced or its log closed). Reads in
+    /// flight keep the file open until they finish.
+    func releaseFile() {
+        fileCache?.remove(cacheKey)
+        openFile = nil
     }
 
     // MARK: Indexes and end offset
@@ -352,6 +384,16 @@ final class LogSegment {
             boundary = end
         }
         return boundary
+    }
+
+    /// Whether every batch in [from, to) (batch boundaries) is a data batch without records.
+    func onlyRecordlessBatches(from: Int64, to: Int64) throws(FileSystemError) -> Bool {
+        var scanner = BatchScanner(file: try file(), from: from, to: to, chunkSize: 16 * 1024, wantBodies: false)
+        while let result = try scanner.next() {
+            guard case .success(let batch) = result else { return false }
+            if batch.header.recordCount != 0 || batch.header.isControl { return false }
+        }
+        return true
     }
 
     /// The end of the whole, plausible batches from `from` (a batch boundary) up to `limit`,

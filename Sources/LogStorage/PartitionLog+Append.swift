@@ -191,7 +191,8 @@ extension PartitionLog {
             segments.removeLast()
         }
         // The new file's directory entry is fsynced by its first flush.
-        let segment = try LogSegment.create(fileSystem: fileSystem, directory: directory, baseOffset: baseOffset, nowMs: now)
+        let segment = try LogSegment.create(fileSystem: fileSystem, directory: directory, baseOffset: baseOffset, nowMs: now,
+                                            fileCache: fileCache)
         segments.append(segment)
         return segment
     }

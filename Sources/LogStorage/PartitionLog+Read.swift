@@ -11,8 +11,17 @@ extension PartitionLog {
     ///     consumers; nil, i.e. the LEO, for followers).
     ///   - minOneBatch: return the first batch even when it alone exceeds `maxBytes` (KIP-74), so a
     ///     consumer can never get stuck behind a large batch.
+    ///   - skipRecordlessBatches: for consumers. When everything from `offset` to the end of its
+    ///     segment is batches without records (what compaction leaves for producer state), answer
+    ///     with the next segment's batches instead (the consumer skips offsets that hold nothing,
+    ///     as it does across any compaction gap), and with the empty batches only when no record
+    ///     follows below the limit. An answer made only of record-less batches is what librdkafka
+    ///     takes for "the fetch size is too small": it doubles its fetch size and, once that
+    ///     reaches 1 GiB, reports MSG_SIZE_TOO_LARGE on every such answer. Followers and the
+    ///     producer-state rebuild must see every batch, so they leave this off.
     /// - Throws: ``LogStorageError/offsetOutOfRange(offset:logStartOffset:logEndOffset:)``.
-    public func read(from offset: Int64, maxBytes: Int, maxOffset: Int64? = nil, minOneBatch: Bool = true) throws(LogStorageError) -> LogReadResult {
+    public func read(from offset: Int64, maxBytes: Int, maxOffset: Int64? = nil, minOneBatch: Bool = true,
+                     skipRecordlessBatches: Bool = false) throws(LogStorageError) -> LogReadResult {
         try lock.withLock { () throws(LogStorageError) -> LogReadResult in
             if isClosed { throw .closed }
             // No failure check: after an I/O error (this log's or its directory's) what was
@@ -26,6 +35,8 @@ extension PartitionLog {
             guard offset < limitOffset, maxBytes >= 0 else { return result }
             let interval = _config.indexIntervalBytes
             var corruption: String?
+            // The record-less run found first, answered when no record follows it.
+            var recordless: LogSlice?
             do throws(FileSystemError) {
                 var i = segmentIndex(containing: offset)
                 segmentLoop: while i < segments.count {
@@ -67,11 +78,20 @@ extension PartitionLog {
                         if end == start && minOneBatch { end = start + Int64(first.header.totalSize) }
                     }
                     if end > start {
-                        result.slice = LogSlice(path: segment.logPath, position: start, length: Int(end - start),
-                                                firstBatchBaseOffset: first.header.baseOffset, file: try segment.file())
+                        let slice = LogSlice(path: segment.logPath, position: start, length: Int(end - start),
+                                             firstBatchBaseOffset: first.header.baseOffset, file: try segment.file())
+                        if skipRecordlessBatches, first.header.recordCount == 0, !first.header.isControl,
+                           end == segment.size, i + 1 < segments.count, segments[i + 1].baseOffset < limitOffset,
+                           try segment.onlyRecordlessBatches(from: start, to: end) {
+                            if recordless == nil { recordless = slice }
+                            i += 1
+                            continue segmentLoop
+                        }
+                        result.slice = slice
                     }
                     break segmentLoop
                 }
+                if result.slice == nil, corruption == nil { result.slice = recordless }
             } catch {
                 throw recordFailure(error)
             }

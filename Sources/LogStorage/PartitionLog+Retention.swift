@@ -40,7 +40,8 @@ extension PartitionLog {
         for segment in segments {
             for path in [segment.logPath, segment.offsetIndex.path, segment.timeIndex.path] { try fileSystem.removeFile(path) }
         }
-        segments = [try LogSegment.create(fileSystem: fileSystem, directory: directory, baseOffset: offset, nowMs: clock.milliseconds())]
+        segments = [try LogSegment.create(fileSystem: fileSystem, directory: directory, baseOffset: offset, nowMs: clock.milliseconds(),
+                                          fileCache: fileCache)]
         try fileSystem.syncDirectory(directory)
         generation &+= 1
         _logEndOffset = offset
@@ -168,7 +169,10 @@ extension PartitionLog {
     public func close() throws(LogStorageError) {
         try lock.withLock { () throws(LogStorageError) in
             guard !isClosed else { return }
-            defer { isClosed = true }
+            defer {
+                isClosed = true
+                for segment in segments { segment.releaseFile() }
+            }
             for entry in pendingDeletions { for path in entry.paths { try? fileSystem.removeFile(path) } }
             pendingDeletions = []
             if let failure = currentFailure { throw failure }
@@ -189,6 +193,7 @@ extension PartitionLog {
     func deleteFiles(deleteSuffix: String) throws(LogStorageError) {
         try lock.withLock { () throws(LogStorageError) in
             isClosed = true
+            for segment in segments { segment.releaseFile() }
             let parent = parentDirectory(of: directory)
             let name = String(directory.dropFirst(parent.count + 1))
             let doomed = joinPath(parent, name + "." + deleteSuffix + "-delete")

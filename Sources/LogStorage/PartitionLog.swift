@@ -20,6 +20,8 @@ public final class PartitionLog: @unchecked Sendable {
     public let directory: String
     let fileSystem: any FileSystem
     let clock: any LogClock
+    /// The broker's shared cache of open segment files (nil: each segment keeps its own open).
+    let fileCache: SegmentFileCache?
     /// Shared with the other logs of the same log directory.
     public let dirHealth: LogDirHealth
 
@@ -86,8 +88,10 @@ public final class PartitionLog: @unchecked Sendable {
         fileSystem: any FileSystem = POSIXFileSystem(), clock: any LogClock = SystemLogClock(),
         hadCleanShutdown: Bool = false, recoveryPoint: Int64 = 0,
         logStartOffset: Int64? = nil, highWatermark: Int64? = nil,
-        maxLeaderEpoch: Int32? = nil, dirHealth: LogDirHealth? = nil
+        maxLeaderEpoch: Int32? = nil, dirHealth: LogDirHealth? = nil,
+        fileCache: SegmentFileCache? = nil
     ) throws(LogStorageError) {
+        self.fileCache = fileCache
         self.dirHealth = dirHealth ?? LogDirHealth(directory: parentDirectory(of: directory))
         self.topic = topic
         self.partition = partition
@@ -102,9 +106,10 @@ public final class PartitionLog: @unchecked Sendable {
             try fileSystem.createDirectory(directory)
             epochCache = try LeaderEpochCache(fileSystem: fileSystem, directory: directory, deferWrites: true)
             var summary = RecoverySummary(recovered: false, segmentsRecovered: 0, truncatedBytes: 0, segmentsDeleted: 0, reason: nil)
-            segments = try Self.loadSegments(fileSystem: fileSystem, directory: directory, nowMs: now)
+            segments = try Self.loadSegments(fileSystem: fileSystem, directory: directory, nowMs: now, fileCache: fileCache)
             if segments.isEmpty {
-                segments = [try LogSegment.create(fileSystem: fileSystem, directory: directory, baseOffset: logStartOffset ?? 0, nowMs: now)]
+                segments = [try LogSegment.create(fileSystem: fileSystem, directory: directory, baseOffset: logStartOffset ?? 0, nowMs: now,
+                                                  fileCache: fileCache)]
             }
             _logStartOffset = 0; _logEndOffset = 0; _highWatermark = 0; _recoveryPoint = 0
             recoverySummary = summary
@@ -139,7 +144,8 @@ public final class PartitionLog: @unchecked Sendable {
     /// Lists the segments, finishing or discarding what an interrupted operation left behind:
     /// `.deleted` and `.cleaned` files go; a `.swap` file (the last step of compaction) replaces the
     /// segments it covers; index files without a `.log` go.
-    static func loadSegments(fileSystem: any FileSystem, directory: String, nowMs: Int64) throws(FileSystemError) -> [LogSegment] {
+    static func loadSegments(fileSystem: any FileSystem, directory: String, nowMs: Int64,
+                             fileCache: SegmentFileCache? = nil) throws(FileSystemError) -> [LogSegment] {
         var names = try fileSystem.listDirectory(directory)
         var changed = false
         for name in names where name.hasSuffix(LogSegment.deletedSuffix) || name.hasSuffix(LogSegment.cleanedSuffix) || name.hasSuffix(".tmp") {
@@ -157,7 +163,9 @@ public final class PartitionLog: @unchecked Sendable {
                 ?? LogSegment.baseOffset(fromFileName: name, suffix: LogSegment.timeIndexSuffix)
             if let base, !bases.contains(base) { try fileSystem.removeFile(joinPath(directory, name)) }
         }
-        return bases.sorted().map { LogSegment.existing(fileSystem: fileSystem, directory: directory, baseOffset: $0, nowMs: nowMs) }
+        return bases.sorted().map {
+            LogSegment.existing(fileSystem: fileSystem, directory: directory, baseOffset: $0, nowMs: nowMs, fileCache: fileCache)
+        }
     }
 
     /// A `.log.swap` file holds compacted data replacing every segment whose base offset lies in
@@ -266,7 +274,8 @@ public final class PartitionLog: @unchecked Sendable {
         try fileSystem.syncDirectory(directory)
         if segments.isEmpty {
             // Only possible when the first segment overlapped nothing; keep an empty log.
-            segments = [try LogSegment.create(fileSystem: fileSystem, directory: directory, baseOffset: 0, nowMs: clock.milliseconds())]
+            segments = [try LogSegment.create(fileSystem: fileSystem, directory: directory, baseOffset: 0, nowMs: clock.milliseconds(),
+                                              fileCache: fileCache)]
         }
     }
 

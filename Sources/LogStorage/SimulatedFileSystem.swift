@@ -1,4 +1,5 @@
 import NIOCore
+import Synchronization
 
 /// An in-memory ``FileSystem`` that models what a power loss does to a disk behind a page cache,
 /// for crash-consistency tests (TigerBeetle/FoundationDB style: one seed drives every choice).
@@ -62,6 +63,26 @@ public final class SimulatedFileSystem: FileSystem, @unchecked Sendable {
 
     public init() {}
 
+    /// Open handles (``StorageFile`` objects alive), the simulated file descriptors.
+    let openHandles = Atomic<Int>(0)
+    private var _maxOpenFiles: Int?
+
+    /// The process's descriptor limit (`ulimit -n`), nil for none: an open while this many
+    /// handles are alive fails with EMFILE (24), as `open(2)` does.
+    public var maxOpenFiles: Int? {
+        get { lock.withLock { _maxOpenFiles } }
+        set { lock.withLock { _maxOpenFiles = newValue } }
+    }
+
+    /// Handles alive now (descriptors a real process would hold).
+    public var openFileCount: Int { openHandles.load(ordering: .relaxed) }
+
+    private func checkDescriptorLimit(_ path: String) throws(FileSystemError) {
+        if let max = _maxOpenFiles, openHandles.load(ordering: .relaxed) >= max {
+            throw FileSystemError(operation: "open", path: path, errno: 24)
+        }
+    }
+
     /// While true every write, truncate and sync throws EIO (a failing disk).
     public var failWrites: Bool {
         get { lock.withLock { _failWrites } }
@@ -123,6 +144,7 @@ public final class SimulatedFileSystem: FileSystem, @unchecked Sendable {
     public func open(_ path: String, create: Bool) throws(FileSystemError) -> any StorageFile {
         try lock.withLock { () throws(FileSystemError) -> any StorageFile in
             if let errno = _openFault?(path) { throw FileSystemError(operation: "open", path: path, errno: errno) }
+            try checkDescriptorLimit(path)
             if let node = files[path] { return SimulatedFile(path: path, node: node, fs: self) }
             guard create else { throw FileSystemError(operation: "open", path: path, errno: 2) }
             guard directories.contains(parentDirectory(of: path)) else { throw FileSystemError(operation: "open", path: path, errno: 2) }
@@ -319,7 +341,9 @@ final class SimulatedFile: StorageFile, @unchecked Sendable {
 
     init(path: String, node: SimulatedFileSystem.Node, fs: SimulatedFileSystem) {
         self.path = path; self.node = node; self.fs = fs
+        fs.openHandles.add(1, ordering: .relaxed)
     }
+    deinit { fs.openHandles.subtract(1, ordering: .relaxed) }
 
     var fileDescriptor: CInt? { nil }
     func size() throws(FileSystemError) -> Int64 { fs.size(node) }

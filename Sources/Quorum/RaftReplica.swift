@@ -358,7 +358,13 @@ public struct RaftReplica: Sendable {
         backoffUntil = backoffUntil.filter { $0.value > now }
         switch state {
         case .unattached(let u):
-            if let deadline = u.electionDeadline, now >= deadline { transitionToCandidate() }
+            if let deadline = u.electionDeadline, now >= deadline {
+                transitionToCandidate()
+            } else if !isVoter {
+                // An observer (a broker) that knows no leader asks any voter; the answer names
+                // the leader (Kafka's maybeSendAnyVoterFetch).
+                sendAnyVoterFetch(u.epoch)
+            }
         case .candidate(var c):
             if c.granted.count >= config.majority { return maybeWinElection() }
             if let backoff = c.backoffUntil {
@@ -390,6 +396,13 @@ public struct RaftReplica: Sendable {
         case .follower(let f):
             if isVoter, now >= f.fetchDeadline {
                 transitionToCandidate()
+            } else if !isVoter, now >= f.fetchDeadline {
+                // An observer never stands for election: when its leader has gone quiet it asks
+                // another voter, whose answer names a newer leader if there is one.
+                var quiet = f
+                quiet.fetchDeadline = now + config.fetchTimeoutMs
+                state = .follower(quiet)
+                sendAnyVoterFetch(f.epoch, onlyIfIdle: false)
             } else {
                 sendRequest(to: f.leaderId, .fetch(fetchRequest(f.epoch)))
             }
@@ -402,6 +415,13 @@ public struct RaftReplica: Sendable {
                 }
             }
         }
+    }
+
+    /// One Fetch to a voter chosen at random, unless one is already in flight.
+    mutating func sendAnyVoterFetch(_ epoch: Int32, onlyIfIdle: Bool = true) {
+        let candidates = config.voters.filter { $0 != localId && $0 != leaderId }
+        guard !onlyIfIdle || inflight.isEmpty, let voter = candidates.randomElement(using: &random) else { return }
+        sendRequest(to: voter, .fetch(fetchRequest(epoch)))
     }
 
     /// Sends unless a request to `node` is in flight or backing off (Kafka's RequestManager:

@@ -6,32 +6,8 @@ import enum KafkaClient.KafkaClientError
 /// Issue 9, items 9 and 10: the console does not offer to delete internal topics, asks before
 /// creating a topic with very many partitions, and re-reads metadata after a CreateTopics
 /// timeout before it says "failed".
-final class ConsoleGuardrailTests: XCTestCase {
-    var snap: ClusterSnapshot!
-    var now: Date!
-    var vt: VirtualTerminal!
-    var controller: ConsoleController!
-    var effects: [ConsoleEffect] = []
-
-    override func setUp() {
-        (snap, now) = FixtureCluster.snapshot(samples: 3)
-        vt = VirtualTerminal(width: 100, height: 24)
-        controller = ConsoleController(readOnly: false, brokerControl: true)
-        effects = []
-        draw()
-    }
-
-    func draw() {
-        var c = vt.makeCanvas()
-        controller.render(snap, into: &c, now: now)
-        vt.present(c, theme: controller.theme)
-    }
-
-    func press(_ keys: Key...) {
-        for k in keys { effects += controller.handle(k, snapshot: snap, now: now); draw() }
-    }
-
-    func type(_ text: String) { for ch in text { press(.char(ch)) } }
+final class ConsoleGuardrailTests: ScreenTestCase {
+    override var terminalWidth: Int { 100 }
 
     func testInternalTopicsAreNotOfferedForDeletion() throws {
         // The delete key on the internal topic's row.

@@ -144,13 +144,16 @@ final class LagEvaluatorTests: XCTestCase {
         XCTAssertNotEqual(LagEvaluator.evaluate(commits: w, brokerOffsets: [10, 10, 12], currentLag: 2, now: t0.addingTimeInterval(61), config: c).status, .stop)
     }
 
-    /// `--once` (few samples) said WARN for lag 16 after three rising commits and OK for
-    /// lag 583 on one commit: both rest on fewer commits than the rules need.
+    /// `--once` said OK for lag 583 on one commit (Burrow's "not enough data" OK) next to
+    /// WARN for lag 16 on a window that had enough: a verdict resting on fewer commits than
+    /// `minimumComplete` now says COLLECTING; WARN still needs only what Burrow needs.
     func testVerdictsOnFewCommitsAreCollecting() {
         let c = LagEvaluationConfig(intervals: 10, allowedLag: 0, minimumComplete: 0.3)
-        let rising = window([(10, 5), (20, 9), (30, 16)], every: 2)
+        let rising = window([(10, 5), (20, 9)], every: 2)
         let e = LagEvaluator.evaluate(commits: rising, brokerOffsets: [40, 45, 46], currentLag: 16, now: t0.addingTimeInterval(5), config: c)
         XCTAssertEqual(e.status, .collecting, e.reason)
+        let three = window([(10, 5), (20, 9), (30, 16)], every: 2)
+        XCTAssertEqual(LagEvaluator.evaluate(commits: three, brokerOffsets: [46], currentLag: 16, now: t0.addingTimeInterval(5), config: c).status, .warn)
         let one = LagEvaluator.evaluate(commits: window([(10, 583)]), brokerOffsets: [593], currentLag: 583, now: t0.addingTimeInterval(1), config: c)
         XCTAssertEqual(one.status, .collecting, one.reason)
         let (g, reason) = LagEvaluator.rollUp([(TopicPartition("o", 0), e), (TopicPartition("o", 1), PartitionEvaluation(status: .ok, reason: "caught up", complete: 1))])

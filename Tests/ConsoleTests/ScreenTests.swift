@@ -3,32 +3,7 @@ import TerminalUI
 @testable import Console
 
 /// Whole screens on an 80x24 virtual terminal, driven by keys, on fixture snapshots.
-final class ScreenTests: XCTestCase {
-    var snap: ClusterSnapshot!
-    var now: Date!
-    var vt: VirtualTerminal!
-    var controller: ConsoleController!
-    var effects: [ConsoleEffect] = []
-
-    override func setUp() {
-        (snap, now) = FixtureCluster.snapshot(samples: 3)
-        vt = VirtualTerminal(width: 80, height: 24)
-        controller = ConsoleController(readOnly: false, brokerControl: true)
-        effects = []
-        draw()
-    }
-
-    func draw() {
-        var c = vt.makeCanvas()
-        controller.render(snap, into: &c, now: now)
-        vt.present(c, theme: controller.theme)
-    }
-
-    func press(_ keys: Key...) {
-        for k in keys { effects += controller.handle(k, snapshot: snap, now: now); draw() }
-    }
-
-    func type(_ text: String) { for ch in text { press(.char(ch)) } }
+final class ScreenTests: ScreenTestCase {
 
     func testTopicsScreenAt80x24() {
         XCTAssertTrue(vt.row(0).contains("samsa console"))

@@ -4,32 +4,7 @@ import TerminalUI
 
 /// Issue 10 (the console an operator trusts): selection by identity, numeric fields, and
 /// the other trust bugs, reproduced on the virtual terminal.
-final class TrustScreenTests: XCTestCase {
-    var snap: ClusterSnapshot!
-    var now: Date!
-    var vt: VirtualTerminal!
-    var controller: ConsoleController!
-    var effects: [ConsoleEffect] = []
-
-    override func setUp() {
-        (snap, now) = FixtureCluster.snapshot(samples: 3)
-        vt = VirtualTerminal(width: 80, height: 24)
-        controller = ConsoleController(readOnly: false, brokerControl: true)
-        effects = []
-        draw()
-    }
-
-    func draw() {
-        var c = vt.makeCanvas()
-        controller.render(snap, into: &c, now: now)
-        vt.present(c, theme: controller.theme)
-    }
-
-    func press(_ keys: Key...) {
-        for k in keys { effects += controller.handle(k, snapshot: snap, now: now); draw() }
-    }
-
-    func type(_ text: String) { for ch in text { press(.char(ch)) } }
+final class TrustScreenTests: ScreenTestCase {
 
     var screenText: String { (0..<vt.screen.height).map(vt.row).joined(separator: "\n") }
 

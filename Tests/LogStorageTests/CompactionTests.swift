@@ -201,4 +201,129 @@ final class CompactionTests: XCTestCase {
         }
         XCTAssertGreaterThan(steps, 5)
     }
+
+    // MARK: Issue 9 item 4: empty batches must not pile up
+
+    /// Every batch header of the log, oldest first (empty batches included).
+    func allBatches(_ log: PartitionLog) throws -> [RecordBatchHeader] {
+        var headers: [RecordBatchHeader] = []
+        var offset = log.logStartOffset
+        while offset < log.logEndOffset {
+            let bytes = try log.read(from: offset, maxBytes: 1 << 20).readBytes()
+            guard bytes.readableBytes > 0 else { break }
+            for h in try TestBatches.headers(bytes) where h.lastOffset >= offset { headers.append(h) }
+            offset = headers.last!.nextOffset
+        }
+        return headers
+    }
+
+    func put(_ log: PartitionLog, _ key: String, _ value: String?, producerId: Int64) throws {
+        let batch = TestBatches.batch([TestBatches.Rec(key: Array(key.utf8), value: value.map { Array($0.utf8) }, timestamp: clock.milliseconds())],
+                                      producerId: producerId)
+        try log.append(batch)
+        clock.advance(byMilliseconds: 1)
+    }
+
+    /// A compacted topic cleaned after every round of updates (the shape of `__consumer_offsets`
+    /// or a changelog topic) stays as small as its live keys: no empty batches accumulate, the
+    /// small cleaned segments are merged, and every key's latest value is still readable.
+    /// Before the fix every pass kept the last emptied batch of each segment group and copied
+    /// every earlier empty batch again, so the log grew by a batch or more per pass forever.
+    func testManyCleaningsKeepTheLogSmall() throws {
+        var config = compactConfig()
+        config.segmentBytes = 600                      // ~8 batches: segments roll while keys are rewritten
+        let log = try open(config)
+        var latest: [String: String] = [:]
+        for round in 0..<60 {
+            for k in 0..<10 {
+                let value = "r\(round)-k\(k)"
+                try put(log, "key\(k)", value)
+                latest["key\(k)"] = value
+            }
+            // Cleaned while newer values of the same keys sit in the dirty, active segment: the
+            // last cleaned batches lose their records every time.
+            log.highWatermark = log.logEndOffset
+            _ = try log.compact(force: true)
+        }
+        let batches = try allBatches(log)
+        let empty = batches.filter { $0.recordCount == 0 }.count
+        XCTAssertLessThanOrEqual(empty, log.segmentCount, "at most one empty batch (a group's end) per segment")
+        XCTAssertLessThanOrEqual(batches.count, 30, "10 live keys, the uncleaned tail, and group ends")
+        XCTAssertLessThanOrEqual(log.segmentCount, 6, "cleaned segments are merged up to segment.bytes")
+        var seen: [String: String] = [:]
+        for (_, key, value) in try contents(log) { seen[key] = value }
+        XCTAssertEqual(seen, latest)
+        XCTAssertTrue(try log.verifyConsistency().isEmpty)
+    }
+
+    /// With idempotent producers, only the last batch of each *active* producer id (in the whole
+    /// log) is kept when it loses its records, as Kafka's cleaner does (RETAIN_EMPTY); once the
+    /// producer expired (producer.id.expiration.ms) that batch goes too.
+    func testOnlyTheLastBatchOfAnActiveProducerSurvivesEmpty() throws {
+        var config = compactConfig()
+        config.segmentBytes = 4000
+        let log = try open(config)
+        var latest: [String: String] = [:]
+        let expiration: Int64 = 10_000
+        for round in 0..<40 {
+            let producer = Int64(1000 + round)       // one short-lived producer per round
+            for k in 0..<10 {
+                let value = "r\(round)-k\(k)"
+                try put(log, "key\(k)", value, producerId: producer)
+                latest["key\(k)"] = value
+            }
+            try log.roll()
+            log.highWatermark = log.logEndOffset
+            clock.advance(byMilliseconds: 3_000)
+            _ = try log.compact(force: true, producerIdExpirationMs: expiration)
+        }
+        let batches = try allBatches(log)
+        let empty = batches.filter { $0.recordCount == 0 }
+        // Producers of the last ~3 rounds are active; each keeps at most its own last batch (plus
+        // the end of the cleaned group).
+        XCTAssertLessThanOrEqual(empty.count, 5, "\(empty.map(\.producerId))")
+        XCTAssertEqual(Set(empty.map(\.producerId)).count, empty.count, "one empty batch per producer at most")
+        for h in empty { XCTAssertGreaterThanOrEqual(h.producerId, 1000 + 40 - 5) }
+        XCTAssertLessThanOrEqual(log.segmentCount, 4)
+        var seen: [String: String] = [:]
+        for (_, key, value) in try contents(log) { seen[key] = value }
+        XCTAssertEqual(seen, latest)
+
+        // The last batch of a producer that is still active keeps its producer state: its
+        // header (producer id and last offset) is still in the log even though its record lost
+        // to a newer value of the same key.
+        let lastOfNewest = batches.last { $0.producerId == 1000 + 39 }
+        XCTAssertNotNil(lastOfNewest)
+    }
+
+    /// A consumer read that starts in a run of record-less batches at the end of a segment gets
+    /// the next segment's records instead (librdkafka counts an answer of only empty batches as
+    /// "fetch size too small" and ends up reporting MSG_SIZE_TOO_LARGE); followers and the
+    /// producer-state rebuild still see the empty batch.
+    func testConsumerReadSkipsASegmentTailOfEmptyBatches() throws {
+        var config = compactConfig()
+        config.segmentBytes = 100                      // no merging: one batch per segment
+        let log = try open(config)
+        try put(log, "a", "first", producerId: 7)      // producer 7's only (and so last) batch
+        try log.roll()
+        try put(log, "a", "second")
+        try put(log, "b", "x")
+        try log.roll()
+        log.highWatermark = log.logEndOffset
+        _ = try XCTUnwrap(try log.compact(force: true))
+        let headers = try allBatches(log)
+        XCTAssertEqual(headers.first?.producerId, 7)
+        XCTAssertEqual(headers.first?.recordCount, 0, "producer 7's batch is kept, empty, for its sequence")
+
+        let plain = try TestBatches.headers(try log.read(from: 0, maxBytes: 1 << 20, maxOffset: log.highWatermark).readBytes())
+        XCTAssertEqual(plain.map(\.recordCount), [0], "without skipping: the empty batch alone")
+        let consumer = try TestBatches.headers(try log.read(from: 0, maxBytes: 1 << 20, maxOffset: log.highWatermark,
+                                                            skipRecordlessBatches: true).readBytes())
+        XCTAssertEqual(consumer.first?.baseOffset, 1)
+        XCTAssertGreaterThan(consumer.first?.recordCount ?? 0, 0)
+        // Nothing with records below the limit: the empty batch is answered, so the consumer moves on.
+        let limited = try TestBatches.headers(try log.read(from: 0, maxBytes: 1 << 20, maxOffset: 1,
+                                                           skipRecordlessBatches: true).readBytes())
+        XCTAssertEqual(limited.map(\.recordCount), [0])
+    }
 }

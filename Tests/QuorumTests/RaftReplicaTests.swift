@@ -256,6 +256,69 @@ final class RaftReplicaTests: XCTestCase {
         XCTAssertEqual(voter.role, .candidate, "the up-to-date voter stands when its own timer runs out")
     }
 
+    /// A broker (observer, not a voter) that knows no leader asks a voter; the answer names the
+    /// leader and the observer follows it. It never stands for election.
+    func testObserverFindsTheLeaderThroughAnyVoter() throws {
+        var (observer, effects) = RaftReplica.start(localId: 101, config: config, stored: nil, log: RaftLogView(),
+                                                    now: 0, randomSeed: 3)
+        XCTAssertFalse(observer.isVoter)
+        guard case .unattached(let unattached) = observer.state else { return XCTFail("expected Unattached") }
+        XCTAssertNil(unattached.electionDeadline, "no election timer")
+        let ask = try XCTUnwrap(sends(effects).first)
+        guard case .request(let id, .fetch(let request)) = ask.1 else { return XCTFail("expected a Fetch") }
+        XCTAssertEqual(request.replicaState.replicaId, 101)
+        var p = FetchResponse.PartitionData()
+        p.errorCode = ErrorCode.fencedLeaderEpoch.rawValue
+        p.currentLeader = FetchResponse.LeaderIdAndEpoch(leaderId: 3, leaderEpoch: 5)
+        var t = FetchResponse.FetchableTopicResponse()
+        t.topicId = MetadataPartition.topicId
+        t.partitions = [p]
+        var response = FetchResponse()
+        response.responses = [t]
+        effects = observer.handle(.received(from: ask.0, .response(correlationId: id, .fetch(response))), now: 5)
+        XCTAssertEqual(observer.role, .follower)
+        XCTAssertEqual(observer.leaderId, 3)
+        XCTAssertEqual(observer.epoch, 5)
+        effects = observer.handle(.tick, now: 10_000)
+        XCTAssertEqual(observer.role, .follower, "an observer never becomes a candidate")
+    }
+
+    /// Bad input from the issue: another cluster's id gets INCONSISTENT_CLUSTER_ID and changes
+    /// nothing; a vote for a node that is not a voter is refused; BeginQuorumEpoch for a stale
+    /// epoch gets FENCED_LEADER_EPOCH.
+    func testOtherClustersUnknownVotersAndStaleEpochs() throws {
+        var leader = try electedLeader()
+        var fetchMessage = fetch(offset: 0, lastEpoch: 0, epoch: leader.epoch)
+        if case .request(let id, .fetch(var r)) = fetchMessage {
+            r.clusterId = "another-cluster"
+            fetchMessage = .request(correlationId: id, .fetch(r))
+        }
+        var effects = leader.handle(.received(from: 2, fetchMessage), now: 2100)
+        guard case .sendFetchResponse(_, _, let response, let readFrom, _)? = effects.first(where: { if case .sendFetchResponse = $0 { true } else { false } }) else {
+            return XCTFail("no answer")
+        }
+        XCTAssertEqual(response.errorCode, ErrorCode.inconsistentClusterId.rawValue)
+        XCTAssertNil(readFrom)
+        XCTAssertEqual(leader.role, .leader)
+
+        var (voter, _) = start(2, stored: ElectionState(epoch: 3))
+        effects = voter.handle(.received(from: 9, voteRequest(candidate: 9, epoch: 4, lastOffset: 0, lastEpoch: 0)), now: 1)
+        XCTAssertEqual(voteAnswer(effects)?.voteGranted, false, "node 9 is not a voter")
+
+        var p = BeginQuorumEpochRequest.PartitionData()
+        p.leaderId = 3; p.leaderEpoch = 2
+        var begin = BeginQuorumEpochRequest()
+        begin.clusterId = "c1"
+        begin.topics = [BeginQuorumEpochRequest.TopicData(topicName: "__cluster_metadata", partitions: [p])]
+        effects = voter.handle(.received(from: 3, .request(correlationId: 1, .beginQuorumEpoch(begin))), now: 2)
+        guard case .send(_, .response(_, .beginQuorumEpoch(let answer)))? = effects.first(where: { if case .send = $0 { true } else { false } }) else {
+            return XCTFail("no answer")
+        }
+        XCTAssertEqual(answer.topics.first?.partitions.first?.errorCode, ErrorCode.fencedLeaderEpoch.rawValue)
+        XCTAssertEqual(answer.topics.first?.partitions.first?.leaderEpoch, 4)
+        XCTAssertEqual(voter.role, .unattached)
+    }
+
     func testRestartInAnOlderEpochThanTheLogStartsUnattachedAtTheLogsEpoch() {
         let log = RaftLogView(endOffset: 4, epochs: [EpochEntry(epoch: 6, startOffset: 0)])
         let (replica, effects) = start(3, stored: ElectionState(epoch: 2, leaderId: 1), log: log)

@@ -34,6 +34,8 @@ import NIOCore
 final class RaftSimulation: @unchecked Sendable {
     struct Options {
         var voters = 3
+        /// Non-voting nodes (brokers) that follow the log as observers, ids 101...
+        var observers = 0
         var chaosMs: Int64 = 20_000
         var livenessBoundMs: Int64 = 30_000
         var faults: RaftTestingFaults = .none
@@ -71,6 +73,8 @@ final class RaftSimulation: @unchecked Sendable {
     let config: QuorumConfig
     let clock = ManualLogClock(milliseconds: 1_000_000)
     let network: InMemoryRaftNetwork
+    /// Voters, then observers.
+    let allIds: [RaftNodeId]
     var random: SeededRandom
     var fileSystems: [RaftNodeId: SimulatedFileSystem] = [:]
     var nodes: [RaftNodeId: RaftNode] = [:]
@@ -101,7 +105,8 @@ final class RaftSimulation: @unchecked Sendable {
         self.random = SeededRandom(seed: seed)
         self.config = QuorumConfig(voters: (1...Int32(options.voters)).map { $0 }, clusterId: "sim-cluster-\(seed % 7)")
         self.network = InMemoryRaftNetwork(clock: clock, seed: seed &* 0x9E37_79B9_7F4A_7C15 &+ 1)
-        for id in config.voters { fileSystems[id] = SimulatedFileSystem() }
+        self.allIds = config.voters + (0..<Int32(options.observers)).map { 101 + $0 }
+        for id in allIds { fileSystems[id] = SimulatedFileSystem() }
         network.setObserver { [unowned self] from, to, message in self.observe(from: from, to: to, message) }
     }
 
@@ -125,7 +130,7 @@ final class RaftSimulation: @unchecked Sendable {
 
     /// Runs chaos, heals, checks liveness. Throws ``Failure`` on any violation.
     func run() throws -> Stats {
-        for id in config.voters { startNode(id) }
+        for id in allIds { startNode(id) }
         nextChaosAction = now + randomIn(200...1500)
         nextProposal = now + randomIn(20...300)
         let chaosEnd = now + options.chaosMs
@@ -149,10 +154,11 @@ final class RaftSimulation: @unchecked Sendable {
                     }
                 } catch { fail("n\(id) propose failed: \(error)") }
             }
-            if let t = target, let id = proposedBy, let node = nodes[id] {
-                if node.replica.role != .leader && node.replica.highWatermark <= t {
-                    target = nil   // lost leadership before it committed; propose again at the next leader
-                } else if node.replica.highWatermark > t {
+            if let t = target, let id = proposedBy {
+                let node = nodes[id]
+                if node == nil || (node!.replica.role != .leader && node!.replica.highWatermark <= t) {
+                    target = nil   // gone, or lost leadership before it committed: propose again at the next leader
+                } else if let node, node.replica.highWatermark > t {
                     committedAt = now
                     break
                 }
@@ -418,10 +424,11 @@ final class RaftSimulation: @unchecked Sendable {
     }
 
     func heal() {
+        crashNextStep = false   // no crash may happen after healing
         network.faults = .none
         network.cut = []
         log("heal: no loss, no partitions, every node up")
-        for id in config.voters where nodes[id] == nil {
+        for id in allIds where nodes[id] == nil {
             stats.restarts += 1
             startNode(id)
         }
@@ -458,7 +465,7 @@ final class RaftSimulation: @unchecked Sendable {
 
     func chaosAction() {
         let alive = nodes.keys.sorted()
-        let dead = config.voters.filter { nodes[$0] == nil }
+        let dead = allIds.filter { nodes[$0] == nil }
         switch Int(randomIn(0...99)) {
         case 0..<15:
             var faults = InMemoryRaftNetwork.Faults()
@@ -473,7 +480,7 @@ final class RaftSimulation: @unchecked Sendable {
         case 15..<30:
             stats.partitions += 1
             var cut: Set<InMemoryRaftNetwork.Link> = []
-            let voters = config.voters.shuffled(using: &random)
+            let voters = allIds.shuffled(using: &random)
             switch Int(randomIn(0...3)) {
             case 0:   // isolate one node, both ways
                 let x = voters[0]

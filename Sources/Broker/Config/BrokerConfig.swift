@@ -67,6 +67,14 @@ public struct BrokerConfig: Sendable {
     public var socketReceiveBufferBytes: Int = 102_400
     public var connectionsMaxIdleMs: Int64 = 600_000
     public var queuedMaxRequests: Int = 500
+    /// `queued.max.request.bytes`; nil when -1 (no limit).
+    public var queuedMaxRequestBytes: Int? = 104_857_600
+    /// `max.broker.partitions` (KIP-578).
+    public var maxBrokerPartitions: Int = 5_000
+    /// `log.max.open.segment.files`; nil when -1 (from the open-file limit).
+    public var logMaxOpenSegmentFiles: Int?
+    /// `producer.id.expiration.ms`.
+    public var producerIdExpirationMs: Int64 = 86_400_000
     public var numPartitions: Int32 = 1
     public var defaultReplicationFactor: Int16 = 1
     public var autoCreateTopicsEnable = true
@@ -228,6 +236,18 @@ public struct BrokerConfig: Sendable {
         socketReceiveBufferBytes = Int(try int("socket.receive.buffer.bytes"))
         connectionsMaxIdleMs = try int("connections.max.idle.ms")
         queuedMaxRequests = Int(try int("queued.max.requests"))
+        let requestBytes = try int("queued.max.request.bytes")
+        guard requestBytes == -1 || requestBytes >= 1 else {
+            throw .invalidValue(key: "queued.max.request.bytes", value: String(requestBytes), reason: "must be -1 (no limit) or positive")
+        }
+        queuedMaxRequestBytes = requestBytes == -1 ? nil : Int(requestBytes)
+        maxBrokerPartitions = Int(try int("max.broker.partitions"))
+        let openFiles = try int("log.max.open.segment.files")
+        guard openFiles == -1 || openFiles >= 1 else {
+            throw .invalidValue(key: "log.max.open.segment.files", value: String(openFiles), reason: "must be -1 (automatic) or positive")
+        }
+        logMaxOpenSegmentFiles = openFiles == -1 ? nil : Int(openFiles)
+        producerIdExpirationMs = try int("producer.id.expiration.ms")
         numPartitions = Int32(try int("num.partitions"))
         defaultReplicationFactor = Int16(try int("default.replication.factor"))
         autoCreateTopicsEnable = try bool("auto.create.topics.enable")

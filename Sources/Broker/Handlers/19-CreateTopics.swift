@@ -6,7 +6,9 @@
 // visible in Metadata as soon as the response is sent. validate_only (v1+) checks without
 // creating. A name given twice in one request gets INVALID_REQUEST for each occurrence.
 // Errors: TOPIC_ALREADY_EXISTS, INVALID_TOPIC_EXCEPTION, INVALID_PARTITIONS,
-// INVALID_REPLICATION_FACTOR, INVALID_REPLICA_ASSIGNMENT, INVALID_CONFIG, INVALID_REQUEST.
+// INVALID_REPLICATION_FACTOR, INVALID_REPLICA_ASSIGNMENT, INVALID_CONFIG, INVALID_REQUEST;
+// POLICY_VIOLATION when the broker would host more than max.broker.partitions; and
+// KAFKA_STORAGE_ERROR when partition logs could not be created (the topic is removed again).
 // Version notes: v1 validate_only and error messages; v2 throttle time; v4 -1 partitions /
 // replication factor mean the broker defaults; v5 flexible, and the response carries
 // partitions, replication factor and the effective configs; v7 topic id.
@@ -58,6 +60,7 @@ public struct CreateTopicsHandler: RequestHandler {
                     }
                 }
                 if !request.validateOnly {
+                    try checkLogsCreated(topic: t.name, partitions: created.numPartitions)
                     services.logger.info("Created topic \(t.name) (\(created.numPartitions) partitions, id \(created.id))")
                 }
             } catch let error as ControllerError {
@@ -67,5 +70,24 @@ public struct CreateTopicsHandler: RequestHandler {
             response.topics.append(result)
         }
         return response
+    }
+
+    /// The metadata commit hosts the new partitions synchronously; if some logs could not be
+    /// created (out of descriptors, disk full...), the topic is removed again and the client
+    /// gets KAFKA_STORAGE_ERROR with the reason, instead of a success for a topic whose
+    /// partitions do not exist.
+    private func checkLogsCreated(topic: String, partitions: Int32) throws(ControllerError) {
+        let image = services.metadata.image
+        var failed: [(Int32, String)] = []
+        for p in 0..<partitions {
+            guard let reg = image.partition(topic, p), reg.replicas.contains(services.nodeId),
+                  services.replicas.partition(topic, p) == nil else { continue }
+            failed.append((p, services.replicas.openFailure(topic, p) ?? "no log"))
+        }
+        guard let first = failed.first else { return }
+        _ = try? services.controller.deleteTopic(name: topic, deletionEnabled: true)
+        services.logger.error("Creating topic \(topic) failed: \(failed.count) of \(partitions) partition logs could not be created (first: partition \(first.0): \(first.1)); the topic was removed again")
+        throw ControllerError(56, "Could not create the logs of \(failed.count) of \(partitions) partitions "
+            + "(partition \(first.0): \(first.1)); the topic was not created.")
     }
 }

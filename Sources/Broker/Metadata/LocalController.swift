@@ -77,9 +77,30 @@ public final class LocalController: Sendable {
     /// Producer ids are handed out in blocks so that only one record per block is written.
     public static let producerIdBlockSize: Int64 = 1000
 
-    public init(store: MetadataStore, random: @escaping @Sendable () -> UInt64) {
+    /// `max.broker.partitions` (KIP-578): most partitions one broker may host.
+    public let maxBrokerPartitions: Int
+
+    public init(store: MetadataStore, random: @escaping @Sendable () -> UInt64, maxBrokerPartitions: Int = Int(Int32.max)) {
         self.store = store
         self.nextRandom = random
+        self.maxBrokerPartitions = maxBrokerPartitions
+    }
+
+    /// Refuses a change that would make any broker host more than `max.broker.partitions`
+    /// partitions, before anything is created (POLICY_VIOLATION, as KIP-578 proposed; the
+    /// message names the limit, so the operator knows what to change). A broker opens a log
+    /// per partition it hosts, so an unbounded topic (20,000 partitions from the console) once
+    /// left the broker creating logs for minutes and out of descriptors.
+    private func checkPartitionLimit(adding replicaSets: [[Int32]], image: MetadataImage) throws(ControllerError) {
+        var added: [Int32: Int] = [:]
+        for replicas in replicaSets { for b in replicas { added[b, default: 0] += 1 } }
+        for (broker, count) in added.sorted(by: { $0.key < $1.key }) {
+            let hosted = image.topics.values.reduce(0) { sum, t in sum + t.partitions.filter { $0.replicas.contains(broker) }.count }
+            if hosted + count > maxBrokerPartitions {
+                throw ControllerError(44, "Adding \(count) partition(s) would make broker \(broker) host \(hosted + count) partitions, "
+                    + "above max.broker.partitions=\(maxBrokerPartitions) (it hosts \(hosted) now).")
+            }
+        }
     }
 
     /// Registers (or re-registers) a broker. A single node registers itself at start-up.
@@ -135,6 +156,7 @@ public final class LocalController: Sendable {
                 replicaSets = try placeReplicas(count: Int(numPartitions), firstPartition: 0,
                                                 replicationFactor: Int(replicationFactor), image: image)
             }
+            try checkPartitionLimit(adding: replicaSets, image: image)
             let id = TopicID.random(nextRandom)
             let created = CreatedTopic(id: id, numPartitions: Int32(replicaSets.count),
                                        replicationFactor: Int16(replicaSets.first?.count ?? 0), configs: configs)
@@ -190,6 +212,7 @@ public final class LocalController: Sendable {
                 replicaSets = try placeReplicas(count: Int(totalCount - current), firstPartition: Int(current),
                                                 replicationFactor: rf, image: image)
             }
+            try checkPartitionLimit(adding: replicaSets, image: image)
             if validateOnly { return }
             let records = replicaSets.enumerated().map { i, replicas in
                 MetadataRecord.partition(topicID: topic.id, PartitionRegistration(

@@ -203,7 +203,8 @@ public final class Partition: Sendable {
     public func read(from offset: Int64, maxBytes: Int, readCommitted: Bool, minOneBatch: Bool) throws(PartitionError) -> LogReadResult {
         let limit = readCommitted ? lastStableOffset : highWatermark
         do throws(LogStorageError) {
-            return try log.read(from: offset, maxBytes: maxBytes, maxOffset: limit, minOneBatch: minOneBatch)
+            return try log.read(from: offset, maxBytes: maxBytes, maxOffset: limit, minOneBatch: minOneBatch,
+                                skipRecordlessBatches: true)
         } catch {
             throw PartitionError.from(error)
         }

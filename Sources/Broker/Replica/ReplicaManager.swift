@@ -35,6 +35,8 @@ public final class ReplicaManager: Sendable {
     private let partitions = Mutex<[TopicPartition: Partition]>([:])
     private let nextWaiterId = Atomic<UInt64>(1)
     private let stopping = Atomic<Bool>(false)
+    /// Why a partition assigned here has no log (the open failed), until a later open succeeds.
+    private let openFailures = Mutex<[TopicPartition: String]>([:])
 
     public init(nodeId: Int32, logs: any PartitionLogProvider, config: BrokerConfig, logger: Logger) {
         self.nodeId = nodeId
@@ -46,6 +48,12 @@ public final class ReplicaManager: Sendable {
     public func partition(_ tp: TopicPartition) -> Partition? { partitions.withLock { $0[tp] } }
     public func partition(_ topic: String, _ index: Int32) -> Partition? { partition(TopicPartition(topic, index)) }
     public var allPartitions: [Partition] { partitions.withLock { Array($0.values) } }
+
+    /// Why the log of a partition assigned to this broker could not be opened, nil when it is
+    /// hosted (or was never tried). CreateTopics and CreatePartitions answer with it.
+    public func openFailure(_ topic: String, _ index: Int32) -> String? {
+        openFailures.withLock { $0[TopicPartition(topic, index)] }
+    }
 
     public func makeWaiter() -> DataWaiter {
         DataWaiter(id: nextWaiterId.wrappingAdd(1, ordering: .relaxed).oldValue)
@@ -83,6 +91,9 @@ public final class ReplicaManager: Sendable {
                 }
             }
         }
+        openFailures.withLock { failures in
+            for tp in failures.keys where new.topics[tp.topic] == nil { failures[tp] = nil }
+        }
         for p in removed {
             p.wakeWaiters()
             do {
@@ -116,8 +127,10 @@ public final class ReplicaManager: Sendable {
                     p.updateLeadership(leadership)
                     recordLeaderEpochStart(log, reg, tp)
                     partitions.withLock { $0[tp] = p }
+                    openFailures.withLock { $0[tp] = nil }
                 } catch {
                     logger.error("Could not open log \(tp): \(error)")
+                    openFailures.withLock { $0[tp] = "\(error)" }
                     failed.append((tp, "\(error)"))
                 }
             }

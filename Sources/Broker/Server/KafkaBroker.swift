@@ -45,6 +45,15 @@ public final class KafkaBroker: Sendable {
                 logFileSystem: any FileSystem = POSIXFileSystem()) throws {
         self.config = config
         self.logger = logger
+        // Descriptors: raise the soft limit to the hard one (what most servers do; the default
+        // soft limit of 1,024 is far below what sockets plus segment files may need) and say
+        // what we got, since everything below is sized from it.
+        let limits = FileDescriptorLimit.raiseSoftToHard()
+        let segmentFiles = config.logMaxOpenSegmentFiles ?? FileDescriptorLimit.defaultSegmentFileCacheSize(softLimit: limits.after.soft)
+        logger.info("Open-file limit: soft \(Self.describeLimit(limits.before.soft)) -> \(Self.describeLimit(limits.after.soft)), hard \(Self.describeLimit(limits.after.hard)); keeping at most \(segmentFiles) segment files open")
+        if limits.after.soft < 4096 {
+            logger.warning("The open-file limit \(limits.after.soft) is low: each client connection takes a descriptor, and segment files beyond \(segmentFiles) are reopened on use. Raise it (ulimit -n) for many connections.")
+        }
         directoryLock = try LogDirectoryLock(directories: config.logDirs)
         var rng = SystemRandomNumberGenerator()
         let clusterId = try MetaProperties.ensure(logDirs: config.logDirs, nodeId: config.nodeId,
@@ -52,7 +61,8 @@ public final class KafkaBroker: Sendable {
                                                   random: { KafkaUUID.random(using: &rng) })
         let imageExisted = fileExists(config.logDirs[0] + "/" + MetadataStore.fileName)
         let store = try MetadataStore.open(directory: config.logDirs[0], clusterId: clusterId, nodeId: config.nodeId)
-        let controller = LocalController(store: store, random: { UInt64.random(in: .min ... .max) })
+        let controller = LocalController(store: store, random: { UInt64.random(in: .min ... .max) },
+                                         maxBrokerPartitions: config.maxBrokerPartitions)
         let registration = BrokerRegistration(
             id: config.nodeId,
             endpoints: config.advertisedListeners.map {
@@ -66,6 +76,8 @@ public final class KafkaBroker: Sendable {
         managerConfig.flushCheckIntervalMs = min(config.logFlushSchedulerIntervalMs, 1000)
         managerConfig.retentionCheckIntervalMs = config.logRetentionCheckIntervalMs
         managerConfig.recoveryPointCheckpointIntervalMs = config.logFlushOffsetCheckpointIntervalMs
+        managerConfig.maxOpenSegmentFiles = segmentFiles
+        managerConfig.producerIdExpirationMs = config.producerIdExpirationMs
         managerConfig.cleanerEnabled = config.logCleanerEnable
         managerConfig.cleanerBackoffMs = max(100, config.logCleanerBackoffMs)   // 0 would be a busy loop
         let image = store.image
@@ -129,6 +141,8 @@ public final class KafkaBroker: Sendable {
 
         let group = MultiThreadedEventLoopGroup(numberOfThreads: config.numNetworkThreads)
         self.group = group
+        // One budget for every listener: the limits are the broker's, as Kafka's.
+        let requestBudget = RequestQueueBudget(maxRequests: config.queuedMaxRequests, maxBytes: config.queuedMaxRequestBytes)
         servers = config.listeners.map { listener in
             KafkaServer(configuration: .init(host: listener.host, port: listener.port, listenerName: listener.name,
                                              maxFrameBytes: config.socketRequestMaxBytes,
@@ -136,7 +150,7 @@ public final class KafkaBroker: Sendable {
                                              sendBufferBytes: config.socketSendBufferBytes,
                                              receiveBufferBytes: config.socketReceiveBufferBytes,
                                              maxQueuedRequests: 16),
-                        dispatcher: registry, group: group, logger: logger)
+                        dispatcher: registry, group: group, logger: logger, requestBudget: requestBudget)
         }
         logger.info("Broker \(config.nodeId) of cluster \(clusterId): \(replicas.allPartitions.count) partition(s) loaded")
         let manager = logManager
@@ -160,6 +174,8 @@ public final class KafkaBroker: Sendable {
         let offline = logManager.offlineLogDirs
         return offline.isEmpty ? nil : "log director\(offline.count == 1 ? "y" : "ies") \(offline.joined(separator: ", ")) failed"
     }
+
+    private static func describeLimit(_ n: Int) -> String { n == Int.max ? "unlimited" : String(n) }
 
     /// The classic group coordinator over `__consumer_offsets` (created here on first start),
     /// with this broker as coordinator of every group.

@@ -7,12 +7,19 @@ import Synchronization
 /// The NIO shell: accepts TCP connections on one listener and runs each connection's
 /// requests through a ``RequestDispatcher`` strictly one at a time.
 ///
-/// Per connection: `KafkaFrameDecoder` (enforces `socket.request.max.bytes`) and an idle
-/// closer sit in the pipeline; an `NIOAsyncChannel` hands frames to a task that awaits each
-/// response and writes it before taking the next frame. Reads are back-pressured by the
-/// async channel's watermarks, so a pipelining client cannot make the broker buffer without
-/// bound. A framing error or dispatcher `.close` closes that connection with one log line and
+/// Per connection: an idle closer, a ``RequestBudgetHandler`` (admits each request frame
+/// against the broker-wide ``RequestQueueBudget``, `queued.max.requests` /
+/// `queued.max.request.bytes`, before its body is read), `KafkaFrameDecoder` (enforces
+/// `socket.request.max.bytes`); an `NIOAsyncChannel` hands frames to a task that awaits each
+/// response and writes it before taking the next frame. Reads are back-pressured twice: the
+/// async channel's watermarks bound the frames read ahead per connection, the budget bounds the
+/// requests and bytes held by all connections together; either stops reading the socket.
+/// A framing error or dispatcher `.close` closes that connection with one log line and
 /// affects nobody else.
+///
+/// The listener pauses accepting for a second when `accept` fails for lack of descriptors
+/// (``AcceptErrorBackoff``): NIO leaves the listening socket registered for readability after
+/// EMFILE, so without it the event loop spins at 100 % CPU for as long as a connection waits.
 ///
 /// Thread-safe. `run()` returns after `shutdown()` once every connection is closed.
 public final class KafkaServer: Sendable {
@@ -24,7 +31,8 @@ public final class KafkaServer: Sendable {
         public var idleTimeoutMs: Int64
         public var sendBufferBytes: Int
         public var receiveBufferBytes: Int
-        /// Frames read ahead per connection before reading pauses.
+        /// Frames read ahead per connection before reading pauses (the broker-wide limits are
+        /// the ``RequestQueueBudget``'s).
         public var maxQueuedRequests: Int
 
         public init(host: String, port: Int, listenerName: String = "PLAINTEXT", maxFrameBytes: Int = 104_857_600,
@@ -48,9 +56,19 @@ public final class KafkaServer: Sendable {
     private let group: EventLoopGroup
     private let logger: Logger
     private let state = Mutex(State())
-    private let asyncServer = Mutex<NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>?>(nil)
+    private let asyncServer = Mutex<NIOAsyncChannel<Connection, Never>?>(nil)
+    /// What all connections of the broker may hold (shared by every listener).
+    public let requestBudget: RequestQueueBudget
 
-    public init(configuration: Configuration, dispatcher: any RequestDispatcher, group: EventLoopGroup, logger: Logger) {
+    /// An accepted connection and its share of the request budget.
+    private struct Connection: Sendable {
+        var channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
+        var budget: ConnectionBudget
+    }
+
+    public init(configuration: Configuration, dispatcher: any RequestDispatcher, group: EventLoopGroup, logger: Logger,
+                requestBudget: RequestQueueBudget = RequestQueueBudget(maxRequests: .max, maxBytes: nil)) {
+        self.requestBudget = requestBudget
         self.configuration = configuration
         self.dispatcher = dispatcher
         self.group = group
@@ -62,7 +80,14 @@ public final class KafkaServer: Sendable {
     public func bind() async throws -> SocketAddress {
         let cfg = configuration
         let host = cfg.host.isEmpty ? "0.0.0.0" : cfg.host
+        let logger = self.logger
+        let budget = requestBudget
         var bootstrap = ServerBootstrap(group: group)
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(AcceptErrorBackoff(logger: logger))
+                }
+            }
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -80,11 +105,14 @@ public final class KafkaServer: Sendable {
                     try ops.addHandler(IdleStateHandler(readTimeout: .milliseconds(cfg.idleTimeoutMs)))
                     try ops.addHandler(IdleConnectionCloser())
                 }
+                let share = ConnectionBudget(budget: budget)
+                try ops.addHandler(RequestBudgetHandler(connection: share, maxFrameBytes: cfg.maxFrameBytes))
                 try ops.addHandler(ByteToMessageHandler(KafkaFrameDecoder(maxFrameSize: cfg.maxFrameBytes)))
-                return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(
+                let async = try NIOAsyncChannel<ByteBuffer, ByteBuffer>(
                     wrappingChannelSynchronously: channel,
                     configuration: .init(backPressureStrategy: .init(lowWatermark: 1,
                                                                      highWatermark: max(2, cfg.maxQueuedRequests))))
+                return Connection(channel: async, budget: share)
             }
         }
         asyncServer.withLock { $0 = server }
@@ -118,7 +146,10 @@ public final class KafkaServer: Sendable {
     /// Number of open client connections (for tests and metrics).
     public var connectionCount: Int { state.withLock { $0.connections.count } }
 
-    private func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async {
+    private func serve(_ accepted: Connection) async {
+        let connection = accepted.channel
+        let share = accepted.budget
+        defer { share.close() }
         let channel = connection.channel
         let remote = channel.remoteAddress
         let id: UInt64? = state.withLock { s in
@@ -139,10 +170,14 @@ public final class KafkaServer: Sendable {
         do {
             try await connection.executeThenClose { inbound, outbound in
                 for try await frame in inbound {
-                    switch await dispatcher.dispatch(frame: frame, connection: info) {
+                    share.startRequest()
+                    let outcome = await dispatcher.dispatch(frame: frame, connection: info)
+                    switch outcome {
                     case .respond(let bytes):
                         try await outbound.write(bytes)
+                        share.finishRequest()
                     case .noResponse:
+                        share.finishRequest()
                         continue
                     case .close(let reason):
                         log.warning("Closing connection: \(reason)")

@@ -101,11 +101,6 @@ public enum LagEvaluator {
         }
         // WARN: moving, but lag never decreased between consecutive commits.
         if commits.count > 1, (1..<commits.count).allSatisfy({ commits[$0].lag >= commits[$0 - 1].lag }) {
-            // WARN means "lag never fell across the window": with the window not yet full
-            // that is three rising samples, not a verdict (--once printed WARN for lag 16).
-            if commits.count < config.intervals {
-                return PartitionEvaluation(status: .collecting, reason: "\(commits.count)/\(config.intervals) commits, lag rising", complete: complete)
-            }
             return PartitionEvaluation(status: .warn, reason: "lag rose across \(commits.count) commits over \(Duration.compact(span))", complete: complete)
         }
         return PartitionEvaluation(status: .ok, reason: "consuming, lag \(currentLag)", complete: complete)
