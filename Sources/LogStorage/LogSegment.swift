@@ -375,15 +375,7 @@ final class LogSegment {
             let p = Int64(positions[mid])
             if p <= limit { if p > start { start = p }; lo = mid + 1 } else { hi = mid - 1 }
         }
-        var scanner = BatchScanner(file: try file(), from: start, to: size, chunkSize: 16 * 1024, wantBodies: false)
-        var boundary = start
-        while let result = try scanner.next() {
-            guard case .success(let batch) = result else { break }
-            let end = batch.position + Int64(batch.header.totalSize)
-            if end > limit { break }
-            boundary = end
-        }
-        return boundary
+        return try scanBoundary(from: start, notAfter: limit, chunkSize: 16 * 1024)
     }
 
     /// Whether every batch in [from, to) (batch boundaries) is a data batch without records.
@@ -401,8 +393,14 @@ final class LogSegment {
     /// bytes recovery may never have re-validated, stops before a damaged batch instead of
     /// handing it to a client. The next read from there reports the damage.
     func validatedBoundary(from: Int64, notAfter limit: Int64) throws(FileSystemError) -> Int64 {
-        var scanner = BatchScanner(file: try file(), from: from, to: size, chunkSize: 64 * 1024, wantBodies: false)
-        var boundary = from
+        try scanBoundary(from: from, notAfter: limit, chunkSize: 64 * 1024)
+    }
+
+    /// The end of the last whole, plausible batch from `start` (a batch boundary) that ends at
+    /// or before `limit`, reading every header on the way; stops before a damaged batch.
+    private func scanBoundary(from start: Int64, notAfter limit: Int64, chunkSize: Int) throws(FileSystemError) -> Int64 {
+        var scanner = BatchScanner(file: try file(), from: start, to: size, chunkSize: chunkSize, wantBodies: false)
+        var boundary = start
         while let result = try scanner.next() {
             guard case .success(let batch) = result else { break }
             let end = batch.position + Int64(batch.header.totalSize)
