@@ -22,24 +22,13 @@ import shutil
 import subprocess
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from own_broker import samsa_bin
 
 
-def _samsa_bin() -> str | None:
-    explicit = os.environ.get("SAMSA_BIN")
-    if explicit:
-        return explicit
-    for cand in (REPO / ".build/debug/samsa", REPO / ".build/release/samsa"):
-        if cand.exists():
-            return str(cand)
-    return None
-
-
-SAMSA_BIN = _samsa_bin()
+SAMSA_BIN = samsa_bin()
 _SUBCOMMANDS: dict[str, bool] = {}
 
 
