@@ -36,15 +36,72 @@ public struct BrokerEndpoint: Hashable, Sendable, Codable {
     public var listener: String
     public var host: String
     public var port: Int32
+    /// Kafka's security protocol id (0 PLAINTEXT, 1 SSL, 2 SASL_PLAINTEXT, 3 SASL_SSL), as
+    /// RegisterBrokerRecord carries it.
+    public var securityProtocol: Int16
+
+    public init(listener: String, host: String, port: Int32, securityProtocol: Int16 = 0) {
+        self.listener = listener; self.host = host; self.port = port; self.securityProtocol = securityProtocol
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        listener = try c.decode(String.self, forKey: .listener)
+        host = try c.decode(String.self, forKey: .host)
+        port = try c.decode(Int32.self, forKey: .port)
+        securityProtocol = try c.decodeIfPresent(Int16.self, forKey: .securityProtocol) ?? 0
+    }
 }
 
-/// A broker as registered with the controller.
+/// A broker as registered with the controller (Kafka's RegisterBrokerRecord + its later
+/// Fence/Unfence/BrokerRegistrationChange records).
 public struct BrokerRegistration: Equatable, Sendable, Codable {
     public var id: Int32
     public var endpoints: [BrokerEndpoint]
     public var rack: String?
     /// A fenced broker is not given leaderships and is not listed to clients.
     public var fenced: Bool
+    /// The broker epoch: the metadata offset of its registration record (Kafka's rule), so a
+    /// heartbeat or a record from an older incarnation is recognised and refused.
+    public var epoch: Int64
+    /// Random per process start (BrokerRegistrationRequest.IncarnationId): a second process
+    /// registering the same node id with another incarnation is DUPLICATE_BROKER_REGISTRATION
+    /// while the first one's session lives.
+    public var incarnationId: KafkaUUID
+    /// Set by a heartbeat with WantShutDown: leaderships move away before the process exits.
+    public var inControlledShutdown: Bool
+
+    public init(id: Int32, endpoints: [BrokerEndpoint], rack: String?, fenced: Bool, epoch: Int64 = 0,
+                incarnationId: KafkaUUID = KafkaUUID(mostSignificantBits: 0, leastSignificantBits: 0), inControlledShutdown: Bool = false) {
+        self.id = id; self.endpoints = endpoints; self.rack = rack; self.fenced = fenced
+        self.epoch = epoch; self.incarnationId = incarnationId; self.inControlledShutdown = inControlledShutdown
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(Int32.self, forKey: .id)
+        endpoints = try c.decode([BrokerEndpoint].self, forKey: .endpoints)
+        rack = try c.decodeIfPresent(String.self, forKey: .rack)
+        fenced = try c.decode(Bool.self, forKey: .fenced)
+        epoch = try c.decodeIfPresent(Int64.self, forKey: .epoch) ?? 0
+        incarnationId = try c.decodeIfPresent(KafkaUUID.self, forKey: .incarnationId) ?? KafkaUUID(mostSignificantBits: 0, leastSignificantBits: 0)
+        inControlledShutdown = try c.decodeIfPresent(Bool.self, forKey: .inControlledShutdown) ?? false
+    }
+}
+
+/// A change to one partition (Kafka's PartitionChangeRecord): nil fields are unchanged. Applying
+/// it bumps the partition epoch, and the leader epoch when the leader changes (Kafka's
+/// `PartitionRegistration.merge`).
+public struct PartitionChange: Equatable, Sendable, Codable {
+    public var topicID: TopicID
+    public var partition: Int32
+    public var leader: Int32?
+    public var isr: [Int32]?
+    public var replicas: [Int32]?
+
+    public init(topicID: TopicID, partition: Int32, leader: Int32? = nil, isr: [Int32]? = nil, replicas: [Int32]? = nil) {
+        self.topicID = topicID; self.partition = partition; self.leader = leader; self.isr = isr; self.replicas = replicas
+    }
 }
 
 /// Assignment and leadership of one partition, as the controller decides it.
@@ -81,6 +138,21 @@ public enum MetadataRecord: Equatable, Sendable, Codable {
     case config(resourceType: Int8, resourceName: String, name: String, value: String?)
     /// The next producer id block starts at `nextProducerId` (Kafka's ProducerIdsRecord).
     case producerIds(nextProducerId: Int64)
+    /// Kafka's PartitionChangeRecord.
+    case partitionChange(PartitionChange)
+    /// Kafka's FenceBrokerRecord / UnfenceBrokerRecord: ignored unless `epoch` is the
+    /// registered broker epoch (a record about an older incarnation changes nothing).
+    case fenceBroker(id: Int32, epoch: Int64)
+    case unfenceBroker(id: Int32, epoch: Int64)
+    /// Kafka's BrokerRegistrationChangeRecord: nil = unchanged.
+    case brokerRegistrationChange(id: Int32, epoch: Int64, fenced: Bool?, inControlledShutdown: Bool?)
+    /// Kafka's UnregisterBrokerRecord.
+    case unregisterBroker(id: Int32, epoch: Int64)
+    /// Kafka's FeatureLevelRecord (`metadata.version` and friends); level 0 removes it.
+    case featureLevel(name: String, level: Int16)
+    /// Kafka's NoOpRecord: the active controller writes one to advance the log (and the brokers'
+    /// "caught up" check) when nothing else happens.
+    case noOp
 }
 
 /// An immutable snapshot of cluster metadata: brokers, topics, partitions, configs.
@@ -96,11 +168,27 @@ public struct MetadataImage: Equatable, Sendable, Codable {
     /// Dynamic broker configs; resource name "" is the cluster-wide default.
     public var brokerConfigs: [String: [String: String]] = [:]
     public var nextProducerId: Int64 = 0
+    /// Finalized features (`metadata.version` ...), from FeatureLevelRecords.
+    public var features: [String: Int16] = [:]
     /// How many records produced this image (the metadata offset + 1).
     public var recordCount: Int64 = 0
 
     public init(clusterId: String, controllerId: Int32) {
         self.clusterId = clusterId; self.controllerId = controllerId
+    }
+
+    /// Decodes images written before `features` existed.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        clusterId = try c.decode(String.self, forKey: .clusterId)
+        controllerId = try c.decode(Int32.self, forKey: .controllerId)
+        brokers = try c.decode([Int32: BrokerRegistration].self, forKey: .brokers)
+        topics = try c.decode([String: TopicImage].self, forKey: .topics)
+        topicNamesByID = try c.decode([TopicID: String].self, forKey: .topicNamesByID)
+        brokerConfigs = try c.decode([String: [String: String]].self, forKey: .brokerConfigs)
+        nextProducerId = try c.decode(Int64.self, forKey: .nextProducerId)
+        features = try c.decodeIfPresent([String: Int16].self, forKey: .features) ?? [:]
+        recordCount = try c.decode(Int64.self, forKey: .recordCount)
     }
 
     public func topic(id: TopicID) -> TopicImage? { topicNamesByID[id].flatMap { topics[$0] } }
@@ -155,6 +243,39 @@ public struct MetadataImage: Equatable, Sendable, Codable {
             }
         case .producerIds(let next):
             nextProducerId = max(nextProducerId, next)
+        case .partitionChange(let change):
+            guard let name = topicNamesByID[change.topicID], var t = topics[name],
+                  change.partition >= 0, Int(change.partition) < t.partitions.count else { return }
+            var p = t.partitions[Int(change.partition)]
+            if let replicas = change.replicas { p.replicas = replicas }
+            if let isr = change.isr { p.isr = isr }
+            if let leader = change.leader, leader != p.leader {
+                p.leader = leader
+                p.leaderEpoch += 1
+            }
+            p.partitionEpoch += 1
+            t.partitions[Int(change.partition)] = p
+            topics[name] = t
+        case let .fenceBroker(id, epoch):
+            guard var b = brokers[id], b.epoch == epoch else { return }
+            b.fenced = true
+            brokers[id] = b
+        case let .unfenceBroker(id, epoch):
+            guard var b = brokers[id], b.epoch == epoch else { return }
+            b.fenced = false
+            brokers[id] = b
+        case let .brokerRegistrationChange(id, epoch, fenced, shuttingDown):
+            guard var b = brokers[id], b.epoch == epoch else { return }
+            if let fenced { b.fenced = fenced }
+            if let shuttingDown { b.inControlledShutdown = shuttingDown }
+            brokers[id] = b
+        case let .unregisterBroker(id, epoch):
+            guard brokers[id]?.epoch == epoch else { return }
+            brokers[id] = nil
+        case let .featureLevel(name, level):
+            features[name] = level == 0 ? nil : level
+        case .noOp:
+            break
         }
     }
 
