@@ -56,6 +56,8 @@ let package = Package(
             dependencies: [
                 "KafkaProtocol", "LogStorage",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // The child process of LogStorageTests' kill -9 test.
@@ -63,7 +65,7 @@ let package = Package(
         .target(
             name: "Broker",
             dependencies: [
-                "KafkaProtocol", "LogStorage",
+                "KafkaProtocol", "LogStorage", "Quorum",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
