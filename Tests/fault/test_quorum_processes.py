@@ -1,0 +1,119 @@
+"""Issue 11 item 8: a real KRaft cluster of separate `samsa` processes on loopback.
+
+3 controllers + 2 brokers (and, separately, 3 combined nodes). The active controller is found
+with DescribeQuorum (`samsa cluster describe`), killed with kill -9, and while the quorum
+elects a new one, topics are created through confluent-kafka's AdminClient (librdkafka, sent to
+any broker, which forwards to the active controller). The killed node is restarted. At the end
+every broker's Metadata lists every topic whose creation was acknowledged, with the same
+partition count, and the quorum's voters have caught up.
+
+SAMSA_QUORUM_KILLS sets the number of kills (CI: 4; scripts/quorum-failover.sh runs 20+ and
+writes the timings to BENCHMARKS.md). Timings go to SAMSA_QUORUM_TIMINGS (JSON) when set.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import pytest
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from own_cluster import OwnCluster
+
+KILLS = int(os.environ.get("SAMSA_QUORUM_KILLS", "4"))
+
+
+def create_topic(admin: AdminClient, name: str, partitions: int, deadline_s: float) -> float:
+    """Creates `name`, retrying retriable failures until `deadline_s`; returns the time taken.
+    TOPIC_ALREADY_EXISTS after a retry counts as success (the first attempt was committed but
+    its answer lost with the controller)."""
+    t0 = time.time()
+    last = None
+    while time.time() - t0 < deadline_s:
+        fut = admin.create_topics([NewTopic(name, num_partitions=partitions, replication_factor=1)],
+                                  request_timeout=10, operation_timeout=10)[name]
+        try:
+            fut.result(timeout=15)
+            return time.time() - t0
+        except Exception as e:  # noqa: BLE001 - KafkaException carries the code
+            err = e.args[0] if e.args else None
+            code = err.name() if hasattr(err, "name") else str(e)
+            if code == "TOPIC_ALREADY_EXISTS":
+                return time.time() - t0
+            last = f"{code}: {e}"
+            time.sleep(0.2)
+    raise AssertionError(f"creating {name} did not succeed within {deadline_s}s: {last}")
+
+
+def wait_converged(cluster: OwnCluster, expected: dict[str, int], timeout: float = 30):
+    """Every live broker's own Metadata lists exactly the expected topics and partition counts."""
+    deadline = time.time() + timeout
+    views = {}
+    while time.time() < deadline:
+        views = {}
+        for b in cluster.brokers:
+            admin = AdminClient({"bootstrap.servers": b.bootstrap})
+            md = admin.list_topics(timeout=10)
+            views[b.node_id] = {t: len(m.partitions) for t, m in md.topics.items() if not t.startswith("__")}
+        if all(v == expected for v in views.values()):
+            return views
+        time.sleep(0.2)
+    raise AssertionError(f"brokers did not converge on {expected}: {views}")
+
+
+def run_failover(cluster: OwnCluster, kills: int) -> dict:
+    cluster.start()
+    cluster.wait_for_leader()
+    admin = AdminClient({"bootstrap.servers": cluster.bootstrap(), "retry.backoff.ms": 100})
+    expected: dict[str, int] = {}
+    create_topic(admin, "before-kills", 3, 60)
+    expected["before-kills"] = 3
+    timings = {"new_leader_s": [], "create_after_kill_s": []}
+    for i in range(kills):
+        leader, epoch = cluster.wait_for_leader()
+        node = cluster.nodes[leader]
+        t0 = time.time()
+        node.kill9()
+        name = f"after-kill-{i}"
+        timings["create_after_kill_s"].append(create_topic(admin, name, 1 + i % 3, 60))
+        expected[name] = 1 + i % 3
+        new_leader, new_epoch = cluster.wait_for_leader(not_node=leader)
+        timings["new_leader_s"].append(time.time() - t0)
+        assert new_epoch > epoch, f"a new leader must be in a later epoch ({epoch} -> {new_epoch})"
+        node.spawn()
+        assert node.wait_ready_or_exit(60) is None, f"node {leader} did not come back: {node.tail()}"
+    wait_converged(cluster, expected)
+    # The restarted voters catch up: every voter's end offset reaches the leader's.
+    deadline = time.time() + 30
+    while True:
+        q = cluster.describe()["quorum"]
+        lags = {r["nodeId"]: r["lag"] for r in q["replicas"] if r["isVoter"]}
+        if all(lag == 0 for lag in lags.values()):
+            break
+        assert time.time() < deadline, f"voters did not catch up: {q}"
+        time.sleep(0.2)
+    out = os.environ.get("SAMSA_QUORUM_TIMINGS")
+    if out:
+        with open(out, "a") as f:
+            f.write(json.dumps(timings) + "\n")
+    return timings
+
+
+@pytest.mark.timeout(600)
+def test_controller_kill9_three_controllers_two_brokers(tmp_path):
+    cluster = OwnCluster(tmp_path, controllers=3, brokers=2)
+    try:
+        run_failover(cluster, KILLS)
+    finally:
+        cluster.stop()
+
+
+@pytest.mark.timeout(600)
+def test_controller_kill9_three_combined_nodes(tmp_path):
+    cluster = OwnCluster(tmp_path, controllers=3, combined=True)
+    try:
+        run_failover(cluster, max(2, KILLS // 2))
+    finally:
+        cluster.stop()
