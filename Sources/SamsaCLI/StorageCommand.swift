@@ -56,7 +56,7 @@ struct StorageCommand: ParsableCommand {
                     config: brokerConfig,
                     options: .init(clusterId: clusterId, standalone: standalone, initialControllers: initialControllers,
                                    noInitialControllers: noInitialControllers, ignoreFormatted: ignoreFormatted),
-                    random: { KafkaUUID.random() }, output: { print($0) })
+                    random: { KafkaUUID.random() }, now: Int64(Date().timeIntervalSince1970 * 1000), output: { print($0) })
             } catch {
                 failTersely(error.message)
             }

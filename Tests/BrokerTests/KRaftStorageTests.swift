@@ -2,6 +2,7 @@ import XCTest
 @testable import Broker
 import KafkaProtocol
 import Foundation
+import NIOCore
 
 /// `samsa storage format | info` and the KRaft start-up rule (issue 11 item 2), on real temp
 /// directories: what is written, what is refused (with Kafka's wording), and that a refusal
@@ -71,6 +72,14 @@ final class KRaftStorageTests: XCTestCase {
             dirIds.insert(dirId)
         }
         XCTAssertEqual(dirIds.count, 3, "every directory gets its own directory.id")
+        // Kafka's bootstrap metadata: the metadata dir only, snapshot format at offset 0 epoch 0.
+        XCTAssertFalse(FileManager.default.fileExists(atPath: "\(root)/a/bootstrap.checkpoint"))
+        let data = try Data(contentsOf: URL(fileURLWithPath: "\(root)/meta/bootstrap.checkpoint"))
+        let bootstrap = try MetadataSnapshots.decode(ByteBuffer(bytes: Array(data)), path: "bootstrap.checkpoint")
+        XCTAssertEqual(bootstrap.id, SnapshotId(offset: 0, epoch: 0))
+        XCTAssertEqual(bootstrap.lastContainedLogTimestamp, 0)
+        XCTAssertEqual(bootstrap.records, [.featureLevel(name: "metadata.version", level: 25)])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: "\(root)/meta/bootstrap.checkpoint.tmp"))
         XCTAssertEqual(try KRaftStorage.verifyFormatted(config: config(), configPath: nil), clusterId)
     }
 

@@ -103,6 +103,8 @@ def test_format_info_and_start_up_rules(tmp_path):
     assert fmt.stdout.strip() == f"Formatting metadata directory {tmp_path / 'logs'} with metadata.version 4.0-IV3.", fmt.stdout
     meta = (tmp_path / "logs" / "meta.properties").read_text()
     assert "version=1" in meta and "node.id=1" in meta and f"cluster.id={cluster}" in meta and "directory.id=" in meta
+    bootstrap = (tmp_path / "logs" / "bootstrap.checkpoint").read_bytes()
+    assert b"metadata.version" in bootstrap and bootstrap[16] == 2, "v2 record batches holding the FeatureLevelRecord"
 
     again = samsa("storage", "format", "-t", cluster, "-c", str(cfg))
     assert again.returncode == 1

@@ -1,4 +1,6 @@
 import KafkaProtocol
+import LogStorage
+import NIOCore
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -129,7 +131,7 @@ public enum KRaftStorage {
     /// formatted is an error unless `ignoreFormatted`; one formatted for another cluster or node
     /// is always an error. Returns what was formatted.
     @discardableResult
-    public static func format(config: BrokerConfig, options: FormatOptions, random: () -> KafkaUUID,
+    public static func format(config: BrokerConfig, options: FormatOptions, random: () -> KafkaUUID, now: Int64 = 0,
                               output: (String) -> Void) throws(Failure) -> [String] {
         guard config.isKRaftMode else {
             throw Failure("The configuration file appears to be for a single Samsa node (no process.roles): "
@@ -207,12 +209,42 @@ public enum KRaftStorage {
             output("Formatting \(kind) \(dir) with metadata.version \(metadataVersion.name).")
             do {
                 try makeDirectories(dir)
+                // The bootstrap file first: meta.properties marks the directory formatted, so a
+                // crash in between leaves it unformatted (format again), never half-formatted.
+                if isMetadataDir { try writeBootstrapCheckpoint(directory: dir, now: now) }
                 try MetaProperties(nodeId: nodeId, clusterId: clusterId, directoryId: directoryId.description).write(directory: dir)
             } catch {
                 throw Failure("Error while writing meta.properties file \(dir): \(error)")
             }
         }
         return empty
+    }
+
+    /// Kafka's bootstrap metadata file: `bootstrap.checkpoint` in the metadata log directory
+    /// (`BootstrapDirectory.BINARY_BOOTSTRAP_FILENAME`), written by Kafka's `BatchFileWriter` in
+    /// the snapshot format with offset 0 and epoch 0: a SnapshotHeader control batch
+    /// (LastContainedLogTimestamp 0), the bootstrap records, a SnapshotFooter control batch. The
+    /// records are the finalized features a new cluster starts with: a FeatureLevelRecord for
+    /// `metadata.version` (``metadataVersion``). The first active controller writes them into the
+    /// metadata log. Written to `bootstrap.checkpoint.tmp`, fsynced, renamed, directory fsynced.
+    public static let bootstrapFileName = "bootstrap.checkpoint"
+
+    public static var bootstrapRecords: [MetadataRecord] {
+        [.featureLevel(name: "metadata.version", level: metadataVersion.featureLevel)]
+    }
+
+    static func writeBootstrapCheckpoint(directory: String, now: Int64, fileSystem: any FileSystem = POSIXFileSystem()) throws {
+        let values = try bootstrapRecords.map { try MetadataRecordCodec.encode($0) }
+        let bytes = try MetadataSnapshots.encode(values: values, id: SnapshotId(offset: 0, epoch: 0), lastContainedLogTimestamp: 0, now: now)
+        let path = directory + "/" + bootstrapFileName
+        let tmp = path + ".tmp"
+        try fileSystem.removeFile(tmp)
+        let file = try fileSystem.open(tmp, create: true)
+        try file.truncate(to: 0)
+        try file.write(bytes, at: 0)
+        try file.sync()
+        try fileSystem.rename(tmp, to: path)
+        try fileSystem.syncDirectory(directory)
     }
 
     /// `kafka-storage.sh info`: what each directory holds, in Kafka's layout. Returns the exit
