@@ -199,6 +199,13 @@ final class QuorumNetworkTests: XCTestCase {
         XCTAssertEqual(forwarded.topics.first?.partitions.first?.leaderId, leaderId)
         XCTAssertEqual(forwarded.topics.first?.partitions.first?.currentVoters.map(\.replicaId), [1, 2, 3])
 
+        // A Raft request on a broker listener is not enabled there: the connection is closed.
+        var vote = VoteRequest()
+        vote.clusterId = "net-cluster"
+        vote.topics = [.init(topicName: "__cluster_metadata", partitions: [.init()])]
+        let onBrokerListener = try await rawExchange(try vote.encodeFrame(version: 1, correlationId: 8, clientId: "t"), port: nodes[4]!.port)
+        XCTAssertNil(onBrokerListener)
+
         // Another partition: UNKNOWN_TOPIC_OR_PARTITION per partition.
         var wrong = DescribeQuorumRequest()
         wrong.topics = [.init(topicName: "orders", partitions: [.init(partitionIndex: 3)])]
@@ -247,6 +254,14 @@ final class QuorumNetworkTests: XCTestCase {
         let offset = try await nodes[leaderId]!.host.propose([ByteBuffer(string: "still-alive")])
         try await nodes[leaderId]!.host.waitForCommit(offset)
         XCTAssertEqual(nodes[leaderId]!.host.leadership.epoch, epoch)
+
+        // A node whose host stopped (its listener still up) refuses Raft requests at once by
+        // closing the connection, instead of holding them until the inbound timeout.
+        let stopped = nodes[leaderId == 1 ? 2 : 1]!
+        await stopped.host.shutdown()
+        XCTAssertEqual(stopped.transport.pendingInboundCount, 0)
+        let refusedVote = try await rawExchange(try vote.encodeFrame(version: 1, correlationId: 9, clientId: "t"), port: stopped.port)
+        XCTAssertNil(refusedVote)
     }
 
     func testQuorumRuntimeOfASingleControllerLeadsAndAnswersOnItsControllerListener() async throws {
