@@ -112,6 +112,20 @@ public final class LocalController: Sendable {
         }
     }
 
+    /// Runs `body` on the current image and the offset its first record will get, and commits
+    /// the records it returns, all under the controller's lock: the broker-lifecycle logic
+    /// (`Controller/ClusterControlService.swift`) needs the real offset of the records it writes
+    /// (a broker epoch is its RegisterBrokerRecord's offset). In this store the offset of a record
+    /// is the number of records before it (`MetadataImage.recordCount`).
+    public func commitComputed<R>(_ body: (MetadataImage, Int64) throws -> ([MetadataRecord], R)) throws -> R {
+        try lock.withLock { _ throws -> R in
+            let image = store.image
+            let (records, result) = try body(image, image.recordCount)
+            if !records.isEmpty { try store.commit(records) }
+            return result
+        }
+    }
+
     /// What a successful (or validate-only) topic creation yields.
     public struct CreatedTopic: Sendable, Equatable {
         public var id: TopicID
