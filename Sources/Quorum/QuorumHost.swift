@@ -224,6 +224,10 @@ public actor QuorumHost {
     /// Why the host stopped, nil while it runs.
     public var failure: QuorumHostError? { stopped }
 
+    /// True once the host stopped (shut down or failed): inbound requests are no longer
+    /// answered, so the transport refuses them at once instead of letting them time out.
+    public nonisolated var isStopped: Bool { shared.isStopped }
+
     // MARK: Network and timers
 
     /// An inbound request or response from node `from`. Dropped once the host stopped.
@@ -305,6 +309,7 @@ public actor QuorumHost {
 
     private func stop(_ reason: QuorumHostError) {
         stopped = reason
+        shared.markStopped()
         timer?.cancel()
         timer = nil
         timerDeadline = nil
@@ -355,7 +360,13 @@ public actor QuorumHost {
         private var commitListeners: [@Sendable (Int64) -> Void] = []
         private var failureListeners: [@Sendable (String) -> Void] = []
 
+        private var _stopped = false
+
         var leadership: QuorumLeadership { lock.withLock { _leadership } }
+
+        var isStopped: Bool { lock.withLock { _stopped } }
+
+        func markStopped() { lock.withLock { _stopped = true } }
 
         func publish(_ leadership: QuorumLeadership) { lock.withLock { _leadership = leadership } }
 

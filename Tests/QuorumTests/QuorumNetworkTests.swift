@@ -199,6 +199,13 @@ final class QuorumNetworkTests: XCTestCase {
         XCTAssertEqual(forwarded.topics.first?.partitions.first?.leaderId, leaderId)
         XCTAssertEqual(forwarded.topics.first?.partitions.first?.currentVoters.map(\.replicaId), [1, 2, 3])
 
+        // A Raft request on a broker listener is not enabled there: the connection is closed.
+        var vote = VoteRequest()
+        vote.clusterId = "net-cluster"
+        vote.topics = [.init(topicName: "__cluster_metadata", partitions: [.init()])]
+        let onBrokerListener = try await rawExchange(try vote.encodeFrame(version: 1, correlationId: 8, clientId: "t"), port: nodes[4]!.port)
+        XCTAssertNil(onBrokerListener)
+
         // Another partition: UNKNOWN_TOPIC_OR_PARTITION per partition.
         var wrong = DescribeQuorumRequest()
         wrong.topics = [.init(topicName: "orders", partitions: [.init(partitionIndex: 3)])]
@@ -247,6 +254,14 @@ final class QuorumNetworkTests: XCTestCase {
         let offset = try await nodes[leaderId]!.host.propose([ByteBuffer(string: "still-alive")])
         try await nodes[leaderId]!.host.waitForCommit(offset)
         XCTAssertEqual(nodes[leaderId]!.host.leadership.epoch, epoch)
+
+        // A node whose host stopped (its listener still up) refuses Raft requests at once by
+        // closing the connection, instead of holding them until the inbound timeout.
+        let stopped = nodes[leaderId == 1 ? 2 : 1]!
+        await stopped.host.shutdown()
+        XCTAssertEqual(stopped.transport.pendingInboundCount, 0)
+        let refusedVote = try await rawExchange(try vote.encodeFrame(version: 1, correlationId: 9, clientId: "t"), port: stopped.port)
+        XCTAssertNil(refusedVote)
     }
 
     func testQuorumRuntimeOfASingleControllerLeadsAndAnswersOnItsControllerListener() async throws {
@@ -271,6 +286,66 @@ final class QuorumNetworkTests: XCTestCase {
         await runtime.shutdown()
         try await serving.value
         do { _ = try await runtime.host.propose([ByteBuffer(string: "x")]); XCTFail() } catch QuorumHostError.shutDown {}
+    }
+
+    /// Measurements, not assertions (skipped unless `SAMSA_QUORUM_BENCH=<rounds>`): with Kafka's
+    /// default timers, how long the first election takes, how long a proposal takes to commit
+    /// on 3 voters over loopback, and how long after a graceful leader shutdown a new leader
+    /// is elected (the old one restarted each round). Prints one summary line.
+    func testMeasureElectionCommitAndGracefulFailover() async throws {
+        guard let rounds = ProcessInfo.processInfo.environment["SAMSA_QUORUM_BENCH"].flatMap(Int.init) else {
+            throw XCTSkip("set SAMSA_QUORUM_BENCH=<rounds> to measure")
+        }
+        let config = QuorumConfig(voters: [1, 2, 3], clusterId: "bench")   // Kafka's defaults
+        let clock = ContinuousClock()
+        var start = clock.now
+        for id: RaftNodeId in [1, 2, 3] { _ = try await makeNode(id, config: config) }
+        for node in nodes.values {
+            for voter: RaftNodeId in [1, 2, 3] { node.transport.updateEndpoint(voter, host: "127.0.0.1", port: nodes[voter]!.port) }
+        }
+        start = clock.now
+        for node in nodes.values { await node.host.start() }
+        try await waitUntil("first leader") { soleLeader() != nil }
+        let firstElection = clock.now - start
+
+        var commits: [Duration] = []
+        var failovers: [Duration] = []
+        for round in 0..<rounds {
+            let leaderId = try XCTUnwrap(soleLeader())
+            for i in 0..<20 {
+                let t = clock.now
+                let offset = try await nodes[leaderId]!.host.propose([ByteBuffer(string: "r\(round)-\(i)")])
+                try await nodes[leaderId]!.host.waitForCommit(offset)
+                commits.append(clock.now - t)
+            }
+            let old = nodes.removeValue(forKey: leaderId)!
+            let t = clock.now
+            await old.host.shutdown()
+            try await waitUntil("a new leader") { soleLeader().map { $0 != leaderId } ?? false }
+            failovers.append(clock.now - t)
+            await old.server.shutdown()
+            old.transport.close()
+            // Restart the old leader on its directory and address.
+            let transport = NIORaftTransport(localId: leaderId, endpoints: [:], group: group, logger: logger)
+            let host = try QuorumHost(nodeId: leaderId, config: config, directory: "\(root!)/n\(leaderId)/__cluster_metadata-0",
+                                      fileSystem: POSIXFileSystem(), clock: SystemLogClock(), transport: transport, logger: logger)
+            transport.attach(host)
+            let server = KafkaServer(configuration: .init(host: "127.0.0.1", port: old.port, listenerName: "CONTROLLER"),
+                                     dispatcher: ControllerApis.registry(quorum: ControllerQuorum(host: host, transport: transport), logger: logger),
+                                     group: group, logger: logger)
+            _ = try await server.bind()
+            Task { try? await server.run() }
+            nodes[leaderId] = Node(id: leaderId, host: host, transport: transport, server: server, port: old.port)
+            for voter: RaftNodeId in [1, 2, 3] { transport.updateEndpoint(voter, host: "127.0.0.1", port: nodes[voter]!.port) }
+            await host.start()
+            try await waitUntil("the restarted node follows") { soleLeader() != nil }
+        }
+        func ms(_ d: Duration) -> Double { Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15 }
+        func pct(_ v: [Duration], _ p: Double) -> String {
+            let sorted = v.map(ms).sorted()
+            return String(format: "%.1f", sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))])
+        }
+        print("QUORUM-BENCH first election \(String(format: "%.0f", ms(firstElection))) ms; commit (3 voters, fsync) p50 \(pct(commits, 0.5)) ms p99 \(pct(commits, 0.99)) ms max \(pct(commits, 1)) ms over \(commits.count); graceful failover p50 \(pct(failovers, 0.5)) ms max \(pct(failovers, 1)) ms over \(failovers.count)")
     }
 
     // MARK: A raw Kafka client
