@@ -118,9 +118,9 @@ final class ProduceFetchTests: XCTestCase {
     func testMinInSyncReplicasRefusesAcksAllWhenTheIsrShrank() async throws {
         let h = try BrokerHarness()
         defer { h.cleanup() }
-        try h.services.controller.registerBroker(.init(id: 2, endpoints: [.init(listener: "PLAINTEXT", host: "h2", port: 9092)],
+        try await h.services.controller.registerBroker(.init(id: 2, endpoints: [.init(listener: "PLAINTEXT", host: "h2", port: 9092)],
                                                        rack: nil, fenced: false))
-        _ = try h.services.controller.createTopic(name: "r2", numPartitions: 1, replicationFactor: 2,
+        _ = try await h.services.controller.createTopic(name: "r2", numPartitions: 1, replicationFactor: 2,
                                                   assignments: [:], configs: ["min.insync.replicas": "2"])
         let topic = try XCTUnwrap(h.services.metadata.image.topics["r2"])
         var p0 = topic.partitions[0]

@@ -29,7 +29,7 @@ final class StorageFailureTests: XCTestCase {
     func testLogThatFailsToLoadStopsStartupAndIsNeverDeletedAsStray() async throws {
         let fs = SimulatedFileSystem()
         var broker = try KafkaBroker(config: config(), logger: Logger(label: "test"), logFileSystem: fs)
-        _ = try broker.services.controller.createTopic(name: "t", numPartitions: 3, replicationFactor: 1,
+        _ = try await broker.services.controller.createTopic(name: "t", numPartitions: 3, replicationFactor: 1,
                                                       configs: ["segment.bytes": "1024"])
         for p in 0..<3 { for i in 0..<20 { try append(broker, "t", Int32(p), ["value-\(i)-" + String(repeating: "x", count: 80)]) } }
         await broker.shutdown()
@@ -51,7 +51,7 @@ final class StorageFailureTests: XCTestCase {
     func testDiskFullAnswersStorageErrorAndStopsTheBrokerUncleanly() async throws {
         let fs = SimulatedFileSystem()
         var broker = try KafkaBroker(config: config(), logger: Logger(label: "test"), logFileSystem: fs)
-        _ = try broker.services.controller.createTopic(name: "t", numPartitions: 1, replicationFactor: 1)
+        _ = try await broker.services.controller.createTopic(name: "t", numPartitions: 1, replicationFactor: 1)
         try append(broker, "t", 0, ["first"])
         fs.capacityBytes = fs.usedBytes + 30_000
         var acked: Int64 = 1
@@ -86,7 +86,7 @@ final class StorageFailureTests: XCTestCase {
         let props = "listeners=PLAINTEXT://127.0.0.1:0\nlog.dirs=\(dir)\noffsets.topic.num.partitions=1\noffsets.topic.segment.bytes=1024\n"
         var broker = try KafkaBroker(config: BrokerConfig(properties: PropertiesFile(parsing: props)), logger: Logger(label: "test"),
                                      logFileSystem: fs)
-        _ = try broker.services.controller.createTopic(name: "t", numPartitions: 1, replicationFactor: 1)
+        _ = try await broker.services.controller.createTopic(name: "t", numPartitions: 1, replicationFactor: 1)
         try await broker.coordinator.start()
         for i in 0..<60 {   // simple (memberless) commits, one batch each: several segments
             let errors = await broker.coordinator.commitOffsets(groupId: "g\(i % 3)", memberId: "", groupInstanceId: nil, generationId: -1,
@@ -115,7 +115,7 @@ final class StorageFailureTests: XCTestCase {
         let props = "listeners=PLAINTEXT://127.0.0.1:0\nlog.dirs=\(dir)/a,\(dir)/b\noffsets.topic.num.partitions=1\n"
         let broker = try KafkaBroker(config: BrokerConfig(properties: PropertiesFile(parsing: props)), logger: Logger(label: "test"),
                                      logFileSystem: fs)
-        _ = try broker.services.controller.createTopic(name: "t", numPartitions: 2, replicationFactor: 1)
+        _ = try await broker.services.controller.createTopic(name: "t", numPartitions: 2, replicationFactor: 1)
         let inA = try XCTUnwrap((0..<2).first { broker.services.replicas.partition("t", Int32($0))!.log.directory.hasPrefix(dir + "/a/") })
         let inB = 1 - inA
         try append(broker, "t", Int32(inA), ["before"])
