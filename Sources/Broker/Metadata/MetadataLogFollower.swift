@@ -3,6 +3,7 @@ import KafkaProtocol
 import LogStorage
 import Logging
 import NIOCore
+import Quorum
 import Synchronization
 
 /// What the metadata store needs from the replicated `__cluster_metadata-0` log (the quorum's
@@ -186,6 +187,8 @@ public final class MetadataLogFollower: Sendable {
             await waitUntilApplied(offset)
         } catch let error as MetadataLogError {
             throw ControllerError(41, error.description)
+        } catch QuorumHostError.notLeader(let leaderId, _) {
+            throw ControllerError(41, MetadataLogError.notLeader(leaderId: leaderId).description)
         } catch let error as ControllerError {
             throw error
         } catch {
