@@ -67,7 +67,7 @@ final class ProduceFetchTests: XCTestCase {
         corrupt.setInteger(UInt8(0x55), at: corrupt.writerIndex - 1)
         let crc = try await h.produce("t", corrupt)
         XCTAssertEqual(crc?.errorCode, ErrorCode.corruptMessage.rawValue)
-        _ = try ConsumerOffsetsLogStore(services: h.services)
+        _ = try await ConsumerOffsetsLogStore(services: h.services)
         let internalWrite = try await h.produce("__consumer_offsets", try BrokerHarness.batch(["x"]))
         XCTAssertEqual(internalWrite?.errorCode, ErrorCode.invalidTopicException.rawValue)
         let empty = try await h.produce("t", nil)
@@ -324,7 +324,7 @@ final class ConsumerOffsetsStoreTests: XCTestCase {
     func testAppendThenReadAllInOrderWithTombstones() async throws {
         let h = try BrokerHarness(properties: "offsets.topic.num.partitions=4")
         defer { h.cleanup() }
-        let store = try ConsumerOffsetsLogStore(services: h.services)
+        let store = try await ConsumerOffsetsLogStore(services: h.services)
         XCTAssertEqual(store.partitionCount, 4)
         let topic = try XCTUnwrap(h.services.metadata.image.topics["__consumer_offsets"])
         XCTAssertEqual(topic.configs["cleanup.policy"], "compact")
@@ -337,7 +337,7 @@ final class ConsumerOffsetsStoreTests: XCTestCase {
         let empty = try await store.readAll(partition: 0)
         XCTAssertTrue(empty.isEmpty)
         // A second store over the existing topic keeps its partition count even if the config changes.
-        let again = try ConsumerOffsetsLogStore(services: h.services)
+        let again = try await ConsumerOffsetsLogStore(services: h.services)
         XCTAssertEqual(again.partitionCount, 4)
     }
 }

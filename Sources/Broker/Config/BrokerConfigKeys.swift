@@ -150,6 +150,14 @@ public enum BrokerConfigKeys {
         .init("share.coordinator.state.topic.replication.factor", .short, default: "3", doc: "Accepted for compatibility."),
         .init("share.coordinator.state.topic.min.isr", .short, default: "2", doc: "Accepted for compatibility."),
         .init("metadata.log.dir", .string, default: nil, doc: "Directory of the metadata log; defaults to the first log dir."),
+        .init("metadata.log.max.record.bytes.between.snapshots", .long, default: "20971520", .range(min: 1, max: nil),
+              doc: "Bytes of metadata records applied after which a metadata snapshot is written."),
+        .init("metadata.log.max.snapshot.interval.ms", .long, default: "3600000", .range(min: 0, max: nil),
+              doc: "Longest time between metadata snapshots while records arrive (0 disables the timer)."),
+        .init("metadata.max.retention.bytes", .long, default: "104857600", .range(min: -1, max: nil),
+              doc: "Metadata log size above which segments wholly below the latest snapshot are deleted (-1: no limit)."),
+        .init("metadata.max.retention.ms", .long, default: "604800000", .range(min: -1, max: nil),
+              doc: "Age after which metadata log segments wholly below the latest snapshot are deleted (-1: no limit)."),
     ]
 
     /// Definitions by name.

@@ -59,6 +59,9 @@ public final class MetadataLogFollower: Sendable {
 
     private struct State {
         var applier: MetadataLogApplier
+        /// Every record below this offset is applied AND published to the store's listeners:
+        /// what a proposer waits for (the replica manager has reacted by then).
+        var publishedOffset: Int64
         var waiters: [(offset: Int64, continuation: CheckedContinuation<Void, Never>)] = []
         var lastSnapshotMs: Int64
         var faults: Int = 0
@@ -106,7 +109,7 @@ public final class MetadataLogFollower: Sendable {
         self.policy = policy
         self.clock = clock
         self.logger = logger
-        self.state = Mutex(State(applier: applier, lastSnapshotMs: clock()))
+        self.state = Mutex(State(applier: applier, publishedOffset: applier.nextOffset, lastSnapshotMs: clock()))
         (wakeups, wake) = AsyncStream.makeStream(of: Int64.self, bufferingPolicy: .bufferingNewest(1))
         store.attach(self)
     }
@@ -140,31 +143,36 @@ public final class MetadataLogFollower: Sendable {
                 return
             }
             if bytes.readableBytes == 0 { return }
-            let (old, new, faults, resumed) = state.withLock { s -> (MetadataImage, MetadataImage, [MetadataReplayFault], [CheckedContinuation<Void, Never>]) in
+            let (old, new, faults, applied) = state.withLock { s -> (MetadataImage, MetadataImage, [MetadataReplayFault], Int64) in
                 let old = s.applier.image
                 var faults: [MetadataReplayFault] = []
                 do { faults = try s.applier.apply(batches: bytes) } catch {
                     faults = [MetadataReplayFault(offset: s.applier.nextOffset, reason: "\(error)")]
                 }
                 s.faults += faults.count
-                let applied = s.applier.nextOffset
-                let ready = s.waiters.filter { $0.offset < applied }.map(\.continuation)
-                s.waiters.removeAll { $0.offset < applied }
-                return (old, s.applier.image, faults, ready)
+                return (old, s.applier.image, faults, s.applier.nextOffset)
             }
             for fault in faults { logger.error("Metadata: skipping \(fault)") }
+            // Listeners first, then the waiters: a controller answer must find the change
+            // already acted on (CreateTopics checks the new partitions' logs exist).
             store.publish(old: old, new: new)
+            let resumed = state.withLock { s -> [CheckedContinuation<Void, Never>] in
+                s.publishedOffset = applied
+                let ready = s.waiters.filter { $0.offset < applied }.map(\.continuation)
+                s.waiters.removeAll { $0.offset < applied }
+                return ready
+            }
             for c in resumed { c.resume() }
             if appliedOffset == from { return }   // a corrupt batch: wait for the next wake-up
             snapshotIfDue()
         }
     }
 
-    /// Returns once every record up to `offset` is in the store's image.
+    /// Returns once every record up to `offset` is in the store's image and its listeners ran.
     public func waitUntilApplied(_ offset: Int64) async {
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
             let ready = state.withLock { s -> Bool in
-                if s.applier.nextOffset > offset { return true }
+                if s.publishedOffset > offset { return true }
                 s.waiters.append((offset, c))
                 return false
             }
