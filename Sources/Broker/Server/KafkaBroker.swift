@@ -212,6 +212,15 @@ public final class KafkaBroker: Sendable {
             self.logger.critical("Stopping the broker: \(reason)")
             Task { await self.shutdown() }
         }
+        // A metadata log that stopped (a disk error under __cluster_metadata-0) cannot commit
+        // any admin change again: stop, as Kafka's process exits when its raft thread dies.
+        quorum.addFailureListener { [weak self] failure in
+            guard let self else { return }
+            let reason = "the metadata log failed: \(failure)"
+            self.storageFailure.withLock { $0 = $0 ?? reason }
+            self.logger.critical("Stopping the broker: \(reason)")
+            Task { await self.shutdown() }
+        }
     }
 
     /// Why the broker stops (or stopped) after a storage failure, nil if none happened: the
