@@ -116,8 +116,9 @@ let package = Package(
         // MARK: Tests
         .testTarget(name: "KafkaProtocolTests", dependencies: ["KafkaProtocol"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LogStorageTests", dependencies: ["LogStorage", "KafkaProtocol"]),
-        .testTarget(name: "QuorumTests", dependencies: ["Quorum", "LogStorage", "KafkaProtocol",
-                                                        .product(name: "NIOCore", package: "swift-nio")]),
+        .testTarget(name: "QuorumTests", dependencies: ["Quorum", "Broker", "LogStorage", "KafkaProtocol",
+                                                        .product(name: "NIOCore", package: "swift-nio"),
+                                                        .product(name: "NIOPosix", package: "swift-nio")]),
         .testTarget(name: "BrokerTests", dependencies: ["Broker", "KafkaProtocol", "LogStorage",
                                                         .product(name: "NIOCore", package: "swift-nio"),
                                                         .product(name: "NIOEmbedded", package: "swift-nio"),

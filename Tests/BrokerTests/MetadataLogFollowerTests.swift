@@ -170,6 +170,33 @@ final class MetadataLogFollowerTests: XCTestCase {
         }
     }
 
+    /// A formatted node's bootstrap.checkpoint becomes the log's first records, once.
+    func testBootstrapRecordsAreCommittedIntoAnEmptyLogOnly() async throws {
+        let fs = SimulatedFileSystem()
+        try fs.createDirectory("/meta")
+        try KRaftStorage.writeBootstrapCheckpoint(directory: "/meta", now: 0, fileSystem: fs)
+        var node = try await open(fs)
+        try await node.follower.bootstrapIfEmpty(bootstrapFile: "/meta/bootstrap.checkpoint", defaults: [])
+        XCTAssertEqual(node.follower.store.image.features["metadata.version"], KRaftStorage.bootstrapRecords.count == 1
+                       ? { if case let .featureLevel(_, level) = KRaftStorage.bootstrapRecords[0] { return level } else { return nil } }() : nil)
+        let offset = node.follower.appliedOffset
+        await node.stop()
+        node = try await open(fs)
+        try await node.follower.bootstrapIfEmpty(bootstrapFile: "/meta/bootstrap.checkpoint", defaults: [.noOp])
+        XCTAssertEqual(node.follower.appliedOffset, offset + 1, "only the new leader's LeaderChange batch, no second bootstrap")
+        await node.stop()
+        // An unreadable bootstrap file is refused, naming it.
+        let other = SimulatedFileSystem()
+        try other.createDirectory("/meta")
+        try other.writeAtomically("/meta/bootstrap.checkpoint", contents: "garbage")
+        node = try await open(other)
+        do {
+            try await node.follower.bootstrapIfEmpty(bootstrapFile: "/meta/bootstrap.checkpoint", defaults: [])
+            XCTFail("garbage bootstrap file")
+        } catch { XCTAssertTrue("\(error)".contains("bootstrap.checkpoint"), "\(error)") }
+        await node.stop()
+    }
+
     /// A log whose node does not lead: the controller answers NOT_CONTROLLER (41).
     func testNotLeaderIsNotController() async throws {
         final class Follows: MetadataLog {

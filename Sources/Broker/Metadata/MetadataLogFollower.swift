@@ -239,6 +239,22 @@ public final class MetadataLogFollower: Sendable {
         }
     }
 
+    /// A new cluster's first records (Kafka's bootstrap metadata): when the log holds no
+    /// metadata yet, the records of `bootstrap.checkpoint` in `directory`'s parent (written by
+    /// `samsa storage format`, in the snapshot format), else `defaults`, are committed. An
+    /// unreadable bootstrap file stops start-up, naming it (Kafka refuses it too).
+    public func bootstrapIfEmpty(bootstrapFile path: String, defaults: [MetadataRecord]) async throws {
+        guard store.image.records().isEmpty else { return }
+        var records = defaults
+        if let size = fileSystem.fileSize(path) {
+            let bytes = try fileSystem.open(path, create: false).read(at: 0, count: Int(size))
+            records = try MetadataSnapshots.decode(bytes, path: path).records
+        }
+        guard !records.isEmpty else { return }
+        try await commit(records)
+        logger.info("Metadata: bootstrapped the metadata log with \(records.count) record(s)")
+    }
+
     /// Moves an image persisted by an earlier release (`samsa-metadata.json`) into the log:
     /// when the log holds no metadata yet, the image's records are committed (in batches), then
     /// the JSON file is renamed `samsa-metadata.json.migrated`. Idempotent across a crash in

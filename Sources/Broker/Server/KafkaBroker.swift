@@ -65,6 +65,7 @@ public final class KafkaBroker: Sendable {
             logger.warning("The open-file limit \(limits.after.soft) is low: each client connection takes a descriptor, and segment files beyond \(segmentFiles) are reopened on use. Raise it (ulimit -n) for many connections.")
         }
         directoryLock = try LogDirectoryLock(directories: config.logDirs)
+        try Self.checkKRaftStartup(config: config)   // KafkaBroker+KRaft.swift: formatted storage, supported roles
         var rng = SystemRandomNumberGenerator()
         let clusterId = try MetaProperties.ensure(logDirs: config.logDirs, nodeId: config.nodeId,
                                                   configuredClusterId: config.clusterId,
@@ -72,7 +73,7 @@ public final class KafkaBroker: Sendable {
         // The metadata log: Kafka's rule, metadata.log.dir else the first log dir. A single
         // node is the only voter of its quorum, so it leads at once and commits on its own
         // flush (the embedded default; a multi-node quorum is configured through KRaftSettings).
-        let metadataRoot = config.explicitValues["metadata.log.dir"] ?? config.logDirs[0]
+        let metadataRoot = config.metadataLogDir
         let metadataDir = metadataRoot + "/" + LogManager.metadataLogDirectoryName
         let jsonImage = config.logDirs[0] + "/" + MetadataStore.fileName
         let imageExisted = fileExists(jsonImage) || metadataFileSystem.isDirectory(metadataDir)
@@ -81,7 +82,11 @@ public final class KafkaBroker: Sendable {
             maxBytesBetweenSnapshots: properties["metadata.log.max.record.bytes.between.snapshots"].flatMap { Int64($0) } ?? 20 * 1024 * 1024,
             maxIntervalMs: properties["metadata.log.max.snapshot.interval.ms"].flatMap { Int64($0) } ?? 3_600_000)
         try metadataFileSystem.createDirectory(metadataDir)
-        let quorum = try QuorumHost(nodeId: config.nodeId, config: QuorumConfig(voters: [config.nodeId], clusterId: clusterId),
+        var quorumConfig = config.kraft.quorumConfig(clusterId: clusterId)
+        // Kafka's stock single node names itself only in controller.quorum.bootstrap.servers
+        // (formatted --standalone): it is then the only voter.
+        if quorumConfig.voters.isEmpty { quorumConfig.voters = [config.nodeId] }
+        let quorum = try QuorumHost(nodeId: config.nodeId, config: quorumConfig,
                                     directory: metadataDir, fileSystem: metadataFileSystem, clock: SystemLogClock(),
                                     transport: nil, logger: logger)
         let follower: MetadataLogFollower
@@ -104,6 +109,10 @@ public final class KafkaBroker: Sendable {
         do {
             // An image persisted as JSON by an earlier release becomes the log's first records.
             try await follower.migrateJSONImage(at: jsonImage, clusterId: clusterId)
+            // A new cluster: the bootstrap records (metadata.version) of `samsa storage format`,
+            // or the same defaults for the embedded single node, which is never formatted.
+            try await follower.bootstrapIfEmpty(bootstrapFile: metadataRoot + "/" + KRaftStorage.bootstrapFileName,
+                                                defaults: KRaftStorage.bootstrapRecords)
         } catch {
             follower.stop()
             await quorum.shutdown()
