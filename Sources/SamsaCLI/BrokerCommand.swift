@@ -44,7 +44,7 @@ struct BrokerCommand: AsyncParsableCommand {
 
         let broker: KafkaBroker
         do {
-            broker = try KafkaBroker(config: brokerConfig, logger: logger)
+            broker = try await KafkaBroker(config: brokerConfig, logger: logger)
             try await broker.bind()
         } catch {
             logger.critical("Broker failed to start: \(error)")
