@@ -28,6 +28,15 @@ public final class BrokerServices: Sendable {
         self.logger = logger
     }
 
+    /// Multi-node KRaft: which controller id clients are told (``ClusterRuntime``); unset on the
+    /// single node, which reports the image's (itself).
+    let controllerIdForClients = LateBound<@Sendable (MetadataImage) -> Int32>()
+
+    /// The controller id for Metadata and DescribeCluster responses.
+    public func reportedControllerId(_ image: MetadataImage) -> Int32 {
+        controllerIdForClients.value?(image) ?? image.controllerId
+    }
+
     /// The live config of `topic`, for validation in Produce (max.message.bytes): its own
     /// override, else the broker default including dynamic broker configs.
     public func topicConfigValue(_ topic: TopicImage, _ key: String) -> String? {

@@ -204,6 +204,7 @@ final class MetadataLogFollowerTests: XCTestCase {
             func waitForCommit(_ offset: Int64) async throws {}
             func readCommitted(from offset: Int64, maxBytes: Int) async throws -> ByteBuffer { ByteBuffer() }
             var committedOffset: Int64 { 0 }
+            func nextWriteOffset() async -> Int64 { 0 }
             func addCommitListener(_ listener: @escaping @Sendable (Int64) -> Void) {}
         }
         let follower = try await MetadataLogFollower.open(log: Follows(), directory: dir, fileSystem: SimulatedFileSystem(), clusterId: "c1",

@@ -66,7 +66,10 @@ def wait_converged(cluster: OwnCluster, expected: dict[str, int], timeout: float
 def run_failover(cluster: OwnCluster, kills: int) -> dict:
     cluster.start()
     cluster.wait_for_leader()
-    admin = AdminClient({"bootstrap.servers": cluster.bootstrap(), "retry.backoff.ms": 100})
+    # librdkafka learns a new controller id only from a metadata refresh, by default every
+    # 5 minutes: an operator's admin tool that must ride out failovers sets it lower.
+    admin = AdminClient({"bootstrap.servers": cluster.bootstrap(), "retry.backoff.ms": 100,
+                         "topic.metadata.refresh.interval.ms": 1000})
     expected: dict[str, int] = {}
     create_topic(admin, "before-kills", 3, 60)
     expected["before-kills"] = 3

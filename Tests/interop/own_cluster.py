@@ -135,5 +135,7 @@ class OwnCluster:
         raise AssertionError(f"no quorum leader (other than {not_node}) within {timeout}s; last: {last}")
 
     def stop(self):
-        for n in self.nodes.values():
+        # Brokers first: each hands its leaderships over (controlled shutdown) while the
+        # controllers are still up to accept it.
+        for n in sorted(self.nodes.values(), key=lambda n: "controller" in n.roles):
             n.stop()

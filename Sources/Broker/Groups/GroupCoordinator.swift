@@ -80,7 +80,14 @@ public actor GroupCoordinator {
         let now = scheduler.nowMs()
         var loaded = GroupLoader()
         for partition in 0..<store.partitionCount {
-            let records = try await store.readAll(partition: partition)
+            let records: [(key: ByteBuffer, value: ByteBuffer?)]
+            do {
+                records = try await store.readAll(partition: partition)
+            } catch GroupErrorCode.coordinatorNotAvailable, GroupErrorCode.notCoordinator {
+                // Not hosted or not led here (a node of a multi-node cluster): its groups are
+                // another broker's to load.
+                continue
+            }
             loaded.replay(records, partition: partition, logger: logger)
         }
         groups = loaded.groups(now: now)

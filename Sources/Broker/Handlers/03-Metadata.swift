@@ -31,7 +31,7 @@ public struct MetadataHandler: RequestHandler {
         var image = services.metadata.image
         var response = MetadataResponse()
         response.clusterId = image.clusterId
-        response.controllerId = image.controllerId
+        response.controllerId = services.reportedControllerId(image)
         // v11 removed the cluster field (DescribeCluster replaces it); Kafka fills it in v8-v10 only.
         if (8...10).contains(version), request.includeClusterAuthorizedOperations {
             response.clusterAuthorizedOperations = AuthorizedOperations.cluster

@@ -19,7 +19,7 @@ public struct DescribeClusterHandler: RequestHandler {
         let image = services.metadata.image
         var response = DescribeClusterResponse()
         response.clusterId = image.clusterId
-        response.controllerId = image.controllerId
+        response.controllerId = services.reportedControllerId(image)
         if request.includeClusterAuthorizedOperations { response.clusterAuthorizedOperations = AuthorizedOperations.cluster }
         if context.apiVersion >= 1 {
             response.endpointType = request.endpointType

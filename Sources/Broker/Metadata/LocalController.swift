@@ -157,6 +157,26 @@ public final class LocalController: Sendable {
         }
     }
 
+    /// ``commitComputed(_:)`` through the metadata log: under the same serialisation as every
+    /// other controller operation, so the offset handed to `body` (the log's end offset) is where
+    /// the first record lands. A leader election between the read and the append would shift it
+    /// (the LeaderChange control record); the append then fails with NOT_CONTROLLER anyway, or
+    /// the broker epoch is off and the broker's next heartbeat gets STALE_BROKER_EPOCH and it
+    /// registers again.
+    public func commitComputed<R>(_ body: (MetadataImage, Int64) throws -> ([MetadataRecord], R)) async throws -> R {
+        await serial.lock()
+        do {
+            let next = await store.nextWriteOffset()
+            let (records, result) = try body(store.image, next)
+            if !records.isEmpty { try await store.commitAsync(records) }
+            await serial.unlock()
+            return result
+        } catch {
+            await serial.unlock()
+            throw error
+        }
+    }
+
     /// What a successful (or validate-only) topic creation yields.
     public struct CreatedTopic: Sendable, Equatable {
         public var id: TopicID

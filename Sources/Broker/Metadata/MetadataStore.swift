@@ -74,6 +74,13 @@ public final class MetadataStore: Sendable {
         }
     }
 
+    /// The offset the next committed record gets: the metadata log's end offset when the store
+    /// is log-backed, else the number of records applied (this store's own offsets).
+    public func nextWriteOffset() async -> Int64 {
+        if let follower = follower.withLock({ $0 }) { return await follower.nextWriteOffset() }
+        return image.recordCount
+    }
+
     /// Commits `records`: through the metadata log when the store is log-backed (returns once
     /// they are committed and applied here), else as ``commit(_:)``.
     public func commitAsync(_ records: [MetadataRecord]) async throws {

@@ -26,6 +26,12 @@ public final class ConsumerOffsetsLogStore: GroupLogStore {
         let config = services.config
         if let existing = services.metadata.image.topics[Self.topic] {
             partitionCount = Int32(existing.partitions.count)
+        } else if services.config.isKRaftMode && !services.metadata.image.brokers.keys.contains(services.nodeId) {
+            // A node of a multi-node cluster starts before it has registered (it is fenced, or
+            // a controller only): it cannot create the topic now. Groups on a multi-node cluster
+            // (the coordinator following __consumer_offsets leadership) come with partition
+            // replication (issue 12); until then this node coordinates nothing.
+            partitionCount = config.offsetsTopicNumPartitions
         } else {
             let live = Int16(max(1, services.metadata.image.liveBrokers.count))
             let created = try await services.controller.createTopic(

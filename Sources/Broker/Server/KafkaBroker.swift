@@ -29,10 +29,16 @@ public final class KafkaBroker: Sendable {
     private let logger: Logger
     private let boundAddresses = Mutex<[SocketAddress]>([])
     private let shutdownTask = Mutex<Task<Void, Never>?>(nil)
+    /// Serves the controller listeners (multi-node), from ``bind()`` until the cluster runtime
+    /// shuts down (after the client listeners: a leader resigns over them).
+    private let controllerListenersTask = Mutex<Task<Void, Never>?>(nil)
     /// The metadata log (a single voter of `__cluster_metadata-0`) and the task that applies
     /// its commits to the metadata store.
     public let quorum: QuorumHost
     public let metadataFollower: MetadataLogFollower
+    /// The multi-node KRaft pieces (network quorum, controller duties, broker lifecycle,
+    /// forwarding); nil for the single node, which is its own controller.
+    public let cluster: ClusterRuntime?
     private let followerTask: Task<Void, Never>
     /// Whether ``run()`` started and whether it returned: the event loops may only be shut
     /// down after every connection task has finished with its channel.
@@ -86,19 +92,24 @@ public final class KafkaBroker: Sendable {
         // Kafka's stock single node names itself only in controller.quorum.bootstrap.servers
         // (formatted --standalone): it is then the only voter.
         if quorumConfig.voters.isEmpty { quorumConfig.voters = [config.nodeId] }
-        let quorum = try QuorumHost(nodeId: config.nodeId, config: quorumConfig,
-                                    directory: metadataDir, fileSystem: metadataFileSystem, clock: SystemLogClock(),
-                                    transport: nil, logger: logger)
+        let cluster: ClusterRuntime? = Self.isMultiNode(config)
+            ? try ClusterRuntime(config: config, clusterId: clusterId, metadataDirectory: metadataDir,
+                                 fileSystem: metadataFileSystem, logger: logger)
+            : nil
+        self.cluster = cluster
+        let quorum = try cluster?.host ?? QuorumHost(nodeId: config.nodeId, config: quorumConfig,
+                                                     directory: metadataDir, fileSystem: metadataFileSystem, clock: SystemLogClock(),
+                                                     transport: nil, logger: logger)
         let follower: MetadataLogFollower
         do {
             follower = try await MetadataLogFollower.open(log: quorum, directory: metadataDir, fileSystem: metadataFileSystem,
                                                           clusterId: clusterId, nodeId: config.nodeId, policy: snapshotPolicy,
                                                           clock: { clock.nowMs() }, logger: logger)
         } catch {
-            await quorum.shutdown()
+            if let cluster { await cluster.shutdown() } else { await quorum.shutdown() }
             throw error
         }
-        await quorum.start()
+        if cluster == nil { await quorum.start() }
         let followerTask = Task { await follower.run() }
         self.quorum = quorum
         self.metadataFollower = follower
@@ -106,7 +117,7 @@ public final class KafkaBroker: Sendable {
         let store = follower.store
         let controller = LocalController(store: store, random: { UInt64.random(in: .min ... .max) },
                                          maxBrokerPartitions: config.maxBrokerPartitions)
-        do {
+        if cluster == nil { do {
             // An image persisted as JSON by an earlier release becomes the log's first records.
             try await follower.migrateJSONImage(at: jsonImage, clusterId: clusterId)
             // A new cluster: the bootstrap records (metadata.version) of `samsa storage format`,
@@ -126,6 +137,7 @@ public final class KafkaBroker: Sendable {
             },
             rack: config.rack, fenced: false)
         try await controller.registerBroker(registration)
+        }  // multi-node: the active controller bootstraps the log; brokers register over the network
 
         var managerConfig = LogManagerConfig(logDirs: config.logDirs, defaultLogConfig: LogConfig())
         managerConfig.flushCheckIntervalMs = min(config.logFlushSchedulerIntervalMs, 1000)
@@ -182,6 +194,10 @@ public final class KafkaBroker: Sendable {
         logManager.startBackgroundTasks()
         services = BrokerServices(config: config, metadata: store, controller: controller, replicas: replicas,
                                   clock: clock, logger: logger)
+        if let cluster {
+            let nodeId = config.nodeId
+            services.controllerIdForClients.set { image in cluster.controllerIdForClients(image: image, localId: nodeId) }
+        }
         var registry = HandlerRegistry(logger: logger)
         KafkaBrokerHandlers.register(into: &registry, services: services)
         coordinator = try await Self.makeGroupCoordinator(services: services, logger: logger)
@@ -193,8 +209,11 @@ public final class KafkaBroker: Sendable {
             let deleted = old.topics.values.filter { new.topics[$0.name]?.id != $0.id }.map(\.name)
             if !deleted.isEmpty { Task { await groupCoordinator.topicsDeleted(deleted) } }
         }
+        cluster?.quorum.registerBrokerListenerHandlers(into: &registry)
         registry.registerApiVersions()
         self.registry = registry
+        cluster?.attach(controller: controller, registry: registry)
+        let dispatcher = cluster?.brokerDispatcher(local: registry) ?? registry
 
         let group = MultiThreadedEventLoopGroup(numberOfThreads: config.numNetworkThreads)
         self.group = group
@@ -207,7 +226,7 @@ public final class KafkaBroker: Sendable {
                                              sendBufferBytes: config.socketSendBufferBytes,
                                              receiveBufferBytes: config.socketReceiveBufferBytes,
                                              maxQueuedRequests: 16),
-                        dispatcher: registry, group: group, logger: logger, requestBudget: requestBudget)
+                        dispatcher: dispatcher, group: group, logger: logger, requestBudget: requestBudget)
         }
         logger.info("Broker \(config.nodeId) of cluster \(clusterId): \(replicas.allPartitions.count) partition(s) loaded")
         let manager = logManager
@@ -248,6 +267,14 @@ public final class KafkaBroker: Sendable {
         await quorum.shutdown()
     }
 
+    /// A KRaft node that is not the whole quorum by itself: it needs the network quorum.
+    static func isMultiNode(_ config: BrokerConfig) -> Bool {
+        guard config.isKRaftMode else { return false }
+        let k = config.kraft
+        let soleVoter = k.voters.map(\.id) == [k.nodeId] || (k.voters.isEmpty && k.bootstrapServers.count == 1)
+        return !(soleVoter && k.roles == [.broker, .controller])
+    }
+
     private static func describeLimit(_ n: Int) -> String { n == Int.max ? "unlimited" : String(n) }
 
     /// The classic group coordinator over `__consumer_offsets` (created here on first start),
@@ -280,6 +307,20 @@ public final class KafkaBroker: Sendable {
     @discardableResult
     public func bind() async throws -> [SocketAddress] {
         try await coordinator.start()
+        if let cluster {
+            try await cluster.bind()
+            let logger = self.logger
+            controllerListenersTask.withLock { $0 = Task {
+                do { try await cluster.run() } catch { logger.error("Controller listener failed: \(error)") }
+            } }
+            await cluster.start(store: services.metadata, follower: metadataFollower, config: config,
+                                bootstrapFile: config.metadataLogDir + "/" + KRaftStorage.bootstrapFileName,
+                                onLifecycle: { [weak self] event in
+                                    guard let self, case .failedStartup(let reason) = event else { return }
+                                    self.storageFailure.withLock { $0 = $0 ?? reason }
+                                    Task { await self.shutdown() }
+                                })
+        }
         var out: [SocketAddress] = []
         for s in servers { out.append(try await s.bind()) }
         boundAddresses.withLock { $0 = out }
@@ -292,10 +333,15 @@ public final class KafkaBroker: Sendable {
     /// Serves until ``shutdown()``.
     public func run() async throws {
         runState.withLock { $0.started = true }
-        defer { runState.withLock { $0.finished = true } }
-        try await withThrowingDiscardingTaskGroup { group in
-            for s in servers { group.addTask { try await s.run() } }
+        do {
+            defer { runState.withLock { $0.finished = true } }
+            try await withThrowingDiscardingTaskGroup { group in
+                for s in servers { group.addTask { try await s.run() } }
+            }
         }
+        // A controller (a controller-only node has no client listener at all) serves until its
+        // controller listeners stop, at the end of shutdown.
+        await controllerListenersTask.withLock({ $0 })?.value
     }
 
     /// Graceful stop: close listeners and connections, flush logs, write checkpoints and the
@@ -317,6 +363,8 @@ public final class KafkaBroker: Sendable {
     /// hanging after SIGTERM with clients connected.
     private func performShutdown() async {
         logger.info("Shutting down")
+        // A broker of a cluster hands its leaderships over first, while it can still serve.
+        await cluster?.controlledShutdown(timeoutMs: 30_000)
         for s in servers { await s.shutdown() }
         services.replicas.beginShutdown()
         await coordinator.shutdown()
@@ -330,7 +378,14 @@ public final class KafkaBroker: Sendable {
         if waitedMs >= 10_000 { logger.warning("Connections still busy after 10 s; closing the logs anyway") }
         // The metadata log after every request is answered and before the logs close: a
         // single voter resigns and closes its log.
-        await Self.stopMetadata(metadataFollower, followerTask, quorum)
+        if let cluster {
+            metadataFollower.stop()
+            await followerTask.value
+            await cluster.shutdown()
+            await controllerListenersTask.withLock({ $0 })?.value
+        } else {
+            await Self.stopMetadata(metadataFollower, followerTask, quorum)
+        }
         let failed = storageFailureReason
         var clean = failed == nil
         if clean { services.replicas.flushAll() }

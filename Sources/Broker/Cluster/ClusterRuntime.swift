@@ -1,0 +1,237 @@
+import FoundationEssentials
+import KafkaProtocol
+import Logging
+import LogStorage
+import NIOCore
+import NIOPosix
+import Quorum
+import Synchronization
+
+/// A value set once, after the object that needs it was built (the controller listener's
+/// handlers exist before the controller and the handler table they lead to).
+final class LateBound<T: Sendable>: Sendable {
+    private let slot = Mutex<T?>(nil)
+    func set(_ value: T) { slot.withLock { $0 = value } }
+    var value: T? { slot.withLock { $0 } }
+}
+
+/// The controller's metadata log before the broker has built its ``LocalController``: requests
+/// arriving that early are NOT_CONTROLLER (the broker retries).
+struct LateControllerLog: ControllerMetadataLog {
+    let controller: LateBound<LocalController>
+    func appendComputed<R>(_ body: (MetadataImage, Int64) throws -> ([MetadataRecord], R)) async throws -> R {
+        guard let c = controller.value else { throw ControllerError(41, "The controller is still starting") }
+        return try await c.commitComputed(body)
+    }
+}
+
+/// The broker's handler table, for forwarded requests (Envelope) that arrive on the controller
+/// listener before it is built: they are refused and the forwarding broker retries.
+struct LateDispatcher: RequestDispatcher {
+    let target: LateBound<HandlerRegistry>
+    func dispatch(frame: ByteBuffer, connection: ConnectionInfo) async -> DispatchOutcome {
+        guard let registry = target.value else { return .close(reason: "the node is still starting") }
+        return await registry.dispatch(frame: frame, connection: connection)
+    }
+}
+
+/// Everything a node of a multi-node KRaft cluster runs beyond the single node (issue 11): the
+/// quorum over the network (``QuorumRuntime``: transport, host, controller listeners), and by
+/// role:
+/// * controller: the broker-lifecycle APIs (BrokerRegistration, BrokerHeartbeat) and Envelope on
+///   the controller listener, and the active controller's loop: on becoming active, restart
+///   every broker session (``ClusterControlService/activate()``) and write the bootstrap records
+///   into an empty log; while active, fence brokers whose session expired.
+/// * broker: the ``BrokerLifecycleDriver`` (registration, heartbeats, unfencing, controlled
+///   shutdown) and the ``ForwardingDispatcher`` in front of the client listeners.
+///
+/// The single node (no `process.roles`, or a combined node that is the whole quorum) runs none
+/// of this: it is its own controller, registers itself, and commits without the network.
+public final class ClusterRuntime: Sendable {
+    public let settings: KRaftSettings
+    public let quorum: QuorumRuntime
+    public let service: ClusterControlService
+    public let channel: ControllerChannel?
+    private let controllerSlot = LateBound<LocalController>()
+    private let registrySlot = LateBound<HandlerRegistry>()
+    private let lifecycle = LateBound<BrokerLifecycleDriver>()
+    private let loops = Mutex<[Task<Void, Never>]>([])
+    private let group: MultiThreadedEventLoopGroup
+    private let logger: Logger
+    private let clusterId: String
+
+    public var host: QuorumHost { quorum.host }
+    public var isController: Bool { settings.roles.contains(.controller) }
+    public var isBroker: Bool { settings.roles.contains(.broker) }
+
+    /// Is this node the active controller now?
+    public var isActiveController: Bool { isController && quorum.host.leadership.isLocalLeader }
+
+    public init(config: BrokerConfig, clusterId: String, metadataDirectory: String, fileSystem: any FileSystem,
+                logger: Logger) throws {
+        let settings = config.kraft
+        self.settings = settings
+        self.logger = logger
+        self.clusterId = clusterId
+        group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let controllerSlot = self.controllerSlot
+        let registrySlot = self.registrySlot
+        let nowMs: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
+        let service = ClusterControlService(clusterId: clusterId, sessionTimeoutMs: settings.brokerSessionTimeoutMs,
+                                            log: LateControllerLog(controller: controllerSlot), nowMs: nowMs)
+        self.service = service
+        let activeBox = LateBound<QuorumHost>()
+        let isActive: @Sendable () -> Bool = { activeBox.value?.leadership.isLocalLeader ?? false }
+        do {
+            quorum = try QuorumRuntime(
+                settings: settings, clusterId: clusterId, directory: metadataDirectory,
+                controllerListeners: config.controllerListeners.map { .init(name: $0.name, host: $0.host, port: $0.port) },
+                group: group, logger: logger, fileSystem: fileSystem, maxFrameBytes: config.socketRequestMaxBytes,
+                addControllerHandlers: { registry in
+                    BrokerLifecycleApis.register(into: &registry, service: service, isActiveController: isActive, logger: logger)
+                    registry.register(EnvelopeHandler(target: LateDispatcher(target: registrySlot), isActiveController: isActive))
+                })
+        } catch {
+            try? group.syncShutdownGracefully()
+            throw error
+        }
+        activeBox.set(quorum.host)
+        if settings.roles.contains(.broker) {
+            let voters = settings.voters
+            let host = quorum.host
+            channel = try ControllerChannel(clientId: "broker-\(settings.nodeId)-to-controller", logger: logger) {
+                guard let leader = host.leadership.leaderId, let v = voters.first(where: { $0.id == leader }) else { return nil }
+                return ControllerEndpoint(nodeId: leader, host: v.host, port: v.port)
+            }
+        } else {
+            channel = nil
+        }
+    }
+
+    /// The broker has built its controller and handler table: controller requests and
+    /// forwarded requests are served from now on.
+    public func attach(controller: LocalController, registry: HandlerRegistry) {
+        controllerSlot.set(controller)
+        registrySlot.set(registry)
+    }
+
+    /// The dispatcher for the client listeners: forwarding to the active controller when this
+    /// node is not it.
+    public func brokerDispatcher(local: HandlerRegistry) -> any RequestDispatcher {
+        guard let channel else { return local }
+        let runtime = self
+        return ForwardingDispatcher(local: local, channel: channel, logger: logger,
+                                    isLocalController: { runtime.isActiveController })
+    }
+
+    /// The controller id clients are told (Metadata, DescribeCluster): this broker, which
+    /// forwards admin requests to the active controller, while it is registered and unfenced;
+    /// else another live broker. Kafka tells clients a random live broker for the same reason.
+    /// Naming the quorum leader instead would make every client cache the one node whose loss
+    /// triggers a controller failover: librdkafka then keeps sending admin requests to the dead
+    /// node until its next metadata refresh (`topic.metadata.refresh.interval.ms`, 5 minutes).
+    public func controllerIdForClients(image: MetadataImage, localId: Int32) -> Int32 {
+        if let me = image.brokers[localId], !me.fenced { return localId }
+        return image.liveBrokers.first?.id ?? -1
+    }
+
+    /// Binds the controller listeners.
+    public func bind() async throws { try await quorum.bind() }
+
+    /// Starts the quorum, the active-controller loop (controllers) and the lifecycle driver
+    /// (brokers). `store` and `follower` are the broker's metadata.
+    public func start(store: MetadataStore, follower: MetadataLogFollower, config: BrokerConfig,
+                      bootstrapFile: String, onLifecycle: @escaping @Sendable (BrokerLifecycleDriver.Event) -> Void) async {
+        await quorum.start()
+        if isController {
+            let loop = Task { [weak self] () -> Void in await self?.controllerLoop(store: store, follower: follower, bootstrapFile: bootstrapFile) }
+            loops.withLock { $0.append(loop) }
+        }
+        if isBroker, let channel {
+            let listeners = config.advertisedListeners.map { l -> BrokerRegistrationRequest.Listener in
+                var r = BrokerRegistrationRequest.Listener()
+                r.name = l.name
+                r.host = l.host.isEmpty ? KafkaBroker.defaultAdvertisedHost() : l.host
+                r.port = UInt16(clamping: l.port)
+                r.securityProtocol = 0
+                return r
+            }
+            var feature = BrokerRegistrationRequest.Feature()
+            feature.name = "metadata.version"
+            feature.minSupportedVersion = 1
+            feature.maxSupportedVersion = KRaftStorage.metadataVersion.featureLevel
+            var rng = SystemRandomNumberGenerator()
+            let settings = BrokerLifecycle.Settings(
+                nodeId: config.nodeId, clusterId: clusterId, incarnationId: KafkaUUID.random(using: &rng), listeners: listeners,
+                rack: config.rack, features: [feature], heartbeatIntervalMs: self.settings.brokerHeartbeatIntervalMs)
+            let nowMs: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
+            let box = lifecycle
+            let driver = BrokerLifecycleDriver(lifecycle: BrokerLifecycle(settings: settings), channel: channel, logger: logger,
+                                               nowMs: nowMs) { event in
+                // Logs were recovered before the broker started: ask to be unfenced at once.
+                if event == .caughtUp, let d = box.value { Task { await d.setReadyToUnfence() } }
+                onLifecycle(event)
+            }
+            lifecycle.set(driver)
+            store.addListener { _, _ in
+                let offset = follower.appliedOffset - 1
+                Task { await driver.metadataApplied(offset: offset) }
+            }
+            await driver.metadataApplied(offset: follower.appliedOffset - 1)
+            await driver.start()
+        }
+    }
+
+    /// The active controller's duties, checked every 100 ms: on becoming active, sessions
+    /// restart and an empty log gets its bootstrap records; while active, expired sessions are
+    /// fenced (their partitions get new leaders in the same batch).
+    private func controllerLoop(store: MetadataStore, follower: MetadataLogFollower, bootstrapFile: String) async {
+        var active = false
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(100))
+            guard quorum.host.leadership.isLocalLeader else {
+                if active { logger.info("No longer the active controller") }
+                active = false
+                continue
+            }
+            do {
+                if !active {
+                    // Everything committed before this epoch must be applied before acting on it.
+                    await follower.waitUntilApplied(max(0, quorum.host.leadership.highWatermark - 1))
+                    if store.image.features["metadata.version"] == nil {
+                        try await follower.bootstrapIfEmpty(bootstrapFile: bootstrapFile, defaults: KRaftStorage.bootstrapRecords)
+                    }
+                    try await service.activate()
+                    active = true
+                    logger.info("Active controller in epoch \(quorum.host.leadership.epoch)")
+                }
+                let now = Int64(Date().timeIntervalSince1970 * 1000)
+                if let due = service.nextSessionExpiry(image: store.image), due <= now {
+                    let fenced = try await service.fenceExpiredSessions()
+                    if !fenced.isEmpty { logger.info("Fenced brokers whose session expired: \(fenced.count) record(s)") }
+                }
+            } catch {
+                logger.warning("Active controller step failed: \(error)")
+            }
+        }
+    }
+
+    /// SIGTERM on a broker: leaderships move away before it stops (bounded by `timeoutMs`).
+    public func controlledShutdown(timeoutMs: Int64) async {
+        guard let driver = lifecycle.value else { return }
+        logger.info("Controlled shutdown: asking the controller to move leaderships away")
+        await driver.controlledShutdown(timeoutMs: timeoutMs)
+    }
+
+    public func run() async throws { try await quorum.run() }
+
+    /// Stops the loops and the lifecycle driver, then the quorum (a leader resigns while the
+    /// network is up) and the network.
+    public func shutdown() async {
+        for loop in loops.withLock({ $0 }) { loop.cancel() }
+        if let driver = lifecycle.value { await driver.stop() }
+        channel?.close()
+        await quorum.shutdown()
+        try? await group.shutdownGracefully()
+    }
+}
