@@ -76,6 +76,7 @@ public final class NIORaftTransport: RaftTransport, @unchecked Sendable {
     private var nextForwardCorrelationId: Int32 = -1
     private var closed = false
     private var deliveryTask: Task<Void, Never>?
+    private var host: QuorumHost?
     private let deliveries: AsyncStream<(RaftMessage, RaftNodeId)>
     private let deliveryContinuation: AsyncStream<(RaftMessage, RaftNodeId)>.Continuation
 
@@ -149,6 +150,7 @@ public final class NIORaftTransport: RaftTransport, @unchecked Sendable {
         lock.withLock {
             // The stream has one consumer: a second attach is a wiring bug, ignored.
             guard deliveryTask == nil, !closed else { return }
+            self.host = host
             deliveryTask = Task {
                 for await (message, from) in stream {
                     await host.receive(message, from: from)
@@ -196,6 +198,7 @@ public final class NIORaftTransport: RaftTransport, @unchecked Sendable {
             }
             let waiting = Array(inbound.values)
             inbound = [:]
+            host = nil
             return (channels, waiting, forwards, deliveryTask)
         }
         for c in channels { c.close(promise: nil) }
@@ -240,6 +243,9 @@ public final class NIORaftTransport: RaftTransport, @unchecked Sendable {
     /// answer within `inboundTimeoutMs`): the caller closes the connection then.
     public func serve(_ request: RaftRequest, correlationId: Int32) async -> RaftResponse? {
         let timeout = options.inboundTimeoutMs
+        // A stopped host answers nothing: refuse now rather than after the timeout, so the
+        // sender's connection is not held behind requests that cannot be answered.
+        if lock.withLock({ host })?.isStopped ?? true { return nil }
         return await withCheckedContinuation { (continuation: CheckedContinuation<RaftResponse?, Never>) in
             let address: RaftNodeId? = lock.withLock {
                 guard !closed, deliveryTask != nil else { return nil }

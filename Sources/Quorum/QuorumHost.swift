@@ -66,6 +66,9 @@ public actor QuorumHost {
     private let clock: any LogClock
     private let logger: Logger
     private nonisolated let shared: Shared
+    /// The partition directory (snapshot files live beside the log) and its file system.
+    private let directory: String
+    private let fileSystem: any FileSystem
 
     private struct Waiter {
         var offset: Int64
@@ -112,6 +115,8 @@ public actor QuorumHost {
         self.clock = clock
         self.logger = nodeLogger
         self.shared = shared
+        self.directory = directory
+        self.fileSystem = fileSystem
         shared.publish(Self.snapshot(of: node.replica))
         nodeLogger.info("Quorum: node \(nodeId) opened \(directory) (log end \(node.log.logEndOffset), voters \(config.voters)); \(node.replica.role.rawValue) in epoch \(node.replica.epoch)")
     }
@@ -224,6 +229,10 @@ public actor QuorumHost {
     /// Why the host stopped, nil while it runs.
     public var failure: QuorumHostError? { stopped }
 
+    /// True once the host stopped (shut down or failed): inbound requests are no longer
+    /// answered, so the transport refuses them at once instead of letting them time out.
+    public nonisolated var isStopped: Bool { shared.isStopped }
+
     // MARK: Network and timers
 
     /// An inbound request or response from node `from`. Dropped once the host stopped.
@@ -243,6 +252,14 @@ public actor QuorumHost {
     /// end offsets and last fetch / caught-up times); NOT_LEADER_OR_FOLLOWER on a non-leader.
     public func describeQuorum() -> DescribeQuorumResponse.PartitionData {
         node.replica.describeQuorum(now: clock.milliseconds())
+    }
+
+    /// The answer to a FetchSnapshot request (Kafka's rules, see ``SnapshotTransfer``): bytes of
+    /// a snapshot file in this node's partition directory, when this node leads the epoch the
+    /// request names.
+    public func fetchSnapshot(_ request: FetchSnapshotRequest) -> FetchSnapshotResponse {
+        SnapshotTransfer.answer(request, replica: node.replica, directory: directory, fileSystem: fileSystem,
+                                shuttingDown: shuttingDown || stopped != nil)
     }
 
     /// The replica's role (for logs and tests).
@@ -305,6 +322,7 @@ public actor QuorumHost {
 
     private func stop(_ reason: QuorumHostError) {
         stopped = reason
+        shared.markStopped()
         timer?.cancel()
         timer = nil
         timerDeadline = nil
@@ -355,7 +373,13 @@ public actor QuorumHost {
         private var commitListeners: [@Sendable (Int64) -> Void] = []
         private var failureListeners: [@Sendable (String) -> Void] = []
 
+        private var _stopped = false
+
         var leadership: QuorumLeadership { lock.withLock { _leadership } }
+
+        var isStopped: Bool { lock.withLock { _stopped } }
+
+        func markStopped() { lock.withLock { _stopped = true } }
 
         func publish(_ leadership: QuorumLeadership) { lock.withLock { _leadership = leadership } }
 

@@ -25,8 +25,7 @@ final class BrokerLifecycleHandlerTests: XCTestCase {
         let clock = self.clock, active = self.active
         service = ClusterControlService(clusterId: "cluster-A", sessionTimeoutMs: 9000, log: controller, nowMs: { clock.value })
         var r = HandlerRegistry(logger: Logger(label: "test"))
-        r.register(BrokerRegistrationHandler(service: service, isActiveController: { active.value }, logger: Logger(label: "test")))
-        r.register(BrokerHeartbeatHandler(service: service, isActiveController: { active.value }, logger: Logger(label: "test")))
+        BrokerLifecycleApis.register(into: &r, service: service, isActiveController: { active.value }, logger: Logger(label: "test"))
         r.registerApiVersions()
         registry = r
     }
@@ -93,6 +92,13 @@ final class BrokerLifecycleHandlerTests: XCTestCase {
         let again = try await send(registration(1, incarnation: 2), version: 4)
         XCTAssertEqual(again.errorCode, 0)
         XCTAssertGreaterThan(again.brokerEpoch, first.brokerEpoch)
+    }
+
+    func testApiVersionsAdvertisesBothApis() async throws {
+        let versions = try await send(ApiVersionsRequest(), version: 3)
+        let keys = Dictionary(uniqueKeysWithValues: versions.apiKeys.map { ($0.apiKey, $0.minVersion...$0.maxVersion) })
+        XCTAssertEqual(keys[62], 0...4)
+        XCTAssertEqual(keys[63], 0...1)
     }
 
     func testNotControllerWhenInactive() async throws {

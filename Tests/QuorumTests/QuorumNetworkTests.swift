@@ -199,6 +199,13 @@ final class QuorumNetworkTests: XCTestCase {
         XCTAssertEqual(forwarded.topics.first?.partitions.first?.leaderId, leaderId)
         XCTAssertEqual(forwarded.topics.first?.partitions.first?.currentVoters.map(\.replicaId), [1, 2, 3])
 
+        // A Raft request on a broker listener is not enabled there: the connection is closed.
+        var vote = VoteRequest()
+        vote.clusterId = "net-cluster"
+        vote.topics = [.init(topicName: "__cluster_metadata", partitions: [.init()])]
+        let onBrokerListener = try await rawExchange(try vote.encodeFrame(version: 1, correlationId: 8, clientId: "t"), port: nodes[4]!.port)
+        XCTAssertNil(onBrokerListener)
+
         // Another partition: UNKNOWN_TOPIC_OR_PARTITION per partition.
         var wrong = DescribeQuorumRequest()
         wrong.topics = [.init(topicName: "orders", partitions: [.init(partitionIndex: 3)])]
@@ -241,12 +248,20 @@ final class QuorumNetworkTests: XCTestCase {
 
         // ApiVersions lists exactly the controller APIs.
         let versions = try await exchange(ApiVersionsRequest(), version: 0, port: port, as: ApiVersionsResponse.self)
-        XCTAssertEqual(versions.apiKeys.map(\.apiKey).sorted(), [1, 18, 52, 53, 54, 55])
+        XCTAssertEqual(versions.apiKeys.map(\.apiKey).sorted(), [1, 18, 52, 53, 54, 55, 59])
 
         // The quorum is unaffected: it still commits, with the same leader and epoch.
         let offset = try await nodes[leaderId]!.host.propose([ByteBuffer(string: "still-alive")])
         try await nodes[leaderId]!.host.waitForCommit(offset)
         XCTAssertEqual(nodes[leaderId]!.host.leadership.epoch, epoch)
+
+        // A node whose host stopped (its listener still up) refuses Raft requests at once by
+        // closing the connection, instead of holding them until the inbound timeout.
+        let stopped = nodes[leaderId == 1 ? 2 : 1]!
+        await stopped.host.shutdown()
+        XCTAssertEqual(stopped.transport.pendingInboundCount, 0)
+        let refusedVote = try await rawExchange(try vote.encodeFrame(version: 1, correlationId: 9, clientId: "t"), port: stopped.port)
+        XCTAssertNil(refusedVote)
     }
 
     func testQuorumRuntimeOfASingleControllerLeadsAndAnswersOnItsControllerListener() async throws {
@@ -271,6 +286,131 @@ final class QuorumNetworkTests: XCTestCase {
         await runtime.shutdown()
         try await serving.value
         do { _ = try await runtime.host.propose([ByteBuffer(string: "x")]); XCTFail() } catch QuorumHostError.shutDown {}
+    }
+
+    func testFetchSnapshotServesKafkasFilesAndADownloadIsByteForByte() async throws {
+        try await startCluster(observer: false)
+        try await waitUntil("one leader") { soleLeader() != nil }
+        let leaderId = try XCTUnwrap(soleLeader())
+        let epoch = nodes[leaderId]!.host.leadership.epoch
+        let followerId: RaftNodeId = leaderId == 1 ? 2 : 1
+        // Any bytes: FetchSnapshot moves the file, it does not parse it.
+        var content = ByteBuffer()
+        for i in 0..<10_000 { content.writeInteger(UInt8(truncatingIfNeeded: i &* 31 &+ 7)) }
+        let id = OffsetAndEpoch(offset: 5, epoch: 1)
+        let leaderDir = "\(root!)/n\(leaderId)/__cluster_metadata-0"
+        XCTAssertEqual(SnapshotTransfer.fileName(id), "00000000000000000005-0000000001.checkpoint")
+        let file = try POSIXFileSystem().open(leaderDir + "/" + SnapshotTransfer.fileName(id), create: true)
+        try file.write(content, at: 0)
+        try file.sync()
+
+        let target = "\(root!)/download/__cluster_metadata-0"
+        let follower = nodes[followerId]!
+        let path = try await SnapshotTransfer.download(id, epoch: epoch, from: leaderId, transport: follower.transport,
+                                                       directory: target, fileSystem: POSIXFileSystem(), chunkBytes: 999,
+                                                       clusterId: "net-cluster")
+        XCTAssertEqual(path, target + "/00000000000000000005-0000000001.checkpoint")
+        let copy = try POSIXFileSystem().open(path, create: false)
+        XCTAssertEqual(try copy.read(at: 0, count: 20_000), content)
+        XCTAssertFalse(POSIXFileSystem().fileExists(target + "/00000000000000000005-0000000001.checkpoint.part"))
+
+        // Kafka's errors.
+        do {
+            try await SnapshotTransfer.download(OffsetAndEpoch(offset: 6, epoch: 1), epoch: epoch, from: leaderId, transport: follower.transport,
+                                                directory: target, fileSystem: POSIXFileSystem())
+            XCTFail("no such snapshot")
+        } catch let error as SnapshotTransfer.DownloadError {
+            XCTAssertTrue(error.reason.contains("\(ErrorCode.snapshotNotFound)"), error.reason)
+        }
+        do {
+            try await SnapshotTransfer.download(OffsetAndEpoch(offset: 7, epoch: 1), epoch: epoch - 1, from: leaderId, transport: follower.transport,
+                                                directory: target, fileSystem: POSIXFileSystem())
+            XCTFail("stale epoch")
+        } catch let error as SnapshotTransfer.DownloadError {
+            XCTAssertTrue(error.reason.contains("\(ErrorCode.fencedLeaderEpoch)"), error.reason)
+        }
+        func request(position: Int64, epoch: Int32, cluster: String? = "net-cluster") -> FetchSnapshotRequest {
+            var p = FetchSnapshotRequest.PartitionSnapshot()
+            p.currentLeaderEpoch = epoch
+            p.snapshotId = .init(endOffset: 5, epoch: 1)
+            p.position = position
+            var r = FetchSnapshotRequest()
+            r.clusterId = cluster
+            r.topics = [.init(name: "__cluster_metadata", partitions: [p])]
+            return r
+        }
+        let outOfRange = try await exchange(request(position: 10_000, epoch: epoch), version: 1, port: nodes[leaderId]!.port,
+                                            as: FetchSnapshotResponse.self)
+        XCTAssertEqual(outOfRange.topics.first?.partitions.first?.errorCode, ErrorCode.positionOutOfRange.rawValue)
+        let notLeader = try await exchange(request(position: 0, epoch: epoch), version: 1, port: follower.port, as: FetchSnapshotResponse.self)
+        XCTAssertEqual(notLeader.topics.first?.partitions.first?.errorCode, ErrorCode.notLeaderOrFollower.rawValue)
+        XCTAssertEqual(notLeader.topics.first?.partitions.first?.currentLeader.leaderId, leaderId)
+        let foreign = try await exchange(request(position: 0, epoch: epoch, cluster: "other"), version: 0, port: nodes[leaderId]!.port,
+                                         as: FetchSnapshotResponse.self)
+        XCTAssertEqual(foreign.errorCode, ErrorCode.inconsistentClusterId.rawValue)
+        let tail = try await exchange(request(position: 9_990, epoch: epoch), version: 0, port: nodes[leaderId]!.port, as: FetchSnapshotResponse.self)
+        XCTAssertEqual(tail.topics.first?.partitions.first?.size, 10_000)
+        XCTAssertEqual(tail.topics.first?.partitions.first?.unalignedRecords, content.getSlice(at: 9_990, length: 10))
+    }
+
+    /// Measurements, not assertions (skipped unless `SAMSA_QUORUM_BENCH=<rounds>`): with Kafka's
+    /// default timers, how long the first election takes, how long a proposal takes to commit
+    /// on 3 voters over loopback, and how long after a graceful leader shutdown a new leader
+    /// is elected (the old one restarted each round). Prints one summary line.
+    func testMeasureElectionCommitAndGracefulFailover() async throws {
+        guard let rounds = ProcessInfo.processInfo.environment["SAMSA_QUORUM_BENCH"].flatMap(Int.init) else {
+            throw XCTSkip("set SAMSA_QUORUM_BENCH=<rounds> to measure")
+        }
+        let config = QuorumConfig(voters: [1, 2, 3], clusterId: "bench")   // Kafka's defaults
+        let clock = ContinuousClock()
+        var start = clock.now
+        for id: RaftNodeId in [1, 2, 3] { _ = try await makeNode(id, config: config) }
+        for node in nodes.values {
+            for voter: RaftNodeId in [1, 2, 3] { node.transport.updateEndpoint(voter, host: "127.0.0.1", port: nodes[voter]!.port) }
+        }
+        start = clock.now
+        for node in nodes.values { await node.host.start() }
+        try await waitUntil("first leader") { soleLeader() != nil }
+        let firstElection = clock.now - start
+
+        var commits: [Duration] = []
+        var failovers: [Duration] = []
+        for round in 0..<rounds {
+            let leaderId = try XCTUnwrap(soleLeader())
+            for i in 0..<20 {
+                let t = clock.now
+                let offset = try await nodes[leaderId]!.host.propose([ByteBuffer(string: "r\(round)-\(i)")])
+                try await nodes[leaderId]!.host.waitForCommit(offset)
+                commits.append(clock.now - t)
+            }
+            let old = nodes.removeValue(forKey: leaderId)!
+            let t = clock.now
+            await old.host.shutdown()
+            try await waitUntil("a new leader") { soleLeader().map { $0 != leaderId } ?? false }
+            failovers.append(clock.now - t)
+            await old.server.shutdown()
+            old.transport.close()
+            // Restart the old leader on its directory and address.
+            let transport = NIORaftTransport(localId: leaderId, endpoints: [:], group: group, logger: logger)
+            let host = try QuorumHost(nodeId: leaderId, config: config, directory: "\(root!)/n\(leaderId)/__cluster_metadata-0",
+                                      fileSystem: POSIXFileSystem(), clock: SystemLogClock(), transport: transport, logger: logger)
+            transport.attach(host)
+            let server = KafkaServer(configuration: .init(host: "127.0.0.1", port: old.port, listenerName: "CONTROLLER"),
+                                     dispatcher: ControllerApis.registry(quorum: ControllerQuorum(host: host, transport: transport), logger: logger),
+                                     group: group, logger: logger)
+            _ = try await server.bind()
+            Task { try? await server.run() }
+            nodes[leaderId] = Node(id: leaderId, host: host, transport: transport, server: server, port: old.port)
+            for voter: RaftNodeId in [1, 2, 3] { transport.updateEndpoint(voter, host: "127.0.0.1", port: nodes[voter]!.port) }
+            await host.start()
+            try await waitUntil("the restarted node follows") { soleLeader() != nil }
+        }
+        func ms(_ d: Duration) -> Double { Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15 }
+        func pct(_ v: [Duration], _ p: Double) -> String {
+            let sorted = v.map(ms).sorted()
+            return String(format: "%.1f", sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))])
+        }
+        print("QUORUM-BENCH first election \(String(format: "%.0f", ms(firstElection))) ms; commit (3 voters, fsync) p50 \(pct(commits, 0.5)) ms p99 \(pct(commits, 0.99)) ms max \(pct(commits, 1)) ms over \(commits.count); graceful failover p50 \(pct(failovers, 0.5)) ms max \(pct(failovers, 1)) ms over \(failovers.count)")
     }
 
     // MARK: A raw Kafka client

@@ -1,4 +1,5 @@
 import KafkaProtocol
+import Logging
 import Synchronization
 
 /// Where the active controller's broker-lifecycle records go: a metadata log that can run a
@@ -101,5 +102,17 @@ public final class ClusterControlService: Sendable {
             if let before, let after { state.withLock { if $0 == after { $0 = before } } }
             throw error
         }
+    }
+}
+
+/// The broker-lifecycle APIs of the controller listener, for `QuorumRuntime`'s
+/// `addControllerHandlers`: BrokerRegistration (62) and BrokerHeartbeat (63) over `service`,
+/// answering NOT_CONTROLLER unless `isActiveController` (the quorum leader's
+/// `leadership.isLocalLeader`).
+public enum BrokerLifecycleApis {
+    public static func register(into registry: inout HandlerRegistry, service: ClusterControlService,
+                                isActiveController: @escaping @Sendable () -> Bool, logger: Logger) {
+        registry.register(BrokerRegistrationHandler(service: service, isActiveController: isActiveController, logger: logger))
+        registry.register(BrokerHeartbeatHandler(service: service, isActiveController: isActiveController, logger: logger))
     }
 }
