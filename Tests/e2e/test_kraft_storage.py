@@ -134,18 +134,23 @@ def test_format_info_and_start_up_rules(tmp_path):
     broker.stop()
 
 
-def test_multi_node_topology_is_refused_until_the_quorum_runs(tmp_path):
+def test_broker_that_cannot_reach_its_controllers_stops_after_the_registration_timeout(tmp_path):
+    """A broker-only node whose controller quorum never answers gives up after
+    initial.broker.registration.timeout.ms with one line saying so, and exits 1 (Kafka's
+    BrokerLifecycleManager does the same)."""
     port = free_port()
     cfg = write_props(tmp_path / "broker.properties", {
-        "process.roles": "broker", "node.id": "4", "controller.quorum.voters": "1@127.0.0.1:9093",
+        "process.roles": "broker", "node.id": "4", "controller.quorum.voters": f"1@127.0.0.1:{free_port()}",
         "controller.listener.names": "CONTROLLER", "listeners": f"PLAINTEXT://127.0.0.1:{port}",
+        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+        "initial.broker.registration.timeout.ms": "1500",
         "log.dirs": str(tmp_path / "logs"),
     })
     cluster = samsa("storage", "random-uuid").stdout.strip()
     assert samsa("storage", "format", "-t", cluster, "-c", str(cfg)).returncode == 0
     p = samsa("broker", "--config", str(cfg))
-    assert p.returncode == 1
-    assert "process.roles=broker with controller.quorum.voters=1@127.0.0.1:9093" in p.stderr, p.stderr
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert "could not register with the controller quorum within initial.broker.registration.timeout.ms (1500 ms)" in p.stdout + p.stderr
 
 
 def test_single_node_needs_no_format(tmp_path):

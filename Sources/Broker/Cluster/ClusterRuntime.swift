@@ -163,7 +163,8 @@ public final class ClusterRuntime: Sendable {
             var rng = SystemRandomNumberGenerator()
             let settings = BrokerLifecycle.Settings(
                 nodeId: config.nodeId, clusterId: clusterId, incarnationId: KafkaUUID.random(using: &rng), listeners: listeners,
-                rack: config.rack, features: [feature], heartbeatIntervalMs: self.settings.brokerHeartbeatIntervalMs)
+                rack: config.rack, features: [feature], heartbeatIntervalMs: self.settings.brokerHeartbeatIntervalMs,
+                initialRegistrationTimeoutMs: config.explicitValues["initial.broker.registration.timeout.ms"].flatMap { Int64($0) } ?? 60_000)
             let nowMs: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
             let box = lifecycle
             let driver = BrokerLifecycleDriver(lifecycle: BrokerLifecycle(settings: settings), channel: channel, logger: logger,

@@ -398,7 +398,7 @@ public final class KafkaBroker: Sendable {
         try? await group.shutdownGracefully()
         directoryLock.release()
         if let failed {
-            logger.critical("Stopped after a storage failure (\(failed)); no clean-shutdown marker was written, so the next start re-validates the logs. Exit code 1.")
+            logger.critical("Stopped after a failure (\(failed)); no clean-shutdown marker was written, so the next start re-validates the logs. Exit code 1.")
         } else if clean {
             logger.info("Shut down cleanly")
         } else {
