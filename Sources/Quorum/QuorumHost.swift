@@ -66,6 +66,9 @@ public actor QuorumHost {
     private let clock: any LogClock
     private let logger: Logger
     private nonisolated let shared: Shared
+    /// The partition directory (snapshot files live beside the log) and its file system.
+    private let directory: String
+    private let fileSystem: any FileSystem
 
     private struct Waiter {
         var offset: Int64
@@ -112,6 +115,8 @@ public actor QuorumHost {
         self.clock = clock
         self.logger = nodeLogger
         self.shared = shared
+        self.directory = directory
+        self.fileSystem = fileSystem
         shared.publish(Self.snapshot(of: node.replica))
         nodeLogger.info("Quorum: node \(nodeId) opened \(directory) (log end \(node.log.logEndOffset), voters \(config.voters)); \(node.replica.role.rawValue) in epoch \(node.replica.epoch)")
     }
@@ -249,6 +254,14 @@ public actor QuorumHost {
         node.replica.describeQuorum(now: clock.milliseconds())
     }
 
+    /// The answer to a FetchSnapshot request (Kafka's rules, see ``SnapshotTransfer``): bytes of
+    /// a snapshot file in this node's partition directory, when this node leads the epoch the
+    /// request names.
+    public func fetchSnapshot(_ request: FetchSnapshotRequest) -> FetchSnapshotResponse {
+        SnapshotTransfer.answer(request, replica: node.replica, directory: directory, fileSystem: fileSystem,
+                                shuttingDown: shuttingDown || stopped != nil)
+    }
+
     /// The replica's role (for logs and tests).
     public var role: RaftRole { node.replica.role }
 
@@ -262,9 +275,11 @@ public actor QuorumHost {
         if shuttingDown { throw QuorumHostError.shutDown }
     }
 
+    /// `.notLeader` naming the leader this node knows, never itself (a Resigned node still
+    /// reports itself as its epoch's leader, but it will not lead again).
     private func notLeader() -> QuorumHostError {
-        .notLeader(leaderId: node.replica.role == .leader ? nil : node.replica.leaderId.flatMap { $0 == nodeId ? nil : $0 },
-                   epoch: node.replica.epoch)
+        let known = node.replica.leaderId
+        return .notLeader(leaderId: known == nodeId ? nil : known, epoch: node.replica.epoch)
     }
 
     /// Runs one replica step; on error stops the host. Then publishes the new leadership,
