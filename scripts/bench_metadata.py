@@ -1,6 +1,7 @@
 """Metadata benchmark (issue 11 item 4): CreateTopics latency (single node, sequential, one topic
 each, confluent-kafka admin) and broker start-up time (spawn -> port accepting) with N topics in
-the metadata. Usage: scripts/bench_metadata.py <repo> <label> [topics]; BENCH_BIN picks another
+the metadata. Usage: /opt/peers-venv/bin/python scripts/bench_metadata.py <repo> <label> [topics];
+BENCH_BIN picks another
 samsa binary (compare two builds side by side on the same machine)."""
 import sys, time, statistics, socket, os, subprocess
 from pathlib import Path
