@@ -21,7 +21,7 @@ struct LateControllerLog: ControllerMetadataLog {
     let controller: LateBound<LocalController>
     func appendComputed<R>(_ body: (MetadataImage, Int64) throws -> ([MetadataRecord], R)) async throws -> R {
         guard let c = controller.value else { throw ControllerError(41, "The controller is still starting") }
-        return try await c.commitComputed(body)
+        return try await c.commitComputedAsync(body)
     }
 }
 

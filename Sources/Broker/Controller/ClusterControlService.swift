@@ -13,7 +13,7 @@ public protocol ControllerMetadataLog: Sendable {
 
 extension LocalController: ControllerMetadataLog {
     public func appendComputed<R>(_ body: (MetadataImage, Int64) throws -> ([MetadataRecord], R)) async throws -> R {
-        try await commitComputed(body)
+        try await commitComputedAsync(body)
     }
 }
 

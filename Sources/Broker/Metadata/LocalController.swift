@@ -157,17 +157,18 @@ public final class LocalController: Sendable {
         }
     }
 
-    /// ``commitComputed(_:)`` through the metadata log: under the same serialisation as every
-    /// other controller operation, so the offset handed to `body` (the log's end offset) is where
-    /// the first record lands. A leader election between the read and the append would shift it
-    /// (the LeaderChange control record); the append then fails with NOT_CONTROLLER anyway, or
-    /// the broker epoch is off and the broker's next heartbeat gets STALE_BROKER_EPOCH and it
-    /// registers again.
-    public func commitComputed<R>(_ body: (MetadataImage, Int64) throws -> ([MetadataRecord], R)) async throws -> R {
+    /// ``commitComputed(_:)`` for a log-backed store (the broker's): `body` gets the committed
+    /// image and the offset its first record will get in `__cluster_metadata-0`, and its records
+    /// are proposed, committed and applied before this returns. Serialised with every other
+    /// controller operation, so no write comes between the offset read and the append (the
+    /// controller is the only writer while it leads; its epoch's LeaderChange batch is
+    /// committed before it serves). Without a log it is ``commitComputed(_:)``.
+    public func commitComputedAsync<R>(_ body: (MetadataImage, Int64) throws -> ([MetadataRecord], R)) async throws -> R {
+        guard store.isLogBacked else { return try commitComputed(body) }
         await serial.lock()
         do {
-            let next = await store.nextWriteOffset()
-            let (records, result) = try body(store.image, next)
+            let image = store.image
+            let (records, result) = try body(image, store.nextWriteOffset)
             if !records.isEmpty { try await store.commitAsync(records) }
             await serial.unlock()
             return result

@@ -19,9 +19,6 @@ public protocol MetadataLog: AnyObject, Sendable {
     func readCommitted(from offset: Int64, maxBytes: Int) async throws -> ByteBuffer
     /// The high watermark as this node knows it (any thread, never waits).
     var committedOffset: Int64 { get }
-    /// The offset the next proposed record gets (the leader's log end offset): the active
-    /// controller stamps it into records that name their own offset (a broker epoch).
-    func nextWriteOffset() async -> Int64
     /// Called with the new high watermark every time it moves, in order; must not block.
     func addCommitListener(_ listener: @escaping @Sendable (Int64) -> Void)
 }
@@ -206,9 +203,6 @@ public final class MetadataLogFollower: Sendable {
             throw ControllerError(56, "Could not commit metadata records: \(error)")
         }
     }
-
-    /// The offset the next record proposed through this follower gets.
-    public func nextWriteOffset() async -> Int64 { await log.nextWriteOffset() }
 
     /// Writes a snapshot now if the policy says so (called by the applier after each read).
     private func snapshotIfDue() {

@@ -62,6 +62,12 @@ public final class MetadataStore: Sendable {
         self.follower.withLock { $0 = follower }
     }
 
+    /// The offset the next committed record will get: the metadata log's next offset to apply
+    /// (everything below it is applied), or for a log-less store the records applied so far.
+    public var nextWriteOffset: Int64 {
+        follower.withLock { $0 }?.appliedOffset ?? image.recordCount
+    }
+
     /// Whether commits go through the replicated metadata log.
     public var isLogBacked: Bool { follower.withLock { $0 != nil } }
 
@@ -72,13 +78,6 @@ public final class MetadataStore: Sendable {
             state.withLock { $0 = new }
             if old != new { for l in listeners.withLock({ $0 }) { l(old, new) } }
         }
-    }
-
-    /// The offset the next committed record gets: the metadata log's end offset when the store
-    /// is log-backed, else the number of records applied (this store's own offsets).
-    public func nextWriteOffset() async -> Int64 {
-        if let follower = follower.withLock({ $0 }) { return await follower.nextWriteOffset() }
-        return image.recordCount
     }
 
     /// Commits `records`: through the metadata log when the store is log-backed (returns once

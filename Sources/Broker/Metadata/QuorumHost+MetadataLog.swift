@@ -7,5 +7,4 @@ import Quorum
 /// NOT_CONTROLLER by ``MetadataLogFollower/commit(_:)``.
 extension QuorumHost: MetadataLog {
     public nonisolated var committedOffset: Int64 { leadership.highWatermark }
-    public func nextWriteOffset() async -> Int64 { logEndOffset }
 }
