@@ -23,6 +23,9 @@ public final class KafkaBroker: Sendable {
     private let logManager: LogManager
     public let coordinator: GroupCoordinator
     private let servers: [KafkaServer]
+    /// `metrics.listener`'s endpoint and the instruments behind it (nil when off).
+    public let metrics: BrokerMetrics?
+    private let metricsServer: MetricsHTTPServer?
     private let group: MultiThreadedEventLoopGroup
     private let logger: Logger
     private let boundAddresses = Mutex<[SocketAddress]>([])
@@ -123,8 +126,10 @@ public final class KafkaBroker: Sendable {
             _ = try? logManager.deleteLog(topic: tp.topic, partition: tp.partition)
         }
         logManager.startBackgroundTasks()
+        let metrics = config.metricsListener == nil ? nil : BrokerMetrics()
+        self.metrics = metrics
         services = BrokerServices(config: config, metadata: store, controller: controller, replicas: replicas,
-                                  clock: clock, logger: logger)
+                                  clock: clock, logger: logger, metrics: metrics)
         var registry = HandlerRegistry(logger: logger)
         KafkaBrokerHandlers.register(into: &registry, services: services)
         coordinator = try Self.makeGroupCoordinator(services: services, logger: logger)
@@ -135,6 +140,7 @@ public final class KafkaBroker: Sendable {
         store.addListener { old, new in
             let deleted = old.topics.values.filter { new.topics[$0.name]?.id != $0.id }.map(\.name)
             if !deleted.isEmpty { Task { await groupCoordinator.topicsDeleted(deleted) } }
+            if !deleted.isEmpty { metrics?.removeTopics(deleted) }
         }
         registry.registerApiVersions()
         self.registry = registry
@@ -150,8 +156,10 @@ public final class KafkaBroker: Sendable {
                                              sendBufferBytes: config.socketSendBufferBytes,
                                              receiveBufferBytes: config.socketReceiveBufferBytes,
                                              maxQueuedRequests: 16),
-                        dispatcher: registry, group: group, logger: logger, requestBudget: requestBudget)
+                        dispatcher: registry, group: group, logger: logger, requestBudget: requestBudget, metrics: metrics)
         }
+        metricsServer = Self.makeMetricsServer(config: config, metrics: metrics, services: services, servers: servers,
+                                               coordinator: coordinator, group: group, logger: logger)
         logger.info("Broker \(config.nodeId) of cluster \(clusterId): \(replicas.allPartitions.count) partition(s) loaded")
         let manager = logManager
         let dirCount = config.logDirs.count
@@ -207,6 +215,11 @@ public final class KafkaBroker: Sendable {
     @discardableResult
     public func bind() async throws -> [SocketAddress] {
         try await coordinator.start()
+        // The metrics port first: a clash stops start-up before any client connects.
+        if let metricsServer {
+            let address = try await metricsServer.bind()
+            logger.info("Metrics at http://\(address.ipAddress ?? "?"):\(address.port ?? 0)/metrics")
+        }
         var out: [SocketAddress] = []
         for s in servers { out.append(try await s.bind()) }
         boundAddresses.withLock { $0 = out }
@@ -215,6 +228,9 @@ public final class KafkaBroker: Sendable {
     }
 
     public var addresses: [SocketAddress] { boundAddresses.withLock { $0 } }
+
+    /// Where `metrics.listener` is bound, once ``bind()`` returned (nil when off).
+    public var metricsAddress: SocketAddress? { metricsServer?.localAddress }
 
     /// Serves until ``shutdown()``.
     public func run() async throws {
@@ -244,6 +260,7 @@ public final class KafkaBroker: Sendable {
     /// hanging after SIGTERM with clients connected.
     private func performShutdown() async {
         logger.info("Shutting down")
+        metrics?.beginShutdown()   // scrapes answer 503 from here on
         for s in servers { await s.shutdown() }
         services.replicas.beginShutdown()
         await coordinator.shutdown()
@@ -264,6 +281,7 @@ public final class KafkaBroker: Sendable {
             logger.error("Log manager shutdown failed: \(error)")
             clean = false
         }
+        await metricsServer?.close()
         try? await group.shutdownGracefully()
         directoryLock.release()
         if let failed {
