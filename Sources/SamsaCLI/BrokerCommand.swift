@@ -42,9 +42,16 @@ struct BrokerCommand: AsyncParsableCommand {
         let broker: KafkaBroker
         do {
             broker = try KafkaBroker(config: brokerConfig, logger: logger)
-            try await broker.bind()
         } catch {
             logger.critical("Broker failed to start: \(error)")
+            throw ExitCode(1)
+        }
+        do {
+            try await broker.bind()
+        } catch {
+            // A port in use (a listener or metrics.listener): close the opened logs cleanly.
+            logger.critical("Broker failed to start: \(error)")
+            await broker.shutdown()
             throw ExitCode(1)
         }
 
