@@ -67,7 +67,7 @@ let package = Package(
         .target(
             name: "Broker",
             dependencies: [
-                "KafkaProtocol", "LogStorage", "Quorum",
+                "KafkaProtocol", "LogStorage", "Quorum", "KafkaClient",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -123,8 +123,9 @@ let package = Package(
         // MARK: Tests
         .testTarget(name: "KafkaProtocolTests", dependencies: ["KafkaProtocol"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LogStorageTests", dependencies: ["LogStorage", "KafkaProtocol"]),
-        .testTarget(name: "QuorumTests", dependencies: ["Quorum", "LogStorage", "KafkaProtocol",
-                                                        .product(name: "NIOCore", package: "swift-nio")]),
+        .testTarget(name: "QuorumTests", dependencies: ["Quorum", "Broker", "LogStorage", "KafkaProtocol",
+                                                        .product(name: "NIOCore", package: "swift-nio"),
+                                                        .product(name: "NIOPosix", package: "swift-nio")]),
         .testTarget(name: "BrokerTests", dependencies: ["Broker", "KafkaProtocol", "LogStorage",
                                                         .product(name: "NIOCore", package: "swift-nio"),
                                                         .product(name: "NIOEmbedded", package: "swift-nio"),

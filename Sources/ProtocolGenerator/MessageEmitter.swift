@@ -17,6 +17,9 @@ func emitMessage(_ context: MessageContext) throws -> String {
         docs.append("Kafka's \(apiName(spec)) \(spec.kind) (api key \(spec.apiKey ?? -1)).")
     case "header":
         docs.append("Kafka's \(spec.name).")
+    case "metadata":
+        docs.append("Kafka's \(spec.name), a record of the `__cluster_metadata` log (metadata record type \(spec.apiKey ?? -1)). "
+            + "Framed by `MetadataRecordSerde` (frame version, record type, record version, then this body).")
     default:
         docs.append("Kafka's \(spec.name) data type (not sent as a request or response on its own).")
     }
@@ -43,6 +46,7 @@ func emitMessage(_ context: MessageContext) throws -> String {
     switch spec.kind {
     case "request": conformance = "KafkaRequest"
     case "response": conformance = "KafkaResponse"
+    case "metadata": conformance = "KafkaMetadataRecord"
     default: conformance = "KafkaMessage"
     }
     try out.block("public struct \(spec.name): \(conformance)") { out in
@@ -51,6 +55,9 @@ func emitMessage(_ context: MessageContext) throws -> String {
         }
         if spec.kind == "request" || spec.kind == "response" {
             out.line("public static let apiKey: ApiKey = .\(apiKeyCaseName(spec))")
+        }
+        if spec.kind == "metadata" {
+            out.line("public static let recordType: MetadataRecordType = .\(metadataRecordCaseName(spec))")
         }
         out.line("public static let validVersions: ClosedRange<Int16> = \(spec.validVersions.lower)...\(spec.validVersions.upper ?? spec.validVersions.lower)")
         out.line("public static let flexibleVersionsStart: Int16? = \(context.hasFlexibleVersions ? String(context.flexible.lower) : "nil")")

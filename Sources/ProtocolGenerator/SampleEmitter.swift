@@ -3,16 +3,21 @@ import Foundation
 /// Emits test support: `static func sample(version:)` for every generated struct, giving every
 /// field that the version has a value different from its default, so round-trip tests notice
 /// a field that is dropped, swapped or written at the wrong version.
-func emitSamples(_ contexts: [MessageContext]) throws -> String {
+///
+/// `declareProtocol` is false for the metadata records' samples, which live in a second file of
+/// the same test target and reuse the `SampleProviding` protocol the message samples declare.
+func emitSamples(_ contexts: [MessageContext], source: String = "the message specs", declareProtocol: Bool = true) throws -> String {
     var out = SourceWriter()
-    out.line(generatedHeaderPrefix + "the message specs (test samples). Do not edit.")
+    out.line(generatedHeaderPrefix + "\(source) (test samples). Do not edit.")
     out.line()
     out.line("import NIOCore")
     out.line("@testable import KafkaProtocol")
-    out.line()
-    out.doc(["A generated type that can build a sample with non-default values at any version."])
-    out.block("protocol SampleProviding") { out in
-        out.line("static func sample(version: Int16) -> Self")
+    if declareProtocol {
+        out.line()
+        out.doc(["A generated type that can build a sample with non-default values at any version."])
+        out.block("protocol SampleProviding") { out in
+            out.line("static func sample(version: Int16) -> Self")
+        }
     }
     for context in contexts {
         let spec = context.spec

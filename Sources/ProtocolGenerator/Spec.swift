@@ -141,7 +141,16 @@ struct FieldSpec {
         } else {
             self.taggedVersions = .none
         }
-        self.tag = json["tag"] as? Int
+        // Kafka's generator reads tags through Jackson, which accepts a quoted number too
+        // (RegisterBrokerRecord's LogDirs says `"tag": "0"`).
+        if let number = json["tag"] as? Int {
+            self.tag = number
+        } else if let text = json["tag"] as? String {
+            guard let number = Int(text) else { throw GeneratorError("\(here): bad tag \"\(text)\"") }
+            self.tag = number
+        } else {
+            self.tag = nil
+        }
         if tag != nil && taggedVersions.isEmpty {
             throw GeneratorError("\(here): tag without taggedVersions")
         }
@@ -187,7 +196,7 @@ struct StructSpec {
 struct MessageSpec {
     var fileName: String
     var name: String
-    /// "request", "response", "header" or "data".
+    /// "request", "response", "header", "data" or "metadata" (a record of `__cluster_metadata`).
     var kind: String
     var apiKey: Int?
     var validVersions: VersionRange

@@ -3,15 +3,23 @@ import Foundation
 // samsa-protocol-generator: Kafka's JSON message specs -> Swift codecs.
 //
 // Usage: samsa-protocol-generator <specDir> <outDir> [<samplesFile>]
+//        samsa-protocol-generator --metadata <metadataSpecDir> <outDir> [<samplesFile>]
 //
 // Reads every *.json in <specDir> (Kafka's clients/src/main/resources/common/message), writes
 // one <Name>.swift per spec plus ApiKey.swift into <outDir>, deletes stale generated files
 // there, and, when <samplesFile> is given, writes the test-sample builders to it. The output
 // is committed, so building Samsa never needs the specs; a test regenerates and diffs.
+//
+// With --metadata it reads Kafka's metadata record specs (metadata/*.json, the records of
+// `__cluster_metadata`) instead, and writes MetadataRecordType.swift in place of ApiKey.swift;
+// the samples file then reuses the message samples' `SampleProviding` protocol.
 
 func run(arguments: [String]) throws {
+    var arguments = arguments
+    let metadata = arguments.count > 1 && arguments[1] == "--metadata"
+    if metadata { arguments.remove(at: 1) }
     guard arguments.count == 3 || arguments.count == 4 else {
-        throw GeneratorError("usage: samsa-protocol-generator <specDir> <outDir> [<samplesFile>]")
+        throw GeneratorError("usage: samsa-protocol-generator [--metadata] <specDir> <outDir> [<samplesFile>]")
     }
     let specDirectory = URL(fileURLWithPath: arguments[1])
     let outDirectory = URL(fileURLWithPath: arguments[2])
@@ -35,8 +43,9 @@ func run(arguments: [String]) throws {
         try write(try emitMessage(context), to: outDirectory.appendingPathComponent(name))
         written.insert(name)
     }
-    try write(try emitApiKey(specs), to: outDirectory.appendingPathComponent("ApiKey.swift"))
-    written.insert("ApiKey.swift")
+    let indexFile = metadata ? "MetadataRecordType.swift" : "ApiKey.swift"
+    try write(try metadata ? emitMetadataRecordType(specs) : emitApiKey(specs), to: outDirectory.appendingPathComponent(indexFile))
+    written.insert(indexFile)
 
     // Remove generated files whose spec disappeared, but never a hand-written file.
     for existing in try fileManager.contentsOfDirectory(atPath: outDirectory.path)
@@ -47,7 +56,10 @@ func run(arguments: [String]) throws {
     }
 
     if arguments.count == 4 {
-        try write(try emitSamples(contexts), to: URL(fileURLWithPath: arguments[3]))
+        let samples = metadata
+            ? try emitSamples(contexts, source: "the metadata record specs", declareProtocol: false)
+            : try emitSamples(contexts)
+        try write(samples, to: URL(fileURLWithPath: arguments[3]))
     }
     print("generated \(written.count) files from \(specs.count) specs into \(outDirectory.path)")
 }

@@ -38,6 +38,9 @@ public struct RaftReplica: Sendable {
     var inflight: [RaftNodeId: InFlight] = [:]
     var backoffUntil: [RaftNodeId: Int64] = [:]
     var parked: [ParkedFetch] = []
+    /// What the leader saw of each replica (voters and observers) in its epoch, for
+    /// DescribeQuorum; empty outside the Leader state.
+    public private(set) var progress: [RaftNodeId: ReplicaProgress] = [:]
     var effects: [RaftEffect] = []
     var now: Int64 = 0
 
@@ -99,6 +102,12 @@ public struct RaftReplica: Sendable {
             replica.emit(.persistElectionState(election))
         }
         replica.emit(.transitioned(from: .unattached, to: replica.state.role, epoch: replica.state.epoch))
+        // Kafka's KafkaRaftClient.initialize: the only voter stands at once rather than after an
+        // election timeout, and with a majority of one it wins in the same step. This is what
+        // makes the embedded single-node default lead (and commit) right at start-up.
+        if voter, config.voters == [localId] {
+            if case .candidate = replica.state {} else { replica.transitionToCandidate() }
+        }
         replica.pollUntilStable()
         let effects = replica.effects
         replica.effects = []
@@ -159,6 +168,51 @@ public struct RaftReplica: Sendable {
         return deadlines.min()
     }
 
+    /// Kafka's `LeaderState.describeQuorum`: the leader's view of every voter and of the
+    /// observers that fetched in the last ``observerSessionTimeoutMs`` (end offset, last fetch,
+    /// last caught up; the leader itself reports `now` for both). A replica that is not the
+    /// leader answers NOT_LEADER_OR_FOLLOWER, as `KafkaRaftClient.handleDescribeQuorumRequest`;
+    /// unlike Kafka's it also names the leader and epoch it knows, so a caller can go there.
+    public func describeQuorum(now: Int64) -> DescribeQuorumResponse.PartitionData {
+        var partition = DescribeQuorumResponse.PartitionData()
+        partition.partitionIndex = MetadataPartition.partition
+        guard case .leader(let l) = state else {
+            partition.errorCode = ErrorCode.notLeaderOrFollower.rawValue
+            partition.errorMessage = ErrorCode.notLeaderOrFollower.message
+            partition.leaderId = leaderId ?? -1
+            partition.leaderEpoch = state.epoch
+            partition.highWatermark = -1
+            return partition
+        }
+        partition.errorMessage = nil
+        partition.leaderId = localId
+        partition.leaderEpoch = l.epoch
+        partition.highWatermark = l.highWatermarkEstablished ? highWatermark : -1
+        func describe(_ id: RaftNodeId) -> DescribeQuorumResponse.ReplicaState {
+            var r = DescribeQuorumResponse.ReplicaState()
+            r.replicaId = id
+            if id == localId {
+                r.logEndOffset = log.endOffset
+                r.lastFetchTimestamp = now
+                r.lastCaughtUpTimestamp = now
+            } else {
+                let p = progress[id] ?? ReplicaProgress()
+                r.logEndOffset = p.endOffset ?? -1
+                r.lastFetchTimestamp = p.lastFetchTimestamp
+                r.lastCaughtUpTimestamp = p.lastCaughtUpTimestamp
+            }
+            return r
+        }
+        partition.currentVoters = config.voters.map(describe)
+        partition.observers = progress.filter { !config.isVoter($0.key) && now - $0.value.lastFetchTimestamp < Self.observerSessionTimeoutMs }
+            .keys.sorted().map(describe)
+        return partition
+    }
+
+    /// Kafka's `LeaderState.OBSERVER_SESSION_TIMEOUT_MS`: an observer that has not fetched for
+    /// this long is no longer listed.
+    public static let observerSessionTimeoutMs: Int64 = 300_000
+
     // MARK: Helpers
 
     mutating func emit(_ effect: RaftEffect) { effects.append(effect) }
@@ -198,6 +252,7 @@ public struct RaftReplica: Sendable {
         state = new
         inflight = [:]
         backoffUntil = [:]
+        progress = [:]
         if case .leader = old {
             // Parked fetches learn the new state rather than waiting out their timeout.
             let waiting = parked
@@ -745,6 +800,9 @@ public struct RaftReplica: Sendable {
         if let divergence = log.diverging(fetchOffset: p.fetchOffset, lastFetchedEpoch: p.lastFetchedEpoch) {
             return reply(fetchResponse(divergence: divergence))
         }
+        if replicaId >= 0, replicaId != localId {
+            progress[replicaId, default: ReplicaProgress()].recordFetch(fetchOffset: p.fetchOffset, leaderEndOffset: log.endOffset, now: now)
+        }
         if config.isVoter(replicaId), replicaId != localId {
             l.voterEndOffsets[replicaId] = p.fetchOffset
             state = .leader(l)
@@ -882,5 +940,34 @@ extension BatchInfo {
             index += header.totalSize
         }
         return result
+    }
+}
+
+
+/// Kafka's `LeaderState.ReplicaState` for one remote replica, as DescribeQuorum reports it.
+public struct ReplicaProgress: Equatable, Sendable {
+    /// The last fetch offset (nil until the replica fetched in this epoch).
+    public var endOffset: Int64?
+    public var lastFetchTimestamp: Int64 = -1
+    /// The leader's end offset at the previous fetch.
+    public var lastFetchLeaderLogEndOffset: Int64 = -1
+    /// When the replica was last at the leader's end offset (KIP-836): now if this fetch is at
+    /// the leader's end, else the previous fetch time if this fetch reached the end the leader
+    /// had then.
+    public var lastCaughtUpTimestamp: Int64 = -1
+
+    public init() {}
+
+    /// Kafka's `updateFollowerState`: the caught-up time is updated before the fetch time, so
+    /// that catching up to the previous end credits the previous fetch's time.
+    mutating func recordFetch(fetchOffset: Int64, leaderEndOffset: Int64, now: Int64) {
+        if fetchOffset >= leaderEndOffset {
+            lastCaughtUpTimestamp = max(lastCaughtUpTimestamp, now)
+        } else if lastFetchLeaderLogEndOffset > 0, fetchOffset >= lastFetchLeaderLogEndOffset {
+            lastCaughtUpTimestamp = max(lastCaughtUpTimestamp, lastFetchTimestamp)
+        }
+        lastFetchLeaderLogEndOffset = leaderEndOffset
+        lastFetchTimestamp = max(lastFetchTimestamp, now)
+        endOffset = fetchOffset
     }
 }

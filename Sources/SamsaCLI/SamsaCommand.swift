@@ -14,6 +14,7 @@ public struct SamsaCommand: AsyncParsableCommand {
             GroupCommand.self,
             ClusterCommand.self,
             BrokerCommand.self,
+            StorageCommand.self,
             ConsoleCommand.self,
             DemoCommand.self,
         ]

@@ -82,8 +82,18 @@ final class MetadataTests: XCTestCase {
         let c = try controller(nodes: [1, 2, 3])
         _ = try c.createTopic(name: "t", numPartitions: 3, replicationFactor: 2)
         let parts = try XCTUnwrap(c.store.image.topics["t"]).partitions
-        XCTAssertEqual(parts.map(\.leader), [1, 2, 3])
-        XCTAssertEqual(parts.map(\.replicas), [[1, 2], [2, 3], [3, 1]])
+        // Kafka's striped placement (random start): every broker leads one partition and holds two replicas.
+        XCTAssertEqual(Set(parts.map(\.leader)), [1, 2, 3])
+        XCTAssertTrue(parts.allSatisfy { Set($0.replicas).count == 2 && $0.leader == $0.replicas[0] && $0.isr == $0.replicas })
+        XCTAssertEqual(Dictionary(grouping: parts.flatMap(\.replicas), by: { $0 }).mapValues(\.count), [1: 2, 2: 2, 3: 2])
+    }
+
+    func testPlacementTooFewBrokersIsKafkasError() throws {
+        let c = try controller(nodes: [1, 2])
+        XCTAssertThrowsError(try c.createTopic(name: "t", numPartitions: 1, replicationFactor: 3)) { error in
+            XCTAssertEqual(error as? ControllerError, ControllerError(38, "Unable to replicate the partition 3 time(s): "
+                + "The target replication factor of 3 cannot be reached because only 2 broker(s) are registered."))
+        }
     }
 
     func testCreatePartitionsAndDelete() throws {

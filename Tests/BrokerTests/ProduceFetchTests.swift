@@ -120,8 +120,9 @@ final class ProduceFetchTests: XCTestCase {
         defer { h.cleanup() }
         try h.services.controller.registerBroker(.init(id: 2, endpoints: [.init(listener: "PLAINTEXT", host: "h2", port: 9092)],
                                                        rack: nil, fenced: false))
-        _ = try h.services.controller.createTopic(name: "r2", numPartitions: 1, replicationFactor: 2,
-                                                  assignments: [:], configs: ["min.insync.replicas": "2"])
+        // Explicit assignment: placement is Kafka's striped placer with a random start.
+        _ = try h.services.controller.createTopic(name: "r2", numPartitions: -1, replicationFactor: -1,
+                                                  assignments: [0: [1, 2]], configs: ["min.insync.replicas": "2"])
         let topic = try XCTUnwrap(h.services.metadata.image.topics["r2"])
         var p0 = topic.partitions[0]
         XCTAssertEqual(p0.leader, 1)

@@ -79,4 +79,47 @@ final class MessageRegenerationTests: XCTestCase {
         }
         XCTAssertEqual(differing, [], "out of date; run scripts/generate-protocol.sh")
     }
+
+    /// The same for the metadata records (`metadata/*.json`, the sibling of the message specs)
+    /// in Messages/Metadata/ and their samples.
+    func testCommittedMetadataRecordsMatchTheGenerator() throws {
+        guard let messageSpecs = specDirectory() else {
+            throw XCTSkip("Kafka's specs not found (set SAMSA_KAFKA_SPECS or provide ../shared/kafka-protocol)")
+        }
+        let specs = messageSpecs.deletingLastPathComponent().appendingPathComponent("metadata")
+        guard FileManager.default.fileExists(atPath: specs.appendingPathComponent("TopicRecord.json").path) else {
+            throw XCTSkip("Kafka's metadata record specs not found next to \(messageSpecs.path)")
+        }
+        let generator = try XCTUnwrap(generatorBinary(), "samsa-protocol-generator was not built next to the tests")
+        let fileManager = FileManager.default
+        let temporary = fileManager.temporaryDirectory.appendingPathComponent("samsa-regen-metadata-\(UUID().uuidString)")
+        defer { try? fileManager.removeItem(at: temporary) }
+        let outDirectory = temporary.appendingPathComponent("Metadata")
+        let samples = temporary.appendingPathComponent("MetadataRecordSamples.swift")
+
+        let process = Process()
+        process.executableURL = generator
+        process.arguments = ["--metadata", specs.path, outDirectory.path, samples.path]
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 0, "generator failed")
+
+        let committedDirectory = packageRoot.appendingPathComponent("Sources/KafkaProtocol/Messages/Metadata")
+        let generated = Set(try fileManager.contentsOfDirectory(atPath: outDirectory.path))
+        let committed = Set(try fileManager.contentsOfDirectory(atPath: committedDirectory.path).filter { $0.hasSuffix(".swift") })
+        XCTAssertEqual(generated, committed)
+        XCTAssertEqual(generated.count, 26)  // 25 records + MetadataRecordType.swift
+        var differing: [String] = []
+        for name in generated.intersection(committed).sorted() {
+            let fresh = try Data(contentsOf: outDirectory.appendingPathComponent(name))
+            let existing = try Data(contentsOf: committedDirectory.appendingPathComponent(name))
+            if fresh != existing { differing.append(name) }
+        }
+        let committedSamples = packageRoot.appendingPathComponent("Tests/KafkaProtocolTests/Generated/MetadataRecordSamples.swift")
+        if try Data(contentsOf: samples) != Data(contentsOf: committedSamples) {
+            differing.append("MetadataRecordSamples.swift")
+        }
+        XCTAssertEqual(differing, [], "out of date; run scripts/generate-protocol.sh")
+    }
 }

@@ -334,4 +334,81 @@ final class RaftReplicaTests: XCTestCase {
             XCTAssertEqual(try message.roundTripped(), message)
         }
     }
+
+    func testTheOnlyVoterLeadsAtStartUpAndAnObserverDoesNot() throws {
+        // Kafka's KafkaRaftClient.initialize: a voter with no remote voters stands at once.
+        let single = QuorumConfig(voters: [1])
+        var (replica, effects) = RaftReplica.start(localId: 1, config: single, stored: nil, log: RaftLogView(), now: 0, randomSeed: 1)
+        XCTAssertEqual(replica.role, .leader)
+        XCTAssertEqual(replica.epoch, 1)
+        XCTAssertEqual(replica.highWatermark, 1, "the LeaderChangeMessage commits on the leader's own flush")
+        let candidate = try XCTUnwrap(effects.firstIndex(of: .persistElectionState(ElectionState(epoch: 1, votedId: 1))))
+        let leader = try XCTUnwrap(effects.firstIndex(of: .persistElectionState(ElectionState(epoch: 1, leaderId: 1, votedId: 1))))
+        let flush = try XCTUnwrap(effects.firstIndex(of: .flush))
+        let commit = try XCTUnwrap(effects.firstIndex(of: .highWatermark(1)))
+        XCTAssertLessThan(candidate, leader)
+        XCTAssertLessThan(flush, commit)
+        _ = replica.propose([ByteBuffer(string: "x")], now: 1)
+        XCTAssertEqual(replica.highWatermark, 2)
+
+        // A restarted former leader is Resigned in its epoch, so it leads the next one.
+        let log = RaftLogView(endOffset: 5, epochs: [EpochEntry(epoch: 4, startOffset: 0)])
+        (replica, effects) = RaftReplica.start(localId: 1, config: single, stored: ElectionState(epoch: 4, leaderId: 1, votedId: 1),
+                                               log: log, now: 0, randomSeed: 1)
+        XCTAssertEqual(replica.role, .leader)
+        XCTAssertEqual(replica.epoch, 5)
+
+        // An observer of that quorum never stands.
+        (replica, _) = RaftReplica.start(localId: 2, config: single, stored: nil, log: RaftLogView(), now: 0, randomSeed: 1)
+        XCTAssertEqual(replica.role, .unattached)
+        XCTAssertEqual(replica.epoch, 0)
+    }
+
+    func testDescribeQuorumReportsVotersAndObserversAsKafkasLeaderState() throws {
+        var (leader, _) = start(1)
+        // Win epoch 1 with votes from 2 and 3.
+        _ = leader.handle(.tick, now: 5000)
+        for from: RaftNodeId in [2, 3] {
+            var p = VoteResponse.PartitionData()
+            p.leaderEpoch = 1; p.leaderId = -1; p.voteGranted = true
+            var r = VoteResponse()
+            r.topics = [VoteResponse.TopicData(topicName: "__cluster_metadata", partitions: [p])]
+            let id = try XCTUnwrap(leader.inflight[from]?.correlationId)
+            _ = leader.handle(.received(from: from, .response(correlationId: id, .vote(r))), now: 5001)
+        }
+        XCTAssertEqual(leader.role, .leader)
+        func fetch(_ replica: RaftNodeId, offset: Int64, lastEpoch: Int32) -> RaftMessage {
+            var p = FetchRequest.FetchPartition()
+            p.currentLeaderEpoch = 1; p.fetchOffset = offset; p.lastFetchedEpoch = lastEpoch
+            var t = FetchRequest.FetchTopic()
+            t.topicId = MetadataPartition.topicId
+            t.partitions = [p]
+            var r = FetchRequest()
+            r.clusterId = "c1"
+            r.replicaState = FetchRequest.ReplicaState(replicaId: replica, replicaEpoch: -1)
+            r.topics = [t]
+            return .request(correlationId: 100, .fetch(r))
+        }
+        _ = leader.handle(.received(from: 2, fetch(2, offset: 0, lastEpoch: 0)), now: 6000)      // behind (LEO 1)
+        _ = leader.handle(.received(from: 2, fetch(2, offset: 1, lastEpoch: 1)), now: 6100)      // caught up
+        _ = leader.handle(.received(from: 7, fetch(7, offset: 0, lastEpoch: 0)), now: 6200)      // an observer
+        var d = leader.describeQuorum(now: 7000)
+        XCTAssertEqual(d.errorCode, 0)
+        XCTAssertEqual(d.leaderId, 1)
+        XCTAssertEqual(d.leaderEpoch, 1)
+        XCTAssertEqual(d.highWatermark, 1)
+        XCTAssertEqual(d.currentVoters.map(\.replicaId), [1, 2, 3])
+        XCTAssertEqual(d.currentVoters.map(\.logEndOffset), [1, 1, -1])
+        XCTAssertEqual(d.currentVoters.map(\.lastFetchTimestamp), [7000, 6100, -1])
+        XCTAssertEqual(d.currentVoters.map(\.lastCaughtUpTimestamp), [7000, 6100, -1])
+        XCTAssertEqual(d.observers.map(\.replicaId), [7])
+        XCTAssertEqual(d.observers.first?.lastCaughtUpTimestamp, -1, "it fetched from 0 with the leader at 1")
+        // Observers quiet for Kafka's 5 minutes are no longer listed.
+        d = leader.describeQuorum(now: 6200 + RaftReplica.observerSessionTimeoutMs)
+        XCTAssertEqual(d.observers.count, 0)
+
+        let (follower, _) = start(2)
+        d = follower.describeQuorum(now: 0)
+        XCTAssertEqual(d.errorCode, ErrorCode.notLeaderOrFollower.rawValue)
+    }
 }

@@ -1,3 +1,5 @@
+import Quorum
+
 /// A listener: where the broker accepts (or advertises) Kafka connections.
 public struct ListenerConfig: Sendable, Equatable, CustomStringConvertible {
     public var name: String
@@ -54,6 +56,9 @@ public struct BrokerConfig: Sendable {
     public private(set) var explicitValues: [String: String] = [:]
     /// One line per ignored unknown key, for the start-up log.
     public private(set) var warnings: [String] = []
+    /// The file this configuration was read from (nil: defaults and overrides only), quoted in
+    /// start-up messages that tell the operator what to run (`samsa storage format -c ...`).
+    public var sourcePath: String?
 
     public var nodeId: Int32 = 1
     public var clusterId: String?
@@ -100,6 +105,17 @@ public struct BrokerConfig: Sendable {
     public var groupMaxSize: Int32 = Int32.max
     public var offsetMetadataMaxBytes: Int = 4096
 
+    /// The KRaft keys (`process.roles`, `controller.quorum.*`, `broker.heartbeat.interval.ms`,
+    /// ...), read by ``KRaftSettings`` from the same parsed properties and cross-checked against
+    /// the listeners in `BrokerConfig+KRaft.swift`. `isEmbeddedSingleNode` when `process.roles`
+    /// is not set: today's single node, unchanged.
+    public var kraft = KRaftSettings.embeddedDefault
+    /// Listeners named in `controller.listener.names` that this node binds (a controller's);
+    /// never in ``listeners`` (clients are not served there).
+    public var controllerListeners: [ListenerConfig] = []
+    /// `inter.broker.listener.name`, else the name of `security.inter.broker.protocol`, as Kafka.
+    public var interBrokerListenerName = "PLAINTEXT"
+
     /// A configuration with every key at its default, for tests and embedding.
     public init() {
         // Defaults are derived from the table itself so the two cannot drift apart.
@@ -124,7 +140,9 @@ public struct BrokerConfig: Sendable {
             props.set(.init(key: String(item[..<eq]).trimmingWhitespace(),
                             value: String(item[item.index(after: eq)...]), line: 0))
         }
-        return try BrokerConfig(properties: props)
+        var config = try BrokerConfig(properties: props)
+        config.sourcePath = path
+        return config
     }
 
     /// Validates `properties` and fills the typed fields.
@@ -211,14 +229,20 @@ public struct BrokerConfig: Sendable {
             return out
         }
         let controllerNames = Set((try list("controller.listener.names") ?? []).map { $0.uppercased() })
-        listeners = try checkedListeners("listeners", try list("listeners") ?? [])
-            .filter { !controllerNames.contains($0.name) }
-        guard !listeners.isEmpty else {
+        let allListeners = try checkedListeners("listeners", try list("listeners") ?? [])
+        listeners = allListeners.filter { !controllerNames.contains($0.name) }
+        controllerListeners = allListeners.filter { controllerNames.contains($0.name) }
+        kraft = try Self.readKRaft(explicitValues, warnings: &warnings)
+        guard !listeners.isEmpty || !kraft.roles.contains(.broker) else {
             throw .invalidValue(key: "listeners", value: explicitValues["listeners"] ?? "",
-                                reason: "at least one client listener is required")
+                                reason: "at least one client listener is required"
+                                    + (controllerListeners.isEmpty ? "" : " (every listener is in controller.listener.names)"))
         }
         if let adv = try list("advertised.listeners"), !adv.isEmpty {
+            // A controller may advertise its controller listener (KIP-853); clients are only
+            // ever told about broker listeners (Kafka's effectiveAdvertisedBrokerListeners).
             advertisedListeners = try checkedListeners("advertised.listeners", adv)
+                .filter { !controllerNames.contains($0.name) }
             for a in advertisedListeners where a.host.isEmpty || a.host == "0.0.0.0" || a.host == "::" {
                 throw .invalidValue(key: "advertised.listeners", value: a.description,
                                     reason: "a wildcard address cannot be advertised")
@@ -226,6 +250,12 @@ public struct BrokerConfig: Sendable {
         } else {
             advertisedListeners = listeners
         }
+        if let name = try string("inter.broker.listener.name") {
+            interBrokerListenerName = name.uppercased()
+        } else {
+            interBrokerListenerName = (try string("security.inter.broker.protocol") ?? "PLAINTEXT").uppercased()
+        }
+        try validateKRaftListeners(protocolMap: protocolMap, allListeners: allListeners)
 
         if let text = try string("metrics.listener") {
             let l = try ListenerConfig.parse(text, key: "metrics.listener")

@@ -23,6 +23,8 @@ public enum ConfigError: Error, Equatable, Sendable, CustomStringConvertible {
     case readOnly(String)
     case unreadableFile(path: String, reason: String)
     case malformedOverride(String)
+    /// A combination of keys that cannot work (Kafka's `validateValues`), naming the key to fix.
+    case invalidConfiguration(key: String, reason: String)
 
     public var description: String {
         switch self {
@@ -32,6 +34,7 @@ public enum ConfigError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .readOnly(key): "Cannot update configuration \(key) dynamically"
         case let .unreadableFile(path, reason): "Cannot read config file \(path): \(reason)"
         case let .malformedOverride(text): "Override \"\(text)\" is not of the form key=value"
+        case let .invalidConfiguration(key, reason): "\(key): \(reason)"
         }
     }
 }

@@ -112,6 +112,20 @@ public final class LocalController: Sendable {
         }
     }
 
+    /// Runs `body` on the current image and the offset its first record will get, and commits
+    /// the records it returns, all under the controller's lock: the broker-lifecycle logic
+    /// (`Controller/ClusterControlService.swift`) needs the real offset of the records it writes
+    /// (a broker epoch is its RegisterBrokerRecord's offset). In this store the offset of a record
+    /// is the number of records before it (`MetadataImage.recordCount`).
+    public func commitComputed<R>(_ body: (MetadataImage, Int64) throws -> ([MetadataRecord], R)) throws -> R {
+        try lock.withLock { _ throws -> R in
+            let image = store.image
+            let (records, result) = try body(image, image.recordCount)
+            if !records.isEmpty { try store.commit(records) }
+            return result
+        }
+    }
+
     /// What a successful (or validate-only) topic creation yields.
     public struct CreatedTopic: Sendable, Equatable {
         public var id: TopicID
@@ -167,7 +181,7 @@ public final class LocalController: Sendable {
             }
             for (p, replicas) in replicaSets.enumerated() {
                 records.append(.partition(topicID: id, PartitionRegistration(
-                    partition: Int32(p), replicas: replicas, isr: replicas, leader: replicas[0],
+                    partition: Int32(p), replicas: replicas, isr: Self.initialIsr(replicas, image), leader: replicas[0],
                     leaderEpoch: 0, partitionEpoch: 0)))
             }
             try store.commit(records)
@@ -210,13 +224,13 @@ public final class LocalController: Sendable {
                 replicaSets = try checkedAssignments(dict, firstPartition: current, image: image, expectedRF: rf)
             } else {
                 replicaSets = try placeReplicas(count: Int(totalCount - current), firstPartition: Int(current),
-                                                replicationFactor: rf, image: image)
+                                                replicationFactor: rf, existing: topic.partitions.map(\.replicas), image: image)
             }
             try checkPartitionLimit(adding: replicaSets, image: image)
             if validateOnly { return }
             let records = replicaSets.enumerated().map { i, replicas in
                 MetadataRecord.partition(topicID: topic.id, PartitionRegistration(
-                    partition: current + Int32(i), replicas: replicas, isr: replicas, leader: replicas[0],
+                    partition: current + Int32(i), replicas: replicas, isr: Self.initialIsr(replicas, image), leader: replicas[0],
                     leaderEpoch: 0, partitionEpoch: 0))
             }
             try store.commit(records)
@@ -246,17 +260,26 @@ public final class LocalController: Sendable {
         }
     }
 
-    /// Round-robin placement over live brokers, shifted per partition so that leaders spread out.
-    private func placeReplicas(count: Int, firstPartition: Int, replicationFactor: Int,
+    /// Kafka's striped, rack-aware placement over the usable brokers
+    /// (`Controller/StripedReplicaPlacer.swift`), continuing the stripe of the topic's
+    /// existing partitions for CreatePartitions; its refusals are INVALID_REPLICATION_FACTOR
+    /// with Kafka's `ReplicationControlManager` wording.
+    private func placeReplicas(count: Int, firstPartition: Int, replicationFactor: Int, existing: [[Int32]] = [],
                                image: MetadataImage) throws(ControllerError) -> [[Int32]] {
-        let brokers = image.liveBrokers.map(\.id)
-        guard replicationFactor <= brokers.count else {
-            throw .invalidReplicationFactor("Unable to replicate the partition \(replicationFactor) time(s): The target replication factor of \(replicationFactor) cannot be reached because only \(brokers.count) broker(s) are registered.")
+        var random = ClosureRandomSource(draw: nextRandom)
+        do {
+            return try StripedReplicaPlacer.place(partitions: count, replicationFactor: replicationFactor,
+                                                  brokers: StripedReplicaPlacer.usableBrokers(image), existing: existing, random: &random)
+        } catch {
+            throw .invalidReplicationFactor("Unable to replicate the partition \(replicationFactor) time(s): \(error.message)")
         }
-        return (0..<count).map { i in
-            let start = (firstPartition + i) % brokers.count
-            return (0..<replicationFactor).map { brokers[(start + $0) % brokers.count] }
-        }
+    }
+
+    /// Kafka's `createTopic`: the ISR of a new partition is its active replicas (the placer may
+    /// put followers on fenced brokers once the unfenced ones are used; the leader never is).
+    static func initialIsr(_ replicas: [Int32], _ image: MetadataImage) -> [Int32] {
+        let active = replicas.filter { ClusterControl.isActive($0, image: image) }
+        return active.isEmpty ? replicas : active
     }
 
     private func checkedAssignments(_ assignments: [Int32: [Int32]], firstPartition: Int32, image: MetadataImage,
@@ -282,4 +305,10 @@ public final class LocalController: Sendable {
         }
         return out
     }
+}
+
+/// A `RandomNumberGenerator` over the controller's injected source, for the placer.
+struct ClosureRandomSource: RandomNumberGenerator {
+    let draw: () -> UInt64
+    mutating func next() -> UInt64 { draw() }
 }

@@ -58,6 +58,7 @@ public final class KafkaBroker: Sendable {
             logger.warning("The open-file limit \(limits.after.soft) is low: each client connection takes a descriptor, and segment files beyond \(segmentFiles) are reopened on use. Raise it (ulimit -n) for many connections.")
         }
         directoryLock = try LogDirectoryLock(directories: config.logDirs)
+        try Self.checkKRaftStartup(config: config)   // KafkaBroker+KRaft.swift: formatted storage, supported roles
         var rng = SystemRandomNumberGenerator()
         let clusterId = try MetaProperties.ensure(logDirs: config.logDirs, nodeId: config.nodeId,
                                                   configuredClusterId: config.clusterId,

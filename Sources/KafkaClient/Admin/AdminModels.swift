@@ -1,3 +1,4 @@
+import KafkaProtocol
 /// Value types returned by ``KafkaAdmin``. All are `Sendable` and `Codable` (the CLI prints
 /// them as JSON), and none holds a connection: they are snapshots of what the brokers said.
 
@@ -103,6 +104,44 @@ public struct ClusterDescription: Sendable, Codable {
     public var controllerId: Int32
     /// Sorted by node id.
     public var brokers: [BrokerInfo]
+}
+
+/// The KRaft controller quorum as DescribeQuorum reports it (what `kafka-metadata-quorum.sh
+/// describe --status/--replication` prints).
+public struct QuorumDescription: Sendable, Codable, Equatable {
+    public struct Replica: Sendable, Codable, Equatable {
+        public var nodeId: Int32
+        public var logEndOffset: Int64
+        /// How far behind the leader's log end offset (Kafka's "Lag" column).
+        public var lag: Int64
+        /// Milliseconds since the epoch; nil when the leader has not seen one (-1 on the wire).
+        public var lastFetchTimestamp: Int64?
+        public var lastCaughtUpTimestamp: Int64?
+        public var isVoter: Bool
+    }
+    public var leaderId: Int32
+    public var leaderEpoch: Int32
+    public var highWatermark: Int64
+    /// Voters first, then observers, each by node id.
+    public var replicas: [Replica]
+
+    public init(leaderId: Int32, leaderEpoch: Int32, highWatermark: Int64, replicas: [Replica]) {
+        self.leaderId = leaderId; self.leaderEpoch = leaderEpoch; self.highWatermark = highWatermark; self.replicas = replicas
+    }
+
+    /// Builds the description from a DescribeQuorum partition (the `__cluster_metadata-0` entry).
+    public init(_ p: DescribeQuorumResponse.PartitionData) {
+        let leaderEnd = p.currentVoters.first { $0.replicaId == p.leaderId }?.logEndOffset
+            ?? (p.currentVoters + p.observers).map(\.logEndOffset).max() ?? 0
+        func replica(_ r: DescribeQuorumResponse.ReplicaState, voter: Bool) -> Replica {
+            Replica(nodeId: r.replicaId, logEndOffset: r.logEndOffset, lag: max(0, leaderEnd - r.logEndOffset),
+                    lastFetchTimestamp: r.lastFetchTimestamp >= 0 ? r.lastFetchTimestamp : nil,
+                    lastCaughtUpTimestamp: r.lastCaughtUpTimestamp >= 0 ? r.lastCaughtUpTimestamp : nil, isVoter: voter)
+        }
+        self.init(leaderId: p.leaderId, leaderEpoch: p.leaderEpoch, highWatermark: p.highWatermark,
+                  replicas: p.currentVoters.sorted { $0.replicaId < $1.replicaId }.map { replica($0, voter: true) }
+                      + p.observers.sorted { $0.replicaId < $1.replicaId }.map { replica($0, voter: false) })
+    }
 }
 
 /// One log directory of one broker (DescribeLogDirs).

@@ -221,6 +221,35 @@ public final class KafkaAdmin: Sendable {
                                   brokers: snapshot.brokers.values.sorted { $0.nodeId < $1.nodeId })
     }
 
+    /// The KRaft controller quorum (DescribeQuorum, api 55, on `__cluster_metadata-0`), as
+    /// `kafka-metadata-quorum.sh --bootstrap-server ... describe` asks a broker (which forwards
+    /// it to the controller). Nil when the cluster does not implement DescribeQuorum (a
+    /// ZooKeeper-era Kafka, some Kafka-compatible brokers): callers show "not reported".
+    public func describeQuorum() async throws -> QuorumDescription? {
+        try await cluster.withRetries("describe quorum") {
+            let connection = try await self.cluster.anyConnection()
+            guard connection.brokerVersions(for: ApiKey.describeQuorum.rawValue) != nil else { return nil }
+            let (response, _) = try await connection.send(supported: 0...2) { _ in
+                var request = DescribeQuorumRequest()
+                var topic = DescribeQuorumRequest.TopicData()
+                topic.topicName = "__cluster_metadata"
+                topic.partitions = [DescribeQuorumRequest.PartitionData(partitionIndex: 0)]
+                request.topics = [topic]
+                return request
+            }
+            if response.errorCode != 0 {
+                throw KafkaClientError.broker(response.errorCode, "describe quorum", message: response.errorMessage)
+            }
+            guard let partition = response.topics.first?.partitions.first else {
+                throw KafkaClientError.protocolViolation("DescribeQuorum response without the __cluster_metadata partition")
+            }
+            if partition.errorCode != 0 {
+                throw KafkaClientError.broker(partition.errorCode, "describe quorum", message: partition.errorMessage)
+            }
+            return QuorumDescription(partition)
+        }
+    }
+
     /// Log directories of `brokers` (nil = every broker): one DescribeLogDirs per broker.
     public func describeLogDirs(brokers: [Int32]? = nil) async throws -> [Int32: Result<[LogDirDescription], KafkaClientError>] {
         let ids: [Int32]

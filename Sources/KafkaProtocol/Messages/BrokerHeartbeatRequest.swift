@@ -33,7 +33,7 @@ public struct BrokerHeartbeatRequest: KafkaRequest {
     public var wantShutDown: Bool = false
     /// Log directories that failed and went offline.
     ///
-    /// Versions 1+.
+    /// Versions 1+; tagged (tag 0) in 1+.
     public var offlineLogDirs: [KafkaUUID] = []
     /// Tagged fields this code does not know, kept so a round trip is byte-exact.
     public var unknownTaggedFields: [UnknownTaggedField] = []
@@ -66,11 +66,19 @@ public struct BrokerHeartbeatRequest: KafkaRequest {
         self.currentMetadataOffset = try buffer.readKafkaInteger(as: Int64.self)
         self.wantFence = try buffer.readKafkaBool()
         self.wantShutDown = try buffer.readKafkaBool()
-        if version >= 1 {
-            self.offlineLogDirs = try buffer.readKafkaArray(of: KafkaUUID.self, version: version, compact: flexible, field: "offlineLogDirs")
-        }
         if flexible {
-            self.unknownTaggedFields = try buffer.readKafkaUnknownTaggedFields()
+            let taggedCount: Int = try buffer.readKafkaTaggedFieldCount()
+            for _ in 0..<taggedCount {
+                let field: UnknownTaggedField = try buffer.readKafkaTaggedField()
+                switch field.tag {
+                case 0 where version >= 1:
+                    var payload: ByteBuffer = field.data
+                    self.offlineLogDirs = try payload.readKafkaArray(of: KafkaUUID.self, version: version, compact: true, field: "offlineLogDirs")
+                    try payload.checkKafkaTaggedFieldConsumed(tag: 0, declared: field.data.readableBytes)
+                default:
+                    self.unknownTaggedFields.append(field)
+                }
+            }
         }
     }
 
@@ -82,13 +90,17 @@ public struct BrokerHeartbeatRequest: KafkaRequest {
         buffer.writeKafkaInteger(self.currentMetadataOffset)
         buffer.writeKafkaBool(self.wantFence)
         buffer.writeKafkaBool(self.wantShutDown)
-        if version >= 1 {
-            try buffer.writeKafkaArray(self.offlineLogDirs, version: version, compact: flexible, nullable: false, field: "offlineLogDirs")
-        } else if self.offlineLogDirs != [] {
+        if !(version >= 1) && self.offlineLogDirs != [] {
             throw ProtocolError.fieldNotInVersion(field: "offlineLogDirs", version: version)
         }
         if flexible {
-            try buffer.writeKafkaTaggedFields(self.unknownTaggedFields)
+            var tagged = KafkaTaggedFieldsWriter(unknown: self.unknownTaggedFields)
+            if version >= 1 && self.offlineLogDirs != [] {
+                try tagged.add(tag: 0) { (payload: inout ByteBuffer) throws in
+                    try payload.writeKafkaArray(self.offlineLogDirs, version: version, compact: true, nullable: false, field: "offlineLogDirs")
+                }
+            }
+            try tagged.write(into: &buffer)
         }
     }
 }

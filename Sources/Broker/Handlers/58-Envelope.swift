@@ -1,0 +1,58 @@
+import KafkaProtocol
+import NIOCore
+
+/// Envelope (58), on the controller listener only: a request a broker forwarded for a client
+/// (KIP-590). The inner frame runs through `target` (the node's own admin handlers, which
+/// commit through the quorum) as if the client had sent it; its response frame goes back in
+/// `responseData`, without the size prefix, as Kafka's `ControllerApis.handleEnvelopeRequest`.
+///
+/// Errors as Kafka: NOT_CONTROLLER when this node is not the active controller (the broker
+/// then looks the controller up again and retries), INVALID_REQUEST for an inner request that
+/// cannot be parsed or is not forwardable (Kafka refuses non-forwardable APIs the same way),
+/// and never a closed connection for the broker: one bad forwarded request must not cut every
+/// other client's admin traffic that shares the broker's channel.
+public struct EnvelopeHandler: RequestHandler {
+    public typealias Request = EnvelopeRequest
+    public static let versions: ClosedRange<Int16> = 0...0
+
+    let target: any RequestDispatcher
+    let isActiveController: @Sendable () -> Bool
+
+    public init(target: any RequestDispatcher, isActiveController: @escaping @Sendable () -> Bool) {
+        self.target = target; self.isActiveController = isActiveController
+    }
+
+    public func handle(_ request: EnvelopeRequest, context: RequestContext) async throws -> EnvelopeResponse? {
+        guard isActiveController() else { return EnvelopeResponse(errorCode: ErrorCode.notController.rawValue) }
+        let inner = request.requestData
+        guard let apiKey = inner.getInteger(at: inner.readerIndex, as: Int16.self),
+              ForwardingDispatcher.forwardedApiKeys.contains(apiKey) else {
+            return EnvelopeResponse(errorCode: ErrorCode.invalidRequest.rawValue)
+        }
+        let connection = ConnectionInfo(connectionId: context.connectionId,
+                                        clientHost: Self.host(request.clientHostAddress) ?? context.clientHost,
+                                        clientPort: 0, listenerName: context.listenerName)
+        switch await target.dispatch(frame: inner, connection: connection) {
+        case .respond(var frame):
+            // Strip the size prefix the dispatcher wrote: the envelope carries header + body.
+            guard let size = frame.readInteger(as: Int32.self), Int(size) == frame.readableBytes else {
+                return EnvelopeResponse(errorCode: ErrorCode.unknownServerError.rawValue)
+            }
+            return EnvelopeResponse(responseData: frame, errorCode: 0)
+        case .noResponse, .close:
+            return EnvelopeResponse(errorCode: ErrorCode.invalidRequest.rawValue)
+        }
+    }
+
+    /// The forwarded client address (4 or 16 bytes) as text, for logs and DescribeGroups-like
+    /// fields; nil when absent or malformed.
+    static func host(_ bytes: ByteBuffer) -> String? {
+        let raw = Array(bytes.readableBytesView)
+        if raw.count == 4 { return raw.map(String.init).joined(separator: ".") }
+        if raw.count == 16 {
+            return stride(from: 0, to: 16, by: 2).map { String(UInt16(raw[$0]) << 8 | UInt16(raw[$0 + 1]), radix: 16) }
+                .joined(separator: ":")
+        }
+        return nil
+    }
+}

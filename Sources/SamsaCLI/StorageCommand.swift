@@ -1,0 +1,92 @@
+import ArgumentParser
+import Broker
+import Foundation
+import KafkaProtocol
+
+/// `samsa storage random-uuid | format | info`: Kafka's `kafka-storage.sh`, same subcommands,
+/// flags and messages. A node with `process.roles` refuses to start until its directories
+/// are formatted; the single node (no `process.roles`) never needs this.
+struct StorageCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "storage",
+        abstract: "Format and inspect a KRaft node's storage (kafka-storage.sh).",
+        discussion: """
+        A node with process.roles set (a KRaft controller, broker or both) does not format its own \
+        storage: run `samsa storage format -t $(samsa storage random-uuid) -c server.properties` once \
+        per node, with the same cluster id on every node of the cluster.
+        """,
+        subcommands: [RandomUUID.self, Format.self, Info.self]
+    )
+
+    struct RandomUUID: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "random-uuid", abstract: "Print a random UUID (a cluster id).")
+        func run() {
+            print(KRaftStorage.randomUUID { KafkaUUID.random() })
+        }
+    }
+
+    struct Format: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Format the log directories and metadata log directory of this node.",
+            discussion: "Writes meta.properties (version=1, node.id, cluster.id, directory.id) into every log dir and the metadata.log.dir.")
+
+        @Option(name: [.customLong("config"), .customShort("c")], help: "The server.properties to use.")
+        var config: String
+
+        @Option(name: [.customLong("cluster-id"), .customShort("t")], help: "The cluster id to use (samsa storage random-uuid).")
+        var clusterId: String
+
+        @Flag(name: [.customLong("standalone"), .customShort("s")], help: "Initialize a single-node controller quorum (this node).")
+        var standalone = false
+
+        @Option(name: [.customLong("initial-controllers"), .customShort("I")],
+                help: ArgumentHelp("The initial controller quorum, the same on every node.", valueName: "id@host:port:directoryId,..."))
+        var initialControllers: String?
+
+        @Flag(name: [.customLong("no-initial-controllers"), .customShort("N")], help: "Join a quorum that other controllers bootstrap.")
+        var noInitialControllers = false
+
+        @Flag(name: [.customLong("ignore-formatted"), .customShort("g")], help: "Skip directories that are already formatted.")
+        var ignoreFormatted = false
+
+        func run() throws {
+            let brokerConfig = try loadConfig(config)
+            do {
+                try KRaftStorage.format(
+                    config: brokerConfig,
+                    options: .init(clusterId: clusterId, standalone: standalone, initialControllers: initialControllers,
+                                   noInitialControllers: noInitialControllers, ignoreFormatted: ignoreFormatted),
+                    random: { KafkaUUID.random() }, now: Int64(Date().timeIntervalSince1970 * 1000), output: { print($0) })
+            } catch {
+                failTersely(error.message)
+            }
+        }
+    }
+
+    struct Info: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show what the log directories of this node hold.")
+
+        @Option(name: [.customLong("config"), .customShort("c")], help: "The server.properties to use.")
+        var config: String
+
+        func run() throws {
+            let code = KRaftStorage.info(config: try loadConfig(config), output: { print($0) })
+            if code != 0 { throw ExitCode(code) }
+        }
+    }
+}
+
+/// Reads the node's configuration; a bad one is one line on stderr and exit code 1.
+private func loadConfig(_ path: String) throws -> BrokerConfig {
+    do {
+        return try BrokerConfig.load(path: path, overrides: [])
+    } catch {
+        failTersely("Invalid configuration: \(error)")
+    }
+}
+
+/// Kafka's TerseFailure: the message alone on stderr, exit code 1.
+private func failTersely(_ message: String) -> Never {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+    exit(1)
+}

@@ -1,0 +1,165 @@
+import KafkaClient
+import KafkaProtocol
+import Logging
+import NIOCore
+import NIOPosix
+import Synchronization
+import XCTest
+@testable import Broker
+
+/// Who handled what (client hosts, in order).
+private final class Calls: Sendable {
+    private let list = Mutex<[String]>([])
+    func append(_ s: String) { list.withLock { $0.append(s) } }
+    var all: [String] { list.withLock { $0 } }
+}
+
+/// A CreateTopics handler that answers with its own name in every topic's error message, so a
+/// test can tell which node handled a request.
+private struct NamedCreateTopics: RequestHandler {
+    typealias Request = CreateTopicsRequest
+    static let versions: ClosedRange<Int16> = 0...7
+    let node: String
+    let calls: Calls
+    func handle(_ request: CreateTopicsRequest, context: RequestContext) async throws -> CreateTopicsResponse? {
+        calls.append(context.clientHost)
+        var response = CreateTopicsResponse()
+        response.topics = request.topics.map {
+            var r = CreateTopicsResponse.CreatableTopicResult()
+            r.name = $0.name; r.errorCode = 0; r.errorMessage = "handled by \(node)"
+            return r
+        }
+        return response
+    }
+}
+
+/// Broker -> controller forwarding (KIP-590) over real loopback sockets: a client's CreateTopics
+/// sent to a broker that is not the controller is answered by the controller, through an
+/// Envelope, and a controller that moved (NOT_CONTROLLER) is looked up again.
+final class ForwardingTests: XCTestCase {
+    private let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+    private var servers: [KafkaServer] = []
+    private var tasks: [Task<Void, Error>] = []
+
+    override func tearDown() async throws {
+        for s in servers { await s.shutdown() }
+        for t in tasks { _ = try? await t.value }
+        try await group.shutdownGracefully()
+    }
+
+    private func serve(_ dispatcher: any RequestDispatcher, listener: String) async throws -> Int {
+        let server = KafkaServer(configuration: .init(host: "127.0.0.1", port: 0, listenerName: listener),
+                                 dispatcher: dispatcher, group: group, logger: Logger(label: "test"))
+        let address = try await server.bind()
+        servers.append(server)
+        tasks.append(Task { try await server.run() })
+        return address.port!
+    }
+
+    /// A controller node: its own admin handlers behind an Envelope handler on the controller listener.
+    private func controller(_ name: String, active: @escaping @Sendable () -> Bool, calls: Calls) async throws -> Int {
+        var admin = HandlerRegistry(logger: Logger(label: "test"))
+        admin.register(NamedCreateTopics(node: name, calls: calls))
+        admin.registerApiVersions()
+        var listener = HandlerRegistry(logger: Logger(label: "test"))
+        listener.register(EnvelopeHandler(target: admin, isActiveController: active))
+        listener.registerApiVersions()
+        return try await serve(listener, listener: "CONTROLLER")
+    }
+
+    private func createTopic(port: Int, name: String) async throws -> CreateTopicsResponse {
+        let config = try ClientConfig(properties: ["bootstrap.servers": "127.0.0.1:\(port)"])
+        let connection = try await BrokerConnection.connect(to: BrokerAddress(host: "127.0.0.1", port: port), nodeId: -1, config: config)
+        defer { connection.close() }
+        var request = CreateTopicsRequest()
+        var topic = CreateTopicsRequest.CreatableTopic()
+        topic.name = name; topic.numPartitions = 1; topic.replicationFactor = 1
+        request.topics = [topic]
+        request.timeoutMs = 5000
+        return try await connection.send(request, version: 7)
+    }
+
+    private func broker(locate: @escaping @Sendable () -> ControllerEndpoint?, localController: Bool = false,
+                        timeoutMs: Int64 = 30_000) async throws -> (Int, Calls) {
+        let localCalls = Calls()
+        var local = HandlerRegistry(logger: Logger(label: "test"))
+        local.register(NamedCreateTopics(node: "the broker itself", calls: localCalls))
+        local.registerApiVersions()
+        let channel = try ControllerChannel(clientId: "broker-9-to-controller", logger: Logger(label: "test"), locate: locate)
+        var forwarding = ForwardingDispatcher(local: local, channel: channel, logger: Logger(label: "test"),
+                                              isLocalController: { localController })
+        forwarding.retryBackoffMs = 20
+        forwarding.requestTimeoutMs = timeoutMs
+        return (try await serve(forwarding, listener: "PLAINTEXT"), localCalls)
+    }
+
+    func testAdminRequestIsForwardedToTheActiveControllerWithTheClientAddress() async throws {
+        let calls = Calls()
+        let controllerPort = try await controller("controller 1", active: { true }, calls: calls)
+        let (port, localCalls) = try await broker(locate: { ControllerEndpoint(nodeId: 1, host: "127.0.0.1", port: controllerPort) })
+        let response = try await createTopic(port: port, name: "orders")
+        XCTAssertEqual(response.topics.map { $0.name }, ["orders"])
+        XCTAssertEqual(response.topics.first?.errorMessage, "handled by controller 1")
+        XCTAssertEqual(calls.all, ["127.0.0.1"], "the controller sees the client's address, not the broker's")
+        XCTAssertEqual(localCalls.all, [])
+    }
+
+    func testTheActiveControllerHandlesLocallyWithoutForwarding() async throws {
+        let (port, localCalls) = try await broker(locate: { nil }, localController: true)
+        let response = try await createTopic(port: port, name: "t")
+        XCTAssertEqual(response.topics.first?.errorMessage, "handled by the broker itself")
+        XCTAssertEqual(localCalls.all.count, 1)
+    }
+
+    func testAControllerThatMovedIsLookedUpAgain() async throws {
+        let oldCalls = Calls(), newCalls = Calls()
+        let oldPort = try await controller("old controller", active: { false }, calls: oldCalls)
+        let newPort = try await controller("new controller", active: { true }, calls: newCalls)
+        // The broker first believes the old controller leads; after its NOT_CONTROLLER the
+        // quorum has told the broker about the new one.
+        let lookups = Calls()
+        let (port, _) = try await broker(locate: {
+            lookups.append("lookup")
+            let n = lookups.all.count
+            return ControllerEndpoint(nodeId: n <= 1 ? 1 : 2, host: "127.0.0.1", port: n <= 1 ? oldPort : newPort)
+        })
+        let response = try await createTopic(port: port, name: "t")
+        XCTAssertEqual(response.topics.first?.errorMessage, "handled by new controller")
+        XCTAssertEqual(oldCalls.all, [], "a controller that is not active never runs the request")
+        XCTAssertEqual(newCalls.all.count, 1)
+    }
+
+    func testNoControllerUntilTheDeadlineClosesOnlyThatRequestsConnection() async throws {
+        let (port, localCalls) = try await broker(locate: { nil }, timeoutMs: 200)
+        do {
+            _ = try await createTopic(port: port, name: "t")
+            XCTFail("expected the connection to be closed")
+        } catch let error as KafkaClientError {
+            XCTAssertTrue(error.isRetriable, "clients retry a closed connection: \(error)")
+        }
+        XCTAssertEqual(localCalls.all, [], "a broker that is not the controller never handles it itself")
+    }
+
+    func testEnvelopeWithANonForwardableRequestIsInvalidRequest() async throws {
+        let handler = EnvelopeHandler(target: HandlerRegistry(logger: Logger(label: "t")), isActiveController: { true })
+        var envelope = EnvelopeRequest()
+        var produce = ByteBuffer()
+        produce.writeInteger(ApiKey.produce.rawValue); produce.writeInteger(Int16(9)); produce.writeInteger(Int32(1))
+        envelope.requestData = produce
+        let context = RequestContext(apiVersion: 0, correlationId: 1, clientId: nil, clientHost: "127.0.0.1",
+                                     connectionId: 1, listenerName: "CONTROLLER")
+        let response = try await handler.handle(envelope, context: context)
+        XCTAssertEqual(response?.errorCode, ErrorCode.invalidRequest.rawValue)
+        envelope.requestData = ByteBuffer()
+        let empty = try await handler.handle(envelope, context: context)
+        XCTAssertEqual(empty?.errorCode, ErrorCode.invalidRequest.rawValue)
+    }
+
+    func testClientAddressBytesRoundTrip() {
+        XCTAssertEqual(ForwardingDispatcher.addressBytes("10.1.2.3"), [10, 1, 2, 3])
+        XCTAssertEqual(EnvelopeHandler.host(ByteBuffer(bytes: [10, 1, 2, 3])), "10.1.2.3")
+        XCTAssertEqual(ForwardingDispatcher.addressBytes("::1").count, 16)
+        XCTAssertEqual(ForwardingDispatcher.addressBytes("not an ip"), [])
+        XCTAssertNil(EnvelopeHandler.host(ByteBuffer(bytes: [1, 2])))
+    }
+}
