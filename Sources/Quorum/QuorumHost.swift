@@ -66,6 +66,9 @@ public actor QuorumHost {
     private let clock: any LogClock
     private let logger: Logger
     private nonisolated let shared: Shared
+    /// The partition directory (snapshot files live beside the log) and its file system.
+    private let directory: String
+    private let fileSystem: any FileSystem
 
     private struct Waiter {
         var offset: Int64
@@ -112,6 +115,8 @@ public actor QuorumHost {
         self.clock = clock
         self.logger = nodeLogger
         self.shared = shared
+        self.directory = directory
+        self.fileSystem = fileSystem
         shared.publish(Self.snapshot(of: node.replica))
         nodeLogger.info("Quorum: node \(nodeId) opened \(directory) (log end \(node.log.logEndOffset), voters \(config.voters)); \(node.replica.role.rawValue) in epoch \(node.replica.epoch)")
     }
@@ -247,6 +252,14 @@ public actor QuorumHost {
     /// end offsets and last fetch / caught-up times); NOT_LEADER_OR_FOLLOWER on a non-leader.
     public func describeQuorum() -> DescribeQuorumResponse.PartitionData {
         node.replica.describeQuorum(now: clock.milliseconds())
+    }
+
+    /// The answer to a FetchSnapshot request (Kafka's rules, see ``SnapshotTransfer``): bytes of
+    /// a snapshot file in this node's partition directory, when this node leads the epoch the
+    /// request names.
+    public func fetchSnapshot(_ request: FetchSnapshotRequest) -> FetchSnapshotResponse {
+        SnapshotTransfer.answer(request, replica: node.replica, directory: directory, fileSystem: fileSystem,
+                                shuttingDown: shuttingDown || stopped != nil)
     }
 
     /// The replica's role (for logs and tests).

@@ -51,12 +51,14 @@ public enum RaftMessage: Sendable, Equatable {
 
 /// The API versions the quorum speaks (the highest of ../shared/kafka-protocol that Kafka's
 /// KRaft sends): Vote 1, BeginQuorumEpoch 1, EndQuorumEpoch 1 (KIP-853 fields, directory ids
-/// zero for a static quorum), Fetch 17 (topic id, ReplicaState, ReplicaDirectoryId).
+/// zero for a static quorum), Fetch 17 (topic id, ReplicaState, ReplicaDirectoryId),
+/// FetchSnapshot 1.
 public enum RaftWireVersions {
     public static func version(of apiKey: ApiKey) -> Int16 {
         switch apiKey {
         case .vote, .beginQuorumEpoch, .endQuorumEpoch: 1
         case .fetch: 17
+        case .fetchSnapshot: 1
         default: 0
         }
     }

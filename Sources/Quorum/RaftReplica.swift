@@ -209,6 +209,16 @@ public struct RaftReplica: Sendable {
         return partition
     }
 
+    /// Kafka's `validateLeaderOnlyRequest` (FetchSnapshot, and Fetch's own epoch checks):
+    /// FENCED_LEADER_EPOCH for an older epoch, UNKNOWN_LEADER_EPOCH for a newer one,
+    /// NOT_LEADER_OR_FOLLOWER unless this replica leads; else NONE.
+    public func validateLeaderOnlyRequest(epoch: Int32) -> ErrorCode {
+        if epoch < state.epoch { return .fencedLeaderEpoch }
+        if epoch > state.epoch { return .unknownLeaderEpoch }
+        guard case .leader = state else { return .notLeaderOrFollower }
+        return .none
+    }
+
     /// Kafka's `LeaderState.OBSERVER_SESSION_TIMEOUT_MS`: an observer that has not fetched for
     /// this long is no longer listed.
     public static let observerSessionTimeoutMs: Int64 = 300_000

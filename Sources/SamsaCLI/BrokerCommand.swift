@@ -14,7 +14,10 @@ struct BrokerCommand: AsyncParsableCommand {
         Reads Kafka's server.properties keys (node.id, listeners, advertised.listeners, log.dirs, \
         num.partitions, auto.create.topics.enable, log.retention.*, log.segment.bytes, message.max.bytes, \
         socket.request.max.bytes, offsets.topic.num.partitions, group.* ...). Unknown keys are \
-        reported and ignored; an invalid value stops start-up with a message naming the key.
+        reported and ignored; an invalid value stops start-up with a message naming the key. \
+        Without process.roles the broker is a single node that is its own controller; with \
+        process.roles (and controller.quorum.voters, controller.listener.names, ...) it is a KRaft \
+        node whose storage must first be formatted with `samsa storage format`.
         """
     )
 

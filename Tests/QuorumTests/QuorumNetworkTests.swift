@@ -248,7 +248,7 @@ final class QuorumNetworkTests: XCTestCase {
 
         // ApiVersions lists exactly the controller APIs.
         let versions = try await exchange(ApiVersionsRequest(), version: 0, port: port, as: ApiVersionsResponse.self)
-        XCTAssertEqual(versions.apiKeys.map(\.apiKey).sorted(), [1, 18, 52, 53, 54, 55])
+        XCTAssertEqual(versions.apiKeys.map(\.apiKey).sorted(), [1, 18, 52, 53, 54, 55, 59])
 
         // The quorum is unaffected: it still commits, with the same leader and epoch.
         let offset = try await nodes[leaderId]!.host.propose([ByteBuffer(string: "still-alive")])
@@ -286,6 +286,71 @@ final class QuorumNetworkTests: XCTestCase {
         await runtime.shutdown()
         try await serving.value
         do { _ = try await runtime.host.propose([ByteBuffer(string: "x")]); XCTFail() } catch QuorumHostError.shutDown {}
+    }
+
+    func testFetchSnapshotServesKafkasFilesAndADownloadIsByteForByte() async throws {
+        try await startCluster(observer: false)
+        try await waitUntil("one leader") { soleLeader() != nil }
+        let leaderId = try XCTUnwrap(soleLeader())
+        let epoch = nodes[leaderId]!.host.leadership.epoch
+        let followerId: RaftNodeId = leaderId == 1 ? 2 : 1
+        // Any bytes: FetchSnapshot moves the file, it does not parse it.
+        var content = ByteBuffer()
+        for i in 0..<10_000 { content.writeInteger(UInt8(truncatingIfNeeded: i &* 31 &+ 7)) }
+        let id = OffsetAndEpoch(offset: 5, epoch: 1)
+        let leaderDir = "\(root!)/n\(leaderId)/__cluster_metadata-0"
+        XCTAssertEqual(SnapshotTransfer.fileName(id), "00000000000000000005-0000000001.checkpoint")
+        let file = try POSIXFileSystem().open(leaderDir + "/" + SnapshotTransfer.fileName(id), create: true)
+        try file.write(content, at: 0)
+        try file.sync()
+
+        let target = "\(root!)/download/__cluster_metadata-0"
+        let follower = nodes[followerId]!
+        let path = try await SnapshotTransfer.download(id, epoch: epoch, from: leaderId, transport: follower.transport,
+                                                       directory: target, fileSystem: POSIXFileSystem(), chunkBytes: 999,
+                                                       clusterId: "net-cluster")
+        XCTAssertEqual(path, target + "/00000000000000000005-0000000001.checkpoint")
+        let copy = try POSIXFileSystem().open(path, create: false)
+        XCTAssertEqual(try copy.read(at: 0, count: 20_000), content)
+        XCTAssertFalse(POSIXFileSystem().fileExists(target + "/00000000000000000005-0000000001.checkpoint.part"))
+
+        // Kafka's errors.
+        do {
+            try await SnapshotTransfer.download(OffsetAndEpoch(offset: 6, epoch: 1), epoch: epoch, from: leaderId, transport: follower.transport,
+                                                directory: target, fileSystem: POSIXFileSystem())
+            XCTFail("no such snapshot")
+        } catch let error as SnapshotTransfer.DownloadError {
+            XCTAssertTrue(error.reason.contains("\(ErrorCode.snapshotNotFound)"), error.reason)
+        }
+        do {
+            try await SnapshotTransfer.download(OffsetAndEpoch(offset: 7, epoch: 1), epoch: epoch - 1, from: leaderId, transport: follower.transport,
+                                                directory: target, fileSystem: POSIXFileSystem())
+            XCTFail("stale epoch")
+        } catch let error as SnapshotTransfer.DownloadError {
+            XCTAssertTrue(error.reason.contains("\(ErrorCode.fencedLeaderEpoch)"), error.reason)
+        }
+        func request(position: Int64, epoch: Int32, cluster: String? = "net-cluster") -> FetchSnapshotRequest {
+            var p = FetchSnapshotRequest.PartitionSnapshot()
+            p.currentLeaderEpoch = epoch
+            p.snapshotId = .init(endOffset: 5, epoch: 1)
+            p.position = position
+            var r = FetchSnapshotRequest()
+            r.clusterId = cluster
+            r.topics = [.init(name: "__cluster_metadata", partitions: [p])]
+            return r
+        }
+        let outOfRange = try await exchange(request(position: 10_000, epoch: epoch), version: 1, port: nodes[leaderId]!.port,
+                                            as: FetchSnapshotResponse.self)
+        XCTAssertEqual(outOfRange.topics.first?.partitions.first?.errorCode, ErrorCode.positionOutOfRange.rawValue)
+        let notLeader = try await exchange(request(position: 0, epoch: epoch), version: 1, port: follower.port, as: FetchSnapshotResponse.self)
+        XCTAssertEqual(notLeader.topics.first?.partitions.first?.errorCode, ErrorCode.notLeaderOrFollower.rawValue)
+        XCTAssertEqual(notLeader.topics.first?.partitions.first?.currentLeader.leaderId, leaderId)
+        let foreign = try await exchange(request(position: 0, epoch: epoch, cluster: "other"), version: 0, port: nodes[leaderId]!.port,
+                                         as: FetchSnapshotResponse.self)
+        XCTAssertEqual(foreign.errorCode, ErrorCode.inconsistentClusterId.rawValue)
+        let tail = try await exchange(request(position: 9_990, epoch: epoch), version: 0, port: nodes[leaderId]!.port, as: FetchSnapshotResponse.self)
+        XCTAssertEqual(tail.topics.first?.partitions.first?.size, 10_000)
+        XCTAssertEqual(tail.topics.first?.partitions.first?.unalignedRecords, content.getSlice(at: 9_990, length: 10))
     }
 
     /// Measurements, not assertions (skipped unless `SAMSA_QUORUM_BENCH=<rounds>`): with Kafka's

@@ -38,8 +38,8 @@ public struct ControllerQuorum: Sendable {
 }
 
 /// The controller listener's handler table, Kafka's `ControllerApis` for the quorum: Vote,
-/// BeginQuorumEpoch, EndQuorumEpoch, Fetch (of `__cluster_metadata` only), DescribeQuorum and
-/// ApiVersions built from exactly these. Any other API on this listener closes the connection
+/// BeginQuorumEpoch, EndQuorumEpoch, Fetch (of `__cluster_metadata` only), DescribeQuorum,
+/// FetchSnapshot and ApiVersions built from exactly these. Any other API on this listener closes the connection
 /// (Kafka's SocketServer refuses an api key that is not enabled for the listener's type), and
 /// the broker listeners do not register the Raft APIs, so a Raft request there closes the
 /// connection too.
@@ -59,5 +59,6 @@ public enum ControllerApis {
         registry.register(EndQuorumEpochHandler(quorum: quorum))
         registry.register(ControllerFetchHandler(quorum: quorum))
         registry.register(DescribeQuorumHandler(quorum: quorum, forwardToLeader: false))
+        registry.register(FetchSnapshotHandler(quorum: quorum))
     }
 }
