@@ -275,9 +275,11 @@ public actor QuorumHost {
         if shuttingDown { throw QuorumHostError.shutDown }
     }
 
+    /// `.notLeader` naming the leader this node knows, never itself (a Resigned node still
+    /// reports itself as its epoch's leader, but it will not lead again).
     private func notLeader() -> QuorumHostError {
-        .notLeader(leaderId: node.replica.role == .leader ? nil : node.replica.leaderId.flatMap { $0 == nodeId ? nil : $0 },
-                   epoch: node.replica.epoch)
+        let known = node.replica.leaderId
+        return .notLeader(leaderId: known == nodeId ? nil : known, epoch: node.replica.epoch)
     }
 
     /// Runs one replica step; on error stops the host. Then publishes the new leadership,

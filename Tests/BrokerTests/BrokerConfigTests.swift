@@ -117,7 +117,9 @@ final class BrokerConfigTests: XCTestCase {
             ("log.segment.bytes=10", "log.segment.bytes"),
             ("listeners=PLAINTEXT://:99999", "listeners"),
             ("listeners=localhost:9092", "listeners"),
-            ("listeners=SSL://:9093", "listeners"),
+            ("listeners=SASL_SSL://:9093", "listeners"),
+            ("listeners=SECURE://:9093", "listener.security.protocol.map"),
+            ("listener.name.ssl.ssl.client.auth=sometimes", "listener.name.ssl.ssl.client.auth"),
             ("advertised.listeners=PLAINTEXT://0.0.0.0:9092", "advertised.listeners"),
             ("message.max.bytes=3000000000", "message.max.bytes"),
             ("compression.type=brotli", "compression.type"),
@@ -131,6 +133,31 @@ final class BrokerConfigTests: XCTestCase {
                 XCTAssertTrue(message.contains(key), "\(message) should name \(key)")
             }
         }
+    }
+
+    /// SSL listeners (issue 14): the protocol comes from the map or the name, and
+    /// `listener.name.<l>.ssl.*` wins over the broker-wide key for that listener only.
+    func testSSLListenersAndPerListenerOverrides() throws {
+        let c = try config("""
+            listeners=PLAINTEXT://:9092,SSL://:9093,MTLS://:9094
+            listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SSL:SSL,MTLS:SSL
+            ssl.keystore.type=PEM
+            ssl.keystore.location=/etc/ks.pem
+            ssl.client.auth=requested
+            listener.name.mtls.ssl.client.auth=required
+            listener.name.mtls.ssl.keystore.location=/etc/mtls.pem
+            """)
+        XCTAssertEqual(c.listenerSecurityProtocols, ["PLAINTEXT": .plaintext, "SSL": .ssl, "MTLS": .ssl])
+        XCTAssertTrue(c.warnings.isEmpty, "\(c.warnings)")
+        let ssl = c.sslSettings(listener: "SSL"), mtls = c.sslSettings(listener: "MTLS")
+        XCTAssertEqual(ssl.value("ssl.client.auth")?.value, "requested")
+        XCTAssertEqual(mtls.value("ssl.client.auth")?.value, "required")
+        XCTAssertEqual(mtls.value("ssl.keystore.location"), .init(key: "listener.name.mtls.ssl.keystore.location", value: "/etc/mtls.pem"))
+        XCTAssertEqual(ssl.value("ssl.keystore.location")?.value, "/etc/ks.pem")
+        XCTAssertEqual(ssl.list("ssl.enabled.protocols").items, ["TLSv1.2", "TLSv1.3"])
+        // Secrets stay out of the values DescribeConfigs reports.
+        let secret = try config("ssl.key.password=hunter2")
+        XCTAssertNil(secret.explicitValues["ssl.key.password"])
     }
 
     func testOverridesWin() throws {
@@ -191,5 +218,20 @@ final class BrokerConfigTests: XCTestCase {
         XCTAssertEqual(c.listeners, [ListenerConfig(name: "PLAINTEXT", host: "", port: 9092)])
         XCTAssertEqual(c.advertisedListeners.first, ListenerConfig(name: "PLAINTEXT", host: "localhost", port: 9092))
         XCTAssertEqual(c.logDirs, ["/tmp/kraft-combined-logs"])
+    }
+}
+
+/// KIP-651 inline PEM values arrive joined onto one line; they must come back as valid PEM.
+final class ListenerTLSPEMTests: XCTestCase {
+    func testNormalizePEMRewrapsOneLineBlocks() {
+        let body = String(repeating: "QUJD", count: 40)   // 160 base64 characters
+        let oneLine = "-----BEGIN CERTIFICATE----- \(body.prefix(70)) \(body.dropFirst(70)) -----END CERTIFICATE----- "
+            + "-----BEGIN PRIVATE KEY----- QUJD -----END PRIVATE KEY-----"
+        let out = ListenerTLS.normalizePEM(oneLine)
+        let lines = out.split(separator: "\n").map(String.init)
+        XCTAssertEqual(lines, ["-----BEGIN CERTIFICATE-----", String(body.prefix(64)), String(body.dropFirst(64).prefix(64)),
+                               String(body.dropFirst(128)), "-----END CERTIFICATE-----",
+                               "-----BEGIN PRIVATE KEY-----", "QUJD", "-----END PRIVATE KEY-----"])
+        XCTAssertEqual(ListenerTLS.normalizePEM("no pem here"), "")
     }
 }

@@ -411,4 +411,19 @@ final class RaftReplicaTests: XCTestCase {
         d = follower.describeQuorum(now: 0)
         XCTAssertEqual(d.errorCode, ErrorCode.notLeaderOrFollower.rawValue)
     }
+
+    func testCaughtUpTimeCreditsThePreviousFetchWhenItReachedTheEndTheLeaderHadThen() {
+        // Kafka's ReplicaState.updateFollowerState (KIP-836).
+        var p = ReplicaProgress()
+        p.recordFetch(fetchOffset: 5, leaderEndOffset: 10, now: 100)
+        XCTAssertEqual(p.lastCaughtUpTimestamp, -1, "behind the leader's end")
+        p.recordFetch(fetchOffset: 10, leaderEndOffset: 15, now: 200)
+        XCTAssertEqual(p.lastCaughtUpTimestamp, 100, "it reached the end the leader had at the fetch of time 100")
+        p.recordFetch(fetchOffset: 12, leaderEndOffset: 20, now: 300)
+        XCTAssertEqual(p.lastCaughtUpTimestamp, 100, "12 is below 15, the end at the previous fetch")
+        p.recordFetch(fetchOffset: 20, leaderEndOffset: 20, now: 400)
+        XCTAssertEqual(p.lastCaughtUpTimestamp, 400)
+        XCTAssertEqual(p.lastFetchTimestamp, 400)
+        XCTAssertEqual(p.endOffset, 20)
+    }
 }

@@ -115,6 +115,26 @@ public struct BrokerConfig: Sendable {
     public var controllerListeners: [ListenerConfig] = []
     /// `inter.broker.listener.name`, else the name of `security.inter.broker.protocol`, as Kafka.
     public var interBrokerListenerName = "PLAINTEXT"
+    /// The security protocol of every listener (`listener.security.protocol.map`, else the
+    /// listener's own name), by listener name.
+    public var listenerSecurityProtocols: [String: SecurityProtocol] = [:]
+    /// The `ssl.*` and `listener.name.<l>.ssl.*` values the operator set, validated by type
+    /// (``SSLListenerSettings`` resolves them per listener). Kept apart from
+    /// ``explicitValues`` because several are secrets (inline keys, passwords).
+    public private(set) var securityValues: [String: String] = [:]
+
+    /// The resolved `ssl.*` settings of `listener` (per-listener keys first).
+    public func sslSettings(listener: String) -> SSLListenerSettings {
+        SSLListenerSettings(listener: listener, raw: securityValues)
+    }
+
+    /// The definition of an `ssl.*` key, bare or with a listener prefix, named as written.
+    static func securityDefinition(_ key: String) -> ConfigDefinition? {
+        if let d = SSLListenerSettings.byName[key] { return d }
+        guard let override = BrokerConfigKeys.listenerOverride(key),
+              let d = SSLListenerSettings.byName[override.base] else { return nil }
+        return ConfigDefinition(key, d.type, default: d.defaultValue, d.validator, doc: d.documentation)
+    }
 
     /// A configuration with every key at its default, for tests and embedding.
     public init() {
@@ -150,6 +170,11 @@ public struct BrokerConfig: Sendable {
         var parsed: [String: ConfigValue] = [:]
         for entry in properties.entries {
             guard let def = BrokerConfigKeys.byName[entry.key] else {
+                if let ssl = Self.securityDefinition(entry.key) {
+                    _ = try ssl.parse(entry.value)
+                    securityValues[entry.key] = entry.value.trimmingWhitespace()
+                    continue
+                }
                 if TopicConfigKeys.byName[entry.key] != nil {
                     warnings.append("Ignoring \(entry.key): it is a topic config; set it per topic or use its log.* broker key")
                 } else {
@@ -204,7 +229,7 @@ public struct BrokerConfig: Sendable {
         }
         rack = try string("broker.rack")
 
-        // Listeners: only PLAINTEXT is implemented, so any other protocol is a start-up error.
+        // Listeners: PLAINTEXT and SSL are implemented; SASL is a start-up error.
         var protocolMap: [String: String] = [:]
         for item in try list("listener.security.protocol.map") ?? [] {
             let parts = item.split(separator: ":", maxSplits: 1).map { String($0).trimmingWhitespace().uppercased() }
@@ -218,9 +243,14 @@ public struct BrokerConfig: Sendable {
             for item in items {
                 let l = try ListenerConfig.parse(item, key: key)
                 let proto = protocolMap[l.name] ?? l.name
-                guard proto == "PLAINTEXT" else {
-                    throw .unsupported(key: key, reason: "listener \(l.name) uses \(proto); only PLAINTEXT is supported")
+                guard let known = SecurityProtocol(rawValue: proto) else {
+                    throw .invalidConfiguration(key: "listener.security.protocol.map",
+                        reason: "no security protocol defined for listener \(l.name) (\(proto) is not one of PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL; add \(l.name):SSL or \(l.name):PLAINTEXT)")
                 }
+                guard known == .plaintext || known == .ssl else {
+                    throw .unsupported(key: key, reason: "listener \(l.name) uses \(proto); only PLAINTEXT and SSL are supported")
+                }
+                listenerSecurityProtocols[l.name] = known
                 guard !out.contains(where: { $0.name == l.name }) else {
                     throw .invalidValue(key: key, value: item, reason: "listener name \(l.name) is used twice")
                 }

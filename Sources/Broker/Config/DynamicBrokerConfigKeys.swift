@@ -136,7 +136,7 @@ extension BrokerConfigKeys {
         let unlimited = "2147483647", longMax = "9223372036854775807"
         let atLeast1: ConfigDefinition.Validator = .range(min: 1, max: nil)
         return [
-            // SSL (only with a listener prefix; Samsa's listeners are PLAINTEXT)
+            // SSL (only with a listener prefix; a dynamic value is not applied: TLS contexts are built at start-up)
             d("ssl.keystore.type", .string, "JKS", nil, "Keystore format."),
             d("ssl.keystore.location", .string, nil, nil, "Keystore file."),
             d("ssl.keystore.password", .password, nil, nil, "Keystore password."),

@@ -71,7 +71,7 @@ public final class KafkaBroker: Sendable {
             id: config.nodeId,
             endpoints: config.advertisedListeners.map {
                 BrokerEndpoint(listener: $0.name, host: $0.host.isEmpty ? Self.defaultAdvertisedHost() : $0.host,
-                               port: Int32($0.port))
+                               port: Int32($0.port), securityProtocol: config.listenerSecurityProtocols[$0.name]?.id ?? 0)
             },
             rack: config.rack, fenced: false)
         try controller.registerBroker(registration)
@@ -150,13 +150,14 @@ public final class KafkaBroker: Sendable {
         self.group = group
         // One budget for every listener: the limits are the broker's, as Kafka's.
         let requestBudget = RequestQueueBudget(maxRequests: config.queuedMaxRequests, maxBytes: config.queuedMaxRequestBytes)
+        let tlsContexts = try Self.makeTLSContexts(config)   // Server/ListenerTLS.swift
         servers = config.listeners.map { listener in
-            KafkaServer(configuration: .init(host: listener.host, port: listener.port, listenerName: listener.name,
+            KafkaServer(configuration: KafkaServer.Configuration(host: listener.host, port: listener.port, listenerName: listener.name,
                                              maxFrameBytes: config.socketRequestMaxBytes,
                                              idleTimeoutMs: config.connectionsMaxIdleMs,
                                              sendBufferBytes: config.socketSendBufferBytes,
                                              receiveBufferBytes: config.socketReceiveBufferBytes,
-                                             maxQueuedRequests: 16),
+                                             maxQueuedRequests: 16).withTLS(tlsContexts[listener.name]),
                         dispatcher: registry, group: group, logger: logger, requestBudget: requestBudget, metrics: metrics)
         }
         metricsServer = Self.makeMetricsServer(config: config, metrics: metrics, services: services, servers: servers,

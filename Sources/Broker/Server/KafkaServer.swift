@@ -2,12 +2,16 @@ import KafkaProtocol
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import Synchronization
 
 /// The NIO shell: accepts TCP connections on one listener and runs each connection's
 /// requests through a ``RequestDispatcher`` strictly one at a time.
 ///
-/// Per connection: an idle closer, a ``RequestBudgetHandler`` (admits each request frame
+/// Per connection: on an SSL listener a `NIOSSLServerHandler` first (everything after it sees
+/// plaintext; a failed handshake, or a plaintext client on the TLS port, ends only that
+/// connection with one log line), then an idle closer (a handshake that never finishes sends
+/// no plaintext, so it is closed after `connections.max.idle.ms` like any idle connection), a ``RequestBudgetHandler`` (admits each request frame
 /// against the broker-wide ``RequestQueueBudget``, `queued.max.requests` /
 /// `queued.max.request.bytes`, before its body is read), `KafkaFrameDecoder` (enforces
 /// `socket.request.max.bytes`); an `NIOAsyncChannel` hands frames to a task that awaits each
@@ -34,6 +38,8 @@ public final class KafkaServer: Sendable {
         /// Frames read ahead per connection before reading pauses (the broker-wide limits are
         /// the ``RequestQueueBudget``'s).
         public var maxQueuedRequests: Int
+        /// The listener's TLS context (SSL listeners), built at start-up by ``ListenerTLS``.
+        public var tls: NIOSSLContext?
 
         public init(host: String, port: Int, listenerName: String = "PLAINTEXT", maxFrameBytes: Int = 104_857_600,
                     idleTimeoutMs: Int64 = 600_000, sendBufferBytes: Int = 102_400, receiveBufferBytes: Int = 102_400,
@@ -41,6 +47,13 @@ public final class KafkaServer: Sendable {
             self.host = host; self.port = port; self.listenerName = listenerName; self.maxFrameBytes = maxFrameBytes
             self.idleTimeoutMs = idleTimeoutMs; self.sendBufferBytes = sendBufferBytes
             self.receiveBufferBytes = receiveBufferBytes; self.maxQueuedRequests = maxQueuedRequests
+        }
+
+        /// Adds the TLS context of an SSL listener.
+        public func withTLS(_ context: NIOSSLContext?) -> Configuration {
+            var c = self
+            c.tls = context
+            return c
         }
     }
 
@@ -106,6 +119,9 @@ public final class KafkaServer: Sendable {
         let server = try await bootstrap.bind(host: host, port: cfg.port) { channel in
             channel.eventLoop.makeCompletedFuture {
                 let ops = channel.pipeline.syncOperations
+                if let tls = cfg.tls {
+                    try ops.addHandler(NIOSSLServerHandler(context: tls))
+                }
                 if cfg.idleTimeoutMs > 0 {
                     try ops.addHandler(IdleStateHandler(readTimeout: .milliseconds(cfg.idleTimeoutMs)))
                     try ops.addHandler(IdleConnectionCloser())
@@ -217,6 +233,10 @@ public final class KafkaServer: Sendable {
             log.warning("Closing connection: invalid frame: \(error)")
         } catch is ConnectionIdleError {
             log.info("Closing idle connection")
+        } catch let error as NIOSSLError {
+            log.warning("Closing connection: TLS failed on listener \(configuration.listenerName): \(error)")
+        } catch let error as BoringSSLError {
+            log.warning("Closing connection: TLS failed on listener \(configuration.listenerName): \(error)")
         } catch let error as ChannelError where error == .ioOnClosedChannel || error == .alreadyClosed {
             log.debug("Connection closed while writing")
         } catch {

@@ -1,0 +1,216 @@
+import NIOSSL
+
+/// Builds the `NIOSSLContext` of an SSL listener from its ``SSLListenerSettings``.
+///
+/// Runs once per listener at start-up (``KafkaBroker/init``): every file is read and every
+/// PEM parsed here, and the context is built, so that a missing file, a key that does not
+/// match its certificate or an unknown protocol stops the broker with one ``ConfigError``
+/// naming the key, instead of failing each client's handshake later. The context is shared by
+/// every connection of the listener (BoringSSL's `SSL_CTX` is thread-safe once built).
+///
+/// Kafka's `ssl.keystore.type=PEM` (KIP-651) is the only store format: JKS and PKCS12 are
+/// refused with a message saying so.
+enum ListenerTLS {
+    /// TLS 1.3 suites by IANA name: BoringSSL always enables them with TLS 1.3, so naming them
+    /// in `ssl.cipher.suites` is accepted and changes nothing.
+    static let tls13Suites: Set<String> = ["TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256"]
+    /// The TLS 1.2 suites BoringSSL implements, by the IANA names Kafka (JSSE) uses.
+    static let tls12Suites: [String: NIOTLSCipher] = [
+        "TLS_RSA_WITH_AES_128_CBC_SHA": .TLS_RSA_WITH_AES_128_CBC_SHA,
+        "TLS_RSA_WITH_AES_256_CBC_SHA": .TLS_RSA_WITH_AES_256_CBC_SHA,
+        "TLS_RSA_WITH_AES_128_GCM_SHA256": .TLS_RSA_WITH_AES_128_GCM_SHA256,
+        "TLS_RSA_WITH_AES_256_GCM_SHA384": .TLS_RSA_WITH_AES_256_GCM_SHA384,
+        "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA": .TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA,
+        "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA": .TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA,
+        "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA": .TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA,
+        "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA": .TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA,
+        "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256": .TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+        "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384": .TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+        "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256": .TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+        "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384": .TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+        "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256": .TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+        "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256": .TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+    ]
+
+    /// The server context of `settings`' listener, or a ``ConfigError`` naming the key to fix.
+    static func makeContext(_ settings: SSLListenerSettings) throws(ConfigError) -> NIOSSLContext {
+        let listener = settings.listener
+        // Key store: a PEM file with key and chain, or the inline pair.
+        try requirePEM(settings, "ssl.keystore.type")
+        let keyPassword = settings.value("ssl.key.password")?.value
+        let chain: [NIOSSLCertificate]
+        let key: NIOSSLPrivateKey
+        let keyKey: String
+        if let location = settings.value("ssl.keystore.location") {
+            let text = try readPEM(location)
+            chain = try certificates(text, from: location, what: "certificate chain")
+            key = try privateKey(text, password: keyPassword, from: location)
+            keyKey = location.key
+        } else if let inlineChain = settings.value("ssl.keystore.certificate.chain"),
+                  let inlineKey = settings.value("ssl.keystore.key") {
+            chain = try certificates(normalizePEM(inlineChain.value), from: inlineChain, what: "certificate chain")
+            key = try privateKey(normalizePEM(inlineKey.value), password: keyPassword, from: inlineKey)
+            keyKey = inlineKey.key
+        } else {
+            throw .invalidConfiguration(key: "ssl.keystore.location",
+                reason: "listener \(listener) uses SSL but has no key store: set ssl.keystore.type=PEM and ssl.keystore.location (a PEM file with the private key and certificate chain), or ssl.keystore.certificate.chain and ssl.keystore.key (or their listener.name.\(listener.lowercased()). forms)")
+        }
+        var tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+
+        // Trust store, for client certificates.
+        if let location = settings.value("ssl.truststore.location") {
+            try requirePEM(settings, "ssl.truststore.type")
+            tls.trustRoots = .certificates(try certificates(try readPEM(location), from: location, what: "CA certificate"))
+        } else if let inline = settings.value("ssl.truststore.certificates") {
+            try requirePEM(settings, "ssl.truststore.type")
+            tls.trustRoots = .certificates(try certificates(normalizePEM(inline.value), from: inline, what: "CA certificate"))
+        }
+        // Kafka's ssl.client.auth: "requested" verifies a certificate when one is presented.
+        switch settings.value("ssl.client.auth")?.value.lowercased() ?? "none" {
+        case "required": tls.certificateVerification = .noHostnameVerification
+        case "requested": tls.certificateVerification = .optionalVerification
+        default: tls.certificateVerification = .none
+        }
+        tls.sendCANameList = true
+
+        // Protocol versions: a contiguous range of TLSv1.2 and TLSv1.3.
+        let (protocolsKey, protocols) = settings.list("ssl.enabled.protocols")
+        var versions: [TLSVersion] = []
+        for p in protocols {
+            switch p {
+            case "TLSv1.2": versions.append(.tlsv12)
+            case "TLSv1.3": versions.append(.tlsv13)
+            case "TLSv1", "TLSv1.1", "SSLv3":
+                throw .invalidValue(key: protocolsKey, value: p, reason: "\(p) is insecure and not supported; use TLSv1.2 and/or TLSv1.3")
+            default:
+                throw .invalidValue(key: protocolsKey, value: p, reason: "unknown protocol (supported: TLSv1.2, TLSv1.3)")
+            }
+        }
+        guard !versions.isEmpty else {
+            throw .invalidValue(key: protocolsKey, value: "", reason: "must name TLSv1.2 and/or TLSv1.3")
+        }
+        tls.minimumTLSVersion = versions.contains(.tlsv12) ? .tlsv12 : .tlsv13
+        tls.maximumTLSVersion = versions.contains(.tlsv13) ? .tlsv13 : .tlsv12
+
+        // Cipher suites (TLS 1.2 ones are configurable; TLS 1.3 ones are always on).
+        let (suitesKey, suites) = settings.list("ssl.cipher.suites")
+        if !suites.isEmpty {
+            var selected: [NIOTLSCipher] = []
+            for name in suites {
+                if let c = tls12Suites[name] { selected.append(c); continue }
+                if tls13Suites.contains(name) { continue }
+                throw .invalidValue(key: suitesKey, value: name,
+                                    reason: "unknown cipher suite (IANA names such as TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256)")
+            }
+            if selected.isEmpty, tls.minimumTLSVersion == .tlsv12 {
+                throw .invalidValue(key: suitesKey, value: suites.joined(separator: ","),
+                                    reason: "names only TLS 1.3 suites while TLSv1.2 is enabled; add TLS 1.2 suites or set ssl.enabled.protocols=TLSv1.3")
+            }
+            if !selected.isEmpty { tls.cipherSuiteValues = selected }
+        }
+
+        do {
+            return try NIOSSLContext(configuration: tls)
+        } catch {
+            // BoringSSL checks here that the key belongs to the leaf certificate.
+            throw .invalidConfiguration(key: keyKey,
+                reason: "cannot build the TLS context of listener \(listener): the private key does not match the certificate chain, or a setting is unusable (\(error))")
+        }
+    }
+
+    private static func requirePEM(_ settings: SSLListenerSettings, _ key: String) throws(ConfigError) {
+        let type = settings.value(key)
+        guard type?.value.uppercased() == "PEM" else {
+            throw .unsupported(key: type?.key ?? key, reason: "\(type?.value ?? "JKS") stores are not supported; set \(key)=PEM (listener \(settings.listener))")
+        }
+    }
+
+    private static func readPEM(_ location: SSLListenerSettings.Value) throws(ConfigError) -> String {
+        do {
+            return try readTextFile(location.value)
+        } catch {
+            throw .invalidValue(key: location.key, value: location.value, reason: "cannot read the file: \(error)")
+        }
+    }
+
+    private static func certificates(_ pem: String, from source: SSLListenerSettings.Value,
+                                     what: String) throws(ConfigError) -> [NIOSSLCertificate] {
+        let shown = source.key.hasSuffix("location") ? source.value : "(inline PEM)"
+        let certs: [NIOSSLCertificate]
+        do {
+            certs = try NIOSSLCertificate.fromPEMBytes(Array(pem.utf8))
+        } catch {
+            throw .invalidValue(key: source.key, value: shown, reason: "not a PEM \(what): \(error)")
+        }
+        guard !certs.isEmpty else {
+            throw .invalidValue(key: source.key, value: shown, reason: "holds no PEM \(what) (-----BEGIN CERTIFICATE-----)")
+        }
+        return certs
+    }
+
+    private static func privateKey(_ pem: String, password: String?,
+                                   from source: SSLListenerSettings.Value) throws(ConfigError) -> NIOSSLPrivateKey {
+        let shown = source.key.hasSuffix("location") ? source.value : "(inline PEM)"
+        guard pem.contains("PRIVATE KEY-----") else {
+            throw .invalidValue(key: source.key, value: shown, reason: "holds no PEM private key (-----BEGIN PRIVATE KEY-----)")
+        }
+        do {
+            // Always pass a callback: without one BoringSSL prompts for the passphrase on stdin.
+            let passphrase = Array((password ?? "").utf8)
+            let callback: NIOSSLPassphraseCallback<[UInt8]> = { set in set(passphrase) }
+            return try NIOSSLPrivateKey(bytes: Array(pem.utf8), format: .pem, passphraseCallback: callback)
+        } catch {
+            let hint = pem.contains("ENCRYPTED") ? (password == nil ? "the key is encrypted: set ssl.key.password" : "the key is encrypted and ssl.key.password does not decrypt it") : "not a PEM private key"
+            throw .invalidValue(key: source.key, value: shown, reason: "cannot load the private key: \(hint)")
+        }
+    }
+
+    /// Kafka's inline PEM values often arrive on one line (a properties file joins `\`
+    /// continuation lines): re-wrap every `-----BEGIN X-----...-----END X-----` block's
+    /// base64 body into 64-column lines so BoringSSL's PEM reader accepts it.
+    static func normalizePEM(_ text: String) -> String {
+        var out = ""
+        var rest = Substring(text)
+        while let begin = rest.range(of: "-----BEGIN ") {
+            guard let labelEnd = rest[begin.upperBound...].range(of: "-----") else { break }
+            let label = rest[begin.upperBound..<labelEnd.lowerBound]
+            let endMarker = "-----END \(label)-----"
+            guard let end = rest[labelEnd.upperBound...].range(of: endMarker) else { break }
+            let body = rest[labelEnd.upperBound..<end.lowerBound].filter { !$0.isWhitespace }
+            out += "-----BEGIN \(label)-----\n"
+            var i = body.startIndex
+            while i < body.endIndex {
+                let j = body.index(i, offsetBy: 64, limitedBy: body.endIndex) ?? body.endIndex
+                out += body[i..<j] + "\n"
+                i = j
+            }
+            out += endMarker + "\n"
+            rest = rest[end.upperBound...]
+        }
+        return out
+    }
+}
+
+extension Substring {
+    fileprivate func range(of needle: String) -> Range<Substring.Index>? {
+        guard !needle.isEmpty, count >= needle.count else { return nil }
+        var i = startIndex
+        while i < endIndex {
+            if self[i...].hasPrefix(needle) { return i..<index(i, offsetBy: needle.count) }
+            i = index(after: i)
+        }
+        return nil
+    }
+}
+
+extension KafkaBroker {
+    /// The TLS context of every SSL listener, by name; a ``ConfigError`` naming the key when one
+    /// cannot be built.
+    static func makeTLSContexts(_ config: BrokerConfig) throws(ConfigError) -> [String: NIOSSLContext] {
+        var out: [String: NIOSSLContext] = [:]
+        for l in config.listeners where config.listenerSecurityProtocols[l.name] == .ssl {
+            out[l.name] = try ListenerTLS.makeContext(config.sslSettings(listener: l.name))
+        }
+        return out
+    }
+}
