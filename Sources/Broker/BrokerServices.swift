@@ -41,9 +41,9 @@ public final class BrokerServices: Sendable {
     public var dynamicBrokerConfigs: DynamicBrokerConfigs { metadata.image.dynamicBrokerConfigs(nodeId: nodeId) }
 
     /// Creates `name` with the broker defaults if auto-creation applies (Metadata).
-    func autoCreateTopic(_ name: String) throws -> Bool {
+    func autoCreateTopic(_ name: String) async throws -> Bool {
         do {
-            _ = try controller.createTopic(name: name, numPartitions: config.numPartitions,
+            _ = try await controller.createTopic(name: name, numPartitions: config.numPartitions,
                                            replicationFactor: config.defaultReplicationFactor)
             logger.info("Auto-created topic \(name) with \(config.numPartitions) partition(s)")
             return true
@@ -58,15 +58,30 @@ public final class BrokerServices: Sendable {
 public final class ProducerIdManager: Sendable {
     private let controller: LocalController
     private let block = Mutex<(next: Int64, end: Int64)>((0, -1))
+    /// One block allocation at a time; ids within a block are handed out under `block` alone.
+    private let refill = AsyncSerialLock()
 
     public init(controller: LocalController) { self.controller = controller }
 
-    public func next() throws -> Int64 {
-        try block.withLock { b throws -> Int64 in
-            if b.next > b.end {
-                let range = try controller.allocateProducerIdBlock()
-                b = (range.lowerBound, range.upperBound)
-            }
+    public func next() async throws -> Int64 {
+        if let id = take() { return id }
+        await refill.lock()
+        do {
+            // Another caller may have refilled while this one waited.
+            if let id = take() { await refill.unlock(); return id }
+            let range = try await controller.allocateProducerIdBlock()
+            block.withLock { $0 = (range.lowerBound, range.upperBound) }
+            await refill.unlock()
+        } catch {
+            await refill.unlock()
+            throw error
+        }
+        return try await next()
+    }
+
+    private func take() -> Int64? {
+        block.withLock { b -> Int64? in
+            guard b.next <= b.end else { return nil }
             defer { b.next += 1 }
             return b.next
         }

@@ -171,6 +171,11 @@ public final class LogManager: @unchecked Sendable {
                         try fileSystem.removeDirectoryRecursively(path)
                         continue
                     }
+                    // The KRaft metadata log lives beside the partitions (in the first log dir
+                    // unless metadata.log.dir is set) but belongs to the quorum, never to the
+                    // log manager: opening it here would make it a stray log to delete. Kafka's
+                    // LogManager skips it the same way.
+                    if name == Self.metadataLogDirectoryName { continue }
                     guard let tp = Self.parsePartitionDirectory(name), fileSystem.isDirectory(path) else { continue }
                     jobs.append(Job(dir: dir, tp: tp, clean: clean, recoveryPoint: recovery[tp] ?? 0, start: starts[tp], hw: hws[tp]))
                 }
@@ -268,6 +273,9 @@ public final class LogManager: @unchecked Sendable {
     }
 
     /// `orders-3` -> (orders, 3). Topic names may contain `-`; the partition is after the last one.
+    /// `__cluster_metadata-0`: the KRaft metadata log's directory, which the log manager never opens.
+    public static let metadataLogDirectoryName = "__cluster_metadata-0"
+
     static func parsePartitionDirectory(_ name: String) -> TopicPartition? {
         guard let dash = name.lastIndex(of: "-"), dash != name.startIndex else { return nil }
         guard let partition = Int32(name[name.index(after: dash)...]), partition >= 0 else { return nil }

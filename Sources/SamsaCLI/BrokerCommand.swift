@@ -2,6 +2,7 @@ import ArgumentParser
 import Broker
 import Dispatch
 import Logging
+import Synchronization
 
 /// `samsa broker --config server.properties [--override key=value]...`: runs one broker in
 /// the foreground until SIGTERM or SIGINT, then shuts down gracefully (flush, checkpoints,
@@ -44,31 +45,42 @@ struct BrokerCommand: AsyncParsableCommand {
 
         let broker: KafkaBroker
         do {
-            broker = try KafkaBroker(config: brokerConfig, logger: logger)
+            broker = try await KafkaBroker(config: brokerConfig, logger: logger)
         } catch {
             logger.critical("Broker failed to start: \(error)")
-            throw ExitCode(1)
-        }
-        do {
-            try await broker.bind()
-        } catch {
-            // A port in use (a listener or metrics.listener): close the opened logs cleanly.
-            logger.critical("Broker failed to start: \(error)")
-            await broker.shutdown()
             throw ExitCode(1)
         }
 
+        // Signals are taken over before the listeners accept connections: a SIGTERM sent as soon
+        // as the port answers (a supervisor, a test) must shut down gracefully, not kill the
+        // process with the default action. One arriving before bind() finishes is remembered
+        // and honoured right after it.
+        let phase = Mutex<(serving: Bool, stopRequested: Bool)>((false, false))
         let signals = [SIGTERM, SIGINT].map { sig -> DispatchSourceSignal in
             signal(sig, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
             source.setEventHandler {
                 logger.info("Received signal \(sig), shutting down")
-                Task { await broker.shutdown() }
+                let serving = phase.withLock { p -> Bool in p.stopRequested = true; return p.serving }
+                if serving { Task { await broker.shutdown() } }
             }
             source.resume()
             return source
         }
         defer { signals.forEach { $0.cancel() } }
+
+        do {
+            try await broker.bind()
+        } catch {
+            logger.critical("Broker failed to start: \(error)")
+            await broker.shutdown()
+            throw ExitCode(1)
+        }
+        if phase.withLock({ p -> Bool in p.serving = true; return p.stopRequested }) {
+            await broker.shutdown()
+            if broker.storageFailureReason != nil { throw ExitCode(1) }
+            return
+        }
 
         do {
             try await broker.run()

@@ -10,7 +10,7 @@ final class InternalTopicGuardTests: XCTestCase {
     func testInternalTopicsAreNotDeletedByNameOrIdAtAnyVersion() async throws {
         let h = try BrokerHarness(properties: "offsets.topic.num.partitions=2")
         defer { h.cleanup() }
-        _ = try ConsumerOffsetsLogStore(services: h.services)   // creates __consumer_offsets as the broker does
+        _ = try await ConsumerOffsetsLogStore(services: h.services)   // creates __consumer_offsets as the broker does
         try h.createTopic("__transaction_state")
         try h.createTopic("ordinary")
         let names = ["__consumer_offsets", "__transaction_state", "__cluster_metadata", "__share_group_state"]
@@ -41,7 +41,7 @@ final class InternalTopicGuardTests: XCTestCase {
     func testDeleteRecordsOfInternalTopicAndCreatingClusterMetadataAreRefusedAsKafkaDoes() async throws {
         let h = try BrokerHarness(properties: "offsets.topic.num.partitions=1")
         defer { h.cleanup() }
-        _ = try ConsumerOffsetsLogStore(services: h.services)
+        _ = try await ConsumerOffsetsLogStore(services: h.services)
         var req = DeleteRecordsRequest()
         req.topics = [.init(name: "__consumer_offsets", partitions: [.init(partitionIndex: 0, offset: -1)])]
         let p = try await h.send(req, version: 2)?.topics.first?.partitions.first

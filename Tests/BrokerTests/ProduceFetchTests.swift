@@ -67,7 +67,7 @@ final class ProduceFetchTests: XCTestCase {
         corrupt.setInteger(UInt8(0x55), at: corrupt.writerIndex - 1)
         let crc = try await h.produce("t", corrupt)
         XCTAssertEqual(crc?.errorCode, ErrorCode.corruptMessage.rawValue)
-        _ = try ConsumerOffsetsLogStore(services: h.services)
+        _ = try await ConsumerOffsetsLogStore(services: h.services)
         let internalWrite = try await h.produce("__consumer_offsets", try BrokerHarness.batch(["x"]))
         XCTAssertEqual(internalWrite?.errorCode, ErrorCode.invalidTopicException.rawValue)
         let empty = try await h.produce("t", nil)
@@ -118,10 +118,10 @@ final class ProduceFetchTests: XCTestCase {
     func testMinInSyncReplicasRefusesAcksAllWhenTheIsrShrank() async throws {
         let h = try BrokerHarness()
         defer { h.cleanup() }
-        try h.services.controller.registerBroker(.init(id: 2, endpoints: [.init(listener: "PLAINTEXT", host: "h2", port: 9092)],
+        try await h.services.controller.registerBroker(.init(id: 2, endpoints: [.init(listener: "PLAINTEXT", host: "h2", port: 9092)],
                                                        rack: nil, fenced: false))
         // Explicit assignment: placement is Kafka's striped placer with a random start.
-        _ = try h.services.controller.createTopic(name: "r2", numPartitions: -1, replicationFactor: -1,
+        _ = try await h.services.controller.createTopic(name: "r2", numPartitions: -1, replicationFactor: -1,
                                                   assignments: [0: [1, 2]], configs: ["min.insync.replicas": "2"])
         let topic = try XCTUnwrap(h.services.metadata.image.topics["r2"])
         var p0 = topic.partitions[0]
@@ -325,7 +325,7 @@ final class ConsumerOffsetsStoreTests: XCTestCase {
     func testAppendThenReadAllInOrderWithTombstones() async throws {
         let h = try BrokerHarness(properties: "offsets.topic.num.partitions=4")
         defer { h.cleanup() }
-        let store = try ConsumerOffsetsLogStore(services: h.services)
+        let store = try await ConsumerOffsetsLogStore(services: h.services)
         XCTAssertEqual(store.partitionCount, 4)
         let topic = try XCTUnwrap(h.services.metadata.image.topics["__consumer_offsets"])
         XCTAssertEqual(topic.configs["cleanup.policy"], "compact")
@@ -338,7 +338,7 @@ final class ConsumerOffsetsStoreTests: XCTestCase {
         let empty = try await store.readAll(partition: 0)
         XCTAssertTrue(empty.isEmpty)
         // A second store over the existing topic keeps its partition count even if the config changes.
-        let again = try ConsumerOffsetsLogStore(services: h.services)
+        let again = try await ConsumerOffsetsLogStore(services: h.services)
         XCTAssertEqual(again.partitionCount, 4)
     }
 }

@@ -28,8 +28,8 @@ final class StorageFailureTests: XCTestCase {
 
     func testLogThatFailsToLoadStopsStartupAndIsNeverDeletedAsStray() async throws {
         let fs = SimulatedFileSystem()
-        var broker = try KafkaBroker(config: config(), logger: Logger(label: "test"), logFileSystem: fs)
-        _ = try broker.services.controller.createTopic(name: "t", numPartitions: 3, replicationFactor: 1,
+        var broker = try await KafkaBroker(config: config(), logger: Logger(label: "test"), logFileSystem: fs)
+        _ = try await broker.services.controller.createTopic(name: "t", numPartitions: 3, replicationFactor: 1,
                                                       configs: ["segment.bytes": "1024"])
         for p in 0..<3 { for i in 0..<20 { try append(broker, "t", Int32(p), ["value-\(i)-" + String(repeating: "x", count: 80)]) } }
         await broker.shutdown()
@@ -38,20 +38,23 @@ final class StorageFailureTests: XCTestCase {
         // EMFILE on the oldest segment of t-1: opened only when producer state is rebuilt.
         let victim = dir + "/t-1/00000000000000000000.log"
         fs.openFault = { path in path == victim ? 24 : nil }
-        XCTAssertThrowsError(try KafkaBroker(config: config(), logger: Logger(label: "test"), logFileSystem: fs)) { error in
+        do {
+            _ = try await KafkaBroker(config: config(), logger: Logger(label: "test"), logFileSystem: fs)
+            XCTFail("the broker must refuse to start")
+        } catch {
             XCTAssertTrue("\(error)".contains("Too many open files") && "\(error)".contains("t-1"), "\(error)")
         }
         XCTAssertEqual(try fs.listDirectory(dir + "/t-1").sorted(), files, "the log that failed to load was touched")
         fs.openFault = nil
-        broker = try KafkaBroker(config: config(), logger: Logger(label: "test"), logFileSystem: fs)
+        broker = try await KafkaBroker(config: config(), logger: Logger(label: "test"), logFileSystem: fs)
         for p in 0..<3 { XCTAssertEqual(broker.services.replicas.partition("t", Int32(p))?.logEndOffset, 20) }
         await broker.shutdown()
     }
 
     func testDiskFullAnswersStorageErrorAndStopsTheBrokerUncleanly() async throws {
         let fs = SimulatedFileSystem()
-        var broker = try KafkaBroker(config: config(), logger: Logger(label: "test"), logFileSystem: fs)
-        _ = try broker.services.controller.createTopic(name: "t", numPartitions: 1, replicationFactor: 1)
+        var broker = try await KafkaBroker(config: config(), logger: Logger(label: "test"), logFileSystem: fs)
+        _ = try await broker.services.controller.createTopic(name: "t", numPartitions: 1, replicationFactor: 1)
         try append(broker, "t", 0, ["first"])
         fs.capacityBytes = fs.usedBytes + 30_000
         var acked: Int64 = 1
@@ -75,7 +78,7 @@ final class StorageFailureTests: XCTestCase {
         XCTAssertFalse(fs.fileExists(dir + "/.kafka_cleanshutdown"), "no clean-shutdown marker after a storage failure")
 
         fs.capacityBytes = nil
-        broker = try KafkaBroker(config: config(), logger: Logger(label: "test"), logFileSystem: fs)
+        broker = try await KafkaBroker(config: config(), logger: Logger(label: "test"), logFileSystem: fs)
         XCTAssertEqual(broker.services.replicas.partition("t", 0)?.logEndOffset, acked)
         XCTAssertNil(broker.storageFailureReason)
         await broker.shutdown()
@@ -84,9 +87,9 @@ final class StorageFailureTests: XCTestCase {
     func testDamagedConsumerOffsetsSegmentStillLoadsTheGroups() async throws {
         let fs = SimulatedFileSystem()
         let props = "listeners=PLAINTEXT://127.0.0.1:0\nlog.dirs=\(dir)\noffsets.topic.num.partitions=1\noffsets.topic.segment.bytes=1024\n"
-        var broker = try KafkaBroker(config: BrokerConfig(properties: PropertiesFile(parsing: props)), logger: Logger(label: "test"),
+        var broker = try await KafkaBroker(config: BrokerConfig(properties: PropertiesFile(parsing: props)), logger: Logger(label: "test"),
                                      logFileSystem: fs)
-        _ = try broker.services.controller.createTopic(name: "t", numPartitions: 1, replicationFactor: 1)
+        _ = try await broker.services.controller.createTopic(name: "t", numPartitions: 1, replicationFactor: 1)
         try await broker.coordinator.start()
         for i in 0..<60 {   // simple (memberless) commits, one batch each: several segments
             let errors = await broker.coordinator.commitOffsets(groupId: "g\(i % 3)", memberId: "", groupInstanceId: nil, generationId: -1,
@@ -101,7 +104,7 @@ final class StorageFailureTests: XCTestCase {
         let file = try fs.open(logDir + "/" + segments[0], create: false)
         var seven = ByteBuffer(); seven.writeInteger(Int32(7))
         try file.write(seven, at: 8)
-        broker = try KafkaBroker(config: BrokerConfig(properties: PropertiesFile(parsing: props)), logger: Logger(label: "test"),
+        broker = try await KafkaBroker(config: BrokerConfig(properties: PropertiesFile(parsing: props)), logger: Logger(label: "test"),
                                  logFileSystem: fs)
         try await broker.coordinator.start()   // threw before: the damage made every group unavailable
         let (error, offsets) = await broker.coordinator.fetchOffsets(groupId: "g2", topics: [(topic: "t", partitions: [0])])
@@ -113,9 +116,9 @@ final class StorageFailureTests: XCTestCase {
     func testFailedLogDirGoesOfflineWhileTheOtherKeepsServing() async throws {
         let fs = SimulatedFileSystem()
         let props = "listeners=PLAINTEXT://127.0.0.1:0\nlog.dirs=\(dir)/a,\(dir)/b\noffsets.topic.num.partitions=1\n"
-        let broker = try KafkaBroker(config: BrokerConfig(properties: PropertiesFile(parsing: props)), logger: Logger(label: "test"),
+        let broker = try await KafkaBroker(config: BrokerConfig(properties: PropertiesFile(parsing: props)), logger: Logger(label: "test"),
                                      logFileSystem: fs)
-        _ = try broker.services.controller.createTopic(name: "t", numPartitions: 2, replicationFactor: 1)
+        _ = try await broker.services.controller.createTopic(name: "t", numPartitions: 2, replicationFactor: 1)
         let inA = try XCTUnwrap((0..<2).first { broker.services.replicas.partition("t", Int32($0))!.log.directory.hasPrefix(dir + "/a/") })
         let inB = 1 - inA
         try append(broker, "t", Int32(inA), ["before"])
@@ -158,7 +161,7 @@ final class StorageFailureTests: XCTestCase {
         XCTAssertEqual(config.logCleanerBackoffMs, 2500)
         XCTAssertFalse(config.logCleanerEnable)
         // The parent of log.dirs does not exist: created, as Kafka does (was "cannot lock").
-        let broker = try KafkaBroker(config: config, logger: Logger(label: "test"), logFileSystem: SimulatedFileSystem())
+        let broker = try await KafkaBroker(config: config, logger: Logger(label: "test"), logFileSystem: SimulatedFileSystem())
         XCTAssertTrue(FileManager.default.fileExists(atPath: nested + "/.lock"))
         await broker.shutdown()
     }

@@ -59,7 +59,7 @@ public struct MetadataHandler: RequestHandler {
         if mayCreate {
             var created = false
             for name in names where image.topics[name] == nil && (try? TopicName.validate(name)) != nil {
-                if (try? services.autoCreateTopic(name)) == true { created = true }
+                if (try? await services.autoCreateTopic(name)) == true { created = true }
             }
             if created { image = services.metadata.image }
         }

@@ -47,7 +47,7 @@ public struct CreateTopicsHandler: RequestHandler {
                 let useDefaults = version >= 4
                 let partitions = (t.numPartitions == -1 && useDefaults && assignments.isEmpty) ? services.config.numPartitions : t.numPartitions
                 let rf = (t.replicationFactor == -1 && useDefaults && assignments.isEmpty) ? services.config.defaultReplicationFactor : t.replicationFactor
-                let created = try services.controller.createTopic(
+                let created = try await services.controller.createTopic(
                     name: t.name, numPartitions: partitions, replicationFactor: rf, assignments: assignments,
                     configs: configs, validateOnly: request.validateOnly)
                 if version >= 7 { result.topicId = request.validateOnly ? .zero : created.id }
@@ -60,7 +60,7 @@ public struct CreateTopicsHandler: RequestHandler {
                     }
                 }
                 if !request.validateOnly {
-                    try checkLogsCreated(topic: t.name, partitions: created.numPartitions)
+                    try await checkLogsCreated(topic: t.name, partitions: created.numPartitions)
                     services.logger.info("Created topic \(t.name) (\(created.numPartitions) partitions, id \(created.id))")
                 }
             } catch let error as ControllerError {
@@ -76,7 +76,7 @@ public struct CreateTopicsHandler: RequestHandler {
     /// created (out of descriptors, disk full...), the topic is removed again and the client
     /// gets KAFKA_STORAGE_ERROR with the reason, instead of a success for a topic whose
     /// partitions do not exist.
-    private func checkLogsCreated(topic: String, partitions: Int32) throws(ControllerError) {
+    private func checkLogsCreated(topic: String, partitions: Int32) async throws(ControllerError) {
         let image = services.metadata.image
         var failed: [(Int32, String)] = []
         for p in 0..<partitions {
@@ -85,7 +85,7 @@ public struct CreateTopicsHandler: RequestHandler {
             failed.append((p, services.replicas.openFailure(topic, p) ?? "no log"))
         }
         guard let first = failed.first else { return }
-        _ = try? services.controller.deleteTopic(name: topic, deletionEnabled: true)
+        _ = try? await services.controller.deleteTopic(name: topic, deletionEnabled: true)
         services.logger.error("Creating topic \(topic) failed: \(failed.count) of \(partitions) partition logs could not be created (first: partition \(first.0): \(first.1)); the topic was removed again")
         throw ControllerError(56, "Could not create the logs of \(failed.count) of \(partitions) partitions "
             + "(partition \(first.0): \(first.1)); the topic was not created.")

@@ -35,7 +35,7 @@ public struct DeleteTopicsHandler: RequestHandler {
                 guard let name else {
                     throw ControllerError(ErrorCode.unknownTopicId.rawValue, "Topic id \(target.id) does not exist")
                 }
-                let id = try services.controller.deleteTopic(name: name, deletionEnabled: services.config.deleteTopicEnable)
+                let id = try await services.controller.deleteTopic(name: name, deletionEnabled: services.config.deleteTopicEnable)
                 if version >= 6 { result.name = name; result.topicId = id }
                 services.logger.info("Deleted topic \(name)")
             } catch let error as ControllerError {

@@ -32,7 +32,7 @@ public struct InitProducerIdHandler: RequestHandler {
             return response
         }
         do {
-            response.producerId = try services.producerIds.next()
+            response.producerId = try await services.producerIds.next()
             response.producerEpoch = 0
         } catch {
             services.logger.error("Could not allocate a producer id: \(error)")

@@ -39,9 +39,9 @@ public struct AlterConfigsHandler: RequestHandler {
                     configs[c.name] = v
                 }
                 if resource.resourceType == 2 {
-                    try alteration.replaceTopicConfigs(resource.resourceName, with: configs, validateOnly: request.validateOnly)
+                    try await alteration.replaceTopicConfigs(resource.resourceName, with: configs, validateOnly: request.validateOnly)
                 } else {
-                    try alteration.replaceBrokerConfigs(resource.resourceName, with: configs, validateOnly: request.validateOnly)
+                    try await alteration.replaceBrokerConfigs(resource.resourceName, with: configs, validateOnly: request.validateOnly)
                 }
             } catch {
                 result.errorCode = error.code

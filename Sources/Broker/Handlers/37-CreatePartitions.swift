@@ -31,7 +31,7 @@ public struct CreatePartitionsHandler: RequestHandler {
                     throw ControllerError(ErrorCode.invalidRequest.rawValue, "Duplicate topic in request: \(t.name)")
                 }
                 let before = Int32(services.metadata.image.topics[t.name]?.partitions.count ?? 0)
-                try services.controller.createPartitions(topic: t.name, totalCount: t.count,
+                try await services.controller.createPartitions(topic: t.name, totalCount: t.count,
                                                          assignments: t.assignments?.map(\.brokerIds),
                                                          validateOnly: request.validateOnly)
                 if !request.validateOnly {

@@ -68,7 +68,7 @@ public struct IncrementalAlterConfigsHandler: RequestHandler {
                             throw ControllerError(ErrorCode.invalidRequest.rawValue, "Unknown config operation \(op.configOperation)")
                         }
                     }
-                    try alteration.replaceTopicConfigs(resource.resourceName, with: configs, validateOnly: request.validateOnly)
+                    try await alteration.replaceTopicConfigs(resource.resourceName, with: configs, validateOnly: request.validateOnly)
                 case 4:
                     var configs = try alteration.currentBrokerConfigs(resource.resourceName)
                     for op in resource.configs {
@@ -97,7 +97,7 @@ public struct IncrementalAlterConfigsHandler: RequestHandler {
                             throw ControllerError(ErrorCode.invalidRequest.rawValue, "Unknown config operation \(op.configOperation)")
                         }
                     }
-                    try alteration.replaceBrokerConfigs(resource.resourceName, with: configs, validateOnly: request.validateOnly)
+                    try await alteration.replaceBrokerConfigs(resource.resourceName, with: configs, validateOnly: request.validateOnly)
                 default:
                     throw ControllerError(ErrorCode.invalidRequest.rawValue, "Unsupported resource type \(resource.resourceType)")
                 }

@@ -6,7 +6,7 @@ struct ConfigAlteration {
     let services: BrokerServices
 
     /// Applies `newConfigs` as the complete override set of topic `name`.
-    func replaceTopicConfigs(_ name: String, with newConfigs: [String: String], validateOnly: Bool) throws(ControllerError) {
+    func replaceTopicConfigs(_ name: String, with newConfigs: [String: String], validateOnly: Bool) async throws(ControllerError) {
         guard let topic = services.metadata.image.topics[name] else {
             throw ControllerError(ErrorCode.unknownTopicOrPartition.rawValue, "Topic \(name) does not exist")
         }
@@ -19,7 +19,7 @@ struct ConfigAlteration {
         for (k, v) in newConfigs.sorted(by: { $0.key < $1.key }) where topic.configs[k] != v { changes.append((k, v)) }
         for k in topic.configs.keys.sorted() where newConfigs[k] == nil { changes.append((k, nil)) }
         do {
-            try services.controller.alterConfigs(resourceType: 2, resourceName: name, changes: changes, validateOnly: validateOnly)
+            try await services.controller.alterConfigs(resourceType: 2, resourceName: name, changes: changes, validateOnly: validateOnly)
         } catch let e as ControllerError {
             throw e
         } catch {
@@ -55,7 +55,7 @@ struct ConfigAlteration {
     /// INVALID_REQUEST with Kafka's message, as Kafka's `ConfigAdminManager` answers. Nothing
     /// changes unless every key is accepted.
     func replaceBrokerConfigs(_ resourceName: String, with newConfigs: [String: String],
-                              validateOnly: Bool) throws(ControllerError) {
+                              validateOnly: Bool) async throws(ControllerError) {
         let current = try currentBrokerConfigs(resourceName)
         if let refusal = BrokerConfigKeys.validateDynamic(newConfigs, clusterDefault: resourceName.isEmpty) {
             throw ControllerError(ErrorCode.invalidRequest.rawValue, refusal)
@@ -70,7 +70,7 @@ struct ConfigAlteration {
         for (k, v) in newConfigs.sorted(by: { $0.key < $1.key }) where current[k] != v { changes.append((k, v)) }
         for k in current.keys.sorted() where newConfigs[k] == nil { changes.append((k, nil)) }
         do {
-            try services.controller.alterConfigs(resourceType: 4, resourceName: resourceName, changes: changes,
+            try await services.controller.alterConfigs(resourceType: 4, resourceName: resourceName, changes: changes,
                                                  validateOnly: validateOnly)
         } catch let e as ControllerError {
             throw e

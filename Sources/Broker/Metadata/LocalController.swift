@@ -73,6 +73,7 @@ public enum TopicName {
 public final class LocalController: Sendable {
     public let store: MetadataStore
     private let lock = Mutex<Void>(())
+    private let serial = AsyncSerialLock()
     private let nextRandom: @Sendable () -> UInt64
     /// Producer ids are handed out in blocks so that only one record per block is written.
     public static let producerIdBlockSize: Int64 = 1000
@@ -105,10 +106,40 @@ public final class LocalController: Sendable {
 
     /// Registers (or re-registers) a broker. A single node registers itself at start-up.
     public func registerBroker(_ registration: BrokerRegistration) throws {
-        try lock.withLock { _ in
-            if store.image.brokers[registration.id] != registration {
-                try store.commit([.registerBroker(registration)])
-            }
+        try perform { image in (image.brokers[registration.id] != registration ? [.registerBroker(registration)] : [], ()) }
+    }
+
+    public func registerBroker(_ registration: BrokerRegistration) async throws {
+        try await perform { image in (image.brokers[registration.id] != registration ? [.registerBroker(registration)] : [], ()) }
+    }
+
+    // MARK: Serialising operations
+
+    /// Runs one controller operation: `plan` validates against the current image and returns
+    /// the records to commit and the answer. Synchronous: for a store that commits locally
+    /// (tests, tools); a log-backed store refuses it.
+    private func perform<T>(_ plan: (MetadataImage) throws -> (records: [MetadataRecord], result: T)) throws -> T {
+        try lock.withLock { _ throws -> T in
+            let (records, result) = try plan(store.image)
+            if !records.isEmpty { try store.commit(records) }
+            return result
+        }
+    }
+
+    /// The same through the metadata log: one operation in flight at a time (``serial``), and
+    /// the next one validates only after the previous one's records are committed and applied,
+    /// so validation always sees every earlier change (two CreateTopics of one name cannot both
+    /// pass). Waiting happens off the lock: no thread is blocked.
+    private func perform<T: Sendable>(_ plan: @Sendable (MetadataImage) throws -> (records: [MetadataRecord], result: T)) async throws -> T {
+        await serial.lock()
+        do {
+            let (records, result) = try plan(store.image)
+            if !records.isEmpty { try await store.commitAsync(records) }
+            await serial.unlock()
+            return result
+        } catch {
+            await serial.unlock()
+            throw error
         }
     }
 
@@ -138,126 +169,175 @@ public final class LocalController: Sendable {
     public func createTopic(name: String, numPartitions: Int32, replicationFactor: Int16,
                             assignments: [Int32: [Int32]] = [:], configs: [String: String] = [:],
                             validateOnly: Bool = false) throws -> CreatedTopic {
-        try lock.withLock { _ throws -> CreatedTopic in
-            let image = store.image
-            try TopicName.validate(name)
-            // Kafka's ControllerApis.createTopics drops this name and answers
-            // TOPIC_AUTHORIZATION_FAILED (29) for it; the message here says why.
-            if name == TopicName.clusterMetadataTopic {
-                throw ControllerError(29, "Topic \(name) is the cluster metadata log and cannot be created as a regular topic")
-            }
-            if image.topics[name] != nil { throw ControllerError.topicExists(name) }
-            let key = TopicName.collisionKey(name)
-            if let other = image.topics.keys.first(where: { TopicName.collisionKey($0) == key }) {
-                throw ControllerError.invalidTopic("Topic '\(name)' collides with existing topic: \(other)")
-            }
-            for (k, v) in configs {
-                do { try TopicConfigKeys.validate(k, v) } catch { throw ControllerError.invalidConfig("\(error)") }
-            }
-            let replicaSets: [[Int32]]
-            if !assignments.isEmpty {
-                guard numPartitions == -1 && replicationFactor == -1 else {
-                    throw ControllerError.invalidRequest("Both numPartitions or replicationFactor and replicasAssignments were set. Both cannot be used at the same time.")
-                }
-                replicaSets = try checkedAssignments(assignments, firstPartition: 0, image: image, expectedRF: nil)
-            } else {
-                guard numPartitions >= 1 else {
-                    throw ControllerError.invalidPartitions("Number of partitions was set to an invalid non-positive value.")
-                }
-                guard replicationFactor >= 1 else {
-                    throw ControllerError.invalidReplicationFactor("Replication factor must be larger than 0.")
-                }
-                replicaSets = try placeReplicas(count: Int(numPartitions), firstPartition: 0,
-                                                replicationFactor: Int(replicationFactor), image: image)
-            }
-            try checkPartitionLimit(adding: replicaSets, image: image)
-            let id = TopicID.random(nextRandom)
-            let created = CreatedTopic(id: id, numPartitions: Int32(replicaSets.count),
-                                       replicationFactor: Int16(replicaSets.first?.count ?? 0), configs: configs)
-            if validateOnly { return created }
-            var records: [MetadataRecord] = [.topic(name: name, id: id)]
-            for (k, v) in configs.sorted(by: { $0.key < $1.key }) {
-                records.append(.config(resourceType: 2, resourceName: name, name: k, value: v))
-            }
-            for (p, replicas) in replicaSets.enumerated() {
-                records.append(.partition(topicID: id, PartitionRegistration(
-                    partition: Int32(p), replicas: replicas, isr: Self.initialIsr(replicas, image), leader: replicas[0],
-                    leaderEpoch: 0, partitionEpoch: 0)))
-            }
-            try store.commit(records)
-            return created
+        try perform { image in
+            try self.planCreateTopic(image: image, name: name, numPartitions: numPartitions, replicationFactor: replicationFactor,
+                                     assignments: assignments, configs: configs, validateOnly: validateOnly)
         }
+    }
+
+    public func createTopic(name: String, numPartitions: Int32, replicationFactor: Int16,
+                            assignments: [Int32: [Int32]] = [:], configs: [String: String] = [:],
+                            validateOnly: Bool = false) async throws -> CreatedTopic {
+        try await perform { image in
+            try self.planCreateTopic(image: image, name: name, numPartitions: numPartitions, replicationFactor: replicationFactor,
+                                     assignments: assignments, configs: configs, validateOnly: validateOnly)
+        }
+    }
+
+    private func planCreateTopic(image: MetadataImage, name: String, numPartitions: Int32, replicationFactor: Int16,
+                                 assignments: [Int32: [Int32]], configs: [String: String],
+                                 validateOnly: Bool) throws -> (records: [MetadataRecord], result: CreatedTopic) {
+        try TopicName.validate(name)
+        // Kafka's ControllerApis.createTopics drops this name and answers
+        // TOPIC_AUTHORIZATION_FAILED (29) for it; the message here says why.
+        if name == TopicName.clusterMetadataTopic {
+            throw ControllerError(29, "Topic \(name) is the cluster metadata log and cannot be created as a regular topic")
+        }
+        if image.topics[name] != nil { throw ControllerError.topicExists(name) }
+        let key = TopicName.collisionKey(name)
+        if let other = image.topics.keys.first(where: { TopicName.collisionKey($0) == key }) {
+            throw ControllerError.invalidTopic("Topic '\(name)' collides with existing topic: \(other)")
+        }
+        for (k, v) in configs {
+            do { try TopicConfigKeys.validate(k, v) } catch { throw ControllerError.invalidConfig("\(error)") }
+        }
+        let replicaSets: [[Int32]]
+        if !assignments.isEmpty {
+            guard numPartitions == -1 && replicationFactor == -1 else {
+                throw ControllerError.invalidRequest("Both numPartitions or replicationFactor and replicasAssignments were set. Both cannot be used at the same time.")
+            }
+            replicaSets = try checkedAssignments(assignments, firstPartition: 0, image: image, expectedRF: nil)
+        } else {
+            guard numPartitions >= 1 else {
+                throw ControllerError.invalidPartitions("Number of partitions was set to an invalid non-positive value.")
+            }
+            guard replicationFactor >= 1 else {
+                throw ControllerError.invalidReplicationFactor("Replication factor must be larger than 0.")
+            }
+            replicaSets = try placeReplicas(count: Int(numPartitions), firstPartition: 0,
+                                            replicationFactor: Int(replicationFactor), image: image)
+        }
+        try checkPartitionLimit(adding: replicaSets, image: image)
+        let id = TopicID.random(nextRandom)
+        let created = CreatedTopic(id: id, numPartitions: Int32(replicaSets.count),
+                                   replicationFactor: Int16(replicaSets.first?.count ?? 0), configs: configs)
+        if validateOnly { return ([], created) }
+        var records: [MetadataRecord] = [.topic(name: name, id: id)]
+        for (k, v) in configs.sorted(by: { $0.key < $1.key }) {
+            records.append(.config(resourceType: 2, resourceName: name, name: k, value: v))
+        }
+        for (p, replicas) in replicaSets.enumerated() {
+            records.append(.partition(topicID: id, PartitionRegistration(
+                partition: Int32(p), replicas: replicas, isr: Self.initialIsr(replicas, image), leader: replicas[0],
+                leaderEpoch: 0, partitionEpoch: 0)))
+        }
+        return (records, created)
     }
 
     /// Deletes a topic by name.
     public func deleteTopic(name: String, deletionEnabled: Bool) throws -> TopicID {
-        try lock.withLock { _ throws -> TopicID in
-            guard deletionEnabled else { throw ControllerError.deletionDisabled() }
-            if let refusal = TopicName.deletionRefusal(name) { throw refusal }
-            guard let topic = store.image.topics[name] else { throw ControllerError.unknownTopic(name) }
-            try store.commit([.removeTopic(topic.id)])
-            return topic.id
-        }
+        try perform { image in try Self.planDeleteTopic(image: image, name: name, deletionEnabled: deletionEnabled) }
+    }
+
+    public func deleteTopic(name: String, deletionEnabled: Bool) async throws -> TopicID {
+        try await perform { image in try Self.planDeleteTopic(image: image, name: name, deletionEnabled: deletionEnabled) }
+    }
+
+    private static func planDeleteTopic(image: MetadataImage, name: String, deletionEnabled: Bool) throws -> (records: [MetadataRecord], result: TopicID) {
+        guard deletionEnabled else { throw ControllerError.deletionDisabled() }
+        if let refusal = TopicName.deletionRefusal(name) { throw refusal }
+        guard let topic = image.topics[name] else { throw ControllerError.unknownTopic(name) }
+        return ([.removeTopic(topic.id)], topic.id)
     }
 
     /// Grows a topic to `totalCount` partitions.
     public func createPartitions(topic name: String, totalCount: Int32, assignments: [[Int32]]?,
                                  validateOnly: Bool) throws {
-        try lock.withLock { _ throws in
-            let image = store.image
-            guard let topic = image.topics[name] else { throw ControllerError.unknownTopic(name) }
-            let current = Int32(topic.partitions.count)
-            guard totalCount > current else {
-                throw ControllerError.invalidPartitions(totalCount == current
-                    ? "Topic already has \(current) partitions."
-                    : "Topic currently has \(current) partitions, which is higher than the requested \(totalCount).")
-            }
-            let rf = topic.partitions.first?.replicas.count ?? 1
-            let replicaSets: [[Int32]]
-            if let assignments {
-                guard assignments.count == Int(totalCount - current) else {
-                    throw ControllerError.invalidReplicaAssignment(
-                        "Attempted to add \(totalCount - current) additional partition(s), but only \(assignments.count) assignment(s) were specified.")
-                }
-                var dict: [Int32: [Int32]] = [:]
-                for (i, a) in assignments.enumerated() { dict[current + Int32(i)] = a }
-                replicaSets = try checkedAssignments(dict, firstPartition: current, image: image, expectedRF: rf)
-            } else {
-                replicaSets = try placeReplicas(count: Int(totalCount - current), firstPartition: Int(current),
-                                                replicationFactor: rf, existing: topic.partitions.map(\.replicas), image: image)
-            }
-            try checkPartitionLimit(adding: replicaSets, image: image)
-            if validateOnly { return }
-            let records = replicaSets.enumerated().map { i, replicas in
-                MetadataRecord.partition(topicID: topic.id, PartitionRegistration(
-                    partition: current + Int32(i), replicas: replicas, isr: Self.initialIsr(replicas, image), leader: replicas[0],
-                    leaderEpoch: 0, partitionEpoch: 0))
-            }
-            try store.commit(records)
+        try perform { image in
+            try self.planCreatePartitions(image: image, name: name, totalCount: totalCount, assignments: assignments, validateOnly: validateOnly)
         }
+    }
+
+    public func createPartitions(topic name: String, totalCount: Int32, assignments: [[Int32]]?,
+                                 validateOnly: Bool) async throws {
+        try await perform { image in
+            try self.planCreatePartitions(image: image, name: name, totalCount: totalCount, assignments: assignments, validateOnly: validateOnly)
+        }
+    }
+
+    private func planCreatePartitions(image: MetadataImage, name: String, totalCount: Int32, assignments: [[Int32]]?,
+                                      validateOnly: Bool) throws -> (records: [MetadataRecord], result: Void) {
+        guard let topic = image.topics[name] else { throw ControllerError.unknownTopic(name) }
+        let current = Int32(topic.partitions.count)
+        guard totalCount > current else {
+            throw ControllerError.invalidPartitions(totalCount == current
+                ? "Topic already has \(current) partitions."
+                : "Topic currently has \(current) partitions, which is higher than the requested \(totalCount).")
+        }
+        let rf = topic.partitions.first?.replicas.count ?? 1
+        let replicaSets: [[Int32]]
+        if let assignments {
+            guard assignments.count == Int(totalCount - current) else {
+                throw ControllerError.invalidReplicaAssignment(
+                    "Attempted to add \(totalCount - current) additional partition(s), but only \(assignments.count) assignment(s) were specified.")
+            }
+            var dict: [Int32: [Int32]] = [:]
+            for (i, a) in assignments.enumerated() { dict[current + Int32(i)] = a }
+            replicaSets = try checkedAssignments(dict, firstPartition: current, image: image, expectedRF: rf)
+        } else {
+            replicaSets = try placeReplicas(count: Int(totalCount - current), firstPartition: Int(current),
+                                            replicationFactor: rf, existing: topic.partitions.map(\.replicas), image: image)
+        }
+        try checkPartitionLimit(adding: replicaSets, image: image)
+        if validateOnly { return ([], ()) }
+        let records = replicaSets.enumerated().map { i, replicas in
+            MetadataRecord.partition(topicID: topic.id, PartitionRegistration(
+                partition: current + Int32(i), replicas: replicas, isr: Self.initialIsr(replicas, image), leader: replicas[0],
+                leaderEpoch: 0, partitionEpoch: 0))
+        }
+        return (records, ())
     }
 
     /// Sets (value non-nil) or removes (nil) configs of a topic (type 2) or broker (type 4).
     public func alterConfigs(resourceType: Int8, resourceName: String, changes: [(String, String?)],
                              validateOnly: Bool) throws {
-        try lock.withLock { _ throws in
-            if resourceType == 2, store.image.topics[resourceName] == nil {
-                throw ControllerError.unknownTopic(resourceName)
-            }
-            let records = changes.map { MetadataRecord.config(resourceType: resourceType, resourceName: resourceName,
-                                                              name: $0.0, value: $0.1) }
-            if !validateOnly { try store.commit(records) }
+        let changes = changes.map { ConfigChange(name: $0.0, value: $0.1) }
+        try perform { image in try Self.planAlterConfigs(image: image, resourceType: resourceType, resourceName: resourceName,
+                                                          changes: changes, validateOnly: validateOnly) }
+    }
+
+    public func alterConfigs(resourceType: Int8, resourceName: String, changes: [(String, String?)],
+                             validateOnly: Bool) async throws {
+        let changes = changes.map { ConfigChange(name: $0.0, value: $0.1) }
+        try await perform { image in try Self.planAlterConfigs(image: image, resourceType: resourceType, resourceName: resourceName,
+                                                                changes: changes, validateOnly: validateOnly) }
+    }
+
+    private struct ConfigChange: Sendable { var name: String; var value: String? }
+
+    private static func planAlterConfigs(image: MetadataImage, resourceType: Int8, resourceName: String, changes: [ConfigChange],
+                                         validateOnly: Bool) throws -> (records: [MetadataRecord], result: Void) {
+        if resourceType == 2, image.topics[resourceName] == nil {
+            throw ControllerError.unknownTopic(resourceName)
         }
+        let records = changes.map { MetadataRecord.config(resourceType: resourceType, resourceName: resourceName,
+                                                          name: $0.name, value: $0.value) }
+        return (validateOnly ? [] : records, ())
     }
 
     /// Reserves a block of producer ids and returns its first id. The block is committed before
     /// any id in it is used, so ids stay unique across restarts.
     public func allocateProducerIdBlock() throws -> ClosedRange<Int64> {
-        try lock.withLock { _ throws -> ClosedRange<Int64> in
-            let start = store.image.nextProducerId
-            try store.commit([.producerIds(nextProducerId: start + Self.producerIdBlockSize)])
-            return start...(start + Self.producerIdBlockSize - 1)
-        }
+        try perform(Self.planProducerIdBlock)
+    }
+
+    public func allocateProducerIdBlock() async throws -> ClosedRange<Int64> {
+        try await perform(Self.planProducerIdBlock)
+    }
+
+    @Sendable private static func planProducerIdBlock(image: MetadataImage) -> (records: [MetadataRecord], result: ClosedRange<Int64>) {
+        let start = image.nextProducerId
+        return ([.producerIds(nextProducerId: start + producerIdBlockSize)], start...(start + producerIdBlockSize - 1))
     }
 
     /// Kafka's striped, rack-aware placement over the usable brokers
@@ -311,4 +391,20 @@ public final class LocalController: Sendable {
 struct ClosureRandomSource: RandomNumberGenerator {
     let draw: () -> UInt64
     mutating func next() -> UInt64 { draw() }
+}
+
+/// A FIFO lock for async code: waiting suspends the task instead of blocking a thread, so a
+/// controller operation can hold it across the quorum round trip.
+actor AsyncSerialLock {
+    private var locked = false
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+
+    func lock() async {
+        guard locked else { locked = true; return }
+        await withCheckedContinuation { waiters.append($0) }
+    }
+
+    func unlock() {
+        if waiters.isEmpty { locked = false } else { waiters.removeFirst().resume() }
+    }
 }

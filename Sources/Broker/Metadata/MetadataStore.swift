@@ -21,6 +21,9 @@ public final class MetadataStore: Sendable {
     /// Serialises commits so listeners see changes in commit order.
     private let commitLock = Mutex<Void>(())
     private let path: String?
+    /// Set when the metadata lives in the replicated log: commits go through it (async), and
+    /// the image changes only when the follower applies committed batches.
+    private let follower = Mutex<MetadataLogFollower?>(nil)
 
     /// An in-memory store (tests) or one persisted at `path`.
     public init(image: MetadataImage, path: String?) {
@@ -54,12 +57,44 @@ public final class MetadataStore: Sendable {
         listeners.withLock { $0.append(listener) }
     }
 
+    /// Wires the store to the metadata log (called once by ``MetadataLogFollower``).
+    func attach(_ follower: MetadataLogFollower) {
+        self.follower.withLock { $0 = follower }
+    }
+
+    /// Whether commits go through the replicated metadata log.
+    public var isLogBacked: Bool { follower.withLock { $0 != nil } }
+
+    /// The follower applied committed records: swap the image and notify listeners, in commit
+    /// order (only the follower's single applier task calls this).
+    func publish(old: MetadataImage, new: MetadataImage) {
+        commitLock.withLock { _ in
+            state.withLock { $0 = new }
+            if old != new { for l in listeners.withLock({ $0 }) { l(old, new) } }
+        }
+    }
+
+    /// Commits `records`: through the metadata log when the store is log-backed (returns once
+    /// they are committed and applied here), else as ``commit(_:)``.
+    public func commitAsync(_ records: [MetadataRecord]) async throws {
+        if let follower = follower.withLock({ $0 }) {
+            try await follower.commit(records)
+        } else {
+            try commit(records)
+        }
+    }
+
     /// Applies `records` atomically, persists the result, then notifies listeners.
     /// If persisting fails the image is left unchanged and a ``ControllerError`` with
     /// KAFKA_STORAGE_ERROR (56) is thrown.
     @discardableResult
     public func commit(_ records: [MetadataRecord]) throws -> MetadataImage {
         guard !records.isEmpty else { return image }
+        if isLogBacked {
+            // Only the async path may wait for the quorum; a synchronous commit here would
+            // change the image without the log, which is exactly what must never happen.
+            throw ControllerError(56, "The metadata is replicated: commit through the metadata log (commitAsync)")
+        }
         return try commitLock.withLock { _ in
             let old = state.withLock { $0 }
             var new = old

@@ -21,14 +21,14 @@ public final class ConsumerOffsetsLogStore: GroupLogStore {
     private let services: BrokerServices
 
     /// Creates `__consumer_offsets` if missing and returns a store over it.
-    public init(services: BrokerServices) throws {
+    public init(services: BrokerServices) async throws {
         self.services = services
         let config = services.config
         if let existing = services.metadata.image.topics[Self.topic] {
             partitionCount = Int32(existing.partitions.count)
         } else {
             let live = Int16(max(1, services.metadata.image.liveBrokers.count))
-            let created = try services.controller.createTopic(
+            let created = try await services.controller.createTopic(
                 name: Self.topic, numPartitions: config.offsetsTopicNumPartitions,
                 replicationFactor: min(config.offsetsTopicReplicationFactor, live),
                 configs: ["cleanup.policy": "compact", "segment.bytes": String(config.offsetsTopicSegmentBytes),

@@ -3,13 +3,15 @@ import Logging
 import LogStorage
 import NIOCore
 import NIOPosix
+import Quorum
 import Synchronization
 
 /// One Samsa broker process: configuration, log directories, metadata, the replica manager,
 /// the handler registry and one ``KafkaServer`` per listener, wired together.
 ///
 /// Start-up order matters for crash safety: meta.properties is checked first (a disk from
-/// another cluster or node is refused), then the metadata image is loaded, then the logs are
+/// another cluster or node is refused), then the metadata image is rebuilt from the metadata log
+/// (`__cluster_metadata-0`: latest snapshot + committed records after it), then the logs are
 /// opened (LogStorage recovers anything past its recovery point), then partitions are hosted
 /// (producer state rebuilt from the logs), and only then do listeners accept connections.
 /// ``shutdown()`` reverses it: stop accepting, close connections, flush every log, write the
@@ -30,6 +32,11 @@ public final class KafkaBroker: Sendable {
     private let logger: Logger
     private let boundAddresses = Mutex<[SocketAddress]>([])
     private let shutdownTask = Mutex<Task<Void, Never>?>(nil)
+    /// The metadata log (a single voter of `__cluster_metadata-0`) and the task that applies
+    /// its commits to the metadata store.
+    public let quorum: QuorumHost
+    public let metadataFollower: MetadataLogFollower
+    private let followerTask: Task<Void, Never>
     /// Whether ``run()`` started and whether it returned: the event loops may only be shut
     /// down after every connection task has finished with its channel.
     private let runState = Mutex<(started: Bool, finished: Bool)>((false, false))
@@ -43,9 +50,12 @@ public final class KafkaBroker: Sendable {
     ///
     /// - Parameter logFileSystem: where partition logs live (tests inject a
     ///   `SimulatedFileSystem` to fail opens or fill the disk); the small files
-    ///   (`meta.properties`, `samsa-metadata.json`, `.lock`) always use the real disk.
+    ///   (`meta.properties`, `.lock`) always use the real disk.
+    /// - Parameter metadataFileSystem: where the metadata log and its snapshots live
+    ///   (`metadata.log.dir`, else the first log dir, `/__cluster_metadata-0`).
     public init(config: BrokerConfig, logger: Logger, clock: any BrokerClock = SystemBrokerClock(),
-                logFileSystem: any FileSystem = POSIXFileSystem()) throws {
+                logFileSystem: any FileSystem = POSIXFileSystem(),
+                metadataFileSystem: any FileSystem = POSIXFileSystem()) async throws {
         self.config = config
         self.logger = logger
         // Descriptors: raise the soft limit to the hard one (what most servers do; the default
@@ -63,10 +73,54 @@ public final class KafkaBroker: Sendable {
         let clusterId = try MetaProperties.ensure(logDirs: config.logDirs, nodeId: config.nodeId,
                                                   configuredClusterId: config.clusterId,
                                                   random: { KafkaUUID.random(using: &rng) })
-        let imageExisted = fileExists(config.logDirs[0] + "/" + MetadataStore.fileName)
-        let store = try MetadataStore.open(directory: config.logDirs[0], clusterId: clusterId, nodeId: config.nodeId)
+        // The metadata log: Kafka's rule, metadata.log.dir else the first log dir. A single
+        // node is the only voter of its quorum, so it leads at once and commits on its own
+        // flush (the embedded default; a multi-node quorum is configured through KRaftSettings).
+        let metadataRoot = config.metadataLogDir
+        let metadataDir = metadataRoot + "/" + LogManager.metadataLogDirectoryName
+        let jsonImage = config.logDirs[0] + "/" + MetadataStore.fileName
+        let imageExisted = fileExists(jsonImage) || metadataFileSystem.isDirectory(metadataDir)
+        let properties = config.explicitValues
+        let snapshotPolicy = MetadataSnapshotPolicy(
+            maxBytesBetweenSnapshots: properties["metadata.log.max.record.bytes.between.snapshots"].flatMap { Int64($0) } ?? 20 * 1024 * 1024,
+            maxIntervalMs: properties["metadata.log.max.snapshot.interval.ms"].flatMap { Int64($0) } ?? 3_600_000)
+        try metadataFileSystem.createDirectory(metadataDir)
+        var quorumConfig = config.kraft.quorumConfig(clusterId: clusterId)
+        // Kafka's stock single node names itself only in controller.quorum.bootstrap.servers
+        // (formatted --standalone): it is then the only voter.
+        if quorumConfig.voters.isEmpty { quorumConfig.voters = [config.nodeId] }
+        let quorum = try QuorumHost(nodeId: config.nodeId, config: quorumConfig,
+                                    directory: metadataDir, fileSystem: metadataFileSystem, clock: SystemLogClock(),
+                                    transport: nil, logger: logger)
+        let follower: MetadataLogFollower
+        do {
+            follower = try await MetadataLogFollower.open(log: quorum, directory: metadataDir, fileSystem: metadataFileSystem,
+                                                          clusterId: clusterId, nodeId: config.nodeId, policy: snapshotPolicy,
+                                                          clock: { clock.nowMs() }, logger: logger)
+        } catch {
+            await quorum.shutdown()
+            throw error
+        }
+        await quorum.start()
+        let followerTask = Task { await follower.run() }
+        self.quorum = quorum
+        self.metadataFollower = follower
+        self.followerTask = followerTask
+        let store = follower.store
         let controller = LocalController(store: store, random: { UInt64.random(in: .min ... .max) },
                                          maxBrokerPartitions: config.maxBrokerPartitions)
+        do {
+            // An image persisted as JSON by an earlier release becomes the log's first records.
+            try await follower.migrateJSONImage(at: jsonImage, clusterId: clusterId)
+            // A new cluster: the bootstrap records (metadata.version) of `samsa storage format`,
+            // or the same defaults for the embedded single node, which is never formatted.
+            try await follower.bootstrapIfEmpty(bootstrapFile: metadataRoot + "/" + KRaftStorage.bootstrapFileName,
+                                                defaults: KRaftStorage.bootstrapRecords)
+        } catch {
+            follower.stop()
+            await quorum.shutdown()
+            throw error
+        }
         let registration = BrokerRegistration(
             id: config.nodeId,
             endpoints: config.advertisedListeners.map {
@@ -74,7 +128,7 @@ public final class KafkaBroker: Sendable {
                                port: Int32($0.port), securityProtocol: config.listenerSecurityProtocols[$0.name]?.id ?? 0)
             },
             rack: config.rack, fenced: false)
-        try controller.registerBroker(registration)
+        try await controller.registerBroker(registration)
 
         var managerConfig = LogManagerConfig(logDirs: config.logDirs, defaultLogConfig: LogConfig())
         managerConfig.flushCheckIntervalMs = min(config.logFlushSchedulerIntervalMs, 1000)
@@ -108,6 +162,7 @@ public final class KafkaBroker: Sendable {
             // name and reason. Deleting it as "stray" (it is not hosted) would lose its data.
             for (tp, reason) in notHosted.prefix(20) { logger.critical("Could not load log \(tp): \(reason)") }
             try? logManager.shutdown(writeCleanShutdownMarker: false)
+            await Self.stopMetadata(follower, followerTask, quorum)
             throw BrokerStartupError.logsNotLoaded(count: notHosted.count, first: "\(notHosted[0].0)", reason: notHosted[0].1)
         }
         store.addListener { old, new in replicas.apply(old: old, new: new) }
@@ -115,9 +170,10 @@ public final class KafkaBroker: Sendable {
         // topic was deleted: refuse to start rather than treat all the data as stray.
         if !imageExisted, let tp = logManager.topicPartitions.first {
             try? logManager.shutdown()
+            await Self.stopMetadata(follower, followerTask, quorum)
             throw MetadataStoreError.corrupt(
-                path: config.logDirs[0] + "/" + MetadataStore.fileName,
-                reason: "missing, but partition logs exist (e.g. \(tp)); restore it or move the logs away")
+                path: metadataDir,
+                reason: "missing (and no \(MetadataStore.fileName)), but partition logs exist (e.g. \(tp)); restore it or move the logs away")
         }
         // Logs on disk for partitions the image no longer assigns here (a topic deleted while
         // the broker was down mid-deletion) are removed, as Kafka's log manager does.
@@ -133,7 +189,7 @@ public final class KafkaBroker: Sendable {
                                   clock: clock, logger: logger, metrics: metrics)
         var registry = HandlerRegistry(logger: logger)
         KafkaBrokerHandlers.register(into: &registry, services: services)
-        coordinator = try Self.makeGroupCoordinator(services: services, logger: logger)
+        coordinator = try await Self.makeGroupCoordinator(services: services, logger: logger)
         registerGroupHandlers(into: &registry, coordinator: coordinator)
         // Committed offsets of a deleted topic are dropped (Kafka's onPartitionsDeleted), so a
         // topic re-created under the same name does not inherit them.
@@ -174,6 +230,15 @@ public final class KafkaBroker: Sendable {
             self.logger.critical("Stopping the broker: \(reason)")
             Task { await self.shutdown() }
         }
+        // A metadata log that stopped (a disk error under __cluster_metadata-0) cannot commit
+        // any admin change again: stop, as Kafka's process exits when its raft thread dies.
+        quorum.addFailureListener { [weak self] failure in
+            guard let self else { return }
+            let reason = "the metadata log failed: \(failure)"
+            self.storageFailure.withLock { $0 = $0 ?? reason }
+            self.logger.critical("Stopping the broker: \(reason)")
+            Task { await self.shutdown() }
+        }
     }
 
     /// Why the broker stops (or stopped) after a storage failure, nil if none happened: the
@@ -185,13 +250,20 @@ public final class KafkaBroker: Sendable {
         return offline.isEmpty ? nil : "log director\(offline.count == 1 ? "y" : "ies") \(offline.joined(separator: ", ")) failed"
     }
 
+    /// Stops applying metadata commits, then shuts the quorum host down.
+    private static func stopMetadata(_ follower: MetadataLogFollower, _ task: Task<Void, Never>, _ quorum: QuorumHost) async {
+        follower.stop()
+        await task.value
+        await quorum.shutdown()
+    }
+
     private static func describeLimit(_ n: Int) -> String { n == Int.max ? "unlimited" : String(n) }
 
     /// The classic group coordinator over `__consumer_offsets` (created here on first start),
     /// with this broker as coordinator of every group.
-    static func makeGroupCoordinator(services: BrokerServices, logger: Logger) throws -> GroupCoordinator {
+    static func makeGroupCoordinator(services: BrokerServices, logger: Logger) async throws -> GroupCoordinator {
         let config = services.config
-        let store = try ConsumerOffsetsLogStore(services: services)
+        let store = try await ConsumerOffsetsLogStore(services: services)
         let groupConfig = GroupCoordinatorConfig(
             groupMinSessionTimeoutMs: config.groupMinSessionTimeoutMs,
             groupMaxSessionTimeoutMs: config.groupMaxSessionTimeoutMs,
@@ -274,6 +346,9 @@ public final class KafkaBroker: Sendable {
             waitedMs += 10
         }
         if waitedMs >= 10_000 { logger.warning("Connections still busy after 10 s; closing the logs anyway") }
+        // The metadata log after every request is answered and before the logs close: a
+        // single voter resigns and closes its log.
+        await Self.stopMetadata(metadataFollower, followerTask, quorum)
         let failed = storageFailureReason
         var clean = failed == nil
         if clean { services.replicas.flushAll() }
