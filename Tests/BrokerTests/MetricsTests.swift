@@ -168,10 +168,10 @@ final class MetricsTests: XCTestCase {
     }
 
     func testEndpointServesCountersThatMoveWithRealRequestsAndAnswers503DuringShutdown() async throws {
-        let broker = try KafkaBroker(config: config(), logger: Logger(label: "test"))
+        let broker = try await KafkaBroker(config: config(), logger: Logger(label: "test"))
         try await broker.bind()
         let port = try XCTUnwrap(broker.metricsAddress?.port)
-        _ = try broker.services.controller.createTopic(name: "m", numPartitions: 2, replicationFactor: 1)
+        _ = try await broker.services.controller.createTopic(name: "m", numPartitions: 2, replicationFactor: 1)
         // A Produce through the broker's own dispatcher (the socket path is Tests/interop/test_metrics.py's).
         let records = try BrokerHarness.batch(["a", "b", "c"], timestamp: Int64(Date().timeIntervalSince1970 * 1000))
         var request = ProduceRequest()
@@ -203,12 +203,12 @@ final class MetricsTests: XCTestCase {
     }
 
     func testAMetricsPortInUseIsAOneLineStartupError() async throws {
-        let first = try KafkaBroker(config: config(), logger: Logger(label: "test"))
+        let first = try await KafkaBroker(config: config(), logger: Logger(label: "test"))
         try await first.bind()
         let port = try XCTUnwrap(first.metricsAddress?.port)
         let otherDir = dir + "-2"
         defer { try? FileManager.default.removeItem(atPath: otherDir) }
-        let second = try KafkaBroker(config: BrokerConfig(properties: PropertiesFile(parsing:
+        let second = try await KafkaBroker(config: BrokerConfig(properties: PropertiesFile(parsing:
             "listeners=PLAINTEXT://127.0.0.1:0\nlog.dirs=\(otherDir)\noffsets.topic.num.partitions=1\nmetrics.listener=http://127.0.0.1:\(port)\n")),
             logger: Logger(label: "test"))
         do {
