@@ -170,6 +170,24 @@ final class MetadataLogFollowerTests: XCTestCase {
         }
     }
 
+    /// The broker-lifecycle path: the offset handed to the computation is the real offset of
+    /// the first record appended (a broker epoch is its RegisterBrokerRecord's offset).
+    func testCommitComputedAsyncSeesTheRealNextOffset() async throws {
+        let node = try await open(SimulatedFileSystem())
+        for id in Int32(1)...3 {
+            let epoch = try await node.controller.commitComputedAsync { image, offset -> ([MetadataRecord], Int64) in
+                ([.registerBroker(BrokerRegistration(id: id, endpoints: [], rack: nil, fenced: true, epoch: offset))], offset)
+            }
+            let bytes = try await node.host.readCommitted(from: epoch, maxBytes: 1 << 20)
+            let batch = try XCTUnwrap(RecordBatch.decodeAll(from: bytes).batches.first)
+            XCTAssertEqual(batch.baseOffset, epoch)
+            XCTAssertEqual(try MetadataRecordCodec.decode(XCTUnwrap(batch.records.first?.value)),
+                           .registerBroker(BrokerRegistration(id: id, endpoints: [], rack: nil, fenced: true, epoch: epoch)))
+            XCTAssertEqual(node.follower.store.image.brokers[id]?.epoch, epoch)
+        }
+        await node.stop()
+    }
+
     /// A formatted node's bootstrap.checkpoint becomes the log's first records, once.
     func testBootstrapRecordsAreCommittedIntoAnEmptyLogOnly() async throws {
         let fs = SimulatedFileSystem()

@@ -157,6 +157,27 @@ public final class LocalController: Sendable {
         }
     }
 
+    /// ``commitComputed(_:)`` for a log-backed store (the broker's): `body` gets the committed
+    /// image and the offset its first record will get in `__cluster_metadata-0`, and its records
+    /// are proposed, committed and applied before this returns. Serialised with every other
+    /// controller operation, so no write comes between the offset read and the append (the
+    /// controller is the only writer while it leads; its epoch's LeaderChange batch is
+    /// committed before it serves). Without a log it is ``commitComputed(_:)``.
+    public func commitComputedAsync<R>(_ body: (MetadataImage, Int64) throws -> ([MetadataRecord], R)) async throws -> R {
+        guard store.isLogBacked else { return try commitComputed(body) }
+        await serial.lock()
+        do {
+            let image = store.image
+            let (records, result) = try body(image, store.nextWriteOffset)
+            if !records.isEmpty { try await store.commitAsync(records) }
+            await serial.unlock()
+            return result
+        } catch {
+            await serial.unlock()
+            throw error
+        }
+    }
+
     /// What a successful (or validate-only) topic creation yields.
     public struct CreatedTopic: Sendable, Equatable {
         public var id: TopicID

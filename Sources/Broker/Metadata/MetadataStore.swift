@@ -62,6 +62,12 @@ public final class MetadataStore: Sendable {
         self.follower.withLock { $0 = follower }
     }
 
+    /// The offset the next committed record will get: the metadata log's next offset to apply
+    /// (everything below it is applied), or for a log-less store the records applied so far.
+    public var nextWriteOffset: Int64 {
+        follower.withLock { $0 }?.appliedOffset ?? image.recordCount
+    }
+
     /// Whether commits go through the replicated metadata log.
     public var isLogBacked: Bool { follower.withLock { $0 != nil } }
 
