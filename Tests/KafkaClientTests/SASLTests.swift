@@ -22,6 +22,17 @@ final class SASLTests: XCTestCase {
     }
 
     /// RFC 7677 section 3's example SCRAM-SHA-256 exchange, byte for byte.
+    /// SCRAM's Hi() is PBKDF2 with one output block; vectors from Python's hashlib.pbkdf2_hmac.
+    func testHiIsPBKDF2() {
+        let pw = Array("password".utf8), salt = Array("salt".utf8)
+        XCTAssertEqual(hex(SHA2.pbkdf2(password: pw, salt: salt, iterations: 1, .sha512)),
+                       "867f70cf1ade02cff3752599a3a53dc4af34c7a669815ae5d513554e1c8cf252c02d470a285a0501bad999bfe943c08f050235d7d68b1da55e63f73b60a57fce")
+        XCTAssertEqual(hex(SHA2.pbkdf2(password: pw, salt: salt, iterations: 4096, .sha512)),
+                       "d197b1b33db0143e018b12f3d1d1479e6cdebdcc97c5c0f87f6902e072f457b5143f30602641b3d55cd335988cb36b84376060ecd532e039b742a239434af2d5")
+        XCTAssertEqual(hex(SHA2.pbkdf2(password: pw, salt: salt, iterations: 4096, .sha256)),
+                       "c5e478d59288c841aa530db6845c4c8d962893a001ce4e11a4963873aa98134a")
+    }
+
     func testScramSHA256MatchesRFC7677Example() throws {
         var scram = ScramClient(variant: .sha256, username: "user", password: "pencil", clientNonce: "rOprNGfwEbeRWgbNEkqO")
         XCTAssertEqual(scram.firstMessage(), "n,,n=user,r=rOprNGfwEbeRWgbNEkqO")
