@@ -11,6 +11,9 @@
 #   SKIP_BUILD=1                            reuse .build/release/samsa as it is
 #   SAMSA_BIN                               a samsa binary to use instead of building one
 #   SAMSA_OVERRIDES                         extra "key=value ..." for samsa's --override
+#   BASELINE_OVERRIDES                      the "base" broker's --overrides (default: SAMSA_OVERRIDES), so
+#                                           one binary can run as samsa and base with different
+#                                           configs (metrics on vs off: BENCHMARKS.md, issue 15)
 #   BASELINE_BIN                            a second samsa binary (e.g. before a change), run as
 #                                           broker "base" on SAMSA_PORT+1 in the same rotation
 #   PEERS (/work/shared/peers), KCAT (/opt/peers/bin/kcat216), PY (/opt/peers-venv/bin/python)
@@ -106,15 +109,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
-run_samsa() { # NAME BINARY PORT: a samsa broker with its own temp log dir
-  local name=$1 bin=$2 port=$3 dir
+run_samsa() { # NAME BINARY PORT OVERRIDES: a samsa broker with its own temp log dir
+  local name=$1 bin=$2 port=$3 extra=$4 dir
   port_open "$port" && { echo "something already listens on 127.0.0.1:$port" >&2; exit 1; }
   dir=$(mktemp -d /tmp/bench-samsa.XXXXXX)
   SAMSA_DIRS+=("$dir")
   local overrides=(--override "listeners=PLAINTEXT://127.0.0.1:$port"
                    --override "advertised.listeners=PLAINTEXT://127.0.0.1:$port"
                    --override "log.dirs=$dir/logs")
-  for kv in ${SAMSA_OVERRIDES:-}; do overrides+=(--override "$kv"); done
+  for kv in $extra; do overrides+=(--override "$kv"); done
   "$bin" broker --config "$ROOT/config/server.properties" "${overrides[@]}" > "$OUT/$name.log" 2>&1 < /dev/null &
   PID[$name]=$!
   BOOT[$name]="127.0.0.1:$port"
@@ -125,8 +128,8 @@ run_samsa() { # NAME BINARY PORT: a samsa broker with its own temp log dir
   done
   echo "$name did not open port $port in 30 s" >&2; exit 1
 }
-start_samsa() { run_samsa samsa "$SAMSA_BIN" "$SAMSA_PORT"; }
-start_base() { run_samsa base "$BASELINE_BIN" "$((SAMSA_PORT + 1))"; }
+start_samsa() { run_samsa samsa "$SAMSA_BIN" "$SAMSA_PORT" "${SAMSA_OVERRIDES:-}"; }
+start_base() { run_samsa base "$BASELINE_BIN" "$((SAMSA_PORT + 1))" "${BASELINE_OVERRIDES-${SAMSA_OVERRIDES:-}}"; }
 
 start_tansu() {
   PID[tansu]=$(TANSU_LOG="$OUT/tansu.log" "$PEERS/start_tansu.sh" "$TANSU_PORT")

@@ -15,9 +15,12 @@ public final class BrokerServices: Sendable {
     public let producerIds: ProducerIdManager
     public let clock: any BrokerClock
     public let logger: Logger
+    /// The broker's instruments; nil when `metrics.listener` is unset (nothing is counted).
+    public let metrics: BrokerMetrics?
 
     public init(config: BrokerConfig, metadata: MetadataStore, controller: LocalController, replicas: ReplicaManager,
-                clock: any BrokerClock, logger: Logger) {
+                clock: any BrokerClock, logger: Logger, metrics: BrokerMetrics? = nil) {
+        self.metrics = metrics
         self.config = config
         self.nodeId = config.nodeId
         self.metadata = metadata

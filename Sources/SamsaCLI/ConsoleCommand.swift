@@ -32,6 +32,10 @@ struct ConsoleCommand: AsyncParsableCommand {
     @Option(help: "Seconds between samples of the cluster.")
     var refresh: Double = 2
 
+    @Option(help: ArgumentHelp("Brokers' Prometheus endpoints (metrics.listener): per-broker traffic, request rate, p99 produce latency and under-replicated count in the brokers pane.",
+                               valueName: "http://host:port[,...]"))
+    var metrics: String?
+
     @Flag(help: "Print what the panes show once and exit (no terminal UI).")
     var once = false
 
@@ -51,6 +55,7 @@ struct ConsoleCommand: AsyncParsableCommand {
     func validate() throws {
         guard refresh >= 0.2, refresh <= 3600 else { throw ValidationError("--refresh must be between 0.2 and 3600 seconds") }
         guard (1...100).contains(samples) else { throw ValidationError("--samples must be between 1 and 100") }
+        if let metrics { do { _ = try MetricsEndpoint.parseList(metrics) } catch { throw ValidationError(error.message) } }
     }
 
     func run() async throws {
@@ -78,8 +83,12 @@ struct ConsoleCommand: AsyncParsableCommand {
         let interval = Duration.milliseconds(Int64(refresh * 1000))
         let source: KafkaClusterSource
         do { source = try KafkaClusterSource(properties: props) } catch { throw ConsoleCLIError("\(error)") }
+        let endpoints = try metrics.map { text throws(SourceError) in try MetricsEndpoint.parseList(text) } ?? []
+        // The brokers' metrics endpoints ride along with every sample; without any, the
+        // data source (and so the console) is exactly what it was.
+        let data: any ClusterDataSource = endpoints.isEmpty ? source : MetricsScrapingSource(base: source, endpoints: endpoints)
         if once {
-            let (text, snap) = try await ConsoleLauncher.once(source: source, samples: samples, interval: interval, format: output)
+            let (text, snap) = try await ConsoleLauncher.once(source: data, samples: samples, interval: interval, format: output)
             print(text)
             await Deadline.run(.seconds(2)) { await source.close() }
             if let e = snap.errors[.metadata] { throw ConsoleCLIError("cannot read cluster metadata from \(bootstrapServer): \(e)") }
@@ -88,7 +97,7 @@ struct ConsoleCommand: AsyncParsableCommand {
         let log = logFile ?? ConsoleLauncher.defaultLogPath()
         do { try ConsoleLauncher.logToFile(log) } catch { throw ConsoleCLIError("cannot open log file \(log): \(error)") }
         do {
-            try await ConsoleLauncher.interactive(source: source, actions: source, brokerControl: nil,
+            try await ConsoleLauncher.interactive(source: data, actions: source, brokerControl: nil,
                                                   options: ConsoleOptions(refresh: interval, readOnly: readOnly, mouse: !noMouse),
                                                   themes: themes.themes, themeIndex: themes.index)
         } catch {

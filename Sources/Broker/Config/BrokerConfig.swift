@@ -66,6 +66,8 @@ public struct BrokerConfig: Sendable {
     public var listeners: [ListenerConfig] = []
     public var advertisedListeners: [ListenerConfig] = []
     public var logDirs: [String] = []
+    /// `metrics.listener` (`http://host:port`): the Prometheus endpoint, nil when off.
+    public var metricsListener: ListenerConfig?
     public var numNetworkThreads: Int = 3
     public var socketRequestMaxBytes: Int = 104_857_600
     public var socketSendBufferBytes: Int = 102_400
@@ -284,6 +286,14 @@ public struct BrokerConfig: Sendable {
             interBrokerListenerName = (try string("security.inter.broker.protocol") ?? "PLAINTEXT").uppercased()
         }
         try validateKRaftListeners(protocolMap: protocolMap, allListeners: allListeners)
+
+        if let text = try string("metrics.listener") {
+            let l = try ListenerConfig.parse(text, key: "metrics.listener")
+            guard l.name == "HTTP" else {
+                throw .invalidValue(key: "metrics.listener", value: text, reason: "expected http://host:port")
+            }
+            metricsListener = l
+        }
 
         if let dirs = try list("log.dirs"), !dirs.isEmpty {
             logDirs = dirs

@@ -25,6 +25,8 @@ public enum BrokerConfigKeys {
         .init("controller.quorum.bootstrap.servers", .list, default: nil,
               doc: "Controller endpoints (host:port) used to discover the quorum (KIP-853)."),
         .init("broker.rack", .string, default: nil, doc: "Rack of this broker, reported in Metadata."),
+        .init("metrics.listener", .string, default: nil,
+              doc: "Where Prometheus scrapes GET /metrics: http://host:port (an empty host binds every interface). Off when unset."),
         // Network
         .init("num.network.threads", .int, default: "3", .range(min: 1, max: nil),
               doc: "Threads serving the network (event loops)."),

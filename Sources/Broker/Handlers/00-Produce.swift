@@ -51,7 +51,12 @@ public struct ProduceHandler: RequestHandler {
         var failed: [String] = []
         let acksValid = request.acks == -1 || request.acks == 0 || request.acks == 1
         var toFlush: [(topic: Int, partition: Int, replica: Partition)] = []
+        let metrics = services.metrics
+        var topicMetrics: [BrokerMetrics.TopicMetrics] = []
         for topicData in request.topicData {
+            // BrokerTopicMetrics: one lookup per topic of the request, atomics per partition.
+            let tm = metrics?.topic(topicData.name)
+            if let tm { tm.totalProduceRequests.increment(); topicMetrics.append(tm) }
             var topicResponse = ProduceResponse.TopicProduceResponse()
             topicResponse.name = topicData.name
             for data in topicData.partitionData {
@@ -74,6 +79,10 @@ public struct ProduceHandler: RequestHandler {
                     }
                     p.baseOffset = result.baseOffset
                     p.logAppendTimeMs = result.logAppendTime
+                    if let tm {
+                        tm.bytesIn.increment(by: data.records?.readableBytes ?? 0)
+                        if !result.duplicate { tm.messagesIn.increment(by: Int(result.lastOffset - result.baseOffset + 1)) }
+                    }
                     if version >= 5 { p.logStartOffset = result.logStartOffset }
                 case .failure(let error):
                     p.errorCode = error.code
@@ -82,6 +91,7 @@ public struct ProduceHandler: RequestHandler {
                         p.recordErrors = error.recordErrors.map { .init(batchIndex: $0.batchIndex, batchIndexErrorMessage: $0.message) }
                     }
                     failed.append("\(topicData.name)-\(data.index): \(error)")
+                    tm?.failedProduceRequests.increment()
                 }
                 topicResponse.partitionResponses.append(p)
             }
@@ -94,6 +104,7 @@ public struct ProduceHandler: RequestHandler {
             p.errorCode = error.code
             if version >= 8 { p.errorMessage = error.message }
             response.responses[t].partitionResponses[i] = p
+            if t < topicMetrics.count { topicMetrics[t].failedProduceRequests.increment() }
         }
         if request.acks == 0 {
             if !failed.isEmpty { throw CloseConnection("acks=0 produce failed: \(failed.joined(separator: "; "))") }
@@ -185,11 +196,14 @@ public struct ProduceHandler: RequestHandler {
     /// (topic, partition) response positions whose fsync failed, with the error.
     private func flushDeferred(_ pending: [(topic: Int, partition: Int, replica: Partition)]) async -> [(Int, Int, PartitionError)] {
         guard !pending.isEmpty else { return [] }
+        let flushTimer = services.metrics?.logFlushTimeMs
         return await withTaskGroup(of: (Int, Int, PartitionError?).self) { group in
             for (t, i, replica) in pending {
                 group.addTask {
                     do {
+                        let started = flushTimer == nil ? 0 : BrokerMetrics.nowNanoseconds()
                         try await Self.flushPool.runIfActive { () throws -> Void in try replica.completeDeferredFlush() }
+                        flushTimer?.record(Double(BrokerMetrics.nowNanoseconds() - started) / 1_000_000)
                         return (t, i, nil)
                     } catch let error as PartitionError {
                         return (t, i, error)

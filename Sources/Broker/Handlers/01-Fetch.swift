@@ -43,11 +43,30 @@ public struct FetchHandler: RequestHandler {
             let remaining = deadline - clock.nowMs()
             if bytes >= minBytes || hadError || remaining <= 0 || partitions.isEmpty || services.replicas.isStopping {
                 for p in partitions { p.removeWaiter(waiter) }
+                record(request, response)
                 return response
             }
+            // Parked in the long poll: Kafka's "remote" time (DelayedFetch purgatory).
+            let timing = RequestTiming.current
+            let parkedAt = timing == nil ? 0 : BrokerMetrics.nowNanoseconds()
             await waiter.wait(timeoutMs: remaining, clock: clock)
+            timing?.addRemote(nanoseconds: BrokerMetrics.nowNanoseconds() - parkedAt)
             for p in partitions { p.removeWaiter(waiter) }
-            if Task.isCancelled { return response }
+            if Task.isCancelled { record(request, response); return response }
+        }
+    }
+
+    /// BrokerTopicMetrics of the answered fetch (only the final read of a long poll counts).
+    private func record(_ request: FetchRequest, _ response: FetchResponse) {
+        guard let metrics = services.metrics else { return }
+        if request.replicaId >= 0 { RequestTiming.current?.markFollowerFetch() }
+        for t in response.responses {
+            let tm = metrics.topic(t.topic)
+            tm.totalFetchRequests.increment()
+            for p in t.partitions {
+                if p.errorCode != 0 { tm.failedFetchRequests.increment() }
+                if let n = p.records?.readableBytes, n > 0 { tm.bytesOut.increment(by: n) }
+            }
         }
     }
 

@@ -37,6 +37,7 @@ public struct HandlerRegistry: RequestDispatcher {
             var body = body
             let request = try H.Request(from: &body, version: context.apiVersion)
             guard let response = try await handler.handle(request, context: context) else { return nil }
+            if let timing = RequestTiming.current { H.countErrors(response, into: timing) }
             return try response.encodeFrame(version: context.apiVersion, correlationId: context.correlationId)
         }
     }

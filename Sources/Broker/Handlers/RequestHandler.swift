@@ -25,6 +25,9 @@ public protocol RequestHandler: Sendable {
     static var versions: ClosedRange<Int16> { get }
     /// Returns nil only when no response must be sent (Produce with acks=0).
     func handle(_ request: Request, context: RequestContext) async throws -> Request.Response?
+    /// Reports the response's error codes for the `ErrorsPerSec` metric; called only when
+    /// metrics are on. The default (Metrics/RequestTiming.swift) counts a top-level code.
+    static func countErrors(_ response: Request.Response, into timing: RequestTiming)
 }
 
 /// A handler may throw this to have the connection closed after logging `reason`, which is

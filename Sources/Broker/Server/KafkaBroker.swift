@@ -25,6 +25,9 @@ public final class KafkaBroker: Sendable {
     private let logManager: LogManager
     public let coordinator: GroupCoordinator
     private let servers: [KafkaServer]
+    /// `metrics.listener`'s endpoint and the instruments behind it (nil when off).
+    public let metrics: BrokerMetrics?
+    private let metricsServer: MetricsHTTPServer?
     private let group: MultiThreadedEventLoopGroup
     private let logger: Logger
     private let boundAddresses = Mutex<[SocketAddress]>([])
@@ -192,8 +195,10 @@ public final class KafkaBroker: Sendable {
             _ = try? logManager.deleteLog(topic: tp.topic, partition: tp.partition)
         }
         logManager.startBackgroundTasks()
+        let metrics = config.metricsListener == nil ? nil : BrokerMetrics()
+        self.metrics = metrics
         services = BrokerServices(config: config, metadata: store, controller: controller, replicas: replicas,
-                                  clock: clock, logger: logger)
+                                  clock: clock, logger: logger, metrics: metrics)
         if let cluster {
             let nodeId = config.nodeId
             services.controllerIdForClients.set { image in cluster.controllerIdForClients(image: image, localId: nodeId) }
@@ -208,6 +213,7 @@ public final class KafkaBroker: Sendable {
         store.addListener { old, new in
             let deleted = old.topics.values.filter { new.topics[$0.name]?.id != $0.id }.map(\.name)
             if !deleted.isEmpty { Task { await groupCoordinator.topicsDeleted(deleted) } }
+            if !deleted.isEmpty { metrics?.removeTopics(deleted) }
         }
         cluster?.quorum.registerBrokerListenerHandlers(into: &registry)
         registry.registerApiVersions()
@@ -227,8 +233,10 @@ public final class KafkaBroker: Sendable {
                                              sendBufferBytes: config.socketSendBufferBytes,
                                              receiveBufferBytes: config.socketReceiveBufferBytes,
                                              maxQueuedRequests: 16).withTLS(tlsContexts[listener.name]),
-                        dispatcher: dispatcher, group: group, logger: logger, requestBudget: requestBudget)
+                        dispatcher: dispatcher, group: group, logger: logger, requestBudget: requestBudget, metrics: metrics)
         }
+        metricsServer = Self.makeMetricsServer(config: config, metrics: metrics, services: services, servers: servers,
+                                               coordinator: coordinator, group: group, logger: logger)
         logger.info("Broker \(config.nodeId) of cluster \(clusterId): \(replicas.allPartitions.count) partition(s) loaded")
         let manager = logManager
         let dirCount = config.logDirs.count
@@ -308,6 +316,11 @@ public final class KafkaBroker: Sendable {
     @discardableResult
     public func bind() async throws -> [SocketAddress] {
         try await coordinator.start()
+        // The metrics port first: a clash stops start-up before any client connects.
+        if let metricsServer {
+            let address = try await metricsServer.bind()
+            logger.info("Metrics at http://\(address.ipAddress ?? "?"):\(address.port ?? 0)/metrics")
+        }
         if let cluster {
             try await cluster.bind()
             let logger = self.logger
@@ -330,6 +343,9 @@ public final class KafkaBroker: Sendable {
     }
 
     public var addresses: [SocketAddress] { boundAddresses.withLock { $0 } }
+
+    /// Where `metrics.listener` is bound, once ``bind()`` returned (nil when off).
+    public var metricsAddress: SocketAddress? { metricsServer?.localAddress }
 
     /// Serves until ``shutdown()``.
     public func run() async throws {
@@ -364,6 +380,7 @@ public final class KafkaBroker: Sendable {
     /// hanging after SIGTERM with clients connected.
     private func performShutdown() async {
         logger.info("Shutting down")
+        metrics?.beginShutdown()   // scrapes answer 503 from here on
         // A broker of a cluster hands its leaderships over first, while it can still serve.
         await cluster?.controlledShutdown(timeoutMs: 30_000)
         for s in servers { await s.shutdown() }
@@ -396,6 +413,7 @@ public final class KafkaBroker: Sendable {
             logger.error("Log manager shutdown failed: \(error)")
             clean = false
         }
+        await metricsServer?.close()
         try? await group.shutdownGracefully()
         directoryLock.release()
         if let failed {

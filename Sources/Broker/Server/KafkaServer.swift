@@ -73,15 +73,20 @@ public final class KafkaServer: Sendable {
     /// What all connections of the broker may hold (shared by every listener).
     public let requestBudget: RequestQueueBudget
 
+    /// Request metrics (nil when `metrics.listener` is off: nothing is measured then).
+    private let metrics: BrokerMetrics?
+
     /// An accepted connection and its share of the request budget.
     private struct Connection: Sendable {
-        var channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
+        var channel: NIOAsyncChannel<ReceivedFrame, ByteBuffer>
         var budget: ConnectionBudget
     }
 
     public init(configuration: Configuration, dispatcher: any RequestDispatcher, group: EventLoopGroup, logger: Logger,
-                requestBudget: RequestQueueBudget = RequestQueueBudget(maxRequests: .max, maxBytes: nil)) {
+                requestBudget: RequestQueueBudget = RequestQueueBudget(maxRequests: .max, maxBytes: nil),
+                metrics: BrokerMetrics? = nil) {
         self.requestBudget = requestBudget
+        self.metrics = metrics
         self.configuration = configuration
         self.dispatcher = dispatcher
         self.group = group
@@ -124,7 +129,8 @@ public final class KafkaServer: Sendable {
                 let share = ConnectionBudget(budget: budget)
                 try ops.addHandler(RequestBudgetHandler(connection: share, maxFrameBytes: cfg.maxFrameBytes))
                 try ops.addHandler(ByteToMessageHandler(KafkaFrameDecoder(maxFrameSize: cfg.maxFrameBytes)))
-                let async = try NIOAsyncChannel<ByteBuffer, ByteBuffer>(
+                try ops.addHandler(FrameReceiveTimestamper())
+                let async = try NIOAsyncChannel<ReceivedFrame, ByteBuffer>(
                     wrappingChannelSynchronously: channel,
                     configuration: .init(backPressureStrategy: .init(lowWatermark: 1,
                                                                      highWatermark: max(2, cfg.maxQueuedRequests))))
@@ -183,21 +189,43 @@ public final class KafkaServer: Sendable {
         log[metadataKey: "connection"] = "\(id)"
         log[metadataKey: "peer"] = "\(info.clientHost):\(info.clientPort)"
         let dispatcher = self.dispatcher
+        let metrics = self.metrics
         do {
             try await connection.executeThenClose { inbound, outbound in
-                for try await frame in inbound {
+                for try await received in inbound {
+                    let frame = received.frame
                     share.startRequest()
-                    let outcome = await dispatcher.dispatch(frame: frame, connection: info)
+                    // With metrics on, the request's timestamps and what its handler reports
+                    // (remote time, error codes) become RequestMetrics; off, nothing is read.
+                    var timing: RequestTiming?
+                    var startedNs: Int64 = 0
+                    let outcome: DispatchOutcome
+                    if metrics != nil {
+                        let t = RequestTiming()
+                        timing = t
+                        startedNs = BrokerMetrics.nowNanoseconds()
+                        outcome = await RequestTiming.$current.withValue(t) {
+                            await dispatcher.dispatch(frame: frame, connection: info)
+                        }
+                    } else {
+                        outcome = await dispatcher.dispatch(frame: frame, connection: info)
+                    }
+                    let handledNs = timing == nil ? 0 : BrokerMetrics.nowNanoseconds()
                     switch outcome {
                     case .respond(let bytes):
                         try await outbound.write(bytes)
                         share.finishRequest()
                     case .noResponse:
                         share.finishRequest()
-                        continue
                     case .close(let reason):
                         log.warning("Closing connection: \(reason)")
                         return
+                    }
+                    if let metrics, let timing, let apiKey = frame.getInteger(at: frame.readerIndex, as: Int16.self),
+                       let version = frame.getInteger(at: frame.readerIndex + 2, as: Int16.self) {
+                        metrics.recordRequest(apiKey: apiKey, version: version, receivedNs: received.receivedNs,
+                                              startedNs: startedNs, handledNs: handledNs,
+                                              sentNs: BrokerMetrics.nowNanoseconds(), timing: timing)
                     }
                 }
             }
@@ -214,5 +242,23 @@ public final class KafkaServer: Sendable {
         } catch {
             log.debug("Connection ended: \(error)")
         }
+    }
+}
+
+/// A request frame and when its last byte was decoded (monotonic ns), for RequestQueueTimeMs.
+struct ReceivedFrame: Sendable {
+    var frame: ByteBuffer
+    var receivedNs: Int64
+}
+
+/// Stamps each decoded frame with the time it arrived, before it waits in the connection's
+/// queue behind earlier requests (one clock read per frame, metrics on or off).
+final class FrameReceiveTimestamper: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ReceivedFrame
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        context.fireChannelRead(wrapInboundOut(ReceivedFrame(frame: frame, receivedNs: BrokerMetrics.nowNanoseconds())))
     }
 }

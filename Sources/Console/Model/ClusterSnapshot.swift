@@ -23,6 +23,8 @@ public struct BrokerView: Sendable, Equatable, Codable {
     public var error: String?
     /// Since when the broker has not been up (nil while it is).
     public var notUpSince: Date? = nil
+    /// From the broker's metrics endpoint, when one is known (`--metrics`); nil otherwise.
+    public var metrics: BrokerMetricsView? = nil
 }
 
 public struct PartitionView: Sendable, Equatable, Codable {
@@ -152,7 +154,7 @@ public struct GroupView: Sendable, Equatable, Codable {
 
 /// Names of the independently fetched sections, for inline errors and data age.
 public enum SnapshotSection: String, Sendable, Codable, CaseIterable, CodingKeyRepresentable {
-    case metadata, offsets, logDirs, groups, committed, configs
+    case metadata, offsets, logDirs, groups, committed, configs, metrics
 }
 
 /// One immutable picture of the cluster plus the history-derived values, produced by the

@@ -113,6 +113,8 @@ public struct RawSample: Sendable {
     public var committed: Result<[String: [TopicPartition: Int64]], SourceError>
     /// nil when configs were not fetched this round (they are fetched less often).
     public var topicConfigs: Result<[String: [String: String]], SourceError>?
+    /// Scrapes of the brokers' metrics endpoints (empty when none is known).
+    public var brokerMetrics: [BrokerMetricsScrapeResult] = []
     public var startedAt: Date
     public var finishedAt: Date
     public init(metadata: Result<ClusterMetadata, SourceError>, offsets: Result<[TopicPartition: PartitionOffsets], SourceError>,

@@ -17,8 +17,11 @@ public enum Presenters {
         return g.reason.hasPrefix(prefix) ? String(g.reason.dropFirst(prefix.count)) : g.reason
     }
 
-    public static func brokers(_ s: ClusterSnapshot, filter: TextFilter) -> PaneTable {
+    public static func brokers(_ s: ClusterSnapshot, filter: TextFilter, glyphs: Glyphs = .unicode) -> PaneTable {
         let items = filter.apply(s.brokers) { "\($0.id) \($0.host):\($0.port) \($0.rack ?? "") \($0.status.rawValue)" }
+        // With a metrics endpoint (`--metrics`), traffic columns from the broker's own
+        // counters; without one the pane is exactly as before.
+        if s.brokers.contains(where: { $0.metrics != nil }) { return brokersWithMetrics(s, items: items, glyphs: glyphs) }
         return PaneTable(
             title: "Brokers", columns: [
                 TableColumn("ID", width: 5, alignRight: true), TableColumn("HOST:PORT", width: 20, flex: 2),
@@ -32,6 +35,55 @@ public enum Presenters {
                                  "\(b.partitionsLed)", Format.bytes(b.logDirBytes)], cellRoles: [4: role])
             }, key: { "\(items[$0].id)" },
             detail: { i in items[i].error.map { "broker \(items[i].id): \($0)" } })
+    }
+
+    /// The brokers pane with the metrics columns: bytes in/out per second, requests per
+    /// second, p99 produce latency, under-replicated partitions (as the broker counts them)
+    /// and a sparkline of bytes in + out per scrape.
+    static func brokersWithMetrics(_ s: ClusterSnapshot, items: [BrokerView], glyphs: Glyphs) -> PaneTable {
+        PaneTable(
+            title: "Brokers", columns: [
+                TableColumn("ID", width: 3, alignRight: true), TableColumn("HOST:PORT", width: 14, flex: 2),
+                TableColumn("CTRL", width: 4), TableColumn("STATUS", width: 6),
+                TableColumn("IN/S", width: 8, alignRight: true), TableColumn("OUT/S", width: 8, alignRight: true),
+                TableColumn("REQ/S", width: 5, alignRight: true), TableColumn("P99 PROD", width: 8, alignRight: true),
+                TableColumn("URP", width: 3, alignRight: true), TableColumn("TRAFFIC", width: 12),
+                TableColumn("LEADS", width: 5, alignRight: true), TableColumn("LOG DIRS", width: 8, alignRight: true),
+            ], rowCount: items.count, emptyMessage: s.hasData ? "no brokers match" : noDataMessage(s),
+            row: { i in
+                let b = items[i]
+                let m = b.metrics
+                let role: Role = b.status == .up ? .brokerUp : (b.status == .down ? .brokerDown : .warn)
+                let traffic = zip(m?.bytesInHistory ?? [], m?.bytesOutHistory ?? []).map { $0 + $1 }
+                let spark = traffic.count < 2 ? "" : Sparkline.render(traffic, width: 12, levels: glyphs.levels)
+                var roles: [Int: Role] = [3: role, 9: .sparkline]
+                if let urp = m?.underReplicated, urp > 0 { roles[8] = .warn }
+                if m?.error != nil { roles[4] = .stale; roles[5] = .stale; roles[6] = .stale }
+                return TableRow(["\(b.id)", "\(b.host):\(b.port)", b.isController ? "yes" : "", b.status.rawValue,
+                                 byteRate(m?.bytesInPerSecond), byteRate(m?.bytesOutPerSecond), Format.rate(m?.requestsPerSecond),
+                                 milliseconds(m?.produceP99Ms), m?.underReplicated.map(String.init) ?? "-", spark,
+                                 "\(b.partitionsLed)", Format.bytes(b.logDirBytes)], cellRoles: roles)
+            }, key: { "\(items[$0].id)" },
+            detail: { i in
+                let b = items[i]
+                if let e = b.error { return "broker \(b.id): \(e)" }
+                if let e = b.metrics?.error { return "broker \(b.id) metrics: \(e)" }
+                return b.metrics.map { "broker \(b.id) metrics from \($0.endpoint)" }
+            })
+    }
+
+    /// Bytes per second: "0 B", "1.5 KiB", "-".
+    static func byteRate(_ v: Double?) -> String {
+        guard let v, v.isFinite else { return "-" }
+        return Format.bytes(Int64(v.rounded()))
+    }
+
+    /// "0.42 ms", "12 ms", "1.2 s"; nil -> "-".
+    static func milliseconds(_ v: Double?) -> String {
+        guard let v, v.isFinite else { return "-" }
+        if v < 10 { return String(format: "%.2f ms", v) }
+        if v < 1000 { return String(format: "%.0f ms", v) }
+        return String(format: "%.1f s", v / 1000)
     }
 
     public static func topics(_ s: ClusterSnapshot, filter: TextFilter, showInternal: Bool = true) -> PaneTable {

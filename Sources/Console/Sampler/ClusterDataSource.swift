@@ -21,6 +21,13 @@ public protocol ClusterDataSource: Sendable {
     func fetchCommittedOffsets(groups: [GroupDescription]) async throws -> [String: [TopicPartition: Int64]]
     /// Topic configs (DescribeConfigs, batched).
     func fetchTopicConfigs(_ topics: [String]) async throws -> [String: [String: String]]
+    /// Scrapes of the brokers' Prometheus endpoints, one per endpoint; none when no endpoint
+    /// is known (the default), and the console then shows no metrics columns.
+    func fetchBrokerMetrics() async -> [BrokerMetricsScrapeResult]
+}
+
+extension ClusterDataSource {
+    public func fetchBrokerMetrics() async -> [BrokerMetricsScrapeResult] { [] }
 }
 
 /// A record read for the Messages pane.

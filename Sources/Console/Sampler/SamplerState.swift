@@ -56,6 +56,11 @@ public struct SamplerState: Sendable {
     private var locallyManaged: Set<Int32> = []
     private var locallyRunning: Set<Int32> = []
     private var stoppedReasons: [Int32: String] = [:]
+    /// Scrapes of each broker's metrics endpoint (oldest first) and the last scrape error.
+    private var metricsHistory: [Int32: [MetricsPoint]] = [:]
+    private var metricsErrors: [Int32: String] = [:]
+    /// Which broker answered at each endpoint (its `app-info` id), for attributing failures.
+    private var endpointBroker: [String: Int32] = [:]
 
     public init(config: SamplerConfig = .init()) { self.config = config }
 
@@ -103,6 +108,7 @@ public struct SamplerState: Sendable {
             if anyOK { sectionTimes[.logDirs] = now }
             errors[.logDirs] = logDirErrors.isEmpty ? nil : logDirErrors.sorted { $0.key < $1.key }.map { "broker \($0.key): \($0.value)" }.joined(separator: "; ")
         }
+        if !raw.brokerMetrics.isEmpty { ingestMetrics(raw.brokerMetrics, now) }
         if case .success = raw.offsets { updateEndHistory(now) }
         if case .success = raw.committed { updateCommitWindows(now) }
 
@@ -198,8 +204,72 @@ public struct SamplerState: Sendable {
             if status == .up { brokerNotUpSince[b.id] = nil } else if brokerNotUpSince[b.id] == nil { brokerNotUpSince[b.id] = now }
             return BrokerView(id: b.id, host: b.host, port: b.port, rack: b.rack, isController: !down && md.controllerId == b.id,
                               status: status, partitionsLed: down ? 0 : led[b.id] ?? 0, logDirBytes: logDirs[b.id]?.totalBytes, error: error,
-                              notUpSince: brokerNotUpSince[b.id])
+                              notUpSince: brokerNotUpSince[b.id], metrics: metricsView(b.id))
         }
+    }
+
+    // MARK: broker metrics (issue 15)
+
+    struct MetricsPoint: Sendable {
+        var time: Date
+        var reading: BrokerMetricsReading
+    }
+
+    /// Files each scrape under the broker that answered (its `app-info` id; with one broker
+    /// in the metadata and no id, that broker). A failed scrape is charged to the broker that
+    /// last answered at that endpoint, else reported for the metrics section.
+    private mutating func ingestMetrics(_ results: [BrokerMetricsScrapeResult], _ now: Date) {
+        var unattributed: [String] = []
+        let onlyBroker = metadata.flatMap { $0.brokers.count == 1 ? $0.brokers[0].id : nil }
+        for r in results {
+            switch r.result {
+            case .success(let reading):
+                guard let id = reading.brokerId ?? endpointBroker[r.endpoint] ?? onlyBroker else {
+                    unattributed.append("\(r.endpoint): no kafka_server_app_info_start_time_ms{id=...} to tell which broker it is")
+                    continue
+                }
+                endpointBroker[r.endpoint] = id
+                metricsErrors[id] = nil
+                var h = metricsHistory[id] ?? []
+                h.append(MetricsPoint(time: now, reading: reading))
+                if h.count > config.historyLength { h.removeFirst(h.count - config.historyLength) }
+                metricsHistory[id] = h
+            case .failure(let e):
+                if let id = endpointBroker[r.endpoint] ?? onlyBroker { metricsErrors[id] = e.message; endpointBroker[r.endpoint] = id }
+                else { unattributed.append(e.message) }
+            }
+        }
+        errors[.metrics] = unattributed.isEmpty ? nil : unattributed.joined(separator: "; ")
+        if unattributed.isEmpty { failingSince[.metrics] = nil; sectionTimes[.metrics] = now }
+        else if failingSince[.metrics] == nil { failingSince[.metrics] = now }
+    }
+
+    /// Rates between consecutive scrapes (a counter that went down, a broker restart, gives
+    /// no rate for that step), over the rate window for the current values.
+    private func metricsView(_ id: Int32) -> BrokerMetricsView? {
+        let h = metricsHistory[id] ?? []
+        guard let last = h.last else {
+            return metricsErrors[id].map { BrokerMetricsView(endpoint: "", bytesInHistory: [], bytesOutHistory: [], requestsHistory: [], error: $0) }
+        }
+        func step(_ a: MetricsPoint, _ b: MetricsPoint, _ value: (BrokerMetricsReading) -> Double) -> Double? {
+            let dt = b.time.timeIntervalSince(a.time)
+            let dv = value(b.reading) - value(a.reading)
+            return dt > 0 && dv >= 0 ? dv / dt : nil
+        }
+        func history(_ value: (BrokerMetricsReading) -> Double) -> [Double] {
+            h.count < 2 ? [] : (1..<h.count).compactMap { step(h[$0 - 1], h[$0], value) }
+        }
+        let first = h[max(0, h.count - 1 - config.rateWindow)]
+        func rate(_ value: (BrokerMetricsReading) -> Double) -> Double? { h.count < 2 ? nil : step(first, last, value) }
+        // p99 of the produce requests inside the window; with one scrape, since the broker started.
+        let buckets = h.count < 2 ? last.reading.produceLatencyBuckets
+            : BrokerMetricsReading.delta(last.reading.produceLatencyBuckets, first.reading.produceLatencyBuckets)
+        return BrokerMetricsView(endpoint: last.reading.endpoint, bytesInPerSecond: rate(\.bytesIn), bytesOutPerSecond: rate(\.bytesOut),
+                                 requestsPerSecond: rate(\.requests),
+                                 produceP99Ms: buckets.flatMap { BrokerMetricsReading.quantile(0.99, $0) },
+                                 underReplicated: last.reading.underReplicated,
+                                 bytesInHistory: history(\.bytesIn), bytesOutHistory: history(\.bytesOut), requestsHistory: history(\.requests),
+                                 error: metricsErrors[id])
     }
 
     private func rate(_ h: [TimedValue]?) -> Double? {

@@ -113,8 +113,11 @@ public actor ClusterSampler {
         async let configs: Result<[String: [String: String]], SourceError>? = withConfigs ? {
             do { return .success(try await source.fetchTopicConfigs(md.topics.map(\.name))) } catch { return .failure(SourceError(error)) }
         }() : nil
-        let (o, l, gc, c) = await (offsets, logDirs, groupsAndCommitted, configs)
-        return RawSample(metadata: metadata, offsets: o, logDirs: l, groups: gc.0, committed: gc.1, topicConfigs: c,
-                         startedAt: started, finishedAt: Date())
+        async let brokerMetrics = source.fetchBrokerMetrics()
+        let (o, l, gc, c, m) = await (offsets, logDirs, groupsAndCommitted, configs, brokerMetrics)
+        var raw = RawSample(metadata: metadata, offsets: o, logDirs: l, groups: gc.0, committed: gc.1, topicConfigs: c,
+                            startedAt: started, finishedAt: Date())
+        raw.brokerMetrics = m
+        return raw
     }
 }

@@ -924,7 +924,7 @@ public final class ConsoleController {
         let f = TextFilter(filter)
         var table: PaneTable
         switch kind {
-        case .brokers: table = Presenters.brokers(s, filter: f)
+        case .brokers: table = Presenters.brokers(s, filter: f, glyphs: glyphs)
         case .topics: table = Presenters.topics(s, filter: f)
         case .groups: table = Presenters.groups(s, filter: f, glyphs: glyphs)
         case .partitions(let t): table = Presenters.partitions(s, topic: t, filter: f, now: now)
