@@ -18,6 +18,7 @@ import os
 import time
 
 import pytest
+from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from own_cluster import OwnCluster
@@ -47,7 +48,7 @@ def create_topic(admin: AdminClient, name: str, partitions: int, deadline_s: flo
     raise AssertionError(f"creating {name} did not succeed within {deadline_s}s: {last}")
 
 
-def wait_converged(cluster: OwnCluster, expected: dict[str, int], timeout: float = 30):
+def wait_converged(cluster: OwnCluster, expected: dict[str, int], timeout: float = 90):
     """Every live broker's own Metadata lists exactly the expected topics and partition counts."""
     deadline = time.time() + timeout
     views = {}
@@ -63,6 +64,44 @@ def wait_converged(cluster: OwnCluster, expected: dict[str, int], timeout: float
     raise AssertionError(f"brokers did not converge on {expected}: {views}")
 
 
+def produce_acked(bootstrap: str, topic: str, count: int) -> dict[tuple[int, int], bytes]:
+    """Produces `count` records with acks=all; returns {(partition, offset): value} of every
+    acknowledged one."""
+    acked: dict[tuple[int, int], bytes] = {}
+    # Not idempotent: a broker that is not the active controller cannot hand out producer ids
+    # yet (Kafka's brokers get id blocks from the controller with AllocateProducerIds; issue 12).
+    p = Producer({"bootstrap.servers": bootstrap, "acks": "all", "enable.idempotence": False,
+                  "topic.metadata.refresh.interval.ms": 1000})
+
+    def on_delivery(err, msg):
+        if err is None:
+            acked[(msg.partition(), msg.offset())] = msg.value()
+
+    for i in range(count):
+        p.produce(topic, value=f"{topic}-{i}".encode(), on_delivery=on_delivery)
+        p.poll(0)
+    assert p.flush(60) == 0, "records still in flight after 60 s"
+    return acked
+
+
+def read_back(bootstrap: str, topic: str, partitions: int, acked: dict[tuple[int, int], bytes], timeout: float = 90):
+    """Every acknowledged record is read back at its offset with its value."""
+    got: dict[tuple[int, int], bytes] = {}
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": "unused", "enable.auto.commit": False,
+                  "topic.metadata.refresh.interval.ms": 1000})
+    c.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
+    deadline = time.time() + timeout
+    try:
+        while time.time() < deadline and not set(acked) <= set(got):
+            m = c.poll(0.5)
+            if m is not None and m.error() is None:
+                got[(m.partition(), m.offset())] = m.value()
+    finally:
+        c.close()
+    missing = [k for k in acked if got.get(k) != acked[k]]
+    assert not missing, f"{len(missing)} acknowledged record(s) not read back at their offsets, e.g. {missing[:5]}"
+
+
 def run_failover(cluster: OwnCluster, kills: int) -> dict:
     cluster.start()
     cluster.wait_for_leader()
@@ -73,6 +112,13 @@ def run_failover(cluster: OwnCluster, kills: int) -> dict:
     expected: dict[str, int] = {}
     create_topic(admin, "before-kills", 3, 60)
     expected["before-kills"] = 3
+    # Data on the brokers' partition logs: every node that is killed and restarted (combined
+    # nodes are brokers too) must come back with its partitions (one replica each until
+    # issue 12), never treating them as stray before it has caught up with the metadata.
+    create_topic(admin, "data", 6, 60)
+    expected["data"] = 6
+    acked = produce_acked(cluster.bootstrap(), "data", 600)
+    assert len(acked) == 600
     timings = {"new_leader_s": [], "create_after_kill_s": []}
     for i in range(kills):
         leader, epoch = cluster.wait_for_leader()
@@ -88,8 +134,9 @@ def run_failover(cluster: OwnCluster, kills: int) -> dict:
         node.spawn()
         assert node.wait_ready_or_exit(60) is None, f"node {leader} did not come back: {node.tail()}"
     wait_converged(cluster, expected)
+    read_back(cluster.bootstrap(), "data", 6, acked)
     # The restarted voters catch up: every voter's end offset reaches the leader's.
-    deadline = time.time() + 30
+    deadline = time.time() + 90
     while True:
         q = cluster.describe()["quorum"]
         lags = {r["nodeId"]: r["lag"] for r in q["replicas"] if r["isVoter"]}

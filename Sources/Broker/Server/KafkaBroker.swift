@@ -189,10 +189,12 @@ public final class KafkaBroker: Sendable {
         }
         // Logs on disk for partitions the image no longer assigns here (a topic deleted while
         // the broker was down mid-deletion) are removed, as Kafka's log manager does.
-        // Stray means the metadata does not assign the partition here, nothing else.
-        for tp in logManager.topicPartitions where !replicas.isAssigned(topic: tp.topic, partition: tp.partition, in: image) {
-            logger.info("Removing stray log \(tp): the metadata does not assign it to this broker")
-            _ = try? logManager.deleteLog(topic: tp.topic, partition: tp.partition)
+        // Stray means the metadata does not assign the partition here, nothing else. A node of
+        // a multi-node cluster does not know the metadata yet at this point (its log is only
+        // committed up to what the quorum leader tells it): it removes stray logs only once the
+        // controller says it caught up (see bind()), or it would delete every partition it hosts.
+        if cluster == nil {
+            Self.removeStrayLogs(logManager: logManager, replicas: replicas, image: image, logger: logger)
         }
         logManager.startBackgroundTasks()
         let metrics = config.metricsListener == nil ? nil : BrokerMetrics()
@@ -276,6 +278,14 @@ public final class KafkaBroker: Sendable {
         await quorum.shutdown()
     }
 
+    /// Deletes the logs on disk that `image` does not assign to this broker.
+    static func removeStrayLogs(logManager: LogManager, replicas: ReplicaManager, image: MetadataImage, logger: Logger) {
+        for tp in logManager.topicPartitions where !replicas.isAssigned(topic: tp.topic, partition: tp.partition, in: image) {
+            logger.info("Removing stray log \(tp): the metadata does not assign it to this broker")
+            _ = try? logManager.deleteLog(topic: tp.topic, partition: tp.partition)
+        }
+    }
+
     /// A KRaft node that is not the whole quorum by itself: it needs the network quorum.
     static func isMultiNode(_ config: BrokerConfig) -> Bool {
         guard config.isKRaftMode else { return false }
@@ -330,9 +340,19 @@ public final class KafkaBroker: Sendable {
             await cluster.start(store: services.metadata, follower: metadataFollower, config: config,
                                 bootstrapFile: config.metadataLogDir + "/" + KRaftStorage.bootstrapFileName,
                                 onLifecycle: { [weak self] event in
-                                    guard let self, case .failedStartup(let reason) = event else { return }
-                                    self.storageFailure.withLock { $0 = $0 ?? reason }
-                                    Task { await self.shutdown() }
+                                    guard let self else { return }
+                                    switch event {
+                                    case .caughtUp:
+                                        // The image is now the cluster's: what it does not assign
+                                        // here is stray (a topic deleted while this node was down).
+                                        Self.removeStrayLogs(logManager: self.logManager, replicas: self.services.replicas,
+                                                             image: self.services.metadata.image, logger: self.logger)
+                                    case .failedStartup(let reason):
+                                        self.storageFailure.withLock { $0 = $0 ?? reason }
+                                        Task { await self.shutdown() }
+                                    case .unfenced, .shutdownNow:
+                                        break
+                                    }
                                 })
         }
         var out: [SocketAddress] = []
