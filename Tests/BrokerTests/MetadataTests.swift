@@ -147,11 +147,10 @@ final class NSLockLike: Sendable {
 }
 
 func runRemove(_ path: String) throws {
-    // Tests clean their temp dirs with rm -rf; nothing below /tmp/samsa-broker-* is precious.
+    // Nothing below /tmp/samsa-broker-* is precious. Removed in-process: a `/bin/rm -rf` child
+    // with Foundation's `Process.waitUntilExit` once hung a CI run forever (the child had exited
+    // and been reaped, the wait never returned: a known corelibs-foundation race under load).
     precondition(path.hasPrefix("/tmp/samsa-broker-"))
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/bin/rm")
-    p.arguments = ["-rf", path]
-    try p.run()
-    p.waitUntilExit()
+    guard FileManager.default.fileExists(atPath: path) else { return }
+    try FileManager.default.removeItem(atPath: path)
 }
