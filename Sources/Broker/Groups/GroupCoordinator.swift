@@ -83,9 +83,10 @@ public actor GroupCoordinator {
             let records: [(key: ByteBuffer, value: ByteBuffer?)]
             do {
                 records = try await store.readAll(partition: partition)
-            } catch GroupErrorCode.coordinatorNotAvailable, GroupErrorCode.notCoordinator {
+            } catch GroupErrorCode.notCoordinator {
                 // Not hosted or not led here (a node of a multi-node cluster): its groups are
-                // another broker's to load.
+                // another broker's to load. Any other failure (an offsets partition the single
+                // node cannot read) still stops start-up: skipping it would lose committed offsets.
                 continue
             }
             loaded.replay(records, partition: partition, logger: logger)

@@ -44,7 +44,11 @@ public final class ConsumerOffsetsLogStore: GroupLogStore {
     }
 
     private func partition(_ index: Int32) throws -> Partition {
-        guard let p = services.replicas.partition(Self.topic, index) else { throw GroupErrorCode.coordinatorNotAvailable }
+        guard let p = services.replicas.partition(Self.topic, index) else {
+            // A node of a multi-node cluster does not host every offsets partition: another
+            // broker coordinates those groups. On the single node a missing partition is a fault.
+            throw services.config.isKRaftMode ? GroupErrorCode.notCoordinator : GroupErrorCode.coordinatorNotAvailable
+        }
         guard p.isLeader else { throw GroupErrorCode.notCoordinator }
         return p
     }
