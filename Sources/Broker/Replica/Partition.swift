@@ -84,8 +84,13 @@ public final class Partition: Sendable {
     /// Applies a leadership change from the metadata image. Becoming leader moves the HW as
     /// far as the ISR allows.
     public func updateLeadership(_ new: PartitionLeadership) {
-        leadershipState.withLock { $0 = new }
+        let old = leadershipState.withLock { s -> PartitionLeadership in
+            defer { s = new }
+            return s
+        }
         if new.leader == localBrokerId { _ = maybeAdvanceHighWatermark() }
+        // Parked produces and fetches re-check who leads (a lost leadership ends their wait).
+        if old.leader != new.leader || old.leaderEpoch != new.leaderEpoch { wakeWaiters() }
     }
 
     /// Checks a client's `CurrentLeaderEpoch` (-1 = not given) against ours (KIP-320).
@@ -181,6 +186,48 @@ public final class Partition: Sendable {
             throw PartitionError(19, "The size of the current ISR \(state.isr) is insufficient to satisfy the min.isr requirement of \(effectiveMinIsr)")
         }
     }
+
+    // MARK: Follower state on the leader (issue 12 seam)
+
+    /// What the leader learns from one follower fetch (Kafka's `Replica.updateFetchStateOrThrow`):
+    /// the follower's log end offset is its fetch offset. The fetch handler calls this for every
+    /// partition of a replica fetch (ReplicaId >= 0) before reading; the HW then moves to the
+    /// minimum LEO over the ISR and parked fetches and acks=all produces are woken.
+    ///
+    /// The ISR logic (last caught-up time, expansion, shrink through AlterPartition) extends
+    /// this; callers only rely on its signature and on the HW/wake-up effect.
+    public func updateFollowerFetchState(replicaId: Int32, fetchOffset: Int64, brokerEpoch: Int64, nowMs: Int64) {
+        guard replicaId != localBrokerId else { return }
+        followerEndOffsets.withLock { $0[replicaId] = fetchOffset }
+        if maybeAdvanceHighWatermark() { wakeWaiters() }
+    }
+
+    /// Parks until the HW reaches `offset` (an acks=all produce, a coordinator write: Kafka's
+    /// `DelayedProduce`), this broker stops leading the partition, or `timeoutMs` passes on
+    /// `clock`. Returns whether the HW reached it. Woken by HW moves and leadership changes, not
+    /// by polling. On a single node the HW moves with the append, so this returns at once.
+    public func waitForHighWatermark(_ offset: Int64, timeoutMs: Int64, clock: any BrokerClock,
+                                     makeWaiter: () -> DataWaiter) async -> Bool {
+        let deadline = clock.nowMs() + max(0, timeoutMs)
+        while true {
+            if highWatermark >= offset { return true }
+            guard isLeader, !Task.isCancelled else { return false }
+            let remaining = deadline - clock.nowMs()
+            guard remaining > 0 else { return false }
+            let waiter = makeWaiter()
+            addWaiter(waiter)
+            // Re-check after registering, so a HW move between the check and addWaiter is not missed.
+            if highWatermark >= offset || !isLeader {
+                removeWaiter(waiter)
+                continue
+            }
+            await waiter.wait(timeoutMs: remaining, clock: clock)
+            removeWaiter(waiter)
+        }
+    }
+
+    /// The last log end offset each follower reported by fetching (DescribeLogDirs, metrics).
+    public var followerLogEndOffsets: [Int32: Int64] { followerEndOffsets.withLock { $0 } }
 
     /// Moves the HW to the minimum LEO over the ISR. Returns whether it moved.
     @discardableResult
