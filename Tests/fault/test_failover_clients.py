@@ -25,7 +25,7 @@ import pytest
 from confluent_kafka import Consumer
 
 import replication_checker as rc
-from replication_harness import QUIET, RF, ReplCluster
+from replication_harness import IDEMPOTENT, QUIET, RF, ReplCluster
 
 PARTS = 3
 CLIENTS = ("confluent", "kafka-python", "aiokafka", "kcat")
@@ -74,7 +74,8 @@ class ClientPair:
     # -- producers
 
     def _produce_confluent(self):
-        prod = rc.RecordingProducer(self.cluster.bootstrap(), self.history, self.kind, QUIET)
+        prod = rc.RecordingProducer(self.cluster.bootstrap(), self.history, self.kind,
+                                    {**QUIET, "enable.idempotence": IDEMPOTENT})
         last = 0
         while not self.stop.is_set():
             prod.send(self.topic)
@@ -118,7 +119,7 @@ class ClientPair:
         from aiokafka import AIOKafkaProducer
 
         async def run():
-            p = AIOKafkaProducer(bootstrap_servers=self.cluster.bootstrap(), acks="all", enable_idempotence=True,
+            p = AIOKafkaProducer(bootstrap_servers=self.cluster.bootstrap(), acks="all", enable_idempotence=IDEMPOTENT,
                                  request_timeout_ms=10000, retry_backoff_ms=200, metadata_max_age_ms=1000)
             await p.start()
             i = 0
@@ -151,7 +152,7 @@ class ClientPair:
             t0 = time.monotonic()
             try:
                 p = subprocess.run([kcat_bin(), "-P", "-b", self.cluster.bootstrap(), "-t", self.topic,
-                                    "-X", "acks=all", "-X", "enable.idempotence=true",
+                                    "-X", "acks=all", "-X", f"enable.idempotence={str(IDEMPOTENT).lower()}",
                                     "-X", "topic.metadata.refresh.interval.ms=1000", "-X", "log_level=2"],
                                    input="\n".join(values) + "\n", capture_output=True, text=True, timeout=120)
                 ok = p.returncode == 0 and "fail" not in p.stderr.lower() and "error" not in p.stderr.lower()
