@@ -42,11 +42,14 @@ final class ReplicaIsrSupport: Sendable {
         }
     }
 
+    /// The broker is stopping: no more shrink checks, and the sender drops what it has not
+    /// sent (it would otherwise retry against a closed controller channel until exit).
     func stopExpiration() {
         expiration.withLock { t in
             t?.cancel()
             t = nil
         }
+        (settings.withLock { $0.sender } as? AlterPartitionManager)?.stop()
     }
 }
 
