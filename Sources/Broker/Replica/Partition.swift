@@ -60,10 +60,16 @@ public final class Partition: Sendable {
     public let log: PartitionLog
     public let localBrokerId: Int32
     let leadershipState: Mutex<PartitionLeadership>
-    private let appendState = Mutex(ProducerStateManager())
+    /// Internal (not private) so the follower append in Partition+Follower.swift shares it.
+    let appendState = Mutex(ProducerStateManager())
     private let waiters = Mutex<[UInt64: DataWaiter]>([:])
-    /// The leader's per-follower state, committed and pending ISR (LeaderIsrState.swift).
-    /// Lock order: `isrState` before `leadershipState`.
+    /// Parked follower fetches: woken by every leader append (the LEO moved), as well as by
+    /// everything that wakes ``waiters``. Consumer fetches are not here: they only care about
+    /// the HW, which an acks=all append does not move until the followers have it.
+    private let appendWaiters = Mutex<[UInt64: DataWaiter]>([:])
+    /// The leader's per-follower state, committed and pending ISR (LeaderIsrState.swift); a new
+    /// leader epoch resets the followers' state (Kafka's makeLeader). Lock order: `isrState`
+    /// before `leadershipState`.
     let isrState: Mutex<LeaderIsrState>
     /// Clock, lag time, broker liveness and the AlterPartition sender (PartitionReplication.swift).
     let replication = Mutex(PartitionReplicationContext())
@@ -180,6 +186,8 @@ public final class Partition: Sendable {
             return AppendResult(baseOffset: info.firstOffset, lastOffset: info.lastOffset,
                                 logAppendTime: info.logAppendTime, logStartOffset: info.logStartOffset, duplicate: false)
         }
+        // Followers parked at the leader's LEO fetch now, overlapping the leader's own fsync.
+        if !result.duplicate { wakeAppendWaiters() }
         if deferFlush, requiredAcks == -1 { return result }
         do throws(LogStorageError) {
             if requiredAcks == -1 {
@@ -309,9 +317,24 @@ public final class Partition: Sendable {
     public func addWaiter(_ waiter: DataWaiter) { waiters.withLock { $0[waiter.id] = waiter } }
     public func removeWaiter(_ waiter: DataWaiter) { _ = waiters.withLock { $0.removeValue(forKey: waiter.id) } }
 
+    /// Parks a follower fetch: woken by leader appends as well as by HW and leadership moves.
+    public func addAppendWaiter(_ waiter: DataWaiter) { appendWaiters.withLock { $0[waiter.id] = waiter } }
+    public func removeAppendWaiter(_ waiter: DataWaiter) { _ = appendWaiters.withLock { $0.removeValue(forKey: waiter.id) } }
+
     /// Wakes every parked fetch (data arrived, or the partition is going away).
     public func wakeWaiters() {
         let all = waiters.withLock { w -> [DataWaiter] in
+            defer { w.removeAll() }
+            return Array(w.values)
+        }
+        for w in all { w.fire() }
+        wakeAppendWaiters()
+    }
+
+    /// Wakes the parked follower fetches only (the LEO moved; the HW may not have).
+    func wakeAppendWaiters() {
+        let all = appendWaiters.withLock { w -> [DataWaiter] in
+            guard !w.isEmpty else { return [] }
             defer { w.removeAll() }
             return Array(w.values)
         }
