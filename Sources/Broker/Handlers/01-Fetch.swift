@@ -39,7 +39,8 @@ public struct FetchHandler: RequestHandler {
             let waiter = services.replicas.makeWaiter()
             let partitions = hostedPartitions(request)
             for p in partitions { p.addWaiter(waiter) }
-            let (response, bytes, hadError) = read(request, context: context)
+            let (read, bytes, hadError) = read(request, context: context)
+            let response = LeaderHints.annotate(read, version: context.apiVersion, image: services.metadata.image)
             let remaining = deadline - clock.nowMs()
             if bytes >= minBytes || hadError || remaining <= 0 || partitions.isEmpty || services.replicas.isStopping {
                 for p in partitions { p.removeWaiter(waiter) }
