@@ -16,11 +16,13 @@ from __future__ import annotations
 import json
 import os
 import time
+import urllib.request
 
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from own_broker import free_port
 from own_cluster import OwnCluster
 
 KILLS = int(os.environ.get("SAMSA_QUORUM_KILLS", "4"))
@@ -102,7 +104,45 @@ def read_back(bootstrap: str, topic: str, partitions: int, acked: dict[tuple[int
     assert not missing, f"{len(missing)} acknowledged record(s) not read back at their offsets, e.g. {missing[:5]}"
 
 
+def enable_metrics(cluster: OwnCluster) -> dict[int, int]:
+    """Gives every node a Prometheus endpoint (metrics.listener); returns node id -> port."""
+    ports = {}
+    for node_id, node in cluster.nodes.items():
+        ports[node_id] = free_port()
+        with open(node.config, "a") as f:
+            f.write(f"metrics.listener=http://127.0.0.1:{ports[node_id]}\n")
+    return ports
+
+
+def active_controller_counts(cluster: OwnCluster, ports: dict[int, int]) -> dict[int, float]:
+    """kafka_controller_kafkacontroller_activecontrollercount of every live node."""
+    counts = {}
+    for node_id, port in ports.items():
+        node = cluster.nodes[node_id]
+        if not (node.proc and node.proc.poll() is None):
+            continue
+        text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
+        for line in text.splitlines():
+            if line.startswith("kafka_controller_kafkacontroller_activecontrollercount"):
+                counts[node_id] = float(line.rsplit(" ", 1)[1])
+    return counts
+
+
+def wait_one_active_controller(cluster: OwnCluster, ports: dict[int, int], timeout: float = 30):
+    """Exactly one node, the quorum leader, reports ActiveControllerCount 1 (Kafka's alert
+    rule: the sum over the cluster must be 1)."""
+    deadline = time.time() + timeout
+    while True:
+        leader, _ = cluster.wait_for_leader()
+        counts = active_controller_counts(cluster, ports)
+        if sum(counts.values()) == 1 and counts.get(leader) == 1:
+            return
+        assert time.time() < deadline, f"ActiveControllerCount by node {counts}, quorum leader {leader}"
+        time.sleep(0.5)
+
+
 def run_failover(cluster: OwnCluster, kills: int) -> dict:
+    ports = enable_metrics(cluster)
     cluster.start()
     cluster.wait_for_leader()
     # librdkafka learns a new controller id only from a metadata refresh, by default every
@@ -134,6 +174,7 @@ def run_failover(cluster: OwnCluster, kills: int) -> dict:
         node.spawn()
         assert node.wait_ready_or_exit(60) is None, f"node {leader} did not come back: {node.tail()}"
     wait_converged(cluster, expected)
+    wait_one_active_controller(cluster, ports)
     read_back(cluster.bootstrap(), "data", 6, acked)
     # The restarted voters catch up: every voter's end offset reaches the leader's.
     deadline = time.time() + 90

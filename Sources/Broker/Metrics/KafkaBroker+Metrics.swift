@@ -5,12 +5,13 @@ extension KafkaBroker {
     /// The Prometheus endpoint of `metrics.listener`, nil when it is unset.
     static func makeMetricsServer(config: BrokerConfig, metrics: BrokerMetrics?, services: BrokerServices,
                                   servers: [KafkaServer], coordinator: GroupCoordinator,
-                                  group: EventLoopGroup, logger: Logger) -> MetricsHTTPServer? {
+                                  group: EventLoopGroup, logger: Logger,
+                                  isActiveController: @escaping @Sendable () -> Bool) -> MetricsHTTPServer? {
         guard let listener = config.metricsListener, let metrics else { return nil }
         return MetricsHTTPServer(host: listener.host, port: listener.port, group: group, logger: logger) {
             if metrics.isShuttingDown { return .unavailable("broker \(config.nodeId) is shutting down") }
             let gauges = await scrapeInput(services: services, servers: servers, coordinator: coordinator,
-                                           startTimeMs: metrics.startTimeMs)
+                                           startTimeMs: metrics.startTimeMs, isActiveController: isActiveController())
             // Checked again: shutdown may have begun while the gauges were read.
             if metrics.isShuttingDown { return .unavailable("broker \(config.nodeId) is shutting down") }
             return .ok(metrics.render(gauges: BrokerMetricsScrape.write(gauges)))
@@ -19,7 +20,8 @@ extension KafkaBroker {
 
     /// Reads the state the scrape-time gauges describe.
     static func scrapeInput(services: BrokerServices, servers: [KafkaServer],
-                            coordinator: GroupCoordinator, startTimeMs: Int64) async -> BrokerMetricsScrape.Input {
+                            coordinator: GroupCoordinator, startTimeMs: Int64,
+                            isActiveController: Bool = true) async -> BrokerMetricsScrape.Input {
         let image = services.metadata.image
         var minIsrByTopic: [String: Int] = [:]
         var samples: [BrokerMetricsScrape.PartitionSample] = []
@@ -40,9 +42,8 @@ extension KafkaBroker {
         let globalPartitions = image.topics.values.reduce(0) { $0 + $1.partitions.count }
         let connections = servers.map { (listener: $0.configuration.listenerName, count: $0.connectionCount) }
         let groups = await coordinator.groupCountsByState()
-        // The single-node LocalController is always this process's, so it is active.
         return .init(nodeId: services.nodeId, startTimeMs: startTimeMs, partitions: samples, globalTopics: image.topics.count, globalPartitions: globalPartitions,
-                     offlinePartitions: BrokerMetricsScrape.offlinePartitionCount(image), isActiveController: true,
+                     offlinePartitions: BrokerMetricsScrape.offlinePartitionCount(image), isActiveController: isActiveController,
                      connections: connections, groups: groups)
     }
 }

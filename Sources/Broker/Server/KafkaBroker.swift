@@ -237,8 +237,12 @@ public final class KafkaBroker: Sendable {
                                              maxQueuedRequests: 16).withTLS(tlsContexts[listener.name]),
                         dispatcher: dispatcher, group: group, logger: logger, requestBudget: requestBudget, metrics: metrics)
         }
+        // The single-node LocalController is this process's, so it is always active; on a
+        // multi-node cluster only the quorum leader among the controllers is.
+        let runtime = cluster
         metricsServer = Self.makeMetricsServer(config: config, metrics: metrics, services: services, servers: servers,
-                                               coordinator: coordinator, group: group, logger: logger)
+                                               coordinator: coordinator, group: group, logger: logger,
+                                               isActiveController: { runtime?.isActiveController ?? true })
         logger.info("Broker \(config.nodeId) of cluster \(clusterId): \(replicas.allPartitions.count) partition(s) loaded")
         let manager = logManager
         let dirCount = config.logDirs.count
