@@ -146,14 +146,14 @@ extension TopicCommand {
                 var targets: [TopicPartition: [Int32]?] = [:]
                 for e in plan.partitions { targets[TopicPartition(e.topic, e.partition)] = e.replicas }
                 let results = try await withAdmin(global) { admin in try await admin.alterPartitionReassignments(targets) }
-                try report(results, verb: "reassignment of")
+                try report(results, verb: "reassignment")
                 print("Successfully started partition reassignment\(plan.partitions.count == 1 ? "" : "s") for "
                       + plan.partitions.map { "\($0.topic)-\($0.partition)" }.joined(separator: ","))
             } else if cancel {
                 var targets: [TopicPartition: [Int32]?] = [:]
                 for e in plan.partitions { targets[TopicPartition(e.topic, e.partition)] = .some(nil) }
                 let results = try await withAdmin(global) { try await $0.alterPartitionReassignments(targets) }
-                try report(results, verb: "cancellation of reassignment of")
+                try report(results, verb: "cancelling the reassignment")
                 print("Successfully cancelled partition reassignment\(plan.partitions.count == 1 ? "" : "s") for "
                       + plan.partitions.map { "\($0.topic)-\($0.partition)" }.joined(separator: ","))
             } else {
