@@ -94,6 +94,8 @@ public final class ClusterRuntime: Sendable {
                 group: group, logger: logger, fileSystem: fileSystem, maxFrameBytes: config.socketRequestMaxBytes,
                 addControllerHandlers: { registry in
                     BrokerLifecycleApis.register(into: &registry, service: service, isActiveController: isActive, logger: logger)
+                    registry.register(AlterPartitionHandler(service: AlterPartitionService(log: LateControllerLog(controller: controllerSlot)),
+                                                            isActiveController: isActive, logger: logger))
                     registry.register(EnvelopeHandler(target: LateDispatcher(target: registrySlot), isActiveController: isActive))
                     registry.register(AllocateProducerIdsHandler(log: LateControllerLog(controller: controllerSlot),
                                                                  isActiveController: isActive, logger: logger))
