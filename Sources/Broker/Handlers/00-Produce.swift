@@ -120,7 +120,7 @@ public struct ProduceHandler: RequestHandler {
             if !failed.isEmpty { throw CloseConnection("acks=0 produce failed: \(failed.joined(separator: "; "))") }
             return nil
         }
-        return response
+        return LeaderHints.annotate(response, version: version, image: services.metadata.image, listener: context.listenerName)
     }
 
     private func append(topic name: String, partition index: Int32, records: ByteBuffer?, acks: Int16,

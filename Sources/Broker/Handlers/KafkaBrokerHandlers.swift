@@ -17,5 +17,8 @@ public enum KafkaBrokerHandlers {
         registry.register(DescribeLogDirsHandler(services: services))
         registry.register(CreatePartitionsHandler(services: services))
         registry.register(DescribeClusterHandler(services: services))
+        registry.register(ElectLeadersHandler(services: services))
+        registry.register(AlterPartitionReassignmentsHandler(services: services))
+        registry.register(ListPartitionReassignmentsHandler(services: services))
     }
 }
