@@ -17,5 +17,9 @@ public enum KafkaBrokerHandlers {
         registry.register(DescribeLogDirsHandler(services: services))
         registry.register(CreatePartitionsHandler(services: services))
         registry.register(DescribeClusterHandler(services: services))
+        registry.register(SaslHandshakeHandler())
+        registry.register(SaslAuthenticateHandler())
+        registry.register(DescribeUserScramCredentialsHandler(services: services))
+        registry.register(AlterUserScramCredentialsHandler(services: services))
     }
 }
