@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import time
 from collections import defaultdict
@@ -35,11 +36,17 @@ def admin(broker) -> AdminClient:
     return AdminClient({"bootstrap.servers": broker.bootstrap, "socket.timeout.ms": 10000})
 
 
+# The replication factor of the topics the suite creates: 1 on the single broker; .ci/run's
+# 3-node pass sets SAMSA_INTEROP_RF=3 so every test runs on replicated partitions.
+INTEROP_RF = int(os.environ.get("SAMSA_INTEROP_RF", "1"))
+
+
 def create_topic(broker, name: str, partitions: int = 1, config: dict | None = None) -> None:
     """Creates a topic and waits until metadata shows every partition with a leader."""
     a = admin(broker)  # the futures fail with _DESTROY if the client is collected first
+    rf = INTEROP_RF if broker.is_samsa else 1
     futures = a.create_topics(
-        [NewTopic(name, num_partitions=partitions, replication_factor=1, config=config or {})],
+        [NewTopic(name, num_partitions=partitions, replication_factor=rf, config=config or {})],
         operation_timeout=30, request_timeout=30)
     futures[name].result(timeout=60)
     wait_for_partitions(broker, name, partitions)

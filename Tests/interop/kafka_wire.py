@@ -403,11 +403,28 @@ class Connection:
         return error, offset
 
 
+def leader_address(bootstrap: str, topic: str, partition: int) -> str:
+    """host:port of the partition's leader as Metadata says (`bootstrap` itself on a single
+    broker, or when the answer names no leader yet). `bootstrap` may list several brokers: the
+    first is asked."""
+    first = bootstrap.split(",")[0]
+    with Connection(first) as c:
+        md = c.metadata([topic])
+    t = md["topics"].get(topic)
+    parts = {p["partition"]: p for p in (t["partitions"] or [])} if t else {}
+    leader = parts.get(partition, {}).get("leader", -1)
+    for node_id, host, port, _ in md["brokers"] or []:
+        if node_id == leader:
+            return f"{host}:{port}"
+    return first
+
+
 def fetch_all(bootstrap: str, topic: str, partition: int, end_offset: int) -> list[Batch]:
-    """Every batch of a partition from offset 0 up to `end_offset`, following the leader."""
+    """Every batch of a partition from offset 0 up to `end_offset`, from the partition's
+    leader (on a cluster, the bootstrap broker may only follow it)."""
     batches: list[Batch] = []
     offset = 0
-    with Connection(bootstrap) as c:
+    with Connection(leader_address(bootstrap, topic, partition)) as c:
         deadline = time.time() + 30
         while offset < end_offset and time.time() < deadline:
             error, _, got = c.fetch(topic, partition, offset)
