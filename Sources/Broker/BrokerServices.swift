@@ -63,14 +63,41 @@ public final class BrokerServices: Sendable {
 }
 
 /// Hands out producer ids from blocks the controller commits, so ids are unique across
-/// restarts without a metadata write per InitProducerId. Thread-safe.
+/// restarts and brokers without a metadata write per InitProducerId. Thread-safe.
+///
+/// The single node takes its blocks from its own controller, when the current block is used
+/// up. A node of a multi-node cluster gets them from the active controller with
+/// AllocateProducerIds (67) through ``setBlockSource(prefetch:_:)`` and, as Kafka's
+/// `RPCProducerIdManager`, asks for the next block once 90% of the current one is handed
+/// out, so InitProducerId rarely waits for the controller.
 public final class ProducerIdManager: Sendable {
-    private let controller: LocalController
-    private let block = Mutex<(next: Int64, end: Int64)>((0, -1))
-    /// One block allocation at a time; ids within a block are handed out under `block` alone.
+    public typealias BlockSource = @Sendable () async throws -> ClosedRange<Int64>
+
+    private struct Blocks {
+        var next: Int64 = 0
+        var end: Int64 = -1
+        /// Handing out this id starts the prefetch of the next block.
+        var prefetchAt: Int64 = .max
+        var pending: Task<ClosedRange<Int64>, any Error>?
+    }
+    private let state = Mutex(Blocks())
+    private let source: Mutex<(fetch: BlockSource, prefetch: Bool)>
+    /// One block installation at a time; ids within a block are handed out under `state` alone.
     private let refill = AsyncSerialLock()
 
-    public init(controller: LocalController) { self.controller = controller }
+    public init(controller: LocalController) {
+        source = Mutex(({ try await controller.allocateProducerIdBlock() }, false))
+    }
+
+    public init(prefetch: Bool, source: @escaping BlockSource) {
+        self.source = Mutex((source, prefetch))
+    }
+
+    /// Replaces where blocks come from (a multi-node broker: AllocateProducerIds to the
+    /// active controller). Set before the first InitProducerId is served.
+    public func setBlockSource(prefetch: Bool, _ fetch: @escaping BlockSource) {
+        source.withLock { $0 = (fetch, prefetch) }
+    }
 
     public func next() async throws -> Int64 {
         if let id = take() { return id }
@@ -78,8 +105,15 @@ public final class ProducerIdManager: Sendable {
         do {
             // Another caller may have refilled while this one waited.
             if let id = take() { await refill.unlock(); return id }
-            let range = try await controller.allocateProducerIdBlock()
-            block.withLock { $0 = (range.lowerBound, range.upperBound) }
+            let pending = state.withLock { s -> Task<ClosedRange<Int64>, any Error>? in
+                defer { s.pending = nil }
+                return s.pending
+            }
+            var range: ClosedRange<Int64>?
+            // A prefetch that failed is retried here, synchronously.
+            if let pending { range = try? await pending.value }
+            if range == nil { range = try await source.withLock { $0.fetch }() }
+            install(range!)
             await refill.unlock()
         } catch {
             await refill.unlock()
@@ -88,10 +122,25 @@ public final class ProducerIdManager: Sendable {
         return try await next()
     }
 
+    private func install(_ range: ClosedRange<Int64>) {
+        let prefetch = source.withLock { $0.prefetch }
+        state.withLock { s in
+            s.next = range.lowerBound
+            s.end = range.upperBound
+            let length = range.upperBound - range.lowerBound + 1
+            s.prefetchAt = prefetch ? range.lowerBound + length * 9 / 10 : .max
+        }
+    }
+
     private func take() -> Int64? {
-        block.withLock { b -> Int64? in
+        let fetch = source.withLock { $0.fetch }
+        return state.withLock { b -> Int64? in
             guard b.next <= b.end else { return nil }
             defer { b.next += 1 }
+            if b.next >= b.prefetchAt, b.pending == nil {
+                b.prefetchAt = .max
+                b.pending = Task { try await fetch() }
+            }
             return b.next
         }
     }

@@ -140,6 +140,36 @@ final class ForwardingTests: XCTestCase {
         XCTAssertEqual(localCalls.all, [], "a broker that is not the controller never handles it itself")
     }
 
+    /// A request the controller cannot parse (garbage after a CreateTopics header) is answered
+    /// INVALID_REQUEST in the envelope: the broker closes the client's connection at once instead
+    /// of retrying it until request.timeout.ms (the interop suite's garbage frames hung 30 s on a
+    /// 3-node cluster).
+    func testARequestTheControllerRefusesClosesAtOnce() async throws {
+        let calls = Calls()
+        let controllerPort = try await controller("controller 1", active: { true }, calls: calls)
+        var local = HandlerRegistry(logger: Logger(label: "test"))
+        local.register(NamedCreateTopics(node: "the broker itself", calls: Calls()))
+        let channel = try ControllerChannel(clientId: "broker-9-to-controller", logger: Logger(label: "test"),
+                                            locate: { ControllerEndpoint(nodeId: 1, host: "127.0.0.1", port: controllerPort) })
+        var forwarding = ForwardingDispatcher(local: local, channel: channel, logger: Logger(label: "test"),
+                                              isLocalController: { false })
+        forwarding.retryBackoffMs = 20
+        forwarding.requestTimeoutMs = 30_000
+        var frame = ByteBuffer()
+        frame.writeInteger(ApiKey.createTopics.rawValue)
+        frame.writeInteger(Int16(4))
+        frame.writeInteger(Int32(12))
+        frame.writeInteger(Int16(7)); frame.writeString("garbage")
+        frame.writeBytes([0x53])
+        let started = ContinuousClock.now
+        let outcome = await forwarding.dispatch(frame: frame, connection: ConnectionInfo(
+            connectionId: 1, clientHost: "127.0.0.1", clientPort: 5555, listenerName: "PLAINTEXT"))
+        guard case .close(let reason) = outcome else { return XCTFail("expected a close, got \(outcome)") }
+        XCTAssertTrue(reason.contains("INVALID_REQUEST"), reason)
+        XCTAssertLessThan(ContinuousClock.now - started, .seconds(5), "closed at once, not after request.timeout.ms")
+        XCTAssertEqual(calls.all, [], "the handler never ran")
+    }
+
     func testEnvelopeWithANonForwardableRequestIsInvalidRequest() async throws {
         let handler = EnvelopeHandler(target: HandlerRegistry(logger: Logger(label: "t")), isActiveController: { true })
         var envelope = EnvelopeRequest()

@@ -23,6 +23,7 @@ SAMSA_REPL_SESSION_MS (broker.session.timeout.ms, default 4000).
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import threading
@@ -309,3 +310,105 @@ class Workload:
             print("note:", n)
         print(verdict.summary())
         return verdict
+
+
+# ---------------------------------------------------------------------------------------------
+# Network faults on loopback: each node in its own cgroup (v2), iptables' cgroup match drops
+# what one node sends to chosen ports of the others. Needs root, iptables and a writable
+# cgroup2 mount; `NetFaults.available()` says whether this machine allows it.
+
+CGROUP2_ROOTS = ("/sys/fs/cgroup/unified", "/sys/fs/cgroup")
+
+
+def _cgroup2_root() -> str | None:
+    for root in CGROUP2_ROOTS:
+        if os.path.exists(os.path.join(root, "cgroup.procs")) and os.access(root, os.W_OK):
+            try:
+                with open("/proc/mounts") as f:
+                    if any(line.split()[1] == root and line.split()[2] == "cgroup2" for line in f):
+                        return root
+            except OSError:
+                return None
+    return None
+
+
+class NetFaults:
+    """Per-node cgroups and an iptables chain of DROP rules (OUTPUT, loopback) that `heal()`
+    flushes; `close()` removes the chain and the cgroups. Rules match only this cluster's
+    cgroups and ports, so other processes on the machine are never affected."""
+
+    def __init__(self, cluster: ReplCluster):
+        self.cluster = cluster
+        self.root = _cgroup2_root()
+        assert self.root, "no writable cgroup2 mount"
+        tag = f"samsa-{os.getpid()}-{int(time.time() * 1000) % 10**8}"
+        self.chain = f"SF{os.getpid() % 10**6}{int(time.time()) % 10**4}"[:28]
+        self.cgroups: dict[int, str] = {}
+        for node_id, n in cluster.nodes.items():
+            rel = f"{tag}-n{node_id}"
+            os.makedirs(os.path.join(self.root, rel), exist_ok=True)
+            self.cgroups[node_id] = rel
+            self._wrap_spawn(n, os.path.join(self.root, rel, "cgroup.procs"))
+        self._ipt("-N", self.chain)
+        self._ipt("-I", "OUTPUT", "-o", "lo", "-j", self.chain)
+
+    @staticmethod
+    def available() -> str | None:
+        """None when network faults can run here, else why not."""
+        if os.geteuid() != 0:
+            return "not root"
+        if not shutil.which("iptables"):
+            return "no iptables"
+        if _cgroup2_root() is None:
+            return "no writable cgroup2 mount"
+        probe = subprocess.run(["iptables", "-m", "cgroup", "-h"], capture_output=True, text=True)
+        if "--path" not in probe.stdout:
+            return "iptables has no cgroup match"
+        return None
+
+    @staticmethod
+    def _ipt(*args: str):
+        r = subprocess.run(["iptables", "-w", *args], capture_output=True, text=True, timeout=30)
+        assert r.returncode == 0, f"iptables {' '.join(args)}: {r.stderr}"
+
+    @staticmethod
+    def _wrap_spawn(node, procs_path: str):
+        """The node's process joins its cgroup before exec (every restart too)."""
+        original_preexec = node._preexec
+        has_nofile = node.nofile is not None
+
+        def preexec():
+            with open(procs_path, "w") as f:
+                f.write(str(os.getpid()))
+            if has_nofile:
+                original_preexec()
+
+        def spawn():
+            binary = samsa_bin()
+            node.log.flush()
+            node._run_start = node.log_path.stat().st_size
+            node.proc = subprocess.Popen([binary, "broker", "--config", str(node.config)],
+                                         stdout=node.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                         preexec_fn=preexec)
+        node.spawn = spawn
+
+    def drop(self, from_node: int, to_ports: list[int]):
+        """Drops every TCP packet node `from_node` sends to these ports (its requests to the
+        services on them; established connections stall, new ones time out)."""
+        for port in to_ports:
+            self._ipt("-A", self.chain, "-p", "tcp", "--dport", str(port), "-m", "cgroup",
+                      "--path", self.cgroups[from_node], "-j", "DROP")
+
+    def heal(self):
+        self._ipt("-F", self.chain)
+
+    def close(self):
+        subprocess.run(["iptables", "-w", "-D", "OUTPUT", "-o", "lo", "-j", self.chain], capture_output=True)
+        subprocess.run(["iptables", "-w", "-F", self.chain], capture_output=True)
+        subprocess.run(["iptables", "-w", "-X", self.chain], capture_output=True)
+        for rel in self.cgroups.values():
+            path = os.path.join(self.root, rel)
+            try:
+                os.rmdir(path)  # fails while a process is still in it; retried by the caller
+            except OSError:
+                pass

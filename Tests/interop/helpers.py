@@ -52,6 +52,24 @@ def create_topic(broker, name: str, partitions: int = 1, config: dict | None = N
     wait_for_partitions(broker, name, partitions)
 
 
+def _every_broker_knows(md, name: str, partitions: int) -> bool:
+    """On a cluster each broker applies the new topic from the metadata log a moment apart:
+    a raw request to a broker that has not yet gets UNKNOWN_TOPIC_OR_PARTITION. True once
+    every broker's own Metadata lists the topic with a leader for each partition."""
+    if len(md.brokers) <= 1:
+        return True
+    for b in md.brokers.values():
+        try:
+            with kafka_wire.Connection(f"{b.host}:{b.port}", timeout=5) as c:
+                t = c.metadata([name])["topics"].get(name)
+        except OSError:
+            return False
+        if t is None or t["error"] != 0 or len(t["partitions"] or []) != partitions or \
+                any(p["leader"] < 0 for p in t["partitions"]):
+            return False
+    return True
+
+
 def wait_for_partitions(broker, name: str, partitions: int, timeout: float = 30) -> None:
     a = admin(broker)
     deadline = time.time() + timeout
@@ -61,7 +79,8 @@ def wait_for_partitions(broker, name: str, partitions: int, timeout: float = 30)
         t = md.topics.get(name)
         last = t
         if t is not None and t.error is None and len(t.partitions) == partitions and \
-                all(p.leader >= 0 for p in t.partitions.values()):
+                all(p.leader >= 0 for p in t.partitions.values()) and \
+                _every_broker_knows(md, name, partitions):
             return
         time.sleep(0.2)
     raise AssertionError(f"topic {name} did not get {partitions} led partitions: {last}")
@@ -78,7 +97,7 @@ def high_watermark(broker, topic: str, partition: int) -> int:
     Fetch rather than ListOffsets(latest): Tansu's ListOffsets LATEST is wrong (peers
     README), and the Fetch high watermark is what consumers compute lag from.
     """
-    with kafka_wire.Connection(broker.bootstrap) as c:
+    with kafka_wire.Connection(kafka_wire.leader_address(broker.bootstrap, topic, partition)) as c:
         error, hw, _ = c.fetch(topic, partition, 0)
     assert error == 0, f"fetch {topic}[{partition}]: error {error}"
     return hw

@@ -175,7 +175,8 @@ def test_invalid_topic_names(broker, canary):
 
 def test_produce_to_missing_partition(broker, canary, topic_name):
     create_topic(broker, topic_name, partitions=1)
-    with Connection(broker.bootstrap) as c:
+    # To the partition's leader (on a cluster another broker answers NOT_LEADER_OR_FOLLOWER).
+    with Connection(kafka_wire.leader_address(broker.bootstrap, topic_name, 0)) as c:
         error, _ = c.produce(topic_name, 7, kafka_wire.encode_record_batch([(b"k", b"v")]))
         assert error == UNKNOWN_TOPIC_OR_PARTITION
         error, base = c.produce(topic_name, 0, kafka_wire.encode_record_batch([(b"k", b"v")]))
@@ -187,7 +188,7 @@ def test_produce_to_missing_partition(broker, canary, topic_name):
 def test_record_over_message_max_bytes(broker, canary, topic_name):
     create_topic(broker, topic_name, partitions=1)
     big = kafka_wire.encode_record_batch([(None, b"x" * (MESSAGE_MAX_BYTES + 1000))])
-    with Connection(broker.bootstrap) as c:
+    with Connection(kafka_wire.leader_address(broker.bootstrap, topic_name, 0)) as c:
         error, _ = c.produce(topic_name, 0, big)
         assert error == MESSAGE_TOO_LARGE
         # Just under the limit is accepted.
@@ -199,7 +200,7 @@ def test_record_over_message_max_bytes(broker, canary, topic_name):
     # A batch with a wrong CRC is CORRUPT_MESSAGE (2) and is not appended.
     corrupt = bytearray(kafka_wire.encode_record_batch([(b"k", b"v")]))
     corrupt[-1] ^= 0xFF
-    with Connection(broker.bootstrap) as c:
+    with Connection(kafka_wire.leader_address(broker.bootstrap, topic_name, 0)) as c:
         assert c.produce(topic_name, 0, bytes(corrupt))[0] == 2
     assert high_watermark(broker, topic_name, 0) == 1
     canary.check()

@@ -8,7 +8,7 @@ import time
 import pytest
 
 import kafka_wire
-from helpers import create_topic, high_watermark, kcat, kcat_metadata
+from helpers import INTEROP_RF, create_topic, high_watermark, kcat, kcat_metadata
 
 CODECS = ["none", "gzip", "snappy", "lz4", "zstd"]
 
@@ -24,10 +24,15 @@ def test_metadata_lists_broker_and_partitions(broker, topic_name):
     assert "error" not in topic, topic
     parts = sorted(topic["partitions"], key=lambda p: p["partition"])
     assert [p["partition"] for p in parts] == [0, 1, 2]
+    rf = INTEROP_RF if broker.is_samsa else 1
     for p in parts:
         assert p["leader"] in brokers, p
-        assert [r["id"] for r in p["replicas"]] == [p["leader"]], p
-        assert [r["id"] for r in p["isrs"]] == [p["leader"]], p
+        replicas = [r["id"] for r in p["replicas"]]
+        isr = [r["id"] for r in p["isrs"]]
+        assert len(set(replicas)) == rf and p["leader"] in replicas, p
+        assert p["leader"] in isr and set(isr) <= set(replicas), p
+        if rf == 1:
+            assert replicas == isr == [p["leader"]], p
 
 
 def _payload(i: int) -> str:

@@ -90,6 +90,8 @@ public final class ClusterRuntime: Sendable {
                 addControllerHandlers: { registry in
                     BrokerLifecycleApis.register(into: &registry, service: service, isActiveController: isActive, logger: logger)
                     registry.register(EnvelopeHandler(target: LateDispatcher(target: registrySlot), isActiveController: isActive))
+                    registry.register(AllocateProducerIdsHandler(log: LateControllerLog(controller: controllerSlot),
+                                                                 isActiveController: isActive, logger: logger))
                 })
         } catch {
             try? group.syncShutdownGracefully()
@@ -133,6 +135,38 @@ public final class ClusterRuntime: Sendable {
     public func controllerIdForClients(image: MetadataImage, localId: Int32) -> Int32 {
         if let me = image.brokers[localId], !me.fenced { return localId }
         return image.liveBrokers.first?.id ?? -1
+    }
+
+    /// A block of producer ids from the active controller (AllocateProducerIds, 67), for this
+    /// broker's ``ProducerIdManager``. Retries NOT_CONTROLLER, STALE_BROKER_EPOCH (the
+    /// registration is not applied here yet) and connection errors every `retryBackoffMs`
+    /// until `timeoutMs`, then throws: InitProducerId answers COORDINATOR_NOT_AVAILABLE and the
+    /// client retries.
+    public func allocateProducerIds(brokerId: Int32, brokerEpoch: @escaping @Sendable () -> Int64,
+                                    timeoutMs: Int64 = 10_000, retryBackoffMs: Int64 = 100) async throws -> ClosedRange<Int64> {
+        guard let channel else { throw ControllerChannelError.noController("this node is not a broker") }
+        let deadline = ContinuousClock.now + .milliseconds(timeoutMs)
+        var lastError = "no answer"
+        while ContinuousClock.now < deadline {
+            do {
+                let epoch = brokerEpoch()
+                let (response, _) = try await channel.send({ _ in AllocateProducerIdsRequest(brokerId: brokerId, brokerEpoch: epoch) },
+                                                           supported: AllocateProducerIdsRequest.validVersions,
+                                                           timeout: .milliseconds(timeoutMs))
+                if response.errorCode == 0, response.producerIdLen > 0 {
+                    return response.producerIdStart...(response.producerIdStart + Int64(response.producerIdLen) - 1)
+                }
+                lastError = "error \(response.errorCode)"
+                if response.errorCode == ErrorCode.notController.rawValue { channel.reset() }
+                guard response.errorCode == ErrorCode.notController.rawValue
+                        || response.errorCode == ErrorCode.staleBrokerEpoch.rawValue else { break }
+            } catch {
+                lastError = "\(error)"
+            }
+            try await Task.sleep(for: .milliseconds(retryBackoffMs))
+        }
+        logger.warning("Could not get producer ids from the controller: \(lastError)")
+        throw ControllerChannelError.noController("AllocateProducerIds failed: \(lastError)")
     }
 
     /// Binds the controller listeners.

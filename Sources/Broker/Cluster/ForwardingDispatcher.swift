@@ -14,11 +14,11 @@ import NIOCore
 ///
 /// The forwarded frame is the client's request as it arrived (header + body, no size prefix);
 /// the controller's answer is the response frame for the client, re-framed here with its size
-/// prefix. On an Envelope error (NOT_CONTROLLER: the controller moved) or a lost connection the
-/// request is retried against the controller `ControllerChannel` locates then, every
+/// prefix. On NOT_CONTROLLER (the controller moved) or a lost connection the request is retried against the controller `ControllerChannel` locates then, every
 /// `retry.backoff.ms`, until `request.timeout.ms`; then the client's connection is closed,
 /// which every Kafka client treats as retriable (a per-API error response would need every
-/// forwarded API's error shape, and the client retries either way).
+/// forwarded API's error shape, and the client retries either way). Any other Envelope error
+/// (INVALID_REQUEST: the controller could not parse the request) closes the connection at once.
 public struct ForwardingDispatcher: RequestDispatcher {
     /// The APIs Kafka's brokers forward to the controller (`ApiKeys.forwardable` that Samsa
     /// implements or will): topic and partition admin, configs, ACLs, SCRAM users, quotas,
@@ -77,7 +77,15 @@ public struct ForwardingDispatcher: RequestDispatcher {
                     return .respond(framed)
                 }
                 lastError = "controller \(endpoint.nodeId) answered the envelope with \(ErrorCode(rawValue: response.errorCode).name)"
-                if response.errorCode == ErrorCode.notController.rawValue { channel.reset() }
+                guard response.errorCode == ErrorCode.notController.rawValue else {
+                    // The controller could not parse or run the request (INVALID_REQUEST for a
+                    // malformed one): another try gets the same answer. Close at once, as Kafka's
+                    // broker closes a request it cannot parse, instead of holding the client for
+                    // request.timeout.ms.
+                    let name = ApiKey(rawValue: apiKey).map { "\($0)" } ?? "api \(apiKey)"
+                    return .close(reason: "\(name) was refused by the controller: \(lastError)")
+                }
+                channel.reset()
             } catch {
                 lastError = "\(error)"
             }

@@ -97,6 +97,8 @@ public struct BrokerConfig: Sendable {
     public var offsetsTopicNumPartitions: Int32 = 50
     public var offsetsTopicReplicationFactor: Int16 = 3
     public var offsetsTopicSegmentBytes: Int32 = 104_857_600
+    /// `offsets.commit.timeout.ms`: how long a coordinator write waits for the ISR (Kafka's default 5 s).
+    public var offsetsCommitTimeoutMs: Int64 = 5000
     public var offsetsRetentionMinutes: Int32 = 10_080
     public var offsetsRetentionCheckIntervalMs: Int64 = 600_000
     public var groupInitialRebalanceDelayMs: Int32 = 3000
@@ -346,6 +348,7 @@ public struct BrokerConfig: Sendable {
         offsetsTopicNumPartitions = Int32(try int("offsets.topic.num.partitions"))
         offsetsTopicReplicationFactor = Int16(try int("offsets.topic.replication.factor"))
         offsetsTopicSegmentBytes = Int32(try int("offsets.topic.segment.bytes"))
+        offsetsCommitTimeoutMs = Int64(try int("offsets.commit.timeout.ms"))
         offsetsRetentionMinutes = Int32(try int("offsets.retention.minutes"))
         offsetsRetentionCheckIntervalMs = try int("offsets.retention.check.interval.ms")
         groupInitialRebalanceDelayMs = Int32(try int("group.initial.rebalance.delay.ms"))

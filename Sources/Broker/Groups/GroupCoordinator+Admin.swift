@@ -9,6 +9,12 @@ extension GroupCoordinator {
         -> (error: GroupErrorCode, message: String?, node: CoordinatorNode?) {
         switch keyType {
         case 0:
+            if let coordinatorFor {
+                switch coordinatorFor(consumerOffsetsPartition(for: key, partitionCount: store.partitionCount), listenerName) {
+                case .node(let node): return (.none, nil, node)
+                case .unavailable(let why): return (.coordinatorNotAvailable, why, nil)
+                }
+            }
             guard let node = localNode(listenerName) else {
                 return (.coordinatorNotAvailable, "no endpoint for listener \(listenerName)", nil)
             }
@@ -25,6 +31,8 @@ extension GroupCoordinator {
     public func listGroups(states: [String] = [], types: [String] = [])
         -> (error: GroupErrorCode, groups: [GroupListing]) {
         if let error = unavailableError { return (error, []) }
+        // Kafka answers COORDINATOR_LOAD_IN_PROGRESS while any offsets partition is loading.
+        if owned.values.contains(where: { $0 != .active }) { return (.coordinatorLoadInProgress, []) }
         let wantedStates = Set(states.map { $0.lowercased() })
         let wantedTypes = Set(types.map { $0.lowercased() })
         let listings = groups.values
@@ -41,7 +49,7 @@ extension GroupCoordinator {
     /// the group is Stable, as Kafka does.
     public func describeGroups(_ groupIds: [String]) -> [GroupDescription] {
         groupIds.map { groupId in
-            if let error = unavailableError {
+            if let error = unavailableError(for: groupId) {
                 return GroupDescription(groupId: groupId, error: error, state: "", protocolType: "",
                                         protocolData: "", members: [])
             }
@@ -75,7 +83,7 @@ extension GroupCoordinator {
     }
 
     private func deleteGroup(_ groupId: String) async -> GroupErrorCode {
-        if let error = unavailableError { return error }
+        if let error = unavailableError(for: groupId) { return error }
         guard let group = groups[groupId] else { return .groupIdNotFound }
         if let error = group.validateDelete() { return error }
         return await withCheckedContinuation { continuation in

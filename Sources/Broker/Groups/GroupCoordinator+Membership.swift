@@ -7,7 +7,7 @@ extension GroupCoordinator {
     /// A JoinGroup; returns when the member has its answer, which for a successful join is
     /// when the join phase of the rebalance completes.
     public func joinGroup(groupId: String, _ input: JoinGroupInput) async -> JoinGroupOutcome {
-        if let error = unavailableError { return .failure(error, memberId: input.memberId) }
+        if let error = unavailableError(for: groupId) { return .failure(error, memberId: input.memberId) }
         if groupId.isEmpty { return .failure(.invalidGroupId, memberId: input.memberId) }
         if input.sessionTimeoutMs < config.groupMinSessionTimeoutMs
             || input.sessionTimeoutMs > config.groupMaxSessionTimeoutMs {
@@ -24,6 +24,7 @@ extension GroupCoordinator {
         let newMemberId = newMemberId(clientId: input.clientId)
         return await withCheckedContinuation { continuation in
             joinWaiters[token] = continuation
+            waiterGroups[token] = groupId
             update(groupId, cause: "JoinGroup from \(input.memberId.isEmpty ? newMemberId : input.memberId)"
                    + (input.reason.map { " (\($0))" } ?? "")) {
                 $0.join(input, token: token, newMemberId: newMemberId, now: now, config: config)
@@ -33,20 +34,21 @@ extension GroupCoordinator {
 
     /// A SyncGroup; a follower's returns once the leader's assignment is stored.
     public func syncGroup(groupId: String, _ input: SyncGroupInput) async -> SyncGroupOutcome {
-        if let error = unavailableError { return .failure(error) }
+        if let error = unavailableError(for: groupId) { return .failure(error) }
         if groupId.isEmpty { return .failure(.invalidGroupId) }
         guard groups[groupId] != nil else { return .failure(.unknownMemberId) }
         let token = makeToken()
         let now = scheduler.nowMs()
         return await withCheckedContinuation { continuation in
             syncWaiters[token] = continuation
+            waiterGroups[token] = groupId
             update(groupId, cause: "SyncGroup from \(input.memberId)") { $0.sync(input, token: token, now: now) }
         }
     }
 
     public func heartbeat(groupId: String, memberId: String, groupInstanceId: String?,
                           generationId: Int32) -> GroupErrorCode {
-        if let error = unavailableError { return error }
+        if let error = unavailableError(for: groupId) { return error }
         if groupId.isEmpty { return .invalidGroupId }
         guard groups[groupId] != nil else { return .unknownMemberId }
         var error = GroupErrorCode.none
@@ -61,7 +63,7 @@ extension GroupCoordinator {
     }
 
     public func leaveGroup(groupId: String, members: [LeavingMember]) -> LeaveGroupOutcome {
-        if let error = unavailableError { return LeaveGroupOutcome(error: error, members: []) }
+        if let error = unavailableError(for: groupId) { return LeaveGroupOutcome(error: error, members: []) }
         if groupId.isEmpty { return LeaveGroupOutcome(error: .invalidGroupId, members: []) }
         guard groups[groupId] != nil else {
             return LeaveGroupOutcome(error: .none, members: members.map { ($0, .unknownMemberId) })

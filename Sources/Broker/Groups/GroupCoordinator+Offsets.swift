@@ -11,13 +11,13 @@ extension GroupCoordinator {
     public func commitOffsets(groupId: String, memberId: String, groupInstanceId: String?,
                               generationId: Int32, retentionTimeMs: Int64 = -1,
                               offsets entries: [OffsetCommitEntry]) async -> [GroupErrorCode] {
-        if let error = unavailableError { return entries.map { _ in error } }
+        if let error = unavailableError(for: groupId) { return entries.map { _ in error } }
         // Topic checks may suspend; do them before looking at the group so the membership
         // checks and the write see the same group state.
         var exists: [Bool] = []
         exists.reserveCapacity(entries.count)
         for entry in entries { exists.append(await partitionExists(entry.topic, entry.partition)) }
-        if let error = unavailableError { return entries.map { _ in error } }
+        if let error = unavailableError(for: groupId) { return entries.map { _ in error } }
 
         let now = scheduler.nowMs()
         if groups[groupId] == nil {
@@ -81,7 +81,7 @@ extension GroupCoordinator {
     /// `requireStable` never produces UNSTABLE_OFFSET_COMMIT.
     public func fetchOffsets(groupId: String, topics: [(topic: String, partitions: [Int32])]?,
                              requireStable: Bool = false) -> (error: GroupErrorCode, offsets: [FetchedOffset]) {
-        if let error = unavailableError { return (error, []) }
+        if let error = unavailableError(for: groupId) { return (error, []) }
         let committed = groups[groupId]?.offsets ?? [:]
         func fetched(_ tp: GroupTopicPartition) -> FetchedOffset {
             if let value = committed[tp] {
@@ -102,7 +102,7 @@ extension GroupCoordinator {
     /// An OffsetDelete: removes committed offsets of topics the group no longer consumes.
     public func deleteOffsets(groupId: String, partitions: [GroupTopicPartition]) async
         -> (error: GroupErrorCode, partitions: [(GroupTopicPartition, GroupErrorCode)]) {
-        if let error = unavailableError { return (error, []) }
+        if let error = unavailableError(for: groupId) { return (error, []) }
         guard let group = groups[groupId] else { return (.groupIdNotFound, []) }
         let (error, perPartition) = group.validateOffsetDelete(partitions)
         if let error { return (error, []) }

@@ -23,6 +23,9 @@ public actor GroupCoordinator {
     let logger: Logger
     /// This broker as coordinator, for the listener a request came in on.
     let localNode: @Sendable (_ listenerName: String) -> CoordinatorNode?
+    /// Where a group's coordinator is on a multi-node cluster (the leader of its offsets
+    /// partition); nil: this broker coordinates every group (the single node).
+    let coordinatorFor: (@Sendable (_ offsetsPartition: Int32, _ listenerName: String) -> CoordinatorLookup)?
     /// Whether a topic partition exists, for OffsetCommit's UNKNOWN_TOPIC_OR_PARTITION.
     let partitionExists: @Sendable (_ topic: String, _ partition: Int32) async -> Bool
     /// Random part of new member ids (Kafka uses a random UUID).
@@ -30,6 +33,19 @@ public actor GroupCoordinator {
 
     var phase: Phase = .loading
     var groups: [String: Group] = [:]
+
+    /// An offsets partition this broker coordinates: its groups are loading (the id tells a
+    /// load from a later one) or loaded. A partition absent here belongs to another broker:
+    /// its groups get NOT_COORDINATOR (Kafka's `ownedPartitions` / `loadingPartitions`).
+    enum Ownership: Equatable { case loading(UInt64), active }
+    var owned: [Int32: Ownership] = [:]
+    /// The newest leader epoch seen per offsets partition: an older event changes nothing.
+    private var leaderEpochs: [Int32: Int32] = [:]
+    private var nextLoadId: UInt64 = 0
+    /// The group of each parked JoinGroup/SyncGroup, so unloading a partition answers them.
+    var waiterGroups: [RequestToken: String] = [:]
+    private let leadershipEvents = AsyncStream<[OffsetsPartitionLeadership]>.makeStream()
+    private var leadershipTask: Task<Void, Never>?
     var joinWaiters: [RequestToken: CheckedContinuation<JoinGroupOutcome, Never>] = [:]
     var syncWaiters: [RequestToken: CheckedContinuation<SyncGroupOutcome, Never>] = [:]
     private var nextTokenValue: UInt64 = 0
@@ -62,7 +78,9 @@ public actor GroupCoordinator {
                 logger: Logger = Logger(label: "samsa.groups"),
                 localNode: @escaping @Sendable (_ listenerName: String) -> CoordinatorNode?,
                 partitionExists: (@Sendable (_ topic: String, _ partition: Int32) async -> Bool)? = nil,
-                makeUUID: @escaping @Sendable () -> String = { GroupCoordinator.randomUUIDString() }) {
+                makeUUID: @escaping @Sendable () -> String = { GroupCoordinator.randomUUIDString() },
+                coordinatorFor: (@Sendable (_ offsetsPartition: Int32, _ listenerName: String) -> CoordinatorLookup)? = nil) {
+        self.coordinatorFor = coordinatorFor
         self.config = config
         self.store = store
         self.scheduler = scheduler
@@ -90,9 +108,17 @@ public actor GroupCoordinator {
                 continue
             }
             loaded.replay(records, partition: partition, logger: logger)
+            owned[partition] = .active
         }
         groups = loaded.groups(now: now)
         phase = .active
+        // Leadership changes are applied one at a time, in the order the metadata committed them.
+        let events = leadershipEvents.stream
+        leadershipTask = Task { [weak self] in
+            for await batch in events {
+                for change in batch { await self?.apply(change) }
+            }
+        }
         for group in groups.values {
             for member in group.members.values {
                 schedule(.heartbeat(memberId: member.memberId), groupId: group.groupId,
@@ -110,6 +136,9 @@ public actor GroupCoordinator {
     /// the coordinator up again), after the queued writes finish.
     public func shutdown() async {
         phase = .stopped
+        leadershipEvents.continuation.finish()
+        leadershipTask?.cancel()
+        waiterGroups.removeAll()
         retentionTimer?.cancel()
         retentionTimer = nil
         for (_, entry) in timers { entry.handle.cancel() }
@@ -133,6 +162,18 @@ public actor GroupCoordinator {
         case .loading: .coordinatorLoadInProgress
         case .active: nil
         case .stopped: .notCoordinator
+        }
+    }
+
+    /// Why this broker cannot serve `groupId` now, else nil: not started or stopped (as
+    /// ``unavailableError``), its offsets partition led elsewhere (NOT_COORDINATOR) or still
+    /// loading here (COORDINATOR_LOAD_IN_PROGRESS).
+    func unavailableError(for groupId: String) -> GroupErrorCode? {
+        if let error = unavailableError { return error }
+        switch owned[partition(for: groupId)] {
+        case nil: return .notCoordinator
+        case .loading?: return .coordinatorLoadInProgress
+        case .active?: return nil
         }
     }
 
@@ -172,8 +213,10 @@ public actor GroupCoordinator {
         for action in actions {
             switch action {
             case .completeJoin(let token, let outcome):
+                waiterGroups.removeValue(forKey: token)
                 joinWaiters.removeValue(forKey: token)?.resume(returning: outcome)
             case .completeSync(let token, let outcome):
+                waiterGroups.removeValue(forKey: token)
                 syncWaiters.removeValue(forKey: token)?.resume(returning: outcome)
             case .schedule(let timer, let deadline):
                 schedule(timer, groupId: groupId, deadlineMs: deadline)
@@ -227,6 +270,101 @@ public actor GroupCoordinator {
             timers.removeValue(forKey: key)?.handle.cancel()
         }
     }
+
+    // MARK: Following __consumer_offsets leadership
+
+    /// The metadata changed who leads some offsets partitions (broker-core calls this from its
+    /// metadata listener, in commit order). Applied in order after ``start()``: becoming
+    /// leader loads the partition's groups (Kafka's `onElection`), losing it unloads them
+    /// (`onResignation`).
+    public nonisolated func offsetsLeadershipChanged(_ changes: [OffsetsPartitionLeadership]) {
+        guard !changes.isEmpty else { return }
+        leadershipEvents.continuation.yield(changes)
+    }
+
+    /// One leadership change of an offsets partition. Events older than the newest epoch seen
+    /// are ignored; a leader that is re-elected keeps its loaded groups.
+    func apply(_ change: OffsetsPartitionLeadership) async {
+        let p = change.partition
+        guard phase == .active, p >= 0, p < store.partitionCount else { return }
+        if let seen = leaderEpochs[p], change.leaderEpoch < seen { return }
+        leaderEpochs[p] = change.leaderEpoch
+        if change.isLeader {
+            if owned[p] == nil { await load(p, epoch: change.leaderEpoch) }
+        } else if owned[p] != nil {
+            unload(p, epoch: change.leaderEpoch)
+        }
+    }
+
+    /// Loads the groups of offsets partition `p` (Kafka's `GroupMetadataManager.loadGroupsAndOffsets`):
+    /// its groups answer COORDINATOR_LOAD_IN_PROGRESS until the whole partition is replayed.
+    private func load(_ p: Int32, epoch: Int32) async {
+        nextLoadId += 1
+        let id = nextLoadId
+        owned[p] = .loading(id)
+        let started = scheduler.nowMs()
+        let records: [(key: ByteBuffer, value: ByteBuffer?)]
+        do {
+            records = try await store.readAll(partition: p)
+        } catch {
+            guard owned[p] == .loading(id) else { return }
+            owned[p] = nil
+            logger.warning("could not load groups", metadata: [
+                "partition": "\(p)", "epoch": "\(epoch)", "error": "\(error)"])
+            // Not hosted or not led here yet (the replica manager lags the event): try again
+            // unless a newer leadership event came meanwhile.
+            _ = scheduler.schedule(afterMs: 1000) { [weak self] in
+                await self?.retryLoad(p, epoch: epoch)
+            }
+            return
+        }
+        // Unloaded (or stopped) while reading: the newer event wins.
+        guard owned[p] == .loading(id), phase == .active else { return }
+        var loader = GroupLoader()
+        loader.replay(records, partition: p, logger: logger)
+        let now = scheduler.nowMs()
+        var loadedOffsets = 0
+        for (groupId, group) in loader.groups(now: now) where partition(for: groupId) == p {
+            groups[groupId] = group
+            loadedOffsets += group.offsets.count
+            for member in group.members.values {
+                schedule(.heartbeat(memberId: member.memberId), groupId: groupId,
+                         deadlineMs: now + Int64(member.sessionTimeoutMs))
+            }
+        }
+        owned[p] = .active
+        logger.info("loaded the groups of an offsets partition", metadata: [
+            "partition": "\(p)", "epoch": "\(epoch)", "offsets": "\(loadedOffsets)",
+            "ms": "\(scheduler.nowMs() - started)"])
+    }
+
+    private func retryLoad(_ p: Int32, epoch: Int32) async {
+        guard phase == .active, owned[p] == nil, leaderEpochs[p] == epoch else { return }
+        await load(p, epoch: epoch)
+    }
+
+    /// Forgets the groups of offsets partition `p` (Kafka's `removeGroupsForPartition`): their
+    /// timers stop and their parked JoinGroup/SyncGroup get NOT_COORDINATOR, so the members
+    /// find the new coordinator, which loads the same state from the replicated log.
+    private func unload(_ p: Int32, epoch: Int32) {
+        owned[p] = nil
+        var removed = 0
+        for groupId in groups.keys where partition(for: groupId) == p {
+            cancelTimers(groupId: groupId)
+            groups.removeValue(forKey: groupId)
+            removed += 1
+        }
+        for (token, groupId) in waiterGroups where partition(for: groupId) == p {
+            waiterGroups.removeValue(forKey: token)
+            joinWaiters.removeValue(forKey: token)?.resume(returning: .failure(.notCoordinator))
+            syncWaiters.removeValue(forKey: token)?.resume(returning: .failure(.notCoordinator))
+        }
+        logger.info("unloaded the groups of an offsets partition", metadata: [
+            "partition": "\(p)", "epoch": "\(epoch)", "groups": "\(removed)"])
+    }
+
+    /// Whether this broker coordinates the groups of offsets partition `p` now (tests).
+    public func coordinates(offsetsPartition p: Int32) -> Bool { owned[p] == .active }
 
     // MARK: Offset retention
 
@@ -297,4 +435,22 @@ public actor GroupCoordinator {
         return [hex[0..<4], hex[4..<6], hex[6..<8], hex[8..<10], hex[10..<16]]
             .map { $0.joined() }.joined(separator: "-")
     }
+}
+
+/// A leadership fact of one `__consumer_offsets` partition from the metadata: whether this
+/// broker leads it, in which leader epoch.
+public struct OffsetsPartitionLeadership: Sendable, Equatable {
+    public var partition: Int32
+    public var isLeader: Bool
+    public var leaderEpoch: Int32
+    public init(partition: Int32, isLeader: Bool, leaderEpoch: Int32) {
+        self.partition = partition; self.isLeader = isLeader; self.leaderEpoch = leaderEpoch
+    }
+}
+
+/// Where FindCoordinator sends a group on a multi-node cluster.
+public enum CoordinatorLookup: Sendable, Equatable {
+    case node(CoordinatorNode)
+    /// COORDINATOR_NOT_AVAILABLE with this message (no offsets topic yet, no leader, no endpoint).
+    case unavailable(String)
 }

@@ -2,9 +2,10 @@ import KafkaProtocol
 
 /// FindCoordinator (api key 10), versions 0-4.
 ///
-/// Behaviour: this broker is the coordinator of every group (a single node leads every
-/// `__consumer_offsets` partition), so a group key gets this broker's endpoint for the
-/// listener the request came in on. Key type 1 (transactions) gets COORDINATOR_NOT_AVAILABLE:
+/// Behaviour: a group key gets the leader of the group's `__consumer_offsets` partition, at its
+/// endpoint for the listener the request came in on: on a single node always this broker; on a
+/// multi-node cluster whichever broker leads the partition now (COORDINATOR_NOT_AVAILABLE while
+/// the topic is being created or the partition has no leader). Key type 1 (transactions) gets COORDINATOR_NOT_AVAILABLE:
 /// there is no transaction coordinator; other key types get INVALID_REQUEST.
 ///
 /// Version notes: v0 has only the key (a group id) and no error message; v1 adds KeyType,

@@ -2,7 +2,10 @@
 //
 // Behaviour: for an idempotent (non-transactional) producer, hands out a new producer id
 // with epoch 0. Ids come from blocks committed to the metadata image first, so they are never
-// reused after a restart. KIP-360 (v3+): a producer that sends its current id and epoch gets
+// reused after a restart: the single node's controller writes the block itself; a broker of a
+// multi-node cluster gets it from the active controller (AllocateProducerIds, 67; see
+// `ProducerIdManager`), so InitProducerId works on every broker. No block within 10 s is
+// COORDINATOR_NOT_AVAILABLE, which clients retry. KIP-360 (v3+): a producer that sends its current id and epoch gets
 // the same id with the epoch bumped (a fresh id if the epoch would overflow), which resets
 // its sequences without losing its identity.
 // Transactional ids are refused with INVALID_REQUEST: this broker has no transaction

@@ -20,17 +20,19 @@ public final class ConsumerOffsetsLogStore: GroupLogStore {
     public let partitionCount: Int32
     private let services: BrokerServices
 
-    /// Creates `__consumer_offsets` if missing and returns a store over it.
-    public init(services: BrokerServices) async throws {
+    /// Creates `__consumer_offsets` if missing (`createIfMissing`: the single node) and returns a
+    /// store over it. A node of a multi-node cluster never creates it here: its first
+    /// FindCoordinator does, through the active controller.
+    public init(services: BrokerServices, createIfMissing: Bool = true) async throws {
         self.services = services
         let config = services.config
         if let existing = services.metadata.image.topics[Self.topic] {
             partitionCount = Int32(existing.partitions.count)
-        } else if services.config.isKRaftMode && !services.metadata.image.brokers.keys.contains(services.nodeId) {
+        } else if !createIfMissing || (services.config.isKRaftMode && !services.metadata.image.brokers.keys.contains(services.nodeId)) {
             // A node of a multi-node cluster starts before it has registered (it is fenced, or
-            // a controller only): it cannot create the topic now. Groups on a multi-node cluster
-            // (the coordinator following __consumer_offsets leadership) come with partition
-            // replication (issue 12); until then this node coordinates nothing.
+            // a controller only): it cannot create the topic now. The first FindCoordinator
+            // creates it through the active controller, as Kafka's AutoTopicCreationManager
+            // does (see `KafkaBroker.makeGroupCoordinator`).
             partitionCount = config.offsetsTopicNumPartitions
         } else {
             let live = Int16(max(1, services.metadata.image.liveBrokers.count))
@@ -62,7 +64,25 @@ public final class ConsumerOffsetsLogStore: GroupLogStore {
         })
         let bytes = try batch.encoded()
         let header = try RecordBatchHeader.peek(bytes, at: bytes.readerIndex)
-        _ = try p.appendAsLeader(bytes, header: header, requiredAcks: -1)
+        let appended: Partition.AppendResult
+        do throws(PartitionError) {
+            appended = try p.appendAsLeader(bytes, header: header, requiredAcks: -1)
+        } catch {
+            // Leadership moved between the coordinator's check and the append.
+            if error.code == PartitionError.notLeader.code { throw GroupErrorCode.notCoordinator }
+            throw error
+        }
+        // Kafka's coordinator appends with acks=-1: the write counts only once every ISR member
+        // has it (the HW passed it), so a committed offset survives the loss of this broker.
+        // On a single node the HW moved with the append and this returns at once.
+        let replicated = await p.waitForHighWatermark(appended.lastOffset + 1, timeoutMs: services.config.offsetsCommitTimeoutMs,
+                                                      clock: services.clock, makeWaiter: services.replicas.makeWaiter)
+        guard replicated else {
+            // Kafka's GroupMetadataManager maps NOT_LEADER_OR_FOLLOWER to NOT_COORDINATOR and
+            // REQUEST_TIMED_OUT to COORDINATOR_NOT_AVAILABLE; clients look the coordinator up
+            // again and retry either.
+            throw p.isLeader ? GroupErrorCode.coordinatorNotAvailable : GroupErrorCode.notCoordinator
+        }
     }
 
     public func readAll(partition index: Int32) async throws -> [(key: ByteBuffer, value: ByteBuffer?)] {

@@ -88,6 +88,20 @@ public final class Partition: Sendable {
             defer { s = new }
             return s
         }
+        if new.leader == localBrokerId, old.leader != localBrokerId {
+            // A new leader answers idempotent retries from its own producer state: rebuild it
+            // from the log it holds now (what it replicated as follower, after any truncation),
+            // so a batch the old leader wrote and replicated is recognised as a duplicate
+            // (Kafka's leader has it from its follower appends; rebuilding does not depend on
+            // how the follower path maintained it).
+            do throws(PartitionError) {
+                try appendState.withLock { producers throws(PartitionError) in
+                    producers = try Self.scanProducerState(log).state
+                }
+            } catch {
+                // The previous state stays; the log's own error surfaces on the next read.
+            }
+        }
         if new.leader == localBrokerId { _ = maybeAdvanceHighWatermark() }
         // Parked produces and fetches re-check who leads (a lost leadership ends their wait).
         if old.leader != new.leader || old.leaderEpoch != new.leaderEpoch { wakeWaiters() }
@@ -280,6 +294,13 @@ public final class Partition: Sendable {
     /// Fetch can answer CORRUPT_MESSAGE for the damaged range. I/O errors throw.
     @discardableResult
     public func rebuildProducerState() throws(PartitionError) -> [String] {
+        let (state, warnings) = try Self.scanProducerState(log)
+        appendState.withLock { $0 = state }
+        return warnings
+    }
+
+    /// The producer state the batch headers of `log` give, from its start to its LEO.
+    static func scanProducerState(_ log: PartitionLog) throws(PartitionError) -> (state: ProducerStateManager, warnings: [String]) {
         var state = ProducerStateManager()
         var warnings: [String] = []
         var offset = log.logStartOffset
@@ -314,8 +335,7 @@ public final class Partition: Sendable {
             }
             if !progressed { break }
         }
-        appendState.withLock { $0 = state }
-        return warnings
+        return (state, warnings)
     }
 
     /// Producer ids with state here (for tests and DescribeProducers).

@@ -204,10 +204,18 @@ public final class KafkaBroker: Sendable {
         if let cluster {
             let nodeId = config.nodeId
             services.controllerIdForClients.set { image in cluster.controllerIdForClients(image: image, localId: nodeId) }
+            // Producer ids come from the active controller in blocks (AllocateProducerIds).
+            services.producerIds.setBlockSource(prefetch: true) {
+                try await cluster.allocateProducerIds(brokerId: nodeId, brokerEpoch: { store.image.brokers[nodeId]?.epoch ?? -1 })
+            }
         }
         var registry = HandlerRegistry(logger: logger)
         KafkaBrokerHandlers.register(into: &registry, services: services)
-        coordinator = try await Self.makeGroupCoordinator(services: services, logger: logger)
+        // Multi-node: a group's coordinator is the leader of its __consumer_offsets partition.
+        let offsetsTopicCreator = OffsetsTopicCreator(config: config, logger: logger)
+        coordinator = try await Self.makeGroupCoordinator(
+            services: services, logger: logger,
+            coordinatorFor: cluster == nil ? nil : OffsetsTopicCoordination.lookup(metadata: store, creator: offsetsTopicCreator))
         registerGroupHandlers(into: &registry, coordinator: coordinator)
         // Committed offsets of a deleted topic are dropped (Kafka's onPartitionsDeleted), so a
         // topic re-created under the same name does not inherit them.
@@ -216,12 +224,17 @@ public final class KafkaBroker: Sendable {
             let deleted = old.topics.values.filter { new.topics[$0.name]?.id != $0.id }.map(\.name)
             if !deleted.isEmpty { Task { await groupCoordinator.topicsDeleted(deleted) } }
             if !deleted.isEmpty { metrics?.removeTopics(deleted) }
+            // Load the groups of offsets partitions this broker now leads, unload the others
+            // (after the replica manager's listener applied the same change to the partitions).
+            groupCoordinator.offsetsLeadershipChanged(
+                OffsetsTopicCoordination.leadershipChanges(old: old, new: new, nodeId: config.nodeId))
         }
         cluster?.quorum.registerBrokerListenerHandlers(into: &registry)
         registry.registerApiVersions()
         self.registry = registry
         cluster?.attach(controller: controller, registry: registry)
         let dispatcher = cluster?.brokerDispatcher(local: registry) ?? registry
+        offsetsTopicCreator.dispatcher.set(dispatcher)
 
         let group = MultiThreadedEventLoopGroup(numberOfThreads: config.numNetworkThreads)
         self.group = group
@@ -309,9 +322,12 @@ public final class KafkaBroker: Sendable {
 
     /// The classic group coordinator over `__consumer_offsets` (created here on first start),
     /// with this broker as coordinator of every group.
-    static func makeGroupCoordinator(services: BrokerServices, logger: Logger) async throws -> GroupCoordinator {
+    static func makeGroupCoordinator(
+        services: BrokerServices, logger: Logger,
+        coordinatorFor: (@Sendable (Int32, String) -> CoordinatorLookup)? = nil
+    ) async throws -> GroupCoordinator {
         let config = services.config
-        let store = try await ConsumerOffsetsLogStore(services: services)
+        let store = try await ConsumerOffsetsLogStore(services: services, createIfMissing: coordinatorFor == nil)
         let groupConfig = GroupCoordinatorConfig(
             groupMinSessionTimeoutMs: config.groupMinSessionTimeoutMs,
             groupMaxSessionTimeoutMs: config.groupMaxSessionTimeoutMs,
@@ -329,7 +345,8 @@ public final class KafkaBroker: Sendable {
                       let endpoint = me.endpoints.first(where: { $0.listener == listener }) ?? me.endpoints.first else { return nil }
                 return CoordinatorNode(nodeId: nodeId, host: endpoint.host, port: endpoint.port)
             },
-            partitionExists: { topic, partition in metadata.image.partition(topic, partition) != nil })
+            partitionExists: { topic, partition in metadata.image.partition(topic, partition) != nil },
+            coordinatorFor: coordinatorFor)
     }
 
     /// Loads the groups, then binds every listener; returns the bound addresses (port 0 picks
@@ -337,6 +354,10 @@ public final class KafkaBroker: Sendable {
     @discardableResult
     public func bind() async throws -> [SocketAddress] {
         try await coordinator.start()
+        // Offsets partitions led here that start() could not load yet (a multi-node node
+        // catches up with the metadata later) load as soon as the image says so.
+        coordinator.offsetsLeadershipChanged(
+            OffsetsTopicCoordination.leadershipChanges(old: nil, new: services.metadata.image, nodeId: config.nodeId))
         // The metrics port first: a clash stops start-up before any client connects.
         if let metricsServer {
             let address = try await metricsServer.bind()
