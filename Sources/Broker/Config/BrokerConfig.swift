@@ -106,6 +106,8 @@ public struct BrokerConfig: Sendable {
     public var groupMaxSessionTimeoutMs: Int32 = 1_800_000
     public var groupMaxSize: Int32 = Int32.max
     public var offsetMetadataMaxBytes: Int = 4096
+    /// `replica.fetch.*`: how this broker's follower fetchers ask their leaders for data.
+    public var replicaFetch = ReplicaFetchSettings()
 
     /// The KRaft keys (`process.roles`, `controller.quorum.*`, `broker.heartbeat.interval.ms`,
     /// ...), read by ``KRaftSettings`` from the same parsed properties and cross-checked against
@@ -356,6 +358,11 @@ public struct BrokerConfig: Sendable {
         groupMaxSessionTimeoutMs = Int32(try int("group.max.session.timeout.ms"))
         groupMaxSize = Int32(try int("group.max.size"))
         offsetMetadataMaxBytes = Int(try int("offset.metadata.max.bytes"))
+        replicaFetch = ReplicaFetchSettings(
+            waitMaxMs: Int32(try int("replica.fetch.wait.max.ms")), minBytes: Int32(try int("replica.fetch.min.bytes")),
+            maxBytes: Int32(try int("replica.fetch.max.bytes")),
+            responseMaxBytes: Int32(try int("replica.fetch.response.max.bytes")),
+            backoffMs: try int("replica.fetch.backoff.ms"), socketTimeoutMs: try int("replica.socket.timeout.ms"))
         guard groupMinSessionTimeoutMs <= groupMaxSessionTimeoutMs else {
             throw .invalidValue(key: "group.max.session.timeout.ms", value: String(groupMaxSessionTimeoutMs),
                                 reason: "must be at least group.min.session.timeout.ms (\(groupMinSessionTimeoutMs))")
@@ -409,5 +416,20 @@ public struct BrokerConfig: Sendable {
             out[name] = overrides[name] ?? (try? topicDefault(name, dynamic: dynamic).value) ?? key.definition.defaultValue ?? ""
         }
         return out
+    }
+}
+
+/// The follower fetchers' settings (Kafka's `replica.fetch.*` keys, same defaults).
+public struct ReplicaFetchSettings: Equatable, Sendable {
+    public var waitMaxMs: Int32 = 500
+    public var minBytes: Int32 = 1
+    public var maxBytes: Int32 = 1 << 20
+    public var responseMaxBytes: Int32 = 10 << 20
+    public var backoffMs: Int64 = 1000
+    public var socketTimeoutMs: Int64 = 30_000
+    public init() {}
+    public init(waitMaxMs: Int32, minBytes: Int32, maxBytes: Int32, responseMaxBytes: Int32, backoffMs: Int64, socketTimeoutMs: Int64) {
+        self.waitMaxMs = waitMaxMs; self.minBytes = minBytes; self.maxBytes = maxBytes
+        self.responseMaxBytes = responseMaxBytes; self.backoffMs = backoffMs; self.socketTimeoutMs = socketTimeoutMs
     }
 }

@@ -190,6 +190,19 @@ public enum BrokerConfigKeys {
               doc: "The active controller appends a NoOpRecord this often when nothing else is written (0 disables)."),
         .init("security.inter.broker.protocol", .string, default: "PLAINTEXT",
               doc: "Security protocol between brokers when inter.broker.listener.name is not set; its name is then the inter-broker listener."),
+        // Follower fetchers (Kafka's ReplicationConfigs defaults)
+        .init("replica.fetch.wait.max.ms", .int, default: "500", .range(min: 0, max: nil),
+              doc: "Longest a follower fetch waits at the leader for data."),
+        .init("replica.fetch.min.bytes", .int, default: "1", .range(min: 0, max: nil),
+              doc: "Bytes a follower fetch waits for before the leader answers."),
+        .init("replica.fetch.max.bytes", .int, default: "1048576", .range(min: 0, max: nil),
+              doc: "Bytes a follower fetches per partition (one larger batch still flows)."),
+        .init("replica.fetch.response.max.bytes", .int, default: "10485760", .range(min: 0, max: nil),
+              doc: "Bytes a follower fetches per request."),
+        .init("replica.fetch.backoff.ms", .int, default: "1000", .range(min: 0, max: nil),
+              doc: "Pause of a follower fetcher after a fetch error."),
+        .init("replica.socket.timeout.ms", .int, default: "30000", .range(min: 1, max: nil),
+              doc: "Request timeout of a follower fetcher's connection to the leader."),
     ]
 
     /// Definitions by name.

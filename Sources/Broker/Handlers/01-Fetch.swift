@@ -17,8 +17,17 @@
 // Version notes: v4 isolation level, last stable offset, aborted transactions (always none);
 // v5 log start offset; v7 fetch sessions -- none are created: the response's session id is
 // 0, so clients send full fetches (allowed by KIP-227); v9 current leader epoch; v10 zstd;
-// v11 rack id / preferred read replica (-1); v12 flexible, diverging epoch for followers
-// (not used: no followers). v13+ (topic ids) is not advertised.
+// v11 rack id / preferred read replica (-1); v12 flexible, LastFetchedEpoch / DivergingEpoch
+// for followers. v13+ (topic ids) is not advertised.
+// Follower fetches (ReplicaId >= 0, Kafka's `Partition.fetchRecords` for a follower): the
+// replica must be in the replica set (else UNKNOWN_LEADER_EPOCH when it sent an epoch,
+// NOT_LEADER_OR_FOLLOWER when not); reads go to the LEO, not the HW; LastFetchedEpoch gets
+// DivergingEpoch when the follower's log diverged (and then nothing is read and its position
+// is not recorded); after the read the leader records the follower's LEO (= fetch offset)
+// with `updateFollowerFetchState`, which may move the HW; the response carries the HW after
+// that. A parked follower fetch is woken by every append on the leader (the LEO moved), not
+// only by HW moves, so acks=all does not wait replica.fetch.wait.max.ms per round trip; an
+// empty follower read parks like a consumer's (min_bytes 1), so idle followers do not spin.
 import KafkaProtocol
 import LogStorage
 import NIOCore
@@ -38,11 +47,12 @@ public struct FetchHandler: RequestHandler {
         while true {
             let waiter = services.replicas.makeWaiter()
             let partitions = hostedPartitions(request)
-            for p in partitions { p.addWaiter(waiter) }
+            let fromFollower = request.replicaId >= 0
+            for p in partitions { if fromFollower { p.addAppendWaiter(waiter) } else { p.addWaiter(waiter) } }
             let (response, bytes, hadError) = read(request, context: context)
             let remaining = deadline - clock.nowMs()
             if bytes >= minBytes || hadError || remaining <= 0 || partitions.isEmpty || services.replicas.isStopping {
-                for p in partitions { p.removeWaiter(waiter) }
+                for p in partitions { if fromFollower { p.removeAppendWaiter(waiter) } else { p.removeWaiter(waiter) } }
                 record(request, response)
                 return response
             }
@@ -51,7 +61,7 @@ public struct FetchHandler: RequestHandler {
             let parkedAt = timing == nil ? 0 : BrokerMetrics.nowNanoseconds()
             await waiter.wait(timeoutMs: remaining, clock: clock)
             timing?.addRemote(nanoseconds: BrokerMetrics.nowNanoseconds() - parkedAt)
-            for p in partitions { p.removeWaiter(waiter) }
+            for p in partitions { if fromFollower { p.removeAppendWaiter(waiter) } else { p.removeWaiter(waiter) } }
             if Task.isCancelled { record(request, response); return response }
         }
     }
@@ -100,6 +110,39 @@ public struct FetchHandler: RequestHandler {
                     }
                     guard let partition = services.replicas.partition(t.topic, fp.partition), partition.isLeader else {
                         throw .notLeader
+                    }
+                    if request.replicaId >= 0 {
+                        let limit = min(Int(max(0, fp.partitionMaxBytes)), remaining)
+                        let read = try partition.readForFollower(
+                            replicaId: request.replicaId, fetchOffset: fp.fetchOffset,
+                            currentLeaderEpoch: version >= 9 ? fp.currentLeaderEpoch : -1,
+                            lastFetchedEpoch: version >= 12 ? fp.lastFetchedEpoch : -1,
+                            maxBytes: limit, minOneBatch: total == 0)
+                        switch read {
+                        case let .diverging(epoch, endOffset):
+                            // Answered at once: the follower must truncate before anything else.
+                            pd.divergingEpoch.epoch = epoch
+                            pd.divergingEpoch.endOffset = endOffset
+                            hadError = true
+                        case .records(let result):
+                            partition.updateFollowerFetchState(replicaId: request.replicaId, fetchOffset: fp.fetchOffset,
+                                                               brokerEpoch: request.replicaState.replicaEpoch,
+                                                               nowMs: services.clock.nowMs())
+                            if result.length > 0 {
+                                do {
+                                    pd.records = try result.readBytes()
+                                } catch {
+                                    throw PartitionError.from(error)
+                                }
+                                total += result.length
+                                remaining = max(0, remaining - result.length)
+                            }
+                        }
+                        pd.highWatermark = partition.highWatermark
+                        pd.lastStableOffset = partition.lastStableOffset
+                        pd.logStartOffset = partition.logStartOffset
+                        topicResponse.partitions.append(pd)
+                        continue
                     }
                     if version >= 9 { try partition.checkLeaderEpoch(fp.currentLeaderEpoch) }
                     let limit = min(Int(max(0, fp.partitionMaxBytes)), remaining)

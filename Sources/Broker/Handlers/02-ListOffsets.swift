@@ -40,7 +40,7 @@ public struct ListOffsetsHandler: RequestHandler {
                     }
                     if version >= 4 { try partition.checkLeaderEpoch(lp.currentLeaderEpoch) }
                     let found = try lookup(partition, timestamp: lp.timestamp, readCommitted: request.isolationLevel == 1,
-                                           version: version)
+                                           version: version, fromReplica: request.replicaId >= 0)
                     pr.timestamp = found.timestamp
                     pr.offset = found.offset
                     if version >= 4 { pr.leaderEpoch = found.leaderEpoch }
@@ -82,8 +82,10 @@ public struct ListOffsetsHandler: RequestHandler {
         init(_ t: TimestampAndOffset) { self.init(timestamp: t.timestamp, offset: t.offset, leaderEpoch: t.leaderEpoch) }
     }
 
+    /// `fromReplica`: a follower asking (ReplicaId >= 0): LATEST is then the LEO, as in Kafka
+    /// (no isolation for replicas); a follower ahead of its leader truncates to it.
     private func lookup(_ partition: Partition, timestamp: Int64, readCommitted: Bool,
-                        version: Int16) throws(PartitionError) -> Found {
+                        version: Int16, fromReplica: Bool = false) throws(PartitionError) -> Found {
         let log = partition.log
         func epoch(at offset: Int64) -> Int32 {
             log.leaderEpochEntries.last(where: { $0.startOffset <= offset })?.epoch ?? -1
@@ -93,7 +95,7 @@ public struct ListOffsetsHandler: RequestHandler {
             let offset = partition.logStartOffset
             return Found(timestamp: -1, offset: offset, leaderEpoch: epoch(at: offset))
         case -1:
-            let offset = readCommitted ? partition.lastStableOffset : partition.highWatermark
+            let offset = fromReplica ? partition.logEndOffset : (readCommitted ? partition.lastStableOffset : partition.highWatermark)
             // The epoch of the last record below the offset (the batch the consumer ends on).
             return Found(timestamp: -1, offset: offset, leaderEpoch: epoch(at: max(0, offset - 1)))
         case -3:

@@ -60,8 +60,13 @@ public final class Partition: Sendable {
     public let log: PartitionLog
     public let localBrokerId: Int32
     private let leadershipState: Mutex<PartitionLeadership>
-    private let appendState = Mutex(ProducerStateManager())
+    /// Internal (not private) so the follower append in Partition+Follower.swift shares it.
+    let appendState = Mutex(ProducerStateManager())
     private let waiters = Mutex<[UInt64: DataWaiter]>([:])
+    /// Parked follower fetches: woken by every leader append (the LEO moved), as well as by
+    /// everything that wakes ``waiters``. Consumer fetches are not here: they only care about
+    /// the HW, which an acks=all append does not move until the followers have it.
+    private let appendWaiters = Mutex<[UInt64: DataWaiter]>([:])
     /// Follower LEOs reported by their fetches (empty on a single node).
     private let followerEndOffsets = Mutex<[Int32: Int64]>([:])
 
@@ -87,6 +92,12 @@ public final class Partition: Sendable {
         let old = leadershipState.withLock { s -> PartitionLeadership in
             defer { s = new }
             return s
+        }
+        // A new leadership term forgets what followers reported in an earlier one (Kafka's
+        // makeLeader resets remote replica state): a follower may have truncated since, and a
+        // stale LEO would let the HW cover records it no longer has.
+        if new.leader == localBrokerId, old.leader != localBrokerId || old.leaderEpoch != new.leaderEpoch {
+            followerEndOffsets.withLock { $0.removeAll() }
         }
         if new.leader == localBrokerId, old.leader != localBrokerId {
             // A new leader answers idempotent retries from its own producer state: rebuild it
@@ -163,6 +174,8 @@ public final class Partition: Sendable {
             return AppendResult(baseOffset: info.firstOffset, lastOffset: info.lastOffset,
                                 logAppendTime: info.logAppendTime, logStartOffset: info.logStartOffset, duplicate: false)
         }
+        // Followers parked at the leader's LEO fetch now, overlapping the leader's own fsync.
+        if !result.duplicate { wakeAppendWaiters() }
         if deferFlush, requiredAcks == -1 { return result }
         do throws(LogStorageError) {
             if requiredAcks == -1 {
@@ -276,9 +289,24 @@ public final class Partition: Sendable {
     public func addWaiter(_ waiter: DataWaiter) { waiters.withLock { $0[waiter.id] = waiter } }
     public func removeWaiter(_ waiter: DataWaiter) { _ = waiters.withLock { $0.removeValue(forKey: waiter.id) } }
 
+    /// Parks a follower fetch: woken by leader appends as well as by HW and leadership moves.
+    public func addAppendWaiter(_ waiter: DataWaiter) { appendWaiters.withLock { $0[waiter.id] = waiter } }
+    public func removeAppendWaiter(_ waiter: DataWaiter) { _ = appendWaiters.withLock { $0.removeValue(forKey: waiter.id) } }
+
     /// Wakes every parked fetch (data arrived, or the partition is going away).
     public func wakeWaiters() {
         let all = waiters.withLock { w -> [DataWaiter] in
+            defer { w.removeAll() }
+            return Array(w.values)
+        }
+        for w in all { w.fire() }
+        wakeAppendWaiters()
+    }
+
+    /// Wakes the parked follower fetches only (the LEO moved; the HW may not have).
+    func wakeAppendWaiters() {
+        let all = appendWaiters.withLock { w -> [DataWaiter] in
+            guard !w.isEmpty else { return [] }
             defer { w.removeAll() }
             return Array(w.values)
         }

@@ -42,6 +42,8 @@ public final class KafkaBroker: Sendable {
     /// The multi-node KRaft pieces (network quorum, controller duties, broker lifecycle,
     /// forwarding); nil for the single node, which is its own controller.
     public let cluster: ClusterRuntime?
+    /// The follower fetchers (issue 12): started once the metadata is the cluster's.
+    public let replicaFetchers: ReplicaFetcherManager
     private let followerTask: Task<Void, Never>
     /// Whether ``run()`` started and whether it returned: the event loops may only be shut
     /// down after every connection task has finished with its channel.
@@ -178,6 +180,11 @@ public final class KafkaBroker: Sendable {
             throw BrokerStartupError.logsNotLoaded(count: notHosted.count, first: "\(notHosted[0].0)", reason: notHosted[0].1)
         }
         store.addListener { old, new in replicas.apply(old: old, new: new) }
+        // After the partitions' leadership is updated (listeners run in order).
+        let fetchers = ReplicaFetcherManager(nodeId: config.nodeId, replicas: replicas, settings: config.replicaFetch,
+                                             listenerName: config.interBrokerListenerName, clock: clock, logger: logger)
+        replicaFetchers = fetchers
+        store.addListener { _, new in fetchers.apply(new) }
         // Partition logs without any metadata image mean the image was lost, not that every
         // topic was deleted: refuse to start rather than treat all the data as stray.
         if !imageExisted, let tp = logManager.topicPartitions.first {
@@ -379,6 +386,8 @@ public final class KafkaBroker: Sendable {
                                         // here is stray (a topic deleted while this node was down).
                                         Self.removeStrayLogs(logManager: self.logManager, replicas: self.services.replicas,
                                                              image: self.services.metadata.image, logger: self.logger)
+                                        // Only now: a stale image could name a stale leader to truncate to.
+                                        self.replicaFetchers.enable(self.services.metadata.image)
                                     case .failedStartup(let reason):
                                         self.storageFailure.withLock { $0 = $0 ?? reason }
                                         Task { await self.shutdown() }
@@ -436,6 +445,7 @@ public final class KafkaBroker: Sendable {
         // A broker of a cluster hands its leaderships over first, while it can still serve.
         await cluster?.controlledShutdown(timeoutMs: 30_000)
         for s in servers { await s.shutdown() }
+        await replicaFetchers.shutdown()
         services.replicas.beginShutdown()
         await coordinator.shutdown()
         var waitedMs = 0
