@@ -420,6 +420,15 @@ final class SaslConfigTests: XCTestCase {
             }
         }
         XCTAssertNoThrow(try config(["listeners=SASL_SSL://:9094", "sasl.enabled.mechanisms=SCRAM-SHA-256"]))
+        // A KRaft broker whose inter-broker listener is SASL: its replica fetcher cannot log in.
+        XCTAssertThrowsError(try config(["process.roles=broker,controller", "node.id=1", "controller.quorum.voters=1@localhost:9095",
+                                         "controller.listener.names=CONTROLLER",
+                                         "listeners=SASL_PLAINTEXT://:9093,CONTROLLER://:9095",
+                                         "listener.security.protocol.map=SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT",
+                                         "inter.broker.listener.name=SASL_PLAINTEXT", "sasl.enabled.mechanisms=SCRAM-SHA-256",
+                                         "sasl.mechanism.inter.broker.protocol=SCRAM-SHA-256"])) { error in
+            XCTAssertTrue("\(error)".contains("inter.broker.listener.name"), "\(error)")
+        }
     }
 }
 

@@ -298,6 +298,12 @@ public struct BrokerConfig: Sendable {
         for l in listeners where listenerSecurityProtocols[l.name] == .saslPlaintext || listenerSecurityProtocols[l.name] == .saslSsl {
             saslSettings[l.name] = try SaslListenerSettings.resolve(listener: l.name, raw: securityValues)
         }
+        if isKRaftMode, kraft.roles.contains(.broker), saslSettings[interBrokerListenerName] != nil {
+            // The replica fetcher (Replica/ReplicaFetcher.swift) connects without SASL: it would
+            // be disconnected by its own listener's authenticator and never replicate.
+            throw .unsupported(key: "inter.broker.listener.name",
+                               reason: "\(interBrokerListenerName) is a SASL listener; Samsa's brokers do not authenticate to each other yet: use a PLAINTEXT or SSL listener between brokers")
+        }
         if let inter = saslSettings[interBrokerListenerName] {
             let name = (securityValues["sasl.mechanism.inter.broker.protocol"] ?? "GSSAPI").trimmingWhitespace()
             guard let m = SaslMechanism(rawValue: name.uppercased()), inter.enabledMechanisms.contains(m) else {
