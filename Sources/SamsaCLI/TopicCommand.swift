@@ -1,13 +1,15 @@
 import ArgumentParser
 import KafkaClient
 
-/// `samsa topic list|describe|create|delete|alter-config|add-partitions`, with the flags of
-/// `kafka-topics.sh` / `kafka-configs.sh`.
+/// `samsa topic list|describe|create|delete|alter-config|add-partitions|elect-leaders|reassign`,
+/// with the flags of `kafka-topics.sh` / `kafka-configs.sh` / `kafka-leader-election.sh` /
+/// `kafka-reassign-partitions.sh`.
 struct TopicCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "topic",
         abstract: "List, describe, create, delete and configure topics.",
-        subcommands: [List.self, Describe.self, Create.self, Delete.self, AlterConfig.self, AddPartitions.self]
+        subcommands: [List.self, Describe.self, Create.self, Delete.self, AlterConfig.self, AddPartitions.self,
+                      ElectLeaders.self, Reassign.self]
     )
 
     struct List: AsyncParsableCommand {
@@ -26,7 +28,7 @@ struct TopicCommand: AsyncParsableCommand {
     }
 
     struct Describe: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show partitions with leader, replicas, ISR and offline replicas.")
+        static let configuration = CommandConfiguration(abstract: "Show partitions with leader, leader epoch, replicas, ISR and offline replicas.")
         @OptionGroup var global: GlobalOptions
         @OptionGroup var output: OutputOptions
         @Argument(help: "Topics to describe (default: all).")
@@ -56,10 +58,11 @@ struct TopicCommand: AsyncParsableCommand {
             for t in described {
                 for p in t.partitions {
                     rows.append([t.name, String(p.partition), p.leader >= 0 ? String(p.leader) : "none",
+                                 p.leaderEpoch >= 0 ? String(p.leaderEpoch) : "-",
                                  ids(p.replicas), ids(p.isr), ids(p.offlineReplicas)])
                 }
             }
-            printTable(["TOPIC", "PARTITION", "LEADER", "REPLICAS", "ISR", "OFFLINE"], rows)
+            printTable(["TOPIC", "PARTITION", "LEADER", "EPOCH", "REPLICAS", "ISR", "OFFLINE"], rows)
             if configs {
                 for t in described {
                     let set = (configEntries[t.name] ?? []).filter { !$0.isDefault }

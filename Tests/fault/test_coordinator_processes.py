@@ -11,9 +11,9 @@
   end every produced record was consumed and the committed offsets are the partitions' ends.
 
 SAMSA_OFFSETS_RF sets offsets.topic.replication.factor and the data topic's replication
-factor (default 1 until follower fetching lands: then the killed node is restarted, and the
-same coordinator reloads its groups from its log; with 3 another replica takes over without
-the restart).
+factor (default 3: another replica of the group's offsets partition takes the group over
+without a restart, with the offsets its log replicated; with 1 the killed node is restarted
+and reloads its groups from its own log).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from own_cluster import OwnCluster
 from test_quorum_processes import create_topic
 
-RF = int(os.environ.get("SAMSA_OFFSETS_RF", "1"))
+RF = int(os.environ.get("SAMSA_OFFSETS_RF", "3"))
 TOPIC = "orders"
 PARTITIONS = 6
 GROUP = "coord-group"

@@ -208,7 +208,10 @@ class ClientPair:
             await c.start()
             try:
                 async def batch():
-                    got = await c.getmany(timeout_ms=300)
+                    try:
+                        got = await asyncio.wait_for(c.getmany(timeout_ms=300), 10)
+                    except asyncio.TimeoutError:
+                        return []
                     return [r.value.decode() for rs in got.values() for r in rs]
                 while not self.stop.is_set():
                     self.consumed.extend(await batch())
@@ -216,7 +219,10 @@ class ClientPair:
                 while time.time() < deadline and not self._all_seen():
                     self.consumed.extend(await batch())
             finally:
-                await c.stop()
+                try:
+                    await asyncio.wait_for(c.stop(), 30)
+                except asyncio.TimeoutError:
+                    self.notes.append("aiokafka consumer: stop() did not return within 30 s")
 
         asyncio.run(run())
 

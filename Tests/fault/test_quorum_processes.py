@@ -70,8 +70,9 @@ def produce_acked(bootstrap: str, topic: str, count: int) -> dict[tuple[int, int
     """Produces `count` records with acks=all; returns {(partition, offset): value} of every
     acknowledged one."""
     acked: dict[tuple[int, int], bytes] = {}
-    # Not idempotent: a broker that is not the active controller cannot hand out producer ids
-    # yet (Kafka's brokers get id blocks from the controller with AllocateProducerIds; issue 12).
+    # Not idempotent, to keep this test about the controller quorum: idempotent producers through
+    # any broker (producer-id blocks from AllocateProducerIds) are tested by
+    # test_coordinator_processes.py.
     p = Producer({"bootstrap.servers": bootstrap, "acks": "all", "enable.idempotence": False,
                   "topic.metadata.refresh.interval.ms": 1000})
 

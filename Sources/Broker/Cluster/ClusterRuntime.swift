@@ -59,6 +59,8 @@ public final class ClusterRuntime: Sendable {
     private let group: MultiThreadedEventLoopGroup
     private let logger: Logger
     private let clusterId: String
+    /// unclean.leader.election.enable, auto.leader.rebalance.enable and the imbalance check.
+    public let elections: LeaderElectionSettings
 
     public var host: QuorumHost { quorum.host }
     public var isController: Bool { settings.roles.contains(.controller) }
@@ -77,8 +79,11 @@ public final class ClusterRuntime: Sendable {
         let controllerSlot = self.controllerSlot
         let registrySlot = self.registrySlot
         let nowMs: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
+        let elections = LeaderElectionSettings(config: config)
+        self.elections = elections
         let service = ClusterControlService(clusterId: clusterId, sessionTimeoutMs: settings.brokerSessionTimeoutMs,
-                                            log: LateControllerLog(controller: controllerSlot), nowMs: nowMs)
+                                            log: LateControllerLog(controller: controllerSlot),
+                                            uncleanLeaderElectionDefault: elections.uncleanLeaderElectionEnable, nowMs: nowMs)
         self.service = service
         let activeBox = LateBound<QuorumHost>()
         let isActive: @Sendable () -> Bool = { activeBox.value?.leadership.isLocalLeader ?? false }
@@ -89,6 +94,8 @@ public final class ClusterRuntime: Sendable {
                 group: group, logger: logger, fileSystem: fileSystem, maxFrameBytes: config.socketRequestMaxBytes,
                 addControllerHandlers: { registry in
                     BrokerLifecycleApis.register(into: &registry, service: service, isActiveController: isActive, logger: logger)
+                    registry.register(AlterPartitionHandler(service: AlterPartitionService(log: LateControllerLog(controller: controllerSlot)),
+                                                            isActiveController: isActive, logger: logger))
                     registry.register(EnvelopeHandler(target: LateDispatcher(target: registrySlot), isActiveController: isActive))
                     registry.register(AllocateProducerIdsHandler(log: LateControllerLog(controller: controllerSlot),
                                                                  isActiveController: isActive, logger: logger))
@@ -222,6 +229,8 @@ public final class ClusterRuntime: Sendable {
     /// fenced (their partitions get new leaders in the same batch).
     private func controllerLoop(store: MetadataStore, follower: MetadataLogFollower, bootstrapFile: String) async {
         var active = false
+        var nextImbalanceCheck = Int64.max
+        var nextElectionPass: Int64 = 0
         while !Task.isCancelled {
             try? await Task.sleep(for: .milliseconds(100))
             guard quorum.host.leadership.isLocalLeader else {
@@ -238,6 +247,7 @@ public final class ClusterRuntime: Sendable {
                     }
                     try await service.activate()
                     active = true
+                    nextImbalanceCheck = Int64(Date().timeIntervalSince1970 * 1000) + elections.imbalanceCheckIntervalMs
                     logger.info("Active controller in epoch \(quorum.host.leadership.epoch)")
                 }
                 let now = Int64(Date().timeIntervalSince1970 * 1000)
@@ -245,10 +255,42 @@ public final class ClusterRuntime: Sendable {
                     let fenced = try await service.fenceExpiredSessions()
                     if !fenced.isEmpty { logger.info("Fenced brokers whose session expired: \(fenced.count) record(s)") }
                 }
+                if now >= nextElectionPass {
+                    nextElectionPass = now + 1000
+                    try await electionDuties(now: now, nextImbalanceCheck: &nextImbalanceCheck)
+                }
             } catch {
                 logger.warning("Active controller step failed: \(error)")
             }
         }
+    }
+
+    /// The active controller's periodic leader work (Kafka's QuorumController periodic tasks):
+    /// reassignments whose new replicas all joined the ISR are completed, leaderless partitions
+    /// of topics with unclean.leader.election.enable get a leader, and every
+    /// leader.imbalance.check.interval.seconds (with auto.leader.rebalance.enable) leadership
+    /// moves back to preferred replicas. Each writes records only when something changes. Run
+    /// once a second (each pass reads every partition).
+    private func electionDuties(now: Int64, nextImbalanceCheck: inout Int64) async throws {
+        let settings = elections
+        let completed = try await service.append { ReplicationControl.completeReassignments(image: $0) }
+        if !completed.isEmpty { logger.info("Completed partition reassignments: \(completed.count) record(s)") }
+        let unclean = try await service.append {
+            ReplicationControl.uncleanElections(image: $0, brokerDefault: settings.uncleanLeaderElectionEnable)
+        }
+        if !unclean.isEmpty { logger.warning("Unclean leader elections: \(unclean.count) partition(s) (data not in the ISR may be lost)") }
+        guard settings.autoLeaderRebalanceEnable, now >= nextImbalanceCheck else { return }
+        nextImbalanceCheck = now + settings.imbalanceCheckIntervalMs
+        var moved = 0
+        while true {
+            let batch = try await service.append {
+                ReplicationControl.preferredRebalance(image: $0, imbalancePercentage: settings.imbalancePerBrokerPercentage)
+            }
+            moved += batch.count
+            // Kafka reschedules at once when a pass hit its cap of 1000 elections.
+            if batch.count < 1000 { break }
+        }
+        if moved > 0 { logger.info("Auto leader rebalance: \(moved) partition(s) moved to their preferred leader") }
     }
 
     /// SIGTERM on a broker: leaderships move away before it stops (bounded by `timeoutMs`).
@@ -268,5 +310,26 @@ public final class ClusterRuntime: Sendable {
         channel?.close()
         await quorum.shutdown()
         try? await group.shutdownGracefully()
+    }
+}
+
+/// The controller's leader-election settings (Kafka's names and defaults).
+public struct LeaderElectionSettings: Sendable, Equatable {
+    /// `unclean.leader.election.enable` (false): the broker default; a topic config or the
+    /// cluster-wide dynamic default overrides it per topic.
+    public var uncleanLeaderElectionEnable: Bool
+    /// `auto.leader.rebalance.enable` (true).
+    public var autoLeaderRebalanceEnable: Bool
+    /// `leader.imbalance.check.interval.seconds` (300), in ms.
+    public var imbalanceCheckIntervalMs: Int64
+    /// `leader.imbalance.per.broker.percentage` (10).
+    public var imbalancePerBrokerPercentage: Int
+
+    public init(config: BrokerConfig) {
+        func bool(_ key: String) -> Bool { config.brokerValue(key).value?.lowercased() == "true" }
+        uncleanLeaderElectionEnable = bool("unclean.leader.election.enable")
+        autoLeaderRebalanceEnable = bool("auto.leader.rebalance.enable")
+        imbalanceCheckIntervalMs = (config.brokerValue("leader.imbalance.check.interval.seconds").value.flatMap { Int64($0) } ?? 300) * 1000
+        imbalancePerBrokerPercentage = config.brokerValue("leader.imbalance.per.broker.percentage").value.flatMap { Int($0) } ?? 10
     }
 }

@@ -22,14 +22,15 @@ import NIOCore
 public struct ForwardingDispatcher: RequestDispatcher {
     /// The APIs Kafka's brokers forward to the controller (`ApiKeys.forwardable` that Samsa
     /// implements or will): topic and partition admin, configs, ACLs, SCRAM users, quotas,
-    /// reassignments, leader election, features, and DescribeQuorum (Kafka forwards it so
+    /// reassignments (ListPartitionReassignments too, so the answer is the active controller's
+    /// image, as Kafka's brokers forward it), leader election, features, and DescribeQuorum (Kafka forwards it so
     /// `kafka-metadata-quorum.sh --bootstrap-server` works through any broker).
     public static let forwardedApiKeys: Set<Int16> = [
         ApiKey.createTopics.rawValue, ApiKey.deleteTopics.rawValue, ApiKey.createPartitions.rawValue,
         ApiKey.alterConfigs.rawValue, ApiKey.incrementalAlterConfigs.rawValue,
         ApiKey.createAcls.rawValue, ApiKey.deleteAcls.rawValue,
         ApiKey.alterUserScramCredentials.rawValue, ApiKey.alterClientQuotas.rawValue,
-        ApiKey.alterPartitionReassignments.rawValue, ApiKey.electLeaders.rawValue, ApiKey.updateFeatures.rawValue,
+        ApiKey.alterPartitionReassignments.rawValue, ApiKey.listPartitionReassignments.rawValue, ApiKey.electLeaders.rawValue, ApiKey.updateFeatures.rawValue,
         ApiKey.describeQuorum.rawValue,
     ]
 

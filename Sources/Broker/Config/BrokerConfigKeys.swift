@@ -120,6 +120,12 @@ public enum BrokerConfigKeys {
         .init("unclean.leader.election.enable", .boolean, default: "false", dynamic: true,
               doc: "Allow out-of-sync replicas to become leader."),
         .init("replica.lag.time.max.ms", .long, default: "30000", doc: "Follower lag before it leaves the ISR."),
+        .init("auto.leader.rebalance.enable", .boolean, default: "true",
+              doc: "The active controller moves leadership back to preferred replicas that are in the ISR."),
+        .init("leader.imbalance.check.interval.seconds", .long, default: "300", .range(min: 1, max: nil),
+              doc: "How often the active controller checks for leader imbalance."),
+        .init("leader.imbalance.per.broker.percentage", .int, default: "10", .range(min: 0, max: 100),
+              doc: "Share of a broker's preferred partitions it may not lead before a rebalance moves them back."),
         // Groups and offsets
         .init("offsets.topic.num.partitions", .int, default: "50", .range(min: 1, max: nil),
               doc: "Partitions of __consumer_offsets (fixed once the topic exists)."),

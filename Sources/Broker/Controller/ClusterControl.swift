@@ -54,11 +54,17 @@ public struct ClusterControl: Sendable, Equatable {
     public let clusterId: String
     /// `broker.session.timeout.ms`.
     public let sessionTimeoutMs: Int64
+    /// The static broker default of `unclean.leader.election.enable` (a topic's own config and the
+    /// cluster-wide dynamic default come from the image): when on, a partition whose ISR has no
+    /// active member gets an out-of-sync active replica as leader when a broker is fenced or
+    /// unfenced (Kafka's `generateLeaderAndIsrUpdates` with `Election.UNCLEAN`).
+    public var uncleanLeaderElectionDefault: Bool
     public private(set) var sessions: [Int32: Session] = [:]
 
-    public init(clusterId: String, sessionTimeoutMs: Int64) {
+    public init(clusterId: String, sessionTimeoutMs: Int64, uncleanLeaderElectionDefault: Bool = false) {
         self.clusterId = clusterId
         self.sessionTimeoutMs = sessionTimeoutMs
+        self.uncleanLeaderElectionDefault = uncleanLeaderElectionDefault
     }
 
     // MARK: - Activation and sessions
@@ -135,7 +141,7 @@ public struct ClusterControl: Sendable, Equatable {
         // These come after the RegisterBrokerRecord, which stays first: epoch == its offset.
         var cleanup: [MetadataRecord] = []
         if let existing, !sameIncarnation {
-            cleanup = Self.leaderAndIsrUpdates(image: image, remove: existing.id, add: nil) { $0.isr.contains(id) }
+            cleanup = Self.leaderAndIsrUpdates(image: image, remove: existing.id, add: nil, uncleanDefault: uncleanLeaderElectionDefault) { $0.isr.contains(id) }
         }
         return Outcome(records: [.registerBroker(registration)] + cleanup,
                        reply: BrokerRegistrationResponse(errorCode: 0, brokerEpoch: nextWriteOffset), errorMessage: nil)
@@ -165,10 +171,10 @@ public struct ClusterControl: Sendable, Equatable {
         var records: [MetadataRecord] = []
         if current != next {
             switch next {
-            case .fenced: records = Self.fencingRecords(id, image: image)
-            case .unfenced: records = Self.unfencingRecords(id, image: image)
-            case .controlledShutdown: records = Self.controlledShutdownRecords(id, image: image)
-            case .shutdownNow: records = Self.shutdownRecords(id, image: image)
+            case .fenced: records = Self.fencingRecords(id, image: image, uncleanDefault: uncleanLeaderElectionDefault)
+            case .unfenced: records = Self.unfencingRecords(id, image: image, uncleanDefault: uncleanLeaderElectionDefault)
+            case .controlledShutdown: records = Self.controlledShutdownRecords(id, image: image, uncleanDefault: uncleanLeaderElectionDefault)
+            case .shutdownNow: records = Self.shutdownRecords(id, image: image, uncleanDefault: uncleanLeaderElectionDefault)
             }
         }
         // touch: contact time, reported offset; a fenced broker has no session to expire.
@@ -237,7 +243,7 @@ public struct ClusterControl: Sendable, Equatable {
             s.lastContactMs + sessionTimeoutMs < now && working.brokers[id].map { !$0.fenced } == true
         }.sorted { ($0.value.lastContactMs, $0.key) < ($1.value.lastContactMs, $1.key) }
         for (id, _) in expired {
-            let records = Self.fencingRecords(id, image: working)
+            let records = Self.fencingRecords(id, image: working, uncleanDefault: uncleanLeaderElectionDefault)
             for r in records { working.apply(r) }
             out += records
             sessions[id] = nil
@@ -263,13 +269,15 @@ public struct ClusterControl: Sendable, Equatable {
     /// Kafka's `generateLeaderAndIsrUpdates`: for each partition of `partitions`, `remove`
     /// leaves the ISR (and leadership), `add` counts as acceptable even before its unfencing
     /// record is applied. Topics in name order, partitions in order, for reproducible batches.
-    static func leaderAndIsrUpdates(image: MetadataImage, remove: Int32?, add: Int32?,
+    static func leaderAndIsrUpdates(image: MetadataImage, remove: Int32?, add: Int32?, uncleanDefault: Bool = false,
                                     where include: (PartitionRegistration) -> Bool) -> [MetadataRecord] {
         var out: [MetadataRecord] = []
         for topic in image.topics.values.sorted(by: { $0.name < $1.name }) {
+            let unclean = PartitionLeaderElection.uncleanEnabled(topic, image: image, brokerDefault: uncleanDefault)
             for p in topic.partitions where include(p) {
                 let target = remove.map { r in p.isr.filter { $0 != r } } ?? p.isr
-                let change = PartitionLeaderElection.change(topicID: topic.id, partition: p, targetIsr: target) { r in
+                let change = PartitionLeaderElection.change(topicID: topic.id, partition: p, targetIsr: target,
+                                                            election: unclean ? .unclean : .online) { r in
                     r != remove && (r == add || isActive(r, image: image))
                 }
                 if let change { out.append(.partitionChange(change)) }
@@ -279,38 +287,38 @@ public struct ClusterControl: Sendable, Equatable {
     }
 
     /// `handleBrokerFenced`: out of every ISR, new leaders where it led, then the fence.
-    static func fencingRecords(_ id: Int32, image: MetadataImage) -> [MetadataRecord] {
+    static func fencingRecords(_ id: Int32, image: MetadataImage, uncleanDefault: Bool = false) -> [MetadataRecord] {
         guard let b = image.brokers[id] else { return [] }
-        return leaderAndIsrUpdates(image: image, remove: id, add: nil) { $0.isr.contains(id) }
+        return leaderAndIsrUpdates(image: image, remove: id, add: nil, uncleanDefault: uncleanDefault) { $0.isr.contains(id) }
             + [.brokerRegistrationChange(id: id, epoch: b.epoch, fenced: true, inControlledShutdown: nil)]
     }
 
     /// `handleBrokerUnfenced`: the unfence, then leaders for leaderless partitions it can lead.
-    static func unfencingRecords(_ id: Int32, image: MetadataImage) -> [MetadataRecord] {
+    static func unfencingRecords(_ id: Int32, image: MetadataImage, uncleanDefault: Bool = false) -> [MetadataRecord] {
         guard let b = image.brokers[id] else { return [] }
         return [.brokerRegistrationChange(id: id, epoch: b.epoch, fenced: false, inControlledShutdown: nil)]
-            + leaderAndIsrUpdates(image: image, remove: nil, add: id) { $0.leader < 0 }
+            + leaderAndIsrUpdates(image: image, remove: nil, add: id, uncleanDefault: uncleanDefault) { $0.leader < 0 }
     }
 
     /// `handleBrokerInControlledShutdown`: marked shutting down (not ISR-eligible, KIP-841), out
     /// of every ISR, so its leaderships move to other in-sync replicas.
-    static func controlledShutdownRecords(_ id: Int32, image: MetadataImage) -> [MetadataRecord] {
+    static func controlledShutdownRecords(_ id: Int32, image: MetadataImage, uncleanDefault: Bool = false) -> [MetadataRecord] {
         guard let b = image.brokers[id] else { return [] }
         var out: [MetadataRecord] = []
         if !b.inControlledShutdown {
             out.append(.brokerRegistrationChange(id: id, epoch: b.epoch, fenced: nil, inControlledShutdown: true))
         }
-        return out + leaderAndIsrUpdates(image: image, remove: id, add: nil) { $0.isr.contains(id) }
+        return out + leaderAndIsrUpdates(image: image, remove: id, add: nil, uncleanDefault: uncleanDefault) { $0.isr.contains(id) }
     }
 
     /// `handleBrokerShutdown`: as controlled shutdown, then fenced: it may exit now.
-    static func shutdownRecords(_ id: Int32, image: MetadataImage) -> [MetadataRecord] {
+    static func shutdownRecords(_ id: Int32, image: MetadataImage, uncleanDefault: Bool = false) -> [MetadataRecord] {
         guard let b = image.brokers[id] else { return [] }
         var out: [MetadataRecord] = []
         if !b.inControlledShutdown {
             out.append(.brokerRegistrationChange(id: id, epoch: b.epoch, fenced: nil, inControlledShutdown: true))
         }
-        return out + leaderAndIsrUpdates(image: image, remove: id, add: nil) { $0.isr.contains(id) }
+        return out + leaderAndIsrUpdates(image: image, remove: id, add: nil, uncleanDefault: uncleanDefault) { $0.isr.contains(id) }
             + [.brokerRegistrationChange(id: id, epoch: b.epoch, fenced: true, inControlledShutdown: nil)]
     }
 }

@@ -32,8 +32,10 @@ public final class ClusterControlService: Sendable {
     private let log: any ControllerMetadataLog
     private let nowMs: @Sendable () -> Int64
 
-    public init(clusterId: String, sessionTimeoutMs: Int64, log: any ControllerMetadataLog, nowMs: @escaping @Sendable () -> Int64) {
-        state = Mutex(ClusterControl(clusterId: clusterId, sessionTimeoutMs: sessionTimeoutMs))
+    public init(clusterId: String, sessionTimeoutMs: Int64, log: any ControllerMetadataLog, uncleanLeaderElectionDefault: Bool = false,
+                nowMs: @escaping @Sendable () -> Int64) {
+        state = Mutex(ClusterControl(clusterId: clusterId, sessionTimeoutMs: sessionTimeoutMs,
+                                     uncleanLeaderElectionDefault: uncleanLeaderElectionDefault))
         self.log = log
         self.nowMs = nowMs
     }
@@ -66,6 +68,16 @@ public final class ClusterControlService: Sendable {
         let now = nowMs()
         return try await transact { control, image, _ in
             let records = control.fenceExpiredSessions(image: image, now: now)
+            return (records, records)
+        }
+    }
+
+    /// Appends what `plan` computes from the current image (the controller loop's periodic
+    /// elections, ``ReplicationControl``); returns the records written.
+    @discardableResult
+    public func append(_ plan: (MetadataImage) -> [MetadataRecord]) async throws -> [MetadataRecord] {
+        try await log.appendComputed { image, _ in
+            let records = plan(image)
             return (records, records)
         }
     }

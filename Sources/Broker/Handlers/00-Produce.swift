@@ -13,8 +13,8 @@
 // * idempotent producers: a duplicate of one of the last five batches is answered with its
 //   original offsets; sequence gaps -> OUT_OF_ORDER_SEQUENCE_NUMBER; old epochs ->
 //   INVALID_PRODUCER_EPOCH;
-// * acks=-1 while the ISR is smaller than min(min.insync.replicas, replication factor) ->
-//   NOT_ENOUGH_REPLICAS, nothing written (never on a single node: ISR = replicas = 1);
+// * acks=-1 while the committed ISR is smaller than min(min.insync.replicas, replication
+//   factor) -> NOT_ENOUGH_REPLICAS, nothing written (never on a single node: ISR = replicas = 1);
 // * Kafka's per-record rules (ProduceRecordRules, with the topic's effective configs read per
 //   request, so an AlterConfigs applies to the next one): a topic whose cleanup.policy
 //   contains compact needs a key in every record, else INVALID_RECORD; on a CreateTime topic
@@ -24,8 +24,13 @@
 // Flush policy: acks=-1 fsyncs the partition before answering (the fsyncs of all partitions
 // of one request run at once on `flushPool`, see `flushDeferred`); acks=1/0 answer once the
 // batch is in the page cache (it survives kill -9, not power loss) and fsync per the topic's
-// flush.messages / flush.ms. With a single replica the HW moves to the LEO at once, so
-// acks=-1 never waits on followers here.
+// flush.messages / flush.ms. acks=-1 then waits (all partitions of the request at once) until
+// the partition's HW covers the batch, i.e. every member of the maximal ISR has it (a single
+// replica: at once), for at most the request's timeoutMs -> REQUEST_TIMED_OUT; the HW covers
+// it but the maximal ISR is below min(min.insync.replicas, replicas) ->
+// NOT_ENOUGH_REPLICAS_AFTER_APPEND; leadership lost meanwhile -> NOT_LEADER_OR_FOLLOWER.
+// min.insync.replicas above the replication factor is accepted, as in Kafka, and counts as
+// the replication factor (Kafka's effectiveMinIsr).
 // acks=0: no response at all; if any partition failed, the connection is closed (Kafka's
 // way of making the client refresh metadata).
 // Version notes: v0-2 are advertised only because librdkafka < 2.11.1 checks Produce v0 before
@@ -51,6 +56,7 @@ public struct ProduceHandler: RequestHandler {
         var failed: [String] = []
         let acksValid = request.acks == -1 || request.acks == 0 || request.acks == 1
         var toFlush: [(topic: Int, partition: Int, replica: Partition)] = []
+        var toWait: [(topic: Int, partition: Int, replica: Partition, requiredOffset: Int64)] = []
         let metrics = services.metrics
         var topicMetrics: [BrokerMetrics.TopicMetrics] = []
         for topicData in request.topicData {
@@ -76,6 +82,7 @@ public struct ProduceHandler: RequestHandler {
                 case .success(let (partition, result)):
                     if request.acks == -1 {
                         toFlush.append((response.responses.count, topicResponse.partitionResponses.count, partition))
+                        toWait.append((response.responses.count, topicResponse.partitionResponses.count, partition, result.lastOffset + 1))
                     }
                     p.baseOffset = result.baseOffset
                     p.logAppendTimeMs = result.logAppendTime
@@ -97,7 +104,10 @@ public struct ProduceHandler: RequestHandler {
             }
             response.responses.append(topicResponse)
         }
-        for (t, i, error) in await flushDeferred(toFlush) {
+        let flushFailed = await flushDeferred(toFlush)
+        let waitFailed = await waitForReplicas(toWait.filter { w in !flushFailed.contains { $0.0 == w.topic && $0.1 == w.partition } },
+                                               timeoutMs: Int64(request.timeoutMs))
+        for (t, i, error) in flushFailed + waitFailed {
             var p = response.responses[t].partitionResponses[i]
             p.baseOffset = -1
             p.logAppendTimeMs = -1
@@ -110,7 +120,7 @@ public struct ProduceHandler: RequestHandler {
             if !failed.isEmpty { throw CloseConnection("acks=0 produce failed: \(failed.joined(separator: "; "))") }
             return nil
         }
-        return response
+        return LeaderHints.annotate(response, version: version, image: services.metadata.image, listener: context.listenerName)
     }
 
     private func append(topic name: String, partition index: Int32, records: ByteBuffer?, acks: Int16,
@@ -174,6 +184,29 @@ public struct ProduceHandler: RequestHandler {
             nowMs: services.clock.nowMs(), topicPartition: "\(name)-\(index)")
         try rules.validate(records, header: header)
         return (partition, try partition.appendAsLeader(records, header: header, requiredAcks: acks, deferFlush: true))
+    }
+
+    /// The acks=-1 wait for the ISR (Kafka's `DelayedProduce`), for every appended partition of
+    /// the request at once: each parks until its HW covers its batch (woken by follower fetches,
+    /// not polled), for at most the request's `timeoutMs`. Returns the response positions that
+    /// failed: REQUEST_TIMED_OUT, NOT_ENOUGH_REPLICAS_AFTER_APPEND, NOT_LEADER_OR_FOLLOWER.
+    private func waitForReplicas(_ pending: [(topic: Int, partition: Int, replica: Partition, requiredOffset: Int64)],
+                                 timeoutMs: Int64) async -> [(Int, Int, PartitionError)] {
+        guard !pending.isEmpty else { return [] }
+        let clock = services.clock
+        let replicas = services.replicas
+        return await withTaskGroup(of: (Int, Int, PartitionError?).self) { group in
+            for (t, i, replica, required) in pending {
+                group.addTask {
+                    let error = await replica.waitForAcks(requiredOffset: required, timeoutMs: timeoutMs, clock: clock,
+                                                          makeWaiter: { replicas.makeWaiter() })
+                    return (t, i, error)
+                }
+            }
+            var failed: [(Int, Int, PartitionError)] = []
+            for await (t, i, error) in group { if let error { failed.append((t, i, error)) } }
+            return failed
+        }
     }
 
     /// Whether a cleanup.policy value ("compact", "compact,delete", ...) includes compaction.

@@ -49,7 +49,8 @@ public struct FetchHandler: RequestHandler {
             let partitions = hostedPartitions(request)
             let fromFollower = request.replicaId >= 0
             for p in partitions { if fromFollower { p.addAppendWaiter(waiter) } else { p.addWaiter(waiter) } }
-            let (response, bytes, hadError) = read(request, context: context)
+            let (read, bytes, hadError) = read(request, context: context)
+            let response = LeaderHints.annotate(read, version: context.apiVersion, image: services.metadata.image)
             let remaining = deadline - clock.nowMs()
             if bytes >= minBytes || hadError || remaining <= 0 || partitions.isEmpty || services.replicas.isStopping {
                 for p in partitions { if fromFollower { p.removeAppendWaiter(waiter) } else { p.removeWaiter(waiter) } }

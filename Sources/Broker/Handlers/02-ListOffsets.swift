@@ -95,6 +95,14 @@ public struct ListOffsetsHandler: RequestHandler {
             let offset = partition.logStartOffset
             return Found(timestamp: -1, offset: offset, leaderEpoch: epoch(at: offset))
         case -1:
+            // KIP-207 (Kafka's Partition.fetchOffsetForTimestamp): for a client, a new leader whose
+            // HW has not reached the start of its epoch cannot say where the committed end is yet.
+            let currentEpoch = partition.leadership.leaderEpoch
+            if !fromReplica, let start = log.leaderEpochEntries.last(where: { $0.epoch == currentEpoch })?.startOffset,
+               start > partition.highWatermark {
+                throw PartitionError(ErrorCode.offsetNotAvailable.rawValue,
+                                     "Failed to fetch offsets: the high watermark \(partition.highWatermark) is behind the start offset \(start) of leader epoch \(currentEpoch)")
+            }
             let offset = fromReplica ? partition.logEndOffset : (readCommitted ? partition.lastStableOffset : partition.highWatermark)
             // The epoch of the last record below the offset (the batch the consumer ends on).
             return Found(timestamp: -1, offset: offset, leaderEpoch: epoch(at: max(0, offset - 1)))

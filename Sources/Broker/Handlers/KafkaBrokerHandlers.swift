@@ -21,5 +21,8 @@ public enum KafkaBrokerHandlers {
         registry.register(SaslAuthenticateHandler())
         registry.register(DescribeUserScramCredentialsHandler(services: services))
         registry.register(AlterUserScramCredentialsHandler(services: services))
+        registry.register(ElectLeadersHandler(services: services))
+        registry.register(AlterPartitionReassignmentsHandler(services: services))
+        registry.register(ListPartitionReassignmentsHandler(services: services))
     }
 }

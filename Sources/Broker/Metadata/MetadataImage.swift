@@ -98,9 +98,14 @@ public struct PartitionChange: Equatable, Sendable, Codable {
     public var leader: Int32?
     public var isr: [Int32]?
     public var replicas: [Int32]?
+    /// A reassignment's replicas still to leave / to join (nil: unchanged; [] clears).
+    public var removingReplicas: [Int32]?
+    public var addingReplicas: [Int32]?
 
-    public init(topicID: TopicID, partition: Int32, leader: Int32? = nil, isr: [Int32]? = nil, replicas: [Int32]? = nil) {
+    public init(topicID: TopicID, partition: Int32, leader: Int32? = nil, isr: [Int32]? = nil, replicas: [Int32]? = nil,
+                removingReplicas: [Int32]? = nil, addingReplicas: [Int32]? = nil) {
         self.topicID = topicID; self.partition = partition; self.leader = leader; self.isr = isr; self.replicas = replicas
+        self.removingReplicas = removingReplicas; self.addingReplicas = addingReplicas
     }
 }
 
@@ -115,6 +120,36 @@ public struct PartitionRegistration: Equatable, Sendable, Codable {
     public var leader: Int32
     public var leaderEpoch: Int32
     public var partitionEpoch: Int32
+    /// An ongoing reassignment (Kafka's PartitionRecord Removing/AddingReplicas): `replicas` is
+    /// target ++ (current - target) while it runs; `addingReplicas` = target - current,
+    /// `removingReplicas` = current - target. Both empty when none runs.
+    public var removingReplicas: [Int32] = []
+    public var addingReplicas: [Int32] = []
+
+    public init(partition: Int32, replicas: [Int32], isr: [Int32], leader: Int32, leaderEpoch: Int32, partitionEpoch: Int32,
+                removingReplicas: [Int32] = [], addingReplicas: [Int32] = []) {
+        self.partition = partition; self.replicas = replicas; self.isr = isr; self.leader = leader
+        self.leaderEpoch = leaderEpoch; self.partitionEpoch = partitionEpoch
+        self.removingReplicas = removingReplicas; self.addingReplicas = addingReplicas
+    }
+
+    /// Decodes images written before reassignments existed.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        partition = try c.decode(Int32.self, forKey: .partition)
+        replicas = try c.decode([Int32].self, forKey: .replicas)
+        isr = try c.decode([Int32].self, forKey: .isr)
+        leader = try c.decode(Int32.self, forKey: .leader)
+        leaderEpoch = try c.decode(Int32.self, forKey: .leaderEpoch)
+        partitionEpoch = try c.decode(Int32.self, forKey: .partitionEpoch)
+        removingReplicas = try c.decodeIfPresent([Int32].self, forKey: .removingReplicas) ?? []
+        addingReplicas = try c.decodeIfPresent([Int32].self, forKey: .addingReplicas) ?? []
+    }
+
+    /// Kafka's `hasPreferredLeader`: led by the first replica.
+    public var hasPreferredLeader: Bool { leader >= 0 && leader == replicas.first }
+    /// Kafka's `isReassigning`.
+    public var isReassigning: Bool { !addingReplicas.isEmpty || !removingReplicas.isEmpty }
 }
 
 /// A topic: name, id, partitions (index = partition number) and its config overrides.
@@ -257,6 +292,8 @@ public struct MetadataImage: Equatable, Sendable, Codable {
             var p = t.partitions[Int(change.partition)]
             if let replicas = change.replicas { p.replicas = replicas }
             if let isr = change.isr { p.isr = isr }
+            if let removing = change.removingReplicas { p.removingReplicas = removing }
+            if let adding = change.addingReplicas { p.addingReplicas = adding }
             if let leader = change.leader, leader != p.leader {
                 p.leader = leader
                 p.leaderEpoch += 1

@@ -105,6 +105,8 @@ public enum MetadataRecordCodec {
             r.leaderEpoch = p.leaderEpoch
             r.partitionEpoch = p.partitionEpoch
             r.directories = Array(repeating: unassignedDirectory, count: p.replicas.count)
+            r.removingReplicas = p.removingReplicas
+            r.addingReplicas = p.addingReplicas
             return MetadataRecordAndVersion(r, version: partitionRecordVersion)
         case .removeTopic(let id):
             return MetadataRecordAndVersion(RemoveTopicRecord(topicId: id), version: 0)
@@ -121,6 +123,8 @@ public enum MetadataRecordCodec {
             r.isr = c.isr
             r.leader = c.leader ?? noLeaderChange
             r.replicas = c.replicas
+            r.removingReplicas = c.removingReplicas
+            r.addingReplicas = c.addingReplicas
             if let replicas = c.replicas {
                 r.directories = Array(repeating: unassignedDirectory, count: replicas.count)
             }
@@ -181,7 +185,8 @@ public enum MetadataRecordCodec {
         case let r as PartitionRecord:
             return .partition(topicID: r.topicId, PartitionRegistration(
                 partition: r.partitionId, replicas: r.replicas, isr: r.isr, leader: r.leader,
-                leaderEpoch: r.leaderEpoch, partitionEpoch: r.partitionEpoch))
+                leaderEpoch: r.leaderEpoch, partitionEpoch: r.partitionEpoch,
+                removingReplicas: r.removingReplicas, addingReplicas: r.addingReplicas))
         case let r as RemoveTopicRecord:
             return .removeTopic(r.topicId)
         case let r as ConfigRecord:
@@ -196,7 +201,8 @@ public enum MetadataRecordCodec {
             default: throw .invalidValue("PartitionChangeRecord leader \(r.leader)")
             }
             return .partitionChange(PartitionChange(topicID: r.topicId, partition: r.partitionId, leader: leader,
-                                                    isr: r.isr, replicas: r.replicas))
+                                                    isr: r.isr, replicas: r.replicas,
+                                                    removingReplicas: r.removingReplicas, addingReplicas: r.addingReplicas))
         case let r as FenceBrokerRecord:
             return .fenceBroker(id: r.id, epoch: r.epoch)
         case let r as UnfenceBrokerRecord:

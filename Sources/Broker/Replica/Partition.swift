@@ -59,7 +59,7 @@ public final class Partition: Sendable {
     public let index: Int32
     public let log: PartitionLog
     public let localBrokerId: Int32
-    private let leadershipState: Mutex<PartitionLeadership>
+    let leadershipState: Mutex<PartitionLeadership>
     /// Internal (not private) so the follower append in Partition+Follower.swift shares it.
     let appendState = Mutex(ProducerStateManager())
     private let waiters = Mutex<[UInt64: DataWaiter]>([:])
@@ -67,8 +67,14 @@ public final class Partition: Sendable {
     /// everything that wakes ``waiters``. Consumer fetches are not here: they only care about
     /// the HW, which an acks=all append does not move until the followers have it.
     private let appendWaiters = Mutex<[UInt64: DataWaiter]>([:])
-    /// Follower LEOs reported by their fetches (empty on a single node).
-    private let followerEndOffsets = Mutex<[Int32: Int64]>([:])
+    /// The leader's per-follower state, committed and pending ISR (LeaderIsrState.swift); a new
+    /// leader epoch resets the followers' state (Kafka's makeLeader). Lock order: `isrState`
+    /// before `leadershipState`.
+    let isrState: Mutex<LeaderIsrState>
+    /// Clock, lag time, broker liveness and the AlterPartition sender (PartitionReplication.swift).
+    let replication = Mutex(PartitionReplicationContext())
+    /// The topic's effective min.insync.replicas (ReplicaManager keeps it current).
+    let minInsyncReplicasValue = Atomic<Int>(1)
 
     public init(topic: String, index: Int32, log: PartitionLog, localBrokerId: Int32, leadership: PartitionLeadership) {
         self.topic = topic
@@ -76,6 +82,9 @@ public final class Partition: Sendable {
         self.log = log
         self.localBrokerId = localBrokerId
         self.leadershipState = Mutex(leadership)
+        var isr = LeaderIsrState(localBrokerId: localBrokerId)
+        isr.applyMetadata(leadership, leaderEndOffset: log.logEndOffset, nowMs: SystemBrokerClock().nowMs())
+        self.isrState = Mutex(isr)
     }
 
     public var leadership: PartitionLeadership { leadershipState.withLock { $0 } }
@@ -88,17 +97,19 @@ public final class Partition: Sendable {
 
     /// Applies a leadership change from the metadata image. Becoming leader moves the HW as
     /// far as the ISR allows.
+    /// A registration whose partition epoch is older than ours is ignored: an AlterPartition
+    /// answer already committed a newer ISR before this broker's image caught up.
     public func updateLeadership(_ new: PartitionLeadership) {
-        let old = leadershipState.withLock { s -> PartitionLeadership in
-            defer { s = new }
-            return s
+        let nowMs = replicationContext.clock.nowMs()
+        let leaderEndOffset = log.logEndOffset
+        let old: PartitionLeadership? = isrState.withLock { isr in
+            guard isr.applyMetadata(new, leaderEndOffset: leaderEndOffset, nowMs: nowMs) else { return nil }
+            return leadershipState.withLock { s -> PartitionLeadership in
+                defer { s = new }
+                return s
+            }
         }
-        // A new leadership term forgets what followers reported in an earlier one (Kafka's
-        // makeLeader resets remote replica state): a follower may have truncated since, and a
-        // stale LEO would let the HW cover records it no longer has.
-        if new.leader == localBrokerId, old.leader != localBrokerId || old.leaderEpoch != new.leaderEpoch {
-            followerEndOffsets.withLock { $0.removeAll() }
-        }
+        guard let old else { return }
         if new.leader == localBrokerId, old.leader != localBrokerId {
             // A new leader answers idempotent retries from its own producer state: rebuild it
             // from the log it holds now (what it replicated as follower, after any truncation),
@@ -114,8 +125,9 @@ public final class Partition: Sendable {
             }
         }
         if new.leader == localBrokerId { _ = maybeAdvanceHighWatermark() }
-        // Parked produces and fetches re-check who leads (a lost leadership ends their wait).
-        if old.leader != new.leader || old.leaderEpoch != new.leaderEpoch { wakeWaiters() }
+        // Parked produces and fetches re-check who leads (a lost leadership ends their wait),
+        // and acks=all re-checks the ISR against min.insync.replicas.
+        if old.leader != new.leader || old.leaderEpoch != new.leaderEpoch || old.isr != new.isr { wakeWaiters() }
     }
 
     /// Checks a client's `CurrentLeaderEpoch` (-1 = not given) against ours (KIP-320).
@@ -221,12 +233,23 @@ public final class Partition: Sendable {
     /// partition of a replica fetch (ReplicaId >= 0) before reading; the HW then moves to the
     /// minimum LEO over the ISR and parked fetches and acks=all produces are woken.
     ///
-    /// The ISR logic (last caught-up time, expansion, shrink through AlterPartition) extends
-    /// this; callers only rely on its signature and on the HW/wake-up effect.
+    /// It also records the follower's caught-up time and broker epoch (notes §3.2) and, when
+    /// the follower just became in sync, sends an ISR expansion through AlterPartition (the
+    /// pending expansion already counts toward the HW). Fetches from brokers outside the replica
+    /// set, or while this broker does not lead, change nothing.
     public func updateFollowerFetchState(replicaId: Int32, fetchOffset: Int64, brokerEpoch: Int64, nowMs: Int64) {
         guard replicaId != localBrokerId else { return }
-        followerEndOffsets.withLock { $0[replicaId] = fetchOffset }
-        if maybeAdvanceHighWatermark() { wakeWaiters() }
+        let context = replicationContext
+        let leaderEndOffset = log.logEndOffset
+        let hw = log.highWatermark
+        let localEpoch = context.localBrokerEpoch()
+        let expansion = isrState.withLock { isr in
+            isr.updateFollowerFetch(replicaId: replicaId, fetchOffset: fetchOffset, brokerEpoch: brokerEpoch, nowMs: nowMs,
+                                    leaderEndOffset: leaderEndOffset, highWatermark: hw, localBrokerEpoch: localEpoch,
+                                    liveness: context.liveness)
+        }
+        if let expansion { submitIsrChange(expansion) }
+        if maybeAdvanceHighWatermark(nowMs: nowMs) || expansion != nil { wakeWaiters() }
     }
 
     /// Parks until the HW reaches `offset` (an acks=all produce, a coordinator write: Kafka's
@@ -254,19 +277,24 @@ public final class Partition: Sendable {
     }
 
     /// The last log end offset each follower reported by fetching (DescribeLogDirs, metrics).
-    public var followerLogEndOffsets: [Int32: Int64] { followerEndOffsets.withLock { $0 } }
+    public var followerLogEndOffsets: [Int32: Int64] {
+        isrState.withLock { $0.followers.compactMapValues { $0.logEndOffset >= 0 ? $0.logEndOffset : nil } }
+    }
 
-    /// Moves the HW to the minimum LEO over the ISR. Returns whether it moved.
+    /// Moves the HW forward to what ``LeaderIsrState/highWatermarkTarget(leaderEndOffset:nowMs:replicaLagTimeMaxMs:minInsyncReplicas:liveness:)``
+    /// allows: the minimum LEO over the maximal ISR and caught-up eligible replicas, frozen
+    /// while the ISR is below the effective min ISR. Returns whether it moved.
     @discardableResult
-    public func maybeAdvanceHighWatermark() -> Bool {
-        let state = leadership
-        guard state.leader == localBrokerId else { return false }
-        var hw = log.logEndOffset
-        let followers = followerEndOffsets.withLock { $0 }
-        for replica in state.isr where replica != localBrokerId {
-            // A follower we have not heard from holds the HW back, as in Kafka.
-            hw = min(hw, followers[replica] ?? log.highWatermark)
+    public func maybeAdvanceHighWatermark(nowMs: Int64? = nil) -> Bool {
+        let context = replicationContext
+        let now = nowMs ?? context.clock.nowMs()
+        let minIsr = minInsyncReplicas
+        let leaderEndOffset = log.logEndOffset
+        let target = isrState.withLock { isr in
+            isr.highWatermarkTarget(leaderEndOffset: leaderEndOffset, nowMs: now, replicaLagTimeMaxMs: context.replicaLagTimeMaxMs,
+                                    minInsyncReplicas: minIsr, liveness: context.liveness)
         }
+        guard let hw = target else { return false }
         let old = log.highWatermark
         guard hw > old else { return false }
         return log.updateHighWatermark(hw) > old

@@ -30,13 +30,16 @@ public struct TopicPartition: Hashable, Sendable, CustomStringConvertible {
 public final class ReplicaManager: Sendable {
     public let nodeId: Int32
     private let logs: any PartitionLogProvider
-    private let config: BrokerConfig
+    let config: BrokerConfig
     private let logger: Logger
     private let partitions = Mutex<[TopicPartition: Partition]>([:])
     private let nextWaiterId = Atomic<UInt64>(1)
     private let stopping = Atomic<Bool>(false)
     /// Why a partition assigned here has no log (the open failed), until a later open succeeds.
     private let openFailures = Mutex<[TopicPartition: String]>([:])
+    /// ISR management: broker liveness from the image, the replication context new partitions
+    /// get, the isr-expiration task (ReplicaManager+Isr.swift).
+    let isr = ReplicaIsrSupport()
 
     public init(nodeId: Int32, logs: any PartitionLogProvider, config: BrokerConfig, logger: Logger) {
         self.nodeId = nodeId
@@ -78,6 +81,7 @@ public final class ReplicaManager: Sendable {
     @discardableResult
     public func apply(old: MetadataImage?, new: MetadataImage) -> [(TopicPartition, String)] {
         var failed: [(TopicPartition, String)] = []
+        isr.liveness.update(new.brokers)
         // Partitions whose topic vanished or was recreated under a new id.
         var removed: [Partition] = []
         partitions.withLock { map in
@@ -115,7 +119,10 @@ public final class ReplicaManager: Sendable {
                                                      partitionEpoch: reg.partitionEpoch, replicas: reg.replicas, isr: reg.isr)
                 if let existing = partition(tp) {
                     if existing.leadership != leadership { existing.updateLeadership(leadership) }
-                    if configChanged { existing.log.updateConfig(logConfig) }
+                    if configChanged {
+                        existing.log.updateConfig(logConfig)
+                        existing.setMinInsyncReplicas(minInsyncReplicas(topic, dynamic: dynamic))
+                    }
                     recordLeaderEpochStart(existing.log, reg, tp)
                     continue
                 }
@@ -124,6 +131,8 @@ public final class ReplicaManager: Sendable {
                     let p = Partition(topic: topic.name, index: reg.partition, log: log, localBrokerId: nodeId,
                                       leadership: leadership)
                     for warning in try p.rebuildProducerState() { logger.error("\(warning)") }
+                    p.setReplicationContext(isr.context(for: p))
+                    p.setMinInsyncReplicas(minInsyncReplicas(topic, dynamic: dynamic))
                     p.updateLeadership(leadership)
                     recordLeaderEpochStart(log, reg, tp)
                     partitions.withLock { $0[tp] = p }
@@ -165,6 +174,7 @@ public final class ReplicaManager: Sendable {
     /// Starts a shutdown: no fetch parks any more, and every parked one is woken.
     public func beginShutdown() {
         stopping.store(true, ordering: .releasing)
+        isr.stopExpiration()
         for p in allPartitions { p.wakeWaiters() }
     }
 

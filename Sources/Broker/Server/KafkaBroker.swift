@@ -211,6 +211,14 @@ public final class KafkaBroker: Sendable {
         if let cluster {
             let nodeId = config.nodeId
             services.controllerIdForClients.set { image in cluster.controllerIdForClients(image: image, localId: nodeId) }
+            if let channel = cluster.channel {
+                // ISR management (issue 12): expansions and shrinks go to the active controller.
+                let epoch: @Sendable () -> Int64 = { store.image.brokers[nodeId]?.epoch ?? -1 }
+                let sender = AlterPartitionManager(channel: channel, brokerId: nodeId, brokerEpoch: epoch, logger: logger)
+                replicas.enableReplication(replicaLagTimeMaxMs: AlterPartitionManager.replicaLagTimeMaxMs(config), clock: clock,
+                                           sender: sender, localBrokerEpoch: epoch)
+                replicas.startIsrExpiration()
+            }
             // Producer ids come from the active controller in blocks (AllocateProducerIds).
             services.producerIds.setBlockSource(prefetch: true) {
                 try await cluster.allocateProducerIds(brokerId: nodeId, brokerEpoch: { store.image.brokers[nodeId]?.epoch ?? -1 })

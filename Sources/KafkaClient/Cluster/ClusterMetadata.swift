@@ -88,10 +88,22 @@ public struct ClusterSnapshot: Sendable {
     }
 
     /// Merges a partial refresh into this snapshot (brokers and controller are always fresh).
+    /// A partition whose leader epoch in `newer` is below the one already known keeps what is
+    /// known (a broker with a lagging metadata image must not send the client back to an old
+    /// leader; Kafka's `Metadata.updateLatestMetadata`, KIP-951), unless the topic was recreated.
     func merging(_ newer: ClusterSnapshot) -> ClusterSnapshot {
-        if newer.isComplete { return newer }
         var merged = newer
-        merged.topics = topics.merging(newer.topics, uniquingKeysWith: { _, new in new })
+        for (name, var topic) in merged.topics {
+            guard let old = topics[name], old.topicId == topic.topicId, topic.errorCode == 0 else { continue }
+            for (i, p) in topic.partitions.enumerated() {
+                if let known = old.partitions.first(where: { $0.partition == p.partition }), known.leaderEpoch > p.leaderEpoch {
+                    topic.partitions[i] = known
+                }
+            }
+            merged.topics[name] = topic
+        }
+        if newer.isComplete { return merged }
+        merged.topics = topics.merging(merged.topics, uniquingKeysWith: { _, new in new })
         merged.isComplete = false
         return merged
     }

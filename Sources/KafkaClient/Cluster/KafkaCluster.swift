@@ -113,6 +113,37 @@ public final class KafkaCluster: Sendable {
         return try await refreshMetadata(topics: topics, allowAutoCreate: allowAutoCreate)
     }
 
+    /// KIP-951: a NOT_LEADER_OR_FOLLOWER / FENCED_LEADER_EPOCH answer named the partition's
+    /// current leader. The cached metadata takes it only when it advances the known leader epoch
+    /// and the leader's endpoint is known (from `endpoints`, the response's NodeEndpoints, or the
+    /// cache); then the caller may retry at once without a metadata round trip. Returns whether
+    /// the hint was taken.
+    @discardableResult
+    public func applyLeaderHint(_ tp: TopicPartition, leaderId: Int32, leaderEpoch: Int32, endpoints: [BrokerInfo] = []) -> Bool {
+        guard leaderId >= 0, leaderEpoch >= 0 else { return false }
+        return state.withLock { s -> Bool in
+            guard var snapshot = s.snapshot, var topic = snapshot.topics[tp.topic],
+                  let i = topic.partitions.firstIndex(where: { $0.partition == tp.partition }),
+                  topic.partitions[i].leaderEpoch < leaderEpoch else { return false }
+            if snapshot.brokers[leaderId] == nil, let e = endpoints.first(where: { $0.nodeId == leaderId }) {
+                snapshot.brokers[leaderId] = e
+            }
+            guard snapshot.brokers[leaderId] != nil else { return false }
+            topic.partitions[i].leader = leaderId
+            topic.partitions[i].leaderEpoch = leaderEpoch
+            topic.partitions[i].errorCode = 0
+            snapshot.topics[tp.topic] = topic
+            s.snapshot = snapshot
+            return true
+        }
+    }
+
+    /// The leader epoch the cached metadata knows for `tp`, -1 when unknown (Fetch and
+    /// ListOffsets send it as current_leader_epoch, KIP-320).
+    public func knownLeaderEpoch(_ tp: TopicPartition) -> Int32 {
+        currentSnapshot?.topics[tp.topic]?.partitions.first(where: { $0.partition == tp.partition })?.leaderEpoch ?? -1
+    }
+
     /// Makes the next ``metadata(for:allowAutoCreate:)`` refetch (after NOT_LEADER and friends).
     public func markMetadataStale() {
         state.withLock { s in s.snapshot?.fetchedAt = ContinuousClock.now - .seconds(86400 * 365) }

@@ -352,6 +352,10 @@ public actor KafkaConsumer {
         let maxWait = bufferedCount > 0 ? min(config.fetchMaxWait, .milliseconds(10)) : config.fetchMaxWait
         let response: FetchResponse
         let version: Int16
+        // KIP-320: the leader epoch this client knows, so a broker that is no longer (or not yet)
+        // leader in that epoch answers FENCED_LEADER_EPOCH / UNKNOWN_LEADER_EPOCH.
+        let cluster = self.cluster
+        let epochs = Dictionary(uniqueKeysWithValues: partitions.map { ($0.0, cluster.knownLeaderEpoch($0.0)) })
         do {
             let connection = try await cluster.connection(to: leader)
             let fetchTimeout = config.client.requestTimeout + config.fetchMaxWait
@@ -368,6 +372,7 @@ public actor KafkaConsumer {
                         p.partition = tp.partition
                         p.fetchOffset = offset
                         p.partitionMaxBytes = Int32(clamping: config.maxPartitionFetchBytes)
+                        if version >= 9 { p.currentLeaderEpoch = epochs[tp] ?? -1 }
                         return p
                     })
                 }
@@ -381,7 +386,6 @@ public actor KafkaConsumer {
             Task { await self.refreshMetadataThenFetch() }
             return
         }
-        _ = version
         let requested = Dictionary(uniqueKeysWithValues: zip(partitions.map(\.0), zip(partitions.map(\.1), generations)))
         var reset: [TopicPartition] = []
         var stale = false
@@ -403,6 +407,11 @@ public actor KafkaConsumer {
                     reset.append(tp)
                 default:
                     let error = KafkaClientError.broker(p.errorCode, "fetch \(tp)")
+                    // KIP-951 (Fetch v12+): the new leader is named; no metadata round trip.
+                    let hinted = version >= 12
+                        && (p.errorCode == ErrorCode.notLeaderOrFollower.rawValue || p.errorCode == ErrorCode.fencedLeaderEpoch.rawValue)
+                        && cluster.applyLeaderHint(tp, leaderId: p.currentLeader.leaderId, leaderEpoch: p.currentLeader.leaderEpoch)
+                    if hinted { continue }
                     if error.isRetriable { stale = true } else { fetchError = error }
                 }
             }

@@ -434,10 +434,12 @@ public actor KafkaProducer {
     private func complete(_ batches: [PendingBatch], leader: Int32?, response: Result<ProduceResponse?, KafkaClientError>, version: Int16) {
         if let leader { leaderInFlight[leader, default: 1] -= 1 }
         var partitionResults: [TopicPartition: ProduceResponse.PartitionProduceResponse] = [:]
+        var hintEndpoints: [BrokerInfo] = []
         if case let .success(r?) = response {
             for t in r.responses {
                 for p in t.partitionResponses { partitionResults[TopicPartition(t.name, p.index)] = p }
             }
+            hintEndpoints = r.nodeEndpoints.map { BrokerInfo(nodeId: $0.nodeId, host: $0.host, port: $0.port, rack: $0.rack) }
         }
         var retry: [PendingBatch] = []
         for batch in batches {
@@ -458,6 +460,11 @@ public actor KafkaProducer {
                 } else if p.errorCode == ErrorCode.duplicateSequenceNumber.rawValue {
                     outcome = .success((-1, -1))
                 } else {
+                    // KIP-951: the broker named the new leader; the retry goes there.
+                    if p.errorCode == ErrorCode.notLeaderOrFollower.rawValue || p.errorCode == ErrorCode.fencedLeaderEpoch.rawValue {
+                        cluster.applyLeaderHint(batch.tp, leaderId: p.currentLeader.leaderId, leaderEpoch: p.currentLeader.leaderEpoch,
+                                                endpoints: hintEndpoints)
+                    }
                     outcome = .failure(.broker(p.errorCode, "produce to \(batch.tp)", message: p.errorMessage))
                 }
             }
