@@ -33,8 +33,8 @@ struct StorageCommand: ParsableCommand {
         @Option(name: [.customLong("config"), .customShort("c")], help: "The server.properties to use.")
         var config: String
 
-        @Option(name: [.customLong("cluster-id"), .customShort("t")], help: "The cluster id to use (samsa storage random-uuid).")
-        var clusterId: String
+        @Option(name: [.customLong("cluster-id"), .customShort("t")], help: "The cluster id to use (samsa storage random-uuid); required in KRaft mode.")
+        var clusterId: String?
 
         @Flag(name: [.customLong("standalone"), .customShort("s")], help: "Initialize a single-node controller quorum (this node).")
         var standalone = false
@@ -49,13 +49,20 @@ struct StorageCommand: ParsableCommand {
         @Flag(name: [.customLong("ignore-formatted"), .customShort("g")], help: "Skip directories that are already formatted.")
         var ignoreFormatted = false
 
+        @Option(name: [.customLong("add-scram"), .customShort("S")],
+                help: ArgumentHelp("A SCRAM user in the bootstrap records (KIP-900); repeatable. A single node (no process.roles) takes this alone, without --cluster-id.",
+                                   valueName: "SCRAM-SHA-256=[name=alice,password=alice-secret]"))
+        var addScram: [String] = []
+
         func run() throws {
             let brokerConfig = try loadConfig(config)
+            if brokerConfig.isKRaftMode, clusterId == nil { failTersely("Missing required option: --cluster-id") }
+            let clusterId = self.clusterId ?? ""
             do {
                 try KRaftStorage.format(
                     config: brokerConfig,
                     options: .init(clusterId: clusterId, standalone: standalone, initialControllers: initialControllers,
-                                   noInitialControllers: noInitialControllers, ignoreFormatted: ignoreFormatted),
+                                   noInitialControllers: noInitialControllers, ignoreFormatted: ignoreFormatted, addScram: addScram),
                     random: { KafkaUUID.random() }, now: Int64(Date().timeIntervalSince1970 * 1000), output: { print($0) })
             } catch {
                 failTersely(error.message)

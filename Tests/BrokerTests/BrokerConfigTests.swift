@@ -117,7 +117,7 @@ final class BrokerConfigTests: XCTestCase {
             ("log.segment.bytes=10", "log.segment.bytes"),
             ("listeners=PLAINTEXT://:99999", "listeners"),
             ("listeners=localhost:9092", "listeners"),
-            ("listeners=SASL_SSL://:9093", "listeners"),
+            ("listeners=SASL_SSL://:9093", "sasl.enabled.mechanisms"),   // Kafka's default GSSAPI
             ("listeners=SECURE://:9093", "listener.security.protocol.map"),
             ("listener.name.ssl.ssl.client.auth=sometimes", "listener.name.ssl.ssl.client.auth"),
             ("advertised.listeners=PLAINTEXT://0.0.0.0:9092", "advertised.listeners"),

@@ -87,7 +87,7 @@ final class BrokerHarness: @unchecked Sendable {
             return body
         case .noResponse:
             return nil
-        case .close(let reason):
+        case .close(let reason), .respondThenClose(_, let reason):
             throw CloseConnection(reason)
         }
     }

@@ -168,7 +168,7 @@ final class AdvertisedVersionsTests: XCTestCase {
                     _ = try ResponseHeader(from: &bytes, version: key.responseHeaderVersion(apiVersion: version))
                     XCTAssertNoThrow(try key.responseType.init(from: &bytes, version: version), "\(key) v\(version)")
                     served += 1
-                case .close(let reason)?:
+                case .close(let reason)?, .respondThenClose(_, let reason)?:
                     XCTFail("\(key) v\(version) closed the connection: \(reason)")
                 case .noResponse?, nil:
                     served += 1  // parked or no response by design; not a failure to serve

@@ -1,5 +1,5 @@
 """Issue 12 items 3 and 6 on real processes: leader elections and the Swift client through a
-leader kill, on a KRaft cluster of 1 controller + 3 brokers (Tests/interop/own_cluster.py).
+leader kill, on a KRaft cluster of 3 controllers + 3 brokers (Tests/interop/own_cluster.py).
 
 * test_preferred_election_after_broker_restart: a preferred leader is killed (kill -9), its
   partitions move to other ISR members, it restarts and rejoins the ISR; `samsa topic
@@ -63,8 +63,15 @@ def create_topic(cluster: OwnCluster, topic: str, partitions: int, *configs: str
             "--bootstrap-server", cluster.bootstrap()]
     for c in configs:
         args += ["--config", c]
-    out = samsa(*args)
-    assert out.returncode == 0, out.stdout + out.stderr
+    # Right after start the brokers may still be registering (RF 3 needs all three unfenced):
+    # retry, and count "already exists" after a retry as done.
+    deadline = time.time() + 90
+    while True:
+        out = samsa(*args)
+        if out.returncode == 0 or "already exists" in out.stderr:
+            break
+        assert time.time() < deadline, out.stdout + out.stderr
+        time.sleep(1)
     wait_for(cluster, topic, lambda ps: len(ps) == partitions and all(p["leader"] >= 0 and len(p["isr"]) == 3 for p in ps),
              "every partition led with a full ISR")
 
@@ -92,7 +99,7 @@ def kill_and_restart_preferred_leader(cluster: OwnCluster, topic: str) -> tuple[
 
 @pytest.mark.timeout(400)
 def test_preferred_election_after_broker_restart(tmp_path):
-    cluster = OwnCluster(tmp_path, controllers=1, brokers=3, extra={"auto.leader.rebalance.enable": "false"})
+    cluster = OwnCluster(tmp_path, controllers=3, brokers=3, extra={"auto.leader.rebalance.enable": "false"})
     try:
         cluster.start()
         create_topic(cluster, "elect", 3)
@@ -134,7 +141,7 @@ def test_preferred_election_after_broker_restart(tmp_path):
 
 @pytest.mark.timeout(400)
 def test_auto_leader_rebalance_after_broker_restart(tmp_path):
-    cluster = OwnCluster(tmp_path, controllers=1, brokers=3, extra={
+    cluster = OwnCluster(tmp_path, controllers=3, brokers=3, extra={
         "auto.leader.rebalance.enable": "true",
         "leader.imbalance.check.interval.seconds": "2",
         "leader.imbalance.per.broker.percentage": "0",
@@ -152,7 +159,7 @@ def test_auto_leader_rebalance_after_broker_restart(tmp_path):
 @pytest.mark.timeout(400)
 def test_swift_client_produce_consume_through_leader_kill9(tmp_path):
     total = 3000
-    cluster = OwnCluster(tmp_path, controllers=1, brokers=3)
+    cluster = OwnCluster(tmp_path, controllers=3, brokers=3)
     try:
         cluster.start()
         create_topic(cluster, "ha", 1, "min.insync.replicas=2")
@@ -171,7 +178,6 @@ def test_swift_client_produce_consume_through_leader_kill9(tmp_path):
                 producer.stdin.write(f"v{i:06d}\n")
                 producer.stdin.flush()
                 time.sleep(0.003)
-            producer.stdin.close()
 
         feeder = threading.Thread(target=feed)
         feeder.start()
@@ -181,7 +187,7 @@ def test_swift_client_produce_consume_through_leader_kill9(tmp_path):
         leader = parts[0]["leader"]
         cluster.nodes[leader].kill9()
         feeder.join(timeout=120)
-        out, err = producer.communicate(timeout=180)
+        out, err = producer.communicate(timeout=180)  # closes stdin: the producer flushes and exits
         assert producer.returncode == 0, f"producer failed after killing leader {leader}: {out}{err}"
         got, cerr = consumer.communicate(timeout=180)
         assert consumer.returncode == 0, cerr

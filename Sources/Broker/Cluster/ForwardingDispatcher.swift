@@ -64,7 +64,7 @@ public struct ForwardingDispatcher: RequestDispatcher {
         }
         var envelope = EnvelopeRequest()
         envelope.requestData = frame
-        envelope.requestPrincipal = ByteBuffer(string: principal)
+        envelope.requestPrincipal = ByteBuffer(string: connection.principal == ConnectionInfo.anonymous ? principal : connection.principal)
         envelope.clientHostAddress = ByteBuffer(bytes: Self.addressBytes(connection.clientHost))
         let deadline = ContinuousClock.now + .milliseconds(requestTimeoutMs)
         var lastError = ""

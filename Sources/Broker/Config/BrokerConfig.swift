@@ -132,11 +132,15 @@ public struct BrokerConfig: Sendable {
         SSLListenerSettings(listener: listener, raw: securityValues)
     }
 
+    /// The SASL settings of each SASL_PLAINTEXT / SASL_SSL listener, resolved and validated at
+    /// start-up (Security/SaslConfig.swift). Holds PLAIN passwords: never printed.
+    public private(set) var saslSettings: [String: SaslListenerSettings] = [:]
+
     /// The definition of an `ssl.*` key, bare or with a listener prefix, named as written.
     static func securityDefinition(_ key: String) -> ConfigDefinition? {
-        if let d = SSLListenerSettings.byName[key] { return d }
+        if let d = SSLListenerSettings.byName[key] ?? SaslListenerSettings.byName[key] { return d }
         guard let override = BrokerConfigKeys.listenerOverride(key),
-              let d = SSLListenerSettings.byName[override.base] else { return nil }
+              let d = SSLListenerSettings.byName[override.base] ?? SaslListenerSettings.byName[override.base] else { return nil }
         return ConfigDefinition(key, d.type, default: d.defaultValue, d.validator, doc: d.documentation)
     }
 
@@ -233,7 +237,7 @@ public struct BrokerConfig: Sendable {
         }
         rack = try string("broker.rack")
 
-        // Listeners: PLAINTEXT and SSL are implemented; SASL is a start-up error.
+        // Listeners: PLAINTEXT, SSL, SASL_PLAINTEXT and SASL_SSL (SASL on broker listeners only).
         var protocolMap: [String: String] = [:]
         for item in try list("listener.security.protocol.map") ?? [] {
             let parts = item.split(separator: ":", maxSplits: 1).map { String($0).trimmingWhitespace().uppercased() }
@@ -250,9 +254,6 @@ public struct BrokerConfig: Sendable {
                 guard let known = SecurityProtocol(rawValue: proto) else {
                     throw .invalidConfiguration(key: "listener.security.protocol.map",
                         reason: "no security protocol defined for listener \(l.name) (\(proto) is not one of PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL; add \(l.name):SSL or \(l.name):PLAINTEXT)")
-                }
-                guard known == .plaintext || known == .ssl else {
-                    throw .unsupported(key: key, reason: "listener \(l.name) uses \(proto); only PLAINTEXT and SSL are supported")
                 }
                 listenerSecurityProtocols[l.name] = known
                 guard !out.contains(where: { $0.name == l.name }) else {
@@ -290,6 +291,26 @@ public struct BrokerConfig: Sendable {
             interBrokerListenerName = (try string("security.inter.broker.protocol") ?? "PLAINTEXT").uppercased()
         }
         try validateKRaftListeners(protocolMap: protocolMap, allListeners: allListeners)
+        for l in controllerListeners where listenerSecurityProtocols[l.name] == .saslPlaintext || listenerSecurityProtocols[l.name] == .saslSsl {
+            throw .unsupported(key: "listener.security.protocol.map",
+                               reason: "controller listener \(l.name) uses \(listenerSecurityProtocols[l.name]!.rawValue); SASL is served on broker listeners only")
+        }
+        for l in listeners where listenerSecurityProtocols[l.name] == .saslPlaintext || listenerSecurityProtocols[l.name] == .saslSsl {
+            saslSettings[l.name] = try SaslListenerSettings.resolve(listener: l.name, raw: securityValues)
+        }
+        if isKRaftMode, kraft.roles.contains(.broker), saslSettings[interBrokerListenerName] != nil {
+            // The replica fetcher (Replica/ReplicaFetcher.swift) connects without SASL: it would
+            // be disconnected by its own listener's authenticator and never replicate.
+            throw .unsupported(key: "inter.broker.listener.name",
+                               reason: "\(interBrokerListenerName) is a SASL listener; Samsa's brokers do not authenticate to each other yet: use a PLAINTEXT or SSL listener between brokers")
+        }
+        if let inter = saslSettings[interBrokerListenerName] {
+            let name = (securityValues["sasl.mechanism.inter.broker.protocol"] ?? "GSSAPI").trimmingWhitespace()
+            guard let m = SaslMechanism(rawValue: name.uppercased()), inter.enabledMechanisms.contains(m) else {
+                throw .invalidConfiguration(key: "sasl.mechanism.inter.broker.protocol",
+                    reason: "\(name) must be one of the mechanisms enabled on the inter-broker listener \(interBrokerListenerName) (\(inter.enabledMechanisms.map(\.rawValue).joined(separator: ", ")))")
+            }
+        }
 
         if let text = try string("metrics.listener") {
             let l = try ListenerConfig.parse(text, key: "metrics.listener")

@@ -18,7 +18,7 @@ public enum BrokerConfigKeys {
               doc: "Listeners published to clients in Metadata. Defaults to listeners."),
         .init("listener.security.protocol.map", .list,
               default: "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
-              doc: "Map from listener name to security protocol. PLAINTEXT and SSL are served (SASL_* not yet)."),
+              doc: "Map from listener name to security protocol. PLAINTEXT, SSL, SASL_PLAINTEXT and SASL_SSL are served (SASL on broker listeners)."),
         .init("inter.broker.listener.name", .string, default: nil, doc: "Listener used between brokers."),
         .init("controller.listener.names", .list, default: nil, doc: "Listeners used by the controller."),
         .init("controller.quorum.voters", .list, default: nil, doc: "Controller quorum voters (id@host:port)."),

@@ -1,3 +1,4 @@
+import Foundation
 import KafkaProtocol
 import LogStorage
 import NIOCore
@@ -43,11 +44,13 @@ public enum KRaftStorage {
         public var noInitialControllers = false
         /// `--ignore-formatted`: formatted directories are skipped, not an error.
         public var ignoreFormatted = false
+        /// `--add-scram MECHANISM=[name=...,password=...]` (KIP-900), each as written.
+        public var addScram: [String] = []
 
         public init(clusterId: String, standalone: Bool = false, initialControllers: String? = nil,
-                    noInitialControllers: Bool = false, ignoreFormatted: Bool = false) {
+                    noInitialControllers: Bool = false, ignoreFormatted: Bool = false, addScram: [String] = []) {
             self.clusterId = clusterId; self.standalone = standalone; self.initialControllers = initialControllers
-            self.noInitialControllers = noInitialControllers; self.ignoreFormatted = ignoreFormatted
+            self.noInitialControllers = noInitialControllers; self.ignoreFormatted = ignoreFormatted; self.addScram = addScram
         }
     }
 
@@ -133,9 +136,14 @@ public enum KRaftStorage {
     @discardableResult
     public static func format(config: BrokerConfig, options: FormatOptions, random: () -> KafkaUUID, now: Int64 = 0,
                               output: (String) -> Void) throws(Failure) -> [String] {
+        let scram = try options.addScram.map { text throws(Failure) in try parseAddScram(text) }
         guard config.isKRaftMode else {
-            throw Failure("The configuration file appears to be for a single Samsa node (no process.roles): "
-                + "it formats its own storage at start-up. Formatting is only supported for nodes in KRaft mode (set process.roles).")
+            guard !scram.isEmpty else {
+                throw Failure("The configuration file appears to be for a single Samsa node (no process.roles): "
+                    + "it formats its own storage at start-up. Formatting is only supported for nodes in KRaft mode (set process.roles); "
+                    + "--add-scram alone writes the single node's bootstrap records.")
+            }
+            return try writeSingleNodeBootstrap(config: config, scram: scram, now: now, output: output)
         }
         let nodeId = config.kraft.nodeId
         let clusterId = options.clusterId.trimmingWhitespace()
@@ -211,7 +219,7 @@ public enum KRaftStorage {
                 try makeDirectories(dir)
                 // The bootstrap file first: meta.properties marks the directory formatted, so a
                 // crash in between leaves it unformatted (format again), never half-formatted.
-                if isMetadataDir { try writeBootstrapCheckpoint(directory: dir, now: now) }
+                if isMetadataDir { try writeBootstrapCheckpoint(directory: dir, now: now, records: bootstrapRecords + scram) }
                 try MetaProperties(nodeId: nodeId, clusterId: clusterId, directoryId: directoryId.description).write(directory: dir)
             } catch {
                 throw Failure("Error while writing meta.properties file \(dir): \(error)")
@@ -233,8 +241,9 @@ public enum KRaftStorage {
         [.featureLevel(name: "metadata.version", level: metadataVersion.featureLevel)]
     }
 
-    static func writeBootstrapCheckpoint(directory: String, now: Int64, fileSystem: any FileSystem = POSIXFileSystem()) throws {
-        let values = try bootstrapRecords.map { try MetadataRecordCodec.encode($0) }
+    static func writeBootstrapCheckpoint(directory: String, now: Int64, records: [MetadataRecord] = bootstrapRecords,
+                                         fileSystem: any FileSystem = POSIXFileSystem()) throws {
+        let values = try records.map { try MetadataRecordCodec.encode($0) }
         let bytes = try MetadataSnapshots.encode(values: values, id: SnapshotId(offset: 0, epoch: 0), lastContainedLogTimestamp: 0, now: now)
         let path = directory + "/" + bootstrapFileName
         let tmp = path + ".tmp"
@@ -245,6 +254,96 @@ public enum KRaftStorage {
         try file.sync()
         try fileSystem.rename(tmp, to: path)
         try fileSystem.syncDirectory(directory)
+    }
+
+    /// The single node (no `process.roles`) is never formatted, but it reads
+    /// `metadata.log.dir/bootstrap.checkpoint` when its metadata log is still empty (its first
+    /// start): `--add-scram` writes that file with the bootstrap records plus the users, so the
+    /// first SCRAM users exist before any client connects. Refused once the node has metadata
+    /// (the file would be ignored): then AlterUserScramCredentials adds users.
+    static func writeSingleNodeBootstrap(config: BrokerConfig, scram: [MetadataRecord], now: Int64,
+                                         output: (String) -> Void) throws(Failure) -> [String] {
+        let dir = config.metadataLogDir
+        let logDir = dir + "/__cluster_metadata-0"
+        if let entries = try? FileManager.default.contentsOfDirectory(atPath: logDir),
+           entries.contains(where: { $0.hasSuffix(".log") }) {
+            throw Failure("The single node's metadata log in \(logDir) already exists: the bootstrap records are only read at its first start. "
+                + "Add SCRAM users with AlterUserScramCredentials (kafka-configs --alter --add-config 'SCRAM-SHA-256=[password=...]' or an admin client) instead.")
+        }
+        do {
+            try makeDirectories(dir)
+            try writeBootstrapCheckpoint(directory: dir, now: now, records: bootstrapRecords + scram)
+        } catch {
+            throw Failure("Error while writing \(dir)/\(bootstrapFileName): \(error)")
+        }
+        output("Wrote the single node's bootstrap records with \(scram.count) SCRAM credential(s) to \(dir)/\(bootstrapFileName).")
+        return [dir]
+    }
+
+    /// One `--add-scram` value (KIP-900): `SCRAM-SHA-256=[name=alice,password=alice-secret]`, or
+    /// with `salt=`, `saltedpassword=` (base64) and `iterations=` (default 4096, Kafka's bounds
+    /// 4096...16384). Values may be double-quoted. The error never repeats a password.
+    public static func parseAddScram(_ text: String, randomSalt: () -> [UInt8] = { ScramCredential.randomSalt() }) throws(Failure) -> MetadataRecord {
+        guard let eq = text.firstIndex(of: "=") else {
+            throw Failure("Invalid --add-scram argument: expected MECHANISM=[name=...,password=...] (MECHANISM is SCRAM-SHA-256 or SCRAM-SHA-512)")
+        }
+        let mechanismName = String(text[..<eq]).trimmingWhitespace()
+        guard let mechanism = ScramMechanism(rawValue: mechanismName.uppercased()) else {
+            throw Failure("Invalid --add-scram argument: unknown SCRAM mechanism \(mechanismName) (SCRAM-SHA-256 or SCRAM-SHA-512)")
+        }
+        var body = String(text[text.index(after: eq)...]).trimmingWhitespace()
+        guard body.hasPrefix("["), body.hasSuffix("]"), body.count >= 2 else {
+            throw Failure("Invalid --add-scram argument for \(mechanismName): the credential must be in brackets, [name=...,password=...]")
+        }
+        body = String(body.dropFirst().dropLast())
+        var fields: [String: String] = [:]
+        for part in body.split(separator: ",") {
+            guard let e = part.firstIndex(of: "=") else {
+                throw Failure("Invalid --add-scram argument for \(mechanismName): expected key=value, got a part without '='")
+            }
+            let key = String(part[..<e]).trimmingWhitespace().lowercased()
+            var value = String(part[part.index(after: e)...]).trimmingWhitespace()
+            if value.count >= 2, value.hasPrefix("\""), value.hasSuffix("\"") { value = String(value.dropFirst().dropLast()) }
+            guard ["name", "password", "salt", "saltedpassword", "iterations"].contains(key) else {
+                throw Failure("Invalid --add-scram argument for \(mechanismName): unknown key \(key) (name, password, salt, saltedpassword, iterations)")
+            }
+            fields[key] = value
+        }
+        guard let name = fields["name"], !name.isEmpty else {
+            throw Failure("Invalid --add-scram argument for \(mechanismName): you must supply 'name' to add-scram")
+        }
+        var iterations = ScramMechanism.minIterations
+        if let text = fields["iterations"] {
+            guard let n = Int(text) else { throw Failure("Invalid --add-scram argument for \(name): iterations must be an integer") }
+            guard n >= ScramMechanism.minIterations else { throw Failure("Invalid --add-scram argument for \(name): Too few iterations (minimum \(ScramMechanism.minIterations))") }
+            guard n <= ScramMechanism.maxIterations else { throw Failure("Invalid --add-scram argument for \(name): Too many iterations (maximum \(ScramMechanism.maxIterations))") }
+            iterations = n
+        }
+        var salt = randomSalt()
+        if let text = fields["salt"] {
+            guard let decoded = Data(base64Encoded: text), !decoded.isEmpty else {
+                throw Failure("Invalid --add-scram argument for \(name): salt must be base64")
+            }
+            salt = Array(decoded)
+        }
+        let credential: ScramCredential
+        if let password = fields["password"] {
+            guard fields["saltedpassword"] == nil else {
+                throw Failure("Invalid --add-scram argument for \(name): give either password or saltedpassword, not both")
+            }
+            credential = ScramCredential.derive(password: password, salt: salt, iterations: iterations, mechanism: mechanism)
+        } else if let text = fields["saltedpassword"] {
+            guard fields["salt"] != nil else {
+                throw Failure("Invalid --add-scram argument for \(name): saltedpassword needs the salt it was made with")
+            }
+            guard let salted = Data(base64Encoded: text), !salted.isEmpty else {
+                throw Failure("Invalid --add-scram argument for \(name): saltedpassword must be base64")
+            }
+            credential = ScramCredential.derive(saltedPassword: Array(salted), salt: salt, iterations: iterations, mechanism: mechanism)
+        } else {
+            throw Failure("Invalid --add-scram argument for \(name): you must supply one of 'password' or 'saltedpassword' to add-scram")
+        }
+        return .scramCredential(name: name, mechanism: mechanism.type, credential)
     }
 
     /// `kafka-storage.sh info`: what each directory holds, in Kafka's layout. Returns the exit

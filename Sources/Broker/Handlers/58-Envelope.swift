@@ -39,7 +39,7 @@ public struct EnvelopeHandler: RequestHandler {
                 return EnvelopeResponse(errorCode: ErrorCode.unknownServerError.rawValue)
             }
             return EnvelopeResponse(responseData: frame, errorCode: 0)
-        case .noResponse, .close:
+        case .noResponse, .close, .respondThenClose:
             return EnvelopeResponse(errorCode: ErrorCode.invalidRequest.rawValue)
         }
     }

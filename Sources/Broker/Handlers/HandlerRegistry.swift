@@ -87,7 +87,7 @@ public struct HandlerRegistry: RequestDispatcher {
         }
         let context = RequestContext(apiVersion: version, correlationId: correlationId, clientId: header.clientId,
                                      clientHost: connection.clientHost, connectionId: connection.connectionId,
-                                     listenerName: connection.listenerName)
+                                     listenerName: connection.listenerName, principal: connection.principal)
         do {
             guard let response = try await entry.invoke(buffer, context) else { return .noResponse }
             return .respond(response)

@@ -9,11 +9,14 @@ public struct RequestContext: Sendable {
     public var clientHost: String
     public var connectionId: UInt64
     public var listenerName: String
+    /// The authenticated principal of the connection (``ConnectionInfo/principal``).
+    public var principal: String
 
     public init(apiVersion: Int16, correlationId: Int32, clientId: String?, clientHost: String,
-                connectionId: UInt64, listenerName: String) {
+                connectionId: UInt64, listenerName: String, principal: String = ConnectionInfo.anonymous) {
         self.apiVersion = apiVersion; self.correlationId = correlationId; self.clientId = clientId
         self.clientHost = clientHost; self.connectionId = connectionId; self.listenerName = listenerName
+        self.principal = principal
     }
 }
 

@@ -178,6 +178,17 @@ public final class LocalController: Sendable {
         }
     }
 
+    /// AlterUserScramCredentials (KIP-554): validates against the committed image and commits
+    /// the UserScramCredentialRecords / RemoveUserScramCredentialRecords of the users without
+    /// errors (``ScramCredentialChanges``), serialised with every other controller operation.
+    public func alterUserScramCredentials(deletions: [ScramCredentialChanges.Deletion],
+                                          upsertions: [ScramCredentialChanges.Upsertion]) async throws -> [ScramCredentialChanges.UserResult] {
+        try await commitComputedAsync { image, _ in
+            let plan = ScramCredentialChanges.plan(deletions: deletions, upsertions: upsertions, image: image)
+            return (plan.records, plan.results)
+        }
+    }
+
     /// What a successful (or validate-only) topic creation yields.
     public struct CreatedTopic: Sendable, Equatable {
         public var id: TopicID

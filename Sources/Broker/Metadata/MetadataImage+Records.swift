@@ -8,7 +8,8 @@ extension MetadataImage {
     /// finds what it refers to: feature levels (`metadata.version` first), brokers (one
     /// RegisterBrokerRecord each; it carries fenced / in-controlled-shutdown), topics by name
     /// (TopicRecord, its ConfigRecords, its PartitionRecords, which carry the current leader
-    /// and partition epochs), broker and cluster configs, then the producer id block.
+    /// and partition epochs), broker and cluster configs, the producer id block, then SCRAM
+    /// credentials (UserScramCredentialRecords, by user and mechanism).
     /// Deterministic: the same image always gives the same list (dictionaries are sorted).
     public func records() -> [MetadataRecord] {
         var out: [MetadataRecord] = []
@@ -34,6 +35,11 @@ extension MetadataImage {
         }
         if nextProducerId != 0 {
             out.append(.producerIds(nextProducerId: nextProducerId))
+        }
+        for (name, byMechanism) in scramCredentials.sorted(by: { $0.key < $1.key }) {
+            for (mechanism, credential) in byMechanism.sorted(by: { $0.key < $1.key }) {
+                out.append(.scramCredential(name: name, mechanism: mechanism, credential))
+            }
         }
         return out
     }

@@ -188,6 +188,11 @@ public enum MetadataRecord: Equatable, Sendable, Codable {
     /// Kafka's NoOpRecord: the active controller writes one to advance the log (and the brokers'
     /// "caught up" check) when nothing else happens.
     case noOp
+    /// Kafka's UserScramCredentialRecord: `name`'s credential for `mechanism` (1 SCRAM-SHA-256,
+    /// 2 SCRAM-SHA-512), created or replaced. Salt, keys and iterations, never the password.
+    case scramCredential(name: String, mechanism: Int8, ScramCredential)
+    /// Kafka's RemoveUserScramCredentialRecord.
+    case removeScramCredential(name: String, mechanism: Int8)
 }
 
 /// An immutable snapshot of cluster metadata: brokers, topics, partitions, configs.
@@ -205,6 +210,8 @@ public struct MetadataImage: Equatable, Sendable, Codable {
     public var nextProducerId: Int64 = 0
     /// Finalized features (`metadata.version` ...), from FeatureLevelRecords.
     public var features: [String: Int16] = [:]
+    /// SCRAM credentials by user name, then mechanism type (UserScramCredentialRecords).
+    public var scramCredentials: [String: [Int8: ScramCredential]] = [:]
     /// How many records produced this image (the metadata offset + 1).
     public var recordCount: Int64 = 0
 
@@ -223,6 +230,7 @@ public struct MetadataImage: Equatable, Sendable, Codable {
         brokerConfigs = try c.decode([String: [String: String]].self, forKey: .brokerConfigs)
         nextProducerId = try c.decode(Int64.self, forKey: .nextProducerId)
         features = try c.decodeIfPresent([String: Int16].self, forKey: .features) ?? [:]
+        scramCredentials = try c.decodeIfPresent([String: [Int8: ScramCredential]].self, forKey: .scramCredentials) ?? [:]
         recordCount = try c.decode(Int64.self, forKey: .recordCount)
     }
 
@@ -313,7 +321,17 @@ public struct MetadataImage: Equatable, Sendable, Codable {
             features[name] = level == 0 ? nil : level
         case .noOp:
             break
+        case let .scramCredential(name, mechanism, credential):
+            scramCredentials[name, default: [:]][mechanism] = credential
+        case let .removeScramCredential(name, mechanism):
+            scramCredentials[name]?[mechanism] = nil
+            if scramCredentials[name]?.isEmpty == true { scramCredentials[name] = nil }
         }
+    }
+
+    /// `user`'s SCRAM credential for `mechanism`, if any.
+    public func scramCredential(_ mechanism: ScramMechanism, user: String) -> ScramCredential? {
+        scramCredentials[user]?[mechanism.type]
     }
 
     /// Live (unfenced) brokers, by id.

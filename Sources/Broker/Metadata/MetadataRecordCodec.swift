@@ -38,8 +38,8 @@ public enum MetadataRecordCodecError: Error, Equatable, Sendable, CustomStringCo
 /// | BrokerRegistrationChangeRecord | 2 | LogDirs |
 /// | every other record | 0 | their only version |
 ///
-/// Any valid version decodes. Kafka records Samsa does not model (ACLs, quotas, SCRAM
-/// credentials, delegation tokens, transactions, ZK migration, controller registrations)
+/// Any valid version decodes. Kafka records Samsa does not model (ACLs, quotas,
+/// delegation tokens, transactions, ZK migration, controller registrations)
 /// decode to `nil`: a replaying broker skips them, as it must not stop on a record a newer
 /// controller wrote. Stateless; `Sendable`.
 public enum MetadataRecordCodec {
@@ -154,6 +154,12 @@ public enum MetadataRecordCodec {
             return MetadataRecordAndVersion(FeatureLevelRecord(name: name, featureLevel: level), version: 0)
         case .noOp:
             return MetadataRecordAndVersion(NoOpRecord(), version: 0)
+        case let .scramCredential(name, mechanism, c):
+            return MetadataRecordAndVersion(UserScramCredentialRecord(
+                name: name, mechanism: mechanism, salt: ByteBuffer(bytes: c.salt), storedKey: ByteBuffer(bytes: c.storedKey),
+                serverKey: ByteBuffer(bytes: c.serverKey), iterations: Int32(clamping: c.iterations)), version: 0)
+        case let .removeScramCredential(name, mechanism):
+            return MetadataRecordAndVersion(RemoveUserScramCredentialRecord(name: name, mechanism: mechanism), version: 0)
         }
     }
 
@@ -217,6 +223,12 @@ public enum MetadataRecordCodec {
             return .featureLevel(name: r.name, level: r.featureLevel)
         case is NoOpRecord:
             return .noOp
+        case let r as UserScramCredentialRecord:
+            return .scramCredential(name: r.name, mechanism: r.mechanism, ScramCredential(
+                salt: Array(r.salt.readableBytesView), storedKey: Array(r.storedKey.readableBytesView),
+                serverKey: Array(r.serverKey.readableBytesView), iterations: Int(r.iterations)))
+        case let r as RemoveUserScramCredentialRecord:
+            return .removeScramCredential(name: r.name, mechanism: r.mechanism)
         default:
             return nil
         }

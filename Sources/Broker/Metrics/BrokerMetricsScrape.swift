@@ -36,6 +36,8 @@ public enum BrokerMetricsScrape {
         public var offlinePartitions: Int
         public var isActiveController: Bool
         public var connections: [(listener: String, count: Int)]
+        /// Failed SASL authentications per SASL listener since start-up.
+        public var failedAuthentications: [(listener: String, count: Int)] = []
         /// nil when the coordinator did not answer (it is not reported then).
         public var groups: [GroupState: Int]?
 
@@ -90,6 +92,13 @@ public enum BrokerMetricsScrape {
         w.family(KafkaMetrics.connectionCount)
         for c in input.connections {
             w.sample(KafkaMetrics.connectionCount.prometheusName, labels: [("listener", c.listener)], Int64(c.count))
+        }
+
+        if !input.failedAuthentications.isEmpty {
+            w.family(KafkaMetrics.failedAuthentication)
+            for c in input.failedAuthentications {
+                w.sample(KafkaMetrics.failedAuthentication.prometheusName, labels: [("listener", c.listener)], Int64(c.count))
+            }
         }
 
         if let groups = input.groups {

@@ -42,9 +42,13 @@ extension KafkaBroker {
         let globalPartitions = image.topics.values.reduce(0) { $0 + $1.partitions.count }
         let connections = servers.map { (listener: $0.configuration.listenerName, count: $0.connectionCount) }
         let groups = await coordinator.groupCountsByState()
-        return .init(nodeId: services.nodeId, startTimeMs: startTimeMs, partitions: samples, globalTopics: image.topics.count, globalPartitions: globalPartitions,
+        var input = BrokerMetricsScrape.Input(nodeId: services.nodeId, startTimeMs: startTimeMs, partitions: samples, globalTopics: image.topics.count, globalPartitions: globalPartitions,
                      offlinePartitions: BrokerMetricsScrape.offlinePartitionCount(image), isActiveController: isActiveController,
                      connections: connections, groups: groups)
+        input.failedAuthentications = servers.compactMap { s in
+            s.failedAuthentications.map { (listener: s.configuration.listenerName, count: $0) }
+        }
+        return input
     }
 }
 

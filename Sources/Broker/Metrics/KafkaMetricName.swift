@@ -132,6 +132,10 @@ public enum KafkaMetrics {
     // Network
     public static let connectionCount = KafkaMetricName("kafka.server", type: "socket-server-metrics", name: "connection-count", .gauge,
                                                         tags: ["listener"], help: "Open client connections, by listener.")
+    /// Kafka's `failed-authentication-total` (a cumulative count, exported as the JMX exporter
+    /// exports the attribute: a gauge keeping its name).
+    public static let failedAuthentication = KafkaMetricName("kafka.server", type: "socket-server-metrics", name: "failed-authentication-total", .gauge,
+                                                             tags: ["listener"], help: "Failed SASL authentications since start-up, by SASL listener.")
 
     // Which broker this is: Kafka's AppInfo MBean (`kafka.server:type=app-info,id=<node id>`,
     // attribute start-time-ms); the console maps an endpoint to its broker with it.
@@ -153,6 +157,6 @@ public enum KafkaMetrics {
          logFlush, logSize, logStartOffset, logEndOffset, numLogSegments,
          partitionCount, leaderCount, underReplicated, underMinIsr,
          activeControllerCount, offlinePartitions, globalTopicCount, globalPartitionCount,
-         connectionCount, appInfoStartTime, numGroups] + GroupState.allCases.map { numGroups(state: $0) }
+         connectionCount, failedAuthentication, appInfoStartTime, numGroups] + GroupState.allCases.map { numGroups(state: $0) }
     }
 }

@@ -257,13 +257,20 @@ public final class KafkaBroker: Sendable {
         let requestBudget = RequestQueueBudget(maxRequests: config.queuedMaxRequests, maxBytes: config.queuedMaxRequestBytes)
         let tlsContexts = try Self.makeTLSContexts(config)   // Server/ListenerTLS.swift
         servers = config.listeners.map { listener in
-            KafkaServer(configuration: KafkaServer.Configuration(host: listener.host, port: listener.port, listenerName: listener.name,
+            // SASL listeners authenticate each connection before the handler table sees it
+            // (Security/SaslDispatcher.swift); SCRAM credentials are the metadata image's.
+            let listenerDispatcher: any RequestDispatcher = config.saslSettings[listener.name].map { sasl in
+                SaslDispatcher(inner: dispatcher, settings: sasl,
+                               credentials: { mechanism, user in store.image.scramCredential(mechanism, user: user) },
+                               logger: logger)
+            } ?? dispatcher
+            return KafkaServer(configuration: KafkaServer.Configuration(host: listener.host, port: listener.port, listenerName: listener.name,
                                              maxFrameBytes: config.socketRequestMaxBytes,
                                              idleTimeoutMs: config.connectionsMaxIdleMs,
                                              sendBufferBytes: config.socketSendBufferBytes,
                                              receiveBufferBytes: config.socketReceiveBufferBytes,
                                              maxQueuedRequests: 16).withTLS(tlsContexts[listener.name]),
-                        dispatcher: dispatcher, group: group, logger: logger, requestBudget: requestBudget, metrics: metrics)
+                        dispatcher: listenerDispatcher, group: group, logger: logger, requestBudget: requestBudget, metrics: metrics)
         }
         // The single-node LocalController is this process's, so it is always active; on a
         // multi-node cluster only the quorum leader among the controllers is.

@@ -168,6 +168,9 @@ public final class KafkaServer: Sendable {
     /// Number of open client connections (for tests and metrics).
     public var connectionCount: Int { state.withLock { $0.connections.count } }
 
+    /// Failed SASL authentications on this listener (nil unless it is a SASL listener).
+    public var failedAuthentications: Int? { (dispatcher as? SaslDispatcher)?.failedAuthentications }
+
     private func serve(_ accepted: Connection) async {
         let connection = accepted.channel
         let share = accepted.budget
@@ -182,13 +185,15 @@ public final class KafkaServer: Sendable {
             return id
         }
         guard let id else { try? await channel.close(); return }
+        let dispatcher = self.dispatcher
         defer { _ = state.withLock { $0.connections.removeValue(forKey: id) } }
         let info = ConnectionInfo(connectionId: id, clientHost: remote?.ipAddress ?? "unknown",
                                   clientPort: remote?.port ?? 0, listenerName: configuration.listenerName)
+        // Per-connection dispatcher state (SASL) is freed however the connection ends.
+        defer { dispatcher.connectionClosed(info) }
         var log = logger
         log[metadataKey: "connection"] = "\(id)"
         log[metadataKey: "peer"] = "\(info.clientHost):\(info.clientPort)"
-        let dispatcher = self.dispatcher
         let metrics = self.metrics
         do {
             try await connection.executeThenClose { inbound, outbound in
@@ -218,6 +223,11 @@ public final class KafkaServer: Sendable {
                     case .noResponse:
                         share.finishRequest()
                     case .close(let reason):
+                        log.warning("Closing connection: \(reason)")
+                        return
+                    case .respondThenClose(let bytes, let reason):
+                        try await outbound.write(bytes)
+                        share.finishRequest()
                         log.warning("Closing connection: \(reason)")
                         return
                     }

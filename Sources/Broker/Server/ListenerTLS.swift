@@ -204,11 +204,11 @@ extension Substring {
 }
 
 extension KafkaBroker {
-    /// The TLS context of every SSL listener, by name; a ``ConfigError`` naming the key when one
+    /// The TLS context of every SSL and SASL_SSL listener, by name; a ``ConfigError`` naming the key when one
     /// cannot be built.
     static func makeTLSContexts(_ config: BrokerConfig) throws(ConfigError) -> [String: NIOSSLContext] {
         var out: [String: NIOSSLContext] = [:]
-        for l in config.listeners where config.listenerSecurityProtocols[l.name] == .ssl {
+        for l in config.listeners where config.listenerSecurityProtocols[l.name] == .ssl || config.listenerSecurityProtocols[l.name] == .saslSsl {
             out[l.name] = try ListenerTLS.makeContext(config.sslSettings(listener: l.name))
         }
         return out

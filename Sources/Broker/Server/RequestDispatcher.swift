@@ -6,11 +6,18 @@ public struct ConnectionInfo: Sendable {
     public var clientHost: String
     public var clientPort: Int
     public var listenerName: String
+    /// Who the connection is authenticated as (`User:alice` after SASL), Kafka's
+    /// `KafkaPrincipal`; `User:ANONYMOUS` on PLAINTEXT and SSL listeners, as Kafka's
+    /// default principal builder says. Set by ``SaslDispatcher`` per request; for the authorizer.
+    public var principal: String
 
-    public init(connectionId: UInt64, clientHost: String, clientPort: Int, listenerName: String) {
+    public init(connectionId: UInt64, clientHost: String, clientPort: Int, listenerName: String,
+                principal: String = ConnectionInfo.anonymous) {
         self.connectionId = connectionId; self.clientHost = clientHost
-        self.clientPort = clientPort; self.listenerName = listenerName
+        self.clientPort = clientPort; self.listenerName = listenerName; self.principal = principal
     }
+
+    public static let anonymous = "User:ANONYMOUS"
 }
 
 /// What the connection loop does after a request was processed.
@@ -21,6 +28,8 @@ public enum DispatchOutcome: Sendable {
     case noResponse
     /// Close the connection; `reason` goes to the log (unknown api, malformed header, acks=0 error).
     case close(reason: String)
+    /// Send these bytes, then close (a failed SASL authentication: Kafka answers, then closes).
+    case respondThenClose(ByteBuffer, reason: String)
 }
 
 /// Turns one request frame (without its size prefix) into an outcome. The server calls it for
@@ -28,4 +37,10 @@ public enum DispatchOutcome: Sendable {
 /// reads the next request, so responses leave in request order (Kafka's muted channel).
 public protocol RequestDispatcher: Sendable {
     func dispatch(frame: ByteBuffer, connection: ConnectionInfo) async -> DispatchOutcome
+    /// The connection ended (either side): per-connection state may be freed.
+    func connectionClosed(_ connection: ConnectionInfo)
+}
+
+extension RequestDispatcher {
+    public func connectionClosed(_ connection: ConnectionInfo) {}
 }

@@ -5,20 +5,22 @@ import Crypto
 /// primitives, and the same code path the broker's SCRAM will use (issue 14 item 2).
 ///
 /// Pure functions over byte arrays; tested against the FIPS, RFC 4231 and RFC 7677 vectors.
-enum SHA2 {
-    enum Variant: Sendable { case sha256, sha512 }
+/// Public because the broker's SCRAM server (Broker/Security/ScramServer.swift) uses the same
+/// helpers: one implementation of SCRAM's primitives for both ends.
+public enum SHA2 {
+    public enum Variant: Sendable { case sha256, sha512 }
 
-    static func hash(_ message: [UInt8], _ variant: Variant) -> [UInt8] {
+    public static func hash(_ message: [UInt8], _ variant: Variant) -> [UInt8] {
         switch variant {
         case .sha256: return sha256(message)
         case .sha512: return sha512(message)
         }
     }
 
-    static func sha256(_ message: [UInt8]) -> [UInt8] { Array(SHA256.hash(data: message)) }
-    static func sha512(_ message: [UInt8]) -> [UInt8] { Array(SHA512.hash(data: message)) }
+    public static func sha256(_ message: [UInt8]) -> [UInt8] { Array(SHA256.hash(data: message)) }
+    public static func sha512(_ message: [UInt8]) -> [UInt8] { Array(SHA512.hash(data: message)) }
 
-    static func hmac(key: [UInt8], message: [UInt8], _ variant: Variant) -> [UInt8] {
+    public static func hmac(key: [UInt8], message: [UInt8], _ variant: Variant) -> [UInt8] {
         let key = SymmetricKey(data: key)
         switch variant {
         case .sha256: return Array(HMAC<SHA256>.authenticationCode(for: message, using: key))
@@ -30,7 +32,7 @@ enum SHA2 {
     /// of output (dkLen = the hash length). Written on Crypto's HMAC rather than
     /// `_CryptoExtras`' PBKDF2, whose API is underscored (not stable) and which would add a
     /// second module for one function.
-    static func pbkdf2(password: [UInt8], salt: [UInt8], iterations: Int, _ variant: Variant) -> [UInt8] {
+    public static func pbkdf2(password: [UInt8], salt: [UInt8], iterations: Int, _ variant: Variant) -> [UInt8] {
         switch variant {
         case .sha256: return hi(HMAC<SHA256>.self, password: password, salt: salt, iterations: iterations)
         case .sha512: return hi(HMAC<SHA512>.self, password: password, salt: salt, iterations: iterations)
