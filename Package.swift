@@ -129,7 +129,7 @@ let package = Package(
         .testTarget(name: "QuorumTests", dependencies: ["Quorum", "Broker", "LogStorage", "KafkaProtocol",
                                                         .product(name: "NIOCore", package: "swift-nio"),
                                                         .product(name: "NIOPosix", package: "swift-nio")]),
-        .testTarget(name: "BrokerTests", dependencies: ["Broker", "KafkaProtocol", "LogStorage",
+        .testTarget(name: "BrokerTests", dependencies: ["Broker", "KafkaProtocol", "LogStorage", "ClusterManager",
                                                         .product(name: "NIOCore", package: "swift-nio"),
                                                         .product(name: "NIOEmbedded", package: "swift-nio"),
                                                         .product(name: "NIOPosix", package: "swift-nio")]),

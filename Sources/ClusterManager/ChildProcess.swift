@@ -10,14 +10,14 @@ import Glibc
 /// terminal reaches the console (which then stops the broker in order) and not the broker.
 ///
 /// Not Sendable-shared state: the pid is a value; exit status is collected with `waitpid`.
-struct ChildProcess: Sendable {
-    let pid: pid_t
+public struct ChildProcess: Sendable {
+    public let pid: pid_t
 
-    struct SpawnError: Error, CustomStringConvertible { var description: String }
+    public struct SpawnError: Error, CustomStringConvertible { public var description: String }
 
     /// Spawns `executable` with `arguments`, stdin from /dev/null, stdout and stderr appended
     /// to `logPath`, in the current environment.
-    static func spawn(executable: String, arguments: [String], logPath: String) throws -> ChildProcess {
+    public static func spawn(executable: String, arguments: [String], logPath: String) throws -> ChildProcess {
         var fa = posix_spawn_file_actions_t()
         var attr = posix_spawnattr_t()
         posix_spawn_file_actions_init(&fa)
@@ -44,7 +44,7 @@ struct ChildProcess: Sendable {
 
     /// The exit status if the process has ended (and reaps it), nil while it runs.
     /// Killed by a signal reports 128 + signal, as shells do.
-    func exitStatus() -> Int32? {
+    public func exitStatus() -> Int32? {
         var status: Int32 = 0
         let r = waitpid(pid, &status, WNOHANG)
         if r == 0 { return nil }
@@ -53,7 +53,21 @@ struct ChildProcess: Sendable {
         return sig == 0 ? (status >> 8) & 0xff : 128 + sig
     }
 
-    func signal(_ sig: Int32) { kill(pid, sig) }
+    public func signal(_ sig: Int32) { kill(pid, sig) }
+
+    /// Blocks until the process ends (reaping it) and returns its status as `exitStatus()`,
+    /// or nil if it still runs after `timeout`. Polls `waitpid(WNOHANG)`: unlike Foundation's
+    /// `Process.waitUntilExit`, which can park a thread forever when called off the main
+    /// thread under load (it depends on a run loop seeing the termination), this cannot miss
+    /// an exit. Meant for tests and shutdown paths, not for hot loops.
+    public func waitForExit(timeout: Duration = .seconds(60)) -> Int32? {
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        while true {
+            if let status = exitStatus() { return status }
+            if ContinuousClock.now >= deadline { return nil }
+            usleep(5_000)
+        }
+    }
 }
 
 /// Pids of the broker processes this process started and has not reaped, readable without

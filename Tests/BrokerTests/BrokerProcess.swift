@@ -4,6 +4,7 @@ import NIOCore
 import NIOPosix
 import XCTest
 @testable import Broker
+import ClusterManager
 
 /// A `samsa broker` child process on a free loopback port, for tests that need a real process
 /// (kill -9, SIGTERM). The binary is `$SAMSA_BINARY` or `.build/debug/samsa` of this checkout,
@@ -11,7 +12,7 @@ import XCTest
 final class BrokerProcess: @unchecked Sendable {
     let dataDir: String
     let port: Int
-    private var process: Process?
+    private var process: ChildProcess?
     let logPath: String
 
     static func binary() throws -> String {
@@ -44,22 +45,21 @@ final class BrokerProcess: @unchecked Sendable {
     }
 
     func start(extra: [String] = []) async throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: try Self.binary())
-        p.arguments = ["broker", "--override", "log.dirs=\(dataDir)",
-                       "--override", "listeners=PLAINTEXT://127.0.0.1:\(port)",
-                       "--override", "offsets.topic.num.partitions=3",
-                       "--override", "group.initial.rebalance.delay.ms=0"] + extra
-        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
-        log.seekToEndOfFile()
-        p.standardOutput = log
-        p.standardError = log
-        try p.run()
-        process = p
+        let arguments = ["broker", "--override", "log.dirs=\(dataDir)",
+                         "--override", "listeners=PLAINTEXT://127.0.0.1:\(port)",
+                         "--override", "offsets.topic.num.partitions=3",
+                         "--override", "group.initial.rebalance.delay.ms=0"] + extra
+        // posix_spawn + waitpid (ClusterManager's ChildProcess), not Foundation's Process:
+        // `Process.waitUntilExit` called from a test's async task once parked forever under
+        // load and hung a whole CI unit-test stage (45 min) after the broker had exited.
+        process = try ChildProcess.spawn(executable: try Self.binary(), arguments: arguments, logPath: logPath)
         // Ready when a connection succeeds.
         for _ in 0..<200 {
             if let c = try? await TestConnection.connect(port: port) { try? await c.close(); return }
+            if let status = process?.exitStatus() {
+                process = nil
+                throw CloseConnection("broker exited with status \(status) while starting; log: \(logPath)")
+            }
             try await Task.sleep(for: .milliseconds(50))
         }
         throw CloseConnection("broker did not start; log: \(logPath)")
@@ -67,18 +67,20 @@ final class BrokerProcess: @unchecked Sendable {
 
     func kill9() {
         guard let p = process else { return }
-        kill(p.processIdentifier, SIGKILL)
-        p.waitUntilExit()
+        p.signal(SIGKILL)
+        _ = p.waitForExit(timeout: .seconds(30))
         process = nil
     }
 
-    /// SIGTERM and wait; returns the exit status.
+    /// SIGTERM and wait (at most 60 s, then SIGKILL and -1); returns the exit status.
     func terminate() -> Int32 {
         guard let p = process else { return -1 }
-        kill(p.processIdentifier, SIGTERM)
-        p.waitUntilExit()
+        p.signal(SIGTERM)
         process = nil
-        return p.terminationStatus
+        if let status = p.waitForExit(timeout: .seconds(60)) { return status }
+        p.signal(SIGKILL)
+        _ = p.waitForExit(timeout: .seconds(10))
+        return -1
     }
 
     deinit { kill9() }

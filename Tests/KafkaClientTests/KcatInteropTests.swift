@@ -24,11 +24,12 @@ final class KcatInteropTests: XCTestCase {
         process.standardError = FileHandle.nullDevice
         let input = Pipe()
         process.standardInput = input
+        let exit = ProcessExitWaiter(process)
         try process.run()
         if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
         try input.fileHandleForWriting.close()
         let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        XCTAssertTrue(exit.wait(for: process), "kcat \(args) did not exit within 120 s")
         XCTAssertEqual(process.terminationStatus, 0, "kcat \(args) failed")
         return String(decoding: data, as: UTF8.self)
     }

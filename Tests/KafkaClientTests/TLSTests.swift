@@ -67,10 +67,10 @@ private final class TestPKI {
         let errors = Pipe()
         process.standardError = errors
         process.standardOutput = FileHandle.nullDevice
+        let exit = ProcessExitWaiter(process)
         try process.run()
         let message = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
+        guard exit.wait(for: process), process.terminationStatus == 0 else {
             throw KafkaClientError.invalidArgument("openssl \(arguments.joined(separator: " ")) failed: \(String(decoding: message, as: UTF8.self))")
         }
     }
