@@ -44,6 +44,11 @@ class ClientPair:
         self.topic = f"fo-{kind}"
         self.group = f"fo-group-{kind}"
         self.stop = threading.Event()
+        # Set when the producer thread has ended: only then is the set of acknowledged values
+        # final (sends in flight at `stop` are acknowledged during the producer's flush).
+        self.produced = threading.Event()
+        self.produced_at: float | None = None
+        self.drain_started: float | None = None
         self.consumed: list[str] = []
         self.acks_at: list[float] = []  # time.monotonic() of every acknowledgement
         self.notes: list[str] = []
@@ -56,6 +61,10 @@ class ClientPair:
             fn()
         except Exception as e:  # noqa: BLE001 - reported by the test
             self.notes.append(f"{self.kind} {name} thread died: {e!r}")
+        finally:
+            if name == "produce":
+                self.produced_at = time.time()
+                self.produced.set()
 
     def start(self):
         for t in self.threads:
@@ -215,8 +224,7 @@ class ClientPair:
                     return [r.value.decode() for rs in got.values() for r in rs]
                 while not self.stop.is_set():
                     self.consumed.extend(await batch())
-                deadline = time.time() + 60
-                while time.time() < deadline and not self._all_seen():
+                while self._draining():
                     self.consumed.extend(await batch())
             finally:
                 try:
@@ -237,8 +245,7 @@ class ClientPair:
                                   daemon=True)
         reader.start()
         self.stop.wait()
-        deadline = time.time() + 60
-        while time.time() < deadline and not self._all_seen():
+        while self._draining():
             time.sleep(0.3)
         p.send_signal(signal.SIGINT)
         try:
@@ -255,10 +262,23 @@ class ClientPair:
     def _all_seen(self) -> bool:
         return self._acked_values() <= set(self.consumed)
 
-    def _drain(self, batch, timeout: float = 60):
+    def _draining(self, timeout: float = 60) -> bool:
+        """Whether a group consumer told to stop must keep polling: while the producer thread
+        is still flushing (what it had in flight at `stop` is acknowledged only then, so
+        "every acknowledged value was consumed" is not decidable before), then until every
+        acknowledged value was consumed, for at most `timeout` s after the producer ended.
+        (Checking only the values acknowledged so far let the consumer stop just before the
+        producer's last acknowledgements, which the test then reported as missed.)"""
+        now = time.time()
+        if self.drain_started is None:
+            self.drain_started = now
+        if not self.produced.is_set():
+            return now - self.drain_started < 150  # finish() reports a producer that hangs
+        return not self._all_seen() and now - self.produced_at < timeout
+
+    def _drain(self, batch):
         """After the producer stopped: poll until every acknowledged value was consumed."""
-        deadline = time.time() + timeout
-        while time.time() < deadline and not self._all_seen():
+        while self._draining():
             self.consumed.extend(batch())
 
 
@@ -322,8 +342,9 @@ def test_clients_continue_through_leader_kill_and_restart(tmp_path):
             if not verdict.valid:
                 failures.append(f"{p.kind}: {verdict.summary()}")
             if missed:
+                at = sorted((part, o) for (_, part), got in readback.items() for o, v in got.items() if v in missed)
                 failures.append(f"{p.kind}: group consumer missed {len(missed)} acknowledged values, "
-                                f"e.g. {sorted(missed)[:3]}")
+                                f"e.g. {sorted(missed)[:3]}; (partition, offset) in the log: {at[:3]}...{at[-3:]}")
         assert not failures, "\n".join(failures)
     finally:
         for p in pairs:
