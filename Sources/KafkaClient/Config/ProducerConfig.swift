@@ -35,6 +35,10 @@ public struct ProducerConfig: Sendable {
     public var maxRequestSize: Int
     /// `buffer.memory` (default 33554432): bytes of unsent records before `send` waits.
     public var bufferMemory: Int
+    /// `max.block.ms` (default 60000): how long `produce` waits for a topic the metadata does not
+    /// list yet (UNKNOWN_TOPIC_OR_PARTITION is retriable: a broker that just restarted, or whose
+    /// metadata lags, answers it for a topic that exists), as Java's `waitOnMetadata`.
+    public var maxBlock: Duration
 
     public init(properties: ClientProperties) throws {
         client = try ClientConfig(properties: properties)
@@ -48,6 +52,7 @@ public struct ProducerConfig: Sendable {
         deliveryTimeout = try properties.milliseconds("delivery.timeout.ms", default: 120000)
         maxRequestSize = try properties.int("max.request.size", default: 1_048_576, range: 1...Int(Int32.max))
         bufferMemory = try properties.int("buffer.memory", default: 33_554_432, range: 1...Int.max)
+        maxBlock = try properties.milliseconds("max.block.ms", default: 60000)
         // As in Java's ProducerConfig: idempotence is on unless disabled, but an explicit
         // `enable.idempotence=true` with acks != all is a contradiction and an error, while an
         // implicit default quietly yields to an explicit `acks=0|1`.

@@ -171,11 +171,34 @@ public actor KafkaProducer {
     private func partitionCount(_ topic: String) async throws -> Int {
         if let known = partitionCounts[topic] { return known }
         let cluster = self.cluster
-        let count = try await cluster.withRetries("metadata for \(topic)") {
-            try await cluster.partitionCount(of: topic, allowAutoCreate: true)
+        let count = try await Self.waitForTopic(topic, maxBlock: config.maxBlock, backoff: config.client.retryBackoff) {
+            try await cluster.withRetries("metadata for \(topic)") {
+                try await cluster.partitionCount(of: topic, allowAutoCreate: true)
+            }
         }
         partitionCounts[topic] = count
         return count
+    }
+
+    /// Kafka's `KafkaProducer.waitOnMetadata`: while the metadata does not list `topic`
+    /// (`fetch` throws ``KafkaClientError/unknownTopic(_:)``), asks again every `backoff` until
+    /// `maxBlock` has passed, then rethrows that error. UNKNOWN_TOPIC_OR_PARTITION is retriable
+    /// in Kafka: right after a restart a broker may answer Metadata before its own metadata has
+    /// caught up, and a topic just created is not on every broker at once. (`fetch` goes to a
+    /// random known broker each time and refetches, since the cached answer had an error.)
+    /// Any other error is thrown at once.
+    static func waitForTopic(_ topic: String, maxBlock: Duration, backoff: Duration,
+                             fetch: () async throws -> Int) async throws -> Int {
+        let deadline = ContinuousClock.now + maxBlock
+        while true {
+            do {
+                return try await fetch()
+            } catch KafkaClientError.unknownTopic(let name) where name == topic {
+                let now = ContinuousClock.now
+                guard now < deadline else { throw KafkaClientError.unknownTopic(name) }
+                try await Task.sleep(for: min(backoff, deadline - now))
+            }
+        }
     }
 
     private func append(_ record: ProducerRecord, to tp: TopicPartition, size: Int, callback: @escaping DeliveryCallback) {
