@@ -153,4 +153,37 @@ final class AclTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("authorizer.class.name"), "\(error)")
         }
     }
+
+    func testProduceFetchAndMetadataAreAuthorized() async throws {
+        let h = try BrokerHarness(properties: "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer\n")
+        defer { h.cleanup() }
+        try h.createTopic("open")
+        try h.createTopic("secret")
+        let write = AclBinding(id: KafkaUUID.random().description, resourceType: .topic, resourceName: "open", patternType: .literal,
+                               principal: "User:alice", host: "*", operation: .write, permission: .allow)
+        _ = try await h.services.controller.createAcls([write])
+
+        var produce = ProduceRequest()
+        produce.acks = 1
+        produce.timeoutMs = 5000
+        produce.topicData = [.init(name: "open", partitionData: [.init(index: 0, records: try BrokerHarness.batch(["a"]))]),
+                             .init(name: "secret", partitionData: [.init(index: 0, records: try BrokerHarness.batch(["b"]))])]
+        let produced = try await h.send(produce, version: 9, principal: "User:alice")
+        XCTAssertEqual(produced?.responses.map { $0.partitionResponses.first?.errorCode }, [0, ErrorCode.topicAuthorizationFailed.rawValue])
+
+        // WRITE implies DESCRIBE: alice sees "open" only; a named "secret" is refused.
+        let all = try await h.send(MetadataRequest(topics: nil, allowAutoTopicCreation: false), version: 9, principal: "User:alice")
+        XCTAssertEqual(all?.topics.compactMap(\.name), ["open"])
+        let named = try await h.send(MetadataRequest(topics: [.init(name: "secret")], allowAutoTopicCreation: true), version: 9, principal: "User:alice")
+        XCTAssertEqual(named?.topics.first?.errorCode, ErrorCode.topicAuthorizationFailed.rawValue)
+
+        // No READ: the fetch is refused and reveals no offsets.
+        var fetch = FetchRequest()
+        fetch.maxBytes = 1 << 20
+        fetch.topics = [.init(topic: "open", partitions: [.init(partition: 0, fetchOffset: 0, partitionMaxBytes: 1 << 20)])]
+        let fetched = try await h.send(fetch, version: 12, principal: "User:alice")
+        let p = try XCTUnwrap(fetched?.responses.first?.partitions.first)
+        XCTAssertEqual(p.errorCode, ErrorCode.topicAuthorizationFailed.rawValue)
+        XCTAssertEqual(p.highWatermark, -1)
+    }
 }

@@ -228,6 +228,14 @@ public enum AclChanges {
     public struct InvalidFilter: Error, Sendable, Equatable { public var message: String }
 }
 
+/// An authorization question: may the request's principal perform the operation on the
+/// resource? Handlers that do not hold ``BrokerServices`` (the group coordinator's) get it as
+/// a closure.
+public typealias AuthorizeCheck = @Sendable (RequestContext, AclOperation, AclResourceType, String) -> Bool
+
+/// The check without an authorizer: everything is allowed.
+public let allowEverything: AuthorizeCheck = { _, _, _, _ in true }
+
 /// Resource names Kafka fixes.
 public enum AclResources {
     /// The one CLUSTER resource's name.
@@ -242,5 +250,33 @@ extension BrokerServices {
         guard let authorizer = config.authorizer else { return true }
         return authorizer.authorize(principal: context.principal, host: context.clientHost, operation: operation,
                                     resourceType: type, resourceName: name, acls: metadata.image.acls.values)
+    }
+
+    /// DescribeConfigs / AlterConfigs / IncrementalAlterConfigs: `operation` on the topic
+    /// (resource type 2) or the cluster (a broker, 4, or broker loggers, 8); the error to
+    /// answer when refused, nil when allowed.
+    public func configAuthorizationError(_ context: RequestContext, _ resourceType: Int8, _ name: String,
+                                         _ operation: AclOperation) -> ErrorCode? {
+        if resourceType == 2 {
+            return authorize(context, operation, .topic, name) ? nil : .topicAuthorizationFailed
+        }
+        return authorize(context, operation, .cluster, AclResources.clusterName) ? nil : .clusterAuthorizationFailed
+    }
+
+    /// The `*AuthorizedOperations` bit set of a resource (Kafka's `AuthHelper.authorizedOperations`):
+    /// every supported operation without an authorizer, else those the principal is allowed.
+    public func authorizedOperations(_ context: RequestContext, _ type: AclResourceType, _ name: String) -> Int32 {
+        let supported: Int32
+        switch type {
+        case .topic: supported = AuthorizedOperations.topic
+        case .group: supported = AuthorizedOperations.group
+        case .cluster: supported = AuthorizedOperations.cluster
+        default: return 0
+        }
+        guard config.authorizer != nil else { return supported }
+        let allowed = AuthorizedOperations.operations(in: supported).filter { op in
+            AclOperation(rawValue: op.rawValue).map { authorize(context, $0, type, name) } ?? false
+        }
+        return AuthorizedOperations.bits(allowed)
     }
 }
