@@ -12,6 +12,7 @@ public struct SamsaCommand: AsyncParsableCommand {
             ProduceCommand.self,
             ConsumeCommand.self,
             GroupCommand.self,
+            AclCommand.self,
             ClusterCommand.self,
             BrokerCommand.self,
             StorageCommand.self,
