@@ -13,6 +13,7 @@ public struct SamsaCommand: AsyncParsableCommand {
             ConsumeCommand.self,
             GroupCommand.self,
             AclCommand.self,
+            UserCommand.self,
             ClusterCommand.self,
             BrokerCommand.self,
             StorageCommand.self,
