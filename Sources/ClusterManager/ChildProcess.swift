@@ -16,8 +16,11 @@ public struct ChildProcess: Sendable {
     public struct SpawnError: Error, CustomStringConvertible { public var description: String }
 
     /// Spawns `executable` with `arguments`, stdin from /dev/null, stdout and stderr appended
-    /// to `logPath`, in the current environment.
-    public static func spawn(executable: String, arguments: [String], logPath: String) throws -> ChildProcess {
+    /// to `logPath`, in the current environment. `newProcessGroup` false keeps the child in
+    /// the caller's group, so a signal to the whole group (a test runner killed by `timeout`)
+    /// reaches it too instead of leaving it running.
+    public static func spawn(executable: String, arguments: [String], logPath: String,
+                             newProcessGroup: Bool = true) throws -> ChildProcess {
         var fa = posix_spawn_file_actions_t()
         var attr = posix_spawnattr_t()
         posix_spawn_file_actions_init(&fa)
@@ -32,7 +35,8 @@ public struct ChildProcess: Sendable {
         posix_spawnattr_setsigdefault(&attr, &all)
         posix_spawnattr_setsigmask(&attr, &none)
         posix_spawnattr_setpgroup(&attr, 0)
-        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETPGROUP))
+        let flags = POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | (newProcessGroup ? POSIX_SPAWN_SETPGROUP : 0)
+        posix_spawnattr_setflags(&attr, Int16(flags))
         let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
         let envp: [UnsafeMutablePointer<CChar>?] = ProcessInfo.processInfo.environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { for p in argv { free(p) }; for p in envp { free(p) } }

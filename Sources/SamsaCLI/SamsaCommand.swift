@@ -12,6 +12,8 @@ public struct SamsaCommand: AsyncParsableCommand {
             ProduceCommand.self,
             ConsumeCommand.self,
             GroupCommand.self,
+            AclCommand.self,
+            UserCommand.self,
             ClusterCommand.self,
             BrokerCommand.self,
             StorageCommand.self,

@@ -72,12 +72,14 @@ final class BrokerHarness: @unchecked Sendable {
     func cleanup() { try? runRemove(dir) }
 
     /// Sends `request` at `version` and decodes the response; nil when none was sent.
-    func send<R: KafkaRequest>(_ request: R, version: Int16, clientId: String? = "harness") async throws -> R.Response? {
+    func send<R: KafkaRequest>(_ request: R, version: Int16, clientId: String? = "harness",
+                               principal: String = ConnectionInfo.anonymous) async throws -> R.Response? {
         correlation += 1
         var frame = ByteBuffer()
         try request.encode(into: &frame, version: version, correlationId: correlation, clientId: clientId)
-        switch await registry.dispatch(frame: frame, connection: ConnectionInfo(connectionId: 1, clientHost: "127.0.0.1",
-                                                                              clientPort: 5555, listenerName: "PLAINTEXT")) {
+        var connection = ConnectionInfo(connectionId: 1, clientHost: "127.0.0.1", clientPort: 5555, listenerName: "PLAINTEXT")
+        connection.principal = principal
+        switch await registry.dispatch(frame: frame, connection: connection) {
         case .respond(var bytes):
             let size = bytes.readInteger(as: Int32.self)
             XCTAssertEqual(Int(size ?? -1), bytes.readableBytes, "frame size prefix")

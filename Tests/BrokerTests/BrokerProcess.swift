@@ -52,7 +52,8 @@ final class BrokerProcess: @unchecked Sendable {
         // posix_spawn + waitpid (ClusterManager's ChildProcess), not Foundation's Process:
         // `Process.waitUntilExit` called from a test's async task once parked forever under
         // load and hung a whole CI unit-test stage (45 min) after the broker had exited.
-        process = try ChildProcess.spawn(executable: try Self.binary(), arguments: arguments, logPath: logPath)
+        process = try ChildProcess.spawn(executable: try Self.binary(), arguments: arguments, logPath: logPath,
+                                        newProcessGroup: false)
         // Ready when a connection succeeds.
         for _ in 0..<200 {
             if let c = try? await TestConnection.connect(port: port) { try? await c.close(); return }

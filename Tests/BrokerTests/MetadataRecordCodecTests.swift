@@ -108,8 +108,8 @@ final class MetadataRecordCodecTests: XCTestCase {
     }
 
     func testUnmodelledKafkaRecordsDecodeToNilAndGarbageThrows() throws {
-        let acl = try MetadataRecordSerde.encode(AccessControlEntryRecord(resourceName: "x"), version: 0)
-        XCTAssertNil(try MetadataRecordCodec.decode(acl))
+        let quota = try MetadataRecordSerde.encode(ClientQuotaRecord(), version: 0)
+        XCTAssertNil(try MetadataRecordCodec.decode(quota))
         XCTAssertThrowsError(try MetadataRecordCodec.decode(ByteBuffer(bytes: [0x01, 0x63, 0x00])))
         XCTAssertThrowsError(try MetadataRecordCodec.encode(.registerBroker(
             BrokerRegistration(id: 1, endpoints: [.init(listener: "P", host: "h", port: 70_000)], rack: nil, fenced: false))))

@@ -36,7 +36,7 @@ pytestmark = pytest.mark.samsa_only
 
 JAAS = ('org.apache.kafka.common.security.plain.PlainLoginModule required '
         'username="admin" password="admin-secret" user_admin="admin-secret" user_alice="alice-secret";')
-SECRETS = ["admin-secret", "alice-secret", "s256-secret", "s512-secret", "wrong-secret", "created-secret"]
+SECRETS = ["admin-secret", "alice-secret", "s256-secret", "s512-secret", "wrong-secret", "created-secret", "cli-user-secret"]
 USERS = {"PLAIN": ("alice", "alice-secret"), "SCRAM-SHA-256": ("scram256", "s256-secret"),
          "SCRAM-SHA-512": ("scram512", "s512-secret")}
 
@@ -405,6 +405,36 @@ def test_admin_created_scram_users_log_in_right_after(sasl_broker, group_name):
     with pytest.raises(KafkaException):
         gone.list_topics(timeout=5)
     assert any(e.code() == KafkaError._AUTHENTICATION for e in auth_errors(gone, seen)), seen
+
+
+def test_samsa_user_cli_creates_users_that_log_in(sasl_broker, tmp_path):
+    """`samsa user add|list|delete` (the Swift client's AlterUserScramCredentials: salt and
+    PBKDF2 computed client side) creates a user confluent-kafka logs in as; the password comes
+    from a file or stdin, never argv."""
+    require_samsa("user add")
+    b = sasl_broker
+    pw = tmp_path / "pw"
+    pw.write_text("cli-user-secret\n")
+
+    def samsa(*args, input=None):
+        p = subprocess.run([SAMSA_BIN, "user", *args, "--bootstrap-server", b.plain], input=input,
+                           capture_output=True, text=True, timeout=60)
+        assert p.returncode == 0, (p.stdout, p.stderr)
+        return p.stdout
+
+    samsa("add", "cliuser", "--mechanism", "SCRAM-SHA-512", "--password-file", str(pw))
+    samsa("add", "cliuser", "--mechanism", "SCRAM-SHA-256", "--iterations", "4096", input="cli-user-secret\n")
+    import json
+    listed = {u["user"]: u for u in json.loads(samsa("list", "--output", "json"))}
+    assert sorted((c["mechanism"], c["iterations"]) for c in listed["cliuser"]["credentials"]) == [
+        ("SCRAM-SHA-256", 4096), ("SCRAM-SHA-512", 8192)]
+    for mechanism in ("SCRAM-SHA-256", "SCRAM-SHA-512"):
+        p = Producer(conf(b, mechanism, user="cliuser", password="cli-user-secret"))
+        p.produce("sasl-cli-user", value=mechanism.encode())
+        assert p.flush(30) == 0
+    samsa("delete", "cliuser", "--mechanism", "SCRAM-SHA-512")
+    samsa("delete", "cliuser", "--mechanism", "SCRAM-SHA-256")
+    assert "cliuser" not in {u["user"] for u in json.loads(samsa("list", "--output", "json"))}
 
 
 def test_samsa_cli_produce_consume_with_command_config(sasl_broker, tmp_path):

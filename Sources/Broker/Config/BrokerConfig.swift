@@ -86,6 +86,9 @@ public struct BrokerConfig: Sendable {
     public var defaultReplicationFactor: Int16 = 1
     public var autoCreateTopicsEnable = true
     public var deleteTopicEnable = true
+    /// The ACL authorizer when `authorizer.class.name` names Kafka's StandardAuthorizer (or
+    /// AclAuthorizer); nil: no authorization, as Kafka without an authorizer.
+    public var authorizer: AclAuthorizer?
     public var messageMaxBytes: Int32 = 1_048_588
     public var logRetentionCheckIntervalMs: Int64 = 300_000
     public var logFlushOffsetCheckpointIntervalMs: Int64 = 60_000
@@ -347,6 +350,14 @@ public struct BrokerConfig: Sendable {
         defaultReplicationFactor = Int16(try int("default.replication.factor"))
         autoCreateTopicsEnable = try bool("auto.create.topics.enable")
         deleteTopicEnable = try bool("delete.topic.enable")
+        if let className = try string("authorizer.class.name") {
+            guard AclAuthorizer.acceptedClassNames.contains(className) else {
+                throw .unsupported(key: "authorizer.class.name",
+                                   reason: "\(className) is not an authorizer Samsa implements (use org.apache.kafka.metadata.authorizer.StandardAuthorizer)")
+            }
+            let supers = (try string("super.users") ?? "").split(separator: ";").map { String($0).trimmingWhitespace() }.filter { !$0.isEmpty }
+            authorizer = AclAuthorizer(superUsers: Set(supers), allowEveryoneIfNoAclFound: try bool("allow.everyone.if.no.acl.found"))
+        }
         messageMaxBytes = Int32(try int("message.max.bytes"))
         logRetentionCheckIntervalMs = try int("log.retention.check.interval.ms")
         logFlushOffsetCheckpointIntervalMs = try int("log.flush.offset.checkpoint.interval.ms")

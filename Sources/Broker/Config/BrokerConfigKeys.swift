@@ -55,6 +55,13 @@ public enum BrokerConfigKeys {
         .init("auto.create.topics.enable", .boolean, default: "true",
               doc: "Create topics when a client asks Metadata for one that does not exist."),
         .init("delete.topic.enable", .boolean, default: "true", doc: "Allow DeleteTopics."),
+        // Authorization (Kafka's StandardAuthorizer; Security/Acl.swift)
+        .init("authorizer.class.name", .string, default: "",
+              doc: "Enables ACL authorization: org.apache.kafka.metadata.authorizer.StandardAuthorizer (or kafka.security.authorizer.AclAuthorizer). Empty: every principal may do everything."),
+        .init("super.users", .string, default: nil,
+              doc: "Principals allowed everything whatever the ACLs, separated by semicolons (User:admin;User:ops)."),
+        .init("allow.everyone.if.no.acl.found", .boolean, default: "false",
+              doc: "With an authorizer: allow an operation on a resource that has no ACL at all."),
         .init("num.recovery.threads.per.data.dir", .int, default: "2", .range(min: 1, max: nil),
               doc: "Accepted for compatibility."),
         .init("log.retention.hours", .int, default: "168", doc: "Hours to keep a log segment."),

@@ -26,6 +26,7 @@ public enum GroupErrorCode: Int16, Sendable, Equatable, CaseIterable {
     case groupSubscribedToTopic = 86
     case groupMaxSizeReached = 81
     case unstableOffsetCommit = 88
+    case topicAuthorizationFailed = 29
 
     /// Kafka's upper-case name, for logs.
     public var name: String {
@@ -52,6 +53,7 @@ public enum GroupErrorCode: Int16, Sendable, Equatable, CaseIterable {
         case .groupSubscribedToTopic: "GROUP_SUBSCRIBED_TO_TOPIC"
         case .groupMaxSizeReached: "GROUP_MAX_SIZE_REACHED"
         case .unstableOffsetCommit: "UNSTABLE_OFFSET_COMMIT"
+        case .topicAuthorizationFailed: "TOPIC_AUTHORIZATION_FAILED"
         }
     }
 }

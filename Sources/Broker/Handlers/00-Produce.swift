@@ -65,6 +65,9 @@ public struct ProduceHandler: RequestHandler {
             if let tm { tm.totalProduceRequests.increment(); topicMetrics.append(tm) }
             var topicResponse = ProduceResponse.TopicProduceResponse()
             topicResponse.name = topicData.name
+            // Kafka checks WRITE on the topic first: an unauthorized topic answers
+            // TOPIC_AUTHORIZATION_FAILED whether it exists or not.
+            let authorized = services.authorize(context, .write, .topic, topicData.name)
             for data in topicData.partitionData {
                 var p = ProduceResponse.PartitionProduceResponse()
                 p.index = data.index
@@ -72,6 +75,8 @@ public struct ProduceHandler: RequestHandler {
                 let outcome: Result<(Partition, Partition.AppendResult), PartitionError>
                 if !acksValid {
                     outcome = .failure(PartitionError(ErrorCode.invalidRequiredAcks.rawValue, "acks must be -1, 0 or 1"))
+                } else if !authorized {
+                    outcome = .failure(PartitionError(ErrorCode.topicAuthorizationFailed.rawValue, "Topic authorization failed."))
                 } else {
                     outcome = Result { () throws(PartitionError) in
                         try append(topic: topicData.name, partition: data.index, records: data.records,

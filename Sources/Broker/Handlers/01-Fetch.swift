@@ -94,9 +94,13 @@ public struct FetchHandler: RequestHandler {
         var remaining = Int(request.maxBytes <= 0 ? Int32.max : request.maxBytes)
         var total = 0
         var hadError = false
+        // Kafka's checks: a follower needs CLUSTER_ACTION on the cluster, a consumer READ on
+        // each topic; refused partitions answer TOPIC_AUTHORIZATION_FAILED and reveal nothing.
+        let followerAllowed = request.replicaId < 0 || services.authorize(context, .clusterAction, .cluster, AclResources.clusterName)
         for t in request.topics {
             var topicResponse = FetchResponse.FetchableTopicResponse()
             topicResponse.topic = t.topic
+            let allowed = request.replicaId >= 0 ? followerAllowed : services.authorize(context, .read, .topic, t.topic)
             for fp in t.partitions {
                 var pd = FetchResponse.PartitionData()
                 pd.partitionIndex = fp.partition
@@ -105,6 +109,12 @@ public struct FetchHandler: RequestHandler {
                 pd.logStartOffset = -1
                 pd.abortedTransactions = readCommitted ? [] : nil
                 pd.records = ByteBuffer()
+                guard allowed else {
+                    pd.errorCode = ErrorCode.topicAuthorizationFailed.rawValue
+                    hadError = true
+                    topicResponse.partitions.append(pd)
+                    continue
+                }
                 do throws(PartitionError) {
                     guard image.partition(t.topic, fp.partition) != nil else {
                         throw PartitionError(ErrorCode.unknownTopicOrPartition.rawValue, "unknown topic-partition")

@@ -28,10 +28,13 @@ public struct ListOffsetsHandler: RequestHandler {
         for t in request.topics {
             var topicResponse = ListOffsetsResponse.ListOffsetsTopicResponse()
             topicResponse.name = t.name
+            let allowed = services.authorize(context, .describe, .topic, t.name)
             for lp in t.partitions {
                 var pr = ListOffsetsResponse.ListOffsetsPartitionResponse()
                 pr.partitionIndex = lp.partitionIndex
                 do throws(PartitionError) {
+                    // Kafka: DESCRIBE on the topic, else TOPIC_AUTHORIZATION_FAILED.
+                    guard allowed else { throw PartitionError(ErrorCode.topicAuthorizationFailed.rawValue, "Topic authorization failed.") }
                     guard image.partition(t.name, lp.partitionIndex) != nil else {
                         throw PartitionError(ErrorCode.unknownTopicOrPartition.rawValue, "unknown topic-partition")
                     }

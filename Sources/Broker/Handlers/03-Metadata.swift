@@ -34,14 +34,18 @@ public struct MetadataHandler: RequestHandler {
         response.controllerId = services.reportedControllerId(image)
         // v11 removed the cluster field (DescribeCluster replaces it); Kafka fills it in v8-v10 only.
         if (8...10).contains(version), request.includeClusterAuthorizedOperations {
-            response.clusterAuthorizedOperations = AuthorizedOperations.cluster
+            response.clusterAuthorizedOperations = services.authorizedOperations(context, .cluster, AclResources.clusterName)
         }
 
         let allTopics = request.topics == nil || (version == 0 && request.topics?.isEmpty == true)
         var names: [String] = []
         var unknownIds: [KafkaUUID] = []
+        // Authorization (Kafka's handleTopicMetadataRequest): listing every topic shows only those
+        // the principal may DESCRIBE; a named one it may not describe answers
+        // TOPIC_AUTHORIZATION_FAILED, whether it exists or not, and is never auto-created.
+        var unauthorized: Set<String> = []
         if allTopics {
-            names = image.topics.keys.sorted()
+            names = image.topics.keys.sorted().filter { services.authorize(context, .describe, .topic, $0) }
         } else {
             for t in request.topics ?? [] {
                 if let name = t.name {
@@ -54,11 +58,19 @@ public struct MetadataHandler: RequestHandler {
             }
         }
 
-        // Auto-create what is missing, then re-read the image so the answer includes it.
+        for name in names where !services.authorize(context, .describe, .topic, name) { unauthorized.insert(name) }
+
+        // Auto-create what is missing (CREATE on the cluster or the topic), then re-read the
+        // image so the answer includes it.
         let mayCreate = !allTopics && services.config.autoCreateTopicsEnable && (version < 4 || request.allowAutoTopicCreation)
         if mayCreate {
             var created = false
-            for name in names where image.topics[name] == nil && (try? TopicName.validate(name)) != nil {
+            let clusterCreate = services.authorize(context, .create, .cluster, AclResources.clusterName)
+            for name in names where image.topics[name] == nil && (try? TopicName.validate(name)) != nil && !unauthorized.contains(name) {
+                guard clusterCreate || services.authorize(context, .create, .topic, name) else {
+                    unauthorized.insert(name)
+                    continue
+                }
                 if (try? await services.autoCreateTopic(name)) == true { created = true }
             }
             if created { image = services.metadata.image }
@@ -73,6 +85,11 @@ public struct MetadataHandler: RequestHandler {
         for name in names {
             var topicResponse = MetadataResponse.MetadataResponseTopic()
             topicResponse.name = name
+            if unauthorized.contains(name) {
+                topicResponse.errorCode = ErrorCode.topicAuthorizationFailed.rawValue
+                response.topics.append(topicResponse)
+                continue
+            }
             guard let topic = image.topics[name] else {
                 if (try? TopicName.validate(name)) == nil {
                     topicResponse.errorCode = ErrorCode.invalidTopicException.rawValue
@@ -105,7 +122,9 @@ public struct MetadataHandler: RequestHandler {
             response.topics.append(t)
         }
         if version >= 8, request.includeTopicAuthorizedOperations {
-            for i in response.topics.indices { response.topics[i].topicAuthorizedOperations = AuthorizedOperations.topic }
+            for i in response.topics.indices where response.topics[i].errorCode != ErrorCode.topicAuthorizationFailed.rawValue {
+                response.topics[i].topicAuthorizedOperations = services.authorizedOperations(context, .topic, response.topics[i].name ?? "")
+            }
         }
         return response
     }

@@ -19,12 +19,23 @@ public struct OffsetCommitHandler: RequestHandler {
     public static let versions: ClosedRange<Int16> = 0...8
     let coordinator: GroupCoordinator
 
-    public init(coordinator: GroupCoordinator) { self.coordinator = coordinator }
+    let authorize: AuthorizeCheck
+
+    public init(coordinator: GroupCoordinator, authorize: @escaping AuthorizeCheck = allowEverything) {
+        self.coordinator = coordinator; self.authorize = authorize
+    }
 
     public func handle(_ request: OffsetCommitRequest, context: RequestContext) async throws -> OffsetCommitResponse? {
         let version = context.apiVersion
+        // Kafka: READ on the group (else every partition answers GROUP_AUTHORIZATION_FAILED),
+        // then READ on each topic (TOPIC_AUTHORIZATION_FAILED, not committed).
+        let groupAllowed = authorize(context, .read, .group, request.groupId)
+        let deniedTopics = Set(request.topics.map(\.name).filter { !authorize(context, .read, .topic, $0) })
+        guard groupAllowed else {
+            return Self.uniform(request, ErrorCode.groupAuthorizationFailed.rawValue)
+        }
         var entries: [OffsetCommitEntry] = []
-        for topic in request.topics {
+        for topic in request.topics where !deniedTopics.contains(topic.name) {
             for p in topic.partitions {
                 entries.append(OffsetCommitEntry(
                     topic: topic.name, partition: p.partitionIndex, offset: p.committedOffset,
@@ -48,11 +59,26 @@ public struct OffsetCommitHandler: RequestHandler {
             t.partitions = topic.partitions.map { p in
                 var r = OffsetCommitResponse.OffsetCommitResponsePartition()
                 r.partitionIndex = p.partitionIndex
-                r.errorCode = errors[index].rawValue
-                index += 1
+                if deniedTopics.contains(topic.name) {
+                    r.errorCode = ErrorCode.topicAuthorizationFailed.rawValue
+                } else {
+                    r.errorCode = errors[index].rawValue
+                    index += 1
+                }
                 return r
             }
             return t
+        }
+        return response
+    }
+
+    /// Every requested partition with `code`.
+    static func uniform(_ request: OffsetCommitRequest, _ code: Int16) -> OffsetCommitResponse {
+        var response = OffsetCommitResponse()
+        response.topics = request.topics.map { topic in
+            OffsetCommitResponse.OffsetCommitResponseTopic(name: topic.name, partitions: topic.partitions.map {
+                OffsetCommitResponse.OffsetCommitResponsePartition(partitionIndex: $0.partitionIndex, errorCode: code)
+            })
         }
         return response
     }

@@ -15,18 +15,28 @@ public struct OffsetFetchHandler: RequestHandler {
     public static let versions: ClosedRange<Int16> = 0...8
     let coordinator: GroupCoordinator
 
-    public init(coordinator: GroupCoordinator) { self.coordinator = coordinator }
+    let authorize: AuthorizeCheck
+
+    public init(coordinator: GroupCoordinator, authorize: @escaping AuthorizeCheck = allowEverything) {
+        self.coordinator = coordinator; self.authorize = authorize
+    }
 
     public func handle(_ request: OffsetFetchRequest, context: RequestContext) async throws -> OffsetFetchResponse? {
         let version = context.apiVersion
         var response = OffsetFetchResponse()
         if version >= 8 {
             for group in request.groups {
-                let wanted = group.topics.map { $0.map { (topic: $0.name, partitions: $0.partitionIndexes) } }
-                let (error, offsets) = await coordinator.fetchOffsets(
-                    groupId: group.groupId, topics: wanted, requireStable: request.requireStable)
                 var g = OffsetFetchResponse.OffsetFetchResponseGroup()
                 g.groupId = group.groupId
+                guard authorize(context, .describe, .group, group.groupId) else {
+                    g.errorCode = ErrorCode.groupAuthorizationFailed.rawValue
+                    response.groups.append(g)
+                    continue
+                }
+                let wanted = group.topics.map { $0.map { (topic: $0.name, partitions: $0.partitionIndexes) } }
+                let (error, fetchedOffsets) = await coordinator.fetchOffsets(
+                    groupId: group.groupId, topics: wanted, requireStable: request.requireStable)
+                let offsets = visible(fetchedOffsets, context)
                 g.errorCode = error.rawValue
                 g.topics = Self.grouped(offsets).map { name, partitions in
                     var t = OffsetFetchResponse.OffsetFetchResponseTopics()
@@ -49,9 +59,22 @@ public struct OffsetFetchHandler: RequestHandler {
         let wanted = version >= 2
             ? request.topics.map { $0.map { (topic: $0.name, partitions: $0.partitionIndexes) } }
             : (request.topics ?? []).map { (topic: $0.name, partitions: $0.partitionIndexes) }
+        guard authorize(context, .describe, .group, request.groupId) else {
+            if version >= 2 {
+                response.errorCode = ErrorCode.groupAuthorizationFailed.rawValue
+                return response
+            }
+            response.topics = (wanted ?? []).map { t in
+                OffsetFetchResponse.OffsetFetchResponseTopic(name: t.topic, partitions: t.partitions.map {
+                    OffsetFetchResponse.OffsetFetchResponsePartition(partitionIndex: $0, committedOffset: -1, metadata: "",
+                                                                     errorCode: ErrorCode.groupAuthorizationFailed.rawValue)
+                })
+            }
+            return response
+        }
         let (error, fetched) = await coordinator.fetchOffsets(
             groupId: request.groupId, topics: wanted, requireStable: version >= 7 && request.requireStable)
-        var offsets = fetched
+        var offsets = visible(fetched, context)
         if error != .none {
             if version >= 2 {
                 response.errorCode = error.rawValue
@@ -79,6 +102,22 @@ public struct OffsetFetchHandler: RequestHandler {
             return t
         }
         return response
+    }
+
+    /// Kafka hides the committed offsets of topics the principal may not DESCRIBE: asked for by
+    /// name they answer TOPIC_AUTHORIZATION_FAILED, and a fetch of every offset leaves them out.
+    private func visible(_ offsets: [FetchedOffset], _ context: RequestContext) -> [FetchedOffset] {
+        var allowed: [String: Bool] = [:]
+        return offsets.compactMap { o in
+            let ok = allowed[o.topic] ?? { let v = authorize(context, .describe, .topic, o.topic); allowed[o.topic] = v; return v }()
+            if ok { return o }
+            var denied = o
+            denied.offset = -1
+            denied.leaderEpoch = -1
+            denied.metadata = ""
+            denied.error = .topicAuthorizationFailed
+            return denied
+        }
     }
 
     /// Groups offsets by topic, keeping the order topics first appear in.

@@ -16,15 +16,25 @@ public struct FindCoordinatorHandler: RequestHandler {
     public static let versions: ClosedRange<Int16> = 0...4
     let coordinator: GroupCoordinator
 
-    public init(coordinator: GroupCoordinator) { self.coordinator = coordinator }
+    let authorize: AuthorizeCheck
+
+    public init(coordinator: GroupCoordinator, authorize: @escaping AuthorizeCheck = allowEverything) {
+        self.coordinator = coordinator; self.authorize = authorize
+    }
 
     public func handle(_ request: FindCoordinatorRequest, context: RequestContext) async throws -> FindCoordinatorResponse? {
         var response = FindCoordinatorResponse()
         if context.apiVersion >= 4 {
             response.coordinators = request.coordinatorKeys.map { key in
-                let found = coordinator.findCoordinator(key: key, keyType: request.keyType, listenerName: context.listenerName)
                 var entry = FindCoordinatorResponse.Coordinator()
                 entry.key = key
+                if request.keyType == 0, !authorize(context, .describe, .group, key) {
+                    entry.errorCode = ErrorCode.groupAuthorizationFailed.rawValue
+                    entry.nodeId = -1
+                    entry.port = -1
+                    return entry
+                }
+                let found = coordinator.findCoordinator(key: key, keyType: request.keyType, listenerName: context.listenerName)
                 entry.errorCode = found.error.rawValue
                 entry.errorMessage = found.message
                 entry.nodeId = found.node?.nodeId ?? -1
@@ -35,6 +45,12 @@ public struct FindCoordinatorHandler: RequestHandler {
             return response
         }
         let keyType: Int8 = context.apiVersion >= 1 ? request.keyType : 0
+        if keyType == 0, !authorize(context, .describe, .group, request.key) {
+            response.errorCode = ErrorCode.groupAuthorizationFailed.rawValue
+            response.nodeId = -1
+            response.port = -1
+            return response
+        }
         let found = coordinator.findCoordinator(key: request.key, keyType: keyType, listenerName: context.listenerName)
         response.errorCode = found.error.rawValue
         if context.apiVersion >= 1 { response.errorMessage = found.message }

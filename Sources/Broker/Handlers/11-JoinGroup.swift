@@ -15,10 +15,20 @@ public struct JoinGroupHandler: RequestHandler {
     public static let versions: ClosedRange<Int16> = 0...9
     let coordinator: GroupCoordinator
 
-    public init(coordinator: GroupCoordinator) { self.coordinator = coordinator }
+    let authorize: AuthorizeCheck
+
+    public init(coordinator: GroupCoordinator, authorize: @escaping AuthorizeCheck = allowEverything) {
+        self.coordinator = coordinator; self.authorize = authorize
+    }
 
     public func handle(_ request: JoinGroupRequest, context: RequestContext) async throws -> JoinGroupResponse? {
         let version = context.apiVersion
+        guard authorize(context, .read, .group, request.groupId) else {
+            var denied = JoinGroupResponse()
+            denied.errorCode = ErrorCode.groupAuthorizationFailed.rawValue
+            denied.protocolName = version >= 7 ? nil : ""
+            return denied
+        }
         let input = JoinGroupInput(
             memberId: request.memberId,
             groupInstanceId: version >= 5 ? request.groupInstanceId : nil,

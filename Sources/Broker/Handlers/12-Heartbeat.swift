@@ -10,9 +10,16 @@ public struct HeartbeatHandler: RequestHandler {
     public static let versions: ClosedRange<Int16> = 0...4
     let coordinator: GroupCoordinator
 
-    public init(coordinator: GroupCoordinator) { self.coordinator = coordinator }
+    let authorize: AuthorizeCheck
+
+    public init(coordinator: GroupCoordinator, authorize: @escaping AuthorizeCheck = allowEverything) {
+        self.coordinator = coordinator; self.authorize = authorize
+    }
 
     public func handle(_ request: HeartbeatRequest, context: RequestContext) async throws -> HeartbeatResponse? {
+        guard authorize(context, .read, .group, request.groupId) else {
+            return HeartbeatResponse(errorCode: ErrorCode.groupAuthorizationFailed.rawValue)
+        }
         let error = await coordinator.heartbeat(
             groupId: request.groupId, memberId: request.memberId,
             groupInstanceId: context.apiVersion >= 3 ? request.groupInstanceId : nil,

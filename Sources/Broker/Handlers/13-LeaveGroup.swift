@@ -12,10 +12,19 @@ public struct LeaveGroupHandler: RequestHandler {
     public static let versions: ClosedRange<Int16> = 0...5
     let coordinator: GroupCoordinator
 
-    public init(coordinator: GroupCoordinator) { self.coordinator = coordinator }
+    let authorize: AuthorizeCheck
+
+    public init(coordinator: GroupCoordinator, authorize: @escaping AuthorizeCheck = allowEverything) {
+        self.coordinator = coordinator; self.authorize = authorize
+    }
 
     public func handle(_ request: LeaveGroupRequest, context: RequestContext) async throws -> LeaveGroupResponse? {
         let version = context.apiVersion
+        guard authorize(context, .read, .group, request.groupId) else {
+            var denied = LeaveGroupResponse()
+            denied.errorCode = ErrorCode.groupAuthorizationFailed.rawValue
+            return denied
+        }
         let leaving: [LeavingMember] = version >= 3
             ? request.members.map { LeavingMember(memberId: $0.memberId, groupInstanceId: $0.groupInstanceId,
                                                   reason: version >= 5 ? $0.reason : nil) }

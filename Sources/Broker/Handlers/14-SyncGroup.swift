@@ -12,10 +12,19 @@ public struct SyncGroupHandler: RequestHandler {
     public static let versions: ClosedRange<Int16> = 0...5
     let coordinator: GroupCoordinator
 
-    public init(coordinator: GroupCoordinator) { self.coordinator = coordinator }
+    let authorize: AuthorizeCheck
+
+    public init(coordinator: GroupCoordinator, authorize: @escaping AuthorizeCheck = allowEverything) {
+        self.coordinator = coordinator; self.authorize = authorize
+    }
 
     public func handle(_ request: SyncGroupRequest, context: RequestContext) async throws -> SyncGroupResponse? {
         let version = context.apiVersion
+        guard authorize(context, .read, .group, request.groupId) else {
+            var denied = SyncGroupResponse()
+            denied.errorCode = ErrorCode.groupAuthorizationFailed.rawValue
+            return denied
+        }
         let input = SyncGroupInput(
             memberId: request.memberId,
             groupInstanceId: version >= 3 ? request.groupInstanceId : nil,

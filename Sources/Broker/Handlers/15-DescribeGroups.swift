@@ -14,19 +14,33 @@ public struct DescribeGroupsHandler: RequestHandler {
     public static let versions: ClosedRange<Int16> = 0...5
     let coordinator: GroupCoordinator
 
-    public init(coordinator: GroupCoordinator) { self.coordinator = coordinator }
+    let authorize: AuthorizeCheck
+
+    public init(coordinator: GroupCoordinator, authorize: @escaping AuthorizeCheck = allowEverything) {
+        self.coordinator = coordinator; self.authorize = authorize
+    }
 
     public func handle(_ request: DescribeGroupsRequest, context: RequestContext) async throws -> DescribeGroupsResponse? {
         let version = context.apiVersion
         var response = DescribeGroupsResponse()
-        response.groups = await coordinator.describeGroups(request.groups).map { d in
+        let allowed = request.groups.filter { authorize(context, .describe, .group, $0) }
+        let described = await coordinator.describeGroups(allowed)
+        var byId: [String: GroupDescription] = [:]
+        for d in described { byId[d.groupId] = d }
+        response.groups = request.groups.map { id in
+            guard let d = byId[id] else {
+                var g = DescribeGroupsResponse.DescribedGroup()
+                g.groupId = id
+                g.errorCode = ErrorCode.groupAuthorizationFailed.rawValue
+                return g
+            }
             var g = DescribeGroupsResponse.DescribedGroup()
             g.errorCode = d.error.rawValue
             g.groupId = d.groupId
             g.groupState = d.state
             g.protocolType = d.protocolType
             g.protocolData = d.protocolData
-            if version >= 3 && request.includeAuthorizedOperations { g.authorizedOperations = AuthorizedOperations.group }
+            if version >= 3 && request.includeAuthorizedOperations { g.authorizedOperations = authorizedGroupOperations(context, d.groupId) }
             g.members = d.members.map { m in
                 var member = DescribeGroupsResponse.DescribedGroupMember()
                 member.memberId = m.memberId
@@ -40,5 +54,12 @@ public struct DescribeGroupsHandler: RequestHandler {
             return g
         }
         return response
+    }
+
+    /// DESCRIBE's bit set for a group: what the principal may do with it.
+    private func authorizedGroupOperations(_ context: RequestContext, _ groupId: String) -> Int32 {
+        AuthorizedOperations.bits(AuthorizedOperations.operations(in: AuthorizedOperations.group).filter { op in
+            AclOperation(rawValue: op.rawValue).map { authorize(context, $0, .group, groupId) } ?? false
+        })
     }
 }

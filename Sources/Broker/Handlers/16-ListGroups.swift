@@ -12,7 +12,11 @@ public struct ListGroupsHandler: RequestHandler {
     public static let versions: ClosedRange<Int16> = 0...5
     let coordinator: GroupCoordinator
 
-    public init(coordinator: GroupCoordinator) { self.coordinator = coordinator }
+    let authorize: AuthorizeCheck
+
+    public init(coordinator: GroupCoordinator, authorize: @escaping AuthorizeCheck = allowEverything) {
+        self.coordinator = coordinator; self.authorize = authorize
+    }
 
     public func handle(_ request: ListGroupsRequest, context: RequestContext) async throws -> ListGroupsResponse? {
         let version = context.apiVersion
@@ -21,7 +25,8 @@ public struct ListGroupsHandler: RequestHandler {
             types: version >= 5 ? request.typesFilter : [])
         var response = ListGroupsResponse()
         response.errorCode = error.rawValue
-        response.groups = listings.map { l in
+        let all = authorize(context, .describe, .cluster, AclResources.clusterName)
+        response.groups = listings.filter { all || authorize(context, .describe, .group, $0.groupId) }.map { l in
             var g = ListGroupsResponse.ListedGroup()
             g.groupId = l.groupId
             g.protocolType = l.protocolType

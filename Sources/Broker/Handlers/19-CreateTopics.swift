@@ -35,6 +35,11 @@ public struct CreateTopicsHandler: RequestHandler {
                 guard counts[t.name] == 1 else {
                     throw ControllerError.invalidRequest("Create topics request from client contains multiple entries for the following topics: \(t.name)")
                 }
+                // Kafka: CREATE on the cluster, or on the topic.
+                guard services.authorize(context, .create, .cluster, AclResources.clusterName)
+                        || services.authorize(context, .create, .topic, t.name) else {
+                    throw ControllerError(ErrorCode.topicAuthorizationFailed.rawValue, "Authorization failed.")
+                }
                 var configs: [String: String] = [:]
                 for c in t.configs {
                     guard let value = c.value else {

@@ -35,6 +35,9 @@ public struct DeleteTopicsHandler: RequestHandler {
                 guard let name else {
                     throw ControllerError(ErrorCode.unknownTopicId.rawValue, "Topic id \(target.id) does not exist")
                 }
+                guard services.authorize(context, .delete, .topic, name) else {
+                    throw ControllerError(ErrorCode.topicAuthorizationFailed.rawValue, "Authorization failed.")
+                }
                 let id = try await services.controller.deleteTopic(name: name, deletionEnabled: services.config.deleteTopicEnable)
                 if version >= 6 { result.name = name; result.topicId = id }
                 services.logger.info("Deleted topic \(name)")

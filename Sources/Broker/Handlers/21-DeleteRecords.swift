@@ -23,11 +23,13 @@ public struct DeleteRecordsHandler: RequestHandler {
         for t in request.topics {
             var tr = DeleteRecordsResponse.DeleteRecordsTopicResult()
             tr.name = t.name
+            let allowed = services.authorize(context, .delete, .topic, t.name)
             for p in t.partitions {
                 var pr = DeleteRecordsResponse.DeleteRecordsPartitionResult()
                 pr.partitionIndex = p.partitionIndex
                 pr.lowWatermark = -1
                 do throws(PartitionError) {
+                    guard allowed else { throw PartitionError(ErrorCode.topicAuthorizationFailed.rawValue, "Topic authorization failed.") }
                     guard image.partition(t.name, p.partitionIndex) != nil else {
                         throw PartitionError(ErrorCode.unknownTopicOrPartition.rawValue, "unknown topic-partition")
                     }

@@ -28,6 +28,15 @@ public struct InitProducerIdHandler: RequestHandler {
             response.errorCode = ErrorCode.invalidRequest.rawValue
             return response
         }
+        // Kafka (KIP-679): IDEMPOTENT_WRITE on the cluster, or an ALLOW for WRITE on some topic.
+        if !services.authorize(context, .idempotentWrite, .cluster, AclResources.clusterName),
+           !services.metadata.image.acls.values.contains(where: {
+               $0.resourceType == .topic && $0.permission == .allow && ($0.operation == .write || $0.operation == .all)
+                   && ($0.principal == context.principal || $0.principal == "User:*") && ($0.host == "*" || $0.host == context.clientHost)
+           }) {
+            response.errorCode = ErrorCode.clusterAuthorizationFailed.rawValue
+            return response
+        }
         if context.apiVersion >= 3, request.producerId >= 0, request.producerEpoch >= 0,
            request.producerEpoch < Int16.max - 1 {
             response.producerId = request.producerId

@@ -23,10 +23,15 @@ public struct OffsetForLeaderEpochHandler: RequestHandler {
         for t in request.topics {
             var tr = OffsetForLeaderEpochResponse.OffsetForLeaderTopicResult()
             tr.topic = t.topic
+            // Kafka: a follower (replica id >= 0) needs CLUSTER_ACTION, a client DESCRIBE on the topic.
+            let allowed = request.replicaId >= 0
+                ? services.authorize(context, .clusterAction, .cluster, AclResources.clusterName)
+                : services.authorize(context, .describe, .topic, t.topic)
             for p in t.partitions {
                 var e = OffsetForLeaderEpochResponse.EpochEndOffset()
                 e.partition = p.partition
                 do throws(PartitionError) {
+                    guard allowed else { throw PartitionError(ErrorCode.topicAuthorizationFailed.rawValue, "Topic authorization failed.") }
                     guard image.partition(t.topic, p.partition) != nil else {
                         throw PartitionError(ErrorCode.unknownTopicOrPartition.rawValue, "unknown topic-partition")
                     }

@@ -33,6 +33,12 @@ public struct DescribeConfigsHandler: RequestHandler {
             result.resourceType = resource.resourceType
             result.resourceName = resource.resourceName
             result.errorMessage = nil
+            if let denied = services.configAuthorizationError(context, resource.resourceType, resource.resourceName, .describeConfigs) {
+                result.errorCode = denied.rawValue
+                result.errorMessage = "Authorization failed."
+                response.results.append(result)
+                continue
+            }
             let described: [DescribedConfig]
             switch resource.resourceType {
             case 2:

@@ -28,6 +28,9 @@ public struct AlterConfigsHandler: RequestHandler {
             result.resourceName = resource.resourceName
             result.errorMessage = nil
             do throws(ControllerError) {
+                if let denied = services.configAuthorizationError(context, resource.resourceType, resource.resourceName, .alterConfigs) {
+                    throw ControllerError(denied.rawValue, "Authorization failed.")
+                }
                 guard resource.resourceType == 2 || resource.resourceType == 4 else {
                     throw ControllerError(ErrorCode.invalidRequest.rawValue, "Unsupported resource type \(resource.resourceType)")
                 }

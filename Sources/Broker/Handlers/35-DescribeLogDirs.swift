@@ -17,6 +17,12 @@ public struct DescribeLogDirsHandler: RequestHandler {
     public init(services: BrokerServices) { self.services = services }
 
     public func handle(_ request: DescribeLogDirsRequest, context: RequestContext) async throws -> DescribeLogDirsResponse? {
+        // Kafka: DESCRIBE on the cluster, else CLUSTER_AUTHORIZATION_FAILED and nothing listed.
+        guard services.authorize(context, .describe, .cluster, AclResources.clusterName) else {
+            var denied = DescribeLogDirsResponse()
+            denied.errorCode = ErrorCode.clusterAuthorizationFailed.rawValue
+            return denied
+        }
         var wanted: [String: Set<Int32>]?
         if let topics = request.topics {
             wanted = [:]

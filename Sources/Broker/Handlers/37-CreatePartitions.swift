@@ -30,6 +30,9 @@ public struct CreatePartitionsHandler: RequestHandler {
                 guard counts[t.name] == 1 else {
                     throw ControllerError(ErrorCode.invalidRequest.rawValue, "Duplicate topic in request: \(t.name)")
                 }
+                guard services.authorize(context, .alter, .topic, t.name) else {
+                    throw ControllerError(ErrorCode.topicAuthorizationFailed.rawValue, "Authorization failed.")
+                }
                 let before = Int32(services.metadata.image.topics[t.name]?.partitions.count ?? 0)
                 try await services.controller.createPartitions(topic: t.name, totalCount: t.count,
                                                          assignments: t.assignments?.map(\.brokerIds),

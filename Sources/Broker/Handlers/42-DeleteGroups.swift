@@ -10,14 +10,21 @@ public struct DeleteGroupsHandler: RequestHandler {
     public static let versions: ClosedRange<Int16> = 0...2
     let coordinator: GroupCoordinator
 
-    public init(coordinator: GroupCoordinator) { self.coordinator = coordinator }
+    let authorize: AuthorizeCheck
+
+    public init(coordinator: GroupCoordinator, authorize: @escaping AuthorizeCheck = allowEverything) {
+        self.coordinator = coordinator; self.authorize = authorize
+    }
 
     public func handle(_ request: DeleteGroupsRequest, context: RequestContext) async throws -> DeleteGroupsResponse? {
         var response = DeleteGroupsResponse()
-        response.results = await coordinator.deleteGroups(request.groupsNames).map { result in
+        let allowed = request.groupsNames.filter { authorize(context, .delete, .group, $0) }
+        var results: [String: Int16] = [:]
+        for r in await coordinator.deleteGroups(allowed) { results[r.groupId] = r.error.rawValue }
+        response.results = request.groupsNames.map { id in
             var r = DeleteGroupsResponse.DeletableGroupResult()
-            r.groupId = result.groupId
-            r.errorCode = result.error.rawValue
+            r.groupId = id
+            r.errorCode = results[id] ?? ErrorCode.groupAuthorizationFailed.rawValue
             return r
         }
         return response

@@ -29,6 +29,10 @@ public struct ElectLeadersHandler: RequestHandler {
             return Self.everyPartition(request, error: .invalidRequest, message: "Unknown election type \(typeValue)",
                                        topLevel: context.apiVersion >= 1)
         }
+        guard services.authorize(context, .alter, .cluster, AclResources.clusterName) else {
+            return Self.everyPartition(request, error: .clusterAuthorizationFailed, message: "Cluster authorization failed.",
+                                       topLevel: context.apiVersion >= 1)
+        }
         let partitions = request.topicPartitions.map { $0.map { (topic: $0.topic, partitions: $0.partitions) } }
         let results: [ReplicationControl.PartitionResult]
         do {

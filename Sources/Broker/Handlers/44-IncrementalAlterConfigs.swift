@@ -29,6 +29,9 @@ public struct IncrementalAlterConfigsHandler: RequestHandler {
             result.resourceName = resource.resourceName
             result.errorMessage = nil
             do throws(ControllerError) {
+                if let denied = services.configAuthorizationError(context, resource.resourceType, resource.resourceName, .alterConfigs) {
+                    throw ControllerError(denied.rawValue, "Authorization failed.")
+                }
                 let names = resource.configs.map(\.name)
                 guard Set(names).count == names.count else {
                     throw ControllerError(ErrorCode.invalidRequest.rawValue, "A config key appears more than once")

@@ -24,6 +24,11 @@ public struct AlterPartitionReassignmentsHandler: RequestHandler {
     public func handle(_ request: AlterPartitionReassignmentsRequest, context: RequestContext) async throws -> AlterPartitionReassignmentsResponse? {
         var response = AlterPartitionReassignmentsResponse()
         response.errorMessage = nil
+        guard services.authorize(context, .alter, .cluster, AclResources.clusterName) else {
+            response.errorCode = ErrorCode.clusterAuthorizationFailed.rawValue
+            response.errorMessage = "Cluster authorization failed."
+            return response
+        }
         let requests = request.topics.flatMap { t in t.partitions.map { (topic: t.name, partition: $0.partitionIndex, replicas: $0.replicas) } }
         let unclean = services.config.brokerValue("unclean.leader.election.enable").value?.lowercased() == "true"
         let results: [ReplicationControl.PartitionResult]

@@ -19,6 +19,11 @@ public struct ListPartitionReassignmentsHandler: RequestHandler {
     public func handle(_ request: ListPartitionReassignmentsRequest, context: RequestContext) async throws -> ListPartitionReassignmentsResponse? {
         var response = ListPartitionReassignmentsResponse()
         response.errorMessage = nil
+        guard services.authorize(context, .describe, .cluster, AclResources.clusterName) else {
+            response.errorCode = ErrorCode.clusterAuthorizationFailed.rawValue
+            response.errorMessage = "Cluster authorization failed."
+            return response
+        }
         let ongoing = services.controller.listPartitionReassignments(
             topics: request.topics.map { $0.map { (name: $0.name, partitions: $0.partitionIndexes) } })
         var byTopic: [String: Int] = [:]

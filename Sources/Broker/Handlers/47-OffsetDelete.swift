@@ -10,9 +10,18 @@ public struct OffsetDeleteHandler: RequestHandler {
     public static let versions: ClosedRange<Int16> = 0...0
     let coordinator: GroupCoordinator
 
-    public init(coordinator: GroupCoordinator) { self.coordinator = coordinator }
+    let authorize: AuthorizeCheck
+
+    public init(coordinator: GroupCoordinator, authorize: @escaping AuthorizeCheck = allowEverything) {
+        self.coordinator = coordinator; self.authorize = authorize
+    }
 
     public func handle(_ request: OffsetDeleteRequest, context: RequestContext) async throws -> OffsetDeleteResponse? {
+        guard authorize(context, .delete, .group, request.groupId) else {
+            var denied = OffsetDeleteResponse()
+            denied.errorCode = ErrorCode.groupAuthorizationFailed.rawValue
+            return denied
+        }
         let partitions = request.topics.flatMap { topic in
             topic.partitions.map { GroupTopicPartition(topic: topic.name, partition: $0.partitionIndex) }
         }

@@ -15,7 +15,13 @@ public struct DescribeUserScramCredentialsHandler: RequestHandler {
     public init(services: BrokerServices) { self.services = services }
 
     public func handle(_ request: DescribeUserScramCredentialsRequest, context: RequestContext) async throws -> DescribeUserScramCredentialsResponse? {
-        Self.describe(request, image: services.metadata.image)
+        guard services.authorize(context, .describe, .cluster, AclResources.clusterName) else {
+            var denied = DescribeUserScramCredentialsResponse()
+            denied.errorCode = ErrorCode.clusterAuthorizationFailed.rawValue
+            denied.errorMessage = "Cluster authorization failed."
+            return denied
+        }
+        return Self.describe(request, image: services.metadata.image)
     }
 
     static func describe(_ request: DescribeUserScramCredentialsRequest, image: MetadataImage) -> DescribeUserScramCredentialsResponse {

@@ -27,6 +27,14 @@ public struct AlterUserScramCredentialsHandler: RequestHandler {
                                              salt: Array($0.salt.readableBytesView), saltedPassword: Array($0.saltedPassword.readableBytesView))
         }
         var response = AlterUserScramCredentialsResponse()
+        guard services.authorize(context, .alter, .cluster, AclResources.clusterName) else {
+            var users: [String] = []
+            for name in request.deletions.map(\.name) + request.upsertions.map(\.name) where !users.contains(name) { users.append(name) }
+            response.results = users.map {
+                .init(user: $0, errorCode: ErrorCode.clusterAuthorizationFailed.rawValue, errorMessage: "Cluster authorization failed.")
+            }
+            return response
+        }
         do {
             let results = try await services.controller.alterUserScramCredentials(deletions: deletions, upsertions: upsertions)
             response.results = results.map {

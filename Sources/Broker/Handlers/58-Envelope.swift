@@ -29,9 +29,14 @@ public struct EnvelopeHandler: RequestHandler {
               ForwardingDispatcher.forwardedApiKeys.contains(apiKey) else {
             return EnvelopeResponse(errorCode: ErrorCode.invalidRequest.rawValue)
         }
-        let connection = ConnectionInfo(connectionId: context.connectionId,
+        var connection = ConnectionInfo(connectionId: context.connectionId,
                                         clientHost: Self.host(request.clientHostAddress) ?? context.clientHost,
                                         clientPort: 0, listenerName: context.listenerName)
+        // The client's principal as the forwarding broker authenticated it (`Type:name`), so
+        // the controller authorizes the request (CreateAcls, CreateTopics, ...) as the client.
+        if let bytes = request.requestPrincipal, case let principal = String(buffer: bytes), principal.contains(":") {
+            connection.principal = principal
+        }
         switch await target.dispatch(frame: inner, connection: connection) {
         case .respond(var frame):
             // Strip the size prefix the dispatcher wrote: the envelope carries header + body.

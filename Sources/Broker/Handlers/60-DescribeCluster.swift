@@ -20,7 +20,7 @@ public struct DescribeClusterHandler: RequestHandler {
         var response = DescribeClusterResponse()
         response.clusterId = image.clusterId
         response.controllerId = services.reportedControllerId(image)
-        if request.includeClusterAuthorizedOperations { response.clusterAuthorizedOperations = AuthorizedOperations.cluster }
+        if request.includeClusterAuthorizedOperations { response.clusterAuthorizedOperations = services.authorizedOperations(context, .cluster, AclResources.clusterName) }
         if context.apiVersion >= 1 {
             response.endpointType = request.endpointType
             guard request.endpointType == 1 else {

@@ -1,3 +1,4 @@
+import KafkaProtocol
 import Synchronization
 
 /// A metadata change the controller refused, with the Kafka error code to report.
@@ -186,6 +187,25 @@ public final class LocalController: Sendable {
         try await commitComputedAsync { image, _ in
             let plan = ScramCredentialChanges.plan(deletions: deletions, upsertions: upsertions, image: image)
             return (plan.records, plan.results)
+        }
+    }
+
+    /// CreateAcls: validates each binding and commits an AccessControlEntryRecord (with a new
+    /// id) for each new one (``AclChanges/planCreate(_:existing:)``); one result per creation.
+    public func createAcls(_ creations: [AclBinding]) async throws -> [AclChanges.CreationResult] {
+        try await commitComputedAsync { image, _ in
+            let withIds = creations.map { b -> AclBinding in var b = b; b.id = KafkaUUID.random().description; return b }
+            let plan = AclChanges.planCreate(withIds, existing: image.acls.values)
+            return (plan.records, plan.results)
+        }
+    }
+
+    /// DeleteAcls: removes every binding a filter matches (RemoveAccessControlEntryRecords);
+    /// per filter the bindings it matched, or why the filter is invalid.
+    public func deleteAcls(_ filters: [AclBindingFilter]) async throws -> [Result<[AclBinding], AclChanges.InvalidFilter>] {
+        try await commitComputedAsync { image, _ in
+            let plan = AclChanges.planDelete(filters, existing: Array(image.acls.values))
+            return (plan.records, plan.matches)
         }
     }
 

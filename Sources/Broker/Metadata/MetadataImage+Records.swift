@@ -9,7 +9,7 @@ extension MetadataImage {
     /// RegisterBrokerRecord each; it carries fenced / in-controlled-shutdown), topics by name
     /// (TopicRecord, its ConfigRecords, its PartitionRecords, which carry the current leader
     /// and partition epochs), broker and cluster configs, the producer id block, then SCRAM
-    /// credentials (UserScramCredentialRecords, by user and mechanism).
+    /// credentials (UserScramCredentialRecords, by user and mechanism), then ACLs by id.
     /// Deterministic: the same image always gives the same list (dictionaries are sorted).
     public func records() -> [MetadataRecord] {
         var out: [MetadataRecord] = []
@@ -40,6 +40,9 @@ extension MetadataImage {
             for (mechanism, credential) in byMechanism.sorted(by: { $0.key < $1.key }) {
                 out.append(.scramCredential(name: name, mechanism: mechanism, credential))
             }
+        }
+        for (_, binding) in acls.sorted(by: { $0.key < $1.key }) {
+            out.append(.acl(binding))
         }
         return out
     }

@@ -193,6 +193,10 @@ public enum MetadataRecord: Equatable, Sendable, Codable {
     case scramCredential(name: String, mechanism: Int8, ScramCredential)
     /// Kafka's RemoveUserScramCredentialRecord.
     case removeScramCredential(name: String, mechanism: Int8)
+    /// Kafka's AccessControlEntryRecord: one ACL binding (its id is the record's).
+    case acl(AclBinding)
+    /// Kafka's RemoveAccessControlEntryRecord.
+    case removeAcl(id: String)
 }
 
 /// An immutable snapshot of cluster metadata: brokers, topics, partitions, configs.
@@ -212,6 +216,8 @@ public struct MetadataImage: Equatable, Sendable, Codable {
     public var features: [String: Int16] = [:]
     /// SCRAM credentials by user name, then mechanism type (UserScramCredentialRecords).
     public var scramCredentials: [String: [Int8: ScramCredential]] = [:]
+    /// ACL bindings by id (AccessControlEntryRecords).
+    public var acls: [String: AclBinding] = [:]
     /// How many records produced this image (the metadata offset + 1).
     public var recordCount: Int64 = 0
 
@@ -231,6 +237,7 @@ public struct MetadataImage: Equatable, Sendable, Codable {
         nextProducerId = try c.decode(Int64.self, forKey: .nextProducerId)
         features = try c.decodeIfPresent([String: Int16].self, forKey: .features) ?? [:]
         scramCredentials = try c.decodeIfPresent([String: [Int8: ScramCredential]].self, forKey: .scramCredentials) ?? [:]
+        acls = try c.decodeIfPresent([String: AclBinding].self, forKey: .acls) ?? [:]
         recordCount = try c.decode(Int64.self, forKey: .recordCount)
     }
 
@@ -326,6 +333,10 @@ public struct MetadataImage: Equatable, Sendable, Codable {
         case let .removeScramCredential(name, mechanism):
             scramCredentials[name]?[mechanism] = nil
             if scramCredentials[name]?.isEmpty == true { scramCredentials[name] = nil }
+        case let .acl(binding):
+            acls[binding.id] = binding
+        case let .removeAcl(id):
+            acls[id] = nil
         }
     }
 

@@ -231,7 +231,9 @@ public final class KafkaBroker: Sendable {
         coordinator = try await Self.makeGroupCoordinator(
             services: services, logger: logger,
             coordinatorFor: cluster == nil ? nil : OffsetsTopicCoordination.lookup(metadata: store, creator: offsetsTopicCreator))
-        registerGroupHandlers(into: &registry, coordinator: coordinator)
+        let authorizingServices = services
+        registerGroupHandlers(into: &registry, coordinator: coordinator,
+                              authorize: { authorizingServices.authorize($0, $1, $2, $3) })
         // Committed offsets of a deleted topic are dropped (Kafka's onPartitionsDeleted), so a
         // topic re-created under the same name does not inherit them.
         let groupCoordinator = coordinator
