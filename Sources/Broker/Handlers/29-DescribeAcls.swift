@@ -27,13 +27,9 @@ public struct DescribeAclsHandler: RequestHandler {
             response.errorMessage = "Cluster authorization failed."
             return response
         }
-        let filter = AclBindingFilter(
-            resourceType: AclResourceType(rawValue: request.resourceTypeFilter) ?? .unknown,
-            resourceName: request.resourceNameFilter,
-            patternType: context.apiVersion >= 1 ? (AclPatternType(rawValue: request.patternTypeFilter) ?? .unknown) : .literal,
-            principal: request.principalFilter, host: request.hostFilter,
-            operation: AclOperation(rawValue: request.operation) ?? .unknown,
-            permission: AclPermission(rawValue: request.permissionType) ?? .unknown)
+        let filter = AclBindingFilter(wire: request.resourceTypeFilter, request.resourceNameFilter, request.patternTypeFilter,
+                                      request.principalFilter, request.hostFilter, request.operation, request.permissionType,
+                                      version: context.apiVersion)
         if let reason = filter.invalidReason {
             response.errorCode = ErrorCode.invalidRequest.rawValue
             response.errorMessage = reason

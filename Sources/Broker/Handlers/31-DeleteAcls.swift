@@ -25,11 +25,8 @@ public struct DeleteAclsHandler: RequestHandler {
             return all(ErrorCode.clusterAuthorizationFailed.rawValue, "Cluster authorization failed.")
         }
         let filters = request.filters.map {
-            AclBindingFilter(resourceType: AclResourceType(rawValue: $0.resourceTypeFilter) ?? .unknown, resourceName: $0.resourceNameFilter,
-                             patternType: context.apiVersion >= 1 ? (AclPatternType(rawValue: $0.patternTypeFilter) ?? .unknown) : .literal,
-                             principal: $0.principalFilter, host: $0.hostFilter,
-                             operation: AclOperation(rawValue: $0.operation) ?? .unknown,
-                             permission: AclPermission(rawValue: $0.permissionType) ?? .unknown)
+            AclBindingFilter(wire: $0.resourceTypeFilter, $0.resourceNameFilter, $0.patternTypeFilter, $0.principalFilter,
+                             $0.hostFilter, $0.operation, $0.permissionType, version: context.apiVersion)
         }
         do {
             let results = try await services.controller.deleteAcls(filters)

@@ -67,6 +67,17 @@ public struct AclBindingFilter: Sendable, Equatable {
         self.principal = principal; self.host = host; self.operation = operation; self.permission = permission
     }
 
+    /// A filter from a DescribeAcls / DeleteAcls request's wire codes; before v1 there is no
+    /// pattern type and the filter is LITERAL, as Kafka reads it. Unknown codes become UNKNOWN
+    /// (``invalidReason`` then refuses the filter).
+    public init(wire type: Int8, _ name: String?, _ pattern: Int8, _ principal: String?, _ host: String?,
+                _ operation: Int8, _ permission: Int8, version: Int16) {
+        self.init(resourceType: AclResourceType(rawValue: type) ?? .unknown, resourceName: name,
+                  patternType: version >= 1 ? (AclPatternType(rawValue: pattern) ?? .unknown) : .literal,
+                  principal: principal, host: host, operation: AclOperation(rawValue: operation) ?? .unknown,
+                  permission: AclPermission(rawValue: permission) ?? .unknown)
+    }
+
     /// Why Kafka refuses the filter (`AclBindingFilter.findIndefiniteField` is allowed, but
     /// UNKNOWN codes are not), or nil.
     public var invalidReason: String? {

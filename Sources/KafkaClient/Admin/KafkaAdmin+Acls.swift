@@ -68,7 +68,18 @@ public enum KafkaAcl {
             self.principal = principal; self.host = host; self.operation = operation; self.permission = permission
         }
     }
+}
 
+extension KafkaAcl.Binding {
+    /// A binding from a response's wire codes; nil for a code this client does not know.
+    init?(wire type: Int8, _ name: String, _ pattern: Int8, _ principal: String, _ host: String, _ operation: Int8, _ permission: Int8) {
+        guard let t = KafkaAcl.ResourceType(rawValue: type), let p = KafkaAcl.PatternType(rawValue: pattern),
+              let op = KafkaAcl.Operation(rawValue: operation), let perm = KafkaAcl.Permission(rawValue: permission) else { return nil }
+        self.init(resourceType: t, resourceName: name, patternType: p, principal: principal, host: host, operation: op, permission: perm)
+    }
+}
+
+extension KafkaAcl {
     /// A describe/delete filter: nil strings and ANY match everything; pattern MATCH finds
     /// every binding that applies to a concrete name (literal, `*`, prefixes).
     public struct Filter: Sendable, Hashable {
@@ -127,11 +138,8 @@ extension KafkaAdmin {
             throw KafkaClientError.broker(response.errorCode, "describe ACLs", message: response.errorMessage)
         }
         return response.resources.flatMap { r in
-            r.acls.compactMap { a -> KafkaAcl.Binding? in
-                guard let type = KafkaAcl.ResourceType(rawValue: r.resourceType), let pattern = KafkaAcl.PatternType(rawValue: r.patternType),
-                      let op = KafkaAcl.Operation(rawValue: a.operation), let permission = KafkaAcl.Permission(rawValue: a.permissionType) else { return nil }
-                return KafkaAcl.Binding(resourceType: type, resourceName: r.resourceName, patternType: pattern,
-                                        principal: a.principal, host: a.host, operation: op, permission: permission)
+            r.acls.compactMap {
+                KafkaAcl.Binding(wire: r.resourceType, r.resourceName, r.patternType, $0.principal, $0.host, $0.operation, $0.permissionType)
             }
         }
     }
@@ -152,11 +160,8 @@ extension KafkaAdmin {
         }
         return response.filterResults.map { f in
             guard f.errorCode == 0 else { return .failure(.broker(f.errorCode, "delete ACLs", message: f.errorMessage)) }
-            return .success(f.matchingAcls.compactMap { a in
-                guard let type = KafkaAcl.ResourceType(rawValue: a.resourceType), let pattern = KafkaAcl.PatternType(rawValue: a.patternType),
-                      let op = KafkaAcl.Operation(rawValue: a.operation), let permission = KafkaAcl.Permission(rawValue: a.permissionType) else { return nil }
-                return KafkaAcl.Binding(resourceType: type, resourceName: a.resourceName, patternType: pattern,
-                                        principal: a.principal, host: a.host, operation: op, permission: permission)
+            return .success(f.matchingAcls.compactMap {
+                KafkaAcl.Binding(wire: $0.resourceType, $0.resourceName, $0.patternType, $0.principal, $0.host, $0.operation, $0.permissionType)
             })
         }
     }
