@@ -65,7 +65,10 @@ public actor LocalCluster {
     public struct BrokerPlan: Sendable {
         public var id: Int32
         public var port: Int
-        public init(id: Int32, port: Int) { self.id = id; self.port = port }
+        /// The CONTROLLER listener's port of a combined broker+controller KRaft node; nil for
+        /// the single node (no `process.roles`, nothing to format), as `samsa demo --brokers 1`.
+        public var controllerPort: Int?
+        public init(id: Int32, port: Int, controllerPort: Int? = nil) { self.id = id; self.port = port; self.controllerPort = controllerPort }
     }
 
     public let baseDirectory: URL
@@ -132,6 +135,41 @@ public actor LocalCluster {
 
     public var brokerIds: [Int32] { plans.keys.sorted() }
 
+    /// True when every node is a combined broker+controller KRaft node (each plan has a
+    /// controller port): configs get `process.roles`, the voters and the CONTROLLER listener,
+    /// and storage is formatted before the first start.
+    public var isKRaft: Bool { !plans.isEmpty && plans.values.allSatisfy { $0.controllerPort != nil } }
+
+    /// `controller.quorum.voters`: every node, `id@127.0.0.1:controllerPort`.
+    var voters: String {
+        plans.values.sorted { $0.id < $1.id }.compactMap { p in p.controllerPort.map { "\(p.id)@\(host):\($0)" } }.joined(separator: ",")
+    }
+
+    /// The cluster id of a KRaft cluster, kept in `<base>/cluster.id` so a restart (or
+    /// `samsa demo --keep`) formats nothing new and reuses the same id.
+    func clusterId() throws -> String {
+        let url = baseDirectory.appendingPathComponent("cluster.id")
+        if let s = try? String(contentsOf: url, encoding: .utf8), !s.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+            return s.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        let id = Self.randomClusterId()
+        try FileManager.default.createDirectory(at: baseDirectory, withIntermediateDirectories: true)
+        try (id + "\n").write(to: url, atomically: true, encoding: .utf8)
+        return id
+    }
+
+    /// Kafka's `Uuid.randomUuid().toString()`: 16 random bytes, URL-safe base64 without
+    /// padding; like Kafka, never one that starts with '-' (it reads as a command-line flag).
+    static func randomClusterId() -> String {
+        while true {
+            var g = SystemRandomNumberGenerator()
+            let bytes = (0..<16).map { _ in UInt8.random(in: 0...255, using: &g) }
+            let s = Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-")
+                .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+            if !s.hasPrefix("-"), bytes.contains(where: { $0 != 0 }) { return s }
+        }
+    }
+
     func directory(_ id: Int32) -> URL { baseDirectory.appendingPathComponent("broker-\(id)") }
 
     /// Whether the child still runs; records its exit status when it has ended.
@@ -156,9 +194,18 @@ public actor LocalCluster {
         }
     }
 
-    /// Writes every broker's config and starts every broker that is not running.
-    public func startAll() async throws {
-        for id in brokerIds { try await start(id) }
+    /// Writes every broker's config and starts every broker that is not running. KRaft nodes
+    /// are all launched before any is waited for: a node's listener may wait for a quorum
+    /// that needs the others. `progress` hears one line per step.
+    public func startAll(progress: (@Sendable (String) -> Void)? = nil) async throws {
+        var launched: [(Int32, ChildProcess)] = []
+        for id in brokerIds {
+            if let proc = try await launch(id, progress: progress) { launched.append((id, proc)) }
+        }
+        for (id, proc) in launched {
+            try await waitReady(id, proc)
+            progress?("node \(id) accepts connections on \(host):\(plans[id]!.port)")
+        }
     }
 
     /// The `server.properties` of one broker, in Kafka's key names.
@@ -175,6 +222,28 @@ public actor LocalCluster {
             ("group.initial.rebalance.delay.ms", "0"),
             ("auto.create.topics.enable", "true"),
         ]
+        if isKRaft, let cport = p.controllerPort {
+            // A combined broker+controller node (Kafka's config/kraft/server.properties; the same
+            // keys as config/cluster/node1.properties and .ci/run's 3-node cluster).
+            entries[1].1 = "PLAINTEXT://\(host):\(p.port),CONTROLLER://\(host):\(cport)"
+            entries.insert(contentsOf: [
+                ("process.roles", "broker,controller"),
+                ("controller.quorum.voters", voters),
+                ("controller.listener.names", "CONTROLLER"),
+                ("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"),
+                ("inter.broker.listener.name", "PLAINTEXT"),
+            ], at: 1)
+            entries += [
+                // Quick failover for a demo: elections after 1-2 s without a leader, a silent
+                // broker fenced (its leaderships moved, it leaves the ISRs) after 6 s.
+                ("controller.quorum.election.timeout.ms", "1000"),
+                ("controller.quorum.fetch.timeout.ms", "2000"),
+                ("broker.heartbeat.interval.ms", "1000"),
+                ("broker.session.timeout.ms", "6000"),
+                ("replica.lag.time.max.ms", "10000"),
+            ]
+            if plans.count >= 3 { entries.append(("min.insync.replicas", "2")) }
+        }
         for (k, v) in extraConfig.sorted(by: { $0.key < $1.key }) {
             if let i = entries.firstIndex(where: { $0.0 == k }) { entries[i].1 = v } else { entries.append((k, v)) }
         }
@@ -183,8 +252,47 @@ public actor LocalCluster {
     }
 
     public func start(_ id: Int32) async throws {
+        if let proc = try await launch(id, progress: nil) { try await waitReady(id, proc) }
+    }
+
+    /// Formats a KRaft node's storage (`samsa storage format -t ID -c CONFIG`) unless its log
+    /// dir already has `meta.properties`. The output goes to the node's log.
+    private func formatIfNeeded(_ id: Int32, progress: (@Sendable (String) -> Void)?) async throws {
+        guard isKRaft else { return }
+        let dir = directory(id)
+        let data = dir.appendingPathComponent("data")
+        guard !FileManager.default.fileExists(atPath: data.appendingPathComponent("meta.properties").path) else { return }
+        let cid: String
+        do { cid = try clusterId() } catch { throw LocalClusterError.launchFailed(id: id, reason: "cannot write the cluster id: \(error)") }
+        progress?("formatting node \(id)'s storage (cluster id \(cid))")
+        let logURL = dir.appendingPathComponent("broker.log")
+        let proc: ChildProcess
+        do {
+            proc = try ChildProcess.spawn(executable: executable.path,
+                                          arguments: ["storage", "format", "-t", cid, "-c", dir.appendingPathComponent("server.properties").path],
+                                          logPath: logURL.path)
+        } catch {
+            throw LocalClusterError.launchFailed(id: id, reason: "storage format: \(error)")
+        }
+        let deadline = ContinuousClock.now + readyTimeout
+        while ContinuousClock.now < deadline {
+            if let st = proc.exitStatus() {
+                if st == 0 { return }
+                throw LocalClusterError.launchFailed(id: id, reason: "storage format exited with status \(st): "
+                    + (Self.failureReason(Self.tail(logURL, lines: 8)) ?? "see \(logURL.path)"))
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        proc.signal(SIGKILL)
+        _ = proc.waitForExit(timeout: .seconds(5))
+        throw LocalClusterError.launchFailed(id: id, reason: "storage format did not finish within \(readyTimeout)")
+    }
+
+    /// Writes the node's config, formats its storage if needed and spawns it; nil when it
+    /// already runs.
+    private func launch(_ id: Int32, progress: (@Sendable (String) -> Void)?) async throws -> ChildProcess? {
         guard let plan = plans[id] else { throw LocalClusterError.noSuchBroker(id) }
-        if let p = processes[id], running(id, p) { return }
+        if let p = processes[id], running(id, p) { return nil }
         let dir = directory(id)
         let fm = FileManager.default
         do {
@@ -196,9 +304,11 @@ public actor LocalCluster {
         let logURL = dir.appendingPathComponent("broker.log")
         let pidURL = dir.appendingPathComponent("broker.pid")
         await stopLeftover(pidFile: pidURL, id: id)
+        try await formatIfNeeded(id, progress: progress)
         // Readiness is "the port accepts connections": with another process already on the
         // port, a broker that failed to bind looked ready and the demo ran against a stranger.
         if Self.isListening(port: plan.port) { throw LocalClusterError.portInUse(id: id, port: plan.port) }
+        if let c = plan.controllerPort, Self.isListening(port: c) { throw LocalClusterError.portInUse(id: id, port: c) }
         let proc: ChildProcess
         do {
             proc = try ChildProcess.spawn(executable: executable.path,
@@ -214,6 +324,14 @@ public actor LocalCluster {
             try? "\(proc.pid) \(started)\n".write(to: pidURL, atomically: true, encoding: .utf8)
         }
         logger.info("started broker \(id) pid \(proc.pid) port \(plan.port)")
+        progress?("started node \(id) (pid \(proc.pid)) on \(host):\(plan.port)" + (plan.controllerPort.map { ", controller port \($0)" } ?? ""))
+        return proc
+    }
+
+    /// Waits until the node's broker port accepts connections, or it exits, or `readyTimeout`.
+    private func waitReady(_ id: Int32, _ proc: ChildProcess) async throws {
+        guard let plan = plans[id] else { throw LocalClusterError.noSuchBroker(id) }
+        let logURL = directory(id).appendingPathComponent("broker.log")
         let deadline = ContinuousClock.now + readyTimeout
         while ContinuousClock.now < deadline {
             if !running(id, proc) {
@@ -223,6 +341,18 @@ public actor LocalCluster {
             try await Task.sleep(for: .milliseconds(100))
         }
         throw LocalClusterError.notReady(id: id, port: plan.port, logPath: logURL.path, seconds: Int(readyTimeout.components.seconds))
+    }
+
+    /// `kill -9` of a broker, as a crash: no graceful shutdown, its data left as it is. The
+    /// exit (killed by signal 9) is kept for `status()` until the broker is started again.
+    public func kill9(_ id: Int32) async throws {
+        guard plans[id] != nil else { throw LocalClusterError.noSuchBroker(id) }
+        guard let proc = processes[id], running(id, proc) else { return }
+        proc.signal(SIGKILL)
+        let deadline = ContinuousClock.now + .seconds(10)
+        while running(id, proc) && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(10)) }
+        try? FileManager.default.removeItem(at: directory(id).appendingPathComponent("broker.pid"))
+        logger.info("killed broker \(id) with SIGKILL")
     }
 
     /// Stops a broker: SIGTERM, then SIGKILL if it has not exited within `stopTimeout`.
@@ -260,7 +390,12 @@ public actor LocalCluster {
     /// The SIGTERM-to-SIGKILL grace of `stop`.
     public func setStopTimeout(_ d: Duration) { stopTimeout = d }
 
+    /// Stops every broker. KRaft nodes all get SIGTERM first: stopped one by one, the last
+    /// ones would wait for a controller quorum that is already gone, then need SIGKILL.
     public func stopAll() async {
+        if isKRaft {
+            for id in brokerIds { if let p = processes[id], running(id, p) { p.signal(SIGTERM) } }
+        }
         for id in brokerIds { try? await stop(id) }
     }
 

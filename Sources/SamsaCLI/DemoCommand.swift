@@ -5,24 +5,31 @@ import Foundation
 import KafkaClient
 import TerminalUI
 
-/// `samsa demo`: a local broker with live load, and the console on it.
+/// `samsa demo`: a local cluster (3 combined broker+controller KRaft nodes by default) with
+/// live load, and the console on it.
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Start a local Samsa broker with demo topics, a producer and two consumer groups, and open the console on it.",
-        discussion: "The broker runs as a child process (samsa broker --config <dir>/cluster/broker-1/server.properties) "
-            + "with its data and log under --dir. One consumer group (demo-billing) alternates between too slow and catching up, "
-            + "so its lag grows and drains. On the console's Brokers pane, x/s/r stop, start and restart the broker. "
-            + "Quit with q or Ctrl-C: the load, the broker and (without --keep) the data go away. "
-            + "With --bootstrap-server the load runs against an existing cluster instead (no local broker).")
+        abstract: "Start a local Samsa cluster with demo topics, a producer and two consumer groups, and open the console on it.",
+        discussion: "By default 3 nodes, each a combined broker and KRaft controller (process.roles=broker,controller), "
+            + "formatted with one cluster id; demo topics have replication factor min(3, N) and, from 3 brokers on, "
+            + "min.insync.replicas=2. Each node runs as a child process (samsa broker --config <dir>/cluster/broker-N/server.properties) "
+            + "with its data and log under --dir. --brokers 1 gives a single node without a controller quorum. "
+            + "One consumer group (demo-billing) alternates between too slow and catching up, "
+            + "so its lag grows and drains. On the console's Brokers pane, x/s/r/K stop, start, restart and kill -9 the selected broker. "
+            + "Quit with q or Ctrl-C: the load, the brokers and (without --keep) the data go away. "
+            + "With --bootstrap-server the load runs against an existing cluster instead (no local brokers).")
 
-    @Option(help: "Directory for the broker's data, config and logs.")
+    @Option(help: "Directory for the brokers' data, config and logs.")
     var dir: String = "samsa-demo"
 
     @Flag(help: "Keep the data directory for the next run (default: delete it on exit).")
     var keep = false
 
-    @Option(help: "Broker port on 127.0.0.1 (0 = pick a free one).")
+    @Option(help: "Number of local nodes: 1 is a single broker; 2 or more are combined broker+controller KRaft nodes.")
+    var brokers: Int = 3
+
+    @Option(help: "Port of broker 1 on 127.0.0.1 (0 = pick a free one); the other nodes and the controller listeners get free ports.")
     var port: Int = 0
 
     @Option(help: "Messages per second produced to demo.orders.")
@@ -45,6 +52,7 @@ struct DemoCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0-65535") }
+        guard (1...9).contains(brokers) else { throw ValidationError("--brokers must be 1-9") }
         guard rate > 0, rate <= 100_000 else { throw ValidationError("--rate must be in (0, 100000]") }
         guard refresh >= 0.2 else { throw ValidationError("--refresh must be at least 0.2 seconds") }
     }
@@ -65,10 +73,10 @@ struct DemoCommand: AsyncParsableCommand {
         let themes: (themes: [Theme], index: Int)
         do { themes = try ConsoleLauncher.themes(selected: theme) } catch { throw ConsoleCLIError("invalid theme: \(error)") }
 
-        let brokerPort = port == 0 ? try LocalCluster.freePort() : port
+        let started = ContinuousClock.now
         // With --bootstrap-server there is no local broker: an empty cluster plan.
-        let cluster = LocalCluster(baseDirectory: base.appendingPathComponent("cluster"),
-                                   brokers: bootstrapServer == nil ? [.init(id: 1, port: brokerPort)] : [])
+        let plans = bootstrapServer == nil ? try Self.plans(brokers: brokers, firstPort: port) : []
+        let cluster = LocalCluster(baseDirectory: base.appendingPathComponent("cluster"), brokers: plans)
         var workload: DemoWorkload?
         var source: KafkaClusterSource?
         var failure: Error?
@@ -78,20 +86,29 @@ struct DemoCommand: AsyncParsableCommand {
                 bootstrap = external
                 say("Using the existing cluster at \(external)")
             } else {
-                say("Starting broker 1 on 127.0.0.1:\(brokerPort) (data and logs in \(base.path))")
-                try await cluster.startAll()
+                if brokers == 1 {
+                    say("Starting broker 1 on 127.0.0.1:\(plans[0].port) (data and logs in \(base.path))")
+                } else {
+                    say("Starting \(brokers) nodes (broker+controller each, KRaft quorum of \(brokers)) in \(base.path)")
+                }
+                try await cluster.startAll(progress: { Self.say($0) })
                 bootstrap = await cluster.bootstrapServers
             }
             let src = try KafkaClusterSource(properties: ["bootstrap.servers": bootstrap])
             source = src
-            say("Waiting for the broker to answer metadata")
-            try await waitForMetadata(src)
-            say("Creating demo topics: \(DemoWorkload.topics.map(\.name).joined(separator: ", "))")
-            try await DemoWorkload.createTopics(admin: src.admin)
+            let expected = bootstrapServer == nil ? brokers : 1
+            say(expected == 1 ? "Waiting for the broker to answer metadata" : "Waiting for \(expected) brokers to register with the controller quorum")
+            let seen = try await waitForMetadata(src, brokers: expected)
+            let (rf, topicConfigs) = DemoWorkload.topicSettings(brokers: seen)
+            say("Creating demo topics: \(DemoWorkload.topics.map(\.name).joined(separator: ", ")) (replication factor \(rf)"
+                + (topicConfigs.isEmpty ? ")" : ", " + topicConfigs.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: ", ") + ")"))
+            try await createTopics(src, brokers: seen)
             let w = DemoWorkload(plan: .init(bootstrap: bootstrap, rate: rate))
             workload = w
             try await w.start()
             say("Producing \(Int(rate)) msg/s; groups \(DemoWorkload.laggingGroup) (lagging) and \(DemoWorkload.healthyGroup)")
+            let elapsed = ContinuousClock.now - started
+            say(String(format: "Ready in %.1f s (bootstrap %@)", Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18, bootstrap))
             if noConsole {
                 say("Running until Ctrl-C (bootstrap \(bootstrap))")
                 while TerminationSignals.shared.requested == nil { try await Task.sleep(for: .milliseconds(200)) }
@@ -103,7 +120,7 @@ struct DemoCommand: AsyncParsableCommand {
         } catch {
             failure = error
         }
-        say("Stopping the demo load and the broker (Ctrl-C again to force)")
+        say("Stopping the demo load and the broker\(brokers == 1 || bootstrapServer != nil ? "" : "s") (Ctrl-C again to force)")
         // A second Ctrl-C kills the brokers and exits at once (data is kept).
         TerminationSignals.shared.beginShutdown { _ in
             LocalCluster.killAllNow()
@@ -133,16 +150,49 @@ struct DemoCommand: AsyncParsableCommand {
     /// Errors are ignored: after an SSH hang-up the terminal is gone, and the old
     /// `FileHandle.write(_:)` trapped on EIO right after "console closed", so the demo died
     /// before stopping its broker (which then ran on, orphaned).
-    private func say(_ line: String) { try? FileHandle.standardOutput.write(contentsOf: Data("samsa demo: \(line)\n".utf8)) }
+    private func say(_ line: String) { Self.say(line) }
+    private static func say(_ line: String) { try? FileHandle.standardOutput.write(contentsOf: Data("samsa demo: \(line)\n".utf8)) }
 
-    private func waitForMetadata(_ src: KafkaClusterSource) async throws {
-        let deadline = ContinuousClock.now + .seconds(20)
-        var last: Error?
+    /// Node ids 1...n; node 1 on `firstPort` (0: free), every other port free. More than one
+    /// node: each also gets a controller port (combined broker+controller KRaft nodes).
+    static func plans(brokers n: Int, firstPort: Int) throws -> [LocalCluster.BrokerPlan] {
+        var used: Set<Int> = firstPort == 0 ? [] : [firstPort]
+        func free() throws -> Int {
+            while true { let p = try LocalCluster.freePort(); if used.insert(p).inserted { return p } }
+        }
+        return try (1...n).map { i in
+            let port = i == 1 && firstPort != 0 ? firstPort : try free()
+            return LocalCluster.BrokerPlan(id: Int32(i), port: port, controllerPort: n > 1 ? try free() : nil)
+        }
+    }
+
+    /// Waits until Metadata lists `brokers` brokers (a KRaft broker is listed once it has
+    /// registered and been unfenced); returns how many it lists.
+    private func waitForMetadata(_ src: KafkaClusterSource, brokers: Int) async throws -> Int {
+        let deadline = ContinuousClock.now + .seconds(brokers > 1 ? 60 : 20)
+        var last: String?
         while ContinuousClock.now < deadline {
             if TerminationSignals.shared.requested != nil { throw ConsoleCLIError("interrupted") }
-            do { _ = try await src.fetchMetadata(); return } catch { last = error }
+            do {
+                let md = try await src.fetchMetadata()
+                if md.brokers.count >= brokers { return md.brokers.count }
+                last = "\(md.brokers.count) of \(brokers) brokers registered"
+            } catch { last = "\(error)" }
             try await Task.sleep(for: .milliseconds(200))
         }
-        throw ConsoleCLIError("broker did not answer metadata within 20 s: \(last.map { "\($0)" } ?? "?")")
+        throw ConsoleCLIError("the cluster did not list \(brokers) broker(s) in metadata within \(brokers > 1 ? 60 : 20) s: \(last ?? "?")")
+    }
+
+    /// Creates the demo topics, retrying briefly while the controller still refuses (a
+    /// quorum that just elected its leader, brokers that just registered).
+    private func createTopics(_ src: KafkaClusterSource, brokers: Int) async throws {
+        let deadline = ContinuousClock.now + .seconds(20)
+        while true {
+            do { return try await DemoWorkload.createTopics(admin: src.admin, brokers: brokers) } catch {
+                if ContinuousClock.now >= deadline || TerminationSignals.shared.requested != nil { throw error }
+                Self.say("creating topics: \(error); retrying")
+                try await Task.sleep(for: .milliseconds(500))
+            }
+        }
     }
 }

@@ -113,7 +113,7 @@ final class BrokerMetricsTests: XCTestCase {
         let json = try HeadlessReport.render(snap, format: .json)
         XCTAssertFalse(json.contains("\"metrics\""), "the --once JSON has no metrics keys without an endpoint")
         XCTAssertEqual(Presenters.brokers(snap, filter: TextFilter("")).columns.map(\.title),
-                       ["ID", "HOST:PORT", "RACK", "CTRL", "STATUS", "LEADS", "LOG DIRS"])
+                       ["ID", "HOST:PORT", "RACK", "ROLE", "CTRL", "QUORUM", "STATUS", "LEADS", "REPL", "URP", "LOG DIRS"])
     }
 
     func testHeadlessJSONAndTextIncludeTheMetrics() throws {

@@ -79,6 +79,48 @@ final class LocalClusterTests: XCTestCase {
         _ = await first.status()  // reaps the orphan's zombie
     }
 
+    /// KRaft nodes (issue 13): storage formatted once with one cluster id before the first
+    /// start, every node launched, `kill9` leaves "killed by signal 9", a restart reformats nothing.
+    func testKRaftNodesAreFormattedOnceAndKill9IsReported() async throws {
+        let exe = try script("""
+        if [ "$1" = storage ] && [ "$2" = format ] && [ "$3" = -t ] && [ "$5" = -c ]; then
+          d=$(sed -n 's/^log.dirs=//p' "$6"); mkdir -p "$d"
+          printf 'cluster.id=%s\\n' "$4" > "$d/meta.properties"; echo "$4" >> "$(dirname "$d")/formats"; exit 0
+        fi
+        [ "$1" = broker ] || exit 64
+        grep -q '^process.roles=broker,controller$' "$3" || exit 65
+        port=$(sed -n 's/^listeners=PLAINTEXT:\\/\\/127.0.0.1:\\([0-9]*\\),CONTROLLER.*/\\1/p' "$3")
+        exec python3 -m http.server --bind 127.0.0.1 "$port"
+        """)
+        let base = dir.appendingPathComponent("k")
+        let plans = try (1...2).map { LocalCluster.BrokerPlan(id: Int32($0), port: try LocalCluster.freePort(), controllerPort: try LocalCluster.freePort()) }
+        let cluster = LocalCluster(baseDirectory: base, brokers: plans, executable: exe)
+        let lines = LockedLines()
+        try await cluster.startAll(progress: { lines.append($0) })
+        let st = await cluster.status()
+        XCTAssertTrue(st.allSatisfy(\.isRunning))
+        let cid = try String(contentsOf: base.appendingPathComponent("cluster.id"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        XCTAssertEqual(cid.count, 22)
+        for id in 1...2 {
+            let meta = try String(contentsOf: base.appendingPathComponent("broker-\(id)/data/meta.properties"), encoding: .utf8)
+            XCTAssertEqual(meta, "cluster.id=\(cid)\n")
+        }
+        XCTAssertTrue(lines.all.contains { $0.hasPrefix("formatting node 1's storage") }, "\(lines.all)")
+        XCTAssertTrue(lines.all.contains { $0.hasPrefix("node 2 accepts connections") }, "\(lines.all)")
+        try await cluster.kill9(1)
+        var after = await cluster.status()
+        XCTAssertEqual(after[0].state, .exited(status: 128 + SIGKILL))
+        XCTAssertTrue(after[1].isRunning)
+        try await cluster.start(1)
+        after = await cluster.status()
+        XCTAssertTrue(after[0].isRunning)
+        let formats = try String(contentsOf: base.appendingPathComponent("broker-1/formats"), encoding: .utf8)
+        XCTAssertEqual(formats, "\(cid)\n", "formatted once")
+        await cluster.stopAll()
+        after = await cluster.status()
+        XCTAssertTrue(after.allSatisfy { $0.state == .stopped })
+    }
+
     /// A pid file naming a live process that is not our broker (pid reused) is ignored.
     func testStalePidFileOfAnotherProcessIsIgnored() async throws {
         let exe = try script("exec python3 -m http.server --bind 127.0.0.1 $(sed -n 's/^listeners=PLAINTEXT:\\/\\/127.0.0.1://p' \"$3\")\n")
@@ -149,6 +191,13 @@ final class LocalClusterTests: XCTestCase {
         XCTAssertEqual(reason, "socket(): Too many open files (errno: 24)")
         XCTAssertEqual(LocalCluster.failureReason("a\nbind failed: Address already in use\nbye"), "bind failed: Address already in use")
     }
+}
+
+final class LockedLines: @unchecked Sendable {
+    private let lock = NSLock()
+    private var lines: [String] = []
+    func append(_ l: String) { lock.withLock { lines.append(l) } }
+    var all: [String] { lock.withLock { lines } }
 }
 
 func XCTAssertThrowsErrorAsync(_ body: () async throws -> Void, file: StaticString = #filePath, line: UInt = #line) async {

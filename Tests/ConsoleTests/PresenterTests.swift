@@ -7,9 +7,10 @@ final class PresenterTests: XCTestCase {
         let (s, _) = FixtureCluster.snapshot(samples: 1) { $0.logDirError3 = "timeout" }
         let t = Presenters.brokers(s, filter: TextFilter(""))
         XCTAssertEqual(t.rowCount, 3)
-        XCTAssertEqual(t.row(0).cells, ["1", "10.0.0.1:9092", "a", "yes", "up", "3", "6.0 KiB"])
-        XCTAssertEqual(t.row(2).cells[4], "unreachable")
-        XCTAssertEqual(t.row(2).cellRoles[4], .warn)
+        // No DescribeQuorum in the fixture: ROLE and QUORUM say "-".
+        XCTAssertEqual(t.row(0).cells, ["1", "10.0.0.1:9092", "a", "-", "yes", "-", "up", "3", "4", "0", "6.0 KiB"])
+        XCTAssertEqual(t.row(2).cells[6], "unreachable")
+        XCTAssertEqual(t.row(2).cellRoles[6], .warn)
         XCTAssertEqual(t.detail(2), "broker 3: timeout")
         XCTAssertEqual(Presenters.brokers(s, filter: TextFilter("rack-none|10.0.0.2")).rowCount, 1)
     }
@@ -29,8 +30,8 @@ final class PresenterTests: XCTestCase {
         var s2 = s
         s2.topics[0].partitions[1].leader = -1
         let t = Presenters.partitions(s2, topic: "orders", filter: TextFilter(""), now: now)
-        XCTAssertTrue(t.row(1).cells[4].hasPrefix("OFFLINE"))
-        XCTAssertEqual(t.row(1).cellRoles[4], .error)
+        XCTAssertTrue(t.row(1).cells[7].hasPrefix("OFFLINE"))
+        XCTAssertEqual(t.row(1).cellRoles[7], .error)
         XCTAssertEqual(t.row(1).cells[1], "none")
         XCTAssertEqual(Presenters.partitions(s, topic: "gone", filter: TextFilter(""), now: now).emptyMessage, "topic gone not found")
     }

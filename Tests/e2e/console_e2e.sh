@@ -299,7 +299,7 @@ done
 # --- B. samsa demo: a local broker the console owns ------------------------------------
 log "== B. samsa demo"
 DEMO=$WORK/demo
-start_console "$SAMSA_BIN demo --dir $DEMO --rate 20 --refresh 1"
+start_console "$SAMSA_BIN demo --brokers 1 --dir $DEMO --rate 20 --refresh 1"
 expect "demo.orders" 60
 PORT=$(screen | sed -n 's/.*127\.0\.0\.1:\([0-9]*\).*/\1/p' | head -1)
 if [ -n "$PORT" ] && "$KCAT" -b "127.0.0.1:$PORT" -L 2>/dev/null | grep -q 'topic "demo.orders" with 6 partitions'; then
@@ -389,7 +389,7 @@ if [ -d "$DEMO/cluster" ]; then fail "demo data left behind without --keep"; els
 # its "Stopping" line to the dead terminal and leave the broker running.
 log "== C. samsa demo, terminal hung up"
 HUP=$WORK/hup
-new_session "cd $WORK && SAMSA_LOG_DIR=$WORK $SAMSA_BIN demo --dir $HUP --rate 10"
+new_session "cd $WORK && SAMSA_LOG_DIR=$WORK $SAMSA_BIN demo --brokers 1 --dir $HUP --rate 10"
 expect "demo.orders" 60
 if pgrep -f "broker --config $HUP/cluster/broker-1/server.properties" >/dev/null; then pass "demo broker running"; else fail "demo broker not running"; fi
 $TMUX_CMD kill-session -t "$SESSION"

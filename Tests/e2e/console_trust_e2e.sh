@@ -60,7 +60,7 @@ command -v tmux >/dev/null || { log "tmux is required"; exit 1; }
 # --- D. broker down: stale data, then a bounded quit -----------------------------------
 log "== D. demo with its broker stopped: stale rows, bounded quit"
 D=$WORK/d
-start_console "$SAMSA_BIN demo --dir $D --rate 20 --refresh 1"
+start_console "$SAMSA_BIN demo --brokers 1 --dir $D --rate 20 --refresh 1"
 expect "demo.orders" 60
 sleep 4   # a few samples, so MSG/S has a value
 keys 1; expect "Brokers [1]" 5
@@ -84,7 +84,7 @@ if [ -d "$D/cluster" ]; then fail "demo data left behind"; else pass "demo data 
 # --- E. a broker that fails to start says why ------------------------------------------
 log "== E. broker start failure reason in the console"
 E=$WORK/e
-start_console "$SAMSA_BIN demo --dir $E --rate 10 --refresh 1"
+start_console "$SAMSA_BIN demo --brokers 1 --dir $E --rate 10 --refresh 1"
 expect "demo.orders" 60
 keys 1; expect "Brokers [1]" 5
 keys x; expect "stop broker 1? (y/n)" 5; keys y
@@ -110,7 +110,7 @@ expect "CONSOLE-EXITED" "$QUIT_BOUND"
 # --- F. --no-console, broker killed, SIGINT: bounded ------------------------------------
 log "== F. demo --no-console with its broker killed, SIGINT"
 F=$WORK/f
-"$SAMSA_BIN" demo --no-console --dir "$F" --rate 20 >"$WORK/f.log" 2>&1 &
+"$SAMSA_BIN" demo --brokers 1 --no-console --dir "$F" --rate 20 >"$WORK/f.log" 2>&1 &
 DEMO=$!; PIDS+=("$DEMO")
 for _ in $(seq 1 150); do grep -q "Running until Ctrl-C" "$WORK/f.log" && break; sleep 0.2; done
 BP=$(broker_pid "$F")
@@ -125,7 +125,7 @@ if [ -n "$exited" ]; then pass "SIGINT with the broker dead: exit after $(( $(no
 # --- G. a second Ctrl-C forces ----------------------------------------------------------
 log "== G. second SIGINT forces the exit"
 G=$WORK/g
-"$SAMSA_BIN" demo --no-console --dir "$G" --rate 10 >"$WORK/g.log" 2>&1 &
+"$SAMSA_BIN" demo --brokers 1 --no-console --dir "$G" --rate 10 >"$WORK/g.log" 2>&1 &
 DEMO=$!; PIDS+=("$DEMO")
 for _ in $(seq 1 150); do grep -q "Running until Ctrl-C" "$WORK/g.log" && break; sleep 0.2; done
 BP=$(broker_pid "$G")

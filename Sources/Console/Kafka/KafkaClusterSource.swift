@@ -46,9 +46,17 @@ public final class KafkaClusterSource: ClusterDataSource, ClusterActions, Sendab
             topics: s.topics.values.filter { $0.errorCode == 0 }.map { t in
                 TopicMetadata(name: t.name, isInternal: t.isInternal, partitions: t.partitions.map {
                     PartitionMetadata(partition: $0.partition, leader: $0.leader, replicas: $0.replicas, isr: $0.isr,
-                                      offlineReplicas: $0.offlineReplicas, errorCode: $0.errorCode)
+                                      offlineReplicas: $0.offlineReplicas, errorCode: $0.errorCode, leaderEpoch: $0.leaderEpoch)
                 })
             })
+    }
+
+    public func fetchQuorum() async throws -> QuorumInfo? {
+        guard let q = try await admin.describeQuorum() else { return nil }
+        return QuorumInfo(leaderId: q.leaderId, leaderEpoch: q.leaderEpoch, highWatermark: q.highWatermark, replicas: q.replicas.map {
+            QuorumInfo.Replica(nodeId: $0.nodeId, isVoter: $0.isVoter, logEndOffset: $0.logEndOffset, lag: $0.lag,
+                               lastFetchTimestampMs: $0.lastFetchTimestamp, lastCaughtUpTimestampMs: $0.lastCaughtUpTimestamp)
+        })
     }
 
     public func fetchOffsets(_ partitions: [TopicPartition], metadata: ClusterMetadata) async throws -> [TopicPartition: PartitionOffsets] {

@@ -8,6 +8,15 @@ public enum BrokerStatus: String, Sendable, Codable {
     case down
     /// Listed in Metadata but our requests to it failed.
     case unreachable
+    /// Alive but not in Metadata: its process runs (local cluster) or it fetched from the
+    /// controller quorum within the last 10 s. Kafka's Metadata lists only unfenced brokers,
+    /// so this is a fenced broker (or one still registering); the protocol tells no more.
+    case fenced
+}
+
+/// A node's KRaft role: from DescribeQuorum's voters (controller) and Metadata's brokers.
+public enum NodeRole: String, Sendable, Codable {
+    case broker, controller, both
 }
 
 public struct BrokerView: Sendable, Equatable, Codable {
@@ -25,6 +34,41 @@ public struct BrokerView: Sendable, Equatable, Codable {
     public var notUpSince: Date? = nil
     /// From the broker's metrics endpoint, when one is known (`--metrics`); nil otherwise.
     public var metrics: BrokerMetricsView? = nil
+    /// Controller (a quorum voter), broker, or both; nil when the cluster reports no quorum.
+    public var role: NodeRole? = nil
+    /// In the controller quorum: "leader", "follower" (another voter) or "observer"; nil when not in it.
+    public var quorumState: String? = nil
+    /// Metadata log offsets behind the quorum leader (DescribeQuorum), when in the quorum.
+    public var quorumLag: Int64? = nil
+    /// Partition replicas placed on this broker (Metadata), whether in sync or not.
+    public var replicas: Int = 0
+    /// Under-replicated partitions this broker leads.
+    public var underReplicatedLed: Int = 0
+}
+
+/// Replication health of a partition, from Metadata and the topic's min.insync.replicas.
+public struct PartitionHealth: Sendable, Equatable, Codable {
+    /// ISR smaller than the replica set (and a leader exists).
+    public var underReplicated = false
+    /// ISR smaller than `min.insync.replicas`: acks=all produce is refused.
+    public var underMinIsr = false
+    /// No leader.
+    public var offline = false
+    /// The leader is the first replica (the preferred leader).
+    public var preferredLeader = true
+    public init(underReplicated: Bool = false, underMinIsr: Bool = false, offline: Bool = false, preferredLeader: Bool = true) {
+        self.underReplicated = underReplicated; self.underMinIsr = underMinIsr; self.offline = offline; self.preferredLeader = preferredLeader
+    }
+}
+
+/// The cluster header's counts over every partition.
+public struct ClusterHealth: Sendable, Equatable, Codable {
+    public var partitions = 0
+    public var underReplicated = 0
+    public var underMinIsr = 0
+    public var offline = 0
+    public var notOnPreferredLeader = 0
+    public init() {}
 }
 
 public struct PartitionView: Sendable, Equatable, Codable {
@@ -49,6 +93,11 @@ public struct PartitionView: Sendable, Equatable, Codable {
     /// The offsets (and so the rate) are older than the last successful sample: the
     /// section failed, or this partition was missing from its last answer.
     public var isStale: Bool = false
+    /// Metadata's leader epoch (-1: not reported).
+    public var leaderEpoch: Int32 = -1
+    /// The topic's `min.insync.replicas`, when its configs have been read.
+    public var minInSyncReplicas: Int? = nil
+    public var health = PartitionHealth()
     public var messageCount: Int64? {
         guard let s = logStartOffset, let e = highWatermark else { return nil }
         return max(0, e - s)
@@ -68,6 +117,8 @@ public struct TopicView: Sendable, Equatable, Codable {
     public var replicationFactor: Int
     public var underReplicated: Int
     public var offline: Int
+    /// Partitions whose ISR is below the topic's min.insync.replicas (0 until configs are read).
+    public var underMinIsr: Int = 0
     public var sizeBytes: Int64?
     public var messageCount: Int64?
     public var messagesPerSecond: Double?
@@ -154,7 +205,7 @@ public struct GroupView: Sendable, Equatable, Codable {
 
 /// Names of the independently fetched sections, for inline errors and data age.
 public enum SnapshotSection: String, Sendable, Codable, CaseIterable, CodingKeyRepresentable {
-    case metadata, offsets, logDirs, groups, committed, configs, metrics
+    case metadata, offsets, logDirs, groups, committed, configs, metrics, quorum
 }
 
 /// One immutable picture of the cluster plus the history-derived values, produced by the
@@ -179,6 +230,10 @@ public struct ClusterSnapshot: Sendable, Equatable, Codable {
     /// Per failing section, since when it has been failing (the header says "unreachable
     /// since"); absent for sections whose last attempt succeeded.
     public var failingSince: [SnapshotSection: Date] = [:]
+    /// The controller quorum (DescribeQuorum); nil when the cluster reports none.
+    public var quorum: QuorumInfo? = nil
+    /// URP / under-min-ISR / offline / not-on-preferred-leader counts over every partition.
+    public var health = ClusterHealth()
 
     public static func empty(bootstrap: String) -> ClusterSnapshot {
         ClusterSnapshot(sequence: 0, takenAt: .distantPast, sampleSeconds: 0, bootstrap: bootstrap, clusterId: nil, controllerId: nil,

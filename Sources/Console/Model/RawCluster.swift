@@ -23,9 +23,12 @@ public struct PartitionMetadata: Sendable, Equatable {
     public var isr: [Int32]
     public var offlineReplicas: [Int32]
     public var errorCode: Int16
-    public init(partition: Int32, leader: Int32, replicas: [Int32], isr: [Int32], offlineReplicas: [Int32] = [], errorCode: Int16 = 0) {
+    /// The leader epoch Metadata reports (v7+); -1 when the broker does not say.
+    public var leaderEpoch: Int32
+    public init(partition: Int32, leader: Int32, replicas: [Int32], isr: [Int32], offlineReplicas: [Int32] = [], errorCode: Int16 = 0,
+                leaderEpoch: Int32 = -1) {
         self.partition = partition; self.leader = leader; self.replicas = replicas; self.isr = isr
-        self.offlineReplicas = offlineReplicas; self.errorCode = errorCode
+        self.offlineReplicas = offlineReplicas; self.errorCode = errorCode; self.leaderEpoch = leaderEpoch
     }
 }
 
@@ -47,6 +50,37 @@ public struct ClusterMetadata: Sendable, Equatable {
     public init(clusterId: String?, controllerId: Int32?, brokers: [BrokerEndpoint], topics: [TopicMetadata]) {
         self.clusterId = clusterId; self.controllerId = controllerId; self.brokers = brokers; self.topics = topics
     }
+}
+
+/// The KRaft controller quorum as DescribeQuorum reports it (`__cluster_metadata-0`).
+public struct QuorumInfo: Sendable, Equatable, Codable {
+    public struct Replica: Sendable, Equatable, Codable {
+        public var nodeId: Int32
+        /// Voter (a controller of the quorum) or observer (a broker-only node following the log).
+        public var isVoter: Bool
+        public var logEndOffset: Int64
+        /// Behind the quorum leader's log end offset.
+        public var lag: Int64
+        /// Milliseconds since the epoch, as the leader reports them; nil when never seen.
+        public var lastFetchTimestampMs: Int64?
+        public var lastCaughtUpTimestampMs: Int64?
+        public init(nodeId: Int32, isVoter: Bool, logEndOffset: Int64, lag: Int64, lastFetchTimestampMs: Int64? = nil, lastCaughtUpTimestampMs: Int64? = nil) {
+            self.nodeId = nodeId; self.isVoter = isVoter; self.logEndOffset = logEndOffset; self.lag = lag
+            self.lastFetchTimestampMs = lastFetchTimestampMs; self.lastCaughtUpTimestampMs = lastCaughtUpTimestampMs
+        }
+    }
+    /// The quorum leader: the active controller.
+    public var leaderId: Int32
+    public var leaderEpoch: Int32
+    public var highWatermark: Int64
+    /// Voters first, then observers, each by node id.
+    public var replicas: [Replica]
+    public init(leaderId: Int32, leaderEpoch: Int32, highWatermark: Int64, replicas: [Replica]) {
+        self.leaderId = leaderId; self.leaderEpoch = leaderEpoch; self.highWatermark = highWatermark; self.replicas = replicas
+    }
+    public var voters: [Replica] { replicas.filter(\.isVoter) }
+    public var observers: [Replica] { replicas.filter { !$0.isVoter } }
+    public func replica(_ id: Int32) -> Replica? { replicas.first { $0.nodeId == id } }
 }
 
 /// Log start offset and end offset (the high watermark, ListOffsets LATEST) of a partition.
@@ -115,6 +149,8 @@ public struct RawSample: Sendable {
     public var topicConfigs: Result<[String: [String: String]], SourceError>?
     /// Scrapes of the brokers' metrics endpoints (empty when none is known).
     public var brokerMetrics: [BrokerMetricsScrapeResult] = []
+    /// DescribeQuorum: nil when not asked; `.success(nil)` when the cluster does not implement it.
+    public var quorum: Result<QuorumInfo?, SourceError>? = nil
     public var startedAt: Date
     public var finishedAt: Date
     public init(metadata: Result<ClusterMetadata, SourceError>, offsets: Result<[TopicPartition: PartitionOffsets], SourceError>,

@@ -12,6 +12,8 @@ public struct PaneTable {
     /// A one-line explanation of the selected row (a verdict's reason, a broker's error).
     public var detail: (Int) -> String?
     public var emptyMessage: String
+    /// Shown after the title and row count ("Brokers [3] · quorum leader 2 ..."), if any.
+    public var subtitle: String? = nil
 
     public init(title: String, columns: [TableColumn], rowCount: Int, emptyMessage: String = "nothing to show",
                 row: @escaping (Int) -> TableRow, key: @escaping (Int) -> String, detail: @escaping (Int) -> String? = { _ in nil }) {

@@ -18,23 +18,75 @@ public enum Presenters {
     }
 
     public static func brokers(_ s: ClusterSnapshot, filter: TextFilter, glyphs: Glyphs = .unicode) -> PaneTable {
-        let items = filter.apply(s.brokers) { "\($0.id) \($0.host):\($0.port) \($0.rack ?? "") \($0.status.rawValue)" }
+        let items = filter.apply(s.brokers) {
+            "\($0.id) \($0.host):\($0.port) \($0.rack ?? "") \($0.status.rawValue) \($0.role?.rawValue ?? "") \($0.quorumState ?? "")"
+        }
         // With a metrics endpoint (`--metrics`), traffic columns from the broker's own
         // counters; without one the pane is exactly as before.
         if s.brokers.contains(where: { $0.metrics != nil }) { return brokersWithMetrics(s, items: items, glyphs: glyphs) }
-        return PaneTable(
+        var table = PaneTable(
             title: "Brokers", columns: [
-                TableColumn("ID", width: 5, alignRight: true), TableColumn("HOST:PORT", width: 20, flex: 2),
-                TableColumn("RACK", width: 8, flex: 1), TableColumn("CTRL", width: 4), TableColumn("STATUS", width: 11),
-                TableColumn("LEADS", width: 6, alignRight: true), TableColumn("LOG DIRS", width: 10, alignRight: true),
+                TableColumn("ID", width: 3, alignRight: true), TableColumn("HOST:PORT", width: 15, flex: 2),
+                TableColumn("RACK", width: 4, flex: 1), TableColumn("ROLE", width: 10), TableColumn("CTRL", width: 4),
+                TableColumn("QUORUM", width: 8), TableColumn("STATUS", width: 11),
+                TableColumn("LEADS", width: 5, alignRight: true), TableColumn("REPL", width: 4, alignRight: true),
+                TableColumn("URP", width: 3, alignRight: true), TableColumn("LOG DIRS", width: 8, alignRight: true),
             ], rowCount: items.count, emptyMessage: s.hasData ? "no brokers match" : noDataMessage(s),
             row: { i in
                 let b = items[i]
                 let role: Role = b.status == .up ? .brokerUp : (b.status == .down ? .brokerDown : .warn)
-                return TableRow(["\(b.id)", "\(b.host):\(b.port)", b.rack ?? "-", b.isController ? "yes" : "", b.status.rawValue,
-                                 "\(b.partitionsLed)", Format.bytes(b.logDirBytes)], cellRoles: [4: role])
+                var roles: [Int: Role] = [6: role]
+                if b.underReplicatedLed > 0 { roles[9] = .warn }
+                return TableRow(["\(b.id)", b.port == 0 ? "-" : "\(b.host):\(b.port)", b.rack ?? "-", b.role?.rawValue ?? "-",
+                                 b.isController ? "yes" : "", b.quorumState ?? "-", b.status.rawValue,
+                                 "\(b.partitionsLed)", "\(b.replicas)", "\(b.underReplicatedLed)", Format.bytes(b.logDirBytes)], cellRoles: roles)
             }, key: { "\(items[$0].id)" },
-            detail: { i in items[i].error.map { "broker \(items[i].id): \($0)" } })
+            detail: { i in
+                let b = items[i]
+                if let e = b.error { return "broker \(b.id): \(e)" }
+                guard let q = b.quorumState else { return nil }
+                return "node \(b.id): quorum \(q)" + (b.quorumLag.map { ", metadata log lag \($0)" } ?? "")
+                    + (b.isController ? ", active controller" : "") + " (Q: quorum)"
+            })
+        table.subtitle = quorumSummary(s)
+        return table
+    }
+
+    /// " · quorum leader 2 · epoch 5 · HW 812" for pane titles; "" without a quorum.
+    static func quorumSummary(_ s: ClusterSnapshot) -> String {
+        guard let q = s.quorum else { return "" }
+        return " · quorum leader \(q.leaderId < 0 ? "none" : "\(q.leaderId)") · epoch \(q.leaderEpoch) · HW \(q.highWatermark)"
+    }
+
+    /// The controller quorum (DescribeQuorum): every voter and observer with its role, log end
+    /// offset, lag behind the leader, and how long ago it last fetched and was caught up
+    /// (the leader's own clock).
+    public static func quorum(_ s: ClusterSnapshot, filter: TextFilter, now: Date) -> PaneTable {
+        let q = s.quorum
+        let reps = q?.replicas ?? []
+        func state(_ r: QuorumInfo.Replica) -> String { r.nodeId == q?.leaderId ? "leader" : (r.isVoter ? "follower" : "observer") }
+        let items = filter.apply(reps) { "\($0.nodeId) \(state($0)) \($0.isVoter ? "voter" : "observer")" }
+        let nowMs = Int64(now.timeIntervalSince1970 * 1000)
+        func ago(_ ms: Int64?) -> String { ms.map { Duration.compact(Double(max(0, nowMs - $0)) / 1000) + " ago" } ?? "-" }
+        let title = q.map { "Quorum · leader \($0.leaderId < 0 ? "none" : "\($0.leaderId)") · epoch \($0.leaderEpoch) · high watermark \($0.highWatermark)" }
+            ?? "Quorum"
+        return PaneTable(
+            title: title, columns: [
+                TableColumn("NODE", width: 4, alignRight: true), TableColumn("KIND", width: 8), TableColumn("STATE", width: 8),
+                TableColumn("LOG END", width: 8, alignRight: true), TableColumn("LAG", width: 6, alignRight: true),
+                TableColumn("LAST FETCH", width: 10, alignRight: true), TableColumn("CAUGHT UP", width: 10, flex: 1, alignRight: true),
+            ], rowCount: items.count,
+            emptyMessage: !s.hasData ? noDataMessage(s) : (s.errors[.quorum] != nil ? "no quorum answer yet" : "the cluster reports no controller quorum (DescribeQuorum)"),
+            row: { i in
+                let r = items[i]
+                return TableRow(["\(r.nodeId)", r.isVoter ? "voter" : "observer", state(r), "\(r.logEndOffset)", "\(r.lag)",
+                                 ago(r.lastFetchTimestampMs), ago(r.lastCaughtUpTimestampMs)],
+                                cellRoles: r.lag > 0 ? [4: .warn] : [:])
+            }, key: { "\(items[$0].nodeId)" },
+            detail: { i in
+                let r = items[i]
+                return r.lag > 0 ? "node \(r.nodeId) is \(r.lag) metadata records behind the leader" : nil
+            })
     }
 
     /// The brokers pane with the metrics columns: bytes in/out per second, requests per
@@ -114,12 +166,22 @@ public enum Presenters {
 
     public static func partitions(_ s: ClusterSnapshot, topic: String, filter: TextFilter, now: Date) -> PaneTable {
         let parts = s.topic(named: topic)?.partitions ?? []
-        let items = filter.apply(parts) { "\($0.partition) \($0.leader) \($0.isOffline ? "offline" : $0.isUnderReplicated ? "urp" : "ok")" }
+        // Filter words: "offline", "urp", "minisr" (under min ISR), "notpref" (not on the preferred leader), "ok".
+        let items = filter.apply(parts) { p in
+            var words = ["\(p.partition)", "\(p.leader)"]
+            if p.health.offline { words.append("offline") }
+            if p.health.underReplicated { words.append("urp") }
+            if p.health.underMinIsr { words.append("minisr") }
+            if !p.health.preferredLeader { words.append("notpref") }
+            if !p.health.offline && !p.health.underReplicated { words.append("ok") }
+            return words.joined(separator: " ")
+        }
         return PaneTable(
             title: "Partitions of \(topic)", columns: [
-                TableColumn("P", width: 4, alignRight: true), TableColumn("LEADER", width: 6, alignRight: true),
-                TableColumn("REPLICAS", width: 8, flex: 1), TableColumn("ISR", width: 8, flex: 1),
-                TableColumn("STATE", width: 11), TableColumn("START", width: 8, alignRight: true),
+                TableColumn("P", width: 3, alignRight: true), TableColumn("LEADER", width: 6, alignRight: true),
+                TableColumn("EPOCH", width: 5, alignRight: true),
+                TableColumn("REPLICAS", width: 8, flex: 1), TableColumn("ISR", width: 8, flex: 1), TableColumn("OFFLINE", width: 7, flex: 1),
+                TableColumn("PREF", width: 4), TableColumn("STATE", width: 11), TableColumn("START", width: 8, alignRight: true),
                 TableColumn("END/HW", width: 8, alignRight: true), TableColumn("SIZE", width: 8, alignRight: true),
                 TableColumn("MSG/S", width: 6, alignRight: true), TableColumn("FOLLOWER LAG", width: 12, flex: 1),
             ], rowCount: items.count,
@@ -127,23 +189,31 @@ public enum Presenters {
             row: { i in
                 let p = items[i]
                 let since = p.unhealthySince.map { " " + Duration.compact(now.timeIntervalSince($0)) } ?? ""
-                let state = p.isOffline ? "OFFLINE" + since : (p.isUnderReplicated ? "URP" + since : "ok")
-                let role: Role = p.isOffline ? .error : (p.isUnderReplicated ? .warn : .ok)
+                let state = p.isOffline ? "OFFLINE" + since
+                    : (p.health.underMinIsr ? "<MIN-ISR" + since : (p.isUnderReplicated ? "URP" + since : "ok"))
+                let role: Role = p.isOffline || p.health.underMinIsr ? .error : (p.isUnderReplicated ? .warn : .ok)
                 let lag = p.followerLag.isEmpty ? "-" : p.followerLag.map { f in
                     "\(f.brokerId):\(f.lag.offsets)" + (f.lag.timeMs.map { "/" + Duration.compact(Double($0) / 1000) } ?? "")
                 }.joined(separator: " ")
-                return TableRow(["\(p.partition)", p.leader < 0 ? "none" : "\(p.leader)", Format.ids(p.replicas), Format.ids(p.isr),
+                var roles: [Int: Role] = p.isStale ? [:] : [7: role]
+                if !p.isStale && !p.health.preferredLeader { roles[6] = .warn }
+                return TableRow(["\(p.partition)", p.leader < 0 ? "none" : "\(p.leader)", p.leaderEpoch < 0 ? "-" : "\(p.leaderEpoch)",
+                                 Format.ids(p.replicas), Format.ids(p.isr), p.offlineReplicas.isEmpty ? "-" : Format.ids(p.offlineReplicas),
+                                 p.health.preferredLeader ? "yes" : "no",
                                  state, p.logStartOffset.map(String.init) ?? "-", p.highWatermark.map(String.init) ?? "-",
                                  Format.bytes(p.sizeBytes), staleRate(p.messagesPerSecond, p.isStale), lag],
-                                role: p.isStale ? .stale : nil, cellRoles: p.isStale ? [:] : [4: role])
+                                role: p.isStale ? .stale : nil, cellRoles: roles)
             }, key: { "\(items[$0].partition)" },
             detail: { i in
                 let p = items[i]
                 if p.isStale { return "stale: offsets older than the last good sample; MSG/S unknown" }
                 let missing = p.replicas.filter { !p.isr.contains($0) }
                 if p.isOffline { return "partition \(p.partition) has no leader; offline replicas: \(Format.ids(p.offlineReplicas))" }
-                if !missing.isEmpty { return "replicas out of sync: \(Format.ids(missing))" }
-                return nil
+                var parts: [String] = []
+                if !missing.isEmpty { parts.append("replicas out of sync: \(Format.ids(missing))") }
+                if p.health.underMinIsr, let m = p.minInSyncReplicas { parts.append("ISR \(p.isr.count) < min.insync.replicas \(m): acks=all produce refused") }
+                if !p.health.preferredLeader, let pref = p.replicas.first { parts.append("leader \(p.leader) is not the preferred leader \(pref)") }
+                return parts.isEmpty ? nil : parts.joined(separator: "; ")
             })
     }
 

@@ -104,7 +104,7 @@ public struct ActionExecutor: Sendable {
         case .broker(let op, let id):
             guard let brokerControl else { throw NotAvailable(description: "no local cluster to control") }
             try await brokerControl.perform(op, brokerId: id)
-            return "broker \(id): \(op.rawValue) done"
+            return "broker \(id): \(op.verb) done"
         case .addPartitions(let topic, let total):
             try await needActions().addPartitions(topic: topic, total: total)
             return "topic \(topic) now has \(Format.plural(Int(total), "partition"))"

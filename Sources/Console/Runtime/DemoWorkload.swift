@@ -34,10 +34,20 @@ public actor DemoWorkload {
 
     public init(plan: Plan) { self.plan = plan }
 
+    /// The demo topics' replication settings on a cluster of `brokers` nodes: replication
+    /// factor min(3, brokers), and `min.insync.replicas=2` from 3 brokers on (one broker may
+    /// die without stopping acks=all writes; two may not).
+    public static func topicSettings(brokers: Int) -> (replicationFactor: Int16, configs: [String: String]) {
+        (Int16(max(1, min(3, brokers))), brokers >= 3 ? ["min.insync.replicas": "2"] : [:])
+    }
+
     /// Creates the demo topics when missing (an existing topic is fine: `--keep` reuses data).
-    public static func createTopics(admin: KafkaAdmin) async throws {
+    public static func createTopics(admin: KafkaAdmin, brokers: Int = 1) async throws {
         let existing = Set(try await admin.listTopics())
-        let missing = topics.filter { !existing.contains($0.name) }.map { NewTopic(name: $0.name, partitions: $0.partitions, replicationFactor: 1) }
+        let (rf, configs) = topicSettings(brokers: brokers)
+        let missing = topics.filter { !existing.contains($0.name) }.map {
+            NewTopic(name: $0.name, partitions: $0.partitions, replicationFactor: rf, configs: configs)
+        }
         guard !missing.isEmpty else { return }
         for r in try await admin.createTopics(missing) where !r.succeeded && r.errorCode != 36 {  // 36 = TOPIC_ALREADY_EXISTS
             throw KafkaClusterSource.ActionError(description: r.error("create topic \(r.name)")?.description ?? "create topic \(r.name) failed")

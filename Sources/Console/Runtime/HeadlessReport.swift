@@ -18,9 +18,16 @@ public enum HeadlessReport {
             out.append("cluster \(s.clusterId ?? "-")  bootstrap \(s.bootstrap)  controller \(s.controllerId.map(String.init) ?? "-")  sampled \(Format_.iso(s.takenAt))")
             for (section, e) in s.errors.sorted(by: { $0.key.rawValue < $1.key.rawValue }) { out.append("error \(section.rawValue): \(e)") }
             let all = TextFilter("")
+            let h = s.health
+            out.append("partitions \(h.partitions)  under-replicated \(h.underReplicated)  under-min-isr \(h.underMinIsr)  offline \(h.offline)  not-on-preferred-leader \(h.notOnPreferredLeader)")
             out.append("")
             out.append("BROKERS")
             out += Presenters.brokers(s, filter: all).textLines()
+            if s.quorum != nil {
+                out.append("")
+                out.append(Presenters.quorum(s, filter: all, now: now).title.uppercased())
+                out += Presenters.quorum(s, filter: all, now: now).textLines()
+            }
             out.append("")
             out.append("TOPICS")
             out += Presenters.topics(s, filter: all).textLines()

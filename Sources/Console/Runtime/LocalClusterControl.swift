@@ -32,6 +32,7 @@ public struct LocalClusterControl: BrokerControl {
         case .stop: try await cluster.stop(brokerId)
         case .start: try await cluster.start(brokerId)
         case .restart: try await cluster.restart(brokerId)
+        case .kill: try await cluster.kill9(brokerId)
         }
     }
 }

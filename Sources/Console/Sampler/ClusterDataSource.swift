@@ -24,10 +24,13 @@ public protocol ClusterDataSource: Sendable {
     /// Scrapes of the brokers' Prometheus endpoints, one per endpoint; none when no endpoint
     /// is known (the default), and the console then shows no metrics columns.
     func fetchBrokerMetrics() async -> [BrokerMetricsScrapeResult]
+    /// The KRaft controller quorum (DescribeQuorum); nil when the cluster does not report one.
+    func fetchQuorum() async throws -> QuorumInfo?
 }
 
 extension ClusterDataSource {
     public func fetchBrokerMetrics() async -> [BrokerMetricsScrapeResult] { [] }
+    public func fetchQuorum() async throws -> QuorumInfo? { nil }
 }
 
 /// A record read for the Messages pane.

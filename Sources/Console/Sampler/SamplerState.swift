@@ -40,6 +40,7 @@ public struct SamplerState: Sendable {
     private var groups: [GroupDescription] = []
     private var committed: [String: [TopicPartition: Int64]] = [:]
     private var configs: [String: [String: String]] = [:]
+    private var quorum: QuorumInfo?
     private var errors: [SnapshotSection: String] = [:]
     private var sectionTimes: [SnapshotSection: Date] = [:]
     private var failingSince: [SnapshotSection: Date] = [:]
@@ -53,6 +54,8 @@ public struct SamplerState: Sendable {
     private var groupLagHistory: [String: [Int64]] = [:]
     private var unhealthySince: [TopicPartition: Date] = [:]
     private var knownBrokers: [Int32: BrokerEndpoint] = [:]
+    /// Ids ever listed in Metadata (brokers, as opposed to controller-only quorum voters).
+    private var seenAsBroker: Set<Int32> = []
     private var locallyManaged: Set<Int32> = []
     private var locallyRunning: Set<Int32> = []
     private var stoppedReasons: [Int32: String] = [:]
@@ -109,16 +112,32 @@ public struct SamplerState: Sendable {
             errors[.logDirs] = logDirErrors.isEmpty ? nil : logDirErrors.sorted { $0.key < $1.key }.map { "broker \($0.key): \($0.value)" }.joined(separator: "; ")
         }
         if !raw.brokerMetrics.isEmpty { ingestMetrics(raw.brokerMetrics, now) }
+        // A failed DescribeQuorum keeps the last answer (shown with the error); a cluster
+        // without one (nil) has no quorum to show.
+        if let q = raw.quorum, let v = record(.quorum, q, now) { quorum = v }
         if case .success = raw.offsets { updateEndHistory(now) }
         if case .success = raw.committed { updateCommitWindows(now) }
 
         let brokers = buildBrokers(now)
         let topics = buildTopics(now)
         let groupViews = buildGroups(now)
+        var health = ClusterHealth()
+        for t in topics {
+            for p in t.partitions {
+                health.partitions += 1
+                if p.health.underReplicated { health.underReplicated += 1 }
+                if p.health.underMinIsr { health.underMinIsr += 1 }
+                if p.health.offline { health.offline += 1 }
+                if !p.health.preferredLeader { health.notOnPreferredLeader += 1 }
+            }
+        }
+        // With a quorum, the active controller is its leader (KRaft brokers put any live
+        // broker in Metadata's controller id, as Kafka does).
+        let controller = (quorum?.leaderId).flatMap { $0 >= 0 ? $0 : nil } ?? metadata?.controllerId
         return ClusterSnapshot(sequence: sequence, takenAt: now, sampleSeconds: now.timeIntervalSince(raw.startedAt), bootstrap: bootstrap,
-                               clusterId: metadata?.clusterId, controllerId: metadata?.controllerId,
+                               clusterId: metadata?.clusterId, controllerId: controller,
                                brokers: brokers, topics: topics, groups: groupViews, errors: errors, sectionTimes: sectionTimes,
-                               failingSince: failingSince)
+                               failingSince: failingSince, quorum: quorum, health: health)
     }
 
     private mutating func record<T>(_ section: SnapshotSection, _ result: Result<T, SourceError>, _ now: Date) -> T? {
@@ -185,15 +204,37 @@ public struct SamplerState: Sendable {
 
     private mutating func buildBrokers(_ now: Date) -> [BrokerView] {
         guard let md = metadata else { return [] }
-        for b in md.brokers { knownBrokers[b.id] = b }
-        var led: [Int32: Int] = [:]
-        for t in md.topics { for p in t.partitions where p.leader >= 0 { led[p.leader, default: 0] += 1 } }
+        for b in md.brokers { knownBrokers[b.id] = b; seenAsBroker.insert(b.id) }
+        // Controller-only voters are never in Metadata: listed from the quorum, no address.
+        for r in quorum?.replicas ?? [] where knownBrokers[r.nodeId] == nil {
+            knownBrokers[r.nodeId] = BrokerEndpoint(id: r.nodeId, host: "-", port: 0)
+        }
+        var led: [Int32: Int] = [:], placed: [Int32: Int] = [:], urpLed: [Int32: Int] = [:]
+        for t in md.topics {
+            for p in t.partitions {
+                for r in p.replicas { placed[r, default: 0] += 1 }
+                guard p.leader >= 0 else { continue }
+                led[p.leader, default: 0] += 1
+                if p.isr.count < p.replicas.count { urpLed[p.leader, default: 0] += 1 }
+            }
+        }
         let listed = Set(md.brokers.map(\.id))
         let metadataFailed = errors[.metadata] != nil
+        let nowMs = Int64(now.timeIntervalSince1970 * 1000)
         return knownBrokers.values.sorted { $0.id < $1.id }.map { b in
+            let q = quorum?.replica(b.id)
+            let isBroker = seenAsBroker.contains(b.id) || locallyManaged.contains(b.id) || (q.map { !$0.isVoter } ?? false)
+            let role: NodeRole? = quorum == nil ? nil : (q?.isVoter == true ? (isBroker ? .both : .controller) : .broker)
+            // "Alive" as far as the quorum tells: the leader itself, or fetched within 10 s.
+            let inQuorumRecently = q.map { r in r.nodeId == quorum?.leaderId || r.lastFetchTimestampMs.map { nowMs - $0 < 10_000 } ?? false } ?? false
             let status: BrokerStatus
             var error: String?
             if locallyManaged.contains(b.id) && !locallyRunning.contains(b.id) { status = .down; error = stoppedReasons[b.id] ?? "process stopped (local cluster)" }
+            else if !listed.contains(b.id) && role == .controller { status = inQuorumRecently ? .up : .down; error = inQuorumRecently ? nil : "controller not fetching from the quorum leader" }
+            else if !listed.contains(b.id) && (locallyRunning.contains(b.id) || inQuorumRecently) {
+                status = .fenced
+                error = "alive (" + (locallyRunning.contains(b.id) ? "process running" : "fetching the metadata log") + ") but not in cluster metadata: fenced or still registering"
+            }
             else if !listed.contains(b.id) { status = .down; error = "not in cluster metadata" }
             else if let e = logDirErrors[b.id] { status = .unreachable; error = e }
             else if metadataFailed { status = .unreachable; error = errors[.metadata] }
@@ -202,9 +243,12 @@ public struct SamplerState: Sendable {
             // Metadata said (a stopped demo broker showed "CTRL yes, LEADS 62").
             let down = status == .down
             if status == .up { brokerNotUpSince[b.id] = nil } else if brokerNotUpSince[b.id] == nil { brokerNotUpSince[b.id] = now }
-            return BrokerView(id: b.id, host: b.host, port: b.port, rack: b.rack, isController: !down && md.controllerId == b.id,
+            let controller = quorum.map { $0.leaderId } ?? md.controllerId
+            let quorumState: String? = q.map { $0.nodeId == quorum?.leaderId ? "leader" : ($0.isVoter ? "follower" : "observer") }
+            return BrokerView(id: b.id, host: b.host, port: b.port, rack: b.rack, isController: !down && controller == b.id,
                               status: status, partitionsLed: down ? 0 : led[b.id] ?? 0, logDirBytes: logDirs[b.id]?.totalBytes, error: error,
-                              notUpSince: brokerNotUpSince[b.id], metrics: metricsView(b.id))
+                              notUpSince: brokerNotUpSince[b.id], metrics: metricsView(b.id), role: role, quorumState: quorumState,
+                              quorumLag: q?.lag, replicas: placed[b.id] ?? 0, underReplicatedLed: down ? 0 : urpLed[b.id] ?? 0)
         }
     }
 
@@ -291,6 +335,7 @@ public struct SamplerState: Sendable {
             parts.reserveCapacity(t.partitions.count)
             var size: Int64 = 0, haveSize = false, count: Int64 = 0, haveCount = false
             var rateSum = 0.0, haveRate = false, anyStale = false
+            let minIsr = configs[t.name]?["min.insync.replicas"].flatMap { Int($0) }
             for p in t.partitions.sorted(by: { $0.partition < $1.partition }) {
                 let tp = TopicPartition(t.name, p.partition)
                 let o = offsets[tp]
@@ -309,16 +354,20 @@ public struct SamplerState: Sendable {
                 if let sz { size += sz; haveSize = true }
                 if let o { count += max(0, o.end - o.logStart); haveCount = true }
                 if let r { rateSum += r; haveRate = true }
+                let health = PartitionHealth(underReplicated: p.leader >= 0 && p.isr.count < p.replicas.count,
+                                             underMinIsr: p.leader >= 0 && minIsr.map { p.isr.count < $0 } ?? false,
+                                             offline: p.leader < 0, preferredLeader: p.leader >= 0 && p.leader == p.replicas.first)
                 parts.append(PartitionView(topic: t.name, partition: p.partition, leader: p.leader, replicas: p.replicas, isr: p.isr,
                                            offlineReplicas: p.offlineReplicas, logStartOffset: o?.logStart, highWatermark: o?.end,
                                            sizeBytes: sz, unhealthySince: unhealthy ? unhealthySince[tp] : nil,
-                                           messagesPerSecond: r, followerLag: followers, isStale: stale))
+                                           messagesPerSecond: r, followerLag: followers, isStale: stale,
+                                           leaderEpoch: p.leaderEpoch, minInSyncReplicas: minIsr, health: health))
             }
             let cfg = configs[t.name]
             result.append(TopicView(name: t.name, isInternal: t.isInternal, partitions: parts,
                                     replicationFactor: t.partitions.map(\.replicas.count).max() ?? 0,
                                     underReplicated: parts.filter { $0.isUnderReplicated && !$0.isOffline }.count,
-                                    offline: parts.filter(\.isOffline).count,
+                                    offline: parts.filter(\.isOffline).count, underMinIsr: parts.filter(\.health.underMinIsr).count,
                                     sizeBytes: haveSize ? size : nil, messageCount: haveCount ? count : nil,
                                     messagesPerSecond: haveRate && !anyStale ? rateSum : nil,
                                     retentionMs: cfg?["retention.ms"].flatMap { Int64($0) },

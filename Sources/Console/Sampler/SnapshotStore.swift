@@ -114,10 +114,14 @@ public actor ClusterSampler {
             do { return .success(try await source.fetchTopicConfigs(md.topics.map(\.name))) } catch { return .failure(SourceError(error)) }
         }() : nil
         async let brokerMetrics = source.fetchBrokerMetrics()
-        let (o, l, gc, c, m) = await (offsets, logDirs, groupsAndCommitted, configs, brokerMetrics)
+        async let quorum: Result<QuorumInfo?, SourceError> = {
+            do { return .success(try await source.fetchQuorum()) } catch { return .failure(SourceError(error)) }
+        }()
+        let (o, l, gc, c, m, q) = await (offsets, logDirs, groupsAndCommitted, configs, brokerMetrics, quorum)
         var raw = RawSample(metadata: metadata, offsets: o, logDirs: l, groups: gc.0, committed: gc.1, topicConfigs: c,
                             startedAt: started, finishedAt: Date())
         raw.brokerMetrics = m
+        raw.quorum = q
         return raw
     }
 }

@@ -111,7 +111,8 @@ public final class ConsoleController {
     // MARK: - Keys
 
     static let paletteCommands: [PaletteCommand] = [
-        PaletteCommand("brokers", aliases: ["b", "br", "nodes"], summary: "brokers: status, controller, leaders, log dirs"),
+        PaletteCommand("brokers", aliases: ["b", "br", "nodes"], summary: "brokers: role, status, controller, leaders, URP, log dirs"),
+        PaletteCommand("quorum", aliases: ["controllers"], summary: "the KRaft controller quorum: leader, epoch, voters' and observers' lag"),
         PaletteCommand("topics", aliases: ["t", "to"], summary: "topics: partitions, URP, size, rate, retention"),
         PaletteCommand("groups", aliases: ["g", "cg", "consumers"], summary: "consumer groups: lag, trend, verdict"),
         PaletteCommand("partitions", aliases: ["p", "parts"], summary: "partitions TOPIC: leader, ISR, offsets"),
@@ -271,6 +272,7 @@ public final class ConsoleController {
         case (.groupPartitions(let g), .char("d")), (.groupMembers(let g), .char("d")): return openDeleteGroup(g, s, now)
         case (.groupMembers(let g), .char("o")): return openReset(g, nil, now)
         case (.configs(let target), _): return configKey(target, key, sel, s, now)
+        case (.brokers, .char("Q")): return push(.quorum)
         case (.brokers, .char("e")): if let sel, let id = Int32(sel) { return openConfigs(.broker(id), now) }
         case (.groupPartitions(let g), .char("o")):
             return openReset(g, sel.flatMap { $0.split(separator: "\t").first.map(String.init) }, now)
@@ -296,12 +298,12 @@ public final class ConsoleController {
         case (.messages(let t, let p), .char("P")): return openProduce(t, p, now)
         case (.messages(let t, _), .char("c")): if let sel, let m = message(forKey: sel) { return openCopy(m, topic: t, now) }
         case (.messages(let t, let p), .char("w")): return openExport(t, p, now)
-        case (.brokers, .char("x")), (.brokers, .char("s")), (.brokers, .char("r")):
+        case (.brokers, .char("x")), (.brokers, .char("s")), (.brokers, .char("r")), (.brokers, .char("K")):
             guard let sel, let id = Int32(sel) else { return [] }
             guard brokerControl else { say("broker control needs a local cluster started by samsa demo", .warn, now); return [] }
-            let op: BrokerOperation = key == .char("x") ? .stop : (key == .char("s") ? .start : .restart)
-            return mutating(op.rawValue + " broker", now) {
-                mode = .confirm("\(op.rawValue) broker \(id)? (y/n)", .broker(op, id: id))
+            let op: BrokerOperation = key == .char("x") ? .stop : (key == .char("s") ? .start : (key == .char("K") ? .kill : .restart))
+            return mutating(op.verb + " broker", now) {
+                mode = .confirm("\(op.verb) broker \(id)? (y/n)", .broker(op, id: id))
                 return []
             }
         default: break
@@ -319,6 +321,7 @@ public final class ConsoleController {
         let arg = args.first
         switch cmd {
         case "brokers": return goTop(.brokers)
+        case "quorum": return push(.quorum)
         case "topics": return goTop(.topics)
         case "groups": return goTop(.groups)
         case "partitions":
@@ -608,7 +611,7 @@ public final class ConsoleController {
         case .produce(let p): "producing \(Format.plural(p.count, "message")) to \(p.topic)…"
         case .planOffsetReset(let r): "computing offset reset preview for \(r.group)…"
         case .executeOffsetReset(let p): "resetting offsets of \(p.request.group)…"
-        case .broker(let op, let id): "\(op.rawValue) broker \(id)…"
+        case .broker(let op, let id): "\(op.verb) broker \(id)…"
         case .addPartitions(let t, let n): "adding partitions to \(t) (total \(n))…"
         case .deleteGroup(let g): "deleting group \(g)…"
         case .produceMessage(let m): "producing a message to \(m.topic)…"
@@ -934,6 +937,7 @@ public final class ConsoleController {
                 : "paused" + (messages.first.map { " from offset \($0.offset)" } ?? "") + " (f follow)"
             table = Presenters.messages(messages, title: "Messages of \(t)" + (p.map { "-\($0)" } ?? "") + " · " + state, filter: f)
         case .groupMembers(let g): table = Presenters.groupMembers(s, group: g, filter: f)
+        case .quorum: table = Presenters.quorum(s, filter: f, now: now)
         case .configs(let target): table = Presenters.configs(configData[target]?.rows, target: target, error: configData[target]?.error, filter: f)
         }
         if let sort { table = TableSort.sorted(table, by: sort, glyphs: glyphs) }
@@ -954,11 +958,12 @@ public final class ConsoleController {
     /// Sections whose errors and age the current pane shows.
     private var paneSections: [SnapshotSection] {
         switch currentPane {
-        case .brokers: [.metadata, .logDirs]
+        case .brokers: [.metadata, .logDirs, .quorum]
         case .topics: [.metadata, .offsets, .configs, .logDirs]
         case .partitions: [.metadata, .offsets, .logDirs]
         case .groups, .groupPartitions: [.groups, .committed, .offsets]
         case .groupMembers: [.groups]
+        case .quorum: [.quorum]
         case .messages, .configs: []
         }
     }
@@ -975,7 +980,7 @@ public final class ConsoleController {
         drawHeader(s, &canvas, now: now, sampling: sampling)
         let body = Rect(row: 2, col: 0, width: canvas.width, height: canvas.height - 4)
         let table = paneTable(s, now: now)
-        var title = table.title + " [\(table.rowCount)]"
+        var title = table.title + " [\(table.rowCount)]" + (table.subtitle ?? "")
         if !currentFilter.isEmpty { title += " /\(currentFilter)" + (TextFilter(currentFilter).isRegex ? "" : " (as text)") }
         if let age = paneSections.first.flatMap({ s.age(of: $0, now: now) }) { title += "  age \(Duration.compact(age))" }
         canvas.box(body, title: title)
@@ -1022,15 +1027,23 @@ public final class ConsoleController {
     private func drawHeader(_ s: ClusterSnapshot, _ canvas: inout Canvas, now: Date, sampling: Bool) {
         canvas.fill(Rect(row: 0, col: 0, width: canvas.width, height: 1), role: .header)
         let up = s.brokers.filter { $0.status == .up }.count
-        var left = " samsa console │ \(s.bootstrap)"
-        if let id = s.clusterId { left += " │ \(id)" }
-        if !canvas.glyphs.vertical.contains("│") { left = left.replacingOccurrences(of: "│", with: "|") }
+        let bar = canvas.glyphs.vertical.contains("│") ? "│" : "|"
+        // Replication health first (it matters more than the address): URP, under min ISR, offline.
+        let h = s.health
+        let healthText = s.hasData ? "URP \(h.underReplicated) · <minISR \(h.underMinIsr) · offline \(h.offline)" : ""
+        var left = " samsa console \(bar) " + (healthText.isEmpty ? "" : healthText + " \(bar) ") + s.bootstrap
+        if let id = s.clusterId { left += " \(bar) \(id)" }
         var right = "  brokers \(up)/\(s.brokers.count)  topics \(s.topics.count)  groups \(s.groups.count) "
         if readOnly { right = "  READ-ONLY" + right }
         // The counts and READ-ONLY matter more than the cluster id: at 80 columns in
         // read-only mode "groups N" was cut off and READ-ONLY ran into the id.
         let rw = min(TextWidth.width(of: right), max(canvas.width / 2, canvas.width - 34))
         canvas.write(fitted: left, row: 0, col: 0, width: canvas.width - rw, role: .header)
+        if !healthText.isEmpty, h.offline + h.underMinIsr + h.underReplicated > 0 {
+            let col = TextWidth.width(of: " samsa console \(bar) ")
+            canvas.write(fitted: healthText, row: 0, col: col, width: max(0, min(TextWidth.width(of: healthText), canvas.width - rw - col)),
+                         role: h.offline + h.underMinIsr > 0 ? .error : .warn)
+        }
         canvas.write(fitted: right, row: 0, col: canvas.width - rw, width: rw, alignRight: true, role: .header)
         // Tabs and breadcrumb.
         canvas.fill(Rect(row: 1, col: 0, width: canvas.width, height: 1), role: .tab)
@@ -1087,15 +1100,15 @@ public final class ConsoleController {
         let all = allPaneHints()
         guard readOnly else { return all }
         let mutating: Set<String> = ["create", "delete", "produce", "load", "edit config", "reset offsets", "add partitions",
-                                     "delete group", "remove override", "add key", "stop broker", "start broker", "restart broker"]
+                                     "delete group", "remove override", "add key", "stop broker", "start broker", "restart broker", "kill -9 broker"]
         return all.filter { !mutating.contains($0.action) }
     }
 
     private func allPaneHints() -> [KeyHelp] {
         switch currentPane {
         case .brokers:
-            return [KeyHelp("e", "configs")]
-                + (brokerControl ? [KeyHelp("x", "stop broker"), KeyHelp("s", "start broker"), KeyHelp("r", "restart broker")] : [])
+            return [KeyHelp("e", "configs"), KeyHelp("Q", "quorum")]
+                + (brokerControl ? [KeyHelp("x", "stop broker"), KeyHelp("s", "start broker"), KeyHelp("r", "restart broker"), KeyHelp("K", "kill -9 broker")] : [])
         case .topics:
             return [KeyHelp("Enter", "partitions"), KeyHelp("m", "messages"), KeyHelp("e", "configs"), KeyHelp("c", "create"), KeyHelp("d", "delete"),
                     KeyHelp("p", "produce"), KeyHelp("P", "load"), KeyHelp("+", "add partitions")]
@@ -1107,6 +1120,7 @@ public final class ConsoleController {
         case .messages: return [KeyHelp("Enter", "show message"), KeyHelp("s", "seek"), KeyHelp("f", "follow / pause"), KeyHelp("c", "copy"), KeyHelp("w", "export"),
                                 KeyHelp("p", "produce"), KeyHelp("P", "load")]
         case .configs: return [KeyHelp("Enter", "edit config"), KeyHelp("d", "remove override"), KeyHelp("a", "add key"), KeyHelp("r", "reload")]
+        case .quorum: return []
         }
     }
 

@@ -11,6 +11,8 @@ public enum PaneKind: Hashable, Sendable {
     case groupMembers(group: String)
     /// Every config of a topic or broker with its value, source and flags.
     case configs(ConfigTarget)
+    /// The KRaft controller quorum (DescribeQuorum): voters and observers, their lag.
+    case quorum
 
     public static let topLevel: [PaneKind] = [.brokers, .topics, .groups]
 
@@ -24,6 +26,7 @@ public enum PaneKind: Hashable, Sendable {
         case .messages(let t, let p): p.map { "\(t)-\($0) messages" } ?? "\(t) messages"
         case .groupMembers(let g): "\(g) members"
         case .configs(let target): "\(target) configs"
+        case .quorum: "Quorum"
         }
     }
 }
@@ -205,6 +208,11 @@ public struct ExportSpec: Equatable, Sendable {
 
 public enum BrokerOperation: String, Sendable, CaseIterable {
     case stop, start, restart
+    /// SIGKILL (`kill -9`): a crash, no graceful shutdown.
+    case kill
+
+    /// How dialogs and messages name it: "kill -9" says what actually happens.
+    public var verb: String { self == .kill ? "kill -9" : rawValue }
 }
 
 /// A mutation or on-demand read the controller asks the runtime to perform.
