@@ -14,9 +14,15 @@ public struct QuorumLeadership: Sendable, Equatable {
     public var highWatermark: Int64
     /// True only while this node is the Leader (not Resigned) of `epoch`.
     public var isLocalLeader: Bool
+    /// While this node leads: the offset of its epoch's LeaderChangeMessage (its log end when
+    /// elected). Everything below it was written by earlier leaders; a new leader may act on
+    /// the metadata only once it has applied past it (Kafka's controller claims leadership
+    /// only when its listener has read up to the epoch start offset). Nil when not leading.
+    public var epochStartOffset: Int64?
 
-    public init(leaderId: Int32?, epoch: Int32, highWatermark: Int64, isLocalLeader: Bool) {
+    public init(leaderId: Int32?, epoch: Int32, highWatermark: Int64, isLocalLeader: Bool, epochStartOffset: Int64? = nil) {
         self.leaderId = leaderId; self.epoch = epoch; self.highWatermark = highWatermark; self.isLocalLeader = isLocalLeader
+        self.epochStartOffset = epochStartOffset
     }
 }
 
@@ -364,8 +370,10 @@ public actor QuorumHost {
 
     private static func snapshot(of replica: RaftReplica) -> QuorumLeadership {
         let leading = replica.role == .leader
+        var start: Int64?
+        if case .leader(let l) = replica.state { start = l.epochStartOffset }
         return QuorumLeadership(leaderId: replica.role == .resigned ? nil : replica.leaderId, epoch: replica.epoch,
-                                highWatermark: replica.highWatermark, isLocalLeader: leading)
+                                highWatermark: replica.highWatermark, isLocalLeader: leading, epochStartOffset: start)
     }
 
     /// What threads other than the actor's read: the leadership snapshot and the listeners.

@@ -1,6 +1,7 @@
 import XCTest
 @testable import Broker
 import KafkaProtocol
+import Quorum
 
 /// A metadata log for the pure controller: records appended at consecutive offsets, the image
 /// following them (so `image.recordCount` is the next write offset, as in MetadataStore).
@@ -337,6 +338,55 @@ final class ClusterControlTests: XCTestCase {
         XCTAssertEqual(successor.fenceExpiredSessions(image: log.image, now: 50_001 + session).count, 3)
     }
 
+    /// Kafka's rule after a full-cluster crash: every broker is still registered unfenced (no
+    /// controller was left to fence it); the new active controller treats them as having just
+    /// heartbeated, so a restarted broker's new incarnation is refused only until the old
+    /// registration's session ran out, then accepted.
+    func testAfterFailoverANewIncarnationIsAcceptedOnceTheOldSessionExpired() {
+        liveBrokers([1, 2, 3])
+        _ = topic("t", [[1, 2, 3]])
+        var successor = ClusterControl(clusterId: "cluster-A", sessionTimeoutMs: session)
+        successor.activate(image: log.image, now: 50_000)
+        control = successor
+        XCTAssertEqual(register(1, incarnation: Self.incarnation(1, 9), now: 50_000 + session).reply.errorCode,
+                       ErrorCode.duplicateBrokerRegistration.rawValue)
+        let out = register(1, incarnation: Self.incarnation(1, 9), now: 50_001 + session)
+        XCTAssertEqual(out.reply.errorCode, 0)
+        XCTAssertEqual(log.image.brokers[1]?.incarnationId, Self.incarnation(1, 9))
+        XCTAssertEqual(log.image.brokers[1]?.fenced, true)
+        assertInvariants()
+    }
+
+    /// A registration the controller has no session for (it was not in the image the
+    /// controller activated from) has no valid session (Kafka's `BrokerHeartbeatTracker`): a
+    /// new incarnation replaces it. It used to count as valid forever -- nothing expires an
+    /// untracked session -- so the restarted broker got DUPLICATE_BROKER_REGISTRATION for good.
+    func testAnUnfencedRegistrationWithoutASessionDoesNotBlockANewIncarnation() {
+        var successor = ClusterControl(clusterId: "cluster-A", sessionTimeoutMs: session)
+        successor.activate(image: log.image, now: 0)   // activated from an image without the brokers
+        liveBrokers([1, 2])
+        control = successor
+        XCTAssertFalse(control.hasValidSession(1, image: log.image, now: 1))
+        let out = register(1, incarnation: Self.incarnation(1, 3), now: 1)
+        XCTAssertEqual(out.reply.errorCode, 0)
+        XCTAssertEqual(log.image.brokers[1]?.incarnationId, Self.incarnation(1, 3))
+        XCTAssertEqual(log.image.brokers[1]?.fenced, true)
+        // The new incarnation has a session of its own, and heartbeats unfence it.
+        XCTAssertTrue(heartbeat(1, now: 2).reply.isFenced == false)
+        XCTAssertTrue(control.hasValidSession(1, image: log.image, now: 2))
+    }
+
+    func testActivationTracksFencedBrokersToo() {
+        liveBrokers([1, 2])
+        heartbeat(2, wantFence: true, now: 10)
+        XCTAssertEqual(log.image.brokers[2]?.fenced, true)
+        var successor = ClusterControl(clusterId: "cluster-A", sessionTimeoutMs: session)
+        successor.activate(image: log.image, now: 100)
+        XCTAssertEqual(Set(successor.sessions.keys), [1, 2])
+        XCTAssertTrue(successor.hasValidSession(1, image: log.image, now: 100))
+        XCTAssertFalse(successor.hasValidSession(2, image: log.image, now: 100), "a fenced broker has no valid session")
+    }
+
     // MARK: Many brokers, random events
 
     /// Random registrations, heartbeats, crashes, restarts, controlled shutdowns and clock jumps
@@ -409,5 +459,42 @@ final class ClusterControlTests: XCTestCase {
         }
         XCTAssertGreaterThan(fencings, 0, "the scenario fenced brokers (or it proves little)")
         XCTAssertGreaterThan(shutdowns, 0, "the scenario shut brokers down")
+    }
+}
+
+/// When a quorum leader may act as the active controller (`ClusterRuntime`'s loop and every
+/// controller handler): only once it has applied its epoch's LeaderChange (so everything earlier
+/// leaders committed), and only in the epoch it activated in. It used to act as soon as it was
+/// elected, on whatever its image held then (after a full-cluster restart: the snapshot), so
+/// brokers unfenced in the committed log got no session.
+final class ControllerActivationTests: XCTestCase {
+    func leader(epoch: Int32, start: Int64?, hw: Int64 = 0) -> QuorumLeadership {
+        QuorumLeadership(leaderId: 1, epoch: epoch, highWatermark: hw, isLocalLeader: true, epochStartOffset: start)
+    }
+
+    func testCaughtUpOnlyPastTheEpochStartOffset() {
+        // Elected with log end 40 while the image (from a snapshot) stops at 12; the HW this node
+        // knew (12) says nothing about what earlier leaders committed.
+        let l = leader(epoch: 7, start: 40, hw: 12)
+        XCTAssertFalse(ControllerActivation.caughtUp(l, appliedOffset: 12))
+        XCTAssertFalse(ControllerActivation.caughtUp(l, appliedOffset: 40), "the LeaderChange at 40 is not applied yet")
+        XCTAssertTrue(ControllerActivation.caughtUp(l, appliedOffset: 41))
+        XCTAssertFalse(ControllerActivation.caughtUp(leader(epoch: 7, start: nil), appliedOffset: 100))
+        let follower = QuorumLeadership(leaderId: 2, epoch: 7, highWatermark: 50, isLocalLeader: false)
+        XCTAssertFalse(ControllerActivation.caughtUp(follower, appliedOffset: 100))
+    }
+
+    func testActiveOnlyInTheEpochItActivatedIn() {
+        let a = ControllerActivation()
+        let l7 = leader(epoch: 7, start: 40)
+        XCTAssertFalse(a.isActive(l7), "elected is not yet active")
+        XCTAssertFalse(a.activate(l7, current: leader(epoch: 8, start: 45)), "leadership moved on while activating")
+        XCTAssertFalse(a.isActive(l7))
+        XCTAssertTrue(a.activate(l7, current: l7))
+        XCTAssertTrue(a.isActive(l7))
+        XCTAssertFalse(a.isActive(leader(epoch: 9, start: 60)), "a later epoch needs a new activation")
+        XCTAssertFalse(a.isActive(QuorumLeadership(leaderId: 2, epoch: 7, highWatermark: 50, isLocalLeader: false)))
+        a.deactivate()
+        XCTAssertFalse(a.isActive(l7))
     }
 }

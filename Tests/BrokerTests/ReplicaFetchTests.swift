@@ -305,6 +305,69 @@ final class ReplicaFetchTests: XCTestCase {
     }
 }
 
+/// KIP-207 after a leader restart: the reopened leader keeps its leader epoch but its HW comes
+/// from the checkpoint (here: none, so the log start), below the HW clients already saw. Until
+/// the HW reaches the LEO it reopened at, ListOffsets LATEST answers OFFSET_NOT_AVAILABLE rather
+/// than that lower HW (it used to answer it: the fault suite's HW watcher saw 0 after a
+/// full-cluster crash).
+final class LeaderRestartHighWatermarkTests: XCTestCase {
+    private func latest(_ h: BrokerHarness, _ p: Int32, epoch: Int32) async throws -> ListOffsetsResponse.ListOffsetsPartitionResponse {
+        var lo = ListOffsetsRequest()
+        lo.replicaId = -1
+        lo.topics = [.init(name: "r", partitions: [.init(partitionIndex: p, currentLeaderEpoch: epoch, timestamp: -1)])]
+        return try await h.send(lo, version: 4)!.topics[0].partitions[0]
+    }
+
+    private func followerFetch(_ h: BrokerHarness, _ p: Int32, epoch: Int32, at offset: Int64) async throws -> FetchResponse.PartitionData {
+        var req = FetchRequest()
+        req.replicaId = 2
+        req.maxBytes = 1 << 20
+        req.topics = [.init(topic: "r", partitions: [.init(partition: p, currentLeaderEpoch: epoch, fetchOffset: offset,
+                                                           lastFetchedEpoch: -1, partitionMaxBytes: 1 << 20)])]
+        return try await h.send(req, version: 12)!.responses[0].partitions[0]
+    }
+
+    func testARestartedLeaderDoesNotExposeAHighWatermarkBelowTheOneItHadAnswered() async throws {
+        let dir = "/tmp/samsa-broker-hwr-\(UInt64.random(in: 0...UInt64.max))"
+        let h = try BrokerHarness(dir: dir)
+        defer { h.cleanup() }
+        try await h.services.controller.registerBroker(.init(id: 2, endpoints: [.init(listener: "PLAINTEXT", host: "127.0.0.1", port: 9093)],
+                                                      rack: nil, fenced: false))
+        _ = try await h.services.controller.createTopic(name: "r", numPartitions: -1, replicationFactor: -1, assignments: [0: [1, 2]])
+        let p = try XCTUnwrap(h.services.replicas.partition("r", 0))
+        let epoch = p.leadership.leaderEpoch
+        _ = try await h.produce("r", partition: 0, try BrokerHarness.batch(["a", "b"]), acks: 1)
+        let first = try await followerFetch(h, 0, epoch: epoch, at: 2)
+        XCTAssertEqual(first.errorCode, 0)
+        XCTAssertEqual(p.highWatermark, 2)
+        _ = try await h.produce("r", partition: 0, try BrokerHarness.batch(["c"]), acks: 1)
+        let before = try await latest(h, 0, epoch: epoch)
+        XCTAssertEqual(before.errorCode, 0)
+        XCTAssertEqual(before.offset, 2)
+        try p.log.flush()
+
+        // kill -9 and restart: same metadata (leader 1, same epoch), the logs reopened with no
+        // HW checkpoint.
+        let restarted = try BrokerHarness(dir: dir)
+        let q = try XCTUnwrap(restarted.services.replicas.partition("r", 0))
+        XCTAssertTrue(q.isLeader)
+        XCTAssertEqual(q.leadership.leaderEpoch, epoch)
+        XCTAssertEqual(q.logEndOffset, 3)
+        XCTAssertLessThan(q.highWatermark, 2, "the HW reopened below what clients saw")
+        XCTAssertEqual(q.leaderEpochStartOffset, 3)
+        let lagging = try await latest(restarted, 0, epoch: epoch)
+        XCTAssertEqual(lagging.errorCode, ErrorCode.offsetNotAvailable.rawValue,
+                       "a lagging HW (\(q.highWatermark)) is not an answer: got offset \(lagging.offset)")
+        // The follower catches up to the LEO the leader reopened at: the HW is known again.
+        let caughtUp = try await followerFetch(restarted, 0, epoch: epoch, at: 3)
+        XCTAssertEqual(caughtUp.errorCode, 0)
+        XCTAssertEqual(q.highWatermark, 3)
+        let after = try await latest(restarted, 0, epoch: epoch)
+        XCTAssertEqual(after.errorCode, 0)
+        XCTAssertEqual(after.offset, 3)
+    }
+}
+
 /// The fetcher's response handling (everything but the socket) against a harness broker that
 /// follows broker 2: append + fsync, OFFSET_OUT_OF_RANGE both ways, back-off on errors.
 final class ReplicaFetcherRoundTests: XCTestCase {

@@ -26,7 +26,7 @@ final class QuorumHostTests: XCTestCase {
         var host = try QuorumHost(nodeId: 1, config: config, directory: dir, fileSystem: fs, clock: clock,
                                   transport: nil, logger: logger, randomSeed: 1)
         // Kafka's initialize: the only voter stands at once and wins; no election timeout.
-        XCTAssertEqual(host.leadership, QuorumLeadership(leaderId: 1, epoch: 1, highWatermark: 1, isLocalLeader: true))
+        XCTAssertEqual(host.leadership, QuorumLeadership(leaderId: 1, epoch: 1, highWatermark: 1, isLocalLeader: true, epochStartOffset: 0))
         let seen = Recorder()
         host.addCommitListener { seen.append($0) }
         await host.start()
@@ -67,7 +67,7 @@ final class QuorumHostTests: XCTestCase {
         // Restarted: Resigned in epoch 1 (it led it), and as the only voter it leads epoch 2 at once.
         host = try QuorumHost(nodeId: 1, config: config, directory: dir, fileSystem: fs, clock: clock,
                               transport: nil, logger: logger, randomSeed: 2)
-        XCTAssertEqual(host.leadership, QuorumLeadership(leaderId: 1, epoch: 2, highWatermark: 4, isLocalLeader: true))
+        XCTAssertEqual(host.leadership, QuorumLeadership(leaderId: 1, epoch: 2, highWatermark: 4, isLocalLeader: true, epochStartOffset: 3))
         let again = try await host.readCommitted(from: 0, maxBytes: 1 << 20)
         XCTAssertEqual(try BatchInfo.scan(again).map(\.baseOffset), [0, 1, 3])
         await host.shutdown()

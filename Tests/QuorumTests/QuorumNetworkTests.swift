@@ -275,7 +275,7 @@ final class QuorumNetworkTests: XCTestCase {
         let addresses = try await runtime.bind()
         await runtime.start()
         let serving = Task { try await runtime.run() }
-        XCTAssertEqual(runtime.host.leadership, QuorumLeadership(leaderId: 1, epoch: 1, highWatermark: 1, isLocalLeader: true))
+        XCTAssertEqual(runtime.host.leadership, QuorumLeadership(leaderId: 1, epoch: 1, highWatermark: 1, isLocalLeader: true, epochStartOffset: 0))
         let port = try XCTUnwrap(addresses.first?.port)
         var request = DescribeQuorumRequest()
         request.topics = [.init(topicName: "__cluster_metadata", partitions: [.init(partitionIndex: 0)])]

@@ -87,6 +87,31 @@ def wait_for_partitions(broker, name: str, partitions: int, timeout: float = 30)
     raise AssertionError(f"topic {name} did not get {partitions} led partitions: {last}")
 
 
+def wait_for_topic_deleted(broker, name: str, timeout: float = 30) -> None:
+    """Waits until no broker lists `name` any more. On a cluster the controller answers
+    DeleteTopics once the removal is committed; each broker applies it from the metadata log a
+    moment later (Kafka's brokers too). A client's Metadata goes to whichever broker it picks,
+    so one answer without the topic says nothing about the next: this asks every broker's own
+    Metadata (all topics) until none lists it, then the client's view must agree."""
+    a = admin(broker)
+    deadline = time.time() + timeout
+    listed_by: list = ["?"]
+    while time.time() < deadline:
+        md = a.list_topics(timeout=10)
+        listed_by = []
+        for b in (md.brokers.values() if len(md.brokers) > 1 else []):
+            try:
+                with kafka_wire.Connection(f"{b.host}:{b.port}", timeout=5) as c:
+                    if name in c.metadata(None)["topics"]:
+                        listed_by.append(b.id)
+            except OSError as e:
+                listed_by.append(f"{b.id} ({e})")
+        if not listed_by and name not in md.topics:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"topic {name} still listed {timeout}s after its deletion by broker(s) {listed_by}")
+
+
 def kcat_metadata(broker, topic: str | None = None) -> dict:
     args = ["-L", "-J"] + (["-t", topic] if topic else [])
     return json.loads(kcat(broker, *args).stdout)

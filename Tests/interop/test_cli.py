@@ -16,7 +16,7 @@ from confluent_kafka import ConsumerGroupTopicPartitions
 
 import kafka_wire
 from conftest import SAMSA_BIN, require_samsa
-from helpers import admin, create_topic, kcat, kcat_metadata, run, wait_for_partitions
+from helpers import admin, create_topic, kcat, kcat_metadata, run, wait_for_partitions, wait_for_topic_deleted
 
 CODECS = ["none", "gzip", "snappy", "lz4", "zstd"]
 
@@ -178,9 +178,7 @@ def test_topic_create_describe_delete_agree_with_kcat_and_admin(broker, topic_na
             for p, v in adm.partitions.items()} == ours
     require_samsa("topic delete")
     samsa(broker, "topic", "delete", topic_name)
-    deadline = time.time() + 30
-    while topic_name in admin(broker).list_topics(timeout=10).topics and time.time() < deadline:
-        time.sleep(0.2)
+    wait_for_topic_deleted(broker, topic_name)
     assert topic_name not in admin(broker).list_topics(timeout=10).topics
 
 

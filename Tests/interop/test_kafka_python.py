@@ -10,7 +10,7 @@ from kafka import OffsetAndMetadata
 from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
-from helpers import create_topic, high_watermark, read_all, wait_for_partitions
+from helpers import create_topic, high_watermark, read_all, wait_for_partitions, wait_for_topic_deleted
 
 
 def test_producer_offsets_and_contents(broker, topic_name):
@@ -84,9 +84,7 @@ def test_admin_topics(broker, topic_name):
             a.create_partitions({topic_name: 5})
             wait_for_partitions(broker, topic_name, 5)
         a.delete_topics([topic_name])
-        deadline = time.time() + 30
-        while topic_name in a.list_topics() and time.time() < deadline:
-            time.sleep(0.2)
+        wait_for_topic_deleted(broker, topic_name)
         assert topic_name not in a.list_topics()
     finally:
         a.close()

@@ -56,6 +56,8 @@ public final class ClusterRuntime: Sendable {
     private let registrySlot = LateBound<HandlerRegistry>()
     private let lifecycle = LateBound<BrokerLifecycleDriver>()
     private let loops = Mutex<[Task<Void, Never>]>([])
+    /// The quorum epoch in which this node finished activating as controller (-1: none).
+    private let activation: ControllerActivation
     private let group: MultiThreadedEventLoopGroup
     private let logger: Logger
     private let clusterId: String
@@ -66,8 +68,11 @@ public final class ClusterRuntime: Sendable {
     public var isController: Bool { settings.roles.contains(.controller) }
     public var isBroker: Bool { settings.roles.contains(.broker) }
 
-    /// Is this node the active controller now?
-    public var isActiveController: Bool { isController && quorum.host.leadership.isLocalLeader }
+    /// Is this node the active controller now? The quorum leader is only once its controller
+    /// loop has applied everything earlier leaders committed and restarted the broker
+    /// sessions (``ControllerActivation``); until then controller requests answer
+    /// NOT_CONTROLLER and the sender retries.
+    public var isActiveController: Bool { isController && activation.isActive(quorum.host.leadership) }
 
     public init(config: BrokerConfig, clusterId: String, metadataDirectory: String, fileSystem: any FileSystem,
                 logger: Logger) throws {
@@ -86,7 +91,9 @@ public final class ClusterRuntime: Sendable {
                                             uncleanLeaderElectionDefault: elections.uncleanLeaderElectionEnable, nowMs: nowMs)
         self.service = service
         let activeBox = LateBound<QuorumHost>()
-        let isActive: @Sendable () -> Bool = { activeBox.value?.leadership.isLocalLeader ?? false }
+        let activation = ControllerActivation()
+        self.activation = activation
+        let isActive: @Sendable () -> Bool = { activeBox.value.map { activation.isActive($0.leadership) } ?? false }
         do {
             quorum = try QuorumRuntime(
                 settings: settings, clusterId: clusterId, directory: metadataDirectory,
@@ -233,22 +240,30 @@ public final class ClusterRuntime: Sendable {
         var nextElectionPass: Int64 = 0
         while !Task.isCancelled {
             try? await Task.sleep(for: .milliseconds(100))
-            guard quorum.host.leadership.isLocalLeader else {
+            let leadership = quorum.host.leadership
+            guard leadership.isLocalLeader, !active || activation.isActive(leadership) else {
                 if active { logger.info("No longer the active controller") }
                 active = false
+                activation.deactivate()
                 continue
             }
             do {
                 if !active {
-                    // Everything committed before this epoch must be applied before acting on it.
-                    await follower.waitUntilApplied(max(0, quorum.host.leadership.highWatermark - 1))
+                    // Everything earlier leaders wrote (all of it below this epoch's start
+                    // offset, committed once this epoch's LeaderChange is) must be in the image
+                    // before the controller acts on it: the sessions start from it, and
+                    // requests are planned against it. The HW this node knew before it was
+                    // elected can be far behind (a restarted node knows none).
+                    guard ControllerActivation.caughtUp(leadership, appliedOffset: follower.appliedOffset) else { continue }
+                    await follower.waitUntilApplied(leadership.epochStartOffset ?? 0)
                     if store.image.features["metadata.version"] == nil {
                         try await follower.bootstrapIfEmpty(bootstrapFile: bootstrapFile, defaults: KRaftStorage.bootstrapRecords)
                     }
                     try await service.activate()
+                    guard activation.activate(leadership, current: quorum.host.leadership) else { continue }
                     active = true
                     nextImbalanceCheck = Int64(Date().timeIntervalSince1970 * 1000) + elections.imbalanceCheckIntervalMs
-                    logger.info("Active controller in epoch \(quorum.host.leadership.epoch)")
+                    logger.info("Active controller in epoch \(leadership.epoch)")
                 }
                 let now = Int64(Date().timeIntervalSince1970 * 1000)
                 if let due = service.nextSessionExpiry(image: store.image), due <= now {
@@ -331,5 +346,39 @@ public struct LeaderElectionSettings: Sendable, Equatable {
         autoLeaderRebalanceEnable = bool("auto.leader.rebalance.enable")
         imbalanceCheckIntervalMs = (config.brokerValue("leader.imbalance.check.interval.seconds").value.flatMap { Int64($0) } ?? 300) * 1000
         imbalancePerBrokerPercentage = config.brokerValue("leader.imbalance.per.broker.percentage").value.flatMap { Int($0) } ?? 10
+    }
+}
+
+/// When the quorum leader may act as the active controller (Kafka's QuorumController `claim`):
+/// only after it has applied every record below its epoch's start offset (everything earlier
+/// leaders wrote) and restarted the broker sessions from that image. Before, its image can
+/// miss committed records: a broker unfenced there would get no session (and could never be
+/// replaced by a restarted incarnation), a topic created there would look absent.
+/// The epoch it activated in is kept; a later epoch (it lost and regained leadership) needs a
+/// new activation.
+final class ControllerActivation: Sendable {
+    private let epoch = Atomic<Int32>(-1)
+
+    init() {}
+
+    /// Whether `leadership` (this node's current view) is an activated one.
+    func isActive(_ leadership: QuorumLeadership) -> Bool {
+        leadership.isLocalLeader && epoch.load(ordering: .acquiring) == leadership.epoch
+    }
+
+    /// Marks `activated`'s epoch active if this node still leads it (`current`).
+    func activate(_ activated: QuorumLeadership, current: QuorumLeadership) -> Bool {
+        guard current.isLocalLeader, current.epoch == activated.epoch else { return false }
+        epoch.store(activated.epoch, ordering: .releasing)
+        return true
+    }
+
+    func deactivate() { epoch.store(-1, ordering: .releasing) }
+
+    /// Whether a leader has applied its epoch's LeaderChange (so everything before it):
+    /// `appliedOffset` is the metadata follower's next offset to apply.
+    static func caughtUp(_ leadership: QuorumLeadership, appliedOffset: Int64) -> Bool {
+        guard leadership.isLocalLeader, let start = leadership.epochStartOffset else { return false }
+        return appliedOffset > start
     }
 }

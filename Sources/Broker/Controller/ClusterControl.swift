@@ -21,8 +21,8 @@ import KafkaProtocol
 ///   holds an epoch that a controller failover could lose.
 /// * The only state kept here is what Kafka keeps in memory and never writes: each broker's
 ///   session (last contact, last metadata offset it reported, controlled-shutdown offset).
-///   A new active controller calls ``activate(image:now:)``: every unfenced broker gets a fresh
-///   session, as Kafka's `BrokerHeartbeatManager` does on failover.
+///   A new active controller calls ``activate(image:now:)``: every registered broker gets a
+///   fresh session, as Kafka's `ClusterControlManager.activate` does on failover.
 ///
 /// Time is milliseconds from an injected clock. A value type; `Sendable`.
 public struct ClusterControl: Sendable, Equatable {
@@ -69,19 +69,27 @@ public struct ClusterControl: Sendable, Equatable {
 
     // MARK: - Activation and sessions
 
-    /// This node became the active controller: every unfenced broker gets a full session from
-    /// now (its heartbeats went to the previous controller), fenced ones none.
+    /// This node became the active controller: every registered broker is treated as having
+    /// just heartbeated (its heartbeats went to the previous controller), as Kafka's
+    /// `ClusterControlManager.activate` touches every registration. An unfenced one that does
+    /// not heartbeat within the session timeout is then fenced; a fenced one has no valid
+    /// session either way. `image` must hold everything earlier controllers committed
+    /// (`ClusterRuntime` activates only once it has applied its epoch's start offset): a broker
+    /// missing from it would have no session.
     public mutating func activate(image: MetadataImage, now: Int64) {
         sessions = [:]
-        for b in image.brokers.values where !b.fenced {
+        for b in image.brokers.values {
             sessions[b.id] = Session(lastContactMs: now, metadataOffset: -1, controlledShutdownOffset: -1)
         }
     }
 
-    /// Kafka's `hasValidSession`: registered, unfenced, and heard from within the timeout.
+    /// Kafka's `hasValidSession`: registered, unfenced, and heard from within the timeout. A
+    /// broker this controller has no session for has none (Kafka's `BrokerHeartbeatTracker`
+    /// answers false for an unknown broker): a re-registration with a new incarnation id then
+    /// replaces it rather than being refused as DUPLICATE_BROKER_REGISTRATION forever (nothing
+    /// would ever expire an untracked registration).
     public func hasValidSession(_ id: Int32, image: MetadataImage, now: Int64) -> Bool {
-        guard let b = image.brokers[id], !b.fenced else { return false }
-        guard let s = sessions[id] else { return true }  // unfenced but not yet tracked: activate() was not called; be safe
+        guard let b = image.brokers[id], !b.fenced, let s = sessions[id] else { return false }
         return s.lastContactMs + sessionTimeoutMs >= now
     }
 

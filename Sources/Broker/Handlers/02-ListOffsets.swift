@@ -85,6 +85,23 @@ public struct ListOffsetsHandler: RequestHandler {
         init(_ t: TimestampAndOffset) { self.init(timestamp: t.timestamp, offset: t.offset, leaderEpoch: t.leaderEpoch) }
     }
 
+    /// KIP-207 (Kafka's Partition.fetchOffsetForTimestamp): for a client, a leader whose HW has
+    /// not reached the offset it started leading at cannot say where the committed end is yet:
+    /// OFFSET_NOT_AVAILABLE (retriable). The start is the LEO when this broker became leader,
+    /// not the first batch of its epoch in the log: a leader restarted after a crash keeps its
+    /// epoch but reopens with the HW of its last checkpoint (up to
+    /// replica.high.watermark.checkpoint.interval.ms old, or the log start when none was
+    /// written), below the HW it had already answered with; and a new leader that has not
+    /// written yet has no batch of its epoch.
+    private func laggingHighWatermark(_ partition: Partition) -> PartitionError? {
+        guard let start = partition.leaderEpochStartOffset else { return nil }
+        let hw = partition.highWatermark
+        guard start > hw else { return nil }
+        return PartitionError(ErrorCode.offsetNotAvailable.rawValue,
+                              "Failed to fetch offsets: the high watermark \(hw) is behind the offset \(start) at which this broker "
+                                  + "started leading epoch \(partition.leadership.leaderEpoch)")
+    }
+
     /// `fromReplica`: a follower asking (ReplicaId >= 0): LATEST is then the LEO, as in Kafka
     /// (no isolation for replicas); a follower ahead of its leader truncates to it.
     private func lookup(_ partition: Partition, timestamp: Int64, readCommitted: Bool,
@@ -98,14 +115,7 @@ public struct ListOffsetsHandler: RequestHandler {
             let offset = partition.logStartOffset
             return Found(timestamp: -1, offset: offset, leaderEpoch: epoch(at: offset))
         case -1:
-            // KIP-207 (Kafka's Partition.fetchOffsetForTimestamp): for a client, a new leader whose
-            // HW has not reached the start of its epoch cannot say where the committed end is yet.
-            let currentEpoch = partition.leadership.leaderEpoch
-            if !fromReplica, let start = log.leaderEpochEntries.last(where: { $0.epoch == currentEpoch })?.startOffset,
-               start > partition.highWatermark {
-                throw PartitionError(ErrorCode.offsetNotAvailable.rawValue,
-                                     "Failed to fetch offsets: the high watermark \(partition.highWatermark) is behind the start offset \(start) of leader epoch \(currentEpoch)")
-            }
+            if !fromReplica, let lagging = laggingHighWatermark(partition) { throw lagging }
             let offset = fromReplica ? partition.logEndOffset : (readCommitted ? partition.lastStableOffset : partition.highWatermark)
             // The epoch of the last record below the offset (the batch the consumer ends on).
             return Found(timestamp: -1, offset: offset, leaderEpoch: epoch(at: max(0, offset - 1)))
@@ -126,10 +136,12 @@ public struct ListOffsetsHandler: RequestHandler {
                 if let found = try log.offsetForTimestamp(timestamp), found.offset < partition.highWatermark {
                     return try refine(Found(found), timestamp: timestamp, in: log)
                 }
-                return Found(timestamp: -1, offset: -1, leaderEpoch: -1)
             } catch {
                 throw PartitionError.from(error)
             }
+            // Beyond the HW: while the HW lags, the answer "none" may be wrong (Kafka).
+            if !fromReplica, let lagging = laggingHighWatermark(partition) { throw lagging }
+            return Found(timestamp: -1, offset: -1, leaderEpoch: -1)
         }
     }
 }

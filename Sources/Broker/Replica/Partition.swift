@@ -94,6 +94,13 @@ public final class Partition: Sendable {
     public var logEndOffset: Int64 { log.logEndOffset }
     /// With no transactions the last stable offset is the high watermark.
     public var lastStableOffset: Int64 { log.highWatermark }
+    /// While this broker leads: its LEO when it started leading in the current leader epoch
+    /// (also when this process opened the partition as leader after a restart). Kafka's
+    /// `leaderEpochStartOffsetOpt`: until the HW reaches it, the HW may be behind what an earlier
+    /// leader (or this broker before a crash: the HW checkpoint lags) already exposed.
+    public var leaderEpochStartOffset: Int64? {
+        isrState.withLock { $0.isLeader ? $0.leaderEpochStartOffset : nil }
+    }
 
     /// Applies a leadership change from the metadata image. Becoming leader moves the HW as
     /// far as the ISR allows.
