@@ -420,15 +420,20 @@ final class SaslConfigTests: XCTestCase {
             }
         }
         XCTAssertNoThrow(try config(["listeners=SASL_SSL://:9094", "sasl.enabled.mechanisms=SCRAM-SHA-256"]))
-        // A KRaft broker whose inter-broker listener is SASL: its replica fetcher cannot log in.
-        XCTAssertThrowsError(try config(["process.roles=broker,controller", "node.id=1", "controller.quorum.voters=1@localhost:9095",
-                                         "controller.listener.names=CONTROLLER",
-                                         "listeners=SASL_PLAINTEXT://:9093,CONTROLLER://:9095",
-                                         "listener.security.protocol.map=SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT",
-                                         "inter.broker.listener.name=SASL_PLAINTEXT", "sasl.enabled.mechanisms=SCRAM-SHA-256",
-                                         "sasl.mechanism.inter.broker.protocol=SCRAM-SHA-256"])) { error in
-            XCTAssertTrue("\(error)".contains("inter.broker.listener.name"), "\(error)")
+        // A KRaft broker whose inter-broker listener is SASL needs the credentials its replica
+        // fetcher logs in with: the mechanism's JAAS config with username and password.
+        let kraft = ["process.roles=broker,controller", "node.id=1", "controller.quorum.voters=1@localhost:9095",
+                     "controller.listener.names=CONTROLLER", "listeners=SASL_PLAINTEXT://:9093,CONTROLLER://:9095",
+                     "listener.security.protocol.map=SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT",
+                     "inter.broker.listener.name=SASL_PLAINTEXT", "sasl.enabled.mechanisms=SCRAM-SHA-256",
+                     "sasl.mechanism.inter.broker.protocol=SCRAM-SHA-256"]
+        XCTAssertThrowsError(try config(kraft)) { error in
+            XCTAssertTrue("\(error)".contains("sasl.jaas.config"), "\(error)")
         }
+        let jaas = #"listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="broker" password="pw-secret";"#
+        let ok = try? config(kraft + [jaas])
+        XCTAssertEqual(ok?.replicaFetch.clientSecurity["security.protocol"], "SASL_PLAINTEXT")
+        XCTAssertEqual(ok?.replicaFetch.clientSecurity["sasl.mechanism"], "SCRAM-SHA-256")
     }
 }
 

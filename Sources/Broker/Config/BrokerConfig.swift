@@ -1,3 +1,4 @@
+import KafkaClient
 import Quorum
 
 /// A listener: where the broker accepts (or advertises) Kafka connections.
@@ -145,6 +146,54 @@ public struct BrokerConfig: Sendable {
         guard let override = BrokerConfigKeys.listenerOverride(key),
               let d = SSLListenerSettings.byName[override.base] ?? SaslListenerSettings.byName[override.base] else { return nil }
         return ConfigDefinition(key, d.type, default: d.defaultValue, d.validator, doc: d.documentation)
+    }
+
+    /// The client properties a broker uses to connect to another broker's inter-broker listener
+    /// (follower fetches), as Kafka's brokers do: the listener's security protocol; for SSL its
+    /// truststore (`ssl.truststore.location`, PEM) as the CA, its key store as the client
+    /// certificate, `ssl.endpoint.identification.algorithm`; for SASL the mechanism
+    /// `sasl.mechanism.inter.broker.protocol` and the credentials of that mechanism's JAAS
+    /// config on the listener (its `username` / `password` options). Checked at start-up with
+    /// the client's own parser, so a missing credential stops the broker naming the key.
+    /// Holds a password: never printed.
+    func interBrokerClientSecurity() throws(ConfigError) -> [String: String] {
+        let l = interBrokerListenerName
+        let proto = listenerSecurityProtocols[l] ?? .plaintext
+        var props = ["security.protocol": proto.rawValue]
+        if proto == .ssl || proto == .saslSsl {
+            let ssl = sslSettings(listener: l)
+            if let ca = ssl.value("ssl.truststore.location") { props["ssl.ca.location"] = ca.value }
+            if let keystore = ssl.value("ssl.keystore.location") {
+                props["ssl.certificate.location"] = keystore.value
+                props["ssl.key.location"] = keystore.value
+                if let pw = ssl.value("ssl.key.password") { props["ssl.key.password"] = pw.value }
+            }
+            props["ssl.endpoint.identification.algorithm"] = ssl.value("ssl.endpoint.identification.algorithm")?.value ?? "https"
+        }
+        var jaasKey = "sasl.jaas.config"
+        if proto == .saslPlaintext || proto == .saslSsl {
+            let mechanism = (securityValues["sasl.mechanism.inter.broker.protocol"] ?? "GSSAPI").trimmingWhitespace().uppercased()
+            props["sasl.mechanism"] = mechanism
+            let lower = l.lowercased()
+            let candidates = ["listener.name.\(lower).\(mechanism.lowercased()).sasl.jaas.config", "listener.name.\(lower).sasl.jaas.config", "sasl.jaas.config"]
+            for c in candidates {
+                if let hit = securityValues.first(where: { $0.key.lowercased() == c }) { props["sasl.jaas.config"] = hit.value; jaasKey = hit.key; break }
+            }
+        }
+        do {
+            _ = try ClientConfig(properties: ClientProperties(props.merging(["bootstrap.servers": "127.0.0.1:1"]) { a, _ in a }))
+        } catch {
+            throw .invalidConfiguration(key: props["sasl.mechanism"] != nil ? jaasKey : "inter.broker.listener.name",
+                reason: "the brokers could not connect to each other on \(l): \(Self.withoutSecrets(error, props))")
+        }
+        return props
+    }
+
+    /// An error text with no value of `props` in it (a JAAS config holds a password).
+    private static func withoutSecrets(_ error: any Error, _ props: [String: String]) -> String {
+        var text = "\(error)"
+        for (k, v) in props where k == "sasl.jaas.config" || k == "ssl.key.password" { text = text.replacingOccurrences(of: v, with: "(hidden)") }
+        return text
     }
 
     /// A configuration with every key at its default, for tests and embedding.
@@ -301,12 +350,6 @@ public struct BrokerConfig: Sendable {
         for l in listeners where listenerSecurityProtocols[l.name] == .saslPlaintext || listenerSecurityProtocols[l.name] == .saslSsl {
             saslSettings[l.name] = try SaslListenerSettings.resolve(listener: l.name, raw: securityValues)
         }
-        if isKRaftMode, kraft.roles.contains(.broker), saslSettings[interBrokerListenerName] != nil {
-            // The replica fetcher (Replica/ReplicaFetcher.swift) connects without SASL: it would
-            // be disconnected by its own listener's authenticator and never replicate.
-            throw .unsupported(key: "inter.broker.listener.name",
-                               reason: "\(interBrokerListenerName) is a SASL listener; Samsa's brokers do not authenticate to each other yet: use a PLAINTEXT or SSL listener between brokers")
-        }
         if let inter = saslSettings[interBrokerListenerName] {
             let name = (securityValues["sasl.mechanism.inter.broker.protocol"] ?? "GSSAPI").trimmingWhitespace()
             guard let m = SaslMechanism(rawValue: name.uppercased()), inter.enabledMechanisms.contains(m) else {
@@ -380,6 +423,7 @@ public struct BrokerConfig: Sendable {
             maxBytes: Int32(try int("replica.fetch.max.bytes")),
             responseMaxBytes: Int32(try int("replica.fetch.response.max.bytes")),
             backoffMs: try int("replica.fetch.backoff.ms"), socketTimeoutMs: try int("replica.socket.timeout.ms"))
+        replicaFetch.clientSecurity = try interBrokerClientSecurity()
         guard groupMinSessionTimeoutMs <= groupMaxSessionTimeoutMs else {
             throw .invalidValue(key: "group.max.session.timeout.ms", value: String(groupMaxSessionTimeoutMs),
                                 reason: "must be at least group.min.session.timeout.ms (\(groupMinSessionTimeoutMs))")
@@ -444,6 +488,9 @@ public struct ReplicaFetchSettings: Equatable, Sendable {
     public var responseMaxBytes: Int32 = 10 << 20
     public var backoffMs: Int64 = 1000
     public var socketTimeoutMs: Int64 = 30_000
+    /// Client security properties for connecting to the leaders' inter-broker listener
+    /// (``BrokerConfig/interBrokerClientSecurity()``); may hold a JAAS password.
+    public var clientSecurity: [String: String] = [:]
     public init() {}
     public init(waitMaxMs: Int32, minBytes: Int32, maxBytes: Int32, responseMaxBytes: Int32, backoffMs: Int64, socketTimeoutMs: Int64) {
         self.waitMaxMs = waitMaxMs; self.minBytes = minBytes; self.maxBytes = maxBytes

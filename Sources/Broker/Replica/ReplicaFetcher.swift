@@ -115,10 +115,11 @@ public final class ReplicaFetcher: Sendable {
         self.clock = clock
         self.logger = logger
         // bootstrap.servers is unused: the fetcher connects to the leader's endpoint itself.
-        clientConfig = try ClientConfig(properties: ClientProperties([
+        // TLS / SASL as the inter-broker listener asks (settings.clientSecurity).
+        clientConfig = try ClientConfig(properties: ClientProperties(settings.clientSecurity.merging([
             "bootstrap.servers": "127.0.0.1:1", "client.id": "broker-\(nodeId)-fetcher-0",
             "request.timeout.ms": String(settings.socketTimeoutMs + Int64(settings.waitMaxMs)),
-        ]))
+        ]) { _, new in new }))
         state = Mutex(State(endpoint: endpoint))
     }
 
