@@ -121,6 +121,28 @@ final class LocalClusterTests: XCTestCase {
         XCTAssertTrue(after.allSatisfy { $0.state == .stopped })
     }
 
+    /// KRaft nodes that ignore SIGTERM (a controlled shutdown waiting for a quorum that is
+    /// stopping too) are SIGKILLed after the one shared grace period, and end up stopped.
+    func testStopAllKillsKRaftNodesThatIgnoreSIGTERM() async throws {
+        let exe = try script("""
+        if [ "$1" = storage ]; then d=$(sed -n 's/^log.dirs=//p' "$6"); mkdir -p "$d"; touch "$d/meta.properties"; exit 0; fi
+        trap '' TERM
+        port=$(sed -n 's/^listeners=PLAINTEXT:\\/\\/127.0.0.1:\\([0-9]*\\),CONTROLLER.*/\\1/p' "$3")
+        exec python3 -m http.server --bind 127.0.0.1 "$port"
+        """)
+        let plans = try (1...2).map { LocalCluster.BrokerPlan(id: Int32($0), port: try LocalCluster.freePort(), controllerPort: try LocalCluster.freePort()) }
+        let cluster = LocalCluster(baseDirectory: dir.appendingPathComponent("t"), brokers: plans, executable: exe)
+        await cluster.setStopTimeout(.milliseconds(300))
+        try await cluster.startAll()
+        let pids = await cluster.status().compactMap { if case .running(let p) = $0.state { return p } else { return nil } }
+        XCTAssertEqual(pids.count, 2)
+        await cluster.stopAll()
+        let st = await cluster.status()
+        XCTAssertTrue(st.allSatisfy { $0.state == .stopped }, "\(st.map(\.state))")
+        for p in pids { XCTAssertEqual(kill(p, 0), -1, "pid \(p) is gone") }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("t/broker-1/broker.pid").path))
+    }
+
     /// A pid file naming a live process that is not our broker (pid reused) is ignored.
     func testStalePidFileOfAnotherProcessIsIgnored() async throws {
         let exe = try script("exec python3 -m http.server --bind 127.0.0.1 $(sed -n 's/^listeners=PLAINTEXT:\\/\\/127.0.0.1://p' \"$3\")\n")
