@@ -380,6 +380,7 @@ public final class KafkaBroker: Sendable {
             let address = try await metricsServer.bind()
             logger.info("Metrics at http://\(address.ipAddress ?? "?"):\(address.port ?? 0)/metrics")
         }
+        let caughtUp = Mutex(false)
         if let cluster {
             try await cluster.bind()
             let logger = self.logger
@@ -392,6 +393,7 @@ public final class KafkaBroker: Sendable {
                                     guard let self else { return }
                                     switch event {
                                     case .caughtUp:
+                                        caughtUp.withLock { $0 = true }
                                         // The image is now the cluster's: what it does not assign
                                         // here is stray (a topic deleted while this node was down).
                                         Self.removeStrayLogs(logManager: self.logManager, replicas: self.services.replicas,
@@ -405,6 +407,24 @@ public final class KafkaBroker: Sendable {
                                         break
                                     }
                                 })
+        }
+        // Kafka's BrokerServer enables request processing only once the broker has caught up
+        // with the metadata log: before that its image is stale (a client told "no such topic"
+        // by a restarted broker stops producing to it: librdkafka's idempotent producer never
+        // resumed). So a multi-node broker opens its client ports after the controller says it
+        // caught up, bounded so a node cut off from the quorum still listens (and says why).
+        if cluster != nil, config.kraft.roles.contains(.broker), !servers.isEmpty {
+            let limitMs = 60_000
+            var waitedMs = 0
+            while !caughtUp.withLock({ $0 }) && storageFailure.withLock({ $0 }) == nil && waitedMs < limitMs {
+                try? await Task.sleep(for: .milliseconds(20))
+                waitedMs += 20
+            }
+            if waitedMs >= limitMs {
+                logger.warning("Not caught up with the metadata log after \(limitMs / 1000) s (no controller quorum?): opening the client listeners anyway")
+            } else if waitedMs > 0 {
+                logger.info("Caught up with the metadata log after \(waitedMs) ms: opening the client listeners")
+            }
         }
         var out: [SocketAddress] = []
         for s in servers { out.append(try await s.bind()) }
