@@ -85,7 +85,9 @@ final class SmallBugTests: XCTestCase {
 
     /// `:` then Tab listed 8 of the 15 commands.
     func testPaletteListsEveryCommand() {
-        let h = ConsoleHarness()
+        // Tall enough for every command at once (17 since :quorum); shorter terminals scroll,
+        // checked below.
+        let h = ConsoleHarness(height: 40)
         h.press(.char(":"), .tab)
         for c in ConsoleController.paletteCommands {
             XCTAssertTrue(h.vt.contains(":" + c.name + " "), "missing :\(c.name)\n\(h.screenText)")
