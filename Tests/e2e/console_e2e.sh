@@ -301,6 +301,8 @@ log "== B. samsa demo"
 DEMO=$WORK/demo
 start_console "$SAMSA_BIN demo --brokers 1 --dir $DEMO --rate 20 --refresh 1"
 expect "demo.orders" 60
+# The broker's address is on the Brokers pane (the header now carries the health counts).
+keys 1; expect "127.0.0.1:" 20
 PORT=$(screen | sed -n 's/.*127\.0\.0\.1:\([0-9]*\).*/\1/p' | head -1)
 if [ -n "$PORT" ] && "$KCAT" -b "127.0.0.1:$PORT" -L 2>/dev/null | grep -q 'topic "demo.orders" with 6 partitions'; then
   pass "demo broker on port $PORT serves demo.orders (kcat)"
