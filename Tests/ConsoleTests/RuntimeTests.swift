@@ -45,6 +45,16 @@ final class ScriptedCluster: ClusterDataSource, ClusterActions, @unchecked Senda
     private func record(_ s: String) { lock.withLock { performed.append(s) } }
     func addPartitions(topic: String, total: Int32) async throws { record("addPartitions \(topic) \(total)") }
     func deleteGroup(_ group: String) async throws { record("deleteGroup \(group)") }
+    /// Answers of `electPreferredLeaders`, per partition (absent: elected).
+    var electionErrors: [TopicPartition: (Int16, String)] = [:]
+    func electPreferredLeaders(_ partitions: [TopicPartition]?) async throws -> [ElectionOutcome] {
+        record("elect " + (partitions.map { $0.map { "\($0.topic)-\($0.partition)" }.joined(separator: ",") } ?? "all"))
+        let tps = partitions ?? fixture.metadata().topics.flatMap { t in t.partitions.map { TopicPartition(t.name, $0.partition) } }
+        return tps.map { tp in
+            guard let (code, text) = lock.withLock({ electionErrors[tp] }) else { return ElectionOutcome(partition: tp) }
+            return ElectionOutcome(partition: tp, errorCode: code, error: text)
+        }
+    }
     func produceMessage(_ m: SingleMessage) async throws -> (partition: Int32, offset: Int64) {
         record("produce \(m.topic) \(m.partition.map(String.init) ?? "-") \(String(decoding: m.value ?? [], as: UTF8.self))")
         return (m.partition ?? 0, 42)

@@ -196,6 +196,19 @@ public final class KafkaClusterSource: ClusterDataSource, ClusterActions, Sendab
         if let e = r.first(where: { !$0.succeeded }) { throw ActionError(description: Self.describe(e)) }
     }
 
+    public func electPreferredLeaders(_ partitions: [TopicPartition]?) async throws -> [ElectionOutcome] {
+        let r = try await admin.electLeaders(.preferred, partitions: partitions)
+        return r.sorted { $0.key < $1.key }.map { tp, result in
+            switch result {
+            case .success: return ElectionOutcome(partition: tp)
+            case .failure(let e):
+                guard case .broker(let code, let name, _, let message) = e else { return ElectionOutcome(partition: tp, errorCode: -1, error: "\(e)") }
+                // Kafka's answer verbatim, without the client's "elect leader of ..." context.
+                return ElectionOutcome(partition: tp, errorCode: code, error: "\(name) (error \(code))" + (message.map { ": \($0)" } ?? ""))
+            }
+        }
+    }
+
     public func deleteGroup(_ group: String) async throws {
         let r = try await admin.deleteGroups([group])
         if let e = r.first(where: { !$0.succeeded }) { throw ActionError(description: Self.describe(e)) }

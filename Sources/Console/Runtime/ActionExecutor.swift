@@ -128,6 +128,23 @@ public struct ActionExecutor: Sendable {
         case .exportMessages(let spec):
             let (n, path) = try await Self.export(spec, reader: needReader(), source: source)
             return "exported \(Format.plural(n, "message")) of \(spec.topic) to \(path)"
+        case .electPreferred(let scope):
+            let partitions: [TopicPartition]?
+            switch scope {
+            case .partition(let tp): partitions = [tp]
+            case .topic(let t):
+                // Every partition of the topic as the cluster has it now (kafka-leader-election.sh --topic).
+                guard let topic = try await source.fetchMetadata().topics.first(where: { $0.name == t }) else {
+                    throw NotAvailable(description: "topic \(t) does not exist")
+                }
+                partitions = topic.partitions.map { TopicPartition(t, $0.partition) }
+            case .all: partitions = nil
+            }
+            let results = try await needActions().electPreferredLeaders(partitions)
+            let (text, ok) = ConsoleController.electionSummary(scope, results, snapshot)
+            if ok { return text }
+            inbox.post(.failed(text))
+            return nil
         case .writeFile(let path, let contents, let what):
             let url = try Self.createFile(path)
             let h = try FileHandle(forWritingTo: url)

@@ -85,4 +85,13 @@ public protocol ClusterActions: Sendable {
     func describeConfigs(_ target: ConfigTarget) async throws -> [ConfigRow]
     /// Sets and removes config keys of a topic or broker (IncrementalAlterConfigs SET / DELETE).
     func alterConfigs(_ target: ConfigTarget, set: [String: String], delete: [String]) async throws
+    /// Preferred leader elections (ElectLeaders PREFERRED) for `partitions`, or every
+    /// partition (nil: Kafka then answers only the partitions that needed one).
+    func electPreferredLeaders(_ partitions: [TopicPartition]?) async throws -> [ElectionOutcome]
+}
+
+extension ClusterActions {
+    public func electPreferredLeaders(_ partitions: [TopicPartition]?) async throws -> [ElectionOutcome] {
+        throw SourceError("preferred leader election is not supported here", unsupported: true)
+    }
 }

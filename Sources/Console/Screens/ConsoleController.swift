@@ -122,6 +122,7 @@ public final class ConsoleController {
         PaletteCommand("create-topic", aliases: ["create", "new"], summary: "create a topic (dialog)"),
         PaletteCommand("delete-topic", aliases: ["delete"], summary: "delete TOPIC (type its name to confirm)"),
         PaletteCommand("add-partitions", aliases: [], summary: "add partitions to TOPIC"),
+        PaletteCommand("elect", aliases: ["elect-leaders", "election"], summary: "elect preferred [TOPIC[:PARTITION]]: preferred leader election (no TOPIC: all)"),
         PaletteCommand("produce", aliases: [], summary: "produce one message (key, value, headers) to TOPIC"),
         PaletteCommand("load", aliases: ["generate"], summary: "generate test load on TOPIC (count, size, rate)"),
         PaletteCommand("export", aliases: [], summary: "export TOPIC [PARTITION] messages as JSON lines to a file"),
@@ -258,12 +259,14 @@ public final class ConsoleController {
         case (.topics, .char("P")): if let sel { return openProduce(sel, nil, now) }
         case (.topics, .char("e")): if let sel { return openConfigs(.topic(sel), now) }
         case (.topics, .char("+")): if let sel { return openAddPartitions(sel, s, now) }
+        case (.topics, .char("L")): if let sel { return openElection(.topic(sel), s, now) }
         case (.partitions(let t), .enter), (.partitions(let t), .char("m")):
             if let sel, let p = Int32(sel) { return openMessages(t, p) }
         case (.partitions(let t), .char("p")): return openProduceMessage(t, sel.flatMap { Int32($0) }, s, now)
         case (.partitions(let t), .char("P")): return openProduce(t, sel.flatMap { Int32($0) }, now)
         case (.partitions(let t), .char("e")): return openConfigs(.topic(t), now)
         case (.partitions(let t), .char("+")): return openAddPartitions(t, s, now)
+        case (.partitions(let t), .char("L")): if let sel, let p = Int32(sel) { return openElection(.partition(TopicPartition(t, p)), s, now) }
         case (.groups, .enter): if let sel { return push(.groupPartitions(group: sel)) }
         case (.groups, .char("o")): if let sel { return openReset(sel, nil, now) }
         case (.groups, .char("M")): if let sel { return push(.groupMembers(group: sel)) }
@@ -380,6 +383,7 @@ public final class ConsoleController {
             guard let t = arg ?? selectedTopic(s, now) else { say("usage: :alter-config TOPIC", .error, now); return [] }
             guard topicExists(t, s, now) else { return [] }
             return openAlterConfig(t, s, now)
+        case "elect": return runElectCommand(args, s, now)
         case "history": return openHistory(now)
         case "theme":
             if let name = arg {
@@ -620,6 +624,7 @@ public final class ConsoleController {
         case .deleteConfig(let target, let k): "removing the override of \(k) on \(target)…"
         case .exportMessages(let e): "exporting messages of \(e.topic) to \(e.path)…"
         case .writeFile(let path, _, let what): "writing \(what) to \(path)…"
+        case .electPreferred(let scope): "electing the preferred leader of \(scope)…"
         }
     }
 
@@ -1100,7 +1105,7 @@ public final class ConsoleController {
         let all = allPaneHints()
         guard readOnly else { return all }
         let mutating: Set<String> = ["create", "delete", "produce", "load", "edit config", "reset offsets", "add partitions",
-                                     "delete group", "remove override", "add key", "stop broker", "start broker", "restart broker", "kill -9 broker"]
+                                     "delete group", "remove override", "add key", "elect preferred leader", "elect preferred leaders", "stop broker", "start broker", "restart broker", "kill -9 broker"]
         return all.filter { !mutating.contains($0.action) }
     }
 
@@ -1111,9 +1116,9 @@ public final class ConsoleController {
                 + (brokerControl ? [KeyHelp("x", "stop broker"), KeyHelp("s", "start broker"), KeyHelp("r", "restart broker"), KeyHelp("K", "kill -9 broker")] : [])
         case .topics:
             return [KeyHelp("Enter", "partitions"), KeyHelp("m", "messages"), KeyHelp("e", "configs"), KeyHelp("c", "create"), KeyHelp("d", "delete"),
-                    KeyHelp("p", "produce"), KeyHelp("P", "load"), KeyHelp("+", "add partitions")]
+                    KeyHelp("p", "produce"), KeyHelp("P", "load"), KeyHelp("+", "add partitions"), KeyHelp("L", "elect preferred leaders")]
         case .partitions: return [KeyHelp("Enter", "messages"), KeyHelp("e", "configs"), KeyHelp("p", "produce"), KeyHelp("P", "load"),
-                                  KeyHelp("+", "add partitions")]
+                                  KeyHelp("+", "add partitions"), KeyHelp("L", "elect preferred leader")]
         case .groups: return [KeyHelp("Enter", "partitions"), KeyHelp("M", "members"), KeyHelp("o", "reset offsets"), KeyHelp("d", "delete group")]
         case .groupPartitions: return [KeyHelp("Enter", "messages"), KeyHelp("M", "members"), KeyHelp("o", "reset offsets"), KeyHelp("d", "delete group")]
         case .groupMembers: return [KeyHelp("o", "reset offsets"), KeyHelp("d", "delete group")]

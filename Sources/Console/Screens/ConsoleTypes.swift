@@ -215,6 +215,36 @@ public enum BrokerOperation: String, Sendable, CaseIterable {
     public var verb: String { self == .kill ? "kill -9" : rawValue }
 }
 
+/// Which partitions a preferred leader election covers (`:elect preferred [TOPIC[:PARTITION]]`).
+public enum ElectionScope: Equatable, Sendable, CustomStringConvertible {
+    case partition(TopicPartition)
+    case topic(String)
+    /// Every partition of the cluster (ElectLeaders with null partitions, as
+    /// `kafka-leader-election.sh --all-topic-partitions`).
+    case all
+
+    public var description: String {
+        switch self {
+        case .partition(let tp): "\(tp.topic)-\(tp.partition)"
+        case .topic(let t): "every partition of \(t)"
+        case .all: "every partition"
+        }
+    }
+}
+
+/// One partition's answer to a preferred leader election.
+public struct ElectionOutcome: Equatable, Sendable {
+    public var partition: TopicPartition
+    /// 0: elected; else Kafka's error code (84 ELECTION_NOT_NEEDED: already on its preferred leader).
+    public var errorCode: Int16
+    /// Kafka's error name, code and message, verbatim ("PREFERRED_LEADER_NOT_AVAILABLE (error 80): ...").
+    public var error: String?
+    public init(partition: TopicPartition, errorCode: Int16 = 0, error: String? = nil) {
+        self.partition = partition; self.errorCode = errorCode; self.error = error
+    }
+    public static let electionNotNeeded: Int16 = 84
+}
+
 /// A mutation or on-demand read the controller asks the runtime to perform.
 public enum ConsoleAction: Equatable, Sendable {
     case createTopic(name: String, partitions: Int32, replicationFactor: Int16, configs: [String: String])
@@ -237,6 +267,8 @@ public enum ConsoleAction: Equatable, Sendable {
     case exportMessages(ExportSpec)
     /// Writes bytes to a local file (a copied message).
     case writeFile(path: String, contents: [UInt8], what: String)
+    /// Preferred leader election (ElectLeaders PREFERRED).
+    case electPreferred(ElectionScope)
 
     var isMutation: Bool {
         switch self {

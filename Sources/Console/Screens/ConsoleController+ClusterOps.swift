@@ -1,0 +1,119 @@
+import Foundation
+import TerminalUI
+
+/// Cluster-level operator actions (issue 13 item 4): preferred leader election for a
+/// partition, a topic or everything. Like the rest of the controller: keys in, effects out,
+/// no I/O; the parsing and the summaries are pure functions, tested on their own.
+extension ConsoleController {
+    /// A palette command's arguments that cannot run, with the message to show.
+    struct CommandError: Error, Equatable {
+        var message: String
+    }
+
+    static let electUsage = "usage: :elect preferred [TOPIC[:PARTITION]] (no TOPIC: every partition)"
+
+    /// `:elect preferred [TOPIC[:PARTITION]]`. Topic names cannot contain ':' (Kafka allows
+    /// [a-zA-Z0-9._-]), so the last ':' separates the partition. When the cluster's metadata
+    /// is known the topic and partition must exist in it.
+    static func parseElection(_ args: [String], _ s: ClusterSnapshot) -> Result<ElectionScope, CommandError> {
+        guard let type = args.first?.lowercased() else { return .failure(CommandError(message: electUsage)) }
+        if type == "unclean" {
+            return .failure(CommandError(message: "unclean elections can lose committed messages and are not offered here; "
+                                         + "use samsa topic elect-leaders --election-type unclean"))
+        }
+        guard type == "preferred" else { return .failure(CommandError(message: "election type must be preferred, not '\(args[0])'; " + electUsage)) }
+        guard args.count <= 2 else { return .failure(CommandError(message: electUsage)) }
+        guard args.count == 2 else { return .success(.all) }
+        let target = args[1]
+        var topic = target, partition: Int32?
+        if let colon = target.lastIndex(of: ":") {
+            topic = String(target[..<colon])
+            let p = String(target[target.index(after: colon)...])
+            guard let n = Int32(p), n >= 0 else { return .failure(CommandError(message: "partition must be a number >= 0, not '\(p)'")) }
+            partition = n
+        }
+        guard !topic.isEmpty else { return .failure(CommandError(message: electUsage)) }
+        if s.hasData {
+            guard let t = s.topic(named: topic) else { return .failure(CommandError(message: "topic '\(topic)' does not exist in this cluster")) }
+            if let partition, !t.partitions.contains(where: { $0.partition == partition }) {
+                return .failure(CommandError(message: "\(topic) has partitions 0-\(t.partitions.count - 1), not \(partition)"))
+            }
+        }
+        return .success(partition.map { .partition(TopicPartition(topic, $0)) } ?? .topic(topic))
+    }
+
+    /// The confirmation question, with what the console knows now: whether the partitions
+    /// are on their preferred leader (the first replica).
+    static func electionQuestion(_ scope: ElectionScope, _ s: ClusterSnapshot) -> String {
+        switch scope {
+        case .partition(let tp):
+            let p = s.topic(named: tp.topic)?.partitions.first { $0.partition == tp.partition }
+            let now: String
+            if let p, let pref = p.replicas.first {
+                now = p.leader == pref ? ": broker \(pref), already the leader" : ": broker \(pref), now led by \(p.leader < 0 ? "none" : "broker \(p.leader)")"
+            } else { now = "" }
+            return "elect the preferred leader of \(scope)\(now)? (y/n)"
+        case .topic(let t):
+            let off = s.topic(named: t)?.partitions.filter { !$0.health.preferredLeader }.count
+            return "elect the preferred leaders of \(scope)" + (off.map { " (\($0) not on their preferred leader)" } ?? "") + "? (y/n)"
+        case .all:
+            let off = s.hasData ? " (\(s.health.notOnPreferredLeader) not on their preferred leader)" : ""
+            return "elect the preferred leaders of every partition of the cluster\(off)? (y/n)"
+        }
+    }
+
+    /// Asks to confirm an election; refused in read-only mode.
+    func openElection(_ scope: ElectionScope, _ s: ClusterSnapshot, _ now: Date) -> [ConsoleEffect] {
+        mutating("preferred leader election", now) {
+            mode = .confirm(Self.electionQuestion(scope, s), .electPreferred(scope))
+            return []
+        }
+    }
+
+    func runElectCommand(_ args: [String], _ s: ClusterSnapshot, _ now: Date) -> [ConsoleEffect] {
+        switch Self.parseElection(args, s) {
+        case .failure(let e): say(e.message, .error, now); return []
+        case .success(let scope): return openElection(scope, s, now)
+        }
+    }
+
+    /// What the status line says about an election's answer, and whether it all went well.
+    /// ELECTION_NOT_NEEDED is not a failure: the partition is already on its preferred leader.
+    /// Refusals carry Kafka's error text verbatim.
+    static func electionSummary(_ scope: ElectionScope, _ results: [ElectionOutcome], _ s: ClusterSnapshot) -> (text: String, ok: Bool) {
+        func preferred(_ tp: TopicPartition) -> String {
+            s.topic(named: tp.topic)?.partitions.first { $0.partition == tp.partition }?.replicas.first.map { " (broker \($0))" } ?? ""
+        }
+        if case .partition(let tp) = scope {
+            guard let r = results.first(where: { $0.partition == tp }) ?? results.first else {
+                return ("\(scope): already on preferred leader\(preferred(tp)) (Kafka elected nothing)", true)
+            }
+            switch r.errorCode {
+            case 0: return ("\(scope): leadership moved to its preferred leader\(preferred(tp))", true)
+            case ElectionOutcome.electionNotNeeded: return ("\(scope): already on preferred leader\(preferred(tp))", true)
+            default: return ("\(scope): election refused: \(r.error ?? "error \(r.errorCode)")", false)
+            }
+        }
+        let elected = results.filter { $0.errorCode == 0 }.count
+        let already = results.filter { $0.errorCode == ElectionOutcome.electionNotNeeded }.count
+        let refused = results.filter { $0.errorCode != 0 && $0.errorCode != ElectionOutcome.electionNotNeeded }
+        let what: String
+        switch scope {
+        case .topic(let t): what = "preferred election on \(t)"
+        default: what = "preferred election on every partition"
+        }
+        if results.isEmpty || (elected == 0 && refused.isEmpty) {
+            return ("\(what): " + ((scope == .all) ? "every partition is" : "\(Format.plural(already, "partition")) already") + " on preferred leader", true)
+        }
+        var parts: [String] = []
+        if elected > 0 { parts.append("\(Format.plural(elected, "partition")) moved to their preferred leader") }
+        if already > 0 { parts.append("\(already) already on preferred leader") }
+        else if (scope == .all) && refused.isEmpty { parts.append("the others already on preferred leader") }
+        if !refused.isEmpty { parts.append("\(refused.count) refused") }
+        var text = "\(what): " + parts.joined(separator: ", ")
+        // The first refusal on the status line; every one in the message history (`!`).
+        if let first = refused.first { text += ": \(first.partition.topic)-\(first.partition.partition): \(first.error ?? "error \(first.errorCode)")" }
+        for r in refused.dropFirst() { text += "\n\(r.partition.topic)-\(r.partition.partition): \(r.error ?? "error \(r.errorCode)")" }
+        return (text, refused.isEmpty)
+    }
+}
