@@ -49,8 +49,28 @@ public final class BrokerServices: Sendable {
     /// The dynamic broker configs that apply to this broker now.
     public var dynamicBrokerConfigs: DynamicBrokerConfigs { metadata.image.dynamicBrokerConfigs(nodeId: nodeId) }
 
-    /// Creates `name` with the broker defaults if auto-creation applies (Metadata).
-    func autoCreateTopic(_ name: String) async throws -> Bool {
+    /// Multi-node KRaft: the broker's own dispatcher, through which an auto-created topic's
+    /// CreateTopics reaches the active controller (``DispatchedTopicCreation``); unset on the
+    /// single node, whose local controller creates it.
+    let topicCreationDispatcher = LateBound<any RequestDispatcher>()
+
+    /// Creates `name` with the broker defaults if auto-creation applies (Metadata), on behalf
+    /// of `principal` (the controller authorizes the forwarded CreateTopics as that client).
+    func autoCreateTopic(_ name: String, principal: String = ConnectionInfo.anonymous) async throws -> Bool {
+        if let target = topicCreationDispatcher.value {
+            let listener = config.listeners.first?.name ?? "PLAINTEXT"
+            switch await DispatchedTopicCreation.create(name, partitions: config.numPartitions,
+                                                        replicationFactor: config.defaultReplicationFactor,
+                                                        through: target, listener: listener, clientId: "auto-topic-creation",
+                                                        principal: principal) {
+            case .success:
+                logger.info("Auto-created topic \(name) with \(config.numPartitions) partition(s)")
+                return true
+            case .failure(let e):
+                logger.warning("Could not auto-create topic \(name): \(e)")
+                throw e
+            }
+        }
         do {
             _ = try await controller.createTopic(name: name, numPartitions: config.numPartitions,
                                            replicationFactor: config.defaultReplicationFactor)

@@ -171,3 +171,18 @@ def assert_partition_order(by_partition: dict[int, list], sequence_of) -> None:
 
 def is_error(err: KafkaError | None, code) -> bool:
     return err is not None and err.code() == code
+
+
+def eventually(check, timeout: float = 15.0, interval: float = 0.2):
+    """Calls `check()` until it returns without raising (its value is returned), for at most
+    `timeout` seconds; then calls it once more and lets its exception through. On a cluster a
+    broker applies a committed metadata change a moment after the controller answered the
+    request that made it (Kafka behaves the same): a describe right after a create or alter
+    may go to a broker that has not applied it yet."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            return check()
+        except Exception:  # noqa: BLE001 - retried until the deadline, then raised below
+            time.sleep(interval)
+    return check()

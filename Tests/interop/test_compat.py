@@ -11,7 +11,7 @@ from confluent_kafka import KafkaError, KafkaException, Producer, TopicCollectio
 from confluent_kafka.admin import (AclOperation, AlterConfigOpType, ConfigEntry, ConfigResource,
                                    ConfigSource, ResourceType)
 
-from helpers import admin, create_topic
+from helpers import admin, create_topic, eventually
 
 
 def _produce_one(broker, topic: str, key: bytes | None):
@@ -107,12 +107,15 @@ def test_incremental_alter_configs_takes_kafkas_dynamic_broker_configs(broker):
         ConfigEntry(k, v, incremental_operation=AlterConfigOpType.SET) for k, v in keys.items()])
     try:
         a.incremental_alter_configs([res])[res].result(timeout=30)
-        described = a.describe_configs([ConfigResource(ResourceType.BROKER, node)])
-        conf = next(iter(described.values())).result(timeout=30)
-        for k, v in keys.items():
-            assert conf[k].value == v, k
-            assert conf[k].source == ConfigSource.DYNAMIC_BROKER_CONFIG.value, k
-            assert not conf[k].is_read_only, k
+
+        def described_as_set():
+            described = a.describe_configs([ConfigResource(ResourceType.BROKER, node)])
+            conf = next(iter(described.values())).result(timeout=30)
+            for k, v in keys.items():
+                assert conf[k].value == v, k
+                assert conf[k].source == ConfigSource.DYNAMIC_BROKER_CONFIG.value, k
+                assert not conf[k].is_read_only, k
+        eventually(described_as_set)
 
         # A key Kafka treats as read-only: INVALID_REQUEST, as Kafka answers.
         bad = ConfigResource(ResourceType.BROKER, node, incremental_configs=[

@@ -13,7 +13,7 @@ from confluent_kafka.admin import (AlterConfigOpType, ConfigEntry, ConfigResourc
                                    ResourceType)
 
 import kafka_wire
-from helpers import admin, create_topic, high_watermark, read_all, wait_for_partitions
+from helpers import admin, create_topic, eventually, high_watermark, read_all, wait_for_partitions
 
 # Short session timeouts keep rebalances (and Tansu's held first JoinGroup) quick.
 GROUP_CONF = {"session.timeout.ms": 6000, "heartbeat.interval.ms": 500,
@@ -64,7 +64,7 @@ def test_admin_topic_configs(broker, topic_name):
     a.create_topics([NewTopic(topic_name, num_partitions=1, replication_factor=1,
                               config={"retention.ms": "3600000"})])[topic_name].result(timeout=60)
     res = ConfigResource(ResourceType.TOPIC, topic_name)
-    configs = a.describe_configs([res])[res].result(timeout=30)
+    configs = eventually(lambda: a.describe_configs([res])[res].result(timeout=30))
     assert configs["retention.ms"].value == "3600000"
     assert not configs["retention.ms"].is_default
     assert configs["cleanup.policy"].value == "delete" and configs["cleanup.policy"].is_default
@@ -73,9 +73,12 @@ def test_admin_topic_configs(broker, topic_name):
         ConfigEntry("retention.ms", "7200000", incremental_operation=AlterConfigOpType.SET),
         ConfigEntry("cleanup.policy", "compact", incremental_operation=AlterConfigOpType.SET)])
     a.incremental_alter_configs([alter])[alter].result(timeout=30)
-    configs = a.describe_configs([res])[res].result(timeout=30)
-    assert configs["retention.ms"].value == "7200000"
-    assert configs["cleanup.policy"].value == "compact"
+
+    def altered():
+        configs = a.describe_configs([res])[res].result(timeout=30)
+        assert configs["retention.ms"].value == "7200000"
+        assert configs["cleanup.policy"].value == "compact"
+    eventually(altered)
 
     # An unknown config key is rejected and changes nothing.
     bad = ConfigResource(ResourceType.TOPIC, topic_name, incremental_configs=[

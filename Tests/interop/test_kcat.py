@@ -8,7 +8,7 @@ import time
 import pytest
 
 import kafka_wire
-from helpers import INTEROP_RF, create_topic, high_watermark, kcat, kcat_metadata
+from helpers import INTEROP_RF, create_topic, high_watermark, kcat, kcat_metadata, run
 
 CODECS = ["none", "gzip", "snappy", "lz4", "zstd"]
 
@@ -112,3 +112,20 @@ def _query(broker, topic: str, partition: int, ts: int) -> int:
     line = [x for x in out.splitlines() if " offset " in x]
     assert line, out
     return int(line[0].rsplit(" ", 1)[1])
+
+
+def test_produce_to_auto_created_topic_through_every_broker(broker, topic_name):
+    """kcat produces to a topic that does not exist yet, bootstrapping from each broker in turn:
+    the broker auto-creates it (auto.create.topics.enable) and the message is delivered. On a
+    cluster the broker asked is often not the controller: it answered UNKNOWN_TOPIC_OR_PARTITION
+    until it had applied the new topic, and librdkafka then failed the message after
+    topic.metadata.propagation.max.ms instead of retrying."""
+    md = kcat_metadata(broker)
+    addresses = sorted(b["name"] for b in md["brokers"])
+    for i, address in enumerate(addresses):
+        name = f"{topic_name}-{i}"
+        run([broker.kcat, "-b", address, "-P", "-t", name, "-X", "message.timeout.ms=20000"],
+            input=f"auto-{i}\n".encode(), timeout=60)
+        got = run([broker.kcat, "-b", address, "-C", "-t", name, "-o", "beginning", "-e", "-q", "-c", "1"],
+                  timeout=60)
+        assert got.stdout.decode().strip() == f"auto-{i}", (address, got.stdout)

@@ -66,7 +66,7 @@ public actor BrokerLifecycleDriver {
         wake?.yield()
         if shutdownAllowed { return }
         let timeout = Task { [weak self] in
-            try? await Task.sleep(for: .milliseconds(timeoutMs))
+            guard (try? await Task.sleep(for: .milliseconds(timeoutMs))) != nil else { return }
             await self?.releaseShutdownWaiters(timedOut: true)
         }
         await withCheckedContinuation { shutdownWaiters.append($0) }
@@ -119,8 +119,11 @@ public actor BrokerLifecycleDriver {
             // metadata, shutdown). A response always wakes the loop, so an in-flight request
             // needs no timer here.
             let delay = lifecycle.nextSendAtMs.map { max(0, $0 - nowMs()) } ?? 1000
+            // Only a sleep that ran its course wakes the loop: a cancelled one must not, or
+            // every wake-up (cancelling the sleeper) would yield the next one, and the loop
+            // would spin creating tasks (it did: 60% of a core per idle node).
             let sleeper = Task { [wake] in
-                try? await Task.sleep(for: .milliseconds(max(1, delay)))
+                guard (try? await Task.sleep(for: .milliseconds(max(1, delay)))) != nil else { return }
                 wake?.yield()
             }
             _ = await iterator.next()

@@ -78,49 +78,67 @@ final class OffsetsTopicCreator: Sendable {
             return !busy
         }
         guard start else { return }
+        let configs = [("cleanup.policy", "compact"), ("segment.bytes", String(config.offsetsTopicSegmentBytes)),
+                       ("compression.type", "producer")]
+        let logger = self.logger
+        let listener = config.listeners.first?.name ?? "PLAINTEXT"
+        let (partitions, replicationFactor) = (config.offsetsTopicNumPartitions, config.offsetsTopicReplicationFactor)
+        Task {
+            defer { self.inFlight.withLock { $0 = false } }
+            let result = await DispatchedTopicCreation.create(
+                ConsumerOffsetsLogStore.topic, partitions: partitions,
+                replicationFactor: replicationFactor, configs: configs,
+                through: target, listener: listener, clientId: "offsets-topic-creation")
+            switch result {
+            case .success: logger.info("Created \(ConsumerOffsetsLogStore.topic) for the group coordinator")
+            case .failure(let e): logger.warning("Could not create \(ConsumerOffsetsLogStore.topic): \(e)")
+            }
+        }
+    }
+}
+
+/// A CreateTopics request (v4) sent through a broker's own dispatcher, so it reaches the active
+/// controller as a client's would: forwarded in an Envelope from a broker that is not the
+/// controller, or served locally on the one that is (Kafka's `AutoTopicCreationManager` sends
+/// CreateTopics to the controller the same way). Used for `__consumer_offsets` and for topics
+/// a Metadata request auto-creates.
+enum DispatchedTopicCreation {
+    /// Success includes TOPIC_ALREADY_EXISTS (someone else created it first).
+    static func create(_ name: String, partitions: Int32, replicationFactor: Int16, configs: [(String, String)] = [],
+                       through target: any RequestDispatcher, listener: String, clientId: String,
+                       principal: String = ConnectionInfo.anonymous,
+                       timeoutMs: Int32 = 30_000) async -> Result<Void, ControllerError> {
         var request = CreateTopicsRequest()
         var topic = CreateTopicsRequest.CreatableTopic()
-        topic.name = ConsumerOffsetsLogStore.topic
-        topic.numPartitions = config.offsetsTopicNumPartitions
-        topic.replicationFactor = config.offsetsTopicReplicationFactor
-        topic.configs = [("cleanup.policy", "compact"), ("segment.bytes", String(config.offsetsTopicSegmentBytes)),
-                         ("compression.type", "producer")].map { name, value in
+        topic.name = name
+        topic.numPartitions = partitions
+        topic.replicationFactor = replicationFactor
+        topic.configs = configs.map { name, value in
             var c = CreateTopicsRequest.CreatableTopicConfig()
             c.name = name
             c.value = value
             return c
         }
         request.topics = [topic]
-        request.timeoutMs = 30_000
+        request.timeoutMs = timeoutMs
         let version: Int16 = 4
-        let logger = self.logger
-        let listener = config.listeners.first?.name ?? "PLAINTEXT"
         var encoded = ByteBuffer()
         do {
-            try request.encode(into: &encoded, version: version, correlationId: 1, clientId: "offsets-topic-creation")
+            try request.encode(into: &encoded, version: version, correlationId: 1, clientId: clientId)
         } catch {
-            self.inFlight.withLock { $0 = false }
-            logger.error("Could not encode the CreateTopics of \(ConsumerOffsetsLogStore.topic): \(error)")
-            return
+            return .failure(ControllerError(ErrorCode.unknownServerError.rawValue, "could not encode CreateTopics: \(error)"))
         }
-        let frame = encoded
-        Task {
-            defer { self.inFlight.withLock { $0 = false } }
-            let outcome = await target.dispatch(frame: frame, connection: ConnectionInfo(
-                connectionId: 0, clientHost: "127.0.0.1", clientPort: 0, listenerName: listener))
-            guard case .respond(var bytes) = outcome else {
-                logger.warning("Creating \(ConsumerOffsetsLogStore.topic): no answer from the controller")
-                return
-            }
-            // size prefix, response header (v4 is not flexible: correlation id only), body
-            bytes.moveReaderIndex(forwardBy: 8)
-            if let response = try? CreateTopicsResponse(from: &bytes, version: version), let result = response.topics.first {
-                if result.errorCode == 0 || result.errorCode == ErrorCode.topicAlreadyExists.rawValue {
-                    logger.info("Created \(ConsumerOffsetsLogStore.topic) for the group coordinator")
-                } else {
-                    logger.warning("Could not create \(ConsumerOffsetsLogStore.topic): error \(result.errorCode) \(result.errorMessage ?? "")")
-                }
-            }
+        let outcome = await target.dispatch(frame: encoded, connection: ConnectionInfo(
+            connectionId: 0, clientHost: "127.0.0.1", clientPort: 0, listenerName: listener, principal: principal))
+        guard case .respond(var bytes) = outcome else {
+            return .failure(ControllerError(ErrorCode.notController.rawValue, "no answer from the controller"))
         }
+        // size prefix, response header (v4 is not flexible: correlation id only), body
+        bytes.moveReaderIndex(forwardBy: 8)
+        guard let response = try? CreateTopicsResponse(from: &bytes, version: version), let result = response.topics.first else {
+            return .failure(ControllerError(ErrorCode.unknownServerError.rawValue, "unreadable CreateTopics response"))
+        }
+        if result.errorCode == 0 || result.errorCode == ErrorCode.topicAlreadyExists.rawValue { return .success(()) }
+        return .failure(ControllerError(result.errorCode, result.errorMessage ?? ErrorCode(rawValue: result.errorCode).name))
     }
 }

@@ -63,6 +63,7 @@ public struct MetadataHandler: RequestHandler {
         // Auto-create what is missing (CREATE on the cluster or the topic), then re-read the
         // image so the answer includes it.
         let mayCreate = !allTopics && services.config.autoCreateTopicsEnable && (version < 4 || request.allowAutoTopicCreation)
+        var autoCreated: Set<String> = []
         if mayCreate {
             var created = false
             let clusterCreate = services.authorize(context, .create, .cluster, AclResources.clusterName)
@@ -71,9 +72,13 @@ public struct MetadataHandler: RequestHandler {
                     unauthorized.insert(name)
                     continue
                 }
-                if (try? await services.autoCreateTopic(name)) == true { created = true }
+                if (try? await services.autoCreateTopic(name, principal: context.principal)) == true { created = true; autoCreated.insert(name) }
             }
-            if created { image = services.metadata.image }
+            if created {
+                // On a cluster the controller commits the topic and this broker applies it a
+                // moment later: wait briefly so the answer can carry the new partitions.
+                image = await Self.imageIncluding(autoCreated, services: services, withinMs: 1000)
+            }
         }
 
         for broker in image.liveBrokers {
@@ -91,7 +96,12 @@ public struct MetadataHandler: RequestHandler {
                 continue
             }
             guard let topic = image.topics[name] else {
-                if (try? TopicName.validate(name)) == nil {
+                if autoCreated.contains(name) {
+                    // Created but not applied here yet: retriable, as Kafka answers for a topic
+                    // whose creation is in progress (UNKNOWN_TOPIC_OR_PARTITION made librdkafka
+                    // fail the producer's messages after topic.metadata.propagation.max.ms).
+                    topicResponse.errorCode = ErrorCode.leaderNotAvailable.rawValue
+                } else if (try? TopicName.validate(name)) == nil {
                     topicResponse.errorCode = ErrorCode.invalidTopicException.rawValue
                 } else {
                     topicResponse.errorCode = ErrorCode.unknownTopicOrPartition.rawValue
@@ -127,5 +137,16 @@ public struct MetadataHandler: RequestHandler {
             }
         }
         return response
+    }
+
+    /// The metadata image once it includes every topic of `names`, or after `withinMs`.
+    static func imageIncluding(_ names: Set<String>, services: BrokerServices, withinMs: Int) async -> MetadataImage {
+        var waited = 0
+        while true {
+            let image = services.metadata.image
+            if names.allSatisfy({ image.topics[$0] != nil }) || waited >= withinMs { return image }
+            try? await Task.sleep(for: .milliseconds(10))
+            waited += 10
+        }
     }
 }

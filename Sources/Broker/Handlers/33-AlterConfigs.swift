@@ -21,7 +21,8 @@ public struct AlterConfigsHandler: RequestHandler {
 
     public func handle(_ request: AlterConfigsRequest, context: RequestContext) async throws -> AlterConfigsResponse? {
         var response = AlterConfigsResponse()
-        let alteration = ConfigAlteration(services: services)
+        var alteration = ConfigAlteration(services: services)
+        alteration.forwarded = context.forwarded
         for resource in request.resources {
             var result = AlterConfigsResponse.AlterConfigsResourceResponse()
             result.resourceType = resource.resourceType

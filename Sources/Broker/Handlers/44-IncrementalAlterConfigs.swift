@@ -22,7 +22,8 @@ public struct IncrementalAlterConfigsHandler: RequestHandler {
 
     public func handle(_ request: IncrementalAlterConfigsRequest, context: RequestContext) async throws -> IncrementalAlterConfigsResponse? {
         var response = IncrementalAlterConfigsResponse()
-        let alteration = ConfigAlteration(services: services)
+        var alteration = ConfigAlteration(services: services)
+        alteration.forwarded = context.forwarded
         for resource in request.resources {
             var result = IncrementalAlterConfigsResponse.AlterConfigsResourceResponse()
             result.resourceType = resource.resourceType

@@ -32,6 +32,7 @@ public struct EnvelopeHandler: RequestHandler {
         var connection = ConnectionInfo(connectionId: context.connectionId,
                                         clientHost: Self.host(request.clientHostAddress) ?? context.clientHost,
                                         clientPort: 0, listenerName: context.listenerName)
+        connection.forwarded = true
         // The client's principal as the forwarding broker authenticated it (`Type:name`), so
         // the controller authorizes the request (CreateAcls, CreateTopics, ...) as the client.
         if let bytes = request.requestPrincipal, case let principal = String(buffer: bytes), principal.contains(":") {

@@ -4,6 +4,10 @@ import KafkaProtocol
 /// commits the difference through the controller.
 struct ConfigAlteration {
     let services: BrokerServices
+    /// The request was forwarded by another broker (Envelope): this node is the controller,
+    /// and a BROKER resource may name any broker, as Kafka's controller accepts (the broker
+    /// the client sent it to is the one Kafka's `ConfigAdminManager` checks it against).
+    var forwarded = false
 
     /// Applies `newConfigs` as the complete override set of topic `name`.
     func replaceTopicConfigs(_ name: String, with newConfigs: [String: String], validateOnly: Bool) async throws(ControllerError) {
@@ -28,9 +32,14 @@ struct ConfigAlteration {
     }
 
     /// The current dynamic configs of BROKER resource `resourceName` ("" is the cluster
-    /// default, else it must be this broker's id, as a Kafka broker requires).
+    /// default, else it must be this broker's id, as a Kafka broker requires; on a forwarded
+    /// request any broker id, as Kafka's controller validates only that it is a number).
     func currentBrokerConfigs(_ resourceName: String) throws(ControllerError) -> [String: String] {
-        guard resourceName.isEmpty || resourceName == String(services.nodeId) else {
+        if forwarded {
+            guard resourceName.isEmpty || Int32(resourceName) != nil else {
+                throw ControllerError(ErrorCode.invalidRequest.rawValue, "Invalid broker name \(resourceName)")
+            }
+        } else if !(resourceName.isEmpty || resourceName == String(services.nodeId)) {
             throw ControllerError(ErrorCode.invalidRequest.rawValue, "Unexpected broker id \(resourceName)")
         }
         return services.metadata.image.brokerConfigs[resourceName] ?? [:]
@@ -42,6 +51,9 @@ struct ConfigAlteration {
     func effectiveBrokerValue(_ name: String, resourceName: String) -> String {
         var dynamic = services.dynamicBrokerConfigs
         if resourceName.isEmpty { dynamic.perBroker = [:] }
+        if let id = Int32(resourceName), id != services.nodeId {
+            dynamic = services.metadata.image.dynamicBrokerConfigs(nodeId: id)
+        }
         return dynamic.value(name)?.value ?? services.config.brokerValue(name).value ?? ""
     }
 

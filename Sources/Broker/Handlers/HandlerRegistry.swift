@@ -85,9 +85,10 @@ public struct HandlerRegistry: RequestDispatcher {
         } catch {
             return .close(reason: "malformed request header: \(error)")
         }
-        let context = RequestContext(apiVersion: version, correlationId: correlationId, clientId: header.clientId,
+        var context = RequestContext(apiVersion: version, correlationId: correlationId, clientId: header.clientId,
                                      clientHost: connection.clientHost, connectionId: connection.connectionId,
                                      listenerName: connection.listenerName, principal: connection.principal)
+        context.forwarded = connection.forwarded
         do {
             guard let response = try await entry.invoke(buffer, context) else { return .noResponse }
             return .respond(response)

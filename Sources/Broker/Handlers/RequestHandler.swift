@@ -11,6 +11,8 @@ public struct RequestContext: Sendable {
     public var listenerName: String
     /// The authenticated principal of the connection (``ConnectionInfo/principal``).
     public var principal: String
+    /// The request came inside an Envelope from another broker (``ConnectionInfo/forwarded``).
+    public var forwarded: Bool = false
 
     public init(apiVersion: Int16, correlationId: Int32, clientId: String?, clientHost: String,
                 connectionId: UInt64, listenerName: String, principal: String = ConnectionInfo.anonymous) {

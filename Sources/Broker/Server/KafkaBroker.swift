@@ -252,6 +252,7 @@ public final class KafkaBroker: Sendable {
         cluster?.attach(controller: controller, registry: registry)
         let dispatcher = cluster?.brokerDispatcher(local: registry) ?? registry
         offsetsTopicCreator.dispatcher.set(dispatcher)
+        if cluster != nil { services.topicCreationDispatcher.set(dispatcher) }
 
         let group = MultiThreadedEventLoopGroup(numberOfThreads: config.numNetworkThreads)
         self.group = group

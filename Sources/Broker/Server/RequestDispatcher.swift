@@ -10,6 +10,9 @@ public struct ConnectionInfo: Sendable {
     /// `KafkaPrincipal`; `User:ANONYMOUS` on PLAINTEXT and SSL listeners, as Kafka's
     /// default principal builder says. Set by ``SaslDispatcher`` per request; for the authorizer.
     public var principal: String
+    /// True for a request another broker forwarded in an Envelope (KIP-590): the receiving
+    /// broker already did its per-broker checks, and this node answers as the controller.
+    public var forwarded: Bool = false
 
     public init(connectionId: UInt64, clientHost: String, clientPort: Int, listenerName: String,
                 principal: String = ConnectionInfo.anonymous) {

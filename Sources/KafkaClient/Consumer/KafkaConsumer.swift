@@ -261,8 +261,10 @@ public actor KafkaConsumer {
 
     private func waitForData(until deadline: ContinuousClock.Instant) async {
         guard ContinuousClock.now < deadline else { return }
+        // A cancelled timer must not wake anyone: the waiter it would resume is the next
+        // poll's, which would then return at once and cancel its own timer, and so on.
         let timer = Task { [weak self] in
-            try? await Task.sleep(until: deadline, clock: .continuous)
+            guard (try? await Task.sleep(until: deadline, clock: .continuous)) != nil else { return }
             await self?.wakeWaiter()
         }
         await withCheckedContinuation { dataWaiter = $0 }
