@@ -125,3 +125,185 @@ final class ElectionTests: XCTestCase {
         do { _ = try await ro.run(.electPreferred(.all), snapshot: snap); XCTFail("elected in read-only mode") } catch {}
     }
 }
+
+/// The rolling restart's step logic as a value (issue 13 item 4), the keys that start and
+/// cancel it, and the executor loop against a scripted local cluster.
+final class RollingRestartTests: XCTestCase {
+    typealias Obs = RollingRestart.Observation
+    let t0 = Date(timeIntervalSince1970: 1_000_000)
+    let all: Set<Int32> = [1, 2, 3]
+    let urp = [TopicPartition("orders", 1)]
+
+    func testOrderPutsTheControllerLast() {
+        XCTAssertEqual(RollingRestart.order([3, 1, 2], controller: 1), [2, 3, 1])
+        XCTAssertEqual(RollingRestart.order([3, 1, 2], controller: nil), [1, 2, 3])
+        XCTAssertEqual(RollingRestart.order([1, 2], controller: 9), [1, 2])
+    }
+
+    func testRestartsOneAtATimeWaitingForTheBrokerThenTheISRs() {
+        var r = RollingRestart(brokers: [1, 2, 3], timeout: 60)
+        XCTAssertEqual(r.start(Obs(running: all, registered: all, notFull: [])), .restart(1))
+        XCTAssertEqual(r.status(now: t0), "rolling restart 1/3: restarting broker 1…")
+        XCTAssertEqual(r.restarted(error: nil, now: t0), .wait)
+        // Not back in the metadata yet.
+        XCTAssertEqual(r.observe(Obs(running: all, registered: [2, 3], notFull: urp), now: t0 + 2), .wait)
+        XCTAssertEqual(r.phase, .waitingForBroker(1, since: t0))
+        XCTAssertEqual(r.status(now: t0 + 2), "rolling restart 1/3: waiting for broker 1 to rejoin the cluster (2 s of 60)")
+        // Back, the ISR not full: still waiting; an unreadable cluster changes nothing.
+        XCTAssertEqual(r.observe(Obs(running: all, registered: all, notFull: urp), now: t0 + 4), .wait)
+        XCTAssertEqual(r.phase, .waitingForISR(1, since: t0))
+        XCTAssertEqual(r.observe(nil, now: t0 + 5), .wait)
+        XCTAssertEqual(r.status(now: t0 + 5), "rolling restart 1/3: broker 1 back; waiting for ISRs: 1 partition under-replicated (5 s of 60)")
+        // Full: the next broker.
+        XCTAssertEqual(r.observe(Obs(running: all, registered: all, notFull: []), now: t0 + 6), .restart(2))
+        XCTAssertEqual(r.restarted(error: nil, now: t0 + 7), .wait)
+        // Back and full in one look.
+        XCTAssertEqual(r.observe(Obs(running: all, registered: all, notFull: []), now: t0 + 8), .restart(3))
+        XCTAssertEqual(r.restarted(error: nil, now: t0 + 9), .wait)
+        XCTAssertEqual(r.observe(Obs(running: all, registered: all, notFull: []), now: t0 + 10), .finish)
+        XCTAssertEqual(r.phase, .done)
+        XCTAssertEqual(r.completed, [1, 2, 3])
+        XCTAssertEqual(r.status(now: t0 + 10), "rolling restart done: broker 1, broker 2, broker 3 restarted one at a time; every ISR full")
+        XCTAssertEqual(r.observe(Obs(running: all, registered: all, notFull: []), now: t0 + 11), .finish)
+    }
+
+    func testRefusesToStartOnAnUnhealthyCluster() {
+        var r = RollingRestart(brokers: [1, 2, 3])
+        XCTAssertEqual(r.start(Obs(running: all, registered: all, notFull: urp)), .finish)
+        XCTAssertEqual(r.status(now: t0), "rolling restart failed: not started: 1 partition under-replicated (orders-1); "
+                       + "restarting a broker now could take them offline: wait for the ISRs to heal")
+        var down = RollingRestart(brokers: [1, 2, 3])
+        XCTAssertEqual(down.start(Obs(running: [1, 3], registered: [1, 3], notFull: [])), .finish)
+        XCTAssertEqual(down.phase, .failed("broker 2 is not running: start it and let the ISRs heal first"))
+        var one = RollingRestart(brokers: [1])
+        XCTAssertEqual(one.start(Obs(running: [1], registered: [1], notFull: [])), .finish)
+        XCTAssertTrue(one.status(now: t0).contains("at least 2 brokers"))
+    }
+
+    func testWaitsAreBoundedAndSayWhereItStopped() {
+        var r = RollingRestart(brokers: [1, 2, 3], timeout: 30)
+        _ = r.start(Obs(running: all, registered: all, notFull: []))
+        _ = r.restarted(error: nil, now: t0)
+        XCTAssertEqual(r.observe(Obs(running: all, registered: all, notFull: urp), now: t0 + 29), .wait)
+        XCTAssertEqual(r.observe(Obs(running: all, registered: all, notFull: urp), now: t0 + 31), .finish)
+        XCTAssertEqual(r.phase, .failed("1 partition still under-replicated 30 s after broker 1's restart (orders-1); stopped before broker 2 (no broker fully restarted)"))
+        var gone = RollingRestart(brokers: [1, 2], timeout: 30)
+        _ = gone.start(Obs(running: [1, 2], registered: [1, 2], notFull: []))
+        _ = gone.restarted(error: nil, now: t0)
+        XCTAssertEqual(gone.observe(Obs(running: [2], registered: [2], notFull: urp), now: t0 + 31), .finish)
+        XCTAssertEqual(gone.phase, .failed("broker 1 is not running 30 s after its restart; stopped before broker 2 (no broker fully restarted)"))
+        var failed = RollingRestart(brokers: [1, 2, 3])
+        _ = failed.start(Obs(running: all, registered: all, notFull: []))
+        _ = failed.restarted(error: nil, now: t0)
+        _ = failed.observe(Obs(running: all, registered: all, notFull: []), now: t0 + 1)
+        XCTAssertEqual(failed.restarted(error: "port in use", now: t0 + 2), .finish)
+        XCTAssertEqual(failed.phase, .failed("broker 2 did not restart: port in use; stopped before broker 3 (restarted broker 1)"))
+    }
+
+    func testCancelStopsBeforeTheNextBroker() {
+        var r = RollingRestart(brokers: [1, 2, 3])
+        _ = r.start(Obs(running: all, registered: all, notFull: []))
+        _ = r.restarted(error: nil, now: t0)
+        _ = r.observe(Obs(running: all, registered: all, notFull: []), now: t0 + 1)  // -> restart 2
+        r.cancel()
+        XCTAssertEqual(r.restarted(error: nil, now: t0 + 2), .finish)
+        XCTAssertEqual(r.observe(Obs(running: all, registered: all, notFull: []), now: t0 + 3), .finish)
+        XCTAssertEqual(r.status(now: t0 + 3), "rolling restart cancelled: restarted broker 1; broker 2's restart was under way and has finished")
+    }
+
+    func testBrokersPaneKeyConfirmsShowsProgressAndEscCancels() {
+        let h = ConsoleHarness(width: 140, height: 30)
+        h.press(.char("1"), .char("R"))
+        XCTAssertTrue(h.vt.contains("rolling restart of brokers "), h.screenText)
+        h.press(.char("y"))
+        XCTAssertEqual(h.effects, [.perform(.rollingRestart)])
+        var r = RollingRestart(brokers: [1, 2, 3], timeout: 60)
+        _ = r.start(Obs(running: all, registered: all, notFull: []))
+        _ = r.restarted(error: nil, now: h.now - 10)
+        _ = r.observe(Obs(running: all, registered: all, notFull: urp), now: h.now)
+        h.now += 5  // past the "checking the cluster" flash
+        h.receive(.rollingRestart(r))
+        XCTAssertTrue(h.status.contains("rolling restart 1/3: broker 1 back; waiting for ISRs: 1 partition under-replicated (15 s of 60) · Esc cancels"), h.status)
+        // A second one is refused while it runs.
+        h.press(.char("R"))
+        XCTAssertTrue(h.status.contains("already running"), h.status)
+        // Nor may a broker be stopped or restarted by hand meanwhile.
+        h.now += 5
+        h.press(.char("x"))
+        XCTAssertTrue(h.status.contains("Esc cancels it first"), h.status)
+        XCTAssertEqual(h.effects, [.perform(.rollingRestart)])
+        h.now += 5
+        h.effects = []
+        h.press(.escape)
+        XCTAssertEqual(h.effects, [.cancelRollingRestart])
+        XCTAssertEqual(h.controller.currentPane, .brokers, "Esc cancelled, it did not go back")
+        h.now += 5
+        h.draw()
+        XCTAssertTrue(h.status.contains("cancelling the rolling restart"), h.status)
+        r.cancel()
+        h.receive(.rollingRestart(r))
+        XCTAssertTrue(h.status.contains("rolling restart cancelled: no broker fully restarted; broker 1 was restarted, its ISRs not yet full"), h.status)
+        h.effects = []
+        h.press(.escape)
+        XCTAssertEqual(h.effects, [], "Esc is back to normal once it ended")
+    }
+
+    func testNeedsALocalClusterAndObeysReadOnly() {
+        let remote = ConsoleHarness(brokerControl: false)
+        remote.command("rolling-restart")
+        XCTAssertTrue(remote.status.contains("needs a local cluster"), remote.status)
+        let ro = ConsoleHarness(readOnly: true, brokerControl: true)
+        ro.press(.char("1"), .char("R"))
+        XCTAssertTrue(ro.status.contains("read-only: rolling restart is disabled"), ro.status)
+        XCTAssertTrue(remote.effects.isEmpty && ro.effects.isEmpty)
+    }
+
+    /// The executor loop against a scripted cluster whose ISRs heal a few looks after each
+    /// restart: every broker restarted in order, the controller last, one at a time.
+    func testExecutorRollsThroughTheClusterAndCanBeCancelled() async throws {
+        let c = ScriptedCluster()
+        let control = ScriptedControl(cluster: c)
+        let store = SnapshotStore(.empty(bootstrap: c.displayName))
+        let inbox = EventInbox()
+        var ex = ActionExecutor(source: c, actions: c, brokerControl: control, inbox: inbox,
+                                sampler: ClusterSampler(source: c, store: store, interval: .seconds(60)))
+        ex.rollingPoll = .milliseconds(1)
+        c.fixture.orders1ISR = [2, 3]  // healthy to start with
+        _ = try await ex.run(.rollingRestart, snapshot: .empty(bootstrap: "x"))
+        let states = inbox.drain().compactMap { e -> RollingRestart? in if case .rollingRestart(let r) = e { return r } else { return nil } }
+        XCTAssertEqual(states.last?.phase, .done, states.last?.status(now: Date()) ?? "")
+        XCTAssertEqual(control.log, ["restart 2", "restart 3", "restart 1"], "one at a time, controller (1) last")
+        XCTAssertTrue(states.contains { if case .waitingForISR = $0.phase { return true } else { return false } })
+        XCTAssertFalse(ex.rolling.isRunning)
+
+        // Cancelled while waiting for the ISRs: no further restart.
+        control.log = []
+        control.healAfter = 1_000_000
+        ex.perform(.rollingRestart, snapshot: .empty(bootstrap: "x"))
+        while !control.log.contains("restart 2") { try await Task.sleep(for: .milliseconds(5)) }
+        // As on quit: cancel, and wait until it has ended.
+        let stopped = await ex.stopRollingRestart(within: .seconds(60))
+        XCTAssertTrue(stopped)
+        var last: RollingRestart?
+        for case .rollingRestart(let r) in inbox.drain() { last = r }
+        XCTAssertEqual(last?.phase, .cancelled)
+        XCTAssertEqual(control.log, ["restart 2"])
+    }
+}
+
+/// A local cluster for the executor: a restart makes the broker's partitions
+/// under-replicated in the scripted metadata for `healAfter` looks.
+final class ScriptedControl: BrokerControl, @unchecked Sendable {
+    let cluster: ScriptedCluster
+    private let lock = NSLock()
+    var log: [String] { get { lock.withLock { _log } } set { lock.withLock { _log = newValue } } }
+    private var _log: [String] = []
+    var healAfter = 2
+    init(cluster: ScriptedCluster) { self.cluster = cluster }
+    func expectedBrokers() async -> [BrokerEndpoint] { cluster.fixture.metadata().brokers }
+    func runningBrokers() async -> Set<Int32> { Set(cluster.fixture.metadata().brokers.map(\.id)) }
+    func perform(_ op: BrokerOperation, brokerId: Int32) async throws {
+        lock.withLock { _log.append("\(op.rawValue) \(brokerId)") }
+        cluster.underReplicatedLooks = healAfter
+    }
+}

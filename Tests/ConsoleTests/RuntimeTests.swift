@@ -12,7 +12,23 @@ final class ScriptedCluster: ClusterDataSource, ClusterActions, @unchecked Senda
     private let lock = NSLock()
     private(set) var commits: [(String, [TopicPartition: Int64])] = []
 
-    func fetchMetadata() async throws -> ClusterMetadata { fixture.metadata() }
+    /// For rolling-restart tests: this many more Metadata answers show orders-1 under-replicated.
+    var underReplicatedLooks: Int {
+        get { lock.withLock { _underReplicatedLooks } }
+        set { lock.withLock { _underReplicatedLooks = newValue } }
+    }
+    private var _underReplicatedLooks = 0
+    func fetchMetadata() async throws -> ClusterMetadata {
+        let shrunk = lock.withLock { () -> Bool in
+            guard _underReplicatedLooks > 0 else { return false }
+            _underReplicatedLooks -= 1
+            return true
+        }
+        guard shrunk else { return fixture.metadata() }
+        var f = fixture
+        f.orders1ISR = [2]
+        return f.metadata()
+    }
     func fetchOffsets(_ partitions: [TopicPartition], metadata: ClusterMetadata) async throws -> [TopicPartition: PartitionOffsets] {
         guard case .success(let o) = fixture.raw(at: Date()).offsets else { return [:] }
         return o.filter { partitions.contains($0.key) }

@@ -11,7 +11,11 @@
 #   3. `:elect preferred` for every partition: JSON counts none off its preferred leader.
 #   4. Add partitions with `+`: "abc" and the current count are refused in the dialog and
 #      change nothing (kcat -L); current+2 is applied (kcat -L counts them).
-#   5. A `--read-only` console refuses `:elect`, `:add-partitions`.
+#   5. Rolling restart with `R`: progress on the status line, every broker's process replaced
+#      (new pids), no partition under-replicated at the end (JSON); a second one is cancelled
+#      with Esc after the first broker.
+#   6. A `--read-only` console refuses `:elect`, `:add-partitions` and `R`.
+#   7. Quit (Ctrl-C) during a third rolling restart: the console exits 0, no node left running.
 #
 # Env (set by .ci/run; defaults for local runs): SAMSA_BIN, PEERS_PY, KCAT.
 set -uo pipefail
@@ -191,7 +195,58 @@ for _ in $(seq 1 20); do N=$(orders | wc -l); [ "$N" -eq $((COUNT + 2)) ] && bre
 if [ "$N" -eq $((COUNT + 2)) ]; then pass "kcat -L: demo.orders has $N partitions (was $COUNT)"; else fail "kcat -L: demo.orders has $N partitions, not $((COUNT + 2))"; fi
 keys Escape; keys Escape
 
-log "== 5. --read-only console"
+log "== 5. R: rolling restart of the local cluster"
+check_json "json-before-roll" 60 <<<"$HEALED" || true
+BEFORE=$(pids)
+keys 1; keys /; keys C-u; keys Enter
+keys R
+expect "rolling restart of brokers" 5
+T_ROLL=$(date +%s)
+keys y
+expect "· Esc cancels" 30
+if wait_for "rolling restart done:" 600; then
+  pass "screen: $(screen | grep -o 'rolling restart done:.*' | head -1)"
+  log "rolling restart took $(( $(date +%s) - T_ROLL )) s"
+else
+  fail "rolling restart did not finish"
+fi
+# Each broker's turn is in the message history, in order.
+keys '!'
+expect "Message history" 5
+HIST=$(screen)
+for i in 1 2 3; do
+  if echo "$HIST" | grep -q "rolling restart $i/3: restarting broker"; then pass "history: turn $i/3"; else fail "history has no turn $i/3"; fi
+done
+keys Escape
+AFTER=$(pids)
+CHANGED=0
+for i in 1 2 3; do
+  b=$(echo "$BEFORE" | awk -v i="$i" '{ print $i }'); a=$(echo "$AFTER" | awk -v i="$i" '{ print $i }')
+  [ -n "$a" ] && [ "$a" != "$b" ] && CHANGED=$((CHANGED + 1))
+done
+if [ "$CHANGED" -eq 3 ]; then pass "every broker process replaced (pids $BEFORE-> $AFTER)"; else fail "only $CHANGED of 3 broker processes replaced (pids $BEFORE-> $AFTER)"; fi
+check_json "json-after-roll" 60 <<<"$HEALED" || true
+
+log "== 5b. a second rolling restart, cancelled with Esc"
+keys R
+expect "rolling restart of brokers" 5
+BEFORE=$(pids)
+keys y
+expect "rolling restart 1/3" 30
+keys Escape
+expect "cancelling the rolling restart" 5
+expect "rolling restart cancelled:" 240
+AFTER=$(pids)
+CHANGED=0
+for i in 1 2 3; do
+  b=$(echo "$BEFORE" | awk -v i="$i" '{ print $i }'); a=$(echo "$AFTER" | awk -v i="$i" '{ print $i }')
+  [ -n "$a" ] && [ "$a" != "$b" ] && CHANGED=$((CHANGED + 1))
+done
+# Esc lands during broker 1's restart or its wait: at most that one was restarted.
+if [ "$CHANGED" -le 1 ]; then pass "$CHANGED broker process replaced before the cancel took effect"; else fail "$CHANGED broker processes replaced after Esc on turn 1/3"; fi
+check_json "json-after-cancel" 90 <<<"$HEALED" || true
+
+log "== 6. --read-only console"
 $TMUX_CMD new-window -t "$SESSION" -n ro \
   "$SAMSA_BIN console --bootstrap-server 127.0.0.1:$P1 --read-only --refresh 1; sleep 600"
 WIN="$SESSION:ro"
@@ -200,10 +255,16 @@ keys :; text 'elect preferred'; keys Enter
 expect "read-only: preferred leader election is disabled" 5
 keys :; text 'add-partitions demo.orders'; keys Enter
 expect "read-only: add partitions is disabled" 5
+keys :; text 'rolling-restart'; keys Enter
+expect "read-only: rolling restart is disabled" 5
 keys q
 WIN=""
 
-log "== 6. quit"
+log "== 7. quit during a rolling restart: it stops, and no node is left running"
+keys R
+expect "rolling restart of brokers" 5
+keys y
+expect "· Esc cancels" 30
 keys C-c
 expect "CONSOLE-EXITED rc=0" 60
 sleep 1

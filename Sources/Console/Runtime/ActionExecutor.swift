@@ -12,6 +12,12 @@ public struct ActionExecutor: Sendable {
     public let brokerControl: (any BrokerControl)?
     public let inbox: EventInbox
     public let sampler: ClusterSampler
+    /// The rolling restart under way, so Esc can cancel it.
+    let rolling = RollingTaskSlot()
+    /// Pause between two looks at the cluster while a rolling restart waits.
+    var rollingPoll: Duration = .seconds(1)
+    /// Bound of each wait of a rolling restart.
+    var rollingTimeout: TimeInterval = 180
     let logger = Logger(label: "samsa.console.actions")
 
     public init(source: any ClusterDataSource, actions: (any ClusterActions)?, reader: (any ClusterActions)? = nil,
@@ -21,7 +27,11 @@ public struct ActionExecutor: Sendable {
     }
 
     public func perform(_ action: ConsoleAction, snapshot: ClusterSnapshot) {
-        Task.detached { [self] in
+        if action == .rollingRestart && !rolling.begin() {
+            inbox.post(.failed("a rolling restart is already running (Esc cancels it)"))
+            return
+        }
+        let task = Task.detached { [self] in
             do {
                 let text = try await run(action, snapshot: snapshot)
                 logger.info("action done: \(text ?? "result posted")")
@@ -30,6 +40,68 @@ public struct ActionExecutor: Sendable {
             } catch {
                 logger.error("action failed: \(action): \(error)")
                 inbox.post(.actionFailed(action, "\(ConsoleController.progressText(action).replacingOccurrences(of: "…", with: "")) failed: \(error)"))
+            }
+        }
+        if action == .rollingRestart { rolling.attach(task) }
+    }
+
+    /// Esc: the rolling restart restarts no further broker (one under way finishes).
+    public func cancelRollingRestart() { rolling.cancel() }
+
+    /// On quit: cancels the rolling restart and waits (at most `bound`) until it has ended;
+    /// false when it is still running then.
+    public func stopRollingRestart(within bound: Duration) async -> Bool {
+        guard rolling.isRunning else { return true }
+        rolling.cancel()
+        let deadline = ContinuousClock.now + bound
+        while rolling.isRunning && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(50)) }
+        return !rolling.isRunning
+    }
+
+    /// Runs a rolling restart to its end, posting its state after every step.
+    func rollingRestart() async throws {
+        guard let brokerControl else { throw NotAvailable(description: "a rolling restart needs a local cluster (samsa demo)") }
+        func observe() async -> RollingRestart.Observation? {
+            let running = await brokerControl.runningBrokers()
+            guard let md = try? await source.fetchMetadata() else { return nil }
+            return RollingRestart.Observation(metadata: md, running: running)
+        }
+        guard let first = await observe() else { throw NotAvailable(description: "cannot read the cluster's metadata") }
+        // The active controller is the quorum leader (a KRaft broker's Metadata controllerId
+        // is any live broker, as in Kafka); without a quorum, Metadata's.
+        var controller = (try? await source.fetchQuorum())?.leaderId
+        if controller == nil { controller = try? await source.fetchMetadata().controllerId }
+        let ids = await brokerControl.expectedBrokers().map(\.id)
+        var plan = RollingRestart(brokers: RollingRestart.order(ids, controller: controller), timeout: rollingTimeout)
+        var command = plan.start(first)
+        inbox.post(.rollingRestart(plan))
+        var logged = plan.phase
+        logger.info("rolling restart of brokers \(plan.brokers) (controller \(controller.map(String.init) ?? "unknown")): \(plan.status(now: Date()))")
+        while true {
+            if plan.phase != logged, !plan.isFinished {
+                logged = plan.phase
+                logger.info("\(plan.status(now: Date()))")
+            }
+            if Task.isCancelled { plan.cancel(); command = .finish }
+            switch command {
+            case .finish:
+                logger.info("\(plan.status(now: Date()))")
+                inbox.post(.rollingRestart(plan))
+                return
+            case .restart(let id):
+                // Unstructured: Esc must not cut a restart in half and leave the broker stopped.
+                let restart = Task { try await brokerControl.perform(.restart, brokerId: id) }
+                let error: String?
+                do { try await restart.value; error = nil } catch let e { error = "\(e)" }
+                command = plan.restarted(error: error, now: Date())
+                if Task.isCancelled { continue }
+                inbox.post(.rollingRestart(plan))
+                await sampler.refreshNow()
+            case .wait:
+                try? await Task.sleep(for: rollingPoll)
+                if Task.isCancelled { continue }
+                command = plan.observe(await observe(), now: Date())
+                if command != .finish { inbox.post(.rollingRestart(plan)) }
             }
         }
     }
@@ -128,6 +200,10 @@ public struct ActionExecutor: Sendable {
         case .exportMessages(let spec):
             let (n, path) = try await Self.export(spec, reader: needReader(), source: source)
             return "exported \(Format.plural(n, "message")) of \(spec.topic) to \(path)"
+        case .rollingRestart:
+            defer { rolling.clear() }
+            try await rollingRestart()
+            return nil
         case .electPreferred(let scope):
             let partitions: [TopicPartition]?
             switch scope {
@@ -301,4 +377,18 @@ public struct ActionExecutor: Sendable {
         let digits = String(number)
         return Array((String(repeating: "0", count: max(0, size - digits.utf8.count)) + digits.suffix(size)).utf8)
     }
+}
+
+/// The task of the rolling restart under way (at most one), for Esc to cancel.
+final class RollingTaskSlot: @unchecked Sendable {
+    private let lock = NSLock()
+    private var task: Task<Void, Never>?
+    private var running = false
+    var isRunning: Bool { lock.withLock { running } }
+    /// False when one is already running.
+    func begin() -> Bool { lock.withLock { if running { return false }; running = true; return true } }
+    /// Its task; ignored when it has already finished.
+    func attach(_ t: Task<Void, Never>) { lock.withLock { if running { task = t } } }
+    func cancel() { lock.withLock { task }?.cancel() }
+    func clear() { lock.withLock { task = nil; running = false } }
 }

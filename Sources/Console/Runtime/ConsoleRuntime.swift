@@ -70,11 +70,17 @@ public final class ConsoleRuntime: Sendable {
                           case .tail(let r): Task.detached { await tailer.start(r) }
                           case .clipboard: break  // handled by the loop, which owns the terminal
                           case .tailLimit(let id, let limit): Task.detached { await tailer.setLimit(id: id, limit: limit) }
+                          case .cancelRollingRestart: executor.cancelRollingRestart()
                           }
                           return true
                       })
         }
         await tailer.start(nil)
+        // A rolling restart must not restart a broker after the console (and `samsa demo`'s
+        // stop of every node) is gone: cancel it and let a restart under way finish, bounded.
+        if await executor.stopRollingRestart(within: .seconds(30)) == false {
+            logger.warning("the rolling restart did not stop within 30 s")
+        }
         logger.info("console closed")
     }
 

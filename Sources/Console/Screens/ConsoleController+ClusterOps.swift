@@ -117,3 +117,55 @@ extension ConsoleController {
         return (text, refused.isEmpty)
     }
 }
+
+// MARK: - Rolling restart
+
+extension ConsoleController {
+    /// Asks to confirm a rolling restart of the local cluster (Brokers `R`, `:rolling-restart`).
+    func openRollingRestart(_ s: ClusterSnapshot, _ now: Date) -> [ConsoleEffect] {
+        // Read-only first: a read-only console never has process control, and should say why.
+        mutating("rolling restart", now) {
+            guard brokerControl else {
+                say("a rolling restart needs a local cluster started by samsa demo", .warn, now); return []
+            }
+            if let r = rolling, !r.isFinished { say("a rolling restart is already running (Esc cancels it)", .warn, now); return [] }
+            let ids = RollingRestart.order(s.brokers.map(\.id), controller: s.quorum?.leaderId ?? s.controllerId)
+            let which = ids.isEmpty ? "every broker" : "brokers " + ids.map(String.init).joined(separator: ", ")
+            mode = .confirm("rolling restart of \(which), one at a time, waiting for every ISR to be full between them? (y/n)", .rollingRestart)
+            return []
+        }
+    }
+
+    func cancelRollingRestart(_ now: Date) -> [ConsoleEffect] {
+        if rollingCancelling { return [] }
+        rollingCancelling = true
+        let under = rolling.flatMap { r -> String? in
+            if case .restarting(let id) = r.phase { return "; broker \(id)'s restart under way finishes first" } else { return nil }
+        } ?? ""
+        say("cancelling the rolling restart: no further broker is restarted" + under, .warn, now)
+        return [.cancelRollingRestart]
+    }
+
+    func receiveRollingRestart(_ r: RollingRestart, _ now: Date) {
+        if r.isFinished {
+            rolling = nil
+            rollingCancelling = false
+            pendingForm = nil
+            let role: Role
+            switch r.phase {
+            case .done: role = .ok
+            case .cancelled: role = .warn
+            default: role = .error
+            }
+            say(r.status(now: now), role, now)
+            return
+        }
+        if rolling?.phase != r.phase {
+            // A new step shows at once (over an older message); each broker's turn goes to
+            // the history too (what happened when, after the fact).
+            rollingChangedAt = now
+            if case .restarting = r.phase { history.append((r.status(now: now), .dim, now)) }
+        }
+        rolling = r
+    }
+}

@@ -93,6 +93,12 @@ public final class ConsoleController {
     /// Records the current tail has delivered, and how many it may (paused only).
     private var tailDelivered = 0
     private var tailGranted: Int?
+    /// The rolling restart under way (its last reported state), nil when none runs.
+    var rolling: RollingRestart?
+    /// Esc was pressed during the rolling restart; its end is awaited.
+    var rollingCancelling = false
+    /// When the rolling restart last changed step (newer than a message: it shows).
+    var rollingChangedAt = Date.distantPast
     /// Bumped on every change of `messages` (the table cache key; a count can repeat).
     private var messagesVersion = 0
 
@@ -123,6 +129,7 @@ public final class ConsoleController {
         PaletteCommand("delete-topic", aliases: ["delete"], summary: "delete TOPIC (type its name to confirm)"),
         PaletteCommand("add-partitions", aliases: [], summary: "add partitions to TOPIC"),
         PaletteCommand("elect", aliases: ["elect-leaders", "election"], summary: "elect preferred [TOPIC[:PARTITION]]: preferred leader election (no TOPIC: all)"),
+        PaletteCommand("rolling-restart", aliases: ["roll"], summary: "restart the local cluster's brokers one at a time, waiting for full ISRs"),
         PaletteCommand("produce", aliases: [], summary: "produce one message (key, value, headers) to TOPIC"),
         PaletteCommand("load", aliases: ["generate"], summary: "generate test load on TOPIC (count, size, rate)"),
         PaletteCommand("export", aliases: [], summary: "export TOPIC [PARTITION] messages as JSON lines to a file"),
@@ -222,7 +229,9 @@ public final class ConsoleController {
         case .ctrl("r"): say("refreshing", .dim, now); return [.refresh]
         case .char("T"): return cycleTheme(now)
         case .char("!"): return openHistory(now)
-        case .escape: return back()
+        case .escape:
+            if let r = rolling, !r.isFinished { return cancelRollingRestart(now) }
+            return back()
         case .tab, .backTab:
             let top = PaneKind.topLevel
             let i = top.firstIndex(of: stack[0].kind) ?? 0
@@ -277,6 +286,7 @@ public final class ConsoleController {
         case (.configs(let target), _): return configKey(target, key, sel, s, now)
         case (.brokers, .char("Q")): return push(.quorum)
         case (.brokers, .char("e")): if let sel, let id = Int32(sel) { return openConfigs(.broker(id), now) }
+        case (.brokers, .char("R")): return openRollingRestart(s, now)
         case (.groupPartitions(let g), .char("o")):
             return openReset(g, sel.flatMap { $0.split(separator: "\t").first.map(String.init) }, now)
         case (.groupPartitions, .enter), (.groupPartitions, .char("m")):
@@ -304,6 +314,9 @@ public final class ConsoleController {
         case (.brokers, .char("x")), (.brokers, .char("s")), (.brokers, .char("r")), (.brokers, .char("K")):
             guard let sel, let id = Int32(sel) else { return [] }
             guard brokerControl else { say("broker control needs a local cluster started by samsa demo", .warn, now); return [] }
+            if let r = rolling, !r.isFinished {
+                say("a rolling restart is running: Esc cancels it first (\(r.status(now: now)))", .warn, now); return []
+            }
             let op: BrokerOperation = key == .char("x") ? .stop : (key == .char("s") ? .start : (key == .char("K") ? .kill : .restart))
             return mutating(op.verb + " broker", now) {
                 mode = .confirm("\(op.verb) broker \(id)? (y/n)", .broker(op, id: id))
@@ -384,6 +397,7 @@ public final class ConsoleController {
             guard topicExists(t, s, now) else { return [] }
             return openAlterConfig(t, s, now)
         case "elect": return runElectCommand(args, s, now)
+        case "rolling-restart": return openRollingRestart(s, now)
         case "history": return openHistory(now)
         case "theme":
             if let name = arg {
@@ -625,6 +639,7 @@ public final class ConsoleController {
         case .exportMessages(let e): "exporting messages of \(e.topic) to \(e.path)…"
         case .writeFile(let path, _, let what): "writing \(what) to \(path)…"
         case .electPreferred(let scope): "electing the preferred leader of \(scope)…"
+        case .rollingRestart: "rolling restart: checking the cluster…"
         }
     }
 
@@ -912,6 +927,7 @@ public final class ConsoleController {
             tailError = text
         case .configs(let target, let rows): receiveConfigs(target, rows: rows, error: nil)
         case .configsFailed(let target, let text): receiveConfigs(target, rows: nil, error: text)
+        case .rollingRestart(let r): receiveRollingRestart(r, now)
         }
     }
 
@@ -1012,7 +1028,12 @@ public final class ConsoleController {
         }
         // Detail line: a flash message (for 6 s), else the selected row's explanation.
         let detailRow = canvas.height - 2
-        if let f = flash, now.timeIntervalSince(f.at) < 6 {
+        if let r = rolling, !r.isFinished, flash.map({ now.timeIntervalSince($0.at) >= 3 || $0.at < rollingChangedAt }) ?? true {
+            // A rolling restart's progress stays on the status line while it runs (other
+            // messages show for 3 s, then go to the history).
+            let text = rollingCancelling ? "cancelling the rolling restart: \(r.status(now: now))" : r.status(now: now) + " · Esc cancels"
+            canvas.write(fitted: text, row: detailRow, col: 1, width: canvas.width - 2, role: .warn)
+        } else if let f = flash, now.timeIntervalSince(f.at) < 6 {
             let first = f.text.split(separator: "\n", maxSplits: 1).first.map(String.init) ?? ""
             if first != f.text || TextWidth.width(of: first) > canvas.width - 2 {
                 // Cut or multi-line: say where the rest is.
@@ -1105,7 +1126,7 @@ public final class ConsoleController {
         let all = allPaneHints()
         guard readOnly else { return all }
         let mutating: Set<String> = ["create", "delete", "produce", "load", "edit config", "reset offsets", "add partitions",
-                                     "delete group", "remove override", "add key", "elect preferred leader", "elect preferred leaders", "stop broker", "start broker", "restart broker", "kill -9 broker"]
+                                     "delete group", "remove override", "add key", "elect preferred leader", "elect preferred leaders", "rolling restart", "stop broker", "start broker", "restart broker", "kill -9 broker"]
         return all.filter { !mutating.contains($0.action) }
     }
 
@@ -1113,7 +1134,8 @@ public final class ConsoleController {
         switch currentPane {
         case .brokers:
             return [KeyHelp("e", "configs"), KeyHelp("Q", "quorum")]
-                + (brokerControl ? [KeyHelp("x", "stop broker"), KeyHelp("s", "start broker"), KeyHelp("r", "restart broker"), KeyHelp("K", "kill -9 broker")] : [])
+                + (brokerControl ? [KeyHelp("x", "stop broker"), KeyHelp("s", "start broker"), KeyHelp("r", "restart broker"), KeyHelp("K", "kill -9 broker"),
+                                   KeyHelp("R", "rolling restart")] : [])
         case .topics:
             return [KeyHelp("Enter", "partitions"), KeyHelp("m", "messages"), KeyHelp("e", "configs"), KeyHelp("c", "create"), KeyHelp("d", "delete"),
                     KeyHelp("p", "produce"), KeyHelp("P", "load"), KeyHelp("+", "add partitions"), KeyHelp("L", "elect preferred leaders")]

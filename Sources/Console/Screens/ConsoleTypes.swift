@@ -269,6 +269,9 @@ public enum ConsoleAction: Equatable, Sendable {
     case writeFile(path: String, contents: [UInt8], what: String)
     /// Preferred leader election (ElectLeaders PREFERRED).
     case electPreferred(ElectionScope)
+    /// Restarts the local cluster's brokers one at a time, waiting for every ISR to be full
+    /// between them (progress arrives as `ConsoleEvent.rollingRestart`).
+    case rollingRestart
 
     var isMutation: Bool {
         switch self {
@@ -289,6 +292,8 @@ public enum ConsoleEffect: Equatable, Sendable {
     case clipboard(String)
     /// Changes how many records tail `id` may deliver in total (nil: no limit, following).
     case tailLimit(id: Int, limit: Int?)
+    /// Esc during a rolling restart: restart no further broker.
+    case cancelRollingRestart
 }
 
 /// Results the runtime posts back to the controller.
@@ -302,4 +307,6 @@ public enum ConsoleEvent: Equatable, Sendable {
     case tailError(tailId: Int, String)
     case configs(ConfigTarget, [ConfigRow])
     case configsFailed(ConfigTarget, String)
+    /// A rolling restart's state after each step (the last one is finished).
+    case rollingRestart(RollingRestart)
 }
