@@ -209,3 +209,28 @@ def test_controller_kill9_three_combined_nodes(tmp_path):
         run_failover(cluster, max(2, KILLS // 2))
     finally:
         cluster.stop()
+
+
+@pytest.mark.timeout(300)
+def test_whole_cluster_stops_one_node_at_a_time(tmp_path):
+    """An operator stops a 3-node cluster one node at a time (SIGTERM, as systemd does). The
+    last node has no quorum leader left to confirm its controlled shutdown: it gives up on the
+    confirmation once no leader has been known for a few seconds (it used to wait out its 30 s
+    bound, and test harnesses killed it first), and still shuts down cleanly: its logs are
+    closed with the clean-shutdown marker and the next start needs no recovery."""
+    cluster = OwnCluster(tmp_path, controllers=3, combined=True)
+    try:
+        cluster.start()
+        admin = AdminClient({"bootstrap.servers": cluster.bootstrap()})
+        create_topic(admin, "stop-order", 3, 60)
+        nodes = sorted(cluster.nodes.values(), key=lambda n: n.node_id)
+        for n in nodes:
+            n.proc.terminate()
+            # Bounded wait, not a timing assertion: a node that never exits fails the test.
+            assert n.proc.wait(timeout=60) == 0, n.tail()
+        last = nodes[-1].run_output()
+        assert "Controlled shutdown abandoned: no metadata quorum leader" in last, last[-3000:]
+        for n in nodes:
+            assert "Shut down cleanly" in n.run_output(), n.tail()
+    finally:
+        cluster.stop()

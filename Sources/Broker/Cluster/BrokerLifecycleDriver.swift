@@ -79,6 +79,14 @@ public actor BrokerLifecycleDriver {
         releaseShutdownWaiters(timedOut: false)
     }
 
+    /// Ends a controlled shutdown wait without the controller's go-ahead, saying why (no
+    /// quorum leader to ask: the other voters are gone, so none can be elected either).
+    public func abandonControlledShutdown(_ reason: String) {
+        guard !shutdownAllowed, !shutdownWaiters.isEmpty else { return }
+        logger.warning("Controlled shutdown abandoned: \(reason); stopping without the controller's confirmation")
+        releaseShutdownWaiters(timedOut: false)
+    }
+
     private func releaseShutdownWaiters(timedOut: Bool) {
         if timedOut, !shutdownWaiters.isEmpty {
             logger.warning("Controlled shutdown not confirmed by the controller in time; stopping anyway")

@@ -312,8 +312,27 @@ public final class ClusterRuntime: Sendable {
     public func controlledShutdown(timeoutMs: Int64) async {
         guard let driver = lifecycle.value else { return }
         logger.info("Controlled shutdown: asking the controller to move leaderships away")
+        // With no quorum leader for a while (the other voters stopped first, as when a whole
+        // cluster is stopped) nobody can answer: stop then instead of waiting out `timeoutMs`
+        // (Kafka waits up to 5 minutes here; a stuck SIGTERM is what operators complain about).
+        let host = quorum.host
+        let watcher = Task {
+            var leaderlessMs: Int64 = 0
+            while !Task.isCancelled {
+                guard (try? await Task.sleep(for: .milliseconds(100))) != nil else { return }
+                leaderlessMs = host.leadership.leaderId == nil ? leaderlessMs + 100 : 0
+                if leaderlessMs >= Self.leaderlessShutdownGraceMs {
+                    await driver.abandonControlledShutdown("no metadata quorum leader for \(leaderlessMs) ms")
+                    return
+                }
+            }
+        }
         await driver.controlledShutdown(timeoutMs: timeoutMs)
+        watcher.cancel()
     }
+
+    /// How long a controlled shutdown waits with no known quorum leader before giving up.
+    static let leaderlessShutdownGraceMs: Int64 = 3000
 
     public func run() async throws { try await quorum.run() }
 
