@@ -111,13 +111,20 @@ final class MetricsTests: XCTestCase {
             .init(topic: topic, partition: i, isLeader: leader, replicas: replicas, isr: isr, minInSyncReplicas: minIsr,
                   sizeBytes: Int64(i) * 100, logStartOffset: 0, logEndOffset: Int64(i), segments: 1)
         }
-        let input = BrokerMetricsScrape.Input(
+        var input = BrokerMetricsScrape.Input(
             nodeId: 7, startTimeMs: 1_700_000_000_000, partitions: [p("b", 0, leader: true, replicas: 3, isr: 1, minIsr: 2), p("a", 1, leader: true, replicas: 1, isr: 1),
                          p("a", 0, leader: false, replicas: 3, isr: 2), p("c", 0, leader: true, replicas: 3, isr: 2, minIsr: 2)],
             globalTopics: 3, globalPartitions: 4, offlinePartitions: 1, isActiveController: true,
             connections: [("PLAINTEXT", 2)], groups: [.stable: 2, .empty: 1])
+        XCTAssertFalse(String(decoding: BrokerMetricsScrape.write(input).bytes, as: UTF8.self).contains("raft_metrics"),
+                       "no quorum metrics without a network quorum")
+        input.isrShrinks = 5
+        input.isrExpands = 4
+        input.raft = (leader: 2, epoch: 9, highWatermark: 1234)
         let text = String(decoding: BrokerMetricsScrape.write(input).bytes, as: UTF8.self)
-        for line in ["kafka_server_replicamanager_partitioncount 4", "kafka_server_replicamanager_leadercount 3",
+        for line in ["kafka_server_replicamanager_isrshrinks_total 5", "kafka_server_replicamanager_isrexpands_total 4",
+                     "kafka_server_raft_metrics_current_leader 2", "kafka_server_raft_metrics_current_epoch 9",
+                     "kafka_server_raft_metrics_high_watermark 1234","kafka_server_replicamanager_partitioncount 4", "kafka_server_replicamanager_leadercount 3",
                      "kafka_server_replicamanager_underreplicatedpartitions 2", "kafka_server_replicamanager_underminisrpartitioncount 1",
                      "kafka_controller_kafkacontroller_offlinepartitionscount 1", "kafka_controller_kafkacontroller_activecontrollercount 1",
                      "kafka_coordinator_group_groupmetadatamanager_numgroups 3",

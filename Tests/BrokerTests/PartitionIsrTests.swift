@@ -54,13 +54,17 @@ final class PartitionIsrTests: XCTestCase {
                             replicas: replicas, isr: isr)
     }
 
+    let isrChanges = IsrChangeCounters()
+
     func makePartition(replicas: [Int32] = [1, 2, 3], isr: [Int32], minIsr: Int = 1, withSender: Bool = true) throws -> Partition {
         let log = try PartitionLog(directory: dir + "/t-0", topic: "t", partition: 0, config: LogConfig())
         let l = leadership(replicas: replicas, isr: isr)
         let p = Partition(topic: "t", index: 0, log: log, localBrokerId: 1, leadership: l)
         let table = liveness
-        p.setReplicationContext(PartitionReplicationContext(replicaLagTimeMaxMs: 3000, clock: clock, liveness: { table[$0] },
-                                                            localBrokerEpoch: { 10 }, alterPartition: withSender ? sender : nil))
+        var context = PartitionReplicationContext(replicaLagTimeMaxMs: 3000, clock: clock, liveness: { table[$0] },
+                                                  localBrokerEpoch: { 10 }, alterPartition: withSender ? sender : nil)
+        context.isrChanges = isrChanges
+        p.setReplicationContext(context)
         p.setMinInsyncReplicas(minIsr)
         p.updateLeadership(l)
         return p
@@ -104,7 +108,9 @@ final class PartitionIsrTests: XCTestCase {
         XCTAssertEqual(sender.changes.first?.newIsr, [.init(brokerId: 1, brokerEpoch: 10), .init(brokerId: 2, brokerEpoch: 20)])
         XCTAssertEqual(p.maximalIsr, [1, 2])
         XCTAssertEqual(p.highWatermark, 0, "still frozen: the committed ISR is what min ISR counts")
+        XCTAssertEqual(isrChanges.expands, 0, "counted when committed, not when proposed")
         sender.answer(.success(leaderId: 1, leaderEpoch: 0, partitionEpoch: 1, isr: [1, 2]))
+        XCTAssertEqual(isrChanges.expands, 1)
         XCTAssertEqual(p.leadership.isr, [1, 2])
         XCTAssertEqual(p.leadership.partitionEpoch, 1)
         XCTAssertEqual(p.highWatermark, 2, "unfrozen by the committed expansion")
@@ -120,6 +126,8 @@ final class PartitionIsrTests: XCTestCase {
         sender.answer(.success(leaderId: 1, leaderEpoch: 0, partitionEpoch: 2, isr: [1]))
         XCTAssertEqual(p.leadership.isr, [1])
         XCTAssertEqual(p.highWatermark, 2, "under min ISR again: frozen")
+        XCTAssertEqual(isrChanges.shrinks, 1)
+        XCTAssertEqual(isrChanges.expands, 1)
     }
 
     func testUnexpectedErrorResendsTheSameProposal() async throws {

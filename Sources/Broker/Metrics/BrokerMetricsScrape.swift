@@ -40,6 +40,11 @@ public enum BrokerMetricsScrape {
         public var failedAuthentications: [(listener: String, count: Int)] = []
         /// nil when the coordinator did not answer (it is not reported then).
         public var groups: [GroupState: Int]?
+        /// Committed ISR shrinks and expansions since start-up.
+        public var isrShrinks: Int64 = 0
+        public var isrExpands: Int64 = 0
+        /// The metadata quorum as this node sees it; nil on a single node without a network quorum.
+        public var raft: (leader: Int32, epoch: Int32, highWatermark: Int64)?
 
         public init(nodeId: Int32, startTimeMs: Int64, partitions: [PartitionSample], globalTopics: Int, globalPartitions: Int, offlinePartitions: Int,
                     isActiveController: Bool, connections: [(listener: String, count: Int)], groups: [GroupState: Int]?) {
@@ -81,6 +86,16 @@ public enum BrokerMetricsScrape {
         single(KafkaMetrics.leaderCount, leaders)
         single(KafkaMetrics.underReplicated, under)
         single(KafkaMetrics.underMinIsr, underMin)
+        w.family(KafkaMetrics.isrShrinks)
+        w.sample(KafkaMetrics.isrShrinks, input.isrShrinks)
+        w.family(KafkaMetrics.isrExpands)
+        w.sample(KafkaMetrics.isrExpands, input.isrExpands)
+        if let raft = input.raft {
+            single(KafkaMetrics.raftCurrentLeader, Int(raft.leader))
+            single(KafkaMetrics.raftCurrentEpoch, Int(raft.epoch))
+            w.family(KafkaMetrics.raftHighWatermark)
+            w.sample(KafkaMetrics.raftHighWatermark, raft.highWatermark)
+        }
         single(KafkaMetrics.activeControllerCount, input.isActiveController ? 1 : 0)
         single(KafkaMetrics.offlinePartitions, input.offlinePartitions)
         single(KafkaMetrics.globalTopicCount, input.globalTopics)

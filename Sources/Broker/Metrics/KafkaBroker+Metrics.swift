@@ -6,12 +6,15 @@ extension KafkaBroker {
     static func makeMetricsServer(config: BrokerConfig, metrics: BrokerMetrics?, services: BrokerServices,
                                   servers: [KafkaServer], coordinator: GroupCoordinator,
                                   group: EventLoopGroup, logger: Logger,
-                                  isActiveController: @escaping @Sendable () -> Bool) -> MetricsHTTPServer? {
+                                  isActiveController: @escaping @Sendable () -> Bool,
+                                  raft: @escaping @Sendable () -> (leader: Int32, epoch: Int32, highWatermark: Int64)? = { nil })
+                                  -> MetricsHTTPServer? {
         guard let listener = config.metricsListener, let metrics else { return nil }
         return MetricsHTTPServer(host: listener.host, port: listener.port, group: group, logger: logger) {
             if metrics.isShuttingDown { return .unavailable("broker \(config.nodeId) is shutting down") }
-            let gauges = await scrapeInput(services: services, servers: servers, coordinator: coordinator,
+            var gauges = await scrapeInput(services: services, servers: servers, coordinator: coordinator,
                                            startTimeMs: metrics.startTimeMs, isActiveController: isActiveController())
+            gauges.raft = raft()
             // Checked again: shutdown may have begun while the gauges were read.
             if metrics.isShuttingDown { return .unavailable("broker \(config.nodeId) is shutting down") }
             return .ok(metrics.render(gauges: BrokerMetricsScrape.write(gauges)))
@@ -45,6 +48,7 @@ extension KafkaBroker {
         var input = BrokerMetricsScrape.Input(nodeId: services.nodeId, startTimeMs: startTimeMs, partitions: samples, globalTopics: image.topics.count, globalPartitions: globalPartitions,
                      offlinePartitions: BrokerMetricsScrape.offlinePartitionCount(image), isActiveController: isActiveController,
                      connections: connections, groups: groups)
+        (input.isrShrinks, input.isrExpands) = services.replicas.isrChangeCounts
         input.failedAuthentications = servers.compactMap { s in
             s.failedAuthentications.map { (listener: s.configuration.listenerName, count: $0) }
         }

@@ -120,6 +120,17 @@ public enum KafkaMetrics {
                                                         help: "Led partitions whose ISR is smaller than the replica set.")
     public static let underMinIsr = KafkaMetricName("kafka.server", type: "ReplicaManager", name: "UnderMinIsrPartitionCount", .gauge,
                                                     help: "Led partitions whose ISR is below min.insync.replicas.")
+    public static let isrShrinks = KafkaMetricName("kafka.server", type: "ReplicaManager", name: "IsrShrinksPerSec", .meter,
+                                                   help: "Committed ISR shrinks of partitions this broker leads.")
+    public static let isrExpands = KafkaMetricName("kafka.server", type: "ReplicaManager", name: "IsrExpandsPerSec", .meter,
+                                                   help: "Committed ISR expansions of partitions this broker leads.")
+    // KRaft (Kafka's `kafka.server:type=raft-metrics` attributes), on nodes of a multi-node cluster.
+    public static let raftCurrentLeader = KafkaMetricName("kafka.server", type: "raft-metrics", name: "current-leader", .gauge,
+                                                          help: "The metadata quorum's leader as this node knows it (-1 while unknown).")
+    public static let raftCurrentEpoch = KafkaMetricName("kafka.server", type: "raft-metrics", name: "current-epoch", .gauge,
+                                                         help: "The metadata quorum's epoch.")
+    public static let raftHighWatermark = KafkaMetricName("kafka.server", type: "raft-metrics", name: "high-watermark", .gauge,
+                                                          help: "The committed end of the metadata log as this node knows it.")
     public static let activeControllerCount = KafkaMetricName("kafka.controller", type: "KafkaController", name: "ActiveControllerCount", .gauge,
                                                               help: "1 on the active controller.")
     public static let offlinePartitions = KafkaMetricName("kafka.controller", type: "KafkaController", name: "OfflinePartitionsCount", .gauge,
@@ -155,7 +166,8 @@ public enum KafkaMetrics {
         [messagesIn, bytesIn, bytesOut, totalProduceRequests, totalFetchRequests, failedProduceRequests, failedFetchRequests,
          requests, errors, totalTime, requestQueueTime, localTime, remoteTime, responseSendTime,
          logFlush, logSize, logStartOffset, logEndOffset, numLogSegments,
-         partitionCount, leaderCount, underReplicated, underMinIsr,
+         partitionCount, leaderCount, underReplicated, underMinIsr, isrShrinks, isrExpands,
+         raftCurrentLeader, raftCurrentEpoch, raftHighWatermark,
          activeControllerCount, offlinePartitions, globalTopicCount, globalPartitionCount,
          connectionCount, failedAuthentication, appInfoStartTime, numGroups] + GroupState.allCases.map { numGroups(state: $0) }
     }

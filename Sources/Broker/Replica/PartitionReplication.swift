@@ -7,6 +7,19 @@ public protocol AlterPartitionSubmitter: Sendable {
     func submit(_ change: PendingIsrChange, partition: Int32, completion: @escaping @Sendable (AlterPartitionResult) -> Void)
 }
 
+/// Committed ISR shrinks and expansions of the partitions a broker leads, for Kafka's
+/// `IsrShrinksPerSec` / `IsrExpandsPerSec` meters. Thread-safe.
+public final class IsrChangeCounters: Sendable {
+    private let counts = Mutex<(shrinks: Int64, expands: Int64)>((0, 0))
+    public init() {}
+    public var shrinks: Int64 { counts.withLock { $0.shrinks } }
+    public var expands: Int64 { counts.withLock { $0.expands } }
+    /// Counts one committed change from `before` to `after` ISR members.
+    public func record(before: Int, after: Int) {
+        if after < before { counts.withLock { $0.shrinks += 1 } } else if after > before { counts.withLock { $0.expands += 1 } }
+    }
+}
+
 /// What a partition needs from its broker for ISR management; ``ReplicaManager`` sets it.
 /// The default (a single node, tests that do not care) has no sender: no ISR change is ever
 /// proposed, which is right when the partition has no other replica.
@@ -22,6 +35,8 @@ public struct PartitionReplicationContext: Sendable {
     /// Backoff before re-sending a proposal the controller answered with an unexpected error
     /// (Kafka re-submits at once and its channel backs off; here the partition does).
     public var retryBackoffMs: Int64 = 100
+    /// Where committed shrinks and expansions are counted (the broker's metrics).
+    public var isrChanges: IsrChangeCounters?
 
     public init() {}
     public init(replicaLagTimeMaxMs: Int64, clock: any BrokerClock, liveness: @escaping @Sendable (Int32) -> BrokerLiveness?,
@@ -95,7 +110,8 @@ extension Partition {
 
     @discardableResult
     func handleAlterPartitionResult(changeId: UInt64, _ result: AlterPartitionResult, resend: PendingIsrChange?) -> AlterPartitionOutcome {
-        let outcome = isrState.withLock { isr -> AlterPartitionOutcome in
+        let (outcome, sizes) = isrState.withLock { isr -> (AlterPartitionOutcome, (Int, Int)) in
+            let before = isr.isr.count
             let outcome = isr.handleAlterPartitionResult(changeId: changeId, result)
             if outcome == .committed {
                 let committed = isr
@@ -104,10 +120,11 @@ extension Partition {
                     s.partitionEpoch = committed.partitionEpoch
                 }
             }
-            return outcome
+            return (outcome, (before, isr.isr.count))
         }
         switch outcome {
         case .committed:
+            replicationContext.isrChanges?.record(before: sizes.0, after: sizes.1)
             _ = maybeAdvanceHighWatermark()
             wakeWaiters()
         case .retry:

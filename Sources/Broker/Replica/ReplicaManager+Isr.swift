@@ -23,6 +23,8 @@ final class ReplicaIsrSupport: Sendable {
     }
 
     let liveness = BrokerLivenessTable()
+    /// Committed ISR shrinks and expansions of this broker's led partitions (metrics).
+    let changes = IsrChangeCounters()
     let settings = Mutex<Settings>(Settings(replicaLagTimeMaxMs: 30_000, clock: SystemBrokerClock(), sender: nil,
                                             localBrokerEpoch: { -1 }))
     private let expiration = Mutex<Task<Void, Never>?>(nil)
@@ -30,9 +32,11 @@ final class ReplicaIsrSupport: Sendable {
     func context(for partition: Partition) -> PartitionReplicationContext {
         let s = settings.withLock { $0 }
         let table = liveness
-        return PartitionReplicationContext(replicaLagTimeMaxMs: s.replicaLagTimeMaxMs, clock: s.clock,
-                                           liveness: { table.liveness($0) }, localBrokerEpoch: s.localBrokerEpoch,
-                                           alterPartition: s.sender)
+        var context = PartitionReplicationContext(replicaLagTimeMaxMs: s.replicaLagTimeMaxMs, clock: s.clock,
+                                                  liveness: { table.liveness($0) }, localBrokerEpoch: s.localBrokerEpoch,
+                                                  alterPartition: s.sender)
+        context.isrChanges = changes
+        return context
     }
 
     func setExpiration(_ task: Task<Void, Never>) {
@@ -54,6 +58,10 @@ final class ReplicaIsrSupport: Sendable {
 }
 
 extension ReplicaManager {
+    /// Committed ISR shrinks and expansions since start-up (Kafka's `IsrShrinksPerSec` and
+    /// `IsrExpandsPerSec` counts).
+    public var isrChangeCounts: (shrinks: Int64, expands: Int64) { (isr.changes.shrinks, isr.changes.expands) }
+
     /// Turns on ISR management for a broker of a multi-node cluster: ISR changes go to the
     /// controller through `sender`, followers leave the ISR after `replicaLagTimeMaxMs`
     /// (`replica.lag.time.max.ms`). Applies to hosted partitions and every one opened later.

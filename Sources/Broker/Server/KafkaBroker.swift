@@ -280,7 +280,11 @@ public final class KafkaBroker: Sendable {
         let runtime = cluster
         metricsServer = Self.makeMetricsServer(config: config, metrics: metrics, services: services, servers: servers,
                                                coordinator: coordinator, group: group, logger: logger,
-                                               isActiveController: { runtime?.isActiveController ?? true })
+                                               isActiveController: { runtime?.isActiveController ?? true },
+                                               raft: {
+                                                   guard let l = runtime?.quorum.host.leadership else { return nil }
+                                                   return (l.leaderId ?? -1, l.epoch, l.highWatermark)
+                                               })
         logger.info("Broker \(config.nodeId) of cluster \(clusterId): \(replicas.allPartitions.count) partition(s) loaded")
         let manager = logManager
         let dirCount = config.logDirs.count
