@@ -9,6 +9,8 @@
 #      confirmation, then kcat -L shows the preferred replica leading; `L` again says
 #      "already on preferred leader" (ELECTION_NOT_NEEDED is not a failure).
 #   3. `:elect preferred` for every partition: JSON counts none off its preferred leader.
+#   3b. With the preferred replica's broker stopped (`x`), the election is refused with
+#      Kafka's PREFERRED_LEADER_NOT_AVAILABLE and its message, verbatim; `s` starts it again.
 #   4. Add partitions with `+`: "abc" and the current count are refused in the dialog and
 #      change nothing (kcat -L); current+2 is applied (kcat -L counts them).
 #   5. Rolling restart with `R`: progress on the status line, every broker's process replaced
@@ -174,6 +176,32 @@ keys :; text 'elect preferred demo.orders:999'; keys Enter
 expect "demo.orders has partitions 0-" 5
 keys :; text 'elect unclean'; keys Enter
 expect "unclean elections can lose committed messages" 5
+
+log "== 3b. a refused election shows Kafka's error verbatim: demo.orders-$P with broker $PREF stopped"
+keys 1; keys /; text "^$PREF "; keys Enter
+keys x
+expect "stop broker $PREF? (y/n)" 5
+keys y
+expect "broker $PREF: stop done" 30
+keys Escape
+keys :; text "elect preferred demo.orders:$P"; keys Enter
+expect "elect the preferred leader of demo.orders-$P" 5
+keys y
+expect "demo.orders-$P: election refused: PREFERRED_LEADER_NOT_AVAILABLE (error 80)" 20
+# In full in the message history (the status line cuts it).
+keys '!'
+expect "election refused: PREFERRED_LEADER_NOT_AVAILABLE (error 80): Failed to elect leader for partition" 5
+expect "under strategy PreferredReplicaPartitionLeaderElectionStrategy" 2
+keys Escape
+keys 1; keys /; text "^$PREF "; keys Enter
+keys s
+expect "start broker $PREF? (y/n)" 5
+keys y
+expect "broker $PREF: start done" 60
+keys Escape
+check_json "json-after-start" 60 <<<"$HEALED" || true
+keys 2; keys /; text '^demo.orders$'; keys Enter Enter
+expect "Partitions of demo.orders" 10
 
 log "== 4. + on the Partitions pane: add partitions"
 COUNT=$(orders | wc -l)
