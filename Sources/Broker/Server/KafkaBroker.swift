@@ -425,11 +425,19 @@ public final class KafkaBroker: Sendable {
                 try? await Task.sleep(for: .milliseconds(20))
                 waitedMs += 20
             }
-            if waitedMs >= limitMs {
+            if storageFailure.withLock({ $0 }) != nil {
+                // Reported below.
+            } else if waitedMs >= limitMs {
                 logger.warning("Not caught up with the metadata log after \(limitMs / 1000) s (no controller quorum?): opening the client listeners anyway")
             } else if waitedMs > 0 {
                 logger.info("Caught up with the metadata log after \(waitedMs) ms: opening the client listeners")
             }
+        }
+        // Start-up failed meanwhile (no controller quorum within
+        // initial.broker.registration.timeout.ms): the shutdown it started is closing the event
+        // loops, and binding on them now crashed the process instead of exiting 1.
+        if let reason = storageFailure.withLock({ $0 }) ?? (shutdownTask.withLock({ $0 }) != nil ? "shutting down" : nil) {
+            throw StartupAborted(reason: reason)
         }
         var out: [SocketAddress] = []
         for s in servers { out.append(try await s.bind()) }
@@ -560,3 +568,10 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+
+/// ``KafkaBroker/bind()`` found start-up already failed (or a shutdown begun) before the client
+/// listeners opened.
+public struct StartupAborted: Error, CustomStringConvertible {
+    public var reason: String
+    public var description: String { "start-up aborted: \(reason)" }
+}
