@@ -236,9 +236,14 @@ def test_swift_consumers_share_a_group_with_kafka_python(broker, topic_name, gro
                                  "--format", "%p %o %s\\n", "--bootstrap-server", broker.bootstrap, *group_props],
                                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         swift.append((proc, out))
+    # metadata_max_age_ms: kafka-python's subscribe() loses its metadata update when the
+    # bootstrap Metadata request (no topics) is still in flight (cluster.set_topics: "TODO: handle
+    # future when old metadata request is currently in-flight"); as group leader it then assigns
+    # the topic to no one and only notices at the next periodic refresh, 5 minutes later by
+    # default (CI saw kafka-python "No partition metadata for topic" and an empty assignment).
     kp = KafkaConsumer(topic_name, bootstrap_servers=broker.bootstrap, group_id=group_name,
                        auto_offset_reset="earliest", enable_auto_commit=False, client_id="kafka-python-member",
-                       session_timeout_ms=6000, heartbeat_interval_ms=500)
+                       session_timeout_ms=6000, heartbeat_interval_ms=500, metadata_max_age_ms=2000)
     mine: set[tuple[int, int]] = set()
 
     def poll_kp(seconds: float):

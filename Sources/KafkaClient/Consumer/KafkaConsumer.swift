@@ -144,19 +144,42 @@ public actor KafkaConsumer {
         try await seek(partitions, spec: .timestamp(timestampMs))
     }
 
+    /// Retries what a cluster answers while its metadata settles (a topic created a moment ago
+    /// that this client's metadata or the partition's new leader does not know yet, a leader
+    /// that just moved) until `request.timeout.ms`, as Kafka's consumer waits for metadata:
+    /// `--from-beginning` right after a CreateTopics on a cluster failed with
+    /// UNKNOWN_TOPIC_OR_PARTITION when the leader had not applied the topic yet.
     private func seek(_ partitions: [TopicPartition], spec: OffsetSpec) async throws {
-        let found = try await admin.listOffsets(Dictionary(uniqueKeysWithValues: partitions.map { ($0, spec) }), isolation: config.isolationLevel)
-        var latest: [TopicPartition: Result<ListedOffset, KafkaClientError>] = [:]
-        if case .timestamp = spec {
-            let missing = partitions.filter { (try? found[$0]?.get().offset) ?? -1 < 0 }
-            if !missing.isEmpty {
-                latest = try await admin.listOffsets(Dictionary(uniqueKeysWithValues: missing.map { ($0, .latest) }), isolation: config.isolationLevel)
+        let isolation = config.isolationLevel
+        let offsets: [TopicPartition: Int64] = try await cluster.withRetries("list offsets") { [admin] in
+            let found = try await admin.listOffsets(Dictionary(uniqueKeysWithValues: partitions.map { ($0, spec) }), isolation: isolation)
+            var latest: [TopicPartition: Result<ListedOffset, KafkaClientError>] = [:]
+            if case .timestamp = spec {
+                let missing = partitions.filter { (try? found[$0]?.get().offset) ?? -1 < 0 }
+                if !missing.isEmpty {
+                    latest = try await admin.listOffsets(Dictionary(uniqueKeysWithValues: missing.map { ($0, .latest) }), isolation: isolation)
+                }
             }
+            var offsets: [TopicPartition: Int64] = [:]
+            for tp in partitions {
+                var offset = try Self.settled(found[tp])
+                if offset < 0, let end = latest[tp] { offset = try Self.settled(end) }
+                offsets[tp] = offset
+            }
+            return offsets
         }
-        for tp in partitions {
-            var offset = try found[tp]!.get().offset
-            if offset < 0, let end = latest[tp] { offset = try end.get().offset }
-            try seek(tp, to: offset)
+        for tp in partitions { try seek(tp, to: offsets[tp]!) }
+    }
+
+    /// A listed offset, or its error with "not in this client's metadata yet" made retriable
+    /// (UNKNOWN_TOPIC_OR_PARTITION, as the broker would have said it).
+    private static func settled(_ result: Result<ListedOffset, KafkaClientError>?) throws -> Int64 {
+        switch result {
+        case .success(let o)?: return o.offset
+        case .failure(.unknownPartition(let topic, let partition))?:
+            throw KafkaClientError.broker(ErrorCode.unknownTopicOrPartition.rawValue, "list offsets for \(TopicPartition(topic, partition))")
+        case .failure(let e)?: throw e
+        case nil: throw KafkaClientError.broker(ErrorCode.leaderNotAvailable.rawValue, "list offsets")
         }
     }
 
@@ -227,6 +250,10 @@ public actor KafkaConsumer {
                     fetchPositions[tp] = o.offset
                     seekGeneration[tp, default: 0] += 1
                 }
+            case .failure(.unknownPartition)?:
+                // This client's metadata has not caught up with the assignment (a topic created a
+                // moment ago): the position is resolved again on the next poll, after a refresh.
+                cluster.markMetadataStale()
             case .failure(let e)?:
                 if !e.isRetriable { throw e }
             case nil:
@@ -567,15 +594,30 @@ public actor KafkaConsumer {
             setAssignment([])
             await listener.revoked(revoked)
         }
+        // Retriable failures on the way to the coordinator (COORDINATOR_NOT_AVAILABLE while a
+        // cluster creates __consumer_offsets, the coordinator's broker restarting) are retried
+        // for up to request.timeout.ms, as Java's ensureCoordinatorReady does; `samsa consume
+        // --group` on a fresh 3-node cluster exited on the first COORDINATOR_NOT_AVAILABLE.
+        var troubleSince: ContinuousClock.Instant?
         while true {
             needsRejoin = false
-            let joined = try await joinGroup(group: group, topics: topics)
+            let joined: JoinResult?
+            do {
+                joined = try await joinGroup(group: group, topics: topics)
+            } catch let error as KafkaClientError where error.isRetriable {
+                try await backOffFromCoordinator(group: group, after: error, since: &troubleSince)
+                continue
+            }
             guard let joined else { continue }
             let newAssignment: [TopicPartition]
             do {
                 guard let synced = try await syncGroup(group: group, join: joined, topics: topics) else { continue }
                 newAssignment = synced
+            } catch let error as KafkaClientError where error.isRetriable {
+                try await backOffFromCoordinator(group: group, after: error, since: &troubleSince)
+                continue
             }
+            troubleSince = nil
             let old = Set(assignment)
             let new = Set(newAssignment)
             let revoked = old.subtracting(new).sorted()
@@ -593,6 +635,17 @@ public actor KafkaConsumer {
             if isCooperative && !revoked.isEmpty { needsRejoin = true }
             if !needsRejoin { return }
         }
+    }
+
+    /// Forgets the coordinator and sleeps retry.backoff.ms, or rethrows `error` once retriable
+    /// failures have lasted request.timeout.ms (`since` is when they began).
+    private func backOffFromCoordinator(group: String, after error: KafkaClientError,
+                                        since: inout ContinuousClock.Instant?) async throws {
+        let start = since ?? .now
+        since = start
+        guard ContinuousClock.now - start < config.client.requestTimeout else { throw error }
+        cluster.invalidateCoordinator(group: group)
+        try await Task.sleep(for: config.client.retryBackoff)
     }
 
     private struct JoinResult {
