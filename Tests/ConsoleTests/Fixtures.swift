@@ -24,6 +24,10 @@ struct FixtureCluster {
     /// Every section fails, as when the only broker is down (the sampler then skips all
     /// sections after Metadata).
     var unreachable = false
+    /// ListPartitionReassignments' answer (nil: the source does not report reassignments).
+    var reassignments: [OngoingReassignment]?
+    /// More topics in Metadata (no offsets, log dirs or groups of their own).
+    var extraTopics: [TopicMetadata] = []
 
     func metadata() -> ClusterMetadata {
         ClusterMetadata(clusterId: "fixture-cluster", controllerId: 1, brokers: brokers, topics: [
@@ -34,7 +38,7 @@ struct FixtureCluster {
             ]),
             TopicMetadata(name: "payments", partitions: [PartitionMetadata(partition: 0, leader: 1, replicas: [1], isr: [1])]),
             TopicMetadata(name: "__consumer_offsets", isInternal: true, partitions: [PartitionMetadata(partition: 0, leader: 1, replicas: [1], isr: [1])]),
-        ])
+        ] + extraTopics)
     }
 
     func raw(at t: Date) -> RawSample {
@@ -63,10 +67,12 @@ struct FixtureCluster {
                              committed: .failure(SourceError("skipped: metadata unavailable")), topicConfigs: nil,
                              startedAt: t.addingTimeInterval(-0.05), finishedAt: t)
         }
-        return RawSample(metadata: metadataError.map { .failure(SourceError($0)) } ?? .success(md), offsets: .success(offsets), logDirs: dirs,
-                         groups: .success(groups), committed: .success(committed),
-                         topicConfigs: .success(["orders": ["retention.ms": "604800000"], "payments": ["retention.ms": "-1"]]),
-                         startedAt: t.addingTimeInterval(-0.05), finishedAt: t)
+        var raw = RawSample(metadata: metadataError.map { .failure(SourceError($0)) } ?? .success(md), offsets: .success(offsets), logDirs: dirs,
+                            groups: .success(groups), committed: .success(committed),
+                            topicConfigs: .success(["orders": ["retention.ms": "604800000"], "payments": ["retention.ms": "-1"]]),
+                            startedAt: t.addingTimeInterval(-0.05), finishedAt: t)
+        if let reassignments { raw.reassignments = .success(reassignments) }
+        return raw
     }
 
     /// Runs `samples` samples 2 s apart, the end offsets of orders-0 growing by `growth`

@@ -13,6 +13,9 @@
 #      Kafka's PREFERRED_LEADER_NOT_AVAILABLE and its message, verbatim; `s` starts it again.
 #   4. Add partitions with `+`: "abc" and the current count are refused in the dialog and
 #      change nothing (kcat -L); current+2 is applied (kcat -L counts them).
+#   4b. `:reassign demo.orders:0`: unknown and duplicate brokers are refused and change nothing
+#      (kcat -L); a plan preview, Esc sends nothing; removing the preferred replica and adding
+#      it back finish on screen ("done in") and in kcat -L (replicas, full ISR).
 #   5. Rolling restart with `R`: progress on the status line, every broker's process replaced
 #      (new pids), no partition under-replicated at the end (JSON); a second one is cancelled
 #      with Esc after the first broker.
@@ -223,6 +226,38 @@ for _ in $(seq 1 20); do N=$(orders | wc -l); [ "$N" -eq $((COUNT + 2)) ] && bre
 if [ "$N" -eq $((COUNT + 2)) ]; then pass "kcat -L: demo.orders has $N partitions (was $COUNT)"; else fail "kcat -L: demo.orders has $N partitions, not $((COUNT + 2))"; fi
 keys Escape; keys Escape
 
+log "== 4b. :reassign demo.orders:0: a bad replica list changes nothing; a replica removed, then added back"
+R0=$(orders | awk '$1 == 0 { print $3 }')
+keys :; text 'reassign demo.orders:0 1,9'; keys Enter
+expect "no broker 9 in this cluster (brokers: 1,2,3)" 5
+keys :; text 'reassign demo.orders:0 2,2'; keys Enter
+expect "broker 2 is named twice" 5
+sleep 1
+if [ "$(orders | awk '$1 == 0 { print $3 }')" = "$R0" ]; then pass "refused lists changed nothing: demo.orders-0 still on $R0 (kcat -L)"; else fail "demo.orders-0 replicas changed to $(orders | awk '$1 == 0 { print $3 }')"; fi
+# Drop the preferred replica: a plan preview first, nothing sent before Enter.
+SHORT=$(echo "$R0" | cut -d, -f2-)
+keys :; text "reassign demo.orders:0 $SHORT"; keys Enter
+expect "Preview: reassign demo.orders-0" 5
+keys Escape
+expect "reassignment cancelled: nothing was sent" 5
+keys :; text "reassign demo.orders:0 $SHORT"; keys Enter
+expect "Preview: reassign demo.orders-0" 5
+keys Enter
+expect "reassignment of demo.orders-0 done in" 60
+GOT=""
+for _ in $(seq 1 20); do GOT=$(orders | awk '$1 == 0 { print $3 }'); [ "$GOT" = "$SHORT" ] && break; sleep 0.5; done
+if [ "$GOT" = "$SHORT" ]; then pass "kcat -L: demo.orders-0 on $GOT (was $R0)"; else fail "kcat -L: demo.orders-0 on $GOT, not $SHORT"; fi
+# Back to the original replicas: the returning one copies the log and joins the ISR.
+keys :; text "reassign demo.orders:0 $R0"; keys Enter
+expect "Preview: reassign demo.orders-0" 5
+keys Enter
+expect "reassignment of demo.orders-0 done in" 90
+GOT=""
+for _ in $(seq 1 40); do GOT=$(orders | awk '$1 == 0 { print $3 "/" $4 }'); [ "${GOT%/*}" = "$R0" ] && [ "$(echo "${GOT#*/}" | tr ',' '\n' | wc -l)" -eq 3 ] && break; sleep 0.5; done
+if [ "${GOT%/*}" = "$R0" ] && [ "$(echo "${GOT#*/}" | tr ',' '\n' | wc -l)" -eq 3 ]; then pass "kcat -L: demo.orders-0 back on $R0 with a full ISR (${GOT#*/})"; else fail "kcat -L: demo.orders-0 replicas/ISR $GOT, expected $R0 with 3 in sync"; fi
+keys :; text 'reassign cancel'; keys Enter
+expect "no reassignment is running: nothing to cancel" 5
+
 log "== 5. R: rolling restart of the local cluster"
 check_json "json-before-roll" 60 <<<"$HEALED" || true
 BEFORE=$(pids)
@@ -285,6 +320,8 @@ keys :; text 'add-partitions demo.orders'; keys Enter
 expect "read-only: add partitions is disabled" 5
 keys :; text 'rolling-restart'; keys Enter
 expect "read-only: rolling restart is disabled" 5
+keys :; text 'reassign demo.orders:0 1,2'; keys Enter
+expect "read-only: partition reassignment is disabled" 5
 keys q
 WIN=""
 

@@ -59,6 +59,16 @@ public final class KafkaClusterSource: ClusterDataSource, ClusterActions, Sendab
         })
     }
 
+    /// One ListPartitionReassignments (api 46) through the admin connection: nil when no
+    /// broker advertises it (Tansu, ZooKeeper-era Kafka before 2.4).
+    public func fetchReassignments() async throws -> [OngoingReassignment]? {
+        let connection = try await admin.cluster.anyConnection()
+        guard connection.brokerVersions(for: ApiKey.listPartitionReassignments.rawValue) != nil else { return nil }
+        return try await admin.listPartitionReassignments().map {
+            OngoingReassignment(partition: $0.topicPartition, replicas: $0.replicas, adding: $0.addingReplicas, removing: $0.removingReplicas)
+        }
+    }
+
     public func fetchOffsets(_ partitions: [TopicPartition], metadata: ClusterMetadata) async throws -> [TopicPartition: PartitionOffsets] {
         guard !partitions.isEmpty else { return [:] }
         async let earliest = admin.listOffsets(Dictionary(uniqueKeysWithValues: partitions.map { ($0, OffsetSpec.earliest) }))
@@ -205,6 +215,18 @@ public final class KafkaClusterSource: ClusterDataSource, ClusterActions, Sendab
                 guard case .broker(let code, let name, _, let message) = e else { return ElectionOutcome(partition: tp, errorCode: -1, error: "\(e)") }
                 // Kafka's answer verbatim, without the client's "elect leader of ..." context.
                 return ElectionOutcome(partition: tp, errorCode: code, error: "\(name) (error \(code))" + (message.map { ": \($0)" } ?? ""))
+            }
+        }
+    }
+
+    public func reassign(_ targets: [TopicPartition: [Int32]?]) async throws -> [ReassignmentOutcome] {
+        let r = try await admin.alterPartitionReassignments(targets)
+        return r.sorted { $0.key < $1.key }.map { tp, result in
+            switch result {
+            case .success: return ReassignmentOutcome(partition: tp)
+            case .failure(let e):
+                guard case .broker(let code, let name, _, let message) = e else { return ReassignmentOutcome(partition: tp, errorCode: -1, error: "\(e)") }
+                return ReassignmentOutcome(partition: tp, errorCode: code, error: "\(name) (error \(code))" + (message.map { ": \($0)" } ?? ""))
             }
         }
     }

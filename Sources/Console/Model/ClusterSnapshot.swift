@@ -68,6 +68,8 @@ public struct ClusterHealth: Sendable, Equatable, Codable {
     public var underMinIsr = 0
     public var offline = 0
     public var notOnPreferredLeader = 0
+    /// Partitions with a reassignment under way (ListPartitionReassignments).
+    public var reassigning = 0
     public init() {}
 }
 
@@ -98,10 +100,20 @@ public struct PartitionView: Sendable, Equatable, Codable {
     /// The topic's `min.insync.replicas`, when its configs have been read.
     public var minInSyncReplicas: Int? = nil
     public var health = PartitionHealth()
+    /// The reassignment under way, when ListPartitionReassignments lists this partition.
+    public var reassignment: PartitionReassigning? = nil
     public var messageCount: Int64? {
         guard let s = logStartOffset, let e = highWatermark else { return nil }
         return max(0, e - s)
     }
+}
+
+/// The replicas a running reassignment adds and removes (the target is the replica set
+/// without the removed ones).
+public struct PartitionReassigning: Sendable, Equatable, Codable {
+    public var adding: [Int32]
+    public var removing: [Int32]
+    public init(adding: [Int32], removing: [Int32]) { self.adding = adding; self.removing = removing }
 }
 
 /// One follower replica's lag behind the leader.
@@ -205,7 +217,7 @@ public struct GroupView: Sendable, Equatable, Codable {
 
 /// Names of the independently fetched sections, for inline errors and data age.
 public enum SnapshotSection: String, Sendable, Codable, CaseIterable, CodingKeyRepresentable {
-    case metadata, offsets, logDirs, groups, committed, configs, metrics, quorum
+    case metadata, offsets, logDirs, groups, committed, configs, metrics, quorum, reassignments
 }
 
 /// One immutable picture of the cluster plus the history-derived values, produced by the

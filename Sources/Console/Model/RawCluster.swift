@@ -151,6 +151,8 @@ public struct RawSample: Sendable {
     public var brokerMetrics: [BrokerMetricsScrapeResult] = []
     /// DescribeQuorum: nil when not asked; `.success(nil)` when the cluster does not implement it.
     public var quorum: Result<QuorumInfo?, SourceError>? = nil
+    /// ListPartitionReassignments; nil when not asked, `.success(nil)` when the cluster has no such API.
+    public var reassignments: Result<[OngoingReassignment]?, SourceError>? = nil
     public var startedAt: Date
     public var finishedAt: Date
     public init(metadata: Result<ClusterMetadata, SourceError>, offsets: Result<[TopicPartition: PartitionOffsets], SourceError>,

@@ -173,6 +173,7 @@ public enum Presenters {
             if p.health.underReplicated { words.append("urp") }
             if p.health.underMinIsr { words.append("minisr") }
             if !p.health.preferredLeader { words.append("notpref") }
+            if p.reassignment != nil { words.append("moving") }
             if !p.health.offline && !p.health.underReplicated { words.append("ok") }
             return words.joined(separator: " ")
         }
@@ -190,15 +191,19 @@ public enum Presenters {
                 let p = items[i]
                 let since = p.unhealthySince.map { " " + Duration.compact(now.timeIntervalSince($0)) } ?? ""
                 let state = p.isOffline ? "OFFLINE" + since
-                    : (p.health.underMinIsr ? "<MIN-ISR" + since : (p.isUnderReplicated ? "URP" + since : "ok"))
-                let role: Role = p.isOffline || p.health.underMinIsr ? .error : (p.isUnderReplicated ? .warn : .ok)
+                    : (p.health.underMinIsr ? "<MIN-ISR" + since : (p.health.underReplicated ? "URP" + since : (p.reassignment != nil ? "MOVING" : "ok")))
+                let role: Role = p.isOffline || p.health.underMinIsr ? .error : (p.health.underReplicated || p.reassignment != nil ? .warn : .ok)
+                // During a reassignment the replica set is target + removed; say which is which.
+                let replicas = Format.ids(p.replicas) + (p.reassignment.map { r in
+                    (r.adding.isEmpty ? "" : " +" + Format.ids(r.adding)) + (r.removing.isEmpty ? "" : " -" + Format.ids(r.removing))
+                } ?? "")
                 let lag = p.followerLag.isEmpty ? "-" : p.followerLag.map { f in
                     "\(f.brokerId):\(f.lag.offsets)" + (f.lag.timeMs.map { "/" + Duration.compact(Double($0) / 1000) } ?? "")
                 }.joined(separator: " ")
                 var roles: [Int: Role] = p.isStale ? [:] : [7: role]
                 if !p.isStale && !p.health.preferredLeader { roles[6] = .warn }
                 return TableRow(["\(p.partition)", p.leader < 0 ? "none" : "\(p.leader)", p.leaderEpoch < 0 ? "-" : "\(p.leaderEpoch)",
-                                 Format.ids(p.replicas), Format.ids(p.isr), p.offlineReplicas.isEmpty ? "-" : Format.ids(p.offlineReplicas),
+                                 replicas, Format.ids(p.isr), p.offlineReplicas.isEmpty ? "-" : Format.ids(p.offlineReplicas),
                                  p.health.preferredLeader ? "yes" : "no",
                                  state, p.logStartOffset.map(String.init) ?? "-", p.highWatermark.map(String.init) ?? "-",
                                  Format.bytes(p.sizeBytes), staleRate(p.messagesPerSecond, p.isStale), lag],
@@ -210,6 +215,12 @@ public enum Presenters {
                 let missing = p.replicas.filter { !p.isr.contains($0) }
                 if p.isOffline { return "partition \(p.partition) has no leader; offline replicas: \(Format.ids(p.offlineReplicas))" }
                 var parts: [String] = []
+                if let r = p.reassignment {
+                    let target = p.replicas.filter { !r.removing.contains($0) }
+                    let copying = r.adding.filter { !p.isr.contains($0) }
+                    parts.append("reassigning to \(Format.ids(target))" + (copying.isEmpty ? "" : ": \(Format.ids(copying)) copying the log")
+                                 + (r.removing.isEmpty ? "" : ", then \(Format.ids(r.removing)) removed"))
+                }
                 if !missing.isEmpty { parts.append("replicas out of sync: \(Format.ids(missing))") }
                 if p.health.underMinIsr, let m = p.minInSyncReplicas { parts.append("ISR \(p.isr.count) < min.insync.replicas \(m): acks=all produce refused") }
                 if !p.health.preferredLeader, let pref = p.replicas.first { parts.append("leader \(p.leader) is not the preferred leader \(pref)") }

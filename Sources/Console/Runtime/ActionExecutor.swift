@@ -221,6 +221,21 @@ public struct ActionExecutor: Sendable {
             if ok { return text }
             inbox.post(.failed(text))
             return nil
+        case .reassign(let plan):
+            let results = try await needActions().reassign(plan.targets.mapValues { Optional($0) })
+            let (text, ok) = ConsoleController.reassignmentSummary("reassignment of \(plan.title)", results, started: true)
+            if ok {
+                inbox.post(.reassignmentStarted(plan.title, plan.rows.map(\.partition)))
+                return text
+            }
+            inbox.post(.failed(text))
+            return nil
+        case .cancelReassignments(let partitions):
+            let results = try await needActions().reassign(Dictionary(uniqueKeysWithValues: partitions.map { ($0, nil) }))
+            let (text, ok) = ConsoleController.reassignmentSummary("cancel of \(Format.plural(partitions.count, "reassignment"))", results, started: false)
+            if ok { return text }
+            inbox.post(.failed(text))
+            return nil
         case .writeFile(let path, let contents, let what):
             let url = try Self.createFile(path)
             let h = try FileHandle(forWritingTo: url)

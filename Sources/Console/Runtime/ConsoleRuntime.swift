@@ -99,6 +99,7 @@ public final class ConsoleRuntime: Sendable {
             let now = Date()
             for e in inbox.drain() { controller.receive(e, now: now); dirty = true }
             let snap = store.latest
+            if snap.sequence != lastSequence { controller.observe(snap, now: now) }
             if dirty || snap.sequence != lastSequence || now.timeIntervalSince(lastDraw) >= 1 {
                 var canvas = backend.makeCanvas()
                 controller.render(snap, into: &canvas, now: now, sampling: store.isSampling)

@@ -19,7 +19,7 @@ public enum HeadlessReport {
             for (section, e) in s.errors.sorted(by: { $0.key.rawValue < $1.key.rawValue }) { out.append("error \(section.rawValue): \(e)") }
             let all = TextFilter("")
             let h = s.health
-            out.append("partitions \(h.partitions)  under-replicated \(h.underReplicated)  under-min-isr \(h.underMinIsr)  offline \(h.offline)  not-on-preferred-leader \(h.notOnPreferredLeader)")
+            out.append("partitions \(h.partitions)  under-replicated \(h.underReplicated)  under-min-isr \(h.underMinIsr)  offline \(h.offline)  not-on-preferred-leader \(h.notOnPreferredLeader)" + (h.reassigning > 0 ? "  reassigning \(h.reassigning)" : ""))
             out.append("")
             out.append("BROKERS")
             out += Presenters.brokers(s, filter: all).textLines()

@@ -26,11 +26,15 @@ public protocol ClusterDataSource: Sendable {
     func fetchBrokerMetrics() async -> [BrokerMetricsScrapeResult]
     /// The KRaft controller quorum (DescribeQuorum); nil when the cluster does not report one.
     func fetchQuorum() async throws -> QuorumInfo?
+    /// Reassignments under way (ListPartitionReassignments); nil when the cluster does not
+    /// support the API.
+    func fetchReassignments() async throws -> [OngoingReassignment]?
 }
 
 extension ClusterDataSource {
     public func fetchBrokerMetrics() async -> [BrokerMetricsScrapeResult] { [] }
     public func fetchQuorum() async throws -> QuorumInfo? { nil }
+    public func fetchReassignments() async throws -> [OngoingReassignment]? { nil }
 }
 
 /// A record read for the Messages pane.
@@ -88,10 +92,16 @@ public protocol ClusterActions: Sendable {
     /// Preferred leader elections (ElectLeaders PREFERRED) for `partitions`, or every
     /// partition (nil: Kafka then answers only the partitions that needed one).
     func electPreferredLeaders(_ partitions: [TopicPartition]?) async throws -> [ElectionOutcome]
+    /// Starts (a replica list) or cancels (nil) partition reassignments
+    /// (AlterPartitionReassignments); Kafka answers per partition.
+    func reassign(_ targets: [TopicPartition: [Int32]?]) async throws -> [ReassignmentOutcome]
 }
 
 extension ClusterActions {
     public func electPreferredLeaders(_ partitions: [TopicPartition]?) async throws -> [ElectionOutcome] {
         throw SourceError("preferred leader election is not supported here", unsupported: true)
+    }
+    public func reassign(_ targets: [TopicPartition: [Int32]?]) async throws -> [ReassignmentOutcome] {
+        throw SourceError("partition reassignment is not supported here", unsupported: true)
     }
 }

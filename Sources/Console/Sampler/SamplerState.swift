@@ -41,6 +41,8 @@ public struct SamplerState: Sendable {
     private var committed: [String: [TopicPartition: Int64]] = [:]
     private var configs: [String: [String: String]] = [:]
     private var quorum: QuorumInfo?
+    /// The last ListPartitionReassignments answer, by partition.
+    private var reassigning: [TopicPartition: OngoingReassignment] = [:]
     private var errors: [SnapshotSection: String] = [:]
     private var sectionTimes: [SnapshotSection: Date] = [:]
     private var failingSince: [SnapshotSection: Date] = [:]
@@ -115,6 +117,10 @@ public struct SamplerState: Sendable {
         // A failed DescribeQuorum keeps the last answer (shown with the error); a cluster
         // without one (nil) has no quorum to show.
         if let q = raw.quorum, let v = record(.quorum, q, now) { quorum = v }
+        // A failed ListPartitionReassignments keeps the last answer; no API (nil) means none.
+        if let r = raw.reassignments, let v = record(.reassignments, r, now) {
+            reassigning = Dictionary((v ?? []).map { ($0.partition, $0) }, uniquingKeysWith: { a, _ in a })
+        }
         if case .success = raw.offsets { updateEndHistory(now) }
         if case .success = raw.committed { updateCommitWindows(now) }
 
@@ -129,6 +135,7 @@ public struct SamplerState: Sendable {
                 if p.health.underMinIsr { health.underMinIsr += 1 }
                 if p.health.offline { health.offline += 1 }
                 if !p.health.preferredLeader { health.notOnPreferredLeader += 1 }
+                if p.reassignment != nil { health.reassigning += 1 }
             }
         }
         // With a quorum, the active controller is its leader (KRaft brokers put any live
@@ -339,7 +346,12 @@ public struct SamplerState: Sendable {
             for p in t.partitions.sorted(by: { $0.partition < $1.partition }) {
                 let tp = TopicPartition(t.name, p.partition)
                 let o = offsets[tp]
-                let unhealthy = p.leader < 0 || p.isr.count < p.replicas.count
+                let moving = reassigning[tp]
+                // While a reassignment adds replicas they are not in the ISR yet: the partition
+                // is under-replicated only against the replicas it had (Kafka's
+                // OngoingReassignmentState.replicationFactor), not because of a copy in progress.
+                let expected = p.replicas.count - (moving?.adding.filter { p.replicas.contains($0) }.count ?? 0)
+                let unhealthy = p.leader < 0 || p.isr.count < expected
                 if unhealthy { if unhealthySince[tp] == nil { unhealthySince[tp] = now } } else { healthyNow.insert(tp) }
                 var sz = p.leader >= 0 ? logDirs[p.leader]?.partitionBytes[tp] : nil
                 if sz == nil { for r in p.replicas { if let v = logDirs[r]?.partitionBytes[tp] { sz = v; break } } }
@@ -354,19 +366,20 @@ public struct SamplerState: Sendable {
                 if let sz { size += sz; haveSize = true }
                 if let o { count += max(0, o.end - o.logStart); haveCount = true }
                 if let r { rateSum += r; haveRate = true }
-                let health = PartitionHealth(underReplicated: p.leader >= 0 && p.isr.count < p.replicas.count,
+                let health = PartitionHealth(underReplicated: p.leader >= 0 && p.isr.count < expected,
                                              underMinIsr: p.leader >= 0 && minIsr.map { p.isr.count < $0 } ?? false,
                                              offline: p.leader < 0, preferredLeader: p.leader >= 0 && p.leader == p.replicas.first)
                 parts.append(PartitionView(topic: t.name, partition: p.partition, leader: p.leader, replicas: p.replicas, isr: p.isr,
                                            offlineReplicas: p.offlineReplicas, logStartOffset: o?.logStart, highWatermark: o?.end,
                                            sizeBytes: sz, unhealthySince: unhealthy ? unhealthySince[tp] : nil,
                                            messagesPerSecond: r, followerLag: followers, isStale: stale,
-                                           leaderEpoch: p.leaderEpoch, minInSyncReplicas: minIsr, health: health))
+                                           leaderEpoch: p.leaderEpoch, minInSyncReplicas: minIsr, health: health,
+                                           reassignment: moving.map { PartitionReassigning(adding: $0.adding, removing: $0.removing) }))
             }
             let cfg = configs[t.name]
             result.append(TopicView(name: t.name, isInternal: t.isInternal, partitions: parts,
                                     replicationFactor: t.partitions.map(\.replicas.count).max() ?? 0,
-                                    underReplicated: parts.filter { $0.isUnderReplicated && !$0.isOffline }.count,
+                                    underReplicated: parts.filter { $0.health.underReplicated }.count,
                                     offline: parts.filter(\.isOffline).count, underMinIsr: parts.filter(\.health.underMinIsr).count,
                                     sizeBytes: haveSize ? size : nil, messageCount: haveCount ? count : nil,
                                     messagesPerSecond: haveRate && !anyStale ? rateSum : nil,

@@ -117,11 +117,15 @@ public actor ClusterSampler {
         async let quorum: Result<QuorumInfo?, SourceError> = {
             do { return .success(try await source.fetchQuorum()) } catch { return .failure(SourceError(error)) }
         }()
-        let (o, l, gc, c, m, q) = await (offsets, logDirs, groupsAndCommitted, configs, brokerMetrics, quorum)
+        async let reassignments: Result<[OngoingReassignment]?, SourceError> = {
+            do { return .success(try await source.fetchReassignments()) } catch { return .failure(SourceError(error)) }
+        }()
+        let (o, l, gc, c, m, q, ra) = await (offsets, logDirs, groupsAndCommitted, configs, brokerMetrics, quorum, reassignments)
         var raw = RawSample(metadata: metadata, offsets: o, logDirs: l, groups: gc.0, committed: gc.1, topicConfigs: c,
                             startedAt: started, finishedAt: Date())
         raw.brokerMetrics = m
         raw.quorum = q
+        raw.reassignments = ra
         return raw
     }
 }

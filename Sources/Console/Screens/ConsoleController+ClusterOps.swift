@@ -169,3 +169,43 @@ extension ConsoleController {
         rolling = r
     }
 }
+
+// MARK: - Partition reassignment
+
+extension ConsoleController {
+    /// `:reassign ...`: a plan preview (nothing is sent before Enter), or a confirmation to
+    /// cancel reassignments under way. Every word is checked against the snapshot first.
+    func runReassignCommand(_ args: [String], _ s: ClusterSnapshot, _ now: Date) -> [ConsoleEffect] {
+        mutating("partition reassignment", now) {
+            switch ReassignmentPlanner.parse(args, s) {
+            case .failure(let f): say(f.message, .error, now)
+            case .success(.plan(let plan)): mode = .reassignPreview(plan, TableState())
+            case .success(.cancel(let tps)):
+                let which = tps.count == 1 ? "\(tps[0].topic)-\(tps[0].partition)" : Format.plural(tps.count, "partition")
+                mode = .confirm("cancel the reassignment of \(which)? Its replicas go back to the set before it (y/n)", .cancelReassignments(tps))
+            }
+            return []
+        }
+    }
+
+    /// What the status line says about AlterPartitionReassignments' answer; refusals carry
+    /// Kafka's error verbatim (every one in the message history).
+    static func reassignmentSummary(_ what: String, _ results: [ReassignmentOutcome], started: Bool) -> (text: String, ok: Bool) {
+        let refused = results.filter { $0.errorCode != 0 }
+        if refused.isEmpty {
+            return (started ? "\(what) started: the new replicas copy the log, then the old ones are removed" : "\(what) done", true)
+        }
+        let accepted = results.count - refused.count
+        var text = "\(what): \(refused.count) of \(results.count) refused" + (accepted > 0 ? " (\(accepted) accepted)" : "")
+        text += ": \(refused[0].partition.topic)-\(refused[0].partition.partition): \(refused[0].error ?? "error \(refused[0].errorCode)")"
+        for r in refused.dropFirst() { text += "\n\(r.partition.topic)-\(r.partition.partition): \(r.error ?? "error \(r.errorCode)")" }
+        return (text, false)
+    }
+
+    /// Called with each new snapshot: follows a reassignment this console started.
+    public func observe(_ s: ClusterSnapshot, now: Date) {
+        guard var watch = reassignWatch, let progress = watch.observe(s) else { return }
+        reassignWatch = progress.done ? nil : watch
+        say(progress.text, progress.done ? .ok : .dim, now)
+    }
+}

@@ -47,6 +47,8 @@ public final class ConsoleController {
         case form(Form, FormPurpose)
         case confirm(String, ConsoleAction)
         case preview(OffsetResetPlan, TableState)
+        /// `:reassign`'s plan, before anything is sent.
+        case reassignPreview(ReassignmentPlan, TableState)
         case detail(DetailView)
     }
 
@@ -95,6 +97,8 @@ public final class ConsoleController {
     private var tailGranted: Int?
     /// The rolling restart under way (its last reported state), nil when none runs.
     var rolling: RollingRestart?
+    /// The reassignment this console started, followed until ListPartitionReassignments drops it.
+    var reassignWatch: ReassignmentWatch?
     /// Esc was pressed during the rolling restart; its end is awaited.
     var rollingCancelling = false
     /// When the rolling restart last changed step (newer than a message: it shows).
@@ -129,6 +133,8 @@ public final class ConsoleController {
         PaletteCommand("delete-topic", aliases: ["delete"], summary: "delete TOPIC (type its name to confirm)"),
         PaletteCommand("add-partitions", aliases: [], summary: "add partitions to TOPIC"),
         PaletteCommand("elect", aliases: ["elect-leaders", "election"], summary: "elect preferred [TOPIC[:PARTITION]]: preferred leader election (no TOPIC: all)"),
+        PaletteCommand("reassign", aliases: ["move", "reassign-partitions"],
+                       summary: "reassign TOPIC:PARTITION 1,2,3 | TOPIC 1,2,3 [RF] | cancel [TOPIC[:P]]: move replicas, with a preview"),
         PaletteCommand("rolling-restart", aliases: ["roll"], summary: "restart the local cluster's brokers one at a time, waiting for full ISRs"),
         PaletteCommand("produce", aliases: [], summary: "produce one message (key, value, headers) to TOPIC"),
         PaletteCommand("load", aliases: ["generate"], summary: "generate test load on TOPIC (count, size, rate)"),
@@ -210,6 +216,13 @@ public final class ConsoleController {
                 }
                 mode = .normal; return perform(.executeOffsetReset(plan), now)
             default: _ = state.handle(key, rowCount: plan.rows.count, pageHeight: 10); mode = .preview(plan, state)
+            }
+            return []
+        case .reassignPreview(let plan, var state):
+            switch key {
+            case .escape, .char("n"), .char("q"): mode = .normal; say("reassignment cancelled: nothing was sent", .dim, now)
+            case .enter, .char("y"): mode = .normal; return perform(.reassign(plan), now)
+            default: _ = state.handle(key, rowCount: plan.rows.count, pageHeight: 10); mode = .reassignPreview(plan, state)
             }
             return []
         case .detail(var view):
@@ -398,6 +411,7 @@ public final class ConsoleController {
             return openAlterConfig(t, s, now)
         case "elect": return runElectCommand(args, s, now)
         case "rolling-restart": return openRollingRestart(s, now)
+        case "reassign": return runReassignCommand(args, s, now)
         case "history": return openHistory(now)
         case "theme":
             if let name = arg {
@@ -640,6 +654,8 @@ public final class ConsoleController {
         case .writeFile(let path, _, let what): "writing \(what) to \(path)…"
         case .electPreferred(let scope): "electing the preferred leader of \(scope)…"
         case .rollingRestart: "rolling restart: checking the cluster…"
+        case .reassign(let plan): "starting the reassignment of \(plan.title)…"
+        case .cancelReassignments(let tps): "cancelling \(Format.plural(tps.count, "reassignment"))…"
         }
     }
 
@@ -928,6 +944,8 @@ public final class ConsoleController {
         case .configs(let target, let rows): receiveConfigs(target, rows: rows, error: nil)
         case .configsFailed(let target, let text): receiveConfigs(target, rows: nil, error: text)
         case .rollingRestart(let r): receiveRollingRestart(r, now)
+        case .reassignmentStarted(let title, let partitions):
+            reassignWatch = ReassignmentWatch(title: title, partitions: Set(partitions), startedAt: now)
         }
     }
 
@@ -1056,7 +1074,7 @@ public final class ConsoleController {
         let bar = canvas.glyphs.vertical.contains("│") ? "│" : "|"
         // Replication health first (it matters more than the address): URP, under min ISR, offline.
         let h = s.health
-        let healthText = s.hasData ? "URP \(h.underReplicated) · <minISR \(h.underMinIsr) · offline \(h.offline)" : ""
+        let healthText = s.hasData ? "URP \(h.underReplicated) · <minISR \(h.underMinIsr) · offline \(h.offline)" + (h.reassigning > 0 ? " · moving \(h.reassigning)" : "") : ""
         var left = " samsa console \(bar) " + (healthText.isEmpty ? "" : healthText + " \(bar) ") + s.bootstrap
         if let id = s.clusterId { left += " \(bar) \(id)" }
         var right = "  brokers \(up)/\(s.brokers.count)  topics \(s.topics.count)  groups \(s.groups.count) "
@@ -1234,6 +1252,31 @@ public final class ConsoleController {
                                  r.end.map(String.init) ?? "-", r.lagAfter.map(String.init) ?? "-"])
             }.draw(in: &canvas, rect: Rect(row: top, col: inner.col + 1, width: inner.width - 2, height: inner.height - (top - inner.row) - 1), state: &state)
             canvas.write(fitted: plan.activeMembers > 0 ? "Esc close (no Execute: Kafka refuses while members are active)" : "Enter execute  Esc cancel",
+                         row: inner.bottom - 1, col: inner.col + 1, width: inner.width - 2, role: .dialogTitle)
+        case .reassignPreview(let plan, var state):
+            let rect = canvas.bounds.centered(width: canvas.width - 4, height: canvas.height - 4)
+            canvas.fill(rect, role: .dialog)
+            canvas.box(rect, title: "Preview: reassign \(plan.title)", role: .dialog, titleRole: .dialogTitle)
+            let inner = rect.inset(1)
+            var top = inner.row
+            var notes = plan.warnings
+            if plan.unchanged > 0 { notes.append("\(Format.plural(plan.unchanged, "partition")) already placed so: left alone") }
+            for w in notes where top < inner.bottom - 2 {
+                canvas.write(fitted: w, row: top, col: inner.col + 1, width: inner.width - 2, role: .warn)
+                top += 1
+            }
+            let rows = plan.rows
+            TableView(columns: [TableColumn("TOPIC", width: 12, flex: 1), TableColumn("P", width: 4, alignRight: true),
+                                TableColumn("LEADER", width: 6, alignRight: true), TableColumn("CURRENT", width: 10, flex: 1),
+                                TableColumn("TARGET", width: 10, flex: 1), TableColumn("ADD", width: 6), TableColumn("REMOVE", width: 6)],
+                      rowCount: rows.count, showsSelection: false) { i in
+                let r = rows[i]
+                return TableRow([r.partition.topic, "\(r.partition.partition)", r.leader < 0 ? "none" : "\(r.leader)",
+                                 Format.ids(r.current), Format.ids(r.target),
+                                 r.adding.isEmpty ? "-" : Format.ids(r.adding), r.removing.isEmpty ? "-" : Format.ids(r.removing)])
+            }.draw(in: &canvas, rect: Rect(row: top, col: inner.col + 1, width: inner.width - 2, height: max(0, inner.height - (top - inner.row) - 1)), state: &state)
+            mode = .reassignPreview(plan, state)
+            canvas.write(fitted: "Enter execute (AlterPartitionReassignments)  Esc cancel  ·  the first replica is the preferred leader",
                          row: inner.bottom - 1, col: inner.col + 1, width: inner.width - 2, role: .dialogTitle)
         case .detail(var view):
             view.draw(in: &canvas)

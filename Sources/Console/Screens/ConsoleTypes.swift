@@ -272,6 +272,11 @@ public enum ConsoleAction: Equatable, Sendable {
     /// Restarts the local cluster's brokers one at a time, waiting for every ISR to be full
     /// between them (progress arrives as `ConsoleEvent.rollingRestart`).
     case rollingRestart
+    /// Moves partitions' replicas (AlterPartitionReassignments); progress follows from the
+    /// snapshots' ListPartitionReassignments.
+    case reassign(ReassignmentPlan)
+    /// Cancels the reassignments under way of these partitions (their replicas go back).
+    case cancelReassignments([TopicPartition])
 
     var isMutation: Bool {
         switch self {
@@ -309,4 +314,6 @@ public enum ConsoleEvent: Equatable, Sendable {
     case configsFailed(ConfigTarget, String)
     /// A rolling restart's state after each step (the last one is finished).
     case rollingRestart(RollingRestart)
+    /// Kafka accepted a reassignment of these partitions: follow it until it is done.
+    case reassignmentStarted(String, [TopicPartition])
 }
