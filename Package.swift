@@ -2,7 +2,7 @@
 // Samsa: a Kafka-compatible broker, client, and operations console in Swift.
 // Module layering (each depends only on those above it):
 //   C shims -> KafkaProtocol -> LogStorage -> Quorum -> Broker
-//                            -> KafkaClient -> ClusterManager -> TerminalUI -> Console -> SamsaCLI -> samsa
+//                            -> KafkaClient -> ClusterManager -> TerminalUI -> SamsaLogging -> Console -> SamsaCLI -> samsa
 import PackageDescription
 
 let package = Package(
@@ -99,10 +99,17 @@ let package = Package(
             ]
         ),
         .target(name: "TerminalUI", dependencies: ["CNcursesw"]),
+        // swift-log handler writing lines to a file (reopened on SIGHUP) or stderr: console and broker.
+        .target(
+            name: "SamsaLogging",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .target(
             name: "Console",
             dependencies: [
-                "KafkaProtocol", "KafkaClient", "ClusterManager", "TerminalUI",
+                "KafkaProtocol", "KafkaClient", "ClusterManager", "TerminalUI", "SamsaLogging",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -114,7 +121,7 @@ let package = Package(
         .target(
             name: "SamsaCLI",
             dependencies: [
-                "KafkaProtocol", "LogStorage", "Broker", "KafkaClient", "ClusterManager", "Console",
+                "KafkaProtocol", "LogStorage", "Broker", "KafkaClient", "ClusterManager", "Console", "SamsaLogging",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -138,5 +145,6 @@ let package = Package(
                                                               .product(name: "NIOPosix", package: "swift-nio"),
                                                               .product(name: "NIOSSL", package: "swift-nio-ssl")]),
         .testTarget(name: "ConsoleTests", dependencies: ["Console", "TerminalUI", "KafkaClient"]),
+        .testTarget(name: "SamsaLoggingTests", dependencies: ["SamsaLogging", .product(name: "Logging", package: "swift-log")]),
     ]
 )

@@ -2,6 +2,7 @@ import ArgumentParser
 import Broker
 import Dispatch
 import Logging
+import SamsaLogging
 import Synchronization
 
 /// `samsa broker --config server.properties [--override key=value]...`: runs one broker in
@@ -31,9 +32,50 @@ struct BrokerCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Append log lines to this file instead of stderr (created if missing); SIGHUP reopens it, for logrotate.",
+        valueName: "path"))
+    var logFile: String?
+
     func run() async throws {
-        var logger = Logger(label: "samsa.broker", factory: { label in StreamLogHandler.standardError(label: label) })
+        // Log lines go to --log-file or stderr, one write(2) per line, never colour.
+        let destination: LogDestination
+        if let logFile {
+            do {
+                destination = try LogDestination(path: logFile)
+            } catch {
+                var stderr = StandardErrorStream()
+                print("samsa broker: \(error)", to: &stderr)
+                throw ExitCode(1)
+            }
+        } else {
+            destination = .standardError
+        }
+        var logger = Logger(label: "samsa.broker", factory: FileLogHandler.factory(destination: destination, level: logLevel))
         logger.logLevel = logLevel
+
+        // SIGHUP reopens the log file (logrotate's postrotate `kill -HUP`, or `mv` then HUP): lines
+        // before it stay in the renamed file, later ones go to a new file at the path. Without
+        // --log-file it is only logged: its default action would end the broker. Installed
+        // before anything slow (log recovery) so a HUP during start-up cannot kill it either.
+        signal(SIGHUP, SIG_IGN)
+        let hangup = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
+        hangup.setEventHandler {
+            guard let path = destination.path else {
+                logger.info("Received SIGHUP: logging to stderr, nothing to reopen")
+                return
+            }
+            logger.info("Received SIGHUP, reopening log file \(path)")
+            do {
+                try destination.reopen()
+                logger.info("Reopened log file \(path) on SIGHUP")
+            } catch {
+                logger.error("SIGHUP: \(error); still writing to the previous file")
+            }
+        }
+        hangup.resume()
+        defer { hangup.cancel() }
+
         let brokerConfig: BrokerConfig
         do {
             brokerConfig = try BrokerConfig.load(path: config, overrides: override)
@@ -41,6 +83,10 @@ struct BrokerCommand: AsyncParsableCommand {
             logger.critical("Invalid configuration: \(error)")
             throw ExitCode(1)
         }
+        // Every broker line names its node (`node=1`), whichever logger wrote it.
+        let nodeMetadata: Logger.Metadata = ["node": "\(brokerConfig.nodeId)"]
+        logger[metadataKey: "node"] = "\(brokerConfig.nodeId)"
+        LoggingSystem.bootstrap(FileLogHandler.factory(destination: destination, level: logLevel, metadata: nodeMetadata))
         for warning in brokerConfig.warnings { logger.warning("\(warning)") }
 
         let broker: KafkaBroker
@@ -95,6 +141,11 @@ struct BrokerCommand: AsyncParsableCommand {
 }
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+/// `print(..., to:)` for the one message written before logging exists.
+private struct StandardErrorStream: TextOutputStream {
+    mutating func write(_ string: String) { LogDestination.standardError.write(string) }
+}
 
 #if canImport(Glibc)
 import Glibc

@@ -41,15 +41,17 @@ class OwnBroker:
     (default `tmp_path/logs`), output appended to `broker.log` across restarts.
 
     `extra` adds or overrides server.properties keys. `nofile`, when set, runs the broker
-    under that RLIMIT_NOFILE (soft and hard, like `ulimit -n N` in a subshell)."""
+    under that RLIMIT_NOFILE (soft and hard, like `ulimit -n N` in a subshell). `args` are
+    more `samsa broker` options (`--log-file PATH`, `--log-level debug`)."""
 
     def __init__(self, tmp_path: Path, extra: dict[str, str] | None = None,
-                 log_dir: Path | None = None, nofile: int | None = None):
+                 log_dir: Path | None = None, nofile: int | None = None, args: list[str] | None = None):
         self.port = free_port()
         self.dir = Path(tmp_path)
         self.log_dir = Path(log_dir) if log_dir is not None else self.dir / "logs"
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.nofile = nofile
+        self.args = list(args or [])
         self.config = self.dir / "server.properties"
         props = {
             "node.id": "1",
@@ -79,7 +81,7 @@ class OwnBroker:
         assert binary, "no samsa binary: set SAMSA_BIN or run `swift build --product samsa` first"
         self.log.flush()
         self._run_start = self.log_path.stat().st_size
-        self.proc = subprocess.Popen([binary, "broker", "--config", str(self.config)],
+        self.proc = subprocess.Popen([binary, "broker", "--config", str(self.config), *self.args],
                                      stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                      preexec_fn=self._preexec if self.nofile is not None else None)
 

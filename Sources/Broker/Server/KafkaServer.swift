@@ -75,6 +75,9 @@ public final class KafkaServer: Sendable {
 
     /// Request metrics (nil when `metrics.listener` is off: nothing is measured then).
     private let metrics: BrokerMetrics?
+    /// The request log (``RequestLog``) is on: the logger's level is debug or trace. Decided
+    /// once here, so above debug no request builds a log line.
+    private let logRequests: Bool
 
     /// An accepted connection and its share of the request budget.
     private struct Connection: Sendable {
@@ -91,6 +94,7 @@ public final class KafkaServer: Sendable {
         self.dispatcher = dispatcher
         self.group = group
         self.logger = logger
+        self.logRequests = logger.logLevel <= .debug
     }
 
     /// Binds the listener and returns the bound address (port 0 picks a free port).
@@ -195,17 +199,19 @@ public final class KafkaServer: Sendable {
         log[metadataKey: "connection"] = "\(id)"
         log[metadataKey: "peer"] = "\(info.clientHost):\(info.clientPort)"
         let metrics = self.metrics
+        let logRequests = self.logRequests
         do {
             try await connection.executeThenClose { inbound, outbound in
                 for try await received in inbound {
                     let frame = received.frame
                     share.startRequest()
                     // With metrics on, the request's timestamps and what its handler reports
-                    // (remote time, error codes) become RequestMetrics; off, nothing is read.
+                    // (remote time, error codes) become RequestMetrics, and with the request
+                    // log on a debug line; with both off, nothing is read.
                     var timing: RequestTiming?
                     var startedNs: Int64 = 0
                     let outcome: DispatchOutcome
-                    if metrics != nil {
+                    if metrics != nil || logRequests {
                         let t = RequestTiming()
                         timing = t
                         startedNs = BrokerMetrics.nowNanoseconds()
@@ -216,18 +222,29 @@ public final class KafkaServer: Sendable {
                         outcome = await dispatcher.dispatch(frame: frame, connection: info)
                     }
                     let handledNs = timing == nil ? 0 : BrokerMetrics.nowNanoseconds()
+                    // Logs the request (debug) once its response is written (or not sent).
+                    func logRequest(responded: Bool) {
+                        guard logRequests, let timing else { return }
+                        let times = RequestLog.Times(receivedNs: received.receivedNs, startedNs: startedNs,
+                                                     handledNs: handledNs, sentNs: BrokerMetrics.nowNanoseconds(),
+                                                     remoteNs: timing.remoteNanoseconds)
+                        log.debug("\(RequestLog.line(frame: frame, connection: info, errors: timing.errorCounts, times: times, responded: responded))")
+                    }
                     switch outcome {
                     case .respond(let bytes):
                         try await outbound.write(bytes)
                         share.finishRequest()
+                        logRequest(responded: true)
                     case .noResponse:
                         share.finishRequest()
+                        logRequest(responded: false)
                     case .close(let reason):
                         log.warning("Closing connection: \(reason)")
                         return
                     case .respondThenClose(let bytes, let reason):
                         try await outbound.write(bytes)
                         share.finishRequest()
+                        logRequest(responded: true)
                         log.warning("Closing connection: \(reason)")
                         return
                     }

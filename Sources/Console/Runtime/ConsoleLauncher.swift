@@ -1,6 +1,7 @@
 import Foundation
 import KafkaClient
 import Logging
+import SamsaLogging
 import TerminalUI
 
 /// What `samsa console` and `samsa demo` share: theme selection, file logging, the
