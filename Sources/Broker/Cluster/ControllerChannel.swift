@@ -81,6 +81,23 @@ public final class ControllerChannel: Sendable {
     public func send<R: KafkaRequest>(_ request: @escaping (Int16) throws -> R, supported: ClosedRange<Int16>,
                                       timeout: Duration? = nil) async throws -> (R.Response, ControllerEndpoint) {
         let (endpoint, connection) = try await connection()
+        // A controller that lost the quorum's leadership behind a partitioned network neither
+        // answers nor closes: a request in flight to it (a heartbeat) would wait the whole
+        // request timeout while the new controller fences this broker after
+        // broker.session.timeout.ms (a network test saw every broker fenced for 23 s). So the
+        // request is watched: once `locate` names another controller, the old connection is
+        // dropped, the request fails at once, and the caller retries on the new one (Kafka's
+        // channel manager disconnects from the old controller the same way).
+        let watcher = Task { [locate] in
+            while true {
+                guard (try? await Task.sleep(for: .milliseconds(100))) != nil else { return }
+                if let now = locate(), now != endpoint {
+                    self.drop(connection)
+                    return
+                }
+            }
+        }
+        defer { watcher.cancel() }
         do {
             let (response, _) = try await connection.send(supported: supported, timeout: timeout, request)
             return (response, endpoint)
