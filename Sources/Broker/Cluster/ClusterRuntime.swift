@@ -136,8 +136,10 @@ public final class ClusterRuntime: Sendable {
     public func brokerDispatcher(local: HandlerRegistry) -> any RequestDispatcher {
         guard let channel else { return local }
         let runtime = self
-        return ForwardingDispatcher(local: local, channel: channel, logger: logger,
-                                    isLocalController: { runtime.isActiveController })
+        var forwarding = ForwardingDispatcher(local: local, channel: channel, logger: logger,
+                                              isLocalController: { runtime.isActiveController })
+        forwarding.preprocess = ForwardedConfigRequests(nodeId: settings.nodeId).plan
+        return forwarding
     }
 
     /// The controller id clients are told (Metadata, DescribeCluster): this broker, which
