@@ -102,6 +102,13 @@ public struct ForwardingDispatcher: RequestDispatcher {
                     // broker closes a request it cannot parse, instead of holding the client for
                     // request.timeout.ms.
                     let name = ApiKey(rawValue: apiKey).map { "\($0)" } ?? "api \(apiKey)"
+                    if response.errorCode == ErrorCode.clusterAuthorizationFailed.rawValue {
+                        // Kafka's controller refuses an Envelope whose sender lacks CLUSTER_ACTION:
+                        // this broker's principal on the controller listener must be a super user
+                        // or hold CLUSTER_ACTION on the cluster. Every forwarded request fails
+                        // until that is fixed, so say so where the operator looks.
+                        logger.warning("The controller refused this broker's forwarded \(name): CLUSTER_AUTHORIZATION_FAILED (the broker's principal on the controller listener needs CLUSTER_ACTION on the cluster, or to be in super.users)")
+                    }
                     return .close(reason: "\(name) was refused by the controller: \(lastError)")
                 }
                 channel.reset()
