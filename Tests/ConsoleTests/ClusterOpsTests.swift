@@ -307,3 +307,58 @@ final class ScriptedControl: BrokerControl, @unchecked Sendable {
         cluster.underReplicatedLooks = healAfter
     }
 }
+
+/// Issue 13 bad input: stopping, killing or restarting a broker says what it will do first,
+/// and a broker that is not running is not "stopped" again.
+final class BrokerOperationQuestionTests: XCTestCase {
+    typealias C = ConsoleController
+
+    func question(_ op: BrokerOperation, _ id: Int32, _ s: ClusterSnapshot) -> String {
+        switch C.brokerOperationQuestion(op, id, s) {
+        case .success(let q): return q
+        case .failure(let e): return "refused: " + e.message
+        }
+    }
+
+    func testConsequencesFromTheSnapshot() {
+        let s = FixtureCluster.snapshot(samples: 1).0
+        // Broker 1 leads orders-0, payments-0 and __consumer_offsets-0; the last two have it as their only ISR member.
+        XCTAssertEqual(question(.restart, 1, s),
+                       "restart broker 1? leadership of 3 partitions moves to other brokers; 2 partitions offline until it is back (it is their only in-sync replica). (y/n)")
+        // Broker 2 leads orders-1, whose ISR is [2].
+        XCTAssertEqual(question(.kill, 2, s),
+                       "kill -9 broker 2? leadership of 1 partition moves to other brokers; 1 partition offline (it is their only in-sync replica). (y/n)")
+        XCTAssertEqual(question(.start, 2, s), "start broker 2? (y/n)")
+    }
+
+    func testMinInsyncReplicas() {
+        let s = FixtureCluster.snapshot(samples: 1) { f in
+            f.extraTopics = [TopicMetadata(name: "safe", partitions: [PartitionMetadata(partition: 0, leader: 3, replicas: [3, 2, 1], isr: [3, 2])])]
+        }.0
+        var s2 = s
+        for i in s2.topics.indices where s2.topics[i].name == "safe" { s2.topics[i].partitions[0].minInSyncReplicas = 2 }
+        XCTAssertEqual(question(.stop, 3, s2),
+                       "stop broker 3? leadership of 2 partitions moves to other brokers; 1 partition below min.insync.replicas (acks=all writes refused). (y/n)")
+    }
+
+    func testTheLastBrokerUpAndABrokerThatIsNotRunning() {
+        let single = FixtureCluster.snapshot(samples: 1) { f in f.brokers = [f.brokers[0]] }.0
+        XCTAssertEqual(question(.stop, 1, single), "stop broker 1? it is the last broker up: every partition is offline and clients fail. (y/n)")
+        XCTAssertEqual(question(.restart, 1, single),
+                       "restart broker 1? it is the last broker up: every partition is offline and clients fail until it is back. (y/n)")
+        var s = FixtureCluster.snapshot(samples: 1).0
+        for i in s.brokers.indices where s.brokers[i].id == 3 { s.brokers[i].status = .down }
+        XCTAssertEqual(question(.stop, 3, s), "refused: broker 3 is not running: nothing to stop (s starts it)")
+        XCTAssertEqual(question(.kill, 3, s), "refused: broker 3 is not running: nothing to kill (s starts it)")
+        XCTAssertTrue(question(.restart, 3, s).hasPrefix("restart broker 3?"))
+    }
+
+    func testTheDialogWrapsALongQuestion() {
+        let h = ConsoleHarness(width: 70, height: 24)
+        h.press(.char("1"), .char("r"))
+        XCTAssertTrue(h.screenText.contains("restart broker 1?"), h.screenText)
+        XCTAssertTrue(h.screenText.contains("only in-sync replica). (y/n)"), h.screenText)
+        h.press(.char("y"))
+        XCTAssertEqual(h.effects, [.perform(.broker(.restart, id: 1))])
+    }
+}

@@ -230,7 +230,7 @@ final class ScreenTests: ScreenTestCase {
 
     func testBrokerRestartAsksForConfirmation() {
         press(.char("1"), .char("r"))
-        XCTAssertTrue(vt.contains("restart broker 1? (y/n)"))
+        XCTAssertTrue(vt.contains("restart broker 1? leadership of 3 partitions moves to other brokers; 2"), vt.text)
         press(.char("y"))
         XCTAssertEqual(effects, [.perform(.broker(.restart, id: 1))])
     }

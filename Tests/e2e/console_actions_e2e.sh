@@ -113,7 +113,7 @@ check_json "json-start" 60 <<<"$HEALED" || true
 log "== 1. restart broker 2 from the console: its partitions move to other leaders"
 keys 1; keys /; text '^2 '; keys Enter
 keys r
-expect "restart broker 2? (y/n)" 5
+expect "restart broker 2?" 5
 keys y
 expect "broker 2: restart done" 60
 keys Escape
@@ -183,7 +183,7 @@ expect "unclean elections can lose committed messages" 5
 log "== 3b. a refused election shows Kafka's error verbatim: demo.orders-$P with broker $PREF stopped"
 keys 1; keys /; text "^$PREF "; keys Enter
 keys x
-expect "stop broker $PREF? (y/n)" 5
+expect "stop broker $PREF?" 5
 keys y
 expect "broker $PREF: stop done" 30
 keys Escape

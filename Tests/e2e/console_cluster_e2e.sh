@@ -111,7 +111,7 @@ log "broker 2 leads demo.orders partitions [$LED] before the kill"
 log "== 2. kill -9 of broker 2 from the console"
 keys /; text '^2 '; keys Enter
 keys K
-expect "kill -9 broker 2? (y/n)" 5
+expect "kill -9 broker 2?" 5
 T_KILL=$(date +%s)
 keys y
 expect "broker 2: kill -9 done" 20

@@ -366,7 +366,7 @@ expect "Consumer groups [" 5
 BPID=$(pgrep -f "broker --config $DEMO/cluster/broker-1/server.properties" | head -1)
 keys 1; expect "Brokers [1]" 5
 # Stop the broker from the console: it shows as down and the port is closed; start it again.
-keys x; expect "stop broker 1? (y/n)" 5; keys y
+keys x; expect "stop broker 1? it is the last broker up" 5; keys y
 expect "broker 1: stop done" 30
 expect "down" 10
 if "$KCAT" -b "127.0.0.1:$PORT" -L -m 3 >/dev/null 2>&1; then fail "broker still answers after stop"; else pass "broker stopped (kcat cannot connect)"; fi
@@ -374,7 +374,7 @@ keys s; expect "start broker 1? (y/n)" 5; keys y
 expect "broker 1: start done" 40
 if "$KCAT" -b "127.0.0.1:$PORT" -L 2>/dev/null | grep -q 'topic "demo.orders"'; then pass "broker started again (kcat)"; else fail "broker not back after start"; fi
 BPID=$(pgrep -f "broker --config $DEMO/cluster/broker-1/server.properties" | head -1)
-keys r; expect "restart broker 1? (y/n)" 5; keys y
+keys r; expect "restart broker 1? it is the last broker up" 5; keys y
 expect "broker 1: restart done" 40
 NPID=$(pgrep -f "broker --config $DEMO/cluster/broker-1/server.properties" | head -1)
 if [ -n "$NPID" ] && [ "$NPID" != "$BPID" ]; then pass "broker restarted (pid $BPID -> $NPID)"; else fail "broker pid did not change ($BPID -> $NPID)"; fi

@@ -209,3 +209,37 @@ extension ConsoleController {
         say(progress.text, progress.done ? .ok : .dim, now)
     }
 }
+
+// MARK: - Broker process control
+
+extension ConsoleController {
+    /// The confirmation for stopping, killing or restarting a local broker, with what the
+    /// last snapshot says it will do to the cluster: partitions whose only in-sync replica it
+    /// is go offline (unclean election is off), partitions it keeps at min.insync.replicas
+    /// refuse acks=all writes, its leaderships move; the last broker up takes the cluster
+    /// down. A broker that is not running cannot be stopped: said at once, no dialog.
+    static func brokerOperationQuestion(_ op: BrokerOperation, _ id: Int32, _ s: ClusterSnapshot) -> Result<String, CommandError> {
+        let question = "\(op.verb) broker \(id)?"
+        guard op != .start, s.hasData, let broker = s.brokers.first(where: { $0.id == id }) else { return .success(question + " (y/n)") }
+        if broker.status == .down && op != .restart {
+            return .failure(CommandError(message: "broker \(id) is not running: nothing to \(op == .kill ? "kill" : "stop") (s starts it)"))
+        }
+        let partitions = s.topics.flatMap(\.partitions).filter { $0.replicas.contains(id) }
+        let led = partitions.filter { $0.leader == id }.count
+        let offline = partitions.filter { $0.leader >= 0 && $0.isr == [id] }.count
+        let underMin = partitions.filter { p in
+            p.leader >= 0 && p.isr.contains(id) && p.isr != [id] && p.minInSyncReplicas.map { p.isr.count - 1 < $0 } ?? false
+        }.count
+        let others = s.brokers.filter { $0.id != id && $0.status == .up && $0.role != .controller }.count
+        let until = op == .restart ? " until it is back" : ""
+        var effects: [String] = []
+        if others == 0 && broker.status == .up {
+            effects.append("it is the last broker up: every partition is offline and clients fail\(until)")
+        } else {
+            if led > 0 { effects.append("leadership of \(Format.plural(led, "partition")) moves to other brokers") }
+            if offline > 0 { effects.append("\(Format.plural(offline, "partition")) offline\(until) (it is their only in-sync replica)") }
+            if underMin > 0 { effects.append("\(Format.plural(underMin, "partition")) below min.insync.replicas (acks=all writes refused)\(until)") }
+        }
+        return .success(question + (effects.isEmpty ? "" : " " + effects.joined(separator: "; ") + ".") + " (y/n)")
+    }
+}

@@ -332,7 +332,10 @@ public final class ConsoleController {
             }
             let op: BrokerOperation = key == .char("x") ? .stop : (key == .char("s") ? .start : (key == .char("K") ? .kill : .restart))
             return mutating(op.verb + " broker", now) {
-                mode = .confirm("\(op.verb) broker \(id)? (y/n)", .broker(op, id: id))
+                switch Self.brokerOperationQuestion(op, id, s) {
+                case .failure(let e): say(e.message, .warn, now)
+                case .success(let q): mode = .confirm(q, .broker(op, id: id))
+                }
                 return []
             }
         default: break
@@ -1227,10 +1230,15 @@ public final class ConsoleController {
             mode = .help(HelpOverlay(title: "Keys: \(currentPane.title)", sections: sections).draw(in: &canvas, scroll: scroll))
         case .form(let form, _): form.draw(in: &canvas)
         case .confirm(let text, _):
-            let rect = canvas.bounds.centered(width: min(canvas.width - 4, TextWidth.width(of: text) + 6), height: 3)
+            // Wrapped, not cut: a question that names consequences must show all of them.
+            let width = min(canvas.width - 4, TextWidth.width(of: text) + 6)
+            let lines = DetailView.wrapped([text], width: max(1, width - 4))
+            let rect = canvas.bounds.centered(width: width, height: min(max(3, canvas.height - 2), lines.count + 2))
             canvas.fill(rect, role: .dialog)
             canvas.box(rect, title: "Confirm", role: .dialog, titleRole: .dialogTitle)
-            canvas.write(fitted: text, row: rect.row + 1, col: rect.col + 2, width: rect.width - 4, role: .dialog)
+            for (i, line) in lines.prefix(max(1, rect.height - 2)).enumerated() {
+                canvas.write(fitted: line, row: rect.row + 1 + i, col: rect.col + 2, width: rect.width - 4, role: .dialog)
+            }
         case .preview(let plan, var state):
             let rect = canvas.bounds.centered(width: canvas.width - 4, height: canvas.height - 4)
             canvas.fill(rect, role: .dialog)
