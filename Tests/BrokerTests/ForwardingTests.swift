@@ -33,6 +33,22 @@ private struct NamedCreateTopics: RequestHandler {
     }
 }
 
+/// An IncrementalAlterConfigs handler that records the resources it was asked about and
+/// accepts them all.
+private struct RecordingIncrementalAlterConfigs: RequestHandler {
+    typealias Request = IncrementalAlterConfigsRequest
+    static let versions: ClosedRange<Int16> = 0...1
+    let calls: Calls
+    func handle(_ request: IncrementalAlterConfigsRequest, context: RequestContext) async throws -> IncrementalAlterConfigsResponse? {
+        var response = IncrementalAlterConfigsResponse()
+        response.responses = request.resources.map {
+            calls.append("\($0.resourceType):\($0.resourceName)")
+            return .init(errorCode: 0, errorMessage: nil, resourceType: $0.resourceType, resourceName: $0.resourceName)
+        }
+        return response
+    }
+}
+
 /// Broker -> controller forwarding (KIP-590) over real loopback sockets: a client's CreateTopics
 /// sent to a broker that is not the controller is answered by the controller, through an
 /// Envelope, and a controller that moved (NOT_CONTROLLER) is looked up again.
@@ -168,6 +184,45 @@ final class ForwardingTests: XCTestCase {
         XCTAssertTrue(reason.contains("INVALID_REQUEST"), reason)
         XCTAssertLessThan(ContinuousClock.now - started, .seconds(5), "closed at once, not after request.timeout.ms")
         XCTAssertEqual(calls.all, [], "the handler never ran")
+    }
+
+    /// A BROKER config resource naming another broker is refused by the broker the client sent
+    /// it to, as Kafka's `ConfigAdminManager.preprocess`; the controller, which accepts any
+    /// broker id on a forwarded request, never sees it. The rest is forwarded.
+    func testAnotherBrokersConfigIsRefusedBeforeForwarding() async throws {
+        let calls = Calls()
+        var admin = HandlerRegistry(logger: Logger(label: "test"))
+        admin.register(RecordingIncrementalAlterConfigs(calls: calls))
+        admin.registerApiVersions()
+        var listener = HandlerRegistry(logger: Logger(label: "test"))
+        listener.register(EnvelopeHandler(target: admin, isActiveController: { true }))
+        listener.registerApiVersions()
+        let controllerPort = try await serve(listener, listener: "CONTROLLER")
+        var local = HandlerRegistry(logger: Logger(label: "test"))
+        local.register(RecordingIncrementalAlterConfigs(calls: Calls()))
+        local.registerApiVersions()
+        let channel = try ControllerChannel(clientId: "broker-1-to-controller", logger: Logger(label: "test"),
+                                            locate: { ControllerEndpoint(nodeId: 3, host: "127.0.0.1", port: controllerPort) })
+        var forwarding = ForwardingDispatcher(local: local, channel: channel, logger: Logger(label: "test"), isLocalController: { false })
+        forwarding.preprocess = ForwardedConfigRequests(nodeId: 1).plan
+        let port = try await serve(forwarding, listener: "PLAINTEXT")
+
+        let config = try ClientConfig(properties: ["bootstrap.servers": "127.0.0.1:\(port)"])
+        let connection = try await BrokerConnection.connect(to: BrokerAddress(host: "127.0.0.1", port: port), nodeId: -1, config: config)
+        defer { connection.close() }
+        func alter(_ names: [String]) async throws -> IncrementalAlterConfigsResponse {
+            var request = IncrementalAlterConfigsRequest()
+            request.resources = names.map { .init(resourceType: 4, resourceName: $0, configs: [.init(name: "num.replica.fetchers", configOperation: 0, value: "2")]) }
+            return try await connection.send(request, version: 1)
+        }
+        let mixed = try await alter(["2", "1", ""])
+        XCTAssertEqual(mixed.responses.map(\.resourceName), ["2", "1", ""])
+        XCTAssertEqual(mixed.responses.map(\.errorCode), [ErrorCode.invalidRequest.rawValue, 0, 0])
+        XCTAssertEqual(mixed.responses.first?.errorMessage, "Unexpected broker id, expected 1, but received 2")
+        XCTAssertEqual(calls.all, ["4:1", "4:"], "the controller saw only this broker's id and the cluster default")
+        let onlyOther = try await alter(["2"])
+        XCTAssertEqual(onlyOther.responses.map(\.errorCode), [ErrorCode.invalidRequest.rawValue])
+        XCTAssertEqual(calls.all.count, 2, "nothing left to forward: answered by the broker alone")
     }
 
     func testEnvelopeWithANonForwardableRequestIsInvalidRequest() async throws {

@@ -11,7 +11,9 @@ from confluent_kafka import KafkaError, KafkaException, Producer, TopicCollectio
 from confluent_kafka.admin import (AclOperation, AlterConfigOpType, ConfigEntry, ConfigResource,
                                    ConfigSource, ResourceType)
 
+import kafka_wire
 from helpers import admin, create_topic, eventually
+from kafka_wire import Connection, array, i8, string
 
 
 def _produce_one(broker, topic: str, key: bytes | None):
@@ -127,6 +129,48 @@ def test_incremental_alter_configs_takes_kafkas_dynamic_broker_configs(broker):
         undo = ConfigResource(ResourceType.BROKER, node, incremental_configs=[
             ConfigEntry(k, None, incremental_operation=AlterConfigOpType.DELETE) for k in keys])
         a.incremental_alter_configs([undo])[undo].result(timeout=30)
+
+
+API_ALTER_CONFIGS = 33
+API_INCREMENTAL_ALTER_CONFIGS = 44
+
+
+def _bootstrap_node_and_another(broker) -> tuple[int, str]:
+    """The node id of the bootstrap broker itself (raw connections go there, not where a
+    client would route them), and another broker's id (one that does not exist on a single
+    broker: Kafka refuses any id but its own the same way)."""
+    host, port = broker.bootstrap.rsplit(":", 1)
+    with Connection(broker.bootstrap) as c:
+        brokers = c.metadata([])["brokers"]
+    me = next(node for node, h, p, _ in brokers if p == int(port) and h in (host, "localhost", "127.0.0.1"))
+    others = sorted(node for node, *_ in brokers if node != me)
+    return me, str(others[0] if others else me + 1)
+
+
+def _config_results(r: kafka_wire.Reader) -> list[tuple[int, str | None, int, str]]:
+    r.i32()  # throttle_time_ms
+    return r.array(lambda x: (x.i16(), x.string(), x.i8(), x.string()))
+
+
+@pytest.mark.samsa_only
+def test_broker_config_for_another_broker_is_refused_by_the_receiving_broker(broker):
+    # Real admin clients send a BROKER resource to the broker it names, so this takes raw
+    # requests to the bootstrap broker. Kafka's broker answers another id itself
+    # (ConfigAdminManager.preprocess, INVALID_REQUEST) instead of forwarding it to the
+    # controller, which accepts any broker id; the other resources of the request still go on.
+    me, other = _bootstrap_node_and_another(broker)
+    expected = f"Unexpected broker id, expected {me}, but received {other}"
+    delete_op = array([string("num.replica.fetchers") + i8(1) + string(None)])   # DELETE: a no-op if it went through
+    body = array([i8(4) + string(other) + delete_op, i8(4) + string(str(me)) + delete_op]) + i8(0)
+    with Connection(broker.bootstrap) as c:
+        results = _config_results(c.request(API_INCREMENTAL_ALTER_CONFIGS, 0, body))
+        assert results == [(42, expected, 4, other), (0, None, 4, str(me))], results
+        legacy = array([i8(4) + string(other) + array([string("num.replica.fetchers") + string("2")])]) + i8(1)
+        results = _config_results(c.request(API_ALTER_CONFIGS, 0, legacy))
+        assert results == [(42, expected, 4, other)], results
+        bad = array([i8(4) + string("two") + delete_op]) + i8(0)
+        results = _config_results(c.request(API_INCREMENTAL_ALTER_CONFIGS, 0, bad))
+        assert results == [(42, "Node id must be an integer, but it is: two", 4, "two")], results
 
 
 @pytest.mark.samsa_only

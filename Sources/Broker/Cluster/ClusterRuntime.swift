@@ -54,6 +54,9 @@ public final class ClusterRuntime: Sendable {
     public let channel: ControllerChannel?
     private let controllerSlot = LateBound<LocalController>()
     private let registrySlot = LateBound<HandlerRegistry>()
+    /// The node's authorizer, for the Envelope sender's CLUSTER_ACTION (set by ``attach``,
+    /// before the controller listener is bound).
+    private let authorizeSlot = LateBound<AuthorizeCheck>()
     private let lifecycle = LateBound<BrokerLifecycleDriver>()
     private let loops = Mutex<[Task<Void, Never>]>([])
     /// The quorum epoch in which this node finished activating as controller (-1: none).
@@ -83,6 +86,8 @@ public final class ClusterRuntime: Sendable {
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let controllerSlot = self.controllerSlot
         let registrySlot = self.registrySlot
+        let authorizeSlot = self.authorizeSlot
+        let hasAuthorizer = config.authorizer != nil
         let nowMs: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
         let elections = LeaderElectionSettings(config: config)
         self.elections = elections
@@ -103,7 +108,13 @@ public final class ClusterRuntime: Sendable {
                     BrokerLifecycleApis.register(into: &registry, service: service, isActiveController: isActive, logger: logger)
                     registry.register(AlterPartitionHandler(service: AlterPartitionService(log: LateControllerLog(controller: controllerSlot)),
                                                             isActiveController: isActive, logger: logger))
-                    registry.register(EnvelopeHandler(target: LateDispatcher(target: registrySlot), isActiveController: isActive))
+                    registry.register(EnvelopeHandler(target: LateDispatcher(target: registrySlot), isActiveController: isActive,
+                                                      authorize: { context, operation, type, name in
+                        // Before attach (never once the listener is bound): refused if an
+                        // authorizer is configured, as nothing can be checked yet.
+                        guard let check = authorizeSlot.value else { return !hasAuthorizer }
+                        return check(context, operation, type, name)
+                    }))
                     registry.register(AllocateProducerIdsHandler(log: LateControllerLog(controller: controllerSlot),
                                                                  isActiveController: isActive, logger: logger))
                 })
@@ -126,9 +137,10 @@ public final class ClusterRuntime: Sendable {
 
     /// The broker has built its controller and handler table: controller requests and
     /// forwarded requests are served from now on.
-    public func attach(controller: LocalController, registry: HandlerRegistry) {
+    public func attach(controller: LocalController, registry: HandlerRegistry, authorize: @escaping AuthorizeCheck = allowEverything) {
         controllerSlot.set(controller)
         registrySlot.set(registry)
+        authorizeSlot.set(authorize)
     }
 
     /// The dispatcher for the client listeners: forwarding to the active controller when this
@@ -136,8 +148,10 @@ public final class ClusterRuntime: Sendable {
     public func brokerDispatcher(local: HandlerRegistry) -> any RequestDispatcher {
         guard let channel else { return local }
         let runtime = self
-        return ForwardingDispatcher(local: local, channel: channel, logger: logger,
-                                    isLocalController: { runtime.isActiveController })
+        var forwarding = ForwardingDispatcher(local: local, channel: channel, logger: logger,
+                                              isLocalController: { runtime.isActiveController })
+        forwarding.preprocess = ForwardedConfigRequests(nodeId: settings.nodeId).plan
+        return forwarding
     }
 
     /// The controller id clients are told (Metadata, DescribeCluster): this broker, which

@@ -41,6 +41,9 @@ public struct ForwardingDispatcher: RequestDispatcher {
     /// The principal forwarded with the request (Kafka's `KafkaPrincipalSerde`); "User:ANONYMOUS"
     /// until authentication exists.
     public var principal: String = "User:ANONYMOUS"
+    /// Answers part of a request here before the rest is forwarded (``ForwardedConfigRequests``:
+    /// a BROKER config resource naming another broker); nil forwards every request as it came.
+    public var preprocess: (@Sendable (ByteBuffer) -> ForwardingPlan)?
     public var retryBackoffMs: Int64 = 100
     public var requestTimeoutMs: Int64 = 30_000
     public var logger: Logger
@@ -62,8 +65,15 @@ public struct ForwardingDispatcher: RequestDispatcher {
            registry.versions(for: key)?.contains(version) != true {
             return await local.dispatch(frame: frame, connection: connection)
         }
+        var forwardedFrame = frame
+        var reassemble: (@Sendable (ByteBuffer) throws -> ByteBuffer)?
+        switch preprocess?(frame) ?? .forwardUnchanged {
+        case .forwardUnchanged: break
+        case .answer(let response): return .respond(response)
+        case .forward(let remaining, let merge): forwardedFrame = remaining; reassemble = merge
+        }
         var envelope = EnvelopeRequest()
-        envelope.requestData = frame
+        envelope.requestData = forwardedFrame
         envelope.requestPrincipal = ByteBuffer(string: connection.principal == ConnectionInfo.anonymous ? principal : connection.principal)
         envelope.clientHostAddress = ByteBuffer(bytes: Self.addressBytes(connection.clientHost))
         let deadline = ContinuousClock.now + .milliseconds(requestTimeoutMs)
@@ -72,6 +82,14 @@ public struct ForwardingDispatcher: RequestDispatcher {
             do {
                 let (response, endpoint) = try await channel.send({ _ in envelope }, supported: 0...0)
                 if response.errorCode == 0, let data = response.responseData {
+                    if let reassemble {
+                        do {
+                            return .respond(try reassemble(data))
+                        } catch {
+                            let name = ApiKey(rawValue: apiKey).map { "\($0)" } ?? "api \(apiKey)"
+                            return .close(reason: "\(name): the controller's answer could not be merged with this broker's: \(error)")
+                        }
+                    }
                     var framed = ByteBuffer()
                     framed.writeInteger(Int32(data.readableBytes))
                     framed.writeImmutableBuffer(data)
@@ -84,6 +102,13 @@ public struct ForwardingDispatcher: RequestDispatcher {
                     // broker closes a request it cannot parse, instead of holding the client for
                     // request.timeout.ms.
                     let name = ApiKey(rawValue: apiKey).map { "\($0)" } ?? "api \(apiKey)"
+                    if response.errorCode == ErrorCode.clusterAuthorizationFailed.rawValue {
+                        // Kafka's controller refuses an Envelope whose sender lacks CLUSTER_ACTION:
+                        // this broker's principal on the controller listener must be a super user
+                        // or hold CLUSTER_ACTION on the cluster. Every forwarded request fails
+                        // until that is fixed, so say so where the operator looks.
+                        logger.warning("The controller refused this broker's forwarded \(name): CLUSTER_AUTHORIZATION_FAILED (the broker's principal on the controller listener needs CLUSTER_ACTION on the cluster, or to be in super.users)")
+                    }
                     return .close(reason: "\(name) was refused by the controller: \(lastError)")
                 }
                 channel.reset()

@@ -30,6 +30,13 @@ public struct IncrementalAlterConfigsHandler: RequestHandler {
             result.resourceName = resource.resourceName
             result.errorMessage = nil
             do throws(ControllerError) {
+                // Another broker's id is refused before authorization, as Kafka's broker does
+                // in `ConfigAdminManager.preprocess` (a forwarded request was checked by the
+                // broker that forwarded it).
+                if !context.forwarded, let refusal = ConfigAlteration.brokerIdRefusal(
+                    resourceType: resource.resourceType, resourceName: resource.resourceName, nodeId: services.nodeId) {
+                    throw refusal
+                }
                 if let denied = services.configAuthorizationError(context, resource.resourceType, resource.resourceName, .alterConfigs) {
                     throw ControllerError(denied.rawValue, "Authorization failed.")
                 }

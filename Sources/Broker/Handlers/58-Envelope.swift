@@ -6,8 +6,12 @@ import NIOCore
 /// commit through the quorum) as if the client had sent it; its response frame goes back in
 /// `responseData`, without the size prefix, as Kafka's `ControllerApis.handleEnvelopeRequest`.
 ///
-/// Errors as Kafka: NOT_CONTROLLER when this node is not the active controller (the broker
-/// then looks the controller up again and retries), INVALID_REQUEST for an inner request that
+/// Errors as Kafka: CLUSTER_AUTHORIZATION_FAILED, first, when the sender (the connection's
+/// principal: the forwarding broker's, not the client's) may not CLUSTER_ACTION the cluster,
+/// as `ControllerApis.handleEnvelopeRequest` (the inner request is not run; without an
+/// authorizer everything is allowed); NOT_CONTROLLER when this node is not the active
+/// controller (the broker then looks the controller up again and retries), INVALID_REQUEST
+/// for an inner request that
 /// cannot be parsed or is not forwardable (Kafka refuses non-forwardable APIs the same way),
 /// and never a closed connection for the broker: one bad forwarded request must not cut every
 /// other client's admin traffic that shares the broker's channel.
@@ -17,12 +21,20 @@ public struct EnvelopeHandler: RequestHandler {
 
     let target: any RequestDispatcher
     let isActiveController: @Sendable () -> Bool
+    /// The node's authorizer (``BrokerServices/authorize``), asked about the envelope's sender.
+    let authorize: AuthorizeCheck
 
-    public init(target: any RequestDispatcher, isActiveController: @escaping @Sendable () -> Bool) {
-        self.target = target; self.isActiveController = isActiveController
+    public init(target: any RequestDispatcher, isActiveController: @escaping @Sendable () -> Bool,
+                authorize: @escaping AuthorizeCheck = allowEverything) {
+        self.target = target; self.isActiveController = isActiveController; self.authorize = authorize
     }
 
     public func handle(_ request: EnvelopeRequest, context: RequestContext) async throws -> EnvelopeResponse? {
+        // Envelope has no error message field: Kafka's "Principal ... does not have required
+        // CLUSTER_ACTION for envelope" is the ClusterAuthorizationException's, not on the wire.
+        guard authorize(context, .clusterAction, .cluster, AclResources.clusterName) else {
+            return EnvelopeResponse(errorCode: ErrorCode.clusterAuthorizationFailed.rawValue)
+        }
         guard isActiveController() else { return EnvelopeResponse(errorCode: ErrorCode.notController.rawValue) }
         let inner = request.requestData
         guard let apiKey = inner.getInteger(at: inner.readerIndex, as: Int16.self),

@@ -31,16 +31,38 @@ struct ConfigAlteration {
         }
     }
 
+    /// The refusal of a BROKER (4) resource the receiving broker must answer itself, before
+    /// anything is forwarded (Kafka's `ConfigAdminManager.preprocess` /
+    /// `validateResourceNameIsCurrentNodeId`): a name that is neither empty (the cluster
+    /// default) nor this broker's id. Nil for every other resource. The same check and message
+    /// on a node that handles the request itself (single node, active controller) and on one
+    /// that forwards it (``ForwardedConfigRequests``).
+    static func brokerIdRefusal(resourceType: Int8, resourceName: String, nodeId: Int32) -> ControllerError? {
+        guard resourceType == 4, !resourceName.isEmpty else { return nil }
+        guard Int32(resourceName) != nil else {
+            return ControllerError(ErrorCode.invalidRequest.rawValue, "Node id must be an integer, but it is: \(resourceName)")
+        }
+        guard Int32(resourceName) == nodeId else {
+            return ControllerError(ErrorCode.invalidRequest.rawValue,
+                                   "Unexpected broker id, expected \(nodeId), but received \(resourceName)")
+        }
+        return nil
+    }
+
     /// The current dynamic configs of BROKER resource `resourceName` ("" is the cluster
     /// default, else it must be this broker's id, as a Kafka broker requires; on a forwarded
-    /// request any broker id, as Kafka's controller validates only that it is a number).
+    /// request any non-negative broker id, as Kafka's `ControllerConfigurationValidator`: the
+    /// broker that forwarded it already refused another broker's id).
     func currentBrokerConfigs(_ resourceName: String) throws(ControllerError) -> [String: String] {
         if forwarded {
-            guard resourceName.isEmpty || Int32(resourceName) != nil else {
-                throw ControllerError(ErrorCode.invalidRequest.rawValue, "Invalid broker name \(resourceName)")
+            if !resourceName.isEmpty {
+                guard let id = Int32(resourceName) else {
+                    throw ControllerError(ErrorCode.invalidRequest.rawValue, "Unable to parse broker name as a base 10 number.")
+                }
+                guard id >= 0 else { throw ControllerError(ErrorCode.invalidRequest.rawValue, "Invalid negative broker ID.") }
             }
-        } else if !(resourceName.isEmpty || resourceName == String(services.nodeId)) {
-            throw ControllerError(ErrorCode.invalidRequest.rawValue, "Unexpected broker id \(resourceName)")
+        } else if let refusal = Self.brokerIdRefusal(resourceType: 4, resourceName: resourceName, nodeId: services.nodeId) {
+            throw refusal
         }
         return services.metadata.image.brokerConfigs[resourceName] ?? [:]
     }

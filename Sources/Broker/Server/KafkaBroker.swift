@@ -249,7 +249,7 @@ public final class KafkaBroker: Sendable {
         cluster?.quorum.registerBrokerListenerHandlers(into: &registry)
         registry.registerApiVersions()
         self.registry = registry
-        cluster?.attach(controller: controller, registry: registry)
+        cluster?.attach(controller: controller, registry: registry, authorize: { authorizingServices.authorize($0, $1, $2, $3) })
         let dispatcher = cluster?.brokerDispatcher(local: registry) ?? registry
         offsetsTopicCreator.dispatcher.set(dispatcher)
         if cluster != nil { services.topicCreationDispatcher.set(dispatcher) }
