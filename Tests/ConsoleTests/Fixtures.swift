@@ -19,6 +19,8 @@ struct FixtureCluster {
         "audit": [TopicPartition("payments", 0): 40],
     ]
     var orders1ISR: [Int32] = [2]
+    /// Broker 3's reported offset lag on orders-1 (DescribeLogDirs).
+    var orders1Lag: Int64 = 150
     var metadataError: String?
     var logDirError3: String?
     /// Every section fails, as when the only broker is down (the sampler then skips all
@@ -51,7 +53,7 @@ struct FixtureCluster {
             var bytes: [TopicPartition: Int64] = [:]
             for t in md.topics { for p in t.partitions where p.replicas.contains(b.id) { bytes[TopicPartition(t.name, p.partition)] = 1024 * Int64(p.partition + 1) } }
             dirs[b.id] = .success(BrokerLogDirs(brokerId: b.id, totalBytes: bytes.values.reduce(0, +), partitionBytes: bytes,
-                                                replicaLag: b.id == 3 ? [TopicPartition("orders", 1): ReplicaLag(offsets: 150, timeMs: 12000)] : [:]))
+                                                replicaLag: b.id == 3 ? [TopicPartition("orders", 1): ReplicaLag(offsets: orders1Lag, timeMs: 12000)] : [:]))
         }
         let groups = [
             GroupDescription(groupId: "billing", state: "Stable", assignor: "range", members: [

@@ -180,3 +180,34 @@ extension ReassignmentTests {
         XCTAssertFalse(p.rows.contains(where: \.movesLeader))
     }
 }
+
+/// Issue 13 item 3: per-replica lag with a history sparkline, like the group lag.
+final class ReplicaLagHistoryTests: XCTestCase {
+    func testEachFollowerKeepsItsLagHistoryAndThePaneDrawsTheWorst() throws {
+        var f = FixtureCluster()
+        var state = SamplerState()
+        let start = Date(timeIntervalSince1970: 1_800_000_000)
+        var snap = ClusterSnapshot.empty(bootstrap: "x")
+        for (i, lag) in [150, 900, 400, 0].enumerated() {
+            f.orders1Lag = Int64(lag)
+            snap = state.ingest(f.raw(at: start.addingTimeInterval(Double(i) * 2)), bootstrap: "x")
+        }
+        let p = try XCTUnwrap(snap.topic(named: "orders")?.partitions.first { $0.partition == 1 })
+        XCTAssertEqual(p.followerLag.map(\.brokerId), [3])
+        XCTAssertEqual(p.followerLag[0].history, [150, 900, 400, 0])
+        XCTAssertEqual(p.followerLag[0].lag.offsets, 0)
+        // In the JSON of --once too.
+        let json = try HeadlessReport.render(snap, format: .json)
+        XCTAssertTrue(json.contains("\"history\""), json)
+        // The pane: a sparkline of 4 samples in LAG TREND, none for a partition without followers' reports.
+        let table = Presenters.partitions(snap, topic: "orders", filter: TextFilter(""), now: start, glyphs: .ascii)
+        let trendColumn = try XCTUnwrap(table.columns.firstIndex { $0.title == "LAG TREND" })
+        let cells = (0..<table.rowCount).map { table.row($0).cells[trendColumn] }
+        XCTAssertEqual(cells[0], "")
+        XCTAssertEqual(cells[1].count, 4, "one glyph per sample: \(cells[1])")
+        XCTAssertEqual(cells[2], "")
+        // A history is dropped with its partition's replica: broker 3 moved off orders-1.
+        XCTAssertEqual(FollowerLag.worstHistory([FollowerLag(brokerId: 2, lag: ReplicaLag(offsets: 5), history: [1, 5]),
+                                                 FollowerLag(brokerId: 3, lag: ReplicaLag(offsets: 2), history: [9, 7, 2])]), [9, 7, 5])
+    }
+}

@@ -24,7 +24,7 @@ final class SamplerTests: XCTestCase {
         XCTAssertTrue(p1.isUnderReplicated)
         XCTAssertEqual(now.timeIntervalSince(p1.unhealthySince!), 4, "first seen in the first of three samples 2 s apart")
         XCTAssertEqual(s.topic(named: "orders")!.underReplicated, 1)
-        XCTAssertEqual(p1.followerLag, [FollowerLag(brokerId: 3, lag: ReplicaLag(offsets: 150, timeMs: 12000))])
+        XCTAssertEqual(p1.followerLag, [FollowerLag(brokerId: 3, lag: ReplicaLag(offsets: 150, timeMs: 12000), history: [150, 150, 150])])
     }
 
     func testBrokerMissingFromMetadataIsDownAndFailingLogDirsIsUnreachable() {

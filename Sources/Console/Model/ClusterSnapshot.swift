@@ -120,6 +120,20 @@ public struct PartitionReassigning: Sendable, Equatable, Codable {
 public struct FollowerLag: Sendable, Equatable, Codable {
     public var brokerId: Int32
     public var lag: ReplicaLag
+    /// Its offset lag in recent samples, oldest first (the last is `lag.offsets`).
+    public var history: [Int64] = []
+
+    /// The largest lag of any follower at each recent sample, aligned on the newest: the
+    /// Partitions pane's sparkline (one line for every replica of the partition).
+    public static func worstHistory(_ followers: [FollowerLag]) -> [Int64] {
+        let n = followers.map(\.history.count).max() ?? 0
+        return (0..<n).map { i in
+            followers.compactMap { f -> Int64? in
+                let j = f.history.count - n + i
+                return j >= 0 ? f.history[j] : nil
+            }.max() ?? 0
+        }
+    }
 }
 
 public struct TopicView: Sendable, Equatable, Codable {

@@ -164,7 +164,7 @@ public enum Presenters {
             })
     }
 
-    public static func partitions(_ s: ClusterSnapshot, topic: String, filter: TextFilter, now: Date) -> PaneTable {
+    public static func partitions(_ s: ClusterSnapshot, topic: String, filter: TextFilter, now: Date, glyphs: Glyphs = .unicode) -> PaneTable {
         let parts = s.topic(named: topic)?.partitions ?? []
         // Filter words: "offline", "urp", "minisr" (under min ISR), "notpref" (not on the preferred leader), "ok".
         let items = filter.apply(parts) { p in
@@ -185,6 +185,7 @@ public enum Presenters {
                 TableColumn("PREF", width: 4), TableColumn("STATE", width: 11), TableColumn("START", width: 8, alignRight: true),
                 TableColumn("END/HW", width: 8, alignRight: true), TableColumn("SIZE", width: 8, alignRight: true),
                 TableColumn("MSG/S", width: 6, alignRight: true), TableColumn("FOLLOWER LAG", width: 12, flex: 1),
+                TableColumn("LAG TREND", width: 12),
             ], rowCount: items.count,
             emptyMessage: s.topic(named: topic) == nil ? "topic \(topic) not found" : "no partitions match",
             row: { i in
@@ -200,13 +201,16 @@ public enum Presenters {
                 let lag = p.followerLag.isEmpty ? "-" : p.followerLag.map { f in
                     "\(f.brokerId):\(f.lag.offsets)" + (f.lag.timeMs.map { "/" + Duration.compact(Double($0) / 1000) } ?? "")
                 }.joined(separator: " ")
+                // The worst follower's offset lag over recent samples (one sample is no trend).
+                let worst = FollowerLag.worstHistory(p.followerLag)
+                let trend = worst.count < 2 ? "" : Sparkline.render(worst.map(Double.init), width: 12, levels: glyphs.levels)
                 var roles: [Int: Role] = p.isStale ? [:] : [7: role]
                 if !p.isStale && !p.health.preferredLeader { roles[6] = .warn }
                 return TableRow(["\(p.partition)", p.leader < 0 ? "none" : "\(p.leader)", p.leaderEpoch < 0 ? "-" : "\(p.leaderEpoch)",
                                  replicas, Format.ids(p.isr), p.offlineReplicas.isEmpty ? "-" : Format.ids(p.offlineReplicas),
                                  p.health.preferredLeader ? "yes" : "no",
                                  state, p.logStartOffset.map(String.init) ?? "-", p.highWatermark.map(String.init) ?? "-",
-                                 Format.bytes(p.sizeBytes), staleRate(p.messagesPerSecond, p.isStale), lag],
+                                 Format.bytes(p.sizeBytes), staleRate(p.messagesPerSecond, p.isStale), lag, trend],
                                 role: p.isStale ? .stale : nil, cellRoles: roles)
             }, key: { "\(items[$0].partition)" },
             detail: { i in

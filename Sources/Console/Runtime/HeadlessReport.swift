@@ -34,7 +34,7 @@ public enum HeadlessReport {
             for t in s.topics {
                 out.append("")
                 out.append("PARTITIONS \(t.name)")
-                out += Presenters.partitions(s, topic: t.name, filter: all, now: now).textLines()
+                out += Presenters.partitions(s, topic: t.name, filter: all, now: now, glyphs: .ascii).textLines()
             }
             out.append("")
             out.append("GROUPS")

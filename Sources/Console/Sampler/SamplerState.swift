@@ -43,6 +43,10 @@ public struct SamplerState: Sendable {
     private var quorum: QuorumInfo?
     /// The last ListPartitionReassignments answer, by partition.
     private var reassigning: [TopicPartition: OngoingReassignment] = [:]
+    /// Each follower replica's offset lag per sample (DescribeLogDirs), newest last, at most
+    /// `replicaLagHistoryLength` values: the Partitions pane's replica lag sparkline.
+    private var replicaLagHistory: [TopicPartition: [Int32: [Int64]]] = [:]
+    static let replicaLagHistoryLength = 60
     private var errors: [SnapshotSection: String] = [:]
     private var sectionTimes: [SnapshotSection: Date] = [:]
     private var failingSince: [SnapshotSection: Date] = [:]
@@ -105,7 +109,14 @@ public struct SamplerState: Sendable {
             var anyOK = false
             for (id, r) in raw.logDirs {
                 switch r {
-                case .success(let d): logDirs[id] = d; anyOK = true
+                case .success(let d):
+                    logDirs[id] = d; anyOK = true
+                    for (tp, lag) in d.replicaLag {
+                        var h = replicaLagHistory[tp, default: [:]][id, default: []]
+                        h.append(lag.offsets)
+                        if h.count > Self.replicaLagHistoryLength { h.removeFirst(h.count - Self.replicaLagHistoryLength) }
+                        replicaLagHistory[tp, default: [:]][id] = h
+                    }
                 case .failure(let e) where e.unsupported: logDirs[id] = nil
                 case .failure(let e): logDirErrors[id] = e.message; logDirs[id] = nil
                 }
@@ -357,7 +368,7 @@ public struct SamplerState: Sendable {
                 if sz == nil { for r in p.replicas { if let v = logDirs[r]?.partitionBytes[tp] { sz = v; break } } }
                 var followers: [FollowerLag] = []
                 for r in p.replicas where r != p.leader {
-                    if let l = logDirs[r]?.replicaLag[tp] { followers.append(FollowerLag(brokerId: r, lag: l)) }
+                    if let l = logDirs[r]?.replicaLag[tp] { followers.append(FollowerLag(brokerId: r, lag: l, history: replicaLagHistory[tp]?[r] ?? [])) }
                 }
                 let stale = offsetsStale(tp)
                 // A rate from old samples is not a current rate: unknown while stale.
@@ -388,6 +399,18 @@ public struct SamplerState: Sendable {
                                     isStale: anyStale || errors[.metadata] != nil))
         }
         for tp in healthyNow { unhealthySince[tp] = nil }
+        // Histories of partitions gone from Metadata, and of replicas moved off a partition.
+        if errors[.metadata] == nil {
+            var present: [TopicPartition: Set<Int32>] = [:]
+            for t in md.topics { for p in t.partitions { present[TopicPartition(t.name, p.partition)] = Set(p.replicas) } }
+            var pruned: [TopicPartition: [Int32: [Int64]]] = [:]
+            for (tp, byBroker) in replicaLagHistory {
+                guard let replicas = present[tp] else { continue }
+                let kept = byBroker.filter { replicas.contains($0.key) }
+                if !kept.isEmpty { pruned[tp] = kept }
+            }
+            replicaLagHistory = pruned
+        }
         return result
     }
 

@@ -972,7 +972,7 @@ public final class ConsoleController {
         case .brokers: table = Presenters.brokers(s, filter: f, glyphs: glyphs)
         case .topics: table = Presenters.topics(s, filter: f)
         case .groups: table = Presenters.groups(s, filter: f, glyphs: glyphs)
-        case .partitions(let t): table = Presenters.partitions(s, topic: t, filter: f, now: now)
+        case .partitions(let t): table = Presenters.partitions(s, topic: t, filter: f, now: now, glyphs: glyphs)
         case .groupPartitions(let g): table = Presenters.groupPartitions(s, group: g, filter: f)
         case .messages(let t, let p):
             let state = following ? "following (f pause)"
