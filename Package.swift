@@ -24,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
     ],
     targets: [
         // MARK: C shims
@@ -111,6 +112,8 @@ let package = Package(
             dependencies: [
                 "KafkaProtocol", "KafkaClient", "ClusterManager", "TerminalUI", "SamsaLogging",
                 .product(name: "Logging", package: "swift-log"),
+                // The clusters file (`--clusters`): real TOML, not the themes' subset.
+                .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

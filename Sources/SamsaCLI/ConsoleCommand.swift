@@ -14,8 +14,16 @@ struct ConsoleCommand: AsyncParsableCommand {
         Logs go to --log-file (nothing is printed while the console owns the terminal).
         """)
 
-    @Option(name: .customLong("bootstrap-server"), help: "host:port[,host:port...] of the cluster.")
-    var bootstrapServer: String
+    @Option(name: .customLong("bootstrap-server"), help: "host:port[,host:port...] of the cluster (or a cluster of --clusters).")
+    var bootstrapServer: String?
+
+    @Option(help: ArgumentHelp("Clusters file (TOML: [clusters.NAME] with bootstrap-servers, command-config, metrics, read-only); "
+                               + "`:cluster NAME` switches. Default without --bootstrap-server: $SAMSA_CLUSTERS or ~/.samsa/clusters.toml.",
+                               valueName: "file"))
+    var clusters: String?
+
+    @Option(help: "The cluster of the clusters file to open (default: its `default`, else the first by name).")
+    var cluster: String?
 
     @Option(name: .customLong("command-config"), help: "Client properties file (security.protocol, sasl.*, ssl.*, ...).")
     var commandConfig: String?
@@ -53,6 +61,9 @@ struct ConsoleCommand: AsyncParsableCommand {
     var logFile: String?
 
     func validate() throws {
+        if bootstrapServer != nil && (clusters != nil || cluster != nil) {
+            throw ValidationError("give --bootstrap-server, or --clusters/--cluster, not both")
+        }
         guard refresh >= 0.2, refresh <= 3600 else { throw ValidationError("--refresh must be between 0.2 and 3600 seconds") }
         guard (1...100).contains(samples) else { throw ValidationError("--samples must be between 1 and 100") }
         if let metrics { do { _ = try MetricsEndpoint.parseList(metrics) } catch { throw ValidationError(error.message) } }
@@ -70,41 +81,91 @@ struct ConsoleCommand: AsyncParsableCommand {
             }
             return
         }
-        var props: ClientProperties = ["bootstrap.servers": bootstrapServer]
-        if let commandConfig {
-            do { props = try ClientProperties.load(path: commandConfig).merging(props) } catch {
-                throw ConsoleCLIError("\(error)")
-            }
-        }
         // Checked before --once too: `--once --theme nosuch` was accepted while the
         // interactive console refused it.
         let themes: (themes: [Theme], index: Int)
         do { themes = try ConsoleLauncher.themes(selected: theme) } catch { throw ConsoleCLIError("invalid theme: \(error)") }
         let interval = Duration.milliseconds(Int64(refresh * 1000))
-        let source: KafkaClusterSource
-        do { source = try KafkaClusterSource(properties: props) } catch { throw ConsoleCLIError("\(error)") }
-        let endpoints = try metrics.map { text throws(SourceError) in try MetricsEndpoint.parseList(text) } ?? []
-        // The brokers' metrics endpoints ride along with every sample; without any, the
-        // data source (and so the console) is exactly what it was.
-        let data: any ClusterDataSource = endpoints.isEmpty ? source : MetricsScrapingSource(base: source, endpoints: endpoints)
+        let (profiles, first) = try resolveProfiles()
+        var profile = first
+        if let problem = profile.problem { throw ConsoleCLIError(problem) }
         if once {
+            let (source, data) = try Self.connect(profile)
             let (text, snap) = try await ConsoleLauncher.once(source: data, samples: samples, interval: interval, format: output)
             print(text)
             await Deadline.run(.seconds(2)) { await source.close() }
-            if let e = snap.errors[.metadata] { throw ConsoleCLIError("cannot read cluster metadata from \(bootstrapServer): \(e)") }
+            if let e = snap.errors[.metadata] { throw ConsoleCLIError("cannot read cluster metadata from \(profile.bootstrapServers): \(e)") }
             return
         }
         let log = logFile ?? ConsoleLauncher.defaultLogPath()
         do { try ConsoleLauncher.logToFile(log) } catch { throw ConsoleCLIError("cannot open log file \(log): \(error)") }
-        do {
-            try await ConsoleLauncher.interactive(source: data, actions: source, brokerControl: nil,
-                                                  options: ConsoleOptions(refresh: interval, readOnly: readOnly, mouse: !noMouse),
-                                                  themes: themes.themes, themeIndex: themes.index)
-        } catch {
-            throw ConsoleCLIError("\(error)")
+        // One session per cluster: `:cluster NAME` ends it and the next one opens on NAME. An
+        // entry that cannot be used leaves the console where it was, saying why.
+        var opening: (text: String, isError: Bool)?
+        while true {
+            let (source, data) = try Self.connect(profile)
+            var options = ConsoleOptions(refresh: interval, readOnly: readOnly || profile.readOnly, mouse: !noMouse)
+            if clusters != nil || bootstrapServer == nil {
+                options.clusterName = profile.name
+                options.clusterNames = profiles.map(\.name)
+            }
+            options.openingMessage = opening
+            let exit: ConsoleExit
+            do {
+                exit = try await ConsoleLauncher.interactive(source: data, actions: source, brokerControl: nil, options: options,
+                                                             themes: themes.themes, themeIndex: themes.index)
+            } catch {
+                throw ConsoleCLIError("\(error)")
+            }
+            // Bounded: a close must not keep a quitting console waiting on a dead cluster.
+            await Deadline.run(.seconds(2)) { await source.close() }
+            guard case .switchCluster(let name) = exit, let next = profiles.first(where: { $0.name == name }) else { return }
+            if let problem = next.problem {
+                opening = ("not switched: \(problem)", true)
+            } else {
+                opening = ("switched to cluster \(next.name) (\(next.bootstrapServers))" + (next.readOnly ? ", read-only" : ""), false)
+                profile = next
+            }
         }
-        // Bounded: a close must not keep a quitting console waiting on a dead cluster.
-        await Deadline.run(.seconds(2)) { await source.close() }
+    }
+
+    /// The clusters to offer and the one to open: `--bootstrap-server` alone is one unnamed
+    /// cluster; otherwise the clusters file (explicit, `$SAMSA_CLUSTERS` or the default path).
+    func resolveProfiles() throws -> ([ClusterProfile], ClusterProfile) {
+        if let bootstrapServer {
+            let p = ClusterProfile(name: bootstrapServer, bootstrapServers: bootstrapServer, commandConfig: commandConfig, metrics: metrics)
+            return ([p], p)
+        }
+        let path = clusters ?? ClustersFile.defaultPath()
+        if clusters == nil && !FileManager.default.fileExists(atPath: path) {
+            throw ConsoleCLIError("--bootstrap-server is required (or a clusters file: --clusters FILE; none at \(path))")
+        }
+        let loaded: (profiles: [ClusterProfile], defaultName: String)
+        do { loaded = try ClustersFile.load(path: path) } catch { throw ConsoleCLIError(error.description) }
+        var profiles = loaded.profiles
+        // --command-config and --metrics on the command line apply to every cluster of the file
+        // that does not say otherwise.
+        for i in profiles.indices {
+            if profiles[i].commandConfig == nil, let commandConfig { profiles[i].commandConfig = commandConfig }
+            if profiles[i].metrics == nil, let metrics { profiles[i].metrics = metrics }
+        }
+        let name = cluster ?? loaded.defaultName
+        guard let chosen = profiles.first(where: { $0.name == name }) else {
+            throw ConsoleCLIError("no cluster '\(name)' in \(path) (clusters: \(profiles.map(\.name).joined(separator: ", ")))")
+        }
+        return (profiles, chosen)
+    }
+
+    /// A client for `profile` and the data source the console samples (with the brokers'
+    /// metrics endpoints when known; without, exactly the client).
+    static func connect(_ profile: ClusterProfile) throws -> (KafkaClusterSource, any ClusterDataSource) {
+        let props: ClientProperties
+        do { props = try profile.clientProperties() } catch { throw ConsoleCLIError("\(error)") }
+        let source: KafkaClusterSource
+        do { source = try KafkaClusterSource(properties: props) } catch { throw ConsoleCLIError("\(error)") }
+        let endpoints: [MetricsEndpoint]
+        do { endpoints = try profile.metrics.map { try MetricsEndpoint.parseList($0) } ?? [] } catch { throw ConsoleCLIError("\(error)") }
+        return (source, endpoints.isEmpty ? source : MetricsScrapingSource(base: source, endpoints: endpoints))
     }
 }
 

@@ -49,11 +49,12 @@ public enum ConsoleLauncher {
         return (try HeadlessReport.render(snap, format: format), snap)
     }
 
-    /// Runs the interactive console on the real terminal.
+    /// Runs the interactive console on the real terminal; says why it ended.
+    @discardableResult
     public static func interactive(source: any ClusterDataSource, actions: (any ClusterActions)?, brokerControl: (any BrokerControl)?,
-                                   options: ConsoleOptions, themes: [Theme], themeIndex: Int) async throws {
+                                   options: ConsoleOptions, themes: [Theme], themeIndex: Int) async throws -> ConsoleExit {
         let runtime = ConsoleRuntime(source: source, actions: actions, brokerControl: brokerControl, options: options)
         let mouse = options.mouse
-        try await runtime.run(themes: themes, themeIndex: themeIndex) { try NcursesTerminal(mouse: mouse) }
+        return try await runtime.run(themes: themes, themeIndex: themeIndex) { try NcursesTerminal(mouse: mouse) }
     }
 }

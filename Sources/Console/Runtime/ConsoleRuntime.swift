@@ -11,9 +11,23 @@ public struct ConsoleOptions: Sendable {
     public var inputTimeoutMs: Int
     /// xterm mouse reporting (click selects, wheel scrolls); `--no-mouse` turns it off.
     public var mouse: Bool
+    /// The clusters file's entries (`--clusters`): the name of this one (shown in the header)
+    /// and of every one `:cluster NAME` may switch to. Empty without a clusters file.
+    public var clusterName: String? = nil
+    public var clusterNames: [String] = []
+    /// Shown on the status line when the console opens (after a switch: which cluster, or why
+    /// the switch did not happen).
+    public var openingMessage: (text: String, isError: Bool)? = nil
     public init(refresh: Duration = .seconds(2), readOnly: Bool = false, inputTimeoutMs: Int = 100, mouse: Bool = true) {
         self.refresh = refresh; self.readOnly = readOnly; self.inputTimeoutMs = inputTimeoutMs; self.mouse = mouse
     }
+}
+
+/// Why an interactive session ended.
+public enum ConsoleExit: Sendable, Equatable {
+    case quit
+    /// `:cluster NAME`: the caller opens the console again on that cluster.
+    case switchCluster(String)
 }
 
 /// Wires the sampler, the controller, the action executor and a terminal backend into the
@@ -44,7 +58,8 @@ public final class ConsoleRuntime: Sendable {
     /// Runs the console until the user quits or a termination signal arrives. The backend
     /// is created by `makeBackend` on the UI thread (curses must stay on one thread) and is
     /// always shut down before this returns, including when the loop throws.
-    public func run(themes: [Theme], themeIndex: Int, makeBackend: @escaping @Sendable () throws -> any TerminalBackend) async throws {
+    @discardableResult
+    public func run(themes: [Theme], themeIndex: Int, makeBackend: @escaping @Sendable () throws -> any TerminalBackend) async throws -> ConsoleExit {
         let sampler = self.sampler
         if let bc = brokerControl { await sampler.attach(bc) }
         let samplerTask = Task { await sampler.run() }
@@ -55,14 +70,20 @@ public final class ConsoleRuntime: Sendable {
         let inbox = self.inbox, store = self.store, timeout = options.inputTimeoutMs, logger = self.logger
         // The loop blocks its thread on curses input with a short timeout; running it on the
         // MainActor keeps it off the (2-thread) cooperative pool the sampler needs.
-        try await MainActor.run {
+        let options = self.options
+        let exit = try await MainActor.run { () throws -> ConsoleExit in
             let backend = try makeBackend()
             defer { backend.shutdown() }
             let controller = ConsoleController(readOnly: readOnly, brokerControl: control, themes: themes, themeIndex: themeIndex)
+            controller.clusterName = options.clusterName
+            controller.clusterNames = options.clusterNames
+            if let m = options.openingMessage { controller.receive(m.isError ? .failed(m.text) : .succeeded(m.text), now: Date()) }
+            var exit = ConsoleExit.quit
             Self.loop(backend: backend, controller: controller, store: store, inbox: inbox, timeoutMs: timeout,
                       onEffect: { effect, snap in
                           switch effect {
                           case .quit: return false
+                          case .switchCluster(let name): exit = .switchCluster(name); return false
                           // Detached: a plain Task would inherit the MainActor, which this
                           // loop occupies, and would not run until the console quits.
                           case .refresh: Task.detached { await sampler.refreshNow() }
@@ -74,6 +95,7 @@ public final class ConsoleRuntime: Sendable {
                           }
                           return true
                       })
+            return exit
         }
         await tailer.start(nil)
         // A rolling restart must not restart a broker after the console (and `samsa demo`'s
@@ -82,6 +104,7 @@ public final class ConsoleRuntime: Sendable {
             logger.warning("the rolling restart did not stop within 30 s")
         }
         logger.info("console closed")
+        return exit
     }
 
     /// The UI loop: drain events, draw when something changed (or once a second for ages),

@@ -243,3 +243,23 @@ extension ConsoleController {
         return .success(question + (effects.isEmpty ? "" : " " + effects.joined(separator: "; ") + ".") + " (y/n)")
     }
 }
+
+// MARK: - Clusters file
+
+extension ConsoleController {
+    /// `:cluster` lists the clusters file's entries; `:cluster NAME` leaves this cluster for
+    /// that one (the runtime reopens the console on it). Unknown names change nothing.
+    func runClusterCommand(_ args: [String], _ now: Date) -> [ConsoleEffect] {
+        guard !clusterNames.isEmpty else {
+            say("no clusters file: start with --clusters FILE (or put one at ~/.samsa/clusters.toml)", .warn, now)
+            return []
+        }
+        let list = clusterNames.map { $0 == clusterName ? "\($0) (this one)" : $0 }.joined(separator: ", ")
+        guard let name = args.first else { say("clusters: \(list); :cluster NAME switches", .dim, now); return [] }
+        guard args.count == 1 else { say("usage: :cluster NAME", .error, now); return [] }
+        if name == clusterName { say("already on cluster \(name)", .dim, now); return [] }
+        guard clusterNames.contains(name) else { say("no cluster '\(name)' in the clusters file (clusters: \(list))", .error, now); return [] }
+        if let r = rolling, !r.isFinished { say("a rolling restart is running: Esc cancels it first", .warn, now); return [] }
+        return [.switchCluster(name)]
+    }
+}

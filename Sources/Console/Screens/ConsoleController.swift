@@ -97,6 +97,9 @@ public final class ConsoleController {
     private var tailGranted: Int?
     /// The rolling restart under way (its last reported state), nil when none runs.
     var rolling: RollingRestart?
+    /// The clusters file's name of this cluster (header) and every name `:cluster` accepts.
+    public var clusterName: String?
+    public var clusterNames: [String] = []
     /// The reassignment this console started, followed until ListPartitionReassignments drops it.
     var reassignWatch: ReassignmentWatch?
     /// Esc was pressed during the rolling restart; its end is awaited.
@@ -135,6 +138,7 @@ public final class ConsoleController {
         PaletteCommand("elect", aliases: ["elect-leaders", "election"], summary: "elect preferred [TOPIC[:PARTITION]]: preferred leader election (no TOPIC: all)"),
         PaletteCommand("reassign", aliases: ["move", "reassign-partitions"],
                        summary: "reassign TOPIC:PARTITION 1,2,3 | TOPIC 1,2,3 [RF] | cancel [TOPIC[:P]]: move replicas, with a preview"),
+        PaletteCommand("cluster", aliases: ["clusters", "use"], summary: "cluster [NAME]: switch to another cluster of the clusters file (no NAME: list them)"),
         PaletteCommand("rolling-restart", aliases: ["roll"], summary: "restart the local cluster's brokers one at a time, waiting for full ISRs"),
         PaletteCommand("produce", aliases: [], summary: "produce one message (key, value, headers) to TOPIC"),
         PaletteCommand("load", aliases: ["generate"], summary: "generate test load on TOPIC (count, size, rate)"),
@@ -415,6 +419,7 @@ public final class ConsoleController {
         case "elect": return runElectCommand(args, s, now)
         case "rolling-restart": return openRollingRestart(s, now)
         case "reassign": return runReassignCommand(args, s, now)
+        case "cluster": return runClusterCommand(args, now)
         case "history": return openHistory(now)
         case "theme":
             if let name = arg {
@@ -1078,7 +1083,9 @@ public final class ConsoleController {
         // Replication health first (it matters more than the address): URP, under min ISR, offline.
         let h = s.health
         let healthText = s.hasData ? "URP \(h.underReplicated) · <minISR \(h.underMinIsr) · offline \(h.offline)" + (h.reassigning > 0 ? " · moving \(h.reassigning)" : "") : ""
-        var left = " samsa console \(bar) " + (healthText.isEmpty ? "" : healthText + " \(bar) ") + s.bootstrap
+        // Which cluster this is, first: operators with a clusters file juggle several.
+        let cluster = clusterName.map { "[\($0)] " } ?? ""
+        var left = " samsa console \(bar) " + cluster + (healthText.isEmpty ? "" : healthText + " \(bar) ") + s.bootstrap
         if let id = s.clusterId { left += " \(bar) \(id)" }
         var right = "  brokers \(up)/\(s.brokers.count)  topics \(s.topics.count)  groups \(s.groups.count) "
         if readOnly { right = "  READ-ONLY" + right }
@@ -1087,7 +1094,7 @@ public final class ConsoleController {
         let rw = min(TextWidth.width(of: right), max(canvas.width / 2, canvas.width - 34))
         canvas.write(fitted: left, row: 0, col: 0, width: canvas.width - rw, role: .header)
         if !healthText.isEmpty, h.offline + h.underMinIsr + h.underReplicated > 0 {
-            let col = TextWidth.width(of: " samsa console \(bar) ")
+            let col = TextWidth.width(of: " samsa console \(bar) " + cluster)
             canvas.write(fitted: healthText, row: 0, col: col, width: max(0, min(TextWidth.width(of: healthText), canvas.width - rw - col)),
                          role: h.offline + h.underMinIsr > 0 ? .error : .warn)
         }

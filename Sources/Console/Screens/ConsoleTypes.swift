@@ -299,6 +299,8 @@ public enum ConsoleEffect: Equatable, Sendable {
     case tailLimit(id: Int, limit: Int?)
     /// Esc during a rolling restart: restart no further broker.
     case cancelRollingRestart
+    /// `:cluster NAME`: leave this cluster and open the console on another of the clusters file.
+    case switchCluster(String)
 }
 
 /// Results the runtime posts back to the controller.
