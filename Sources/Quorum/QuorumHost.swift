@@ -69,7 +69,7 @@ public actor QuorumHost {
     public nonisolated let nodeId: RaftNodeId
     public nonisolated let config: QuorumConfig
     private let node: RaftNode
-    private let clock: any LogClock
+    private nonisolated let clock: any LogClock
     private let logger: Logger
     private nonisolated let shared: Shared
     /// The partition directory (snapshot files live beside the log) and its file system.
@@ -83,6 +83,9 @@ public actor QuorumHost {
     }
 
     private var waiters: [Waiter] = []
+    /// This leader's proposals not committed yet, oldest first: last offset and the clock
+    /// (ms) at the append, for raft-metrics commit-latency-avg / -max.
+    private var uncommitted: [(offset: Int64, atMs: Int64)] = []
     private var started = false
     private var shuttingDown = false
     /// Set once the host stopped (shut down or failed): every later call gets it.
@@ -179,9 +182,15 @@ public actor QuorumHost {
         }
         guard node.replica.role == .leader else { throw notLeader() }
         var result: OffsetAndEpoch?
-        step { result = try node.propose(values, now: clock.milliseconds()) }
+        let now = clock.milliseconds()
+        step { result = try node.propose(values, now: now) }
         if let stopped { throw stopped }
         guard let result else { throw notLeader() }
+        if node.replica.highWatermark > result.offset {
+            shared.recordCommitLatency(clock.milliseconds() - now, at: clock.milliseconds())  // a single voter commits at once
+        } else {
+            uncommitted.append((result.offset, now))
+        }
         return result.offset
     }
 
@@ -301,8 +310,33 @@ public actor QuorumHost {
         let replica = node.replica
         shared.publish(Self.snapshot(of: replica))
         settleWaiters(replica)
+        measureCommits(replica)
         reschedule()
     }
+
+    /// Kafka's commit latency: from this leader's append to the high watermark passing it.
+    /// Proposals of an epoch this node no longer leads are dropped unmeasured.
+    private func measureCommits(_ replica: RaftReplica) {
+        guard !uncommitted.isEmpty else { return }
+        guard replica.role == .leader else { uncommitted.removeAll(); return }
+        let now = clock.milliseconds()
+        var done = 0
+        for p in uncommitted {
+            guard p.offset < replica.highWatermark else { break }
+            shared.recordCommitLatency(now - p.atMs, at: now)
+            done += 1
+        }
+        if done > 0 { uncommitted.removeFirst(done) }
+    }
+
+    /// raft-metrics commit-latency-avg and commit-latency-max (ms) over the last
+    /// ``commitLatencyWindowMs``; nil when nothing was committed by this node as leader then.
+    public nonisolated func commitLatency() -> (avgMs: Double, maxMs: Double)? {
+        shared.commitLatency(now: clock.milliseconds())
+    }
+
+    /// Kafka samples its raft metrics over 30 s windows.
+    public static let commitLatencyWindowMs: Int64 = 30_000
 
     private func settleWaiters(_ replica: RaftReplica) {
         guard !waiters.isEmpty else { return }
@@ -384,6 +418,26 @@ public actor QuorumHost {
         private var failureListeners: [@Sendable (String) -> Void] = []
 
         private var _stopped = false
+        /// (clock ms when committed, latency ms), the last commitLatencyWindowMs of them.
+        private var latencies: [(atMs: Int64, ms: Int64)] = []
+
+        func recordCommitLatency(_ ms: Int64, at now: Int64) {
+            lock.withLock {
+                latencies.append((now, max(0, ms)))
+                let horizon = now - QuorumHost.commitLatencyWindowMs
+                if let keep = latencies.firstIndex(where: { $0.atMs >= horizon }), keep > 0 { latencies.removeFirst(keep) }
+                if latencies.count > 100_000 { latencies.removeFirst(latencies.count - 100_000) }
+            }
+        }
+
+        func commitLatency(now: Int64) -> (avgMs: Double, maxMs: Double)? {
+            lock.withLock {
+                let horizon = now - QuorumHost.commitLatencyWindowMs
+                let recent = latencies.filter { $0.atMs >= horizon }
+                guard !recent.isEmpty else { return nil }
+                return (Double(recent.reduce(0) { $0 + $1.ms }) / Double(recent.count), Double(recent.map(\.ms).max()!))
+            }
+        }
 
         var leadership: QuorumLeadership { lock.withLock { _leadership } }
 

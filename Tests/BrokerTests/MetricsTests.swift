@@ -121,7 +121,12 @@ final class MetricsTests: XCTestCase {
         input.isrShrinks = 5
         input.isrExpands = 4
         input.raft = (leader: 2, epoch: 9, highWatermark: 1234)
+        XCTAssertFalse(String(decoding: BrokerMetricsScrape.write(input).bytes, as: UTF8.self).contains("commit_latency"),
+                       "no commit latency on a node that committed nothing as leader")
+        input.raftCommitLatency = (avgMs: 2.5, maxMs: 7)
         let text = String(decoding: BrokerMetricsScrape.write(input).bytes, as: UTF8.self)
+        XCTAssertTrue(text.contains("kafka_server_raft_metrics_commit_latency_avg 2.5\n"), text)
+        XCTAssertTrue(text.contains("kafka_server_raft_metrics_commit_latency_max 7.0\n"), text)
         for line in ["kafka_server_replicamanager_isrshrinks_total 5", "kafka_server_replicamanager_isrexpands_total 4",
                      "kafka_server_raft_metrics_current_leader 2", "kafka_server_raft_metrics_current_epoch 9",
                      "kafka_server_raft_metrics_high_watermark 1234","kafka_server_replicamanager_partitioncount 4", "kafka_server_replicamanager_leadercount 3",

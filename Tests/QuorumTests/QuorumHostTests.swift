@@ -137,6 +137,31 @@ final class QuorumHostTests: XCTestCase {
         }
     }
 
+    /// raft-metrics commit-latency-avg / -max: from the leader's append to the HW passing it,
+    /// on the injected clock; followers report none; the window forgets old commits.
+    func testCommitLatencyIsMeasuredOnTheLeader() async throws {
+        let cluster = try Cluster(voters: [1, 2, 3], logger: logger)
+        let elected = await cluster.run { cluster.leader() != nil }
+        XCTAssertTrue(elected)
+        let leaderId = try XCTUnwrap(cluster.leader())
+        let leader = cluster.hosts[leaderId]!
+        XCTAssertNil(leader.commitLatency(), "nothing proposed yet")
+        let start = cluster.clock.milliseconds()
+        let offset = try await leader.propose([ByteBuffer(string: "v1")])
+        let committed = await cluster.run { leader.leadership.highWatermark > offset }
+        XCTAssertTrue(committed)
+        let took = Double(cluster.clock.milliseconds() - start)
+        let latency = try XCTUnwrap(leader.commitLatency())
+        XCTAssertGreaterThan(latency.maxMs, 0, "a commit needs a follower's fetch: some simulated ms")
+        XCTAssertLessThanOrEqual(latency.maxMs, took)
+        XCTAssertEqual(latency.avgMs, latency.maxMs, "one commit")
+        for (id, host) in cluster.hosts where id != leaderId { XCTAssertNil(host.commitLatency(), "follower \(id)") }
+        // 30 s later the window is empty again.
+        cluster.clock.advance(byMilliseconds: QuorumHost.commitLatencyWindowMs + 1)
+        XCTAssertNil(leader.commitLatency())
+        for host in cluster.hosts.values { await host.shutdown() }
+    }
+
     func testThreeVotersElectCommitAndAWaiterLearnsOfLostLeadership() async throws {
         let cluster = try Cluster(voters: [1, 2, 3], observers: [4], logger: logger)
         let elected = await cluster.run { cluster.leader() != nil }

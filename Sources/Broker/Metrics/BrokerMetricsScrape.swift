@@ -45,6 +45,9 @@ public enum BrokerMetricsScrape {
         public var isrExpands: Int64 = 0
         /// The metadata quorum as this node sees it; nil on a single node without a network quorum.
         public var raft: (leader: Int32, epoch: Int32, highWatermark: Int64)?
+        /// Commit latency of the records this node appended as quorum leader in the last 30 s;
+        /// nil when it committed none (a follower, or an idle leader).
+        public var raftCommitLatency: (avgMs: Double, maxMs: Double)?
 
         public init(nodeId: Int32, startTimeMs: Int64, partitions: [PartitionSample], globalTopics: Int, globalPartitions: Int, offlinePartitions: Int,
                     isActiveController: Bool, connections: [(listener: String, count: Int)], groups: [GroupState: Int]?) {
@@ -95,6 +98,12 @@ public enum BrokerMetricsScrape {
             single(KafkaMetrics.raftCurrentEpoch, Int(raft.epoch))
             w.family(KafkaMetrics.raftHighWatermark)
             w.sample(KafkaMetrics.raftHighWatermark, raft.highWatermark)
+        }
+        if let c = input.raftCommitLatency {
+            w.family(KafkaMetrics.raftCommitLatencyAvg)
+            w.sample(KafkaMetrics.raftCommitLatencyAvg, c.avgMs)
+            w.family(KafkaMetrics.raftCommitLatencyMax)
+            w.sample(KafkaMetrics.raftCommitLatencyMax, c.maxMs)
         }
         single(KafkaMetrics.activeControllerCount, input.isActiveController ? 1 : 0)
         single(KafkaMetrics.offlinePartitions, input.offlinePartitions)

@@ -7,7 +7,8 @@ extension KafkaBroker {
                                   servers: [KafkaServer], coordinator: GroupCoordinator,
                                   group: EventLoopGroup, logger: Logger,
                                   isActiveController: @escaping @Sendable () -> Bool,
-                                  raft: @escaping @Sendable () -> (leader: Int32, epoch: Int32, highWatermark: Int64)? = { nil })
+                                  raft: @escaping @Sendable () -> (leader: Int32, epoch: Int32, highWatermark: Int64)? = { nil },
+                                  raftCommitLatency: @escaping @Sendable () -> (avgMs: Double, maxMs: Double)? = { nil })
                                   -> MetricsHTTPServer? {
         guard let listener = config.metricsListener, let metrics else { return nil }
         return MetricsHTTPServer(host: listener.host, port: listener.port, group: group, logger: logger) {
@@ -15,6 +16,7 @@ extension KafkaBroker {
             var gauges = await scrapeInput(services: services, servers: servers, coordinator: coordinator,
                                            startTimeMs: metrics.startTimeMs, isActiveController: isActiveController())
             gauges.raft = raft()
+            gauges.raftCommitLatency = raftCommitLatency()
             // Checked again: shutdown may have begun while the gauges were read.
             if metrics.isShuttingDown { return .unavailable("broker \(config.nodeId) is shutting down") }
             return .ok(metrics.render(gauges: BrokerMetricsScrape.write(gauges)))

@@ -131,6 +131,10 @@ public enum KafkaMetrics {
                                                          help: "The metadata quorum's epoch.")
     public static let raftHighWatermark = KafkaMetricName("kafka.server", type: "raft-metrics", name: "high-watermark", .gauge,
                                                           help: "The committed end of the metadata log as this node knows it.")
+    public static let raftCommitLatencyAvg = KafkaMetricName("kafka.server", type: "raft-metrics", name: "commit-latency-avg", .gauge,
+                                                             help: "Average ms from this leader's append of a metadata record to its commit, last 30 s.")
+    public static let raftCommitLatencyMax = KafkaMetricName("kafka.server", type: "raft-metrics", name: "commit-latency-max", .gauge,
+                                                             help: "Largest ms from this leader's append of a metadata record to its commit, last 30 s.")
     public static let activeControllerCount = KafkaMetricName("kafka.controller", type: "KafkaController", name: "ActiveControllerCount", .gauge,
                                                               help: "1 on the active controller.")
     public static let offlinePartitions = KafkaMetricName("kafka.controller", type: "KafkaController", name: "OfflinePartitionsCount", .gauge,

@@ -36,6 +36,14 @@ public struct PrometheusTextWriter {
         sample(metric.prometheusName, labels: labels.map { ($0.key, $0.value) }, value)
     }
 
+    /// A sample with a fractional value (averages, in ms).
+    public mutating func sample(_ metric: KafkaMetricName, _ value: Double) {
+        append(metric.prometheusName)
+        bytes.append(UInt8(ascii: " "))
+        append(value.isFinite ? String(value) : "NaN")
+        bytes.append(UInt8(ascii: "\n"))
+    }
+
     public mutating func sample(_ name: String, labels: [(String, String)], _ value: Int64) {
         append(name)
         if !labels.isEmpty {

@@ -284,7 +284,8 @@ public final class KafkaBroker: Sendable {
                                                raft: {
                                                    guard let l = runtime?.quorum.host.leadership else { return nil }
                                                    return (l.leaderId ?? -1, l.epoch, l.highWatermark)
-                                               })
+                                               },
+                                               raftCommitLatency: { runtime?.quorum.host.commitLatency() })
         logger.info("Broker \(config.nodeId) of cluster \(clusterId): \(replicas.allPartitions.count) partition(s) loaded")
         let manager = logManager
         let dirCount = config.logDirs.count
