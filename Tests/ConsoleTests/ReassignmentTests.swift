@@ -211,3 +211,24 @@ final class ReplicaLagHistoryTests: XCTestCase {
                                                  FollowerLag(brokerId: 3, lag: ReplicaLag(offsets: 2), history: [9, 7, 2])]), [9, 7, 5])
     }
 }
+
+extension ReassignmentTests {
+    /// `A` fills the palette with `:reassign` and the current replicas, to edit and run.
+    func testAKeyFillsThePalette() {
+        let h = ConsoleHarness(width: 120, height: 30)
+        h.press(.enter)  // orders
+        h.press(.down, .char("A"))
+        XCTAssertTrue(h.screenText.contains(":reassign orders:1 2,3"), h.screenText)
+        h.press(.backspace, .backspace, .backspace)
+        h.type("1,2")
+        h.press(.enter)
+        XCTAssertTrue(h.screenText.contains("Preview: reassign orders-1"), h.screenText)
+        h.press(.escape)
+        h.press(.escape)  // back to Topics
+        h.press(.char("A"))
+        XCTAssertTrue(h.screenText.contains(":reassign orders 1,2,3"), h.screenText)
+        h.press(.enter)
+        XCTAssertTrue(h.status.contains("every partition of orders already has 2 replicas on 1,2,3"), h.status)
+        XCTAssertTrue(h.effects.isEmpty)
+    }
+}

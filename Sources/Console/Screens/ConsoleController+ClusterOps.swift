@@ -188,6 +188,24 @@ extension ConsoleController {
         }
     }
 
+    /// `A` on the Topics or Partitions pane: the palette, filled in with `:reassign` and the
+    /// current replicas of the partition (or every broker up, for a topic), to edit and run.
+    func openReassignPalette(topic: String, partition: Int32?, _ s: ClusterSnapshot, _ now: Date) -> [ConsoleEffect] {
+        mutating("partition reassignment", now) {
+            var line = "reassign \(topic)"
+            if let partition {
+                let p = s.topic(named: topic)?.partitions.first { $0.partition == partition }
+                line += ":\(partition) " + (p.map { ReassignmentPlanner.currentReplicas($0, s) }.map(Format.ids) ?? "")
+            } else {
+                line += " " + Format.ids(s.brokers.filter { $0.status == .up && $0.role != .controller }.map(\.id).sorted())
+            }
+            var palette = CommandPalette(commands: Self.paletteCommands)
+            palette.editor.set(line)
+            mode = .palette(palette)
+            return []
+        }
+    }
+
     /// What the status line says about AlterPartitionReassignments' answer; refusals carry
     /// Kafka's error verbatim (every one in the message history).
     static func reassignmentSummary(_ what: String, _ results: [ReassignmentOutcome], started: Bool) -> (text: String, ok: Bool) {

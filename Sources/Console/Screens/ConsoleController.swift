@@ -286,6 +286,7 @@ public final class ConsoleController {
         case (.topics, .char("e")): if let sel { return openConfigs(.topic(sel), now) }
         case (.topics, .char("+")): if let sel { return openAddPartitions(sel, s, now) }
         case (.topics, .char("L")): if let sel { return openElection(.topic(sel), s, now) }
+        case (.topics, .char("A")): if let sel { return openReassignPalette(topic: sel, partition: nil, s, now) }
         case (.partitions(let t), .enter), (.partitions(let t), .char("m")):
             if let sel, let p = Int32(sel) { return openMessages(t, p) }
         case (.partitions(let t), .char("p")): return openProduceMessage(t, sel.flatMap { Int32($0) }, s, now)
@@ -293,6 +294,7 @@ public final class ConsoleController {
         case (.partitions(let t), .char("e")): return openConfigs(.topic(t), now)
         case (.partitions(let t), .char("+")): return openAddPartitions(t, s, now)
         case (.partitions(let t), .char("L")): if let sel, let p = Int32(sel) { return openElection(.partition(TopicPartition(t, p)), s, now) }
+        case (.partitions(let t), .char("A")): if let sel, let p = Int32(sel) { return openReassignPalette(topic: t, partition: p, s, now) }
         case (.groups, .enter): if let sel { return push(.groupPartitions(group: sel)) }
         case (.groups, .char("o")): if let sel { return openReset(sel, nil, now) }
         case (.groups, .char("M")): if let sel { return push(.groupMembers(group: sel)) }
@@ -1166,9 +1168,9 @@ public final class ConsoleController {
                                    KeyHelp("R", "rolling restart")] : [])
         case .topics:
             return [KeyHelp("Enter", "partitions"), KeyHelp("m", "messages"), KeyHelp("e", "configs"), KeyHelp("c", "create"), KeyHelp("d", "delete"),
-                    KeyHelp("p", "produce"), KeyHelp("P", "load"), KeyHelp("+", "add partitions"), KeyHelp("L", "elect preferred leaders")]
+                    KeyHelp("p", "produce"), KeyHelp("P", "load"), KeyHelp("+", "add partitions"), KeyHelp("L", "elect preferred leaders"), KeyHelp("A", "reassign")]
         case .partitions: return [KeyHelp("Enter", "messages"), KeyHelp("e", "configs"), KeyHelp("p", "produce"), KeyHelp("P", "load"),
-                                  KeyHelp("+", "add partitions"), KeyHelp("L", "elect preferred leader")]
+                                  KeyHelp("+", "add partitions"), KeyHelp("L", "elect preferred leader"), KeyHelp("A", "reassign")]
         case .groups: return [KeyHelp("Enter", "partitions"), KeyHelp("M", "members"), KeyHelp("o", "reset offsets"), KeyHelp("d", "delete group")]
         case .groupPartitions: return [KeyHelp("Enter", "messages"), KeyHelp("M", "members"), KeyHelp("o", "reset offsets"), KeyHelp("d", "delete group")]
         case .groupMembers: return [KeyHelp("o", "reset offsets"), KeyHelp("d", "delete group")]
