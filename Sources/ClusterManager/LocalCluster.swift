@@ -68,7 +68,17 @@ public actor LocalCluster {
         /// The CONTROLLER listener's port of a combined broker+controller KRaft node; nil for
         /// the single node (no `process.roles`, nothing to format), as `samsa demo --brokers 1`.
         public var controllerPort: Int?
-        public init(id: Int32, port: Int, controllerPort: Int? = nil) { self.id = id; self.port = port; self.controllerPort = controllerPort }
+        /// A dedicated controller (`process.roles=controller`, `samsa demo --controllers N`): no
+        /// client listener; `port` and `controllerPort` are both its CONTROLLER listener.
+        public var controllerOnly: Bool
+        public init(id: Int32, port: Int, controllerPort: Int? = nil) {
+            self.id = id; self.port = port; self.controllerPort = controllerPort; self.controllerOnly = false
+        }
+        public static func controller(id: Int32, port: Int) -> BrokerPlan {
+            var p = BrokerPlan(id: id, port: port, controllerPort: port)
+            p.controllerOnly = true
+            return p
+        }
     }
 
     public let baseDirectory: URL
@@ -130,15 +140,18 @@ public actor LocalCluster {
     }
 
     public var bootstrapServers: String {
-        plans.values.sorted { $0.id < $1.id }.map { "\(host):\($0.port)" }.joined(separator: ",")
+        plans.values.filter { !$0.controllerOnly }.sorted { $0.id < $1.id }.map { "\(host):\($0.port)" }.joined(separator: ",")
     }
+
+    /// Nodes with a client listener (combined or broker-only).
+    var brokerCount: Int { plans.values.filter { !$0.controllerOnly }.count }
 
     public var brokerIds: [Int32] { plans.keys.sorted() }
 
     /// True when every node is a combined broker+controller KRaft node (each plan has a
     /// controller port): configs get `process.roles`, the voters and the CONTROLLER listener,
     /// and storage is formatted before the first start.
-    public var isKRaft: Bool { !plans.isEmpty && plans.values.allSatisfy { $0.controllerPort != nil } }
+    public var isKRaft: Bool { plans.values.contains { $0.controllerPort != nil } }
 
     /// `controller.quorum.voters`: every node, `id@127.0.0.1:controllerPort`.
     var voters: String {
@@ -199,7 +212,8 @@ public actor LocalCluster {
     /// that needs the others. `progress` hears one line per step.
     public func startAll(progress: (@Sendable (String) -> Void)? = nil) async throws {
         var launched: [(Int32, ChildProcess)] = []
-        for id in brokerIds {
+        // Dedicated controllers first: the brokers register with their quorum.
+        for id in brokerIds.sorted(by: { (plans[$0]?.controllerOnly == true ? 0 : 1, $0) < (plans[$1]?.controllerOnly == true ? 0 : 1, $1) }) {
             if let proc = try await launch(id, progress: progress) { launched.append((id, proc)) }
         }
         for (id, proc) in launched {
@@ -217,17 +231,30 @@ public actor LocalCluster {
             ("advertised.listeners", "PLAINTEXT://\(host):\(p.port)"),
             ("log.dirs", dir.appendingPathComponent("data").path),
             ("num.partitions", "3"),
-            ("default.replication.factor", "\(min(3, plans.count))"),
-            ("offsets.topic.replication.factor", "\(min(3, plans.count))"),
+            ("default.replication.factor", "\(min(3, brokerCount))"),
+            ("offsets.topic.replication.factor", "\(min(3, brokerCount))"),
             ("group.initial.rebalance.delay.ms", "0"),
             ("auto.create.topics.enable", "true"),
         ]
-        if isKRaft, let cport = p.controllerPort {
+        if isKRaft {
             // A combined broker+controller node (Kafka's config/kraft/server.properties; the same
-            // keys as config/cluster/node1.properties and .ci/run's 3-node cluster).
-            entries[1].1 = "PLAINTEXT://\(host):\(p.port),CONTROLLER://\(host):\(cport)"
+            // keys as config/cluster/node1.properties and .ci/run's 3-node cluster); with
+            // dedicated controllers (`--controllers N`), Kafka's controller.properties and
+            // broker.properties: a controller has only its CONTROLLER listener, a broker only
+            // PLAINTEXT, and the voters are the controllers.
+            let roles: String
+            if p.controllerOnly {
+                roles = "controller"
+                entries[1].1 = "CONTROLLER://\(host):\(p.port)"
+                entries.remove(at: 2)  // advertised.listeners: a controller has no client listener
+            } else if let cport = p.controllerPort {
+                roles = "broker,controller"
+                entries[1].1 = "PLAINTEXT://\(host):\(p.port),CONTROLLER://\(host):\(cport)"
+            } else {
+                roles = "broker"
+            }
             entries.insert(contentsOf: [
-                ("process.roles", "broker,controller"),
+                ("process.roles", roles),
                 ("controller.quorum.voters", voters),
                 ("controller.listener.names", "CONTROLLER"),
                 ("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"),
@@ -242,7 +269,7 @@ public actor LocalCluster {
                 ("broker.session.timeout.ms", "6000"),
                 ("replica.lag.time.max.ms", "10000"),
             ]
-            if plans.count >= 3 { entries.append(("min.insync.replicas", "2")) }
+            if brokerCount >= 3 { entries.append(("min.insync.replicas", "2")) }
         }
         for (k, v) in extraConfig.sorted(by: { $0.key < $1.key }) {
             if let i = entries.firstIndex(where: { $0.0 == k }) { entries[i].1 = v } else { entries.append((k, v)) }
@@ -394,10 +421,22 @@ public actor LocalCluster {
     /// stopped one by one, the last ones waited for a controller quorum that was already gone.
     public func stopAll() async {
         if isKRaft {
+            // Dedicated controllers last: the brokers' controlled shutdown needs a quorum
+            // leader (stopped together, the brokers waited for one that was gone; 20 s).
+            let controllers = brokerIds.filter { plans[$0]?.controllerOnly == true }
+            await stopTogether(brokerIds.filter { !controllers.contains($0) })
+            await stopTogether(controllers)
+        }
+        for id in brokerIds { try? await stop(id) }
+    }
+
+    /// SIGTERM to every node of `ids` at once, one shared `stopTimeout`, then SIGKILL.
+    private func stopTogether(_ ids: [Int32]) async {
+        do {
             // One shared grace period, then SIGKILL for every node still running (a node whose
             // controlled shutdown waits for a quorum that is stopping too): waited for one by
             // one, a 3-node demo took up to 3 x stopTimeout to quit.
-            let live = brokerIds.compactMap { id in processes[id].flatMap { running(id, $0) ? (id, $0) : nil } }
+            let live = ids.compactMap { id in processes[id].flatMap { running(id, $0) ? (id, $0) : nil } }
             for (_, p) in live { p.signal(SIGTERM) }
             let deadline = ContinuousClock.now + stopTimeout
             while live.contains(where: { running($0.0, $0.1) }) && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(50)) }
@@ -414,7 +453,6 @@ public actor LocalCluster {
                 logger.info("stopped broker \(id)")
             }
         }
-        for id in brokerIds { try? await stop(id) }
     }
 
     /// Removes every broker's directory (data, config, log). Brokers must be stopped.

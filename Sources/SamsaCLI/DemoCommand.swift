@@ -15,6 +15,7 @@ struct DemoCommand: AsyncParsableCommand {
             + "formatted with one cluster id; demo topics have replication factor min(3, N) and, from 3 brokers on, "
             + "min.insync.replicas=2. Each node runs as a child process (samsa broker --config <dir>/cluster/broker-N/server.properties) "
             + "with its data and log under --dir. --brokers 1 gives a single node without a controller quorum. "
+            + "--controllers N runs N dedicated controllers (process.roles=controller, ids after the brokers') and broker-only nodes instead. "
             + "One consumer group (demo-billing) alternates between too slow and catching up, "
             + "so its lag grows and drains. On the console's Brokers pane, x/s/r/K stop, start, restart and kill -9 the selected broker. "
             + "Quit with q or Ctrl-C: the load, the brokers and (without --keep) the data go away. "
@@ -28,6 +29,9 @@ struct DemoCommand: AsyncParsableCommand {
 
     @Option(help: "Number of local nodes: 1 is a single broker; 2 or more are combined broker+controller KRaft nodes.")
     var brokers: Int = 3
+
+    @Option(help: "Dedicated KRaft controllers (process.roles=controller; node ids after the brokers'); 0 = every node is a combined broker+controller.")
+    var controllers: Int = 0
 
     @Option(help: "Port of broker 1 on 127.0.0.1 (0 = pick a free one); the other nodes and the controller listeners get free ports.")
     var port: Int = 0
@@ -53,6 +57,8 @@ struct DemoCommand: AsyncParsableCommand {
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0-65535") }
         guard (1...9).contains(brokers) else { throw ValidationError("--brokers must be 1-9") }
+        guard (0...9).contains(controllers) else { throw ValidationError("--controllers must be 0-9") }
+        if controllers > 0 && bootstrapServer != nil { throw ValidationError("--controllers starts local nodes; it does not go with --bootstrap-server") }
         guard rate > 0, rate <= 100_000 else { throw ValidationError("--rate must be in (0, 100000]") }
         guard refresh >= 0.2 else { throw ValidationError("--refresh must be at least 0.2 seconds") }
     }
@@ -75,7 +81,7 @@ struct DemoCommand: AsyncParsableCommand {
 
         let started = ContinuousClock.now
         // With --bootstrap-server there is no local broker: an empty cluster plan.
-        let plans = bootstrapServer == nil ? try Self.plans(brokers: brokers, firstPort: port) : []
+        let plans = bootstrapServer == nil ? try Self.plans(brokers: brokers, firstPort: port, controllers: controllers) : []
         let cluster = LocalCluster(baseDirectory: base.appendingPathComponent("cluster"), brokers: plans)
         var workload: DemoWorkload?
         var source: KafkaClusterSource?
@@ -86,7 +92,9 @@ struct DemoCommand: AsyncParsableCommand {
                 bootstrap = external
                 say("Using the existing cluster at \(external)")
             } else {
-                if brokers == 1 {
+                if controllers > 0 {
+                    say("Starting \(controllers) controller\(controllers == 1 ? "" : "s") (KRaft quorum of \(controllers)) and \(brokers) broker\(brokers == 1 ? "" : "s") in \(base.path)")
+                } else if brokers == 1 {
                     say("Starting broker 1 on 127.0.0.1:\(plans[0].port) (data and logs in \(base.path))")
                 } else {
                     say("Starting \(brokers) nodes (broker+controller each, KRaft quorum of \(brokers)) in \(base.path)")
@@ -155,15 +163,18 @@ struct DemoCommand: AsyncParsableCommand {
 
     /// Node ids 1...n; node 1 on `firstPort` (0: free), every other port free. More than one
     /// node: each also gets a controller port (combined broker+controller KRaft nodes).
-    static func plans(brokers n: Int, firstPort: Int) throws -> [LocalCluster.BrokerPlan] {
+    /// Brokers 1...n (combined broker+controller nodes when there is more than one and no
+    /// dedicated controller), then controllers n+1...n+controllers.
+    static func plans(brokers n: Int, firstPort: Int, controllers: Int = 0) throws -> [LocalCluster.BrokerPlan] {
         var used: Set<Int> = firstPort == 0 ? [] : [firstPort]
         func free() throws -> Int {
             while true { let p = try LocalCluster.freePort(); if used.insert(p).inserted { return p } }
         }
-        return try (1...n).map { i in
+        let brokers = try (1...n).map { i in
             let port = i == 1 && firstPort != 0 ? firstPort : try free()
-            return LocalCluster.BrokerPlan(id: Int32(i), port: port, controllerPort: n > 1 ? try free() : nil)
+            return LocalCluster.BrokerPlan(id: Int32(i), port: port, controllerPort: n > 1 && controllers == 0 ? try free() : nil)
         }
+        return try brokers + (0..<controllers).map { i in LocalCluster.BrokerPlan.controller(id: Int32(n + 1 + i), port: try free()) }
     }
 
     /// Waits until Metadata lists `brokers` brokers (a KRaft broker is listed once it has

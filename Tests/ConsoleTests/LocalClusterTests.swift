@@ -121,6 +121,44 @@ final class LocalClusterTests: XCTestCase {
         XCTAssertTrue(after.allSatisfy { $0.state == .stopped })
     }
 
+    /// `samsa demo --controllers N`: dedicated controllers get only their CONTROLLER listener
+    /// and `process.roles=controller`, brokers only PLAINTEXT and `process.roles=broker`; the
+    /// voters are the controllers; replication defaults count the brokers; the bootstrap
+    /// servers are the brokers'; controllers start first and stop last.
+    func testDedicatedControllers() async throws {
+        let exe = try script("""
+        if [ "$1" = storage ]; then d=$(sed -n 's/^log.dirs=//p' "$6"); mkdir -p "$d"; echo x > "$d/meta.properties"; exit 0; fi
+        [ "$1" = broker ] || exit 64
+        echo "$(date +%s%N) start $(sed -n 's/^node.id=//p' "$3")" >> "$(dirname "$(dirname "$3")")/events"
+        port=$(sed -n 's/^listeners=[A-Z]*:\\/\\/127.0.0.1:\\([0-9]*\\).*/\\1/p' "$3")
+        exec python3 -m http.server --bind 127.0.0.1 "$port"
+        """)
+        let base = dir.appendingPathComponent("dc")
+        let plans = [LocalCluster.BrokerPlan(id: 1, port: try LocalCluster.freePort()), LocalCluster.BrokerPlan(id: 2, port: try LocalCluster.freePort()),
+                     LocalCluster.BrokerPlan.controller(id: 3, port: try LocalCluster.freePort())]
+        let cluster = LocalCluster(baseDirectory: base, brokers: plans, executable: exe)
+        let isKRaft = await cluster.isKRaft
+        XCTAssertTrue(isKRaft)
+        let controller = await cluster.config(for: plans[2])
+        XCTAssertTrue(controller.contains("\nprocess.roles=controller\n"), controller)
+        XCTAssertTrue(controller.contains("\nlisteners=CONTROLLER://127.0.0.1:\(plans[2].port)\n"), controller)
+        XCTAssertFalse(controller.contains("advertised.listeners"), controller)
+        XCTAssertTrue(controller.contains("\ncontroller.quorum.voters=3@127.0.0.1:\(plans[2].port)\n"), controller)
+        XCTAssertTrue(controller.contains("\ndefault.replication.factor=2\n"), "two brokers: \(controller)")
+        let broker = await cluster.config(for: plans[0])
+        XCTAssertTrue(broker.contains("\nprocess.roles=broker\n"), broker)
+        XCTAssertTrue(broker.contains("\nlisteners=PLAINTEXT://127.0.0.1:\(plans[0].port)\n"), broker)
+        XCTAssertTrue(broker.contains("\ncontroller.quorum.voters=3@127.0.0.1:\(plans[2].port)\n"), broker)
+        let bootstrap = await cluster.bootstrapServers
+        XCTAssertEqual(bootstrap, "127.0.0.1:\(plans[0].port),127.0.0.1:\(plans[1].port)")
+        try await cluster.startAll()
+        let events = try String(contentsOf: base.appendingPathComponent("events"), encoding: .utf8)
+        XCTAssertEqual(events.split(separator: "\n").first.map { String($0.split(separator: " ").last!) }, "3", "the controller first: \(events)")
+        await cluster.stopAll()
+        let after = await cluster.status()
+        XCTAssertTrue(after.allSatisfy { $0.state == .stopped })
+    }
+
     /// KRaft nodes that ignore SIGTERM (a controlled shutdown waiting for a quorum that is
     /// stopping too) are SIGKILLed after the one shared grace period, and end up stopped.
     func testStopAllKillsKRaftNodesThatIgnoreSIGTERM() async throws {
