@@ -212,9 +212,8 @@ public final class KafkaClusterSource: ClusterDataSource, ClusterActions, Sendab
             switch result {
             case .success: return ElectionOutcome(partition: tp)
             case .failure(let e):
-                guard case .broker(let code, let name, _, let message) = e else { return ElectionOutcome(partition: tp, errorCode: -1, error: "\(e)") }
-                // Kafka's answer verbatim, without the client's "elect leader of ..." context.
-                return ElectionOutcome(partition: tp, errorCode: code, error: "\(name) (error \(code))" + (message.map { ": \($0)" } ?? ""))
+                let (code, text) = Self.verbatim(e)
+                return ElectionOutcome(partition: tp, errorCode: code, error: text)
             }
         }
     }
@@ -225,10 +224,17 @@ public final class KafkaClusterSource: ClusterDataSource, ClusterActions, Sendab
             switch result {
             case .success: return ReassignmentOutcome(partition: tp)
             case .failure(let e):
-                guard case .broker(let code, let name, _, let message) = e else { return ReassignmentOutcome(partition: tp, errorCode: -1, error: "\(e)") }
-                return ReassignmentOutcome(partition: tp, errorCode: code, error: "\(name) (error \(code))" + (message.map { ": \($0)" } ?? ""))
+                let (code, text) = Self.verbatim(e)
+                return ReassignmentOutcome(partition: tp, errorCode: code, error: text)
             }
         }
+    }
+
+    /// A per-partition refusal as Kafka gave it: "NAME (error N): message", without the
+    /// client's context ("elect leader of ..."); -1 and the description for a client error.
+    static func verbatim(_ e: KafkaClientError) -> (code: Int16, text: String) {
+        guard case .broker(let code, let name, _, let message) = e else { return (-1, "\(e)") }
+        return (code, "\(name) (error \(code))" + (message.map { ": \($0)" } ?? ""))
     }
 
     public func deleteGroup(_ group: String) async throws {

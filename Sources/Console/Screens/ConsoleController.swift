@@ -1226,6 +1226,14 @@ public final class ConsoleController {
         }
     }
 
+    /// The frame of a full-screen preview dialog (offset reset, reassignment); returns its inside.
+    static func previewFrame(_ canvas: inout Canvas, title: String) -> Rect {
+        let rect = canvas.bounds.centered(width: canvas.width - 4, height: canvas.height - 4)
+        canvas.fill(rect, role: .dialog)
+        canvas.box(rect, title: title, role: .dialog, titleRole: .dialogTitle)
+        return rect.inset(1)
+    }
+
     private func drawOverlay(_ canvas: inout Canvas) {
         switch mode {
         case .help(let scroll):
@@ -1249,10 +1257,7 @@ public final class ConsoleController {
                 canvas.write(fitted: line, row: rect.row + 1 + i, col: rect.col + 2, width: rect.width - 4, role: .dialog)
             }
         case .preview(let plan, var state):
-            let rect = canvas.bounds.centered(width: canvas.width - 4, height: canvas.height - 4)
-            canvas.fill(rect, role: .dialog)
-            canvas.box(rect, title: "Preview: reset \(plan.request.group) to \(plan.request.targetDescription)", role: .dialog, titleRole: .dialogTitle)
-            let inner = rect.inset(1)
+            let inner = Self.previewFrame(&canvas, title: "Preview: reset \(plan.request.group) to \(plan.request.targetDescription)")
             var top = inner.row
             if plan.activeMembers > 0 {
                 canvas.write(fitted: "\(Format.plural(plan.activeMembers, "active member")): Kafka will refuse; stop the consumers first",
@@ -1271,10 +1276,7 @@ public final class ConsoleController {
             canvas.write(fitted: plan.activeMembers > 0 ? "Esc close (no Execute: Kafka refuses while members are active)" : "Enter execute  Esc cancel",
                          row: inner.bottom - 1, col: inner.col + 1, width: inner.width - 2, role: .dialogTitle)
         case .reassignPreview(let plan, var state):
-            let rect = canvas.bounds.centered(width: canvas.width - 4, height: canvas.height - 4)
-            canvas.fill(rect, role: .dialog)
-            canvas.box(rect, title: "Preview: reassign \(plan.title)", role: .dialog, titleRole: .dialogTitle)
-            let inner = rect.inset(1)
+            let inner = Self.previewFrame(&canvas, title: "Preview: reassign \(plan.title)")
             var top = inner.row
             var notes = plan.warnings
             if plan.unchanged > 0 { notes.append("\(Format.plural(plan.unchanged, "partition")) already placed so: left alone") }
