@@ -148,6 +148,13 @@ struct ConsoleCommand: AsyncParsableCommand {
         for i in profiles.indices {
             if profiles[i].commandConfig == nil, let commandConfig { profiles[i].commandConfig = commandConfig }
             if profiles[i].metrics == nil, let metrics { profiles[i].metrics = metrics }
+            // Checked again with the command line's command-config: an unreadable one is this
+            // entry's problem (refused when chosen), not an exit in the middle of a switch.
+            if profiles[i].problem == nil {
+                do { _ = try profiles[i].clientProperties() } catch {
+                    profiles[i].problem = "cluster '\(profiles[i].name)': cannot read its command-config \(profiles[i].commandConfig ?? ""): \(error)"
+                }
+            }
         }
         let name = cluster ?? loaded.defaultName
         guard let chosen = profiles.first(where: { $0.name == name }) else {
