@@ -100,34 +100,107 @@ struct ConsoleCommand: AsyncParsableCommand {
         let log = logFile ?? ConsoleLauncher.defaultLogPath()
         do { try ConsoleLauncher.logToFile(log) } catch { throw ConsoleCLIError("cannot open log file \(log): \(error)") }
         // One session per cluster: `:cluster NAME` ends it and the next one opens on NAME. An
-        // entry that cannot be used leaves the console where it was, saying why.
+        // entry that cannot be used leaves the console where it was, saying why. `:cluster up N`
+        // ends it too: the local demo cluster starts between sessions (its progress on the
+        // plain terminal) and the next session opens on it, with broker control.
+        let localDir = Self.localClusterDirectory()
+        var local: DemoCluster?
+        var beforeLocal: ClusterProfile?
         var opening: (text: String, isError: Bool)?
         while true {
             let (source, data) = try Self.connect(profile)
+            let onLocal = local != nil && profile.name == Self.localName
             var options = ConsoleOptions(refresh: interval, readOnly: readOnly || profile.readOnly, mouse: !noMouse)
-            if clusters != nil || bootstrapServer == nil {
+            if clusters != nil || bootstrapServer == nil || local != nil {
                 options.clusterName = profile.name
-                options.clusterNames = profiles.map(\.name)
+                options.clusterNames = profiles.map(\.name) + (local == nil ? [] : [Self.localName])
             }
+            options.localClusterDirectory = localDir.path
+            options.localClusterRunning = local != nil
             options.openingMessage = opening
-            let exit: ConsoleExit
+            var exit: ConsoleExit
             do {
-                exit = try await ConsoleLauncher.interactive(source: data, actions: source, brokerControl: nil, options: options,
-                                                             themes: themes.themes, themeIndex: themes.index)
+                exit = try await ConsoleLauncher.interactive(source: data, actions: source,
+                                                             brokerControl: onLocal ? local.map { LocalClusterControl(cluster: $0.cluster) } : nil,
+                                                             options: options, themes: themes.themes, themeIndex: themes.index)
             } catch {
+                if let local { await Self.stopLocal(local) }
                 throw ConsoleCLIError("\(error)")
             }
             // Bounded: a close must not keep a quitting console waiting on a dead cluster.
             await Deadline.run(.seconds(2)) { await source.close() }
-            guard case .switchCluster(let name) = exit, let next = profiles.first(where: { $0.name == name }) else { return }
-            if let problem = next.problem {
-                opening = ("not switched: \(problem)", true)
-            } else {
-                opening = ("switched to cluster \(next.name) (\(next.bootstrapServers))" + (next.readOnly ? ", read-only" : ""), false)
-                profile = next
+            if TerminationSignals.shared.requested != nil { exit = .quit }
+            switch exit {
+            case .quit:
+                if let local { await Self.stopLocal(local) }
+                return
+            case .switchCluster(let name) where name == Self.localName && local != nil:
+                if !onLocal { beforeLocal = profile }
+                profile = ClusterProfile(name: Self.localName, bootstrapServers: local?.bootstrap ?? "")
+                opening = ("switched to the local cluster (\(profile.bootstrapServers))", false)
+            case .switchCluster(let name):
+                guard let next = profiles.first(where: { $0.name == name }) else { return }
+                if let problem = next.problem {
+                    opening = ("not switched: \(problem)", true)
+                } else {
+                    opening = ("switched to cluster \(next.name) (\(next.bootstrapServers))" + (next.readOnly ? ", read-only" : ""), false)
+                    profile = next
+                }
+            case .startLocalCluster(let n):
+                // Ctrl-C while the nodes start (or later) stops them instead of orphaning them.
+                TerminationSignals.shared.install()
+                let demo: DemoCluster
+                do {
+                    demo = try DemoCluster(base: localDir, brokers: n, rate: 40)
+                    // A throw-away cluster: whatever an earlier one left there goes first.
+                    try? await demo.deleteData()
+                } catch {
+                    opening = ("local cluster not started: \(error)", true)
+                    continue
+                }
+                Self.say("Starting a local demo cluster of \(n) node\(n == 1 ? "" : "s") in \(localDir.path)")
+                do {
+                    try await demo.start(progress: { Self.say($0) }, interrupted: { TerminationSignals.shared.requested != nil })
+                    local = demo
+                    if profile.name != Self.localName { beforeLocal = profile }
+                    profile = ClusterProfile(name: Self.localName, bootstrapServers: demo.bootstrap)
+                    opening = ("local demo cluster of \(n) node\(n == 1 ? "" : "s") in \(localDir.path) (bootstrap \(demo.bootstrap)); :cluster down stops it", false)
+                } catch {
+                    await Self.stopLocal(demo)
+                    if TerminationSignals.shared.requested != nil { return }
+                    opening = ("local cluster not started: \(error)", true)
+                }
+            case .stopLocalCluster:
+                guard let running = local else { continue }
+                Self.say("Stopping the local demo cluster in \(localDir.path)")
+                await Self.stopLocal(running)
+                local = nil
+                if profile.name == Self.localName { profile = beforeLocal ?? first }
+                opening = ("stopped the local cluster and deleted its data in \(localDir.path)", false)
             }
         }
     }
+
+    /// The name of the local demo cluster `:cluster up` starts, in the header and for `:cluster`.
+    static let localName = "local"
+
+    /// Where `:cluster up` puts its cluster: `$SAMSA_LOCAL_CLUSTER_DIR`, else
+    /// `~/.samsa/local-cluster`.
+    static func localClusterDirectory() -> URL {
+        let env = ProcessInfo.processInfo.environment
+        let path = env["SAMSA_LOCAL_CLUSTER_DIR"] ?? ((env["HOME"] ?? NSTemporaryDirectory()) + "/.samsa/local-cluster")
+        return URL(fileURLWithPath: path, isDirectory: true).standardizedFileURL
+    }
+
+    /// Stops the load and the nodes of a local cluster and deletes its data (a throw-away
+    /// cluster, as `samsa demo` without --keep).
+    static func stopLocal(_ demo: DemoCluster) async {
+        await demo.stop(progress: { say($0) })
+        try? await demo.deleteData()
+    }
+
+    /// Progress of the local cluster, on the plain terminal between console sessions.
+    static func say(_ line: String) { try? FileHandle.standardOutput.write(contentsOf: Data("samsa console: \(line)\n".utf8)) }
 
     /// The clusters to offer and the one to open: `--bootstrap-server` alone is one unnamed
     /// cluster; otherwise the clusters file (explicit, `$SAMSA_CLUSTERS` or the default path).

@@ -81,48 +81,29 @@ struct DemoCommand: AsyncParsableCommand {
 
         let started = ContinuousClock.now
         // With --bootstrap-server there is no local broker: an empty cluster plan.
-        let plans = bootstrapServer == nil ? try Self.plans(brokers: brokers, firstPort: port, controllers: controllers) : []
-        let cluster = LocalCluster(baseDirectory: base.appendingPathComponent("cluster"), brokers: plans)
-        var workload: DemoWorkload?
-        var source: KafkaClusterSource?
+        let demo = try DemoCluster(base: base, brokers: brokers, controllers: controllers, firstPort: port, rate: rate, external: bootstrapServer)
         var failure: Error?
         do {
-            let bootstrap: String
-            if let external = bootstrapServer {
-                bootstrap = external
-                say("Using the existing cluster at \(external)")
-            } else {
+            if bootstrapServer == nil {
+                let plans = await demo.cluster.status()
                 if controllers > 0 {
                     say("Starting \(controllers) controller\(controllers == 1 ? "" : "s") (KRaft quorum of \(controllers)) and \(brokers) broker\(brokers == 1 ? "" : "s") in \(base.path)")
                 } else if brokers == 1 {
-                    say("Starting broker 1 on 127.0.0.1:\(plans[0].port) (data and logs in \(base.path))")
+                    say("Starting broker 1 on 127.0.0.1:\(plans.first?.port ?? 0) (data and logs in \(base.path))")
                 } else {
                     say("Starting \(brokers) nodes (broker+controller each, KRaft quorum of \(brokers)) in \(base.path)")
                 }
-                try await cluster.startAll(progress: { Self.say($0) })
-                bootstrap = await cluster.bootstrapServers
             }
-            let src = try KafkaClusterSource(properties: ["bootstrap.servers": bootstrap])
-            source = src
-            let expected = bootstrapServer == nil ? brokers : 1
-            say(expected == 1 ? "Waiting for the broker to answer metadata" : "Waiting for \(expected) brokers to register with the controller quorum")
-            let seen = try await waitForMetadata(src, brokers: expected)
-            let (rf, topicConfigs) = DemoWorkload.topicSettings(brokers: seen)
-            say("Creating demo topics: \(DemoWorkload.topics.map(\.name).joined(separator: ", ")) (replication factor \(rf)"
-                + (topicConfigs.isEmpty ? ")" : ", " + topicConfigs.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: ", ") + ")"))
-            try await createTopics(src, brokers: seen)
-            let w = DemoWorkload(plan: .init(bootstrap: bootstrap, rate: rate))
-            workload = w
-            try await w.start()
-            say("Producing \(Int(rate)) msg/s; groups \(DemoWorkload.laggingGroup) (lagging) and \(DemoWorkload.healthyGroup)")
+            try await demo.start(progress: { Self.say($0) }, interrupted: { TerminationSignals.shared.requested != nil })
+            let bootstrap = demo.bootstrap
             let elapsed = ContinuousClock.now - started
             say(String(format: "Ready in %.1f s (bootstrap %@)", Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18, bootstrap))
             if noConsole {
                 say("Running until Ctrl-C (bootstrap \(bootstrap))")
                 while TerminationSignals.shared.requested == nil { try await Task.sleep(for: .milliseconds(200)) }
-            } else if TerminationSignals.shared.requested == nil {
+            } else if TerminationSignals.shared.requested == nil, let src = demo.source {
                 try await ConsoleLauncher.interactive(
-                    source: src, actions: src, brokerControl: bootstrapServer == nil ? LocalClusterControl(cluster: cluster) : nil,
+                    source: src, actions: src, brokerControl: bootstrapServer == nil ? LocalClusterControl(cluster: demo.cluster) : nil,
                     options: ConsoleOptions(refresh: .milliseconds(Int64(refresh * 1000)), mouse: !noMouse), themes: themes.themes, themeIndex: themes.index)
             }
         } catch {
@@ -135,18 +116,11 @@ struct DemoCommand: AsyncParsableCommand {
             try? FileHandle.standardOutput.write(contentsOf: Data("samsa demo: forced exit; brokers killed, data kept\n".utf8))
             _exit(130)
         }
-        // Bounded: with the broker down, closing the clients waited on it (the producer's
-        // flush alone up to delivery.timeout.ms, 120 s). Unsent demo records are dropped.
-        if let workload, !(await Deadline.run(.seconds(3), { await workload.stop() })) {
-            say("The demo load did not stop within 3 s (cluster unreachable?); dropping its unsent records")
-        }
-        if let source { await Deadline.run(.seconds(2)) { await source.close() } }
-        await cluster.setStopTimeout(.seconds(5))
-        await cluster.stopAll()
+        await demo.stop(progress: { Self.say($0) })
         if bootstrapServer != nil {
             // Nothing local to delete.
         } else if !keep {
-            try? await cluster.deleteData()
+            try? await demo.deleteData()
             say("Deleted \(base.appendingPathComponent("cluster").path) (use --keep to keep it)")
         } else {
             say("Kept data in \(base.path)")
@@ -160,50 +134,4 @@ struct DemoCommand: AsyncParsableCommand {
     /// before stopping its broker (which then ran on, orphaned).
     private func say(_ line: String) { Self.say(line) }
     private static func say(_ line: String) { try? FileHandle.standardOutput.write(contentsOf: Data("samsa demo: \(line)\n".utf8)) }
-
-    /// Node ids 1...n; node 1 on `firstPort` (0: free), every other port free. More than one
-    /// node: each also gets a controller port (combined broker+controller KRaft nodes).
-    /// Brokers 1...n (combined broker+controller nodes when there is more than one and no
-    /// dedicated controller), then controllers n+1...n+controllers.
-    static func plans(brokers n: Int, firstPort: Int, controllers: Int = 0) throws -> [LocalCluster.BrokerPlan] {
-        var used: Set<Int> = firstPort == 0 ? [] : [firstPort]
-        func free() throws -> Int {
-            while true { let p = try LocalCluster.freePort(); if used.insert(p).inserted { return p } }
-        }
-        let brokers = try (1...n).map { i in
-            let port = i == 1 && firstPort != 0 ? firstPort : try free()
-            return LocalCluster.BrokerPlan(id: Int32(i), port: port, controllerPort: n > 1 && controllers == 0 ? try free() : nil)
-        }
-        return try brokers + (0..<controllers).map { i in LocalCluster.BrokerPlan.controller(id: Int32(n + 1 + i), port: try free()) }
-    }
-
-    /// Waits until Metadata lists `brokers` brokers (a KRaft broker is listed once it has
-    /// registered and been unfenced); returns how many it lists.
-    private func waitForMetadata(_ src: KafkaClusterSource, brokers: Int) async throws -> Int {
-        let deadline = ContinuousClock.now + .seconds(brokers > 1 ? 60 : 20)
-        var last: String?
-        while ContinuousClock.now < deadline {
-            if TerminationSignals.shared.requested != nil { throw ConsoleCLIError("interrupted") }
-            do {
-                let md = try await src.fetchMetadata()
-                if md.brokers.count >= brokers { return md.brokers.count }
-                last = "\(md.brokers.count) of \(brokers) brokers registered"
-            } catch { last = "\(error)" }
-            try await Task.sleep(for: .milliseconds(200))
-        }
-        throw ConsoleCLIError("the cluster did not list \(brokers) broker(s) in metadata within \(brokers > 1 ? 60 : 20) s: \(last ?? "?")")
-    }
-
-    /// Creates the demo topics, retrying briefly while the controller still refuses (a
-    /// quorum that just elected its leader, brokers that just registered).
-    private func createTopics(_ src: KafkaClusterSource, brokers: Int) async throws {
-        let deadline = ContinuousClock.now + .seconds(20)
-        while true {
-            do { return try await DemoWorkload.createTopics(admin: src.admin, brokers: brokers) } catch {
-                if ContinuousClock.now >= deadline || TerminationSignals.shared.requested != nil { throw error }
-                Self.say("creating topics: \(error); retrying")
-                try await Task.sleep(for: .milliseconds(500))
-            }
-        }
-    }
 }

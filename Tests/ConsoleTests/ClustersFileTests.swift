@@ -70,4 +70,51 @@ final class ClustersFileTests: XCTestCase {
         h.command("use prod")
         XCTAssertEqual(h.effects, [.switchCluster("prod")])
     }
+    /// `:cluster up [N]` and `:cluster down` (issue 13): the console asks its runtime to start
+    /// or stop a local demo cluster; only where it may, once, with usage errors said.
+    func testLocalClusterUpAndDown() {
+        let h = ConsoleHarness(width: 200, height: 24)
+        h.command("cluster up")
+        XCTAssertTrue(h.status.contains("no local cluster control here"), h.status)
+        h.controller.localClusterDirectory = "/tmp/x/local-cluster"
+        h.command("cluster down")
+        XCTAssertTrue(h.status.contains("no local cluster started from this console (:cluster up [N] starts one)"), h.status)
+        h.command("cluster up 0")
+        XCTAssertTrue(h.status.contains("usage: :cluster up [N] (N nodes, 1-9; default 3)"), h.status)
+        h.command("cluster up three")
+        XCTAssertTrue(h.status.contains("usage: :cluster up [N]"), h.status)
+        XCTAssertTrue(h.effects.isEmpty)
+        h.command("cluster up")
+        XCTAssertEqual(h.effects, [.startLocalCluster(brokers: 3)], "works without a clusters file")
+        h.command("cluster up 5")
+        XCTAssertEqual(h.effects.last, .startLocalCluster(brokers: 5))
+        h.effects = []
+        h.controller.localClusterRunning = true
+        h.command("cluster up")
+        XCTAssertTrue(h.status.contains("a local cluster already runs in /tmp/x/local-cluster: :cluster local opens it, :cluster down stops it"), h.status)
+        h.command("cluster down now")
+        XCTAssertTrue(h.status.contains("usage: :cluster down"), h.status)
+        XCTAssertTrue(h.effects.isEmpty)
+        h.command("cluster down")
+        XCTAssertEqual(h.effects, [.stopLocalCluster])
+    }
+
+    /// A console that cannot reach its cluster offers a local one, once, naming the directory.
+    func testAnUnreachableClusterGetsTheOfferOfALocalOne() {
+        let h = ConsoleHarness(width: 200, height: 24)
+        h.controller.localClusterDirectory = "/tmp/x/local-cluster"
+        var down = ClusterSnapshot.empty(bootstrap: "nowhere:9092")
+        down.errors[.metadata] = "connection refused"
+        h.snap = down
+        h.draw()
+        XCTAssertTrue(h.status.contains("cannot reach the cluster: :cluster up starts a local 3-node demo cluster in /tmp/x/local-cluster"), h.status)
+        h.command("cluster")
+        h.draw()
+        XCTAssertFalse(h.status.contains(":cluster up starts"), "said once: \(h.status)")
+        // Not offered where the console cannot start one, nor while one runs.
+        let demo = ConsoleHarness(width: 200, height: 24)
+        demo.snap = down
+        demo.draw()
+        XCTAssertFalse(demo.status.contains(":cluster up"), demo.status)
+    }
 }

@@ -12,6 +12,10 @@
 #   3. `s` starts it again: the ISRs heal (JSON: no URP, broker 2 back in every ISR; the
 #      header says URP 0).
 #   4. Quit: no node left running, the demo data deleted.
+#   5. `samsa console` on an unreachable cluster offers a local one; `:cluster up 3` starts
+#      3 nodes in $SAMSA_LOCAL_CLUSTER_DIR and opens the console on them ([local], 3 brokers,
+#      the demo topics, broker keys); `:cluster down` stops every node and deletes the data;
+#      `:cluster up 1` then `q` leaves no node running.
 #
 # Env (set by .ci/run; defaults for local runs): SAMSA_BIN, PEERS_PY.
 set -uo pipefail
@@ -31,7 +35,7 @@ cleanup() {
   $TMUX_CMD kill-session -t "$SESSION" 2>/dev/null
   # Nodes of this demo only (its own directory), if the demo could not stop them.
   local pids
-  pids=$(pgrep -f "broker --config $DEMO/cluster/" 2>/dev/null)
+  pids=$(pgrep -f "broker --config ($DEMO|$WORK/local)/cluster/" 2>/dev/null)
   [ -n "$pids" ] && kill -9 $pids 2>/dev/null
   $TMUX_CMD kill-server 2>/dev/null
   rm -rf "$WORK"
@@ -185,6 +189,33 @@ expect "CONSOLE-EXITED rc=0" 40
 sleep 1
 if pgrep -f "broker --config $DEMO/cluster/" >/dev/null; then fail "demo nodes still running after quit"; else pass "all 3 demo nodes stopped on quit"; fi
 if [ -d "$DEMO/cluster" ]; then fail "demo data left behind without --keep"; else pass "demo data deleted without --keep"; fi
+
+log "== 5. :cluster up / down from a console with no reachable cluster"
+LOCAL=$WORK/local
+$TMUX_CMD kill-session -t "$SESSION" 2>/dev/null
+$TMUX_CMD new-session -d -s "$SESSION" -x 160 -y 40 \
+  "cd $WORK && SAMSA_LOCAL_CLUSTER_DIR=$LOCAL SAMSA_LOG_DIR=$WORK $SAMSA_BIN console --bootstrap-server 127.0.0.1:1 --refresh 1 ; echo CONSOLE-EXITED rc=\$?; sleep 600" \
+  || { log "cannot start tmux"; exit 1; }
+expect "cannot reach the cluster: :cluster up starts a local 3-node demo cluster in $LOCAL" 20
+keys :; text 'cluster up 3'; keys Enter
+expect "[local]" 120
+expect "brokers 3/3" 60
+expect "demo.orders" 30
+N=$(pgrep -f "broker --config $LOCAL/cluster/" | wc -l)
+if [ "$N" -eq 3 ]; then pass "3 local nodes run under $LOCAL"; else fail "$N local nodes run under $LOCAL (want 3)"; fi
+keys 1
+expect "x stop broker" 10
+keys :; text 'cluster down'; keys Enter
+expect "stopped the local cluster and deleted its data in $LOCAL" 60
+sleep 1
+if pgrep -f "broker --config $LOCAL/cluster/" >/dev/null; then fail "local nodes still running after :cluster down"; else pass "no local node after :cluster down"; fi
+if [ -d "$LOCAL/cluster" ]; then fail "local data left after :cluster down"; else pass "local data deleted"; fi
+keys :; text 'cluster up 1'; keys Enter
+expect "[local]" 60
+keys q
+expect "CONSOLE-EXITED rc=0" 40
+sleep 1
+if pgrep -f "broker --config $LOCAL/cluster/" >/dev/null; then fail "local node still running after quit"; else pass "local node stopped on quit"; fi
 
 log "took $(( $(date +%s) - T0 )) s"
 if [ "$FAILS" -eq 0 ]; then log "PASS"; exit 0; fi

@@ -15,6 +15,10 @@ public struct ConsoleOptions: Sendable {
     /// and of every one `:cluster NAME` may switch to. Empty without a clusters file.
     public var clusterName: String? = nil
     public var clusterNames: [String] = []
+    /// Where `:cluster up N` starts a local demo cluster (nil: not offered, as in `samsa demo`,
+    /// which runs one already), and whether the one it started is running (`:cluster down`).
+    public var localClusterDirectory: String? = nil
+    public var localClusterRunning = false
     /// Shown on the status line when the console opens (after a switch: which cluster, or why
     /// the switch did not happen).
     public var openingMessage: (text: String, isError: Bool)? = nil
@@ -28,6 +32,11 @@ public enum ConsoleExit: Sendable, Equatable {
     case quit
     /// `:cluster NAME`: the caller opens the console again on that cluster.
     case switchCluster(String)
+    /// `:cluster up N`: the caller starts a local demo cluster of N nodes in
+    /// ``ConsoleOptions/localClusterDirectory`` and opens the console on it.
+    case startLocalCluster(brokers: Int)
+    /// `:cluster down`: the caller stops the local cluster it started (and deletes its data).
+    case stopLocalCluster
 }
 
 /// Wires the sampler, the controller, the action executor and a terminal backend into the
@@ -77,13 +86,20 @@ public final class ConsoleRuntime: Sendable {
             let controller = ConsoleController(readOnly: readOnly, brokerControl: control, themes: themes, themeIndex: themeIndex)
             controller.clusterName = options.clusterName
             controller.clusterNames = options.clusterNames
-            if let m = options.openingMessage { controller.receive(m.isError ? .failed(m.text) : .succeeded(m.text), now: Date()) }
+            controller.localClusterDirectory = options.localClusterDirectory
+            controller.localClusterRunning = options.localClusterRunning
+            if let m = options.openingMessage {
+                controller.receive(m.isError ? .failed(m.text) : .succeeded(m.text), now: Date())
+                controller.offeredLocalCluster = true
+            }
             var exit = ConsoleExit.quit
             Self.loop(backend: backend, controller: controller, store: store, inbox: inbox, timeoutMs: timeout,
                       onEffect: { effect, snap in
                           switch effect {
                           case .quit: return false
                           case .switchCluster(let name): exit = .switchCluster(name); return false
+                          case .startLocalCluster(let n): exit = .startLocalCluster(brokers: n); return false
+                          case .stopLocalCluster: exit = .stopLocalCluster; return false
                           // Detached: a plain Task would inherit the MainActor, which this
                           // loop occupies, and would not run until the console quits.
                           case .refresh: Task.detached { await sampler.refreshNow() }

@@ -267,9 +267,14 @@ extension ConsoleController {
 extension ConsoleController {
     /// `:cluster` lists the clusters file's entries; `:cluster NAME` leaves this cluster for
     /// that one (the runtime reopens the console on it). Unknown names change nothing.
+    /// `:cluster up [N]` starts a local demo cluster of N nodes (3) in the directory the console
+    /// names and opens it; `:cluster down` stops that one ("up" and "down" are therefore not
+    /// usable as cluster names here).
     func runClusterCommand(_ args: [String], _ now: Date) -> [ConsoleEffect] {
+        if args.first == "up" || args.first == "down" { return runLocalClusterCommand(args, now) }
         guard !clusterNames.isEmpty else {
-            say("no clusters file: start with --clusters FILE (or put one at ~/.samsa/clusters.toml)", .warn, now)
+            let local = localClusterDirectory == nil ? "" : "; :cluster up [N] starts a local demo cluster"
+            say("no clusters file: start with --clusters FILE (or put one at ~/.samsa/clusters.toml)\(local)", .warn, now)
             return []
         }
         let list = clusterNames.map { $0 == clusterName ? "\($0) (this one)" : $0 }.joined(separator: ", ")
@@ -279,5 +284,27 @@ extension ConsoleController {
         guard clusterNames.contains(name) else { say("no cluster '\(name)' in the clusters file (clusters: \(list))", .error, now); return [] }
         if let r = rolling, !r.isFinished { say("a rolling restart is running: Esc cancels it first", .warn, now); return [] }
         return [.switchCluster(name)]
+    }
+
+    private func runLocalClusterCommand(_ args: [String], _ now: Date) -> [ConsoleEffect] {
+        guard let dir = localClusterDirectory else {
+            say("no local cluster control here (samsa demo runs its own cluster)", .warn, now)
+            return []
+        }
+        if let r = rolling, !r.isFinished { say("a rolling restart is running: Esc cancels it first", .warn, now); return [] }
+        if args.first == "down" {
+            guard args.count == 1 else { say("usage: :cluster down", .error, now); return [] }
+            guard localClusterRunning else { say("no local cluster started from this console (:cluster up [N] starts one)", .warn, now); return [] }
+            return [.stopLocalCluster]
+        }
+        guard args.count <= 2, let n = args.count == 2 ? Int(args[1]) : 3, (1...9).contains(n) else {
+            say("usage: :cluster up [N] (N nodes, 1-9; default 3)", .error, now)
+            return []
+        }
+        guard !localClusterRunning else {
+            say("a local cluster already runs in \(dir): :cluster local opens it, :cluster down stops it", .warn, now)
+            return []
+        }
+        return [.startLocalCluster(brokers: n)]
     }
 }

@@ -100,6 +100,14 @@ public final class ConsoleController {
     /// The clusters file's name of this cluster (header) and every name `:cluster` accepts.
     public var clusterName: String?
     public var clusterNames: [String] = []
+    /// Where `:cluster up` starts a local demo cluster (nil: not offered) and whether the one
+    /// it started runs (then `:cluster local` opens it and `:cluster down` stops it).
+    public var localClusterDirectory: String?
+    public var localClusterRunning = false
+    /// The offer of a local cluster was made (once per session, on the first failed sample),
+    /// or is not wanted: a session that opens with a message (after `:cluster down`, a switch)
+    /// keeps that message on the status line instead.
+    var offeredLocalCluster = false
     /// The reassignment this console started, followed until ListPartitionReassignments drops it.
     var reassignWatch: ReassignmentWatch?
     /// Esc was pressed during the rolling restart; its end is awaited.
@@ -138,7 +146,7 @@ public final class ConsoleController {
         PaletteCommand("elect", aliases: ["elect-leaders", "election"], summary: "elect preferred [TOPIC[:PARTITION]]: preferred leader election (no TOPIC: all)"),
         PaletteCommand("reassign", aliases: ["move", "reassign-partitions"],
                        summary: "reassign TOPIC:PARTITION 1,2,3 | TOPIC 1,2,3 [RF] | cancel [TOPIC[:P]]: move replicas, with a preview"),
-        PaletteCommand("cluster", aliases: ["clusters", "use"], summary: "cluster [NAME]: switch to another cluster of the clusters file (no NAME: list them)"),
+        PaletteCommand("cluster", aliases: ["clusters", "use"], summary: "cluster [NAME | up [N] | down]: switch clusters (no NAME: list them); up starts a local N-node demo cluster, down stops it"),
         PaletteCommand("rolling-restart", aliases: ["roll"], summary: "restart the local cluster's brokers one at a time, waiting for full ISRs"),
         PaletteCommand("produce", aliases: [], summary: "produce one message (key, value, headers) to TOPIC"),
         PaletteCommand("load", aliases: ["generate"], summary: "generate test load on TOPIC (count, size, rate)"),
@@ -615,6 +623,15 @@ public final class ConsoleController {
         return []
     }
 
+    /// A console that cannot reach its cluster and has never had data from it offers a local
+    /// demo cluster once (where `:cluster up` would start it), as a first-time user with no
+    /// cluster needs one.
+    func offerLocalClusterIfUnreachable(_ s: ClusterSnapshot, _ now: Date) {
+        guard !offeredLocalCluster, !s.hasData, s.errors[.metadata] != nil, let dir = localClusterDirectory, !localClusterRunning else { return }
+        offeredLocalCluster = true
+        say("cannot reach the cluster: :cluster up starts a local 3-node demo cluster in \(dir)", .warn, now)
+    }
+
     func say(_ text: String, _ role: Role, _ now: Date) {
         flash = (text, role, now)
         history.append((text, role, now))
@@ -1022,6 +1039,7 @@ public final class ConsoleController {
         canvas.fill(canvas.bounds, role: .text)
         canvas.cursor = nil
         if canvas.glyphs != glyphs { glyphs = canvas.glyphs; cache = nil }
+        offerLocalClusterIfUnreachable(s, now)
         guard canvas.width >= 40, canvas.height >= 10 else {
             canvas.write("terminal too small: need 40x10", row: 0, col: 0, role: .error)
             return

@@ -301,6 +301,10 @@ public enum ConsoleEffect: Equatable, Sendable {
     case cancelRollingRestart
     /// `:cluster NAME`: leave this cluster and open the console on another of the clusters file.
     case switchCluster(String)
+    /// `:cluster up N`: leave this cluster, start a local demo cluster of N nodes, open it.
+    case startLocalCluster(brokers: Int)
+    /// `:cluster down`: stop the local cluster this console started, back to the one before.
+    case stopLocalCluster
 }
 
 /// Results the runtime posts back to the controller.

@@ -1,0 +1,121 @@
+import ClusterManager
+import Console
+import Foundation
+import KafkaClient
+
+/// A local demo cluster with its load: the nodes (child processes of this one), the demo
+/// topics and the demo producer and consumer groups. What `samsa demo` runs, and what the
+/// console's `:cluster up N` starts, so both start the same cluster the same way.
+final class DemoCluster: @unchecked Sendable {
+    /// Where the nodes' data, configs and logs go (`<base>/cluster`).
+    let base: URL
+    let brokers: Int
+    let cluster: LocalCluster
+    /// An existing cluster the load runs against instead of local nodes (`demo --bootstrap-server`).
+    let external: String?
+    let rate: Double
+    private(set) var source: KafkaClusterSource?
+    private(set) var workload: DemoWorkload?
+    private(set) var bootstrap = ""
+
+    /// - Parameters: `brokers` nodes (1: one broker without a quorum; more: combined
+    ///   broker+controller nodes, or brokers only with `controllers` dedicated controllers);
+    ///   broker 1 on `firstPort` (0: a free port).
+    init(base: URL, brokers: Int, controllers: Int = 0, firstPort: Int = 0, rate: Double, external: String? = nil) throws {
+        self.base = base
+        self.brokers = brokers
+        self.rate = rate
+        self.external = external
+        let plans = external == nil ? try Self.plans(brokers: brokers, firstPort: firstPort, controllers: controllers) : []
+        cluster = LocalCluster(baseDirectory: base.appendingPathComponent("cluster"), brokers: plans)
+    }
+
+    /// Starts the nodes, waits until every broker is registered, creates the demo topics and
+    /// starts the load. `interrupted` is polled while waiting (Ctrl-C); `progress` gets one
+    /// line per step.
+    func start(progress: @escaping @Sendable (String) -> Void, interrupted: @escaping @Sendable () -> Bool) async throws {
+        if let external {
+            bootstrap = external
+            progress("Using the existing cluster at \(external)")
+        } else {
+            try await cluster.startAll(progress: progress)
+            bootstrap = await cluster.bootstrapServers
+        }
+        let src = try KafkaClusterSource(properties: ["bootstrap.servers": bootstrap])
+        source = src
+        let expected = external == nil ? brokers : 1
+        progress(expected == 1 ? "Waiting for the broker to answer metadata" : "Waiting for \(expected) brokers to register with the controller quorum")
+        let seen = try await waitForMetadata(src, brokers: expected, interrupted: interrupted)
+        let (rf, topicConfigs) = DemoWorkload.topicSettings(brokers: seen)
+        progress("Creating demo topics: \(DemoWorkload.topics.map(\.name).joined(separator: ", ")) (replication factor \(rf)"
+                 + (topicConfigs.isEmpty ? ")" : ", " + topicConfigs.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: ", ") + ")"))
+        try await createTopics(src, brokers: seen, progress: progress, interrupted: interrupted)
+        let w = DemoWorkload(plan: .init(bootstrap: bootstrap, rate: rate))
+        workload = w
+        try await w.start()
+        progress("Producing \(Int(rate)) msg/s; groups \(DemoWorkload.laggingGroup) (lagging) and \(DemoWorkload.healthyGroup)")
+    }
+
+    /// Stops the load (bounded: with the brokers down, the producer's flush alone waited up
+    /// to delivery.timeout.ms; unsent demo records are dropped), the client and the nodes.
+    func stop(progress: @escaping @Sendable (String) -> Void) async {
+        if let workload, !(await Deadline.run(.seconds(3), { await workload.stop() })) {
+            progress("The demo load did not stop within 3 s (cluster unreachable?); dropping its unsent records")
+        }
+        if let source { await Deadline.run(.seconds(2)) { await source.close() } }
+        await cluster.setStopTimeout(.seconds(5))
+        await cluster.stopAll()
+    }
+
+    /// Deletes the nodes' data (`<base>/cluster`); nothing for an external cluster.
+    func deleteData() async throws {
+        guard external == nil else { return }
+        try await cluster.deleteData()
+    }
+
+    /// Node ids 1...n; node 1 on `firstPort` (0: free), every other port free. More than one
+    /// node: each also gets a controller port (combined broker+controller KRaft nodes).
+    /// Brokers 1...n (combined broker+controller nodes when there is more than one and no
+    /// dedicated controller), then controllers n+1...n+controllers.
+    static func plans(brokers n: Int, firstPort: Int, controllers: Int = 0) throws -> [LocalCluster.BrokerPlan] {
+        var used: Set<Int> = firstPort == 0 ? [] : [firstPort]
+        func free() throws -> Int {
+            while true { let p = try LocalCluster.freePort(); if used.insert(p).inserted { return p } }
+        }
+        let brokers = try (1...n).map { i in
+            let port = i == 1 && firstPort != 0 ? firstPort : try free()
+            return LocalCluster.BrokerPlan(id: Int32(i), port: port, controllerPort: n > 1 && controllers == 0 ? try free() : nil)
+        }
+        return try brokers + (0..<controllers).map { i in LocalCluster.BrokerPlan.controller(id: Int32(n + 1 + i), port: try free()) }
+    }
+
+    /// Waits until Metadata lists `brokers` brokers (a KRaft broker is listed once it has
+    /// registered and been unfenced); returns how many it lists.
+    private func waitForMetadata(_ src: KafkaClusterSource, brokers: Int, interrupted: () -> Bool) async throws -> Int {
+        let deadline = ContinuousClock.now + .seconds(brokers > 1 ? 60 : 20)
+        var last: String?
+        while ContinuousClock.now < deadline {
+            if interrupted() { throw ConsoleCLIError("interrupted") }
+            do {
+                let md = try await src.fetchMetadata()
+                if md.brokers.count >= brokers { return md.brokers.count }
+                last = "\(md.brokers.count) of \(brokers) brokers registered"
+            } catch { last = "\(error)" }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        throw ConsoleCLIError("the cluster did not list \(brokers) broker(s) in metadata within \(brokers > 1 ? 60 : 20) s: \(last ?? "?")")
+    }
+
+    /// Creates the demo topics, retrying briefly while the controller still refuses (a
+    /// quorum that just elected its leader, brokers that just registered).
+    private func createTopics(_ src: KafkaClusterSource, brokers: Int, progress: (String) -> Void, interrupted: () -> Bool) async throws {
+        let deadline = ContinuousClock.now + .seconds(20)
+        while true {
+            do { return try await DemoWorkload.createTopics(admin: src.admin, brokers: brokers) } catch {
+                if ContinuousClock.now >= deadline || interrupted() { throw error }
+                progress("creating topics: \(error); retrying")
+                try await Task.sleep(for: .milliseconds(500))
+            }
+        }
+    }
+}
