@@ -72,6 +72,34 @@ final class ConfigHandlerTests: XCTestCase {
         do { let value = try await h.send(bad, version: 1)?.responses.first?.errorCode; XCTAssertEqual(value, 0) }
         XCTAssertEqual(h.services.metadata.image.topics["t"]?.configs["retention.ms"], "1001", "validate_only changes nothing")
     }
+
+    /// Kafka refuses every copy of a resource named twice in one request (which copy should win
+    /// is undefined) and applies the others.
+    func testAResourceNamedTwiceIsRefusedAndTheOthersApplied() async throws {
+        let h = try BrokerHarness()
+        defer { h.cleanup() }
+        try h.createTopic("t")
+        try h.createTopic("u")
+        var alter = AlterConfigsRequest()
+        alter.resources = [.init(resourceType: 2, resourceName: "t", configs: [.init(name: "retention.ms", value: "1000")]),
+                           .init(resourceType: 2, resourceName: "u", configs: [.init(name: "retention.ms", value: "2000")]),
+                           .init(resourceType: 2, resourceName: "t", configs: [.init(name: "retention.ms", value: "3000")])]
+        let altered = try XCTUnwrapAsync(try await h.send(alter, version: 1)).responses
+        XCTAssertEqual(altered.map(\.resourceName), ["t", "u", "t"])
+        XCTAssertEqual(altered.map(\.errorCode), [ErrorCode.invalidRequest.rawValue, 0, ErrorCode.invalidRequest.rawValue])
+        XCTAssertEqual(altered[0].errorMessage, "Each resource must appear at most once.")
+        XCTAssertNil(h.services.metadata.image.topics["t"]?.configs["retention.ms"], "neither copy applied")
+        XCTAssertEqual(h.services.metadata.image.topics["u"]?.configs["retention.ms"], "2000")
+
+        var inc = IncrementalAlterConfigsRequest()
+        inc.resources = [.init(resourceType: 2, resourceName: "u", configs: [.init(name: "retention.ms", configOperation: 0, value: "4000")]),
+                         .init(resourceType: 2, resourceName: "u", configs: [.init(name: "segment.bytes", configOperation: 0, value: "100000")]),
+                         .init(resourceType: 2, resourceName: "t", configs: [.init(name: "retention.ms", configOperation: 0, value: "5000")])]
+        let incremented = try XCTUnwrapAsync(try await h.send(inc, version: 1)).responses
+        XCTAssertEqual(incremented.map(\.errorCode), [ErrorCode.invalidRequest.rawValue, ErrorCode.invalidRequest.rawValue, 0])
+        XCTAssertEqual(h.services.metadata.image.topics["u"]?.configs, ["retention.ms": "2000"], "neither copy applied")
+        XCTAssertEqual(h.services.metadata.image.topics["t"]?.configs["retention.ms"], "5000")
+    }
 }
 
 final class ClusterAdminTests: XCTestCase {

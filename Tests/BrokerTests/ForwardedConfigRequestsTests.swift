@@ -81,6 +81,25 @@ final class ForwardedConfigRequestsTests: XCTestCase {
         }
     }
 
+    /// Every copy of a resource named twice is refused here: the reassembly matches the
+    /// controller's answers by resource, so it could not tell the copies apart.
+    func testAResourceNamedTwiceIsRefusedHereAndTheRestForwarded() throws {
+        let request = incremental([(2, "orders"), (4, ""), (2, "orders")])
+        guard case .forward(var remaining, let reassemble) = node1.plan(frame: try frame(request, version: 1)) else {
+            return XCTFail("expected a partial forward")
+        }
+        _ = try RequestHeader.decode(from: &remaining)
+        let forwarded = try IncrementalAlterConfigsRequest(from: &remaining, version: 1)
+        XCTAssertEqual(forwarded.resources.map(\.resourceName), [""])
+        var answer = IncrementalAlterConfigsResponse()
+        answer.responses = [.init(errorCode: 0, errorMessage: nil, resourceType: 4, resourceName: "")]
+        var answerFrame = ByteBuffer()
+        try answer.encode(into: &answerFrame, version: 1, correlationId: 42)
+        let merged = try decodeClientFrame(try reassemble(answerFrame), IncrementalAlterConfigsResponse.self, version: 1)
+        XCTAssertEqual(merged.responses.map(\.errorCode), [ErrorCode.invalidRequest.rawValue, 0, ErrorCode.invalidRequest.rawValue])
+        XCTAssertEqual(merged.responses[2].errorMessage, "Each resource must appear at most once.")
+    }
+
     func testRequestsWithNothingToRefuseAreForwardedAsTheyCame() throws {
         let ok = incremental([(4, "1"), (4, ""), (2, "orders")])
         guard case .forwardUnchanged = node1.plan(frame: try frame(ok, version: 1)) else { return XCTFail("expected unchanged") }

@@ -351,12 +351,17 @@ public final class ClusterRuntime: Sendable {
     public func run() async throws { try await quorum.run() }
 
     /// Stops the loops and the lifecycle driver, then the quorum (a leader resigns while the
-    /// network is up) and the network.
-    public func shutdown() async {
+    /// network is up) and the network. `drain` runs after the quorum stopped and before the
+    /// event loops close: the task serving the controller listeners (``run()``) still owns
+    /// channels on them while it winds down, and closing the loops under it made NIO refuse its
+    /// last tasks ("Cannot schedule tasks on an EventLoop that has already shut down") and left
+    /// a SIGTERMed node hanging (CI, a rolling restart).
+    public func shutdown(drain: () async -> Void = {}) async {
         for loop in loops.withLock({ $0 }) { loop.cancel() }
         if let driver = lifecycle.value { await driver.stop() }
         channel?.close()
         await quorum.shutdown()
+        await drain()
         try? await group.shutdownGracefully()
     }
 }

@@ -18,7 +18,9 @@ public enum ForwardingPlan: Sendable {
 /// `ConfigAdminManager.preprocess`: a BROKER resource naming another broker is refused here,
 /// per resource, with Kafka's INVALID_REQUEST "Unexpected broker id, expected X, but received
 /// Y" (or "Node id must be an integer, but it is: Y"), because the controller cannot tell which
-/// broker the client addressed and accepts any broker id on a forwarded request. The other
+/// broker the client addressed and accepts any broker id on a forwarded request; every copy of
+/// a resource named twice is refused with INVALID_REQUEST "Each resource must appear at most
+/// once." (the controller's reassembly could not tell the copies' answers apart). The other
 /// resources go to the controller in a request re-encoded without the refused ones (same
 /// header and version, as Kafka's `copyWithoutPreprocessed`); the answers are put back in the
 /// client's order (`reassembleIncrementalResponse`), a resource the controller did not answer
@@ -76,8 +78,10 @@ public struct ForwardedConfigRequests: Sendable {
         let version = header.requestApiVersion
         let keys = resources(request)
         let nodeId = nodeId
+        let duplicated = ConfigAlteration.duplicatedResources(keys)
         let refusals: [Int: ControllerError] = Dictionary(uniqueKeysWithValues: keys.enumerated().compactMap { i, key in
-            ConfigAlteration.brokerIdRefusal(resourceType: key.0, resourceName: key.1, nodeId: nodeId).map { (i, $0) }
+            if duplicated.contains(ConfigAlteration.ResourceKey(key.0, key.1)) { return (i, ConfigAlteration.duplicateResourceError) }
+            return ConfigAlteration.brokerIdRefusal(resourceType: key.0, resourceName: key.1, nodeId: nodeId).map { (i, $0) }
         })
         if refusals.isEmpty { return .forwardUnchanged }
         let kept = keys.indices.filter { refusals[$0] == nil }

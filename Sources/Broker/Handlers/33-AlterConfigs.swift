@@ -23,12 +23,16 @@ public struct AlterConfigsHandler: RequestHandler {
         var response = AlterConfigsResponse()
         var alteration = ConfigAlteration(services: services)
         alteration.forwarded = context.forwarded
+        let duplicated = ConfigAlteration.duplicatedResources(request.resources.map { ($0.resourceType, $0.resourceName) })
         for resource in request.resources {
             var result = AlterConfigsResponse.AlterConfigsResourceResponse()
             result.resourceType = resource.resourceType
             result.resourceName = resource.resourceName
             result.errorMessage = nil
             do throws(ControllerError) {
+                if duplicated.contains(ConfigAlteration.ResourceKey(resource.resourceType, resource.resourceName)) {
+                    throw ConfigAlteration.duplicateResourceError
+                }
                 // Another broker's id is refused before authorization, as Kafka's broker does
                 // in `ConfigAdminManager.preprocess` (a forwarded request was checked by the
                 // broker that forwarded it).

@@ -31,6 +31,25 @@ struct ConfigAlteration {
         }
     }
 
+    /// A config resource (type, name), to find the ones a request names twice.
+    struct ResourceKey: Hashable, Sendable {
+        let type: Int8
+        let name: String
+        init(_ type: Int8, _ name: String) { self.type = type; self.name = name }
+    }
+
+    /// Kafka's answer to every copy of a resource named more than once in one AlterConfigs or
+    /// IncrementalAlterConfigs (`ConfigAdminManager.preprocess`): which copy should win is
+    /// undefined, so none is applied.
+    static let duplicateResourceError = ControllerError(ErrorCode.invalidRequest.rawValue, "Each resource must appear at most once.")
+
+    /// The resources that appear more than once in `keys` (each gets ``duplicateResourceError``).
+    static func duplicatedResources(_ keys: [(Int8, String)]) -> Set<ResourceKey> {
+        var seen = Set<ResourceKey>(), twice = Set<ResourceKey>()
+        for (type, name) in keys where !seen.insert(ResourceKey(type, name)).inserted { twice.insert(ResourceKey(type, name)) }
+        return twice
+    }
+
     /// The refusal of a BROKER (4) resource the receiving broker must answer itself, before
     /// anything is forwarded (Kafka's `ConfigAdminManager.preprocess` /
     /// `validateResourceNameIsCurrentNodeId`): a name that is neither empty (the cluster

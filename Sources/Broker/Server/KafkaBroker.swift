@@ -505,8 +505,10 @@ public final class KafkaBroker: Sendable {
         if let cluster {
             metadataFollower.stop()
             await followerTask.value
-            await cluster.shutdown()
-            await Self.awaitBounded(controllerListenersTask.withLock({ $0 }), seconds: 5, what: "the controller listeners", logger: logger)
+            let listeners = controllerListenersTask.withLock({ $0 })
+            await cluster.shutdown(drain: { [logger] in
+                await Self.awaitBounded(listeners, seconds: 5, what: "the controller listeners", logger: logger)
+            })
         } else {
             await Self.stopMetadata(metadataFollower, followerTask, quorum)
         }
