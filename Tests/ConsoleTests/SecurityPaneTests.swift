@@ -162,6 +162,18 @@ final class SecurityPaneTests: XCTestCase {
         XCTAssertEqual(h.effects, [])
     }
 
+    /// From the Messages pane, `:acl` stops the tail (popping back to an ACL pane below it
+    /// once left the tail running).
+    func testOpeningFromTheMessagesPaneStopsTheTail() {
+        let h = ConsoleHarness(width: 120, height: 30)
+        h.command("acl")
+        h.command("messages orders")
+        h.effects = []
+        h.command("acl")
+        XCTAssertEqual(h.controller.currentPane, .acls)
+        XCTAssertEqual(h.effects, [.tail(nil), .perform(.describeAcls)])
+    }
+
     func testAclPaneSaysWhenTheClusterHasNoAuthorizer() {
         let h = ConsoleHarness(width: 120, height: 30)
         h.command("acls")

@@ -15,17 +15,10 @@ import TerminalUI
 extension ConsoleController {
     // MARK: - Opening and keys
 
-    /// Shows the ACL or Users pane (pushed once) and asks for its list.
+    /// Shows the ACL or Users pane (pushed unless it is the current one, as `:quorum`; a push
+    /// also stops a tail) and asks for its list.
     func openSecurityPane(_ kind: PaneKind) -> [ConsoleEffect] {
-        var effects: [ConsoleEffect] = []
-        if currentPane != kind {
-            if stack.contains(where: { $0.kind == kind }) {
-                while currentPane != kind { stack.removeLast() }
-            } else {
-                effects = push(kind)
-            }
-        }
-        return effects + reloadSecurity(kind)
+        (currentPane == kind ? [] : push(kind)) + reloadSecurity(kind)
     }
 
     private func reloadSecurity(_ kind: PaneKind) -> [ConsoleEffect] {
