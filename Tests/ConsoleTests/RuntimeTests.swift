@@ -1,6 +1,9 @@
 import XCTest
 @testable import Console
 import enum KafkaClient.KafkaClientError
+import enum KafkaClient.KafkaAcl
+import enum KafkaClient.ScramUserMechanism
+import struct KafkaClient.ScramUserDescription
 
 /// A scripted in-memory cluster for runtime tests (test code only): answers from a
 /// `FixtureCluster`, can fail chosen sections, and records the actions performed.
@@ -74,6 +77,45 @@ final class ScriptedCluster: ClusterDataSource, ClusterActions, @unchecked Senda
     func produceMessage(_ m: SingleMessage) async throws -> (partition: Int32, offset: Int64) {
         record("produce \(m.topic) \(m.partition.map(String.init) ?? "-") \(String(decoding: m.value ?? [], as: UTF8.self))")
         return (m.partition ?? 0, 42)
+    }
+    // ACLs and SCRAM users (issue 14 item 4): kept in memory; an error set here is thrown.
+    var acls: [KafkaAcl.Binding] = []
+    var aclError: KafkaClientError?
+    var scramUsers: [String: [ScramUserMechanism: Int]] = [:]
+    var scramError: KafkaClientError?
+    private(set) var passwords: [String] = []
+    func describeAcls() async throws -> [KafkaAcl.Binding] {
+        if let e = lock.withLock({ aclError }) { throw e }
+        return lock.withLock { acls }
+    }
+    func createAcls(_ bindings: [KafkaAcl.Binding]) async throws {
+        if let e = lock.withLock({ aclError }) { throw e }
+        record("createAcls " + bindings.map(ConsoleController.aclText).joined(separator: "; "))
+        lock.withLock { acls += bindings.filter { !acls.contains($0) } }
+    }
+    func deleteAcl(_ binding: KafkaAcl.Binding) async throws -> Int {
+        if let e = lock.withLock({ aclError }) { throw e }
+        record("deleteAcl " + ConsoleController.aclText(binding))
+        return lock.withLock { let n = acls.count; acls.removeAll { $0 == binding }; return n - acls.count }
+    }
+    func describeScramUsers() async throws -> [ScramUserDescription] {
+        if let e = lock.withLock({ scramError }) { throw e }
+        return lock.withLock { scramUsers }.sorted { $0.key < $1.key }.map { user, creds in
+            ScramUserDescription(user: user, credentials: creds.sorted { $0.key.rawValue < $1.key.rawValue }.map { .init(mechanism: $0.key.name, iterations: Int32($0.value)) })
+        }
+    }
+    func upsertScramUser(_ user: String, mechanism: ScramUserMechanism, password: String, iterations: Int) async throws {
+        if let e = lock.withLock({ scramError }) { throw e }
+        record("upsert \(user) \(mechanism.name) \(iterations)")
+        lock.withLock { passwords.append(password); scramUsers[user, default: [:]][mechanism] = iterations }
+    }
+    func deleteScramUser(_ user: String, mechanism: ScramUserMechanism) async throws {
+        if let e = lock.withLock({ scramError }) { throw e }
+        record("deleteUser \(user) \(mechanism.name)")
+        lock.withLock {
+            scramUsers[user]?[mechanism] = nil
+            if scramUsers[user]?.isEmpty == true { scramUsers[user] = nil }
+        }
     }
     func describeConfigs(_ target: ConfigTarget) async throws -> [ConfigRow] {
         guard let rows = lock.withLock({ configs[target] }) else { throw SourceError("UNKNOWN_TOPIC_OR_PARTITION") }

@@ -237,6 +237,44 @@ public final class KafkaClusterSource: ClusterDataSource, ClusterActions, Sendab
         return (code, "\(name) (error \(code))" + (message.map { ": \($0)" } ?? ""))
     }
 
+    // MARK: ACLs and SCRAM users (the ACL and Users panes)
+
+    public func describeAcls() async throws -> [KafkaAcl.Binding] {
+        try await admin.describeAcls(KafkaAcl.Filter())
+    }
+
+    public func createAcls(_ bindings: [KafkaAcl.Binding]) async throws {
+        for case .failure(let e) in try await admin.createAcls(bindings) {
+            let (code, text) = Self.verbatim(e)
+            throw ActionError(description: text, code: code)
+        }
+    }
+
+    public func deleteAcl(_ binding: KafkaAcl.Binding) async throws -> Int {
+        var removed = 0
+        for r in try await admin.deleteAcls([KafkaAcl.Filter(exactly: binding)]) {
+            switch r {
+            case .success(let acls): removed += acls.count
+            case .failure(let e):
+                let (code, text) = Self.verbatim(e)
+                throw ActionError(description: text, code: code)
+            }
+        }
+        return removed
+    }
+
+    public func describeScramUsers() async throws -> [ScramUserDescription] {
+        try await admin.describeScramUsers(nil)
+    }
+
+    public func upsertScramUser(_ user: String, mechanism: ScramUserMechanism, password: String, iterations: Int) async throws {
+        try await admin.upsertScramUser(user, mechanism: mechanism, password: password, iterations: iterations)
+    }
+
+    public func deleteScramUser(_ user: String, mechanism: ScramUserMechanism) async throws {
+        try await admin.deleteScramUser(user, mechanism: mechanism)
+    }
+
     public func deleteGroup(_ group: String) async throws {
         let r = try await admin.deleteGroups([group])
         if let e = r.first(where: { !$0.succeeded }) { throw ActionError(description: Self.describe(e)) }

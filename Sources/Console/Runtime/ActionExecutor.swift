@@ -143,6 +143,54 @@ public struct ActionExecutor: Sendable {
         }
     }
 
+    /// Kafka's error code in a failure, when the broker answered one (54 SECURITY_DISABLED...).
+    static func brokerCode(_ error: any Error) -> Int16? {
+        if let e = error as? KafkaClusterSource.ActionError { return e.code }
+        if case .broker(let code, _, _, _)? = error as? KafkaClientError { return code }
+        return nil
+    }
+
+    /// Tries after a change before the list is posted as it is (the change may not be applied yet).
+    var settleReads = 10
+    var settlePause: Duration = .milliseconds(200)
+
+    /// Reads every ACL and posts it; after a change, re-reads (at most `settleReads` times)
+    /// until `settled` holds, since the broker applies committed ACLs asynchronously.
+    private func refreshAcls(until settled: (([KafkaAcl.Binding]) -> Bool)? = nil) async -> [KafkaAcl.Binding]? {
+        do {
+            var acls = try await needReader().describeAcls()
+            var tries = 1
+            while let settled, !settled(acls), tries < settleReads {
+                try await Task.sleep(for: settlePause)
+                acls = try await needReader().describeAcls()
+                tries += 1
+            }
+            inbox.post(.acls(acls))
+            return acls
+        } catch {
+            inbox.post(.aclsFailed("\(error)", code: Self.brokerCode(error)))
+            return nil
+        }
+    }
+
+    /// As `refreshAcls`, for SCRAM users.
+    private func refreshUsers(until settled: (([ScramUserDescription]) -> Bool)? = nil) async -> [ScramUserDescription]? {
+        do {
+            var users = try await needReader().describeScramUsers()
+            var tries = 1
+            while let settled, !settled(users), tries < settleReads {
+                try await Task.sleep(for: settlePause)
+                users = try await needReader().describeScramUsers()
+                tries += 1
+            }
+            inbox.post(.users(users))
+            return users
+        } catch {
+            inbox.post(.usersFailed("\(error)", code: Self.brokerCode(error)))
+            return nil
+        }
+    }
+
     /// Runs one action; returns the success message (nil when the action posts its own event).
     func run(_ action: ConsoleAction, snapshot: ClusterSnapshot) async throws -> String? {
         switch action {
@@ -236,6 +284,35 @@ public struct ActionExecutor: Sendable {
             if ok { return text }
             inbox.post(.failed(text))
             return nil
+        case .describeAcls:
+            _ = await refreshAcls()
+            return nil
+        case .createAcls(let bindings):
+            try await needActions().createAcls(bindings)
+            // Kafka commits an ACL through the controller and the broker applies it a moment
+            // later: re-read until it is listed (bounded), so the pane shows what was added.
+            _ = await refreshAcls { acls in bindings.allSatisfy(acls.contains) }
+            return "added " + (bindings.count == 1 ? "ACL " + ConsoleController.aclText(bindings[0]) : Format.plural(bindings.count, "ACL"))
+        case .deleteAcl(let binding):
+            let removed = try await needActions().deleteAcl(binding)
+            _ = await refreshAcls { !$0.contains(binding) }
+            if removed == 0 { return "no ACL matched \(ConsoleController.aclText(binding)) (already deleted?)" }
+            return "deleted ACL \(ConsoleController.aclText(binding))"
+        case .describeUsers:
+            _ = await refreshUsers()
+            return nil
+        case .setUserPassword(let user, let mechanism, let password, let iterations):
+            try await needActions().upsertScramUser(user, mechanism: mechanism, password: password.value, iterations: iterations)
+            _ = await refreshUsers { users in
+                users.contains { $0.user == user && $0.credentials.contains { $0.mechanism == mechanism.name && Int($0.iterations) == iterations } }
+            }
+            return "set the \(mechanism.name) credential of user \(user) (\(iterations) iterations)"
+        case .deleteUser(let user, let mechanisms):
+            for m in mechanisms { try await needActions().deleteScramUser(user, mechanism: m) }
+            _ = await refreshUsers { users in
+                !users.contains { $0.user == user && $0.credentials.contains { c in mechanisms.contains { $0.name == c.mechanism } } }
+            }
+            return "deleted the \(mechanisms.map(\.name).joined(separator: " and ")) credential\(mechanisms.count == 1 ? "" : "s") of user \(user)"
         case .writeFile(let path, let contents, let what):
             let url = try Self.createFile(path)
             let h = try FileHandle(forWritingTo: url)

@@ -1,4 +1,5 @@
 import Foundation
+import KafkaClient
 
 /// Read access to a cluster, in the batched shape the sampler needs. Every call answers
 /// for the whole cluster in a number of requests proportional to the brokers (one
@@ -95,6 +96,18 @@ public protocol ClusterActions: Sendable {
     /// Starts (a replica list) or cancels (nil) partition reassignments
     /// (AlterPartitionReassignments); Kafka answers per partition.
     func reassign(_ targets: [TopicPartition: [Int32]?]) async throws -> [ReassignmentOutcome]
+    /// Every ACL binding (DescribeAcls with the match-any filter; a read, also in read-only mode).
+    func describeAcls() async throws -> [KafkaAcl.Binding]
+    /// Creates ACL bindings (CreateAcls); throws Kafka's first refusal verbatim.
+    func createAcls(_ bindings: [KafkaAcl.Binding]) async throws
+    /// Deletes the ACLs exactly matching `binding` (DeleteAcls); returns how many Kafka removed.
+    func deleteAcl(_ binding: KafkaAcl.Binding) async throws -> Int
+    /// Every SCRAM user (DescribeUserScramCredentials; a read).
+    func describeScramUsers() async throws -> [ScramUserDescription]
+    /// Creates a SCRAM credential or replaces its password (AlterUserScramCredentials).
+    func upsertScramUser(_ user: String, mechanism: ScramUserMechanism, password: String, iterations: Int) async throws
+    /// Deletes a user's SCRAM credential for one mechanism (AlterUserScramCredentials).
+    func deleteScramUser(_ user: String, mechanism: ScramUserMechanism) async throws
 }
 
 extension ClusterActions {
@@ -103,5 +116,17 @@ extension ClusterActions {
     }
     public func reassign(_ targets: [TopicPartition: [Int32]?]) async throws -> [ReassignmentOutcome] {
         throw SourceError("partition reassignment is not supported here", unsupported: true)
+    }
+    public func describeAcls() async throws -> [KafkaAcl.Binding] { throw SourceError("ACLs are not supported here", unsupported: true) }
+    public func createAcls(_ bindings: [KafkaAcl.Binding]) async throws { throw SourceError("ACLs are not supported here", unsupported: true) }
+    public func deleteAcl(_ binding: KafkaAcl.Binding) async throws -> Int { throw SourceError("ACLs are not supported here", unsupported: true) }
+    public func describeScramUsers() async throws -> [ScramUserDescription] {
+        throw SourceError("SCRAM users are not supported here", unsupported: true)
+    }
+    public func upsertScramUser(_ user: String, mechanism: ScramUserMechanism, password: String, iterations: Int) async throws {
+        throw SourceError("SCRAM users are not supported here", unsupported: true)
+    }
+    public func deleteScramUser(_ user: String, mechanism: ScramUserMechanism) async throws {
+        throw SourceError("SCRAM users are not supported here", unsupported: true)
     }
 }

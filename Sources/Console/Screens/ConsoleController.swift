@@ -1,4 +1,5 @@
 import Foundation
+import KafkaClient
 import TerminalUI
 
 /// The console's controller: navigation stack, modes (filter, palette, help, dialogs),
@@ -36,6 +37,8 @@ public final class ConsoleController {
         case addConfig(ConfigTarget)
         case copyMessage(ConsoleMessage, topic: String)
         case export(topic: String)
+        /// Add a SCRAM user or change its password (the password fields are masked).
+        case setUser
     }
 
     enum Mode {
@@ -116,6 +119,11 @@ public final class ConsoleController {
     var rollingChangedAt = Date.distantPast
     /// Bumped on every change of `messages` (the table cache key; a count can repeat).
     private var messagesVersion = 0
+    /// The ACL and Users panes' data, read on demand (see `openSecurityPane`).
+    var aclData = SecurityData<KafkaAcl.Binding>()
+    var userData = SecurityData<ScramUserDescription>()
+    /// Bumped when `aclData` or `userData` changes, so the pane cache rebuilds.
+    var securityVersion = 0
 
     public init(readOnly: Bool, brokerControl: Bool, themes: [Theme] = [Theme.builtinDefault], themeIndex: Int = 0, initialPane: PaneKind = .topics) {
         self.readOnly = readOnly; self.brokerControl = brokerControl
@@ -146,6 +154,8 @@ public final class ConsoleController {
         PaletteCommand("elect", aliases: ["elect-leaders", "election"], summary: "elect preferred [TOPIC[:PARTITION]]: preferred leader election (no TOPIC: all)"),
         PaletteCommand("reassign", aliases: ["move", "reassign-partitions"],
                        summary: "reassign TOPIC:PARTITION 1,2,3 | TOPIC 1,2,3 [RF] | cancel [TOPIC[:P]]: move replicas, with a preview"),
+        PaletteCommand("acl", aliases: ["acls"], summary: "acl: every ACL | acl add PRINCIPAL OPERATION topic|group|transactional-id NAME|cluster [deny] [prefixed] [host H] | acl delete (selected)"),
+        PaletteCommand("user", aliases: ["users", "scram"], summary: "user: SCRAM users | user set NAME [MECHANISM [PASSWORD]] (no PASSWORD: masked prompt) | user delete NAME [MECHANISM]"),
         PaletteCommand("cluster", aliases: ["clusters", "use"], summary: "cluster [NAME | up [N] | down]: switch clusters (no NAME: list them); up starts a local N-node demo cluster, down stops it"),
         PaletteCommand("rolling-restart", aliases: ["roll"], summary: "restart the local cluster's brokers one at a time, waiting for full ISRs"),
         PaletteCommand("produce", aliases: [], summary: "produce one message (key, value, headers) to TOPIC"),
@@ -311,6 +321,8 @@ public final class ConsoleController {
         case (.groupPartitions(let g), .char("d")), (.groupMembers(let g), .char("d")): return openDeleteGroup(g, s, now)
         case (.groupMembers(let g), .char("o")): return openReset(g, nil, now)
         case (.configs(let target), _): return configKey(target, key, sel, s, now)
+        case (.acls, _): return aclKey(key, sel, now)
+        case (.users, _): return userKey(key, sel, now)
         case (.brokers, .char("Q")): return push(.quorum)
         case (.brokers, .char("e")): if let sel, let id = Int32(sel) { return openConfigs(.broker(id), now) }
         case (.brokers, .char("R")): return openRollingRestart(s, now)
@@ -430,6 +442,8 @@ public final class ConsoleController {
         case "rolling-restart": return openRollingRestart(s, now)
         case "reassign": return runReassignCommand(args, s, now)
         case "cluster": return runClusterCommand(args, now)
+        case "acl": return runAclCommand(args, s, now)
+        case "user": return runUserCommand(args, s, now)
         case "history": return openHistory(now)
         case "theme":
             if let name = arg {
@@ -683,6 +697,12 @@ public final class ConsoleController {
         case .rollingRestart: "rolling restart: checking the cluster…"
         case .reassign(let plan): "starting the reassignment of \(plan.title)…"
         case .cancelReassignments(let tps): "cancelling \(Format.plural(tps.count, "reassignment"))…"
+        case .describeAcls: "reading ACLs…"
+        case .createAcls(let bs): bs.count == 1 ? "adding ACL \(aclText(bs[0]))…" : "adding \(Format.plural(bs.count, "ACL"))…"
+        case .deleteAcl(let b): "deleting ACL \(aclText(b))…"
+        case .describeUsers: "reading SCRAM users…"
+        case .setUserPassword(let u, let m, _, _): "setting the \(m.name) credential of user \(u)…"
+        case .deleteUser(let u, let ms): "deleting the \(ms.map(\.name).joined(separator: " and ")) credential\(ms.count == 1 ? "" : "s") of user \(u)…"
         }
     }
 
@@ -929,6 +949,7 @@ public final class ConsoleController {
             return effects
         case .addPartitions, .deleteGroup, .produceMessage, .setConfig, .addConfig, .copyMessage, .export:
             return submitOperation(purpose, v, s, now)
+        case .setUser: return submitUser(v, now)
         }
     }
 
@@ -973,6 +994,10 @@ public final class ConsoleController {
         case .rollingRestart(let r): receiveRollingRestart(r, now)
         case .reassignmentStarted(let title, let partitions):
             reassignWatch = ReassignmentWatch(title: title, partitions: Set(partitions), startedAt: now)
+        case .acls(let acls): aclData.received(acls, now: now); securityVersion += 1
+        case .aclsFailed(let text, let code): aclData.failed(text, code: code, now: now); securityVersion += 1
+        case .users(let users): userData.received(users, now: now); securityVersion += 1
+        case .usersFailed(let text, let code): userData.failed(text, code: code, now: now); securityVersion += 1
         }
     }
 
@@ -987,6 +1012,7 @@ public final class ConsoleController {
         switch kind {
         case .brokers, .topics, .groups: extra = themeIndex
         case .configs: extra = configVersion
+        case .acls, .users: extra = securityVersion
         default: extra = messagesVersion
         }
         if let c = cache, c.sequence == s.sequence, c.kind == kind, c.filter == filter, c.extra == extra, c.sort == sort { return c.table }
@@ -1005,6 +1031,8 @@ public final class ConsoleController {
         case .groupMembers(let g): table = Presenters.groupMembers(s, group: g, filter: f)
         case .quorum: table = Presenters.quorum(s, filter: f, now: now)
         case .configs(let target): table = Presenters.configs(configData[target]?.rows, target: target, error: configData[target]?.error, filter: f)
+        case .acls: table = Presenters.acls(aclData, filter: f, now: now)
+        case .users: table = Presenters.users(userData, filter: f, now: now)
         }
         if let sort { table = TableSort.sorted(table, by: sort, glyphs: glyphs) }
         cache = (s.sequence, kind, filter, extra, sort, table)
@@ -1030,7 +1058,7 @@ public final class ConsoleController {
         case .groups, .groupPartitions: [.groups, .committed, .offsets]
         case .groupMembers: [.groups]
         case .quorum: [.quorum]
-        case .messages, .configs: []
+        case .messages, .configs, .acls, .users: []
         }
     }
 
@@ -1174,7 +1202,7 @@ public final class ConsoleController {
         let all = allPaneHints()
         guard readOnly else { return all }
         let mutating: Set<String> = ["create", "delete", "produce", "load", "edit config", "reset offsets", "add partitions",
-                                     "delete group", "remove override", "add key", "elect preferred leader", "elect preferred leaders", "rolling restart", "stop broker", "start broker", "restart broker", "kill -9 broker"]
+                                     "delete group", "remove override", "add key", "add ACL", "delete ACL", "add user", "change password", "delete user", "elect preferred leader", "elect preferred leaders", "rolling restart", "stop broker", "start broker", "restart broker", "kill -9 broker"]
         return all.filter { !mutating.contains($0.action) }
     }
 
@@ -1196,6 +1224,8 @@ public final class ConsoleController {
                                 KeyHelp("p", "produce"), KeyHelp("P", "load")]
         case .configs: return [KeyHelp("Enter", "edit config"), KeyHelp("d", "remove override"), KeyHelp("a", "add key"), KeyHelp("r", "reload")]
         case .quorum: return []
+        case .acls: return [KeyHelp("a", "add ACL"), KeyHelp("d", "delete ACL"), KeyHelp("r", "reload")]
+        case .users: return [KeyHelp("a", "add user"), KeyHelp("Enter", "change password"), KeyHelp("d", "delete user"), KeyHelp("r", "reload")]
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import KafkaClient
 
 /// The console's panes. The top-level three are reached with Tab or 1/2/3; the others by
 /// drilling down with Enter or through the `:` palette.
@@ -13,6 +14,10 @@ public enum PaneKind: Hashable, Sendable {
     case configs(ConfigTarget)
     /// The KRaft controller quorum (DescribeQuorum): voters and observers, their lag.
     case quorum
+    /// Every ACL binding of the cluster (DescribeAcls, match-any filter), read on demand.
+    case acls
+    /// SCRAM users with their mechanisms and iterations (DescribeUserScramCredentials).
+    case users
 
     public static let topLevel: [PaneKind] = [.brokers, .topics, .groups]
 
@@ -27,6 +32,8 @@ public enum PaneKind: Hashable, Sendable {
         case .groupMembers(let g): "\(g) members"
         case .configs(let target): "\(target) configs"
         case .quorum: "Quorum"
+        case .acls: "ACLs"
+        case .users: "Users"
         }
     }
 }
@@ -245,6 +252,16 @@ public struct ElectionOutcome: Equatable, Sendable {
     public static let electionNotNeeded: Int16 = 84
 }
 
+/// A password typed in the console. It never prints: actions are logged ("action failed:
+/// \(action)") and a password must not reach the console's log file.
+public struct Secret: Equatable, Sendable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+    public var value: String
+    public init(_ value: String) { self.value = value }
+    public var description: String { "<hidden>" }
+    public var debugDescription: String { "<hidden>" }
+    public var customMirror: Mirror { Mirror(self, children: []) }
+}
+
 /// A mutation or on-demand read the controller asks the runtime to perform.
 public enum ConsoleAction: Equatable, Sendable {
     case createTopic(name: String, partitions: Int32, replicationFactor: Int16, configs: [String: String])
@@ -277,10 +294,22 @@ public enum ConsoleAction: Equatable, Sendable {
     case reassign(ReassignmentPlan)
     /// Cancels the reassignments under way of these partitions (their replicas go back).
     case cancelReassignments([TopicPartition])
+    /// Reads every ACL (DescribeAcls, match-any filter; not a mutation).
+    case describeAcls
+    /// Creates ACL bindings (CreateAcls), then re-reads the list.
+    case createAcls([KafkaAcl.Binding])
+    /// Deletes exactly this binding (DeleteAcls with a filter matching only it).
+    case deleteAcl(KafkaAcl.Binding)
+    /// Reads every SCRAM user (DescribeUserScramCredentials; not a mutation).
+    case describeUsers
+    /// Creates a SCRAM user or replaces its password for one mechanism (AlterUserScramCredentials upsertion).
+    case setUserPassword(user: String, mechanism: ScramUserMechanism, password: Secret, iterations: Int)
+    /// Deletes a user's credentials for these mechanisms (AlterUserScramCredentials deletions).
+    case deleteUser(user: String, mechanisms: [ScramUserMechanism])
 
     var isMutation: Bool {
         switch self {
-        case .planOffsetReset, .describeConfigs, .exportMessages, .writeFile: return false
+        case .planOffsetReset, .describeConfigs, .exportMessages, .writeFile, .describeAcls, .describeUsers: return false
         default: return true
         }
     }
@@ -322,4 +351,11 @@ public enum ConsoleEvent: Equatable, Sendable {
     case rollingRestart(RollingRestart)
     /// Kafka accepted a reassignment of these partitions: follow it until it is done.
     case reassignmentStarted(String, [TopicPartition])
+    /// Every ACL binding, as DescribeAcls answered.
+    case acls([KafkaAcl.Binding])
+    /// DescribeAcls failed: the text, and Kafka's error code when the broker answered one
+    /// (54 SECURITY_DISABLED: no authorizer).
+    case aclsFailed(String, code: Int16?)
+    case users([ScramUserDescription])
+    case usersFailed(String, code: Int16?)
 }

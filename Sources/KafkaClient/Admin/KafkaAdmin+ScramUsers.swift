@@ -20,9 +20,11 @@ public enum ScramUserMechanism: Int8, Sendable, CaseIterable {
 public struct ScramUserDescription: Sendable, Equatable, Encodable {
     public var user: String
     public var credentials: [Credential]
+    public init(user: String, credentials: [Credential]) { self.user = user; self.credentials = credentials }
     public struct Credential: Sendable, Equatable, Encodable {
         public var mechanism: String
         public var iterations: Int32
+        public init(mechanism: String, iterations: Int32) { self.mechanism = mechanism; self.iterations = iterations }
     }
 }
 

@@ -7,11 +7,13 @@ public struct FormField: Sendable {
     public var hint: String
     /// Returns an error message for an invalid value, nil when valid.
     public var validate: @Sendable (String) -> String?
+    /// A password: drawn as one `*` per character, never as typed.
+    public var masked: Bool
 
-    public init(key: String, label: String, value: String = "", hint: String = "", choices: [String] = [],
+    public init(key: String, label: String, value: String = "", hint: String = "", choices: [String] = [], masked: Bool = false,
                 validate: @escaping @Sendable (String) -> String? = { _ in nil }) {
         self.key = key; self.label = label; self.editor = LineEditor(value); self.hint = hint
-        self.choices = choices; self.validate = validate
+        self.choices = choices; self.masked = masked; self.validate = validate
         if !choices.isEmpty && !choices.contains(value) { editor.set(choices[0]) }
     }
 
@@ -116,7 +118,7 @@ public struct Form: Sendable {
             canvas.write(fitted: f.label, row: y, col: inner.col + 1, width: labelWidth, role: .dialog)
             let shown = f.choices.isEmpty ? f.editor : LineEditor("< \(f.value) >")
             shown.draw(in: &canvas, row: y, col: inner.col + 1 + labelWidth, width: inputWidth,
-                       role: i == focus ? .inputFocused : .input, focused: i == focus && f.choices.isEmpty)
+                       role: i == focus ? .inputFocused : .input, focused: i == focus && f.choices.isEmpty, masked: f.masked)
         }
         let infoRow = inner.bottom - 2
         if let note, inner.height >= 4 + noteRows {

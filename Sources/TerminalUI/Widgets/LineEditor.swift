@@ -37,11 +37,11 @@ public struct LineEditor: Sendable, Equatable {
     }
 
     /// Draws the text in a field of `width` columns, scrolled so the cursor is visible, and
-    /// places the canvas cursor when `focused`.
-    public func draw(in canvas: inout Canvas, row: Int, col: Int, width: Int, role: Role, focused: Bool) {
+    /// places the canvas cursor when `focused`. `masked` draws one `*` per character (a password).
+    public func draw(in canvas: inout Canvas, row: Int, col: Int, width: Int, role: Role, focused: Bool, masked: Bool = false) {
         guard width > 0 else { return }
         canvas.fill(Rect(row: row, col: col, width: width, height: 1), role: role)
-        let chars = Array(text)
+        let chars = masked ? Array(repeating: Character("*"), count: text.count) : Array(text)
         var start = 0
         while TextWidth.width(of: String(chars[start..<cursor])) >= width { start += 1 }
         let visible = String(chars[start...])
