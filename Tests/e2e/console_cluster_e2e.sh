@@ -192,6 +192,9 @@ if [ -d "$DEMO/cluster" ]; then fail "demo data left behind without --keep"; els
 
 log "== 5. :cluster up / down from a console with no reachable cluster"
 LOCAL=$WORK/local
+# A keeper session holds the tmux server up: killing the last session ends it, and the
+# new-session below raced its exit ("no server running").
+$TMUX_CMD new-session -d -s keeper "sleep 3600"
 $TMUX_CMD kill-session -t "$SESSION" 2>/dev/null
 $TMUX_CMD new-session -d -s "$SESSION" -x 160 -y 40 \
   "cd $WORK && SAMSA_LOCAL_CLUSTER_DIR=$LOCAL SAMSA_LOG_DIR=$WORK $SAMSA_BIN console --bootstrap-server 127.0.0.1:1 --refresh 1 ; echo CONSOLE-EXITED rc=\$?; sleep 600" \

@@ -48,6 +48,9 @@ wait_for() {
 }
 expect() { if wait_for "$1" "${2:-15}"; then pass "screen shows '$1'"; else fail "screen never showed '$1'"; fi; }
 start_console() {
+  # Killing the last session ends the tmux server, and the next new-session raced its exit
+  # ("no server running"): a keeper session holds the server up for the whole run.
+  $TMUX_CMD has-session -t keeper 2>/dev/null || $TMUX_CMD new-session -d -s keeper "sleep 3600"
   $TMUX_CMD kill-session -t "$SESSION" 2>/dev/null
   $TMUX_CMD new-session -d -s "$SESSION" -x 120 -y 40 "cd $WORK && SAMSA_LOG_DIR=$WORK $* ; echo CONSOLE-EXITED rc=\$?; sleep 600"
 }
