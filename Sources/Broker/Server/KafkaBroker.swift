@@ -462,8 +462,30 @@ public final class KafkaBroker: Sendable {
             }
         }
         // A controller (a controller-only node has no client listener at all) serves until its
-        // controller listeners stop, at the end of shutdown.
-        await Self.awaitBounded(controllerListenersTask.withLock({ $0 }), seconds: 15, what: "the controller listeners", logger: logger)
+        // controller listeners stop, at the end of shutdown. Not bounded while serving: a bound
+        // here (15 s, from the start) made every controller-only node cancel its listeners and
+        // shut down 15 s after start (the quorum soak saw controllers leave one by one); the
+        // shutdown bounds and cancels them instead, and its end also ends this wait, so a
+        // listener that ignores cancellation cannot keep a stopped node alive.
+        await awaitControllerListeners()
+    }
+
+    /// Returns when the controller listeners' task ends or when the shutdown has finished,
+    /// whichever comes first.
+    private func awaitControllerListeners() async {
+        guard let task = controllerListenersTask.withLock({ $0 }) else { return }
+        let once = ResumeOnce()
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            Task {
+                await task.value
+                if once.claim() { c.resume() }
+            }
+            Task { [self] in
+                while shutdownTask.withLock({ $0 }) == nil, !once.isClaimed { try? await Task.sleep(for: .milliseconds(100)) }
+                await shutdownTask.withLock({ $0 })?.value
+                if once.claim() { c.resume() }
+            }
+        }
     }
 
     /// Graceful stop: close listeners and connections, flush logs, write checkpoints and the
@@ -539,11 +561,7 @@ public final class KafkaBroker: Sendable {
     /// 60 s after "Quorum: node 1 shut down"); shutdown must end whatever a connection waits for.
     static func awaitBounded(_ task: Task<Void, Never>?, seconds: Int, what: String, logger: Logger) async {
         guard let task else { return }
-        final class Once: Sendable {
-            private let done = Mutex(false)
-            func claim() -> Bool { done.withLock { d in defer { d = true }; return !d } }
-        }
-        let once = Once()
+        let once = ResumeOnce()
         let finished: Bool = await withCheckedContinuation { (c: CheckedContinuation<Bool, Never>) in
             Task {
                 await task.value
@@ -604,4 +622,12 @@ import Darwin
 public struct StartupAborted: Error, CustomStringConvertible {
     public var reason: String
     public var description: String { "start-up aborted: \(reason)" }
+}
+
+/// Lets exactly one of several racing tasks resume a continuation.
+private final class ResumeOnce: Sendable {
+    private let done = Mutex(false)
+    /// True for the first caller only.
+    func claim() -> Bool { done.withLock { d in defer { d = true }; return !d } }
+    var isClaimed: Bool { done.withLock { $0 } }
 }
