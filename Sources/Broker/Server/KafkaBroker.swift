@@ -35,6 +35,9 @@ public final class KafkaBroker: Sendable {
     /// Serves the controller listeners (multi-node), from ``bind()`` until the cluster runtime
     /// shuts down (after the client listeners: a leader resigns over them).
     private let controllerListenersTask = Mutex<Task<Void, Never>?>(nil)
+    /// The SSL listeners' contexts, reloaded when their files change (``watchTLSFiles``).
+    private let tlsContexts: [String: ListenerTLSContext]
+    private let tlsWatch = Mutex<Task<Void, Never>?>(nil)
     /// The metadata log (a single voter of `__cluster_metadata-0`) and the task that applies
     /// its commits to the metadata store.
     public let quorum: QuorumHost
@@ -259,6 +262,7 @@ public final class KafkaBroker: Sendable {
         // One budget for every listener: the limits are the broker's, as Kafka's.
         let requestBudget = RequestQueueBudget(maxRequests: config.queuedMaxRequests, maxBytes: config.queuedMaxRequestBytes)
         let tlsContexts = try Self.makeTLSContexts(config)   // Server/ListenerTLS.swift
+        self.tlsContexts = tlsContexts
         servers = config.listeners.map { listener in
             // SASL listeners authenticate each connection before the handler table sees it
             // (Security/SaslDispatcher.swift); SCRAM credentials are the metadata image's.
@@ -444,6 +448,7 @@ public final class KafkaBroker: Sendable {
         for s in servers { out.append(try await s.bind()) }
         boundAddresses.withLock { $0 = out }
         for a in out { logger.info("Listening on \(a)") }
+        tlsWatch.withLock { $0 = Self.watchTLSFiles(tlsContexts, logger: logger) }
         return out
     }
 
@@ -510,6 +515,7 @@ public final class KafkaBroker: Sendable {
         metrics?.beginShutdown()   // scrapes answer 503 from here on
         // A broker of a cluster hands its leaderships over first, while it can still serve.
         await cluster?.controlledShutdown(timeoutMs: 30_000)
+        tlsWatch.withLock { $0?.cancel() }
         for s in servers { await s.shutdown() }
         await replicaFetchers.shutdown()
         services.replicas.beginShutdown()
