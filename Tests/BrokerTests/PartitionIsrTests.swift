@@ -1,6 +1,7 @@
 import Foundation
 import KafkaProtocol
 import LogStorage
+import Logging
 import NIOCore
 import Synchronization
 import XCTest
@@ -130,6 +131,33 @@ final class PartitionIsrTests: XCTestCase {
         XCTAssertEqual(isrChanges.expands, 1)
     }
 
+    /// Kafka's "Shrinking ISR from ... to ..." / "Expanding ISR" lines, which operators grep for,
+    /// with the topic_partition (and on a refusal error_code) fields.
+    func testIsrChangesAreLoggedWithThePartitionAndErrorFields() throws {
+        let lines = CapturedLogLines()
+        let p = try makePartition(replicas: [1, 2], isr: [1])
+        var context = p.replicationContext
+        context.logger = Logger(label: "test") { _ in CapturingLogHandler(lines) }
+        p.setReplicationContext(context)
+        try append(p, ["a"])
+        fetch(p, 2, 1)
+        sender.answer(.success(leaderId: 1, leaderEpoch: 0, partitionEpoch: 1, isr: [1, 2]))
+        clock.advance(3001)
+        try append(p, ["b"])
+        XCTAssertNotNil(p.maybeShrinkIsr())
+        sender.answer(.failure(.ineligibleReplica))
+        let seen = lines.all
+        XCTAssertEqual(seen.map(\.message), [
+            "Expanding ISR from [1] to [1, 2]: broker 2 caught up",
+            "ISR updated to [1, 2] and partition epoch to 1",
+            "Shrinking ISR from [1, 2] to [1]: out of sync [2] (leader end offset 2, high watermark 1)",
+            "The controller refused the ISR change (INELIGIBLE_REPLICA); the ISR stays [1, 2]",
+        ])
+        XCTAssertEqual(Set(seen.map { $0.metadata["topic_partition"] }), ["t-0"])
+        XCTAssertEqual(seen.last?.metadata["error_code"], "INELIGIBLE_REPLICA(107)")
+        XCTAssertEqual(seen.last?.level, .warning)
+    }
+
     func testUnexpectedErrorResendsTheSameProposal() async throws {
         let p = try makePartition(replicas: [1, 2], isr: [1])
         fetch(p, 2, 0)
@@ -245,5 +273,28 @@ final class PartitionIsrTests: XCTestCase {
         XCTAssertEqual(h.services.metadata.image.topics["m"]?.configs["min.insync.replicas"], "3", "accepted, as Kafka does")
         let produced = try await h.produce("m", try BrokerHarness.batch(["a"]), acks: -1)
         XCTAssertEqual(produced?.errorCode, 0, "effective min ISR = min(3, replication factor 1)")
+    }
+}
+
+/// Log lines a test looks at: message, level and metadata rendered as strings.
+final class CapturedLogLines: Sendable {
+    struct Line: Sendable { var level: Logger.Level; var message: String; var metadata: [String: String] }
+    private let lines = Mutex<[Line]>([])
+    func append(_ l: Line) { lines.withLock { $0.append(l) } }
+    var all: [Line] { lines.withLock { $0 } }
+}
+
+struct CapturingLogHandler: LogHandler {
+    let lines: CapturedLogLines
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .trace
+    init(_ lines: CapturedLogLines) { self.lines = lines }
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+    func log(event: LogEvent) {
+        let merged = metadata.merging(event.metadata ?? [:]) { $1 }
+        lines.append(.init(level: event.level, message: "\(event.message)", metadata: merged.mapValues { "\($0)" }))
     }
 }

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
-from confluent_kafka import Consumer, KafkaException, Producer
+from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
 from conftest import SAMSA_BIN, require_samsa
@@ -251,6 +251,80 @@ def test_inline_pem_with_encrypted_key(tmp_path, pki):
         out = kcat("-b", f"127.0.0.1:{port}", *ssl, "-C", "-t", "tls-inline", "-o", "beginning", "-c", "1", "-e").stdout
         assert out.strip() == b"inline"
         assert "s3cret" not in ob.run_output()
+    finally:
+        ob.stop()
+
+
+def handshake(port: int, ca: Path) -> str:
+    """A TLS handshake with the broker's port, verifying against `ca` only: "ok" or why not."""
+    import ssl
+    ctx = ssl.create_default_context(cafile=str(ca))
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as raw, ctx.wrap_socket(raw, server_hostname="127.0.0.1"):
+            return "ok"
+    except ssl.SSLError as e:
+        return f"{type(e).__name__}: {e}"
+
+
+def test_renewed_key_store_file_is_used_without_a_restart(tmp_path, pki):
+    """Certificate reload (issue 14 item 1): the key store file is replaced in place by one
+    signed by another CA. A half-written file (the key alone) is refused and the old
+    certificate keeps serving; the complete file is picked up within seconds: new connections
+    verify against the new CA only, a connection opened before keeps working, confluent-kafka
+    produces and consumes over the new certificate, and the broker process never restarted."""
+    require_samsa("broker")
+    new = make_pki(tmp_path / "pki2")
+    ob = OwnBroker(tmp_path / "broker")
+    port = ob.port
+    keystore = tmp_path / "keystore.pem"
+    keystore.write_text(pki["server-keystore.pem"].read_text())
+    ob.config.write_text(f"node.id=1\nlisteners=SSL://127.0.0.1:{port}\nadvertised.listeners=SSL://127.0.0.1:{port}\n"
+                         f"log.dirs={ob.log_dir}\noffsets.topic.num.partitions=2\n"
+                         f"ssl.keystore.type=PEM\nssl.keystore.location={keystore}\n")
+    ob.start()
+    try:
+        old_ca, new_ca = pki["ca.pem"], new["ca.pem"]
+        assert handshake(port, old_ca) == "ok"
+        pid = ob.proc.pid
+        before = Producer({"bootstrap.servers": f"127.0.0.1:{port}", "security.protocol": "ssl", "ssl.ca.location": str(old_ca)})
+        before.produce("tls-reload", value=b"before")
+        assert before.flush(30) == 0
+
+        # Half-written: the new key without its certificate. Refused; the old one serves.
+        keystore.write_text(new["server.key"].read_text())
+        deadline = time.time() + 20
+        while "cannot be used" not in ob.run_output() and time.time() < deadline:
+            time.sleep(0.5)
+        assert "its TLS files changed but cannot be used, keeping the previous ones" in ob.run_output()
+        assert handshake(port, old_ca) == "ok"
+
+        # Complete: new key and certificate.
+        keystore.write_text(new["server-keystore.pem"].read_text())
+        deadline = time.time() + 20
+        while handshake(port, new_ca) != "ok" and time.time() < deadline:
+            time.sleep(0.5)
+        assert handshake(port, new_ca) == "ok", "the renewed certificate was not picked up in 20 s"
+        assert handshake(port, old_ca) != "ok", "new connections still get the old certificate"
+        assert "reloaded its TLS key store and trust store" in ob.run_output()
+        assert ob.proc.pid == pid and ob.proc.poll() is None
+
+        # The producer's connection from before still works; a new client trusts the new CA.
+        before.produce("tls-reload", value=b"same-connection")
+        assert before.flush(30) == 0
+        after = Producer({"bootstrap.servers": f"127.0.0.1:{port}", "security.protocol": "ssl", "ssl.ca.location": str(new_ca)})
+        after.produce("tls-reload", value=b"after")
+        assert after.flush(30) == 0
+        c = Consumer({"bootstrap.servers": f"127.0.0.1:{port}", "security.protocol": "ssl", "ssl.ca.location": str(new_ca),
+                      "group.id": "tls-reload", "auto.offset.reset": "earliest"})
+        c.assign([TopicPartition("tls-reload", 0, 0)])
+        got = []
+        deadline = time.time() + 30
+        while len(got) < 3 and time.time() < deadline:
+            m = c.poll(1)
+            if m is not None and not m.error():
+                got.append(m.value())
+        c.close()
+        assert got == [b"before", b"same-connection", b"after"]
     finally:
         ob.stop()
 

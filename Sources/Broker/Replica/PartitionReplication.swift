@@ -1,5 +1,17 @@
 import KafkaProtocol
+import Logging
 import Synchronization
+
+extension Logger.Metadata {
+    /// The fields operators grep for on a partition's log lines (issue 15): `topic_partition=
+    /// orders-3`, and with an error `error_code=NOT_LEADER_OR_FOLLOWER(6)`, as the request log
+    /// writes error codes.
+    static func partition(_ topic: String, _ index: Int32, error: ErrorCode? = nil) -> Logger.Metadata {
+        var m: Logger.Metadata = ["topic_partition": "\(topic)-\(index)"]
+        if let error { m["error_code"] = "\(error.name)(\(error.rawValue))" }
+        return m
+    }
+}
 
 /// Sends ISR changes to the active controller (``AlterPartitionManager`` in a cluster; a fake
 /// in tests). `completion` is called once with the controller's answer for the partition.
@@ -37,6 +49,9 @@ public struct PartitionReplicationContext: Sendable {
     public var retryBackoffMs: Int64 = 100
     /// Where committed shrinks and expansions are counted (the broker's metrics).
     public var isrChanges: IsrChangeCounters?
+    /// Where ISR changes are logged (Kafka's "Shrinking ISR from ... to ..." lines, which
+    /// operators grep for); nil logs nothing (tests).
+    public var logger: Logger?
 
     public init() {}
     public init(replicaLagTimeMaxMs: Int64, clock: any BrokerClock, liveness: @escaping @Sendable (Int32) -> BrokerLiveness?,
@@ -90,6 +105,16 @@ extension Partition {
     /// Sends `change` to the controller; the answer comes back to ``handleAlterPartitionResult(changeId:_:)``.
     /// Without a sender (single node) the proposal is dropped again, so a later check may retry.
     func submitIsrChange(_ change: PendingIsrChange) {
+        if let logger = replicationContext.logger {
+            let current = isrState.withLock { $0.isr }
+            switch change.kind {
+            case .shrink(let out):
+                logger.info("Shrinking ISR from \(current) to \(change.isr): out of sync \(out) (leader end offset \(log.logEndOffset), high watermark \(highWatermark))",
+                            metadata: .partition(topic, index))
+            case .expand(let id):
+                logger.info("Expanding ISR from \(current) to \(change.isr): broker \(id) caught up", metadata: .partition(topic, index))
+            }
+        }
         guard let sender = replicationContext.alterPartition else {
             _ = isrState.withLock { $0.handleAlterPartitionResult(changeId: change.id, .failure(.operationNotAttempted)) }
             return
@@ -121,6 +146,22 @@ extension Partition {
                 }
             }
             return (outcome, (before, isr.isr.count))
+        }
+        let logger = replicationContext.logger
+        switch (outcome, result) {
+        case (.committed, _):
+            logger?.info("ISR updated to \(leadershipState.withLock { $0.isr }) and partition epoch to \(leadershipState.withLock { $0.partitionEpoch })",
+                         metadata: .partition(topic, index))
+        case (.retry, .failure(let code)):
+            logger?.info("AlterPartition answered \(code.name); sending the ISR change again", metadata: .partition(topic, index, error: code))
+        case (.awaitingMetadata, .failure(let code)):
+            logger?.info("AlterPartition answered \(code.name); the ISR change waits for new metadata of this partition",
+                         metadata: .partition(topic, index, error: code))
+        case (.reverted, .failure(let code)):
+            logger?.warning("The controller refused the ISR change (\(code.name)); the ISR stays \(isrState.withLock { $0.isr })",
+                            metadata: .partition(topic, index, error: code))
+        default:
+            break
         }
         switch outcome {
         case .committed:

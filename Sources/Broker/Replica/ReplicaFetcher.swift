@@ -273,7 +273,7 @@ public final class ReplicaFetcher: Sendable {
             do {
                 try p.log.flush()
             } catch {
-                logger.error("Follower flush of \(p.topic)-\(p.index) failed: \(error)")
+                logger.error("Follower flush of \(p.topic)-\(p.index) failed: \(error)", metadata: .partition(p.topic, p.index))
             }
         }
         return appended
@@ -304,9 +304,9 @@ public final class ReplicaFetcher: Sendable {
                 let before = (log.logEndOffset, log.latestEpoch)
                 do {
                     try p.truncateAsFollower(to: offset, leaderEpoch: epoch)
-                    logger.info("Truncated \(tp) to \(offset) (leader's diverging epoch \(pd.divergingEpoch.epoch) ends at \(pd.divergingEpoch.endOffset)\(complete ? "" : "; checking again"))")
+                    logger.info("Truncated \(tp) to \(offset) (leader's diverging epoch \(pd.divergingEpoch.epoch) ends at \(pd.divergingEpoch.endOffset)\(complete ? "" : "; checking again"))", metadata: .partition(tp.topic, tp.partition))
                 } catch {
-                    logger.error("Truncation of \(tp) to \(offset) failed: \(error)")
+                    logger.error("Truncation of \(tp) to \(offset) failed: \(error)", metadata: .partition(tp.topic, tp.partition))
                     delay([tp], ms: settings.backoffMs)
                 }
                 // No progress would loop at full speed against the same answer.
@@ -318,7 +318,7 @@ public final class ReplicaFetcher: Sendable {
                 do {
                     didAppend = try p.appendAsFollower(records, leaderEpoch: epoch) != nil
                 } catch {
-                    logger.error("Follower append to \(tp) at \(entry.fetchOffset) failed: \(error)")
+                    logger.error("Follower append to \(tp) at \(entry.fetchOffset) failed: \(error)", metadata: .partition(tp.topic, tp.partition))
                     delay([tp], ms: settings.backoffMs)
                     return false
                 }
@@ -330,11 +330,11 @@ public final class ReplicaFetcher: Sendable {
             return false
         case .notLeaderOrFollower, .fencedLeaderEpoch, .unknownLeaderEpoch, .unknownTopicOrPartition:
             // The leader moved or does not know it leads yet: wait for the metadata.
-            logger.debug("Follower fetch of \(tp) at epoch \(epoch): error \(pd.errorCode); backing off")
+            logger.debug("Follower fetch of \(tp) at epoch \(epoch): error \(ErrorCode(pd.errorCode).name); backing off", metadata: .partition(tp.topic, tp.partition, error: ErrorCode(pd.errorCode)))
             delay([tp], ms: settings.backoffMs)
             return false
         default:
-            logger.warning("Follower fetch of \(tp) from broker \(sourceBroker): error \(pd.errorCode); backing off \(settings.backoffMs) ms")
+            logger.warning("Follower fetch of \(tp) from broker \(sourceBroker): error \(ErrorCode(pd.errorCode).name); backing off \(settings.backoffMs) ms", metadata: .partition(tp.topic, tp.partition, error: ErrorCode(pd.errorCode)))
             delay([tp], ms: settings.backoffMs)
             return false
         }
@@ -351,21 +351,21 @@ public final class ReplicaFetcher: Sendable {
             let leaderEnd = try await listOffset(tp, -1, epoch)
             let ours = p.log.logEndOffset
             if leaderEnd < ours {
-                logger.warning("Truncating \(tp) from \(ours) to the leader's end offset \(leaderEnd) (OFFSET_OUT_OF_RANGE)")
+                logger.warning("Truncating \(tp) from \(ours) to the leader's end offset \(leaderEnd) (OFFSET_OUT_OF_RANGE)", metadata: .partition(tp.topic, tp.partition))
                 try p.truncateAsFollower(to: leaderEnd, leaderEpoch: epoch)
                 return
             }
             let leaderStart = try await listOffset(tp, -2, epoch)
             if leaderStart > ours {
-                logger.warning("Restarting \(tp) at the leader's log start offset \(leaderStart) (ours ends at \(ours))")
+                logger.warning("Restarting \(tp) at the leader's log start offset \(leaderStart) (ours ends at \(ours))", metadata: .partition(tp.topic, tp.partition))
                 try p.truncateFullyAsFollower(startAt: leaderStart, leaderEpoch: epoch)
                 return
             }
             // Neither: the leader could not place our last epoch. Try again after the back-off.
-            logger.warning("OFFSET_OUT_OF_RANGE for \(tp) at \(entry.fetchOffset) with the leader's log at [\(leaderStart), \(leaderEnd)]; backing off")
+            logger.warning("OFFSET_OUT_OF_RANGE for \(tp) at \(entry.fetchOffset) with the leader's log at [\(leaderStart), \(leaderEnd)]; backing off", metadata: .partition(tp.topic, tp.partition))
             delay([tp], ms: settings.backoffMs)
         } catch {
-            logger.warning("Could not resolve OFFSET_OUT_OF_RANGE of \(tp): \(error); backing off")
+            logger.warning("Could not resolve OFFSET_OUT_OF_RANGE of \(tp): \(error); backing off", metadata: .partition(tp.topic, tp.partition))
             delay([tp], ms: settings.backoffMs)
         }
     }

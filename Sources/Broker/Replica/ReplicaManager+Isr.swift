@@ -1,4 +1,5 @@
 import KafkaProtocol
+import Logging
 import Synchronization
 
 /// The brokers of the metadata image as ISR eligibility needs them, updated on every commit
@@ -20,6 +21,8 @@ final class ReplicaIsrSupport: Sendable {
         var clock: any BrokerClock
         var sender: (any AlterPartitionSubmitter)?
         var localBrokerEpoch: @Sendable () -> Int64
+        /// Where partitions log their ISR changes (nil until replication is enabled).
+        var logger: Logger? = nil
     }
 
     let liveness = BrokerLivenessTable()
@@ -36,6 +39,7 @@ final class ReplicaIsrSupport: Sendable {
                                                   liveness: { table.liveness($0) }, localBrokerEpoch: s.localBrokerEpoch,
                                                   alterPartition: s.sender)
         context.isrChanges = changes
+        context.logger = s.logger
         return context
     }
 
@@ -68,7 +72,8 @@ extension ReplicaManager {
     public func enableReplication(replicaLagTimeMaxMs: Int64, clock: any BrokerClock, sender: any AlterPartitionSubmitter,
                                   localBrokerEpoch: @escaping @Sendable () -> Int64) {
         isr.settings.withLock {
-            $0 = .init(replicaLagTimeMaxMs: replicaLagTimeMaxMs, clock: clock, sender: sender, localBrokerEpoch: localBrokerEpoch)
+            $0 = .init(replicaLagTimeMaxMs: replicaLagTimeMaxMs, clock: clock, sender: sender, localBrokerEpoch: localBrokerEpoch,
+                       logger: logger)
         }
         for p in allPartitions { p.setReplicationContext(isr.context(for: p)) }
     }

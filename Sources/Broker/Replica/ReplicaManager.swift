@@ -31,7 +31,7 @@ public final class ReplicaManager: Sendable {
     public let nodeId: Int32
     private let logs: any PartitionLogProvider
     let config: BrokerConfig
-    private let logger: Logger
+    let logger: Logger
     private let partitions = Mutex<[TopicPartition: Partition]>([:])
     private let nextWaiterId = Atomic<UInt64>(1)
     private let stopping = Atomic<Bool>(false)
@@ -102,9 +102,9 @@ public final class ReplicaManager: Sendable {
             p.wakeWaiters()
             do {
                 try logs.removeLog(topic: p.topic, partition: p.index)
-                logger.info("Deleted log \(p.topic)-\(p.index)")
+                logger.info("Deleted log \(p.topic)-\(p.index)", metadata: .partition(p.topic, p.index))
             } catch {
-                logger.error("Could not delete log \(p.topic)-\(p.index): \(error)")
+                logger.error("Could not delete log \(p.topic)-\(p.index): \(error)", metadata: .partition(p.topic, p.index))
             }
         }
         // A dynamic broker config changes the defaults of every topic without its own override.
@@ -138,7 +138,7 @@ public final class ReplicaManager: Sendable {
                     partitions.withLock { $0[tp] = p }
                     openFailures.withLock { $0[tp] = nil }
                 } catch {
-                    logger.error("Could not open log \(tp): \(error)")
+                    logger.error("Could not open log \(tp): \(error)", metadata: .partition(tp.topic, tp.partition))
                     openFailures.withLock { $0[tp] = "\(error)" }
                     failed.append((tp, "\(error)"))
                 }
@@ -164,7 +164,7 @@ public final class ReplicaManager: Sendable {
         do {
             try log.assignEpochStartOffset(epoch: reg.leaderEpoch)
         } catch {
-            logger.error("Could not record leader epoch \(reg.leaderEpoch) of \(tp): \(error)")
+            logger.error("Could not record leader epoch \(reg.leaderEpoch) of \(tp): \(error)", metadata: .partition(tp.topic, tp.partition))
         }
     }
 
@@ -181,7 +181,7 @@ public final class ReplicaManager: Sendable {
     /// Flushes every log (clean shutdown).
     public func flushAll() {
         for p in allPartitions {
-            do { try p.log.flush() } catch { logger.error("Flush of \(p.topic)-\(p.index) failed: \(error)") }
+            do { try p.log.flush() } catch { logger.error("Flush of \(p.topic)-\(p.index) failed: \(error)", metadata: .partition(p.topic, p.index)) }
         }
     }
 }

@@ -35,6 +35,9 @@ public final class KafkaBroker: Sendable {
     /// Serves the controller listeners (multi-node), from ``bind()`` until the cluster runtime
     /// shuts down (after the client listeners: a leader resigns over them).
     private let controllerListenersTask = Mutex<Task<Void, Never>?>(nil)
+    /// The SSL listeners' contexts, reloaded when their files change (``watchTLSFiles``).
+    private let tlsContexts: [String: ListenerTLSContext]
+    private let tlsWatch = Mutex<Task<Void, Never>?>(nil)
     /// The metadata log (a single voter of `__cluster_metadata-0`) and the task that applies
     /// its commits to the metadata store.
     public let quorum: QuorumHost
@@ -259,6 +262,7 @@ public final class KafkaBroker: Sendable {
         // One budget for every listener: the limits are the broker's, as Kafka's.
         let requestBudget = RequestQueueBudget(maxRequests: config.queuedMaxRequests, maxBytes: config.queuedMaxRequestBytes)
         let tlsContexts = try Self.makeTLSContexts(config)   // Server/ListenerTLS.swift
+        self.tlsContexts = tlsContexts
         servers = config.listeners.map { listener in
             // SASL listeners authenticate each connection before the handler table sees it
             // (Security/SaslDispatcher.swift); SCRAM credentials are the metadata image's.
@@ -444,6 +448,7 @@ public final class KafkaBroker: Sendable {
         for s in servers { out.append(try await s.bind()) }
         boundAddresses.withLock { $0 = out }
         for a in out { logger.info("Listening on \(a)") }
+        tlsWatch.withLock { $0 = Self.watchTLSFiles(tlsContexts, logger: logger) }
         return out
     }
 
@@ -462,8 +467,30 @@ public final class KafkaBroker: Sendable {
             }
         }
         // A controller (a controller-only node has no client listener at all) serves until its
-        // controller listeners stop, at the end of shutdown.
-        await Self.awaitBounded(controllerListenersTask.withLock({ $0 }), seconds: 15, what: "the controller listeners", logger: logger)
+        // controller listeners stop, at the end of shutdown. Not bounded while serving: a bound
+        // here (15 s, from the start) made every controller-only node cancel its listeners and
+        // shut down 15 s after start (the quorum soak saw controllers leave one by one); the
+        // shutdown bounds and cancels them instead, and its end also ends this wait, so a
+        // listener that ignores cancellation cannot keep a stopped node alive.
+        await awaitControllerListeners()
+    }
+
+    /// Returns when the controller listeners' task ends or when the shutdown has finished,
+    /// whichever comes first.
+    private func awaitControllerListeners() async {
+        guard let task = controllerListenersTask.withLock({ $0 }) else { return }
+        let once = ResumeOnce()
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            Task {
+                await task.value
+                if once.claim() { c.resume() }
+            }
+            Task { [self] in
+                while shutdownTask.withLock({ $0 }) == nil, !once.isClaimed { try? await Task.sleep(for: .milliseconds(100)) }
+                await shutdownTask.withLock({ $0 })?.value
+                if once.claim() { c.resume() }
+            }
+        }
     }
 
     /// Graceful stop: close listeners and connections, flush logs, write checkpoints and the
@@ -488,6 +515,7 @@ public final class KafkaBroker: Sendable {
         metrics?.beginShutdown()   // scrapes answer 503 from here on
         // A broker of a cluster hands its leaderships over first, while it can still serve.
         await cluster?.controlledShutdown(timeoutMs: 30_000)
+        tlsWatch.withLock { $0?.cancel() }
         for s in servers { await s.shutdown() }
         await replicaFetchers.shutdown()
         services.replicas.beginShutdown()
@@ -539,11 +567,7 @@ public final class KafkaBroker: Sendable {
     /// 60 s after "Quorum: node 1 shut down"); shutdown must end whatever a connection waits for.
     static func awaitBounded(_ task: Task<Void, Never>?, seconds: Int, what: String, logger: Logger) async {
         guard let task else { return }
-        final class Once: Sendable {
-            private let done = Mutex(false)
-            func claim() -> Bool { done.withLock { d in defer { d = true }; return !d } }
-        }
-        let once = Once()
+        let once = ResumeOnce()
         let finished: Bool = await withCheckedContinuation { (c: CheckedContinuation<Bool, Never>) in
             Task {
                 await task.value
@@ -604,4 +628,12 @@ import Darwin
 public struct StartupAborted: Error, CustomStringConvertible {
     public var reason: String
     public var description: String { "start-up aborted: \(reason)" }
+}
+
+/// Lets exactly one of several racing tasks resume a continuation.
+private final class ResumeOnce: Sendable {
+    private let done = Mutex(false)
+    /// True for the first caller only.
+    func claim() -> Bool { done.withLock { d in defer { d = true }; return !d } }
+    var isClaimed: Bool { done.withLock { $0 } }
 }

@@ -38,8 +38,9 @@ public final class KafkaServer: Sendable {
         /// Frames read ahead per connection before reading pauses (the broker-wide limits are
         /// the ``RequestQueueBudget``'s).
         public var maxQueuedRequests: Int
-        /// The listener's TLS context (SSL listeners), built at start-up by ``ListenerTLS``.
-        public var tls: NIOSSLContext?
+        /// The listener's TLS context (SSL listeners), built at start-up by ``ListenerTLS`` and
+        /// rebuilt when its files change (each new connection takes the current one).
+        public var tls: ListenerTLSContext?
 
         public init(host: String, port: Int, listenerName: String = "PLAINTEXT", maxFrameBytes: Int = 104_857_600,
                     idleTimeoutMs: Int64 = 600_000, sendBufferBytes: Int = 102_400, receiveBufferBytes: Int = 102_400,
@@ -50,7 +51,7 @@ public final class KafkaServer: Sendable {
         }
 
         /// Adds the TLS context of an SSL listener.
-        public func withTLS(_ context: NIOSSLContext?) -> Configuration {
+        public func withTLS(_ context: ListenerTLSContext?) -> Configuration {
             var c = self
             c.tls = context
             return c
@@ -124,7 +125,7 @@ public final class KafkaServer: Sendable {
             channel.eventLoop.makeCompletedFuture {
                 let ops = channel.pipeline.syncOperations
                 if let tls = cfg.tls {
-                    try ops.addHandler(NIOSSLServerHandler(context: tls))
+                    try ops.addHandler(NIOSSLServerHandler(context: tls.current))
                 }
                 if cfg.idleTimeoutMs > 0 {
                     try ops.addHandler(IdleStateHandler(readTimeout: .milliseconds(cfg.idleTimeoutMs)))

@@ -1,4 +1,7 @@
+import Foundation
+import Logging
 import NIOSSL
+import Synchronization
 
 /// Builds the `NIOSSLContext` of an SSL listener from its ``SSLListenerSettings``.
 ///
@@ -203,14 +206,107 @@ extension Substring {
     }
 }
 
+/// The TLS context of one SSL listener, rebuilt when the files it was built from change
+/// (issue 14: "certificate reload without restart when the files change"), so an operator
+/// renews a certificate by replacing `ssl.keystore.location` (or `ssl.truststore.location`)
+/// in place. Kafka reloads on an AlterConfigs of the same key; Samsa watches the files,
+/// which needs no admin call and works from cert-manager-style tooling that only writes files.
+///
+/// * New connections get the new context; established ones keep the session they negotiated.
+/// * A change that does not build (a key written before its certificate, a key that does not
+///   match) keeps the old context and is logged once; the next change is tried again.
+/// * Inline PEM values (`ssl.keystore.key`, ...) come from the config and never change here.
+public final class ListenerTLSContext: Sendable {
+    public enum Reload: Equatable, Sendable {
+        case unchanged
+        case reloaded
+        /// The files changed but no context could be built from them: why (the old one stays).
+        case failed(String)
+    }
+
+    private struct State {
+        var context: NIOSSLContext
+        /// The contents of the watched files the current context was built from (or that last
+        /// failed to build: not retried until they change again).
+        var seen: [String: Data?]
+    }
+
+    private let settings: SSLListenerSettings?
+    private let state: Mutex<State>
+
+    /// A context that never changes (tests, inline PEM).
+    public init(fixed context: NIOSSLContext) {
+        settings = nil
+        state = Mutex(State(context: context, seen: [:]))
+    }
+
+    /// Builds the listener's context (a ``ConfigError`` naming the key when it cannot) and
+    /// remembers the files it came from.
+    init(settings: SSLListenerSettings) throws(ConfigError) {
+        let before = Self.read(Self.watchedFiles(settings))
+        let context = try ListenerTLS.makeContext(settings)
+        self.settings = settings
+        state = Mutex(State(context: context, seen: before))
+    }
+
+    /// The context new connections use.
+    public var current: NIOSSLContext { state.withLock { $0.context } }
+
+    /// The key store and trust store files of `settings` (inline values are not files).
+    static func watchedFiles(_ settings: SSLListenerSettings) -> [String] {
+        ["ssl.keystore.location", "ssl.truststore.location"].compactMap { settings.value($0)?.value }
+    }
+
+    private static func read(_ paths: [String]) -> [String: Data?] {
+        Dictionary(uniqueKeysWithValues: paths.map { ($0, FileManager.default.contents(atPath: $0)) })
+    }
+
+    /// Reads the watched files; if they differ from what the current context was built from,
+    /// builds a new one and, if that works, swaps it in.
+    public func reloadIfChanged() -> Reload {
+        guard let settings else { return .unchanged }
+        let now = Self.read(Self.watchedFiles(settings))
+        guard state.withLock({ $0.seen }) != now else { return .unchanged }
+        do {
+            let context = try ListenerTLS.makeContext(settings)
+            state.withLock { $0 = State(context: context, seen: now) }
+            return .reloaded
+        } catch {
+            state.withLock { $0.seen = now }
+            return .failed(error.description)
+        }
+    }
+}
+
 extension KafkaBroker {
     /// The TLS context of every SSL and SASL_SSL listener, by name; a ``ConfigError`` naming the key when one
     /// cannot be built.
-    static func makeTLSContexts(_ config: BrokerConfig) throws(ConfigError) -> [String: NIOSSLContext] {
-        var out: [String: NIOSSLContext] = [:]
+    static func makeTLSContexts(_ config: BrokerConfig) throws(ConfigError) -> [String: ListenerTLSContext] {
+        var out: [String: ListenerTLSContext] = [:]
         for l in config.listeners where config.listenerSecurityProtocols[l.name] == .ssl || config.listenerSecurityProtocols[l.name] == .saslSsl {
-            out[l.name] = try ListenerTLS.makeContext(config.sslSettings(listener: l.name))
+            out[l.name] = try ListenerTLSContext(settings: config.sslSettings(listener: l.name))
         }
         return out
+    }
+
+    /// How often the SSL listeners' files are checked for a renewed certificate.
+    static let tlsReloadCheckInterval: Duration = .seconds(5)
+
+    /// Checks every SSL listener's files every ``tlsReloadCheckInterval`` until cancelled,
+    /// logging each reload and each change that could not be used.
+    static func watchTLSFiles(_ contexts: [String: ListenerTLSContext], logger: Logger) -> Task<Void, Never>? {
+        guard !contexts.isEmpty else { return nil }
+        return Task.detached {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: tlsReloadCheckInterval)
+                for (name, context) in contexts.sorted(by: { $0.key < $1.key }) {
+                    switch context.reloadIfChanged() {
+                    case .unchanged: break
+                    case .reloaded: logger.info("Listener \(name): reloaded its TLS key store and trust store (new connections use them)")
+                    case .failed(let why): logger.error("Listener \(name): its TLS files changed but cannot be used, keeping the previous ones: \(why)")
+                    }
+                }
+            }
+        }
     }
 }
