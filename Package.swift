@@ -25,6 +25,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
+        // X.509 certificates made in-process: `samsa demo --secure`'s throw-away CA (LocalPKI).
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.0"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.1.0"),
     ],
     targets: [
         // MARK: C shims
@@ -97,6 +100,10 @@ let package = Package(
             name: "ClusterManager",
             dependencies: [
                 .product(name: "Logging", package: "swift-log"),
+                // LocalPKI: the demo's throw-away CA and broker certificate (P-256).
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         .target(name: "TerminalUI", dependencies: ["CNcursesw"]),
@@ -147,6 +154,12 @@ let package = Package(
                                                               .product(name: "NIOCore", package: "swift-nio"),
                                                               .product(name: "NIOPosix", package: "swift-nio"),
                                                               .product(name: "NIOSSL", package: "swift-nio-ssl")]),
+        .testTarget(name: "ClusterManagerTests", dependencies: ["ClusterManager",
+                                                                .product(name: "X509", package: "swift-certificates"),
+                                                                .product(name: "NIOCore", package: "swift-nio"),
+                                                                .product(name: "NIOPosix", package: "swift-nio"),
+                                                                .product(name: "NIOTLS", package: "swift-nio"),
+                                                                .product(name: "NIOSSL", package: "swift-nio-ssl")]),
         .testTarget(name: "ConsoleTests", dependencies: ["Console", "TerminalUI", "KafkaClient"]),
         .testTarget(name: "SamsaLoggingTests", dependencies: ["SamsaLogging", .product(name: "Logging", package: "swift-log")]),
     ]

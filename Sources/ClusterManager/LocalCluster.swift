@@ -90,15 +90,32 @@ public actor LocalCluster {
     private var processes: [Int32: ChildProcess] = [:]
     private var exitStatus: [Int32: Int32] = [:]
     private let extraConfig: [String: String]
+    /// The name (and security protocol) of every broker's client listener: PLAINTEXT, or
+    /// SASL_SSL for `samsa demo --secure`. The CONTROLLER listener stays PLAINTEXT.
+    private let clientListener: String
+    /// Extra `samsa storage format` arguments (`--add-scram ...`); a single node (no
+    /// `process.roles`) is then formatted too, which it otherwise never is.
+    private let formatArguments: [String]
+    /// Write `server.properties` with mode 0600 (it holds a password: the inter-broker JAAS line).
+    private let privateConfig: Bool
     private let logger = Logger(label: "samsa.cluster-manager")
 
     /// - Parameters:
     ///   - executable: the `samsa` binary to run (default: this process's executable).
     ///   - extraConfig: extra `server.properties` entries for every broker.
-    public init(baseDirectory: URL, brokers: [BrokerPlan], executable: URL? = nil, extraConfig: [String: String] = [:]) {
+    ///   - clientListener: the client listener's name and protocol (PLAINTEXT, SASL_SSL, ...);
+    ///     also the inter-broker listener of KRaft nodes.
+    ///   - formatArguments: extra `samsa storage format` arguments (`--add-scram`); they may
+    ///     hold passwords, so they are never logged.
+    ///   - privateConfig: write each `server.properties` readable by its owner only.
+    public init(baseDirectory: URL, brokers: [BrokerPlan], executable: URL? = nil, extraConfig: [String: String] = [:],
+                clientListener: String = "PLAINTEXT", formatArguments: [String] = [], privateConfig: Bool = false) {
         self.baseDirectory = baseDirectory
         self.executable = executable ?? LocalCluster.currentExecutable()
         self.extraConfig = extraConfig
+        self.clientListener = clientListener
+        self.formatArguments = formatArguments
+        self.privateConfig = privateConfig
         for b in brokers { plans[b.id] = b }
     }
 
@@ -227,8 +244,8 @@ public actor LocalCluster {
         let dir = directory(p.id)
         var entries: [(String, String)] = [
             ("node.id", "\(p.id)"),
-            ("listeners", "PLAINTEXT://\(host):\(p.port)"),
-            ("advertised.listeners", "PLAINTEXT://\(host):\(p.port)"),
+            ("listeners", "\(clientListener)://\(host):\(p.port)"),
+            ("advertised.listeners", "\(clientListener)://\(host):\(p.port)"),
             ("log.dirs", dir.appendingPathComponent("data").path),
             ("num.partitions", "3"),
             ("default.replication.factor", "\(min(3, brokerCount))"),
@@ -249,7 +266,7 @@ public actor LocalCluster {
                 entries.remove(at: 2)  // advertised.listeners: a controller has no client listener
             } else if let cport = p.controllerPort {
                 roles = "broker,controller"
-                entries[1].1 = "PLAINTEXT://\(host):\(p.port),CONTROLLER://\(host):\(cport)"
+                entries[1].1 = "\(clientListener)://\(host):\(p.port),CONTROLLER://\(host):\(cport)"
             } else {
                 roles = "broker"
             }
@@ -257,8 +274,8 @@ public actor LocalCluster {
                 ("process.roles", roles),
                 ("controller.quorum.voters", voters),
                 ("controller.listener.names", "CONTROLLER"),
-                ("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"),
-                ("inter.broker.listener.name", "PLAINTEXT"),
+                ("listener.security.protocol.map", "\(clientListener):\(clientListener),CONTROLLER:PLAINTEXT"),
+                ("inter.broker.listener.name", clientListener),
             ], at: 1)
             entries += [
                 // Quick failover for a demo: elections after 1-2 s without a leader, a silent
@@ -285,19 +302,26 @@ public actor LocalCluster {
     /// Formats a KRaft node's storage (`samsa storage format -t ID -c CONFIG`) unless its log
     /// dir already has `meta.properties`. The output goes to the node's log.
     private func formatIfNeeded(_ id: Int32, progress: (@Sendable (String) -> Void)?) async throws {
-        guard isKRaft else { return }
+        guard isKRaft || !formatArguments.isEmpty else { return }
         let dir = directory(id)
         let data = dir.appendingPathComponent("data")
         guard !FileManager.default.fileExists(atPath: data.appendingPathComponent("meta.properties").path) else { return }
-        let cid: String
-        do { cid = try clusterId() } catch { throw LocalClusterError.launchFailed(id: id, reason: "cannot write the cluster id: \(error)") }
-        progress?("formatting node \(id)'s storage (cluster id \(cid))")
+        var arguments = ["storage", "format"]
+        if isKRaft {
+            let cid: String
+            do { cid = try clusterId() } catch { throw LocalClusterError.launchFailed(id: id, reason: "cannot write the cluster id: \(error)") }
+            progress?("formatting node \(id)'s storage (cluster id \(cid))")
+            arguments += ["-t", cid]
+        } else {
+            // A single node: its first start reads the bootstrap records (the SCRAM users).
+            guard !FileManager.default.fileExists(atPath: data.appendingPathComponent("bootstrap.checkpoint").path) else { return }
+            progress?("formatting node \(id)'s storage")
+        }
+        arguments += ["-c", dir.appendingPathComponent("server.properties").path] + formatArguments
         let logURL = dir.appendingPathComponent("broker.log")
         let proc: ChildProcess
         do {
-            proc = try ChildProcess.spawn(executable: executable.path,
-                                          arguments: ["storage", "format", "-t", cid, "-c", dir.appendingPathComponent("server.properties").path],
-                                          logPath: logURL.path)
+            proc = try ChildProcess.spawn(executable: executable.path, arguments: arguments, logPath: logURL.path)
         } catch {
             throw LocalClusterError.launchFailed(id: id, reason: "storage format: \(error)")
         }
@@ -324,7 +348,11 @@ public actor LocalCluster {
         let fm = FileManager.default
         do {
             try fm.createDirectory(at: dir.appendingPathComponent("data"), withIntermediateDirectories: true)
-            try config(for: plan).write(to: dir.appendingPathComponent("server.properties"), atomically: true, encoding: .utf8)
+            if privateConfig {
+                try LocalPKI.writeFile(dir.appendingPathComponent("server.properties"), config(for: plan), mode: 0o600)
+            } else {
+                try config(for: plan).write(to: dir.appendingPathComponent("server.properties"), atomically: true, encoding: .utf8)
+            }
         } catch {
             throw LocalClusterError.launchFailed(id: id, reason: "cannot prepare \(dir.path): \(error)")
         }

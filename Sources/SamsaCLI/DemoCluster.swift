@@ -14,6 +14,8 @@ final class DemoCluster: @unchecked Sendable {
     /// An existing cluster the load runs against instead of local nodes (`demo --bootstrap-server`).
     let external: String?
     let rate: Double
+    /// `samsa demo --secure`: SASL_SSL, SCRAM users, the authorizer; nil for the plaintext demo.
+    let security: DemoSecurity?
     private(set) var source: KafkaClusterSource?
     private(set) var workload: DemoWorkload?
     private(set) var bootstrap = ""
@@ -21,14 +23,29 @@ final class DemoCluster: @unchecked Sendable {
     /// - Parameters: `brokers` nodes (1: one broker without a quorum; more: combined
     ///   broker+controller nodes, or brokers only with `controllers` dedicated controllers);
     ///   broker 1 on `firstPort` (0: a free port).
-    init(base: URL, brokers: Int, controllers: Int = 0, firstPort: Int = 0, rate: Double, external: String? = nil) throws {
+    ///   `secure`: every client listener SASL_SSL with a throw-away CA, SCRAM users and the
+    ///   authorizer (``DemoSecurity``); local nodes only, without dedicated controllers.
+    init(base: URL, brokers: Int, controllers: Int = 0, firstPort: Int = 0, rate: Double, external: String? = nil, secure: Bool = false) throws {
         self.base = base
         self.brokers = brokers
         self.rate = rate
         self.external = external
         let plans = external == nil ? try Self.plans(brokers: brokers, firstPort: firstPort, controllers: controllers) : []
-        cluster = LocalCluster(baseDirectory: base.appendingPathComponent("cluster"), brokers: plans)
+        if secure {
+            let sec = try DemoSecurity.prepare(base: base)
+            security = sec
+            cluster = LocalCluster(baseDirectory: base.appendingPathComponent("cluster"), brokers: plans,
+                                   extraConfig: sec.brokerConfig(controllerListener: plans.contains { $0.controllerPort != nil }),
+                                   clientListener: "SASL_SSL", formatArguments: sec.formatArguments, privateConfig: true)
+        } else {
+            security = nil
+            cluster = LocalCluster(baseDirectory: base.appendingPathComponent("cluster"), brokers: plans)
+        }
     }
+
+    /// The client properties of the demo's own clients (the load, the console): the admin over
+    /// SASL_SSL with the demo CA when secure; nothing more otherwise.
+    var clientSecurity: [String: String] { security?.adminClientProperties ?? [:] }
 
     /// Starts the nodes, waits until every broker is registered, creates the demo topics and
     /// starts the load. `interrupted` is polled while waiting (Ctrl-C); `progress` gets one
@@ -41,7 +58,7 @@ final class DemoCluster: @unchecked Sendable {
             try await cluster.startAll(progress: progress)
             bootstrap = await cluster.bootstrapServers
         }
-        let src = try KafkaClusterSource(properties: ["bootstrap.servers": bootstrap])
+        let src = try KafkaClusterSource(properties: ClientProperties(clientSecurity.merging(["bootstrap.servers": bootstrap]) { _, b in b }))
         source = src
         let expected = external == nil ? brokers : 1
         progress(expected == 1 ? "Waiting for the broker to answer metadata" : "Waiting for \(expected) brokers to register with the controller quorum")
@@ -50,7 +67,12 @@ final class DemoCluster: @unchecked Sendable {
         progress("Creating demo topics: \(DemoWorkload.topics.map(\.name).joined(separator: ", ")) (replication factor \(rf)"
                  + (topicConfigs.isEmpty ? ")" : ", " + topicConfigs.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: ", ") + ")"))
         try await createTopics(src, brokers: seen, progress: progress, interrupted: interrupted)
-        let w = DemoWorkload(plan: .init(bootstrap: bootstrap, rate: rate))
+        if security != nil {
+            let bindings = DemoSecurity.readerBindings(topics: DemoWorkload.topics.map(\.name))
+            for r in try await src.admin.createAcls(bindings) { if case .failure(let e) = r { throw ConsoleCLIError("creating demo-reader's ACLs: \(e)") } }
+            progress("ACLs: \(DemoSecurity.readerUser) may Read and Describe the demo topics and the groups \(DemoSecurity.readerGroupPrefix)*")
+        }
+        let w = DemoWorkload(plan: .init(bootstrap: bootstrap, rate: rate, security: clientSecurity))
         workload = w
         try await w.start()
         progress("Producing \(Int(rate)) msg/s; groups \(DemoWorkload.laggingGroup) (lagging) and \(DemoWorkload.healthyGroup)")
@@ -71,6 +93,10 @@ final class DemoCluster: @unchecked Sendable {
     func deleteData() async throws {
         guard external == nil else { return }
         try await cluster.deleteData()
+        // The CA, the broker key and the users' passwords go with the data they protect.
+        if let security, FileManager.default.fileExists(atPath: security.directory.path) {
+            try FileManager.default.removeItem(at: security.directory)
+        }
     }
 
     /// Node ids 1...n; node 1 on `firstPort` (0: free), every other port free. More than one

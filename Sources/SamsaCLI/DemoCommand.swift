@@ -19,7 +19,10 @@ struct DemoCommand: AsyncParsableCommand {
             + "One consumer group (demo-billing) alternates between too slow and catching up, "
             + "so its lag grows and drains. On the console's Brokers pane, x/s/r/K stop, start, restart and kill -9 the selected broker. "
             + "Quit with q or Ctrl-C: the load, the brokers and (without --keep) the data go away. "
-            + "With --bootstrap-server the load runs against an existing cluster instead (no local brokers).")
+            + "With --bootstrap-server the load runs against an existing cluster instead (no local brokers). "
+            + "--secure: every client listener is SASL_SSL (SCRAM-SHA-512/256) with a throw-away CA made in <dir>/secure, "
+            + "the StandardAuthorizer, a super user admin and a user demo-reader that may only read the demo topics; "
+            + "their client properties (with the random passwords) are <dir>/secure/admin.properties and reader.properties.")
 
     @Option(help: "Directory for the brokers' data, config and logs.")
     var dir: String = "samsa-demo"
@@ -54,6 +57,9 @@ struct DemoCommand: AsyncParsableCommand {
     @Flag(name: .customLong("no-console"), help: "Run the broker and load without the console (until Ctrl-C); for scripts.")
     var noConsole = false
 
+    @Flag(help: "SASL_SSL with a throw-away CA, SCRAM users admin and demo-reader, and ACLs (files in <dir>/secure).")
+    var secure = false
+
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0-65535") }
         guard (1...9).contains(brokers) else { throw ValidationError("--brokers must be 1-9") }
@@ -61,6 +67,9 @@ struct DemoCommand: AsyncParsableCommand {
         if controllers > 0 && bootstrapServer != nil { throw ValidationError("--controllers starts local nodes; it does not go with --bootstrap-server") }
         guard rate > 0, rate <= 100_000 else { throw ValidationError("--rate must be in (0, 100000]") }
         guard refresh >= 0.2 else { throw ValidationError("--refresh must be at least 0.2 seconds") }
+        if secure && bootstrapServer != nil { throw ValidationError("--secure starts local nodes; it does not go with --bootstrap-server") }
+        // A dedicated controller has only its (PLAINTEXT) CONTROLLER listener; not wired up yet.
+        if secure && controllers > 0 { throw ValidationError("--secure does not go with --controllers yet") }
     }
 
     func run() async throws {
@@ -81,7 +90,7 @@ struct DemoCommand: AsyncParsableCommand {
 
         let started = ContinuousClock.now
         // With --bootstrap-server there is no local broker: an empty cluster plan.
-        let demo = try DemoCluster(base: base, brokers: brokers, controllers: controllers, firstPort: port, rate: rate, external: bootstrapServer)
+        let demo = try DemoCluster(base: base, brokers: brokers, controllers: controllers, firstPort: port, rate: rate, external: bootstrapServer, secure: secure)
         var failure: Error?
         do {
             if bootstrapServer == nil {
@@ -98,10 +107,12 @@ struct DemoCommand: AsyncParsableCommand {
             let bootstrap = demo.bootstrap
             let elapsed = ContinuousClock.now - started
             say(String(format: "Ready in %.1f s (bootstrap %@)", Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18, bootstrap))
+            if let sec = demo.security { for line in Self.secureUsage(sec, bootstrap: bootstrap) { say(line) } }
             if noConsole {
                 say("Running until Ctrl-C (bootstrap \(bootstrap))")
                 while TerminationSignals.shared.requested == nil { try await Task.sleep(for: .milliseconds(200)) }
             } else if TerminationSignals.shared.requested == nil, let src = demo.source {
+                if demo.security != nil { try await Task.sleep(for: .seconds(3)) }  // time to read where the credentials are
                 try await ConsoleLauncher.interactive(
                     source: src, actions: src, brokerControl: bootstrapServer == nil ? LocalClusterControl(cluster: demo.cluster) : nil,
                     options: ConsoleOptions(refresh: .milliseconds(Int64(refresh * 1000)), mouse: !noMouse), themes: themes.themes, themeIndex: themes.index)
@@ -126,6 +137,19 @@ struct DemoCommand: AsyncParsableCommand {
             say("Kept data in \(base.path)")
         }
         if let failure { throw ConsoleCLIError("\(failure)") }
+    }
+
+    /// How to connect to a `--secure` demo. Names the files; never prints a password.
+    static func secureUsage(_ sec: DemoSecurity, bootstrap: String) -> [String] {
+        let first = bootstrap.split(separator: ",").first.map(String.init) ?? bootstrap
+        return [
+            "SASL_SSL (SCRAM-SHA-512/256), CA \(sec.caPath); users \(DemoSecurity.adminUser) (super user) and \(DemoSecurity.readerUser) "
+                + "(Read/Describe on the demo topics and groups \(DemoSecurity.readerGroupPrefix)*); passwords only in the files below (mode 0600)",
+            "  admin:  \(sec.adminPropertiesPath)",
+            "  reader: \(sec.readerPropertiesPath)",
+            "  samsa console --bootstrap-server \(first) --command-config \(sec.adminPropertiesPath)",
+            "  kcat -b \(first) -F \(sec.readerPropertiesPath) -C -t demo.orders -o beginning -c 5 -e",
+        ]
     }
 
     /// Progress lines go straight to fd 1 (unbuffered), so they show before a slow step.

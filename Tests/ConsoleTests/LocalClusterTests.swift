@@ -121,6 +121,47 @@ final class LocalClusterTests: XCTestCase {
         XCTAssertTrue(after.allSatisfy { $0.state == .stopped })
     }
 
+    /// `samsa demo --secure`'s cluster: the client listener by the given name (SASL_SSL, also
+    /// the KRaft nodes' inter-broker listener), the extra storage format arguments (a single
+    /// node is then formatted too, without a cluster id; once), server.properties mode 0600.
+    func testSecureListenerFormatArgumentsAndPrivateConfig() async throws {
+        let exe = try script("""
+        if [ "$1" = storage ] && [ "$2" = format ] && [ "$3" = -c ]; then
+          d=$(sed -n 's/^log.dirs=//p' "$4"); mkdir -p "$d"
+          shift 4; echo "$*" >> "$(dirname "$d")/formats"; : > "$d/bootstrap.checkpoint"; exit 0
+        fi
+        [ "$1" = broker ] || exit 64
+        port=$(sed -n 's/^listeners=SASL_SSL:\\/\\/127.0.0.1:\\([0-9]*\\)$/\\1/p' "$3")
+        exec python3 -m http.server --bind 127.0.0.1 "$port"
+        """)
+        let base = dir.appendingPathComponent("s")
+        let cluster = LocalCluster(baseDirectory: base, brokers: [.init(id: 1, port: try LocalCluster.freePort())], executable: exe,
+                                   extraConfig: ["sasl.enabled.mechanisms": "SCRAM-SHA-512"], clientListener: "SASL_SSL",
+                                   formatArguments: ["--add-scram", "SCRAM-SHA-512=[name=admin,password=pw]"], privateConfig: true)
+        try await cluster.startAll()
+        let running = await cluster.status()[0].isRunning
+        XCTAssertTrue(running)
+        try await cluster.restart(1)
+        let formats = try String(contentsOf: base.appendingPathComponent("broker-1/formats"), encoding: .utf8)
+        XCTAssertEqual(formats, "--add-scram SCRAM-SHA-512=[name=admin,password=pw]\n", "formatted once, with the arguments")
+        let config = base.appendingPathComponent("broker-1/server.properties").path
+        let mode = try (FileManager.default.attributesOfItem(atPath: config)[.posixPermissions] as! NSNumber).intValue
+        XCTAssertEqual(mode, 0o600)
+        let text = try String(contentsOfFile: config, encoding: .utf8)
+        XCTAssertTrue(text.contains("\nadvertised.listeners=SASL_SSL://127.0.0.1:"), text)
+        XCTAssertTrue(text.contains("\nsasl.enabled.mechanisms=SCRAM-SHA-512\n"), text)
+        await cluster.stopAll()
+
+        // KRaft nodes: SASL_SSL is the inter-broker listener; CONTROLLER stays PLAINTEXT.
+        let kraft = LocalCluster(baseDirectory: dir.appendingPathComponent("k"), brokers: [.init(id: 1, port: 9092, controllerPort: 9093),
+                                                                                         .init(id: 2, port: 9094, controllerPort: 9095)],
+                                 clientListener: "SASL_SSL")
+        let k = await kraft.config(for: .init(id: 1, port: 9092, controllerPort: 9093))
+        XCTAssertTrue(k.contains("\nlisteners=SASL_SSL://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093\n"), k)
+        XCTAssertTrue(k.contains("\nlistener.security.protocol.map=SASL_SSL:SASL_SSL,CONTROLLER:PLAINTEXT\n"), k)
+        XCTAssertTrue(k.contains("\ninter.broker.listener.name=SASL_SSL\n"), k)
+    }
+
     /// `samsa demo --controllers N`: dedicated controllers get only their CONTROLLER listener
     /// and `process.roles=controller`, brokers only PLAINTEXT and `process.roles=broker`; the
     /// voters are the controllers; replication defaults count the brokers; the bootstrap

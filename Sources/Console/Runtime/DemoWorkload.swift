@@ -17,8 +17,11 @@ public actor DemoWorkload {
         /// Seconds the slow phase lasts (consumer at 50% of the rate), then the fast phase
         /// (150%) lasts two thirds of that.
         public var phaseSeconds: Double = 45
-        public init(bootstrap: String, rate: Double = 40, phaseSeconds: Double = 45) {
-            self.bootstrap = bootstrap; self.rate = rate; self.phaseSeconds = phaseSeconds
+        /// Client security properties (security.protocol, sasl.*, ssl.*) of every demo client;
+        /// empty for PLAINTEXT.
+        public var security: [String: String] = [:]
+        public init(bootstrap: String, rate: Double = 40, phaseSeconds: Double = 45, security: [String: String] = [:]) {
+            self.bootstrap = bootstrap; self.rate = rate; self.phaseSeconds = phaseSeconds; self.security = security
         }
     }
 
@@ -55,18 +58,18 @@ public actor DemoWorkload {
     }
 
     public func start() throws {
-        let props: ClientProperties = ["bootstrap.servers": plan.bootstrap, "client.id": "samsa-demo",
-                                       "enable.idempotence": "false", "acks": "1", "linger.ms": "20"]
+        let props = ClientProperties(plan.security.merging(["bootstrap.servers": plan.bootstrap, "client.id": "samsa-demo",
+                                                            "enable.idempotence": "false", "acks": "1", "linger.ms": "20"]) { _, b in b })
         let producer = KafkaProducer(config: try ProducerConfig(properties: props))
         self.producer = producer
         let plan = self.plan, logger = self.logger
         tasks.append(Task.detached { await Self.produceLoop(producer, plan: plan, logger: logger) })
         for (group, topic, slow) in [(Self.laggingGroup, "demo.orders", true), (Self.healthyGroup, "demo.clicks", false)] {
-            let consumer = KafkaConsumer(config: try ConsumerConfig(properties: [
+            let consumer = KafkaConsumer(config: try ConsumerConfig(properties: ClientProperties(plan.security.merging([
                 "bootstrap.servers": plan.bootstrap, "client.id": "\(group)-1", "group.id": group,
                 "auto.offset.reset": "earliest", "enable.auto.commit": "true", "auto.commit.interval.ms": "1000",
                 "max.poll.records": "20", "session.timeout.ms": "10000", "heartbeat.interval.ms": "1000",
-            ]))
+            ]) { _, b in b })))
             consumers.append(consumer)
             tasks.append(Task.detached { await Self.consumeLoop(consumer, topic: topic, plan: plan, varying: slow, logger: logger) })
         }
