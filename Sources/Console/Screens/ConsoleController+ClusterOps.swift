@@ -251,7 +251,10 @@ extension ConsoleController {
         let others = s.brokers.filter { $0.id != id && $0.status == .up && $0.role != .controller }.count
         let until = op == .restart ? " until it is back" : ""
         var effects: [String] = []
-        if others == 0 && broker.status == .up {
+        // No other broker up: nothing can take its partitions over, whatever the last sample
+        // said of this one (right after a start it can still read "starting"; the question
+        // then named "other brokers" that do not exist).
+        if others == 0 {
             effects.append("it is the last broker up: every partition is offline and clients fail\(until)")
         } else {
             if led > 0 { effects.append("leadership of \(Format.plural(led, "partition")) moves to other brokers") }
