@@ -132,7 +132,8 @@ struct DemoCommand: AsyncParsableCommand {
             // Nothing local to delete.
         } else if !keep {
             try? await demo.deleteData()
-            say("Deleted \(base.appendingPathComponent("cluster").path) (use --keep to keep it)")
+            let secured = demo.security.map { " and \($0.directory.path)" } ?? ""
+            say("Deleted \(base.appendingPathComponent("cluster").path)\(secured) (use --keep to keep \(secured.isEmpty ? "it" : "them"))")
         } else {
             say("Kept data in \(base.path)")
         }

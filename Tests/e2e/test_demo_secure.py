@@ -155,3 +155,4 @@ def test_demo_secure(tmp_path, brokers):
     assert processes_under(demo.dir) == [], "a demo node is still running"
     assert not (demo.dir / "cluster").exists()
     assert not (demo.dir / "secure").exists()
+    assert f"Deleted {demo.dir / 'cluster'} and {demo.dir / 'secure'}" in demo.output()
