@@ -38,6 +38,13 @@ public struct RaftReplica: Sendable {
     var inflight: [RaftNodeId: InFlight] = [:]
     var backoffUntil: [RaftNodeId: Int64] = [:]
     var parked: [ParkedFetch] = []
+    /// The high watermark the leader last sent each fetcher (what it knows is committed).
+    /// A fetch at the log end from a fetcher that has not seen the current high watermark is
+    /// answered at once instead of parked: Kafka answers a fetch whose high watermark moved
+    /// (`isHighWatermarkUpdated`) and completes every parked fetch when it moves. Parking it
+    /// made followers and observers learn each commit only when their parked fetch expired
+    /// (fetch max wait, 500 ms): metadata reached the other brokers ~500 ms after the commit.
+    var sentHighWatermark: [RaftNodeId: Int64] = [:]
     /// What the leader saw of each replica (voters and observers) in its epoch, for
     /// DescribeQuorum; empty outside the Leader state.
     public private(set) var progress: [RaftNodeId: ReplicaProgress] = [:]
@@ -263,6 +270,7 @@ public struct RaftReplica: Sendable {
         inflight = [:]
         backoffUntil = [:]
         progress = [:]
+        sentHighWatermark = [:]
         if case .leader = old {
             // Parked fetches learn the new state rather than waiting out their timeout.
             let waiting = parked
@@ -752,6 +760,12 @@ public struct RaftReplica: Sendable {
 
     // MARK: Fetch (leader side)
 
+    /// The high watermark a successful fetch response carries now (-1 until established).
+    var responseHighWatermark: Int64 {
+        if case .leader(let l) = state, l.highWatermarkEstablished { return highWatermark }
+        return -1
+    }
+
     func fetchResponse(topLevelError: ErrorCode = .none, partitionError: ErrorCode = .none,
                        divergence: OffsetAndEpoch? = nil) -> FetchResponse {
         var response = FetchResponse()
@@ -818,7 +832,7 @@ public struct RaftReplica: Sendable {
             state = .leader(l)
             maybeAdvanceLeaderHighWatermark()
         }
-        if p.fetchOffset >= log.endOffset, request.maxWaitMs > 0 {
+        if p.fetchOffset >= log.endOffset, request.maxWaitMs > 0, sentHighWatermark[from] == responseHighWatermark {
             parked.removeAll { $0.from == from }
             parked.append(ParkedFetch(from: from, correlationId: correlationId, fetchOffset: p.fetchOffset,
                                       deadline: now + min(Int64(request.maxWaitMs), config.fetchMaxWaitMs)))
@@ -828,6 +842,7 @@ public struct RaftReplica: Sendable {
     }
 
     mutating func answerFetch(_ to: RaftNodeId, _ correlationId: Int32, fetchOffset: Int64) {
+        sentHighWatermark[to] = responseHighWatermark
         emit(.sendFetchResponse(to: to, correlationId: correlationId, fetchResponse(),
                                 readFrom: fetchOffset < log.endOffset ? fetchOffset : nil, maxBytes: Int(config.fetchMaxBytes)))
     }

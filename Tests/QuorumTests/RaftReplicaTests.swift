@@ -132,6 +132,41 @@ final class RaftReplicaTests: XCTestCase {
         XCTAssertTrue(effects.contains(.highWatermark(6)))
     }
 
+    /// A fetch at the log end is parked only when the fetcher already knows the current high
+    /// watermark: one that does not is answered at once with it (Kafka's
+    /// `isHighWatermarkUpdated`). Parked, followers learned each commit only when their fetch
+    /// expired (500 ms), and metadata reached the other brokers that much later.
+    func testAFetcherThatHasNotSeenTheHighWatermarkIsAnsweredAtOnce() throws {
+        let log = RaftLogView(endOffset: 5, epochs: [EpochEntry(epoch: 1, startOffset: 0)])
+        var (replica, _) = start(1, stored: ElectionState(epoch: 1, leaderId: 2), log: log)
+        var effects = replica.handle(.tick, now: 2000)
+        let vote = try XCTUnwrap(sends(effects).first { $0.0 == 2 })
+        var granted = VoteResponse.PartitionData()
+        granted.leaderEpoch = 2; granted.leaderId = -1; granted.voteGranted = true
+        var response = VoteResponse()
+        response.topics = [VoteResponse.TopicData(topicName: "__cluster_metadata", partitions: [granted])]
+        _ = replica.handle(.received(from: 2, .response(correlationId: vote.1.correlationId, .vote(response))), now: 2001)
+        XCTAssertEqual(replica.role, .leader)
+        XCTAssertEqual(replica.log.endOffset, 6)
+
+        func longPoll(_ offset: Int64, from: RaftNodeId, at now: Int64) -> FetchResponse.PartitionData? {
+            guard case .request(let id, .fetch(var r)) = fetch(offset: offset, lastEpoch: 2, epoch: 2, replica: from) else { return nil }
+            r.maxWaitMs = 500
+            effects = replica.handle(.received(from: from, .request(correlationId: id, .fetch(r))), now: now)
+            for case .sendFetchResponse(_, _, let r, _, _) in effects { return r.responses.first?.partitions.first }
+            return nil
+        }
+        // Voter 2 fetches the LeaderChangeMessage: a majority holds it, the HW moves to 6. Its
+        // fetch is at the end, but it has not been told 6 yet: answered now, with 6.
+        XCTAssertEqual(longPoll(6, from: 2, at: 2002)?.highWatermark, 6)
+        XCTAssertEqual(replica.highWatermark, 6)
+        // The same fetch again: it knows 6, nothing new: parked.
+        XCTAssertNil(longPoll(6, from: 2, at: 2003))
+        // Voter 3 has never been answered in this epoch: answered at once with the HW.
+        XCTAssertEqual(longPoll(6, from: 3, at: 2004)?.highWatermark, 6)
+        XCTAssertNil(longPoll(6, from: 3, at: 2005), "then parked like voter 2")
+    }
+
     func fetch(offset: Int64, lastEpoch: Int32, epoch: Int32, replica: Int32 = 2) -> RaftMessage {
         var p = FetchRequest.FetchPartition()
         p.fetchOffset = offset; p.lastFetchedEpoch = lastEpoch; p.currentLeaderEpoch = epoch
