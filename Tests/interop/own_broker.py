@@ -28,12 +28,33 @@ def samsa_bin() -> str | None:
     return None
 
 
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+    """A port nothing listens on, below Linux's ephemeral range (32768-60999).
+
+    A port the kernel hands out for `bind(0)` comes from the ephemeral range, which is also
+    where every outgoing connection's source port comes from: between this call and the broker's
+    own bind (a cluster node opens its client listener only once it caught up with the metadata
+    log, a second or more later), a client connection could take it, and the node failed to
+    start with EADDRINUSE (CI, test_leader_cut_off_from_controllers). Ports below the range are
+    never assigned as source ports. Never the same port twice in one test run."""
+    import random
+    for _ in range(1000):
+        port = random.randint(20000, 32767)
+        if port in _handed_out:
+            continue
+        s = socket.socket()
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        finally:
+            s.close()
+        _handed_out.add(port)
+        return port
+    raise RuntimeError("no free port in 20000-32767")
 
 
 class OwnBroker:
