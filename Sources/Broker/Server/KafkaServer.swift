@@ -41,14 +41,21 @@ public final class KafkaServer: Sendable {
         /// The listener's TLS context (SSL listeners), built at start-up by ``ListenerTLS`` and
         /// rebuilt when its files change (each new connection takes the current one).
         public var tls: ListenerTLSContext?
+        /// Fetch answers send record batches straight from the segment files (`sendfile`) when
+        /// the listener has no TLS (`samsa.fetch.zero.copy.enable`).
+        public var sendsFiles: Bool
 
         public init(host: String, port: Int, listenerName: String = "PLAINTEXT", maxFrameBytes: Int = 104_857_600,
                     idleTimeoutMs: Int64 = 600_000, sendBufferBytes: Int = 102_400, receiveBufferBytes: Int = 102_400,
-                    maxQueuedRequests: Int = 16) {
+                    maxQueuedRequests: Int = 16, sendsFiles: Bool = true) {
             self.host = host; self.port = port; self.listenerName = listenerName; self.maxFrameBytes = maxFrameBytes
             self.idleTimeoutMs = idleTimeoutMs; self.sendBufferBytes = sendBufferBytes
             self.receiveBufferBytes = receiveBufferBytes; self.maxQueuedRequests = maxQueuedRequests
+            self.sendsFiles = sendsFiles
         }
+
+        /// Records are spliced in from files: asked for, and no TLS layer has to see the bytes.
+        var splicesRecords: Bool { sendsFiles && tls == nil }
 
         /// Adds the TLS context of an SSL listener.
         public func withTLS(_ context: ListenerTLSContext?) -> Configuration {
@@ -74,6 +81,9 @@ public final class KafkaServer: Sendable {
     /// What all connections of the broker may hold (shared by every listener).
     public let requestBudget: RequestQueueBudget
 
+    /// Record batches sent straight from segment files on this listener.
+    let sentFileRegions = SentFileRegions()
+
     /// Request metrics (nil when `metrics.listener` is off: nothing is measured then).
     private let metrics: BrokerMetrics?
     /// The request log (``RequestLog``) is on: the logger's level is debug or trace. Decided
@@ -82,7 +92,7 @@ public final class KafkaServer: Sendable {
 
     /// An accepted connection and its share of the request budget.
     private struct Connection: Sendable {
-        var channel: NIOAsyncChannel<ReceivedFrame, ByteBuffer>
+        var channel: NIOAsyncChannel<ReceivedFrame, ResponsePart>
         var budget: ConnectionBudget
     }
 
@@ -105,6 +115,7 @@ public final class KafkaServer: Sendable {
         let host = cfg.host.isEmpty ? "0.0.0.0" : cfg.host
         let logger = self.logger
         let budget = requestBudget
+        let sentFiles = sentFileRegions
         var bootstrap = ServerBootstrap(group: group)
             .serverChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -135,7 +146,8 @@ public final class KafkaServer: Sendable {
                 try ops.addHandler(RequestBudgetHandler(connection: share, maxFrameBytes: cfg.maxFrameBytes))
                 try ops.addHandler(ByteToMessageHandler(KafkaFrameDecoder(maxFrameSize: cfg.maxFrameBytes)))
                 try ops.addHandler(FrameReceiveTimestamper())
-                let async = try NIOAsyncChannel<ReceivedFrame, ByteBuffer>(
+                try ops.addHandler(ResponsePartWriter(sendsFiles: cfg.splicesRecords, logger: logger, counter: sentFiles))
+                let async = try NIOAsyncChannel<ReceivedFrame, ResponsePart>(
                     wrappingChannelSynchronously: channel,
                     configuration: .init(backPressureStrategy: .init(lowWatermark: 1,
                                                                      highWatermark: max(2, cfg.maxQueuedRequests))))
@@ -201,6 +213,21 @@ public final class KafkaServer: Sendable {
         log[metadataKey: "peer"] = "\(info.clientHost):\(info.clientPort)"
         let metrics = self.metrics
         let logRequests = self.logRequests
+        // Bound around each dispatch so a Fetch answer can leave its records in the files.
+        let splice: RecordsSplice? = configuration.splicesRecords ? RecordsSplice() : nil
+        /// The response frame, with any spliced records between its pieces.
+        func parts(_ bytes: ByteBuffer) -> [ResponsePart] {
+            guard let splice else { return [.bytes(bytes)] }
+            let cuts = splice.cuts
+            splice.reset()
+            return cuts.isEmpty ? [.bytes(bytes)] : ResponsePart.pieces(of: bytes, cuts: cuts)
+        }
+        func dispatch(_ frame: ByteBuffer) async -> DispatchOutcome {
+            guard let splice else { return await dispatcher.dispatch(frame: frame, connection: info) }
+            return await RecordsSplice.$current.withValue(splice) {
+                await dispatcher.dispatch(frame: frame, connection: info)
+            }
+        }
         do {
             try await connection.executeThenClose { inbound, outbound in
                 for try await received in inbound {
@@ -216,11 +243,9 @@ public final class KafkaServer: Sendable {
                         let t = RequestTiming()
                         timing = t
                         startedNs = BrokerMetrics.nowNanoseconds()
-                        outcome = await RequestTiming.$current.withValue(t) {
-                            await dispatcher.dispatch(frame: frame, connection: info)
-                        }
+                        outcome = await RequestTiming.$current.withValue(t) { await dispatch(frame) }
                     } else {
-                        outcome = await dispatcher.dispatch(frame: frame, connection: info)
+                        outcome = await dispatch(frame)
                     }
                     let handledNs = timing == nil ? 0 : BrokerMetrics.nowNanoseconds()
                     // Logs the request (debug) once its response is written (or not sent).
@@ -233,17 +258,19 @@ public final class KafkaServer: Sendable {
                     }
                     switch outcome {
                     case .respond(let bytes):
-                        try await outbound.write(bytes)
+                        try await outbound.write(contentsOf: parts(bytes))
                         share.finishRequest()
                         logRequest(responded: true)
                     case .noResponse:
+                        splice?.reset()
                         share.finishRequest()
                         logRequest(responded: false)
                     case .close(let reason):
+                        splice?.reset()
                         log.warning("Closing connection: \(reason)")
                         return
                     case .respondThenClose(let bytes, let reason):
-                        try await outbound.write(bytes)
+                        try await outbound.write(contentsOf: parts(bytes))
                         share.finishRequest()
                         logRequest(responded: true)
                         log.warning("Closing connection: \(reason)")
