@@ -9,7 +9,15 @@ extension PartitionLog {
     /// The cut is fsynced, so a crash cannot bring the removed records back.
     public func truncate(to offset: Int64) throws(LogStorageError) {
         try withLog { () throws(FileSystemError) in
-            guard offset < _logEndOffset else { return }
+            guard offset < _logEndOffset else {
+                // Nothing to cut, but the epoch cache may still end with an epoch that has no
+                // batch: this broker led, recorded the epoch's start, and lost leadership before
+                // it wrote. Kept, it is the follower's LastFetchedEpoch, the leader answers
+                // DivergingEpoch for it on every fetch, and the follower never catches up
+                // (Kafka's UnifiedLog.truncateTo does the same; found by the data-path simulation).
+                try epochCache.truncate(fromEnd: _logEndOffset)
+                return
+            }
             let interval = _config.indexIntervalBytes
             if offset <= segments[0].baseOffset {
                 try truncateFullyLocked(startAt: offset)

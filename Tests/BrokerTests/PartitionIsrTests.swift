@@ -234,6 +234,24 @@ final class PartitionIsrTests: XCTestCase {
         XCTAssertLessThan(ContinuousClock.now - t0, .seconds(2))
     }
 
+    /// Led, lost and led again while a write waited: the offsets may hold the interim leader's
+    /// records now, so the write must not be acknowledged when the HW passes them.
+    func testAcksAllFailsWhenLeadershipWasLostAndRegained() async throws {
+        let p = try makePartition(replicas: [1, 2], isr: [1, 2])
+        let r = try append(p, ["a"])
+        XCTAssertEqual(r.leaderEpoch, 0)
+        p.updateLeadership(leadership(replicas: [1, 2], isr: [2], leader: 2, leaderEpoch: 1, partitionEpoch: 1))
+        p.updateLeadership(leadership(replicas: [1, 2], isr: [1], leader: 1, leaderEpoch: 2, partitionEpoch: 2))
+        XCTAssertTrue(p.isLeader)
+        XCTAssertGreaterThanOrEqual(p.highWatermark, r.lastOffset + 1, "ISR [1]: the HW covers the batch")
+        let error = await p.waitForAcks(requiredOffset: r.lastOffset + 1, leaderEpoch: r.leaderEpoch, timeoutMs: 1000,
+                                        clock: SystemBrokerClock(), makeWaiter: { DataWaiter(id: 1) })
+        XCTAssertEqual(error?.code, ErrorCode.notLeaderOrFollower.rawValue)
+        let same = await p.waitForAcks(requiredOffset: r.lastOffset + 1, leaderEpoch: 2, timeoutMs: 1000,
+                                       clock: SystemBrokerClock(), makeWaiter: { DataWaiter(id: 2) })
+        XCTAssertNil(same, "a write of the current epoch is acknowledged")
+    }
+
     func testProduceAcksAllWaitsForTheFollowerAndTimesOutWithout() async throws {
         let h = try BrokerHarness()
         defer { h.cleanup() }

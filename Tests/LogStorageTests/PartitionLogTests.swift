@@ -259,6 +259,20 @@ final class PartitionLogTests: XCTestCase {
         XCTAssertEqual(try readAll(log, from: 100).map(\.baseOffset), [100])
     }
 
+    /// A broker that led in an epoch but lost leadership before writing keeps an epoch entry at
+    /// its LEO; truncating to the LEO (what DivergingEpoch asks for then) must drop it, or the
+    /// follower's LastFetchedEpoch keeps diverging and it never catches up (Kafka's truncateTo).
+    func testTruncateToTheEndDropsAnEpochWithoutBatches() throws {
+        let log = try open(LogConfig())
+        try log.append(TestBatches.simple(count: 2), leaderEpoch: 3)
+        try log.assignEpochStartOffset(epoch: 4)
+        XCTAssertEqual(log.latestEpoch, 4)
+        try log.truncate(to: 2)
+        XCTAssertEqual(log.logEndOffset, 2)
+        XCTAssertEqual(log.latestEpoch, 3)
+        XCTAssertEqual(log.leaderEpochEntries.map(\.epoch), [3])
+    }
+
     func testOffsetForTimestampAndMax() throws {
         var config = LogConfig()
         config.segmentBytes = 700

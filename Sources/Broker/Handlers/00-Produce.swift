@@ -56,7 +56,7 @@ public struct ProduceHandler: RequestHandler {
         var failed: [String] = []
         let acksValid = request.acks == -1 || request.acks == 0 || request.acks == 1
         var toFlush: [(topic: Int, partition: Int, replica: Partition)] = []
-        var toWait: [(topic: Int, partition: Int, replica: Partition, requiredOffset: Int64)] = []
+        var toWait: [(topic: Int, partition: Int, replica: Partition, requiredOffset: Int64, leaderEpoch: Int32)] = []
         let metrics = services.metrics
         var topicMetrics: [BrokerMetrics.TopicMetrics] = []
         for topicData in request.topicData {
@@ -87,7 +87,8 @@ public struct ProduceHandler: RequestHandler {
                 case .success(let (partition, result)):
                     if request.acks == -1 {
                         toFlush.append((response.responses.count, topicResponse.partitionResponses.count, partition))
-                        toWait.append((response.responses.count, topicResponse.partitionResponses.count, partition, result.lastOffset + 1))
+                        toWait.append((response.responses.count, topicResponse.partitionResponses.count, partition, result.lastOffset + 1,
+                                       result.leaderEpoch))
                     }
                     p.baseOffset = result.baseOffset
                     p.logAppendTimeMs = result.logAppendTime
@@ -195,15 +196,15 @@ public struct ProduceHandler: RequestHandler {
     /// the request at once: each parks until its HW covers its batch (woken by follower fetches,
     /// not polled), for at most the request's `timeoutMs`. Returns the response positions that
     /// failed: REQUEST_TIMED_OUT, NOT_ENOUGH_REPLICAS_AFTER_APPEND, NOT_LEADER_OR_FOLLOWER.
-    private func waitForReplicas(_ pending: [(topic: Int, partition: Int, replica: Partition, requiredOffset: Int64)],
+    private func waitForReplicas(_ pending: [(topic: Int, partition: Int, replica: Partition, requiredOffset: Int64, leaderEpoch: Int32)],
                                  timeoutMs: Int64) async -> [(Int, Int, PartitionError)] {
         guard !pending.isEmpty else { return [] }
         let clock = services.clock
         let replicas = services.replicas
         return await withTaskGroup(of: (Int, Int, PartitionError?).self) { group in
-            for (t, i, replica, required) in pending {
+            for (t, i, replica, required, epoch) in pending {
                 group.addTask {
-                    let error = await replica.waitForAcks(requiredOffset: required, timeoutMs: timeoutMs, clock: clock,
+                    let error = await replica.waitForAcks(requiredOffset: required, leaderEpoch: epoch, timeoutMs: timeoutMs, clock: clock,
                                                           makeWaiter: { replicas.makeWaiter() })
                     return (t, i, error)
                 }

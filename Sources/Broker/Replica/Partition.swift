@@ -152,6 +152,9 @@ public final class Partition: Sendable {
         public var logAppendTime: Int64
         public var logStartOffset: Int64
         public var duplicate: Bool
+        /// The leader epoch the append was made in: an acks=all wait succeeds only while this
+        /// broker still leads in it (``waitForAcks(requiredOffset:leaderEpoch:timeoutMs:clock:makeWaiter:)``).
+        public var leaderEpoch: Int32 = -1
     }
 
     /// Appends one validated record batch as leader, with idempotent-producer checks, then
@@ -174,7 +177,8 @@ public final class Partition: Sendable {
                     break
                 case .duplicate(let original):
                     return AppendResult(baseOffset: original.firstOffset, lastOffset: original.lastOffset,
-                                        logAppendTime: -1, logStartOffset: log.logStartOffset, duplicate: true)
+                                        logAppendTime: -1, logStartOffset: log.logStartOffset, duplicate: true,
+                                        leaderEpoch: state.leaderEpoch)
                 case let .reject(code, message):
                     throw PartitionError(code, message)
                 }
@@ -191,7 +195,8 @@ public final class Partition: Sendable {
                     firstOffset: info.firstOffset, lastOffset: info.lastOffset, maxTimestamp: info.maxTimestamp))
             }
             return AppendResult(baseOffset: info.firstOffset, lastOffset: info.lastOffset,
-                                logAppendTime: info.logAppendTime, logStartOffset: info.logStartOffset, duplicate: false)
+                                logAppendTime: info.logAppendTime, logStartOffset: info.logStartOffset, duplicate: false,
+                                leaderEpoch: state.leaderEpoch)
         }
         // Followers parked at the leader's LEO fetch now, overlapping the leader's own fsync.
         if !result.duplicate { wakeAppendWaiters() }

@@ -190,10 +190,16 @@ extension Partition {
     /// NOT_ENOUGH_REPLICAS_AFTER_APPEND (the HW covers it but the maximal ISR is below the
     /// effective min ISR: the data is in the log, the write is not acknowledged), or
     /// REQUEST_TIMED_OUT (outcome unknown to the producer).
-    public func waitForAcks(requiredOffset: Int64, timeoutMs: Int64, clock: any BrokerClock,
+    ///
+    /// `leaderEpoch` is the epoch the batch was appended in: if this broker lost leadership and
+    /// won it back meanwhile, its log was truncated to the interim leader's and the offsets may
+    /// hold other records now, so the write fails even though this broker leads again (Kafka
+    /// completes its delayed produces with an error the moment the partition becomes a follower).
+    public func waitForAcks(requiredOffset: Int64, leaderEpoch: Int32? = nil, timeoutMs: Int64, clock: any BrokerClock,
                             makeWaiter: () -> DataWaiter) async -> PartitionError? {
         _ = await waitForHighWatermark(requiredOffset, timeoutMs: timeoutMs, clock: clock, makeWaiter: makeWaiter)
-        guard isLeader else { return .notLeader }
+        let state = leadership
+        guard state.leader == localBrokerId, leaderEpoch.map({ $0 == state.leaderEpoch }) ?? true else { return .notLeader }
         let minIsr = minInsyncReplicas
         let hw = highWatermark
         switch isrState.withLock({ $0.acksOutcome(requiredOffset: requiredOffset, highWatermark: hw, minInsyncReplicas: minIsr) }) {

@@ -266,6 +266,12 @@ public final class ReplicaFetcher: Sendable {
                 let tp = TopicPartition(t.topic, pd.partitionIndex)
                 guard let entry = byPartition[tp], stillFollowing(tp, epoch: entry.currentLeaderEpoch),
                       let p = replicas.partition(tp) else { continue }
+                // Kafka's AbstractFetcherThread: an answer counts only if the log is still where
+                // the fetch asked from. One that was overtaken (the log truncated or grew since)
+                // could otherwise truncate again below what later answers appended and the
+                // follower already counted into its high watermark (the data-path simulation
+                // found this with a delayed DivergingEpoch answer).
+                guard p.logEndOffset == entry.fetchOffset else { continue }
                 if await process(pd, entry: entry, partition: p, listOffset: listOffset) { appended.append(p) }
             }
         }
