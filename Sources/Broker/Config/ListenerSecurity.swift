@@ -79,6 +79,9 @@ public struct SSLListenerSettings: Sendable, Equatable {
         return v
     }
 
+    /// The effective value of `key` even when empty (nil only when unset and without default).
+    public func setting(_ key: String) -> Value? { values[key] }
+
     /// The effective list value of `key`, split on commas.
     public func list(_ key: String) -> (key: String, items: [String]) {
         let v = values[key] ?? Value(key: key, value: "")
