@@ -276,7 +276,8 @@ public final class KafkaBroker: Sendable {
                                              idleTimeoutMs: config.connectionsMaxIdleMs,
                                              sendBufferBytes: config.socketSendBufferBytes,
                                              receiveBufferBytes: config.socketReceiveBufferBytes,
-                                             maxQueuedRequests: 16).withTLS(tlsContexts[listener.name]),
+                                             maxQueuedRequests: 16)
+                                .withTLS(tlsContexts[listener.name], principalMapper: config.sslPrincipalMappers[listener.name]),
                         dispatcher: listenerDispatcher, group: group, logger: logger, requestBudget: requestBudget, metrics: metrics)
         }
         // The single-node LocalController is this process's, so it is always active; on a

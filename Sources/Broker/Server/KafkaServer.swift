@@ -41,6 +41,10 @@ public final class KafkaServer: Sendable {
         /// The listener's TLS context (SSL listeners), built at start-up by ``ListenerTLS`` and
         /// rebuilt when its files change (each new connection takes the current one).
         public var tls: ListenerTLSContext?
+        /// On an SSL listener: each connection's principal is its client certificate's subject
+        /// mapped by these rules (``CertificatePrincipal``); nil keeps `User:ANONYMOUS` (SASL_SSL
+        /// listeners, whose dispatcher sets the SASL identity).
+        public var sslPrincipalMapper: SslPrincipalMapper?
 
         public init(host: String, port: Int, listenerName: String = "PLAINTEXT", maxFrameBytes: Int = 104_857_600,
                     idleTimeoutMs: Int64 = 600_000, sendBufferBytes: Int = 102_400, receiveBufferBytes: Int = 102_400,
@@ -50,10 +54,11 @@ public final class KafkaServer: Sendable {
             self.receiveBufferBytes = receiveBufferBytes; self.maxQueuedRequests = maxQueuedRequests
         }
 
-        /// Adds the TLS context of an SSL listener.
-        public func withTLS(_ context: ListenerTLSContext?) -> Configuration {
+        /// Adds the TLS context of an SSL listener, and the rules naming its clients by certificate.
+        public func withTLS(_ context: ListenerTLSContext?, principalMapper: SslPrincipalMapper? = nil) -> Configuration {
             var c = self
             c.tls = context
+            c.sslPrincipalMapper = context == nil ? nil : principalMapper
             return c
         }
     }
@@ -201,9 +206,31 @@ public final class KafkaServer: Sendable {
         log[metadataKey: "peer"] = "\(info.clientHost):\(info.clientPort)"
         let metrics = self.metrics
         let logRequests = self.logRequests
+        // The client certificate is known once the handshake is done, which it is when the
+        // first request arrives: the principal is taken then, once per connection.
+        var certificateMapper = configuration.sslPrincipalMapper
+        let listenerName = configuration.listenerName
         do {
             try await connection.executeThenClose { inbound, outbound in
+                var info = info
                 for try await received in inbound {
+                    if let mapper = certificateMapper {
+                        certificateMapper = nil
+                        let peer: NIOSSLCertificate?
+                        do {
+                            peer = try await channel.nioSSL_peerCertificate().get()
+                        } catch {
+                            log.warning("Closing connection: cannot read the client certificate on listener \(listenerName): \(error)")
+                            return
+                        }
+                        switch CertificatePrincipal.principal(certificate: peer, mapper: mapper) {
+                        case .success(let principal):
+                            info.principal = principal
+                        case .failure(let refusal):
+                            log.warning("Closing connection: failed to build the principal of the client on listener \(listenerName): \(refusal)")
+                            return
+                        }
+                    }
                     let frame = received.frame
                     share.startRequest()
                     // With metrics on, the request's timestamps and what its handler reports
