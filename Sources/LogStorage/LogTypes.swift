@@ -48,6 +48,9 @@ public struct LogSlice: Sendable {
         return buffer
     }
 
+    /// The slice is in a real file (not a simulated one), so it can be sent with `sendfile`.
+    public var isFileBacked: Bool { file.fileDescriptor != nil }
+
     /// A new descriptor for the segment file (the caller owns and must close it, e.g. by
     /// handing it to `NIOFileHandle`), or nil for simulated files. Used for zero-copy sends.
     public func duplicateFileDescriptor() -> CInt? {

@@ -351,8 +351,11 @@ struct MessageContext {
             return "\(buffer).writeKafkaUUID(\(property))"
         case .string:
             return "try \(buffer).writeKafkaString(\(property), compact: \(compact), nullable: \(nullable), field: \(name), version: version)"
-        case .bytes, .records:
+        case .bytes:
             return "try \(buffer).writeKafkaBytes(\(property), compact: \(compact), nullable: \(nullable), field: \(name), version: version)"
+        case .records:
+            // Records may be a placeholder for bytes sent straight from a file (RecordsSplice).
+            return "try \(buffer).writeKafkaRecords(\(property), compact: \(compact), nullable: \(nullable), field: \(name), version: version)"
         case .array:
             return "try \(buffer).writeKafkaArray(\(property), version: version, compact: \(compact), nullable: \(nullable), field: \(name))"
         case .structure:

@@ -72,6 +72,8 @@ public struct BrokerConfig: Sendable {
     public var numNetworkThreads: Int = 3
     public var socketRequestMaxBytes: Int = 104_857_600
     public var socketSendBufferBytes: Int = 102_400
+    /// `samsa.fetch.zero.copy.enable`: Fetch records go out with sendfile on listeners without TLS.
+    public var fetchZeroCopy: Bool = true
     public var socketReceiveBufferBytes: Int = 102_400
     public var connectionsMaxIdleMs: Int64 = 600_000
     public var queuedMaxRequests: Int = 500
@@ -387,6 +389,7 @@ public struct BrokerConfig: Sendable {
         numNetworkThreads = Int(try int("num.network.threads"))
         socketRequestMaxBytes = Int(try int("socket.request.max.bytes"))
         socketSendBufferBytes = Int(try int("socket.send.buffer.bytes"))
+        fetchZeroCopy = try bool("samsa.fetch.zero.copy.enable")
         socketReceiveBufferBytes = Int(try int("socket.receive.buffer.bytes"))
         connectionsMaxIdleMs = try int("connections.max.idle.ms")
         queuedMaxRequests = Int(try int("queued.max.requests"))

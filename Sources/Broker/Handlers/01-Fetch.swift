@@ -28,6 +28,9 @@
 // that. A parked follower fetch is woken by every append on the leader (the LEO moved), not
 // only by HW moves, so acks=all does not wait replica.fetch.wait.max.ms per round trip; an
 // empty follower read parks like a consumer's (min_bytes 1), so idle followers do not spin.
+// Zero copy (Kafka's FileRecords): on a listener without TLS the records of the final read stay
+// in their segment files; the response carries placeholders (RecordsSplice) and the connection
+// sends those bytes with sendfile (ResponsePartWriter), for consumers and followers alike.
 import KafkaProtocol
 import LogStorage
 import NIOCore
@@ -76,9 +79,22 @@ public struct FetchHandler: RequestHandler {
             tm.totalFetchRequests.increment()
             for p in t.partitions {
                 if p.errorCode != 0 { tm.failedFetchRequests.increment() }
-                if let n = p.records?.readableBytes, n > 0 { tm.bytesOut.increment(by: n) }
+                if let records = p.records {
+                    let n = RecordsSplice.current?.length(of: records) ?? records.readableBytes
+                    if n > 0 { tm.bytesOut.increment(by: n) }
+                }
             }
         }
+    }
+
+    /// The records of a read: a placeholder for the segment slice when the connection sends
+    /// files (item 5 of issue 12: consumers and followers alike are served with `sendfile`,
+    /// see ``RecordsSplice`` and ``ResponsePartWriter``), else the bytes read with `pread`.
+    static func records(of result: LogReadResult) throws(LogStorageError) -> ByteBuffer {
+        if let splice = RecordsSplice.current, let slice = result.slice, slice.isFileBacked {
+            return splice.placeholder(length: slice.length, payload: slice)
+        }
+        return try result.readBytes()
     }
 
     private func hostedPartitions(_ request: FetchRequest) -> [Partition] {
@@ -89,6 +105,8 @@ public struct FetchHandler: RequestHandler {
         let version = context.apiVersion
         let image = services.metadata.image
         let readCommitted = request.isolationLevel == 1
+        // A read after a long-poll wake replaces the previous one: forget its placeholders.
+        RecordsSplice.current?.reset()
         var response = FetchResponse()
         response.sessionId = 0
         var remaining = Int(request.maxBytes <= 0 ? Int32.max : request.maxBytes)
@@ -141,7 +159,7 @@ public struct FetchHandler: RequestHandler {
                                                                nowMs: services.clock.nowMs())
                             if result.length > 0 {
                                 do {
-                                    pd.records = try result.readBytes()
+                                    pd.records = try Self.records(of: result)
                                 } catch {
                                     throw PartitionError.from(error)
                                 }
@@ -164,7 +182,7 @@ public struct FetchHandler: RequestHandler {
                     pd.logStartOffset = result.logStartOffset
                     if result.length > 0 {
                         do {
-                            pd.records = try result.readBytes()
+                            pd.records = try Self.records(of: result)
                         } catch {
                             throw PartitionError.from(error)
                         }

@@ -276,7 +276,8 @@ public final class KafkaBroker: Sendable {
                                              idleTimeoutMs: config.connectionsMaxIdleMs,
                                              sendBufferBytes: config.socketSendBufferBytes,
                                              receiveBufferBytes: config.socketReceiveBufferBytes,
-                                             maxQueuedRequests: 16)
+                                             maxQueuedRequests: 16,
+                                             sendsFiles: config.fetchZeroCopy)
                                 .withTLS(tlsContexts[listener.name], principalMapper: config.sslPrincipalMappers[listener.name]),
                         dispatcher: listenerDispatcher, group: group, logger: logger, requestBudget: requestBudget, metrics: metrics)
         }

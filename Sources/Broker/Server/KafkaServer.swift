@@ -45,14 +45,21 @@ public final class KafkaServer: Sendable {
         /// mapped by these rules (``CertificatePrincipal``); nil keeps `User:ANONYMOUS` (SASL_SSL
         /// listeners, whose dispatcher sets the SASL identity).
         public var sslPrincipalMapper: SslPrincipalMapper?
+        /// Fetch answers send record batches straight from the segment files (`sendfile`) when
+        /// the listener has no TLS (`samsa.fetch.zero.copy.enable`).
+        public var sendsFiles: Bool
 
         public init(host: String, port: Int, listenerName: String = "PLAINTEXT", maxFrameBytes: Int = 104_857_600,
                     idleTimeoutMs: Int64 = 600_000, sendBufferBytes: Int = 102_400, receiveBufferBytes: Int = 102_400,
-                    maxQueuedRequests: Int = 16) {
+                    maxQueuedRequests: Int = 16, sendsFiles: Bool = true) {
             self.host = host; self.port = port; self.listenerName = listenerName; self.maxFrameBytes = maxFrameBytes
             self.idleTimeoutMs = idleTimeoutMs; self.sendBufferBytes = sendBufferBytes
             self.receiveBufferBytes = receiveBufferBytes; self.maxQueuedRequests = maxQueuedRequests
+            self.sendsFiles = sendsFiles
         }
+
+        /// Records are spliced in from files: asked for, and no TLS layer has to see the bytes.
+        var splicesRecords: Bool { sendsFiles && tls == nil }
 
         /// Adds the TLS context of an SSL listener, and the rules naming its clients by certificate.
         public func withTLS(_ context: ListenerTLSContext?, principalMapper: SslPrincipalMapper? = nil) -> Configuration {
@@ -79,6 +86,9 @@ public final class KafkaServer: Sendable {
     /// What all connections of the broker may hold (shared by every listener).
     public let requestBudget: RequestQueueBudget
 
+    /// Record batches sent straight from segment files on this listener.
+    let sentFileRegions = SentFileRegions()
+
     /// Request metrics (nil when `metrics.listener` is off: nothing is measured then).
     private let metrics: BrokerMetrics?
     /// The request log (``RequestLog``) is on: the logger's level is debug or trace. Decided
@@ -87,7 +97,7 @@ public final class KafkaServer: Sendable {
 
     /// An accepted connection and its share of the request budget.
     private struct Connection: Sendable {
-        var channel: NIOAsyncChannel<ReceivedFrame, ByteBuffer>
+        var channel: NIOAsyncChannel<ReceivedFrame, ResponsePart>
         var budget: ConnectionBudget
     }
 
@@ -110,6 +120,7 @@ public final class KafkaServer: Sendable {
         let host = cfg.host.isEmpty ? "0.0.0.0" : cfg.host
         let logger = self.logger
         let budget = requestBudget
+        let sentFiles = sentFileRegions
         var bootstrap = ServerBootstrap(group: group)
             .serverChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -140,7 +151,8 @@ public final class KafkaServer: Sendable {
                 try ops.addHandler(RequestBudgetHandler(connection: share, maxFrameBytes: cfg.maxFrameBytes))
                 try ops.addHandler(ByteToMessageHandler(KafkaFrameDecoder(maxFrameSize: cfg.maxFrameBytes)))
                 try ops.addHandler(FrameReceiveTimestamper())
-                let async = try NIOAsyncChannel<ReceivedFrame, ByteBuffer>(
+                try ops.addHandler(ResponsePartWriter(sendsFiles: cfg.splicesRecords, logger: logger, counter: sentFiles))
+                let async = try NIOAsyncChannel<ReceivedFrame, ResponsePart>(
                     wrappingChannelSynchronously: channel,
                     configuration: .init(backPressureStrategy: .init(lowWatermark: 1,
                                                                      highWatermark: max(2, cfg.maxQueuedRequests))))
@@ -210,6 +222,21 @@ public final class KafkaServer: Sendable {
         // first request arrives: the principal is taken then, once per connection.
         var certificateMapper = configuration.sslPrincipalMapper
         let listenerName = configuration.listenerName
+        // Bound around each dispatch so a Fetch answer can leave its records in the files.
+        let splice: RecordsSplice? = configuration.splicesRecords ? RecordsSplice() : nil
+        /// The response frame, with any spliced records between its pieces.
+        func parts(_ bytes: ByteBuffer) -> [ResponsePart] {
+            guard let splice else { return [.bytes(bytes)] }
+            let cuts = splice.cuts
+            splice.reset()
+            return cuts.isEmpty ? [.bytes(bytes)] : ResponsePart.pieces(of: bytes, cuts: cuts)
+        }
+        func dispatch(_ frame: ByteBuffer, _ info: ConnectionInfo) async -> DispatchOutcome {
+            guard let splice else { return await dispatcher.dispatch(frame: frame, connection: info) }
+            return await RecordsSplice.$current.withValue(splice) {
+                await dispatcher.dispatch(frame: frame, connection: info)
+            }
+        }
         do {
             try await connection.executeThenClose { inbound, outbound in
                 var info = info
@@ -243,11 +270,9 @@ public final class KafkaServer: Sendable {
                         let t = RequestTiming()
                         timing = t
                         startedNs = BrokerMetrics.nowNanoseconds()
-                        outcome = await RequestTiming.$current.withValue(t) {
-                            await dispatcher.dispatch(frame: frame, connection: info)
-                        }
+                        outcome = await RequestTiming.$current.withValue(t) { await dispatch(frame, info) }
                     } else {
-                        outcome = await dispatcher.dispatch(frame: frame, connection: info)
+                        outcome = await dispatch(frame, info)
                     }
                     let handledNs = timing == nil ? 0 : BrokerMetrics.nowNanoseconds()
                     // Logs the request (debug) once its response is written (or not sent).
@@ -260,17 +285,19 @@ public final class KafkaServer: Sendable {
                     }
                     switch outcome {
                     case .respond(let bytes):
-                        try await outbound.write(bytes)
+                        try await outbound.write(contentsOf: parts(bytes))
                         share.finishRequest()
                         logRequest(responded: true)
                     case .noResponse:
+                        splice?.reset()
                         share.finishRequest()
                         logRequest(responded: false)
                     case .close(let reason):
+                        splice?.reset()
                         log.warning("Closing connection: \(reason)")
                         return
                     case .respondThenClose(let bytes, let reason):
-                        try await outbound.write(bytes)
+                        try await outbound.write(contentsOf: parts(bytes))
                         share.finishRequest()
                         logRequest(responded: true)
                         log.warning("Closing connection: \(reason)")

@@ -358,7 +358,7 @@ public struct FetchResponse: KafkaResponse {
             } else if self.preferredReadReplica != -1 {
                 throw ProtocolError.fieldNotInVersion(field: "preferredReadReplica", version: version)
             }
-            try buffer.writeKafkaBytes(self.records, compact: flexible, nullable: true, field: "records", version: version)
+            try buffer.writeKafkaRecords(self.records, compact: flexible, nullable: true, field: "records", version: version)
             if flexible {
                 var tagged = KafkaTaggedFieldsWriter(unknown: self.unknownTaggedFields)
                 if version >= 12 && self.divergingEpoch != EpochEndOffset() {

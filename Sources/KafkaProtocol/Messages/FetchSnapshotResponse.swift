@@ -221,7 +221,7 @@ public struct FetchSnapshotResponse: KafkaResponse {
             try self.snapshotId.encode(into: &buffer, version: version)
             buffer.writeKafkaInteger(self.size)
             buffer.writeKafkaInteger(self.position)
-            try buffer.writeKafkaBytes(self.unalignedRecords, compact: flexible, nullable: false, field: "unalignedRecords", version: version)
+            try buffer.writeKafkaRecords(self.unalignedRecords, compact: flexible, nullable: false, field: "unalignedRecords", version: version)
             if flexible {
                 var tagged = KafkaTaggedFieldsWriter(unknown: self.unknownTaggedFields)
                 if self.currentLeader != LeaderIdAndEpoch() {

@@ -182,7 +182,7 @@ public struct ProduceRequest: KafkaRequest {
         public func encode(into buffer: inout ByteBuffer, version: Int16) throws {
             let flexible: Bool = version >= 9
             buffer.writeKafkaInteger(self.index)
-            try buffer.writeKafkaBytes(self.records, compact: flexible, nullable: true, field: "records", version: version)
+            try buffer.writeKafkaRecords(self.records, compact: flexible, nullable: true, field: "records", version: version)
             if flexible {
                 try buffer.writeKafkaTaggedFields(self.unknownTaggedFields)
             }

@@ -222,7 +222,7 @@ public struct ShareFetchResponse: KafkaResponse {
             buffer.writeKafkaInteger(self.acknowledgeErrorCode)
             try buffer.writeKafkaString(self.acknowledgeErrorMessage, compact: flexible, nullable: true, field: "acknowledgeErrorMessage", version: version)
             try self.currentLeader.encode(into: &buffer, version: version)
-            try buffer.writeKafkaBytes(self.records, compact: flexible, nullable: true, field: "records", version: version)
+            try buffer.writeKafkaRecords(self.records, compact: flexible, nullable: true, field: "records", version: version)
             try buffer.writeKafkaArray(self.acquiredRecords, version: version, compact: flexible, nullable: false, field: "acquiredRecords")
             if flexible {
                 try buffer.writeKafkaTaggedFields(self.unknownTaggedFields)

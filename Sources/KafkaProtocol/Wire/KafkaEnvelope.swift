@@ -9,8 +9,12 @@ extension ByteBuffer {
     public mutating func writeKafkaFrame(_ body: (inout ByteBuffer) throws -> Void) throws {
         let sizeIndex = self.writerIndex
         self.writeInteger(0, endianness: .big, as: Int32.self)
+        // Records a RecordsSplice left out still count in the size: they are sent after it.
+        let splice = RecordsSplice.current
+        let omittedBefore = splice?.omittedBytes ?? 0
         try body(&self)
-        let payloadSize = self.writerIndex - sizeIndex - 4
+        let omitted = (splice?.omittedBytes ?? 0) - omittedBefore
+        let payloadSize = self.writerIndex - sizeIndex - 4 + omitted
         guard let size = Int32(exactly: payloadSize) else {
             throw ProtocolError.frameTooLarge(size: Int32.max, maximum: Int(Int32.max))
         }
