@@ -81,6 +81,9 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                // The subject of a TLS client certificate, for its principal (CertificatePrincipal).
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
             ]
         ),
 
@@ -147,6 +150,11 @@ let package = Package(
                                                         .product(name: "NIOCore", package: "swift-nio"),
                                                         .product(name: "NIOPosix", package: "swift-nio")]),
         .testTarget(name: "BrokerTests", dependencies: ["Broker", "KafkaProtocol", "LogStorage", "ClusterManager",
+                                                        // SslPrincipalTests: certificates and names made in-process.
+                                                        .product(name: "X509", package: "swift-certificates"),
+                                                        .product(name: "SwiftASN1", package: "swift-asn1"),
+                                                        .product(name: "Crypto", package: "swift-crypto"),
+                                                        .product(name: "NIOSSL", package: "swift-nio-ssl"),
                                                         .product(name: "NIOCore", package: "swift-nio"),
                                                         .product(name: "NIOEmbedded", package: "swift-nio"),
                                                         .product(name: "NIOPosix", package: "swift-nio")]),

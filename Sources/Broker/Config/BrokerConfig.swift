@@ -138,6 +138,10 @@ public struct BrokerConfig: Sendable {
         SSLListenerSettings(listener: listener, raw: securityValues)
     }
 
+    /// The `ssl.principal.mapping.rules` of each SSL listener (not SASL_SSL: there the SASL
+    /// identity is the principal), parsed at start-up so a bad rule stops the broker naming the key.
+    public private(set) var sslPrincipalMappers: [String: SslPrincipalMapper] = [:]
+
     /// The SASL settings of each SASL_PLAINTEXT / SASL_SSL listener, resolved and validated at
     /// start-up (Security/SaslConfig.swift). Holds PLAIN passwords: never printed.
     public private(set) var saslSettings: [String: SaslListenerSettings] = [:]
@@ -351,6 +355,15 @@ public struct BrokerConfig: Sendable {
         }
         for l in listeners where listenerSecurityProtocols[l.name] == .saslPlaintext || listenerSecurityProtocols[l.name] == .saslSsl {
             saslSettings[l.name] = try SaslListenerSettings.resolve(listener: l.name, raw: securityValues)
+        }
+        for l in listeners where listenerSecurityProtocols[l.name] == .ssl {
+            let rules = sslSettings(listener: l.name).setting("ssl.principal.mapping.rules")
+                ?? .init(key: "ssl.principal.mapping.rules", value: "DEFAULT")
+            do {
+                sslPrincipalMappers[l.name] = try SslPrincipalMapper(rules: rules.value)
+            } catch {
+                throw .invalidValue(key: rules.key, value: rules.value, reason: error.description)
+            }
         }
         if let inter = saslSettings[interBrokerListenerName] {
             let name = (securityValues["sasl.mechanism.inter.broker.protocol"] ?? "GSSAPI").trimmingWhitespace()

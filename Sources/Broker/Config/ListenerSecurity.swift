@@ -50,7 +50,8 @@ public struct SSLListenerSettings: Sendable, Equatable {
         .init("ssl.protocol", .string, default: "TLSv1.3", doc: "Accepted for compatibility; ssl.enabled.protocols decides."),
         .init("ssl.cipher.suites", .list, default: "", doc: "TLS 1.2 cipher suites by IANA name (TLS 1.3 suites are always enabled); empty: BoringSSL's defaults."),
         .init("ssl.endpoint.identification.algorithm", .string, default: "https", doc: "Accepted for compatibility (client side)."),
-        .init("ssl.principal.mapping.rules", .string, default: "DEFAULT", doc: "Accepted for compatibility."),
+        .init("ssl.principal.mapping.rules", .string, default: "DEFAULT",
+              doc: "How an SSL listener names a client by its certificate (KIP-371): comma-separated RULE:pattern/replacement/[LU] and DEFAULT (the subject's distinguished name, CN=...,OU=...), first match wins; the principal is User:<name>."),
     ]
 
     public static let byName: [String: ConfigDefinition] = Dictionary(uniqueKeysWithValues: keys.map { ($0.name, $0) })
@@ -78,6 +79,9 @@ public struct SSLListenerSettings: Sendable, Equatable {
         guard let v = values[key], !v.value.isEmpty else { return nil }
         return v
     }
+
+    /// The effective value of `key` even when empty (nil only when unset and without default).
+    public func setting(_ key: String) -> Value? { values[key] }
 
     /// The effective list value of `key`, split on commas.
     public func list(_ key: String) -> (key: String, items: [String]) {

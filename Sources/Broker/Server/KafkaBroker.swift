@@ -277,7 +277,8 @@ public final class KafkaBroker: Sendable {
                                              sendBufferBytes: config.socketSendBufferBytes,
                                              receiveBufferBytes: config.socketReceiveBufferBytes,
                                              maxQueuedRequests: 16,
-                                             sendsFiles: config.fetchZeroCopy).withTLS(tlsContexts[listener.name]),
+                                             sendsFiles: config.fetchZeroCopy)
+                                .withTLS(tlsContexts[listener.name], principalMapper: config.sslPrincipalMappers[listener.name]),
                         dispatcher: listenerDispatcher, group: group, logger: logger, requestBudget: requestBudget, metrics: metrics)
         }
         // The single-node LocalController is this process's, so it is always active; on a

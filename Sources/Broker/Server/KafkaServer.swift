@@ -41,6 +41,10 @@ public final class KafkaServer: Sendable {
         /// The listener's TLS context (SSL listeners), built at start-up by ``ListenerTLS`` and
         /// rebuilt when its files change (each new connection takes the current one).
         public var tls: ListenerTLSContext?
+        /// On an SSL listener: each connection's principal is its client certificate's subject
+        /// mapped by these rules (``CertificatePrincipal``); nil keeps `User:ANONYMOUS` (SASL_SSL
+        /// listeners, whose dispatcher sets the SASL identity).
+        public var sslPrincipalMapper: SslPrincipalMapper?
         /// Fetch answers send record batches straight from the segment files (`sendfile`) when
         /// the listener has no TLS (`samsa.fetch.zero.copy.enable`).
         public var sendsFiles: Bool
@@ -57,10 +61,11 @@ public final class KafkaServer: Sendable {
         /// Records are spliced in from files: asked for, and no TLS layer has to see the bytes.
         var splicesRecords: Bool { sendsFiles && tls == nil }
 
-        /// Adds the TLS context of an SSL listener.
-        public func withTLS(_ context: ListenerTLSContext?) -> Configuration {
+        /// Adds the TLS context of an SSL listener, and the rules naming its clients by certificate.
+        public func withTLS(_ context: ListenerTLSContext?, principalMapper: SslPrincipalMapper? = nil) -> Configuration {
             var c = self
             c.tls = context
+            c.sslPrincipalMapper = context == nil ? nil : principalMapper
             return c
         }
     }
@@ -213,6 +218,10 @@ public final class KafkaServer: Sendable {
         log[metadataKey: "peer"] = "\(info.clientHost):\(info.clientPort)"
         let metrics = self.metrics
         let logRequests = self.logRequests
+        // The client certificate is known once the handshake is done, which it is when the
+        // first request arrives: the principal is taken then, once per connection.
+        var certificateMapper = configuration.sslPrincipalMapper
+        let listenerName = configuration.listenerName
         // Bound around each dispatch so a Fetch answer can leave its records in the files.
         let splice: RecordsSplice? = configuration.splicesRecords ? RecordsSplice() : nil
         /// The response frame, with any spliced records between its pieces.
@@ -222,7 +231,7 @@ public final class KafkaServer: Sendable {
             splice.reset()
             return cuts.isEmpty ? [.bytes(bytes)] : ResponsePart.pieces(of: bytes, cuts: cuts)
         }
-        func dispatch(_ frame: ByteBuffer) async -> DispatchOutcome {
+        func dispatch(_ frame: ByteBuffer, _ info: ConnectionInfo) async -> DispatchOutcome {
             guard let splice else { return await dispatcher.dispatch(frame: frame, connection: info) }
             return await RecordsSplice.$current.withValue(splice) {
                 await dispatcher.dispatch(frame: frame, connection: info)
@@ -230,7 +239,25 @@ public final class KafkaServer: Sendable {
         }
         do {
             try await connection.executeThenClose { inbound, outbound in
+                var info = info
                 for try await received in inbound {
+                    if let mapper = certificateMapper {
+                        certificateMapper = nil
+                        let peer: NIOSSLCertificate?
+                        do {
+                            peer = try await channel.nioSSL_peerCertificate().get()
+                        } catch {
+                            log.warning("Closing connection: cannot read the client certificate on listener \(listenerName): \(error)")
+                            return
+                        }
+                        switch CertificatePrincipal.principal(certificate: peer, mapper: mapper) {
+                        case .success(let principal):
+                            info.principal = principal
+                        case .failure(let refusal):
+                            log.warning("Closing connection: failed to build the principal of the client on listener \(listenerName): \(refusal)")
+                            return
+                        }
+                    }
                     let frame = received.frame
                     share.startRequest()
                     // With metrics on, the request's timestamps and what its handler reports
@@ -243,9 +270,9 @@ public final class KafkaServer: Sendable {
                         let t = RequestTiming()
                         timing = t
                         startedNs = BrokerMetrics.nowNanoseconds()
-                        outcome = await RequestTiming.$current.withValue(t) { await dispatch(frame) }
+                        outcome = await RequestTiming.$current.withValue(t) { await dispatch(frame, info) }
                     } else {
-                        outcome = await dispatch(frame)
+                        outcome = await dispatch(frame, info)
                     }
                     let handledNs = timing == nil ? 0 : BrokerMetrics.nowNanoseconds()
                     // Logs the request (debug) once its response is written (or not sent).

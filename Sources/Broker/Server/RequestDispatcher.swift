@@ -6,9 +6,10 @@ public struct ConnectionInfo: Sendable {
     public var clientHost: String
     public var clientPort: Int
     public var listenerName: String
-    /// Who the connection is authenticated as (`User:alice` after SASL), Kafka's
-    /// `KafkaPrincipal`; `User:ANONYMOUS` on PLAINTEXT and SSL listeners, as Kafka's
-    /// default principal builder says. Set by ``SaslDispatcher`` per request; for the authorizer.
+    /// Who the connection is authenticated as, Kafka's `KafkaPrincipal`, as Kafka's default
+    /// principal builder says: `User:alice` after SASL (set by ``SaslDispatcher`` per request);
+    /// on an SSL listener the client certificate's mapped subject (`User:CN=alice,OU=eng`, set by
+    /// ``KafkaServer`` from ``CertificatePrincipal``); else `User:ANONYMOUS`. For the authorizer.
     public var principal: String
     /// True for a request another broker forwarded in an Envelope (KIP-590): the receiving
     /// broker already did its per-broker checks, and this node answers as the controller.
