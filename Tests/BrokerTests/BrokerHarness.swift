@@ -131,7 +131,10 @@ final class BrokerHarness: @unchecked Sendable {
         req.maxWaitMs = maxWaitMs
         req.minBytes = minBytes
         req.maxBytes = maxBytes
-        req.topics = [.init(topic: topic, partitions: [.init(partition: partition, fetchOffset: offset, partitionMaxBytes: partitionMaxBytes)])]
+        // v13+ names the topic by its id (the name is not on the wire then).
+        let topicId = version >= 13 ? services.metadata.image.topics[topic]?.id ?? KafkaUUID.zero : KafkaUUID.zero
+        req.topics = [.init(topic: topic, topicId: topicId,
+                            partitions: [.init(partition: partition, fetchOffset: offset, partitionMaxBytes: partitionMaxBytes)])]
         return try await send(req, version: version)?.responses.first?.partitions.first
     }
 

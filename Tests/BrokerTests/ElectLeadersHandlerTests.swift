@@ -99,6 +99,32 @@ final class ElectLeadersHandlerTests: XCTestCase {
         XCTAssertFalse(h.services.metadata.image.partition("t", 0)!.isReassigning)
     }
 
+    /// Fetch v13+ names topics by id, v16 adds the new leader's endpoint to the hint (KIP-951).
+    func testFetchByTopicIdAndTheLeaderHintWithItsEndpoint() async throws {
+        let (h, _) = try makeHarness()
+        defer { h.cleanup() }
+        let id = try XCTUnwrap(h.services.metadata.image.topics["t"]?.id)
+        var elect = ElectLeadersRequest()
+        elect.topicPartitions = [.init(topic: "t", partitions: [0])]
+        _ = try await h.send(elect, version: 2)
+        func fetch(_ topicId: KafkaUUID, version: Int16) async throws -> FetchResponse {
+            var req = FetchRequest()
+            req.maxWaitMs = 0
+            req.topics = [.init(topic: "", topicId: topicId, partitions: [.init(partition: 0, fetchOffset: 0, partitionMaxBytes: 1 << 20)])]
+            return try XCTUnwrapAsync(try await h.send(req, version: version))
+        }
+        for v: Int16 in [13, 15, 16] {
+            let resp = try await fetch(id, version: v)
+            XCTAssertEqual(resp.responses.first?.topicId, id, "v\(v)")
+            let p = try XCTUnwrap(resp.responses.first?.partitions.first)
+            XCTAssertEqual(p.errorCode, ErrorCode.notLeaderOrFollower.rawValue, "v\(v): found by id, led elsewhere")
+            XCTAssertEqual(p.currentLeader, .init(leaderId: 2, leaderEpoch: 2))
+            XCTAssertEqual(resp.nodeEndpoints, v >= 16 ? [.init(nodeId: 2, host: "10.0.0.2", port: 9092, rack: "r2")] : [])
+        }
+        let unknown = try await fetch(KafkaUUID.random(), version: 13)
+        XCTAssertEqual(unknown.responses.first?.partitions.first?.errorCode, ErrorCode.unknownTopicId.rawValue)
+    }
+
     func testProduceToAFollowerCarriesTheLeaderHint() async throws {
         let (h, _) = try makeHarness()
         defer { h.cleanup() }

@@ -1,4 +1,4 @@
-// Fetch (key 1), versions 4-12.
+// Fetch (key 1), versions 4-16.
 //
 // Behaviour: for each partition, whole record batches from the one holding fetch_offset, up
 // to the high watermark (read_uncommitted) or the last stable offset (read_committed; equal
@@ -18,7 +18,11 @@
 // v5 log start offset; v7 fetch sessions -- none are created: the response's session id is
 // 0, so clients send full fetches (allowed by KIP-227); v9 current leader epoch; v10 zstd;
 // v11 rack id / preferred read replica (-1); v12 flexible, LastFetchedEpoch / DivergingEpoch
-// for followers. v13+ (topic ids) is not advertised.
+// for followers; v13 topic ids instead of names (KIP-516: an id not in the image answers
+// UNKNOWN_TOPIC_ID for each of its partitions; a recreated topic has a new id, so a client
+// still fetching the old one cannot read the new topic's records); v14 no change; v15
+// ReplicaState (replica id and broker epoch) replaces ReplicaId; v16 NodeEndpoints of the
+// leaders named in CurrentLeader hints (KIP-951).
 // Follower fetches (ReplicaId >= 0, Kafka's `Partition.fetchRecords` for a follower): the
 // replica must be in the replica set (else UNKNOWN_LEADER_EPOCH when it sent an epoch,
 // NOT_LEADER_OR_FOLLOWER when not); reads go to the LEO, not the HW; LastFetchedEpoch gets
@@ -37,13 +41,14 @@ import NIOCore
 
 public struct FetchHandler: RequestHandler {
     public typealias Request = FetchRequest
-    public static let versions: ClosedRange<Int16> = 4...12
+    public static let versions: ClosedRange<Int16> = 4...16
 
     let services: BrokerServices
 
     public init(services: BrokerServices) { self.services = services }
 
     public func handle(_ request: FetchRequest, context: RequestContext) async throws -> FetchResponse? {
+        let request = Self.normalized(request, version: context.apiVersion, image: services.metadata.image)
         let clock = services.clock
         let deadline = clock.nowMs() + Int64(max(0, request.maxWaitMs))
         let minBytes = max(0, Int(request.minBytes))
@@ -53,7 +58,8 @@ public struct FetchHandler: RequestHandler {
             let fromFollower = request.replicaId >= 0
             for p in partitions { if fromFollower { p.addAppendWaiter(waiter) } else { p.addWaiter(waiter) } }
             let (read, bytes, hadError) = read(request, context: context)
-            let response = LeaderHints.annotate(read, version: context.apiVersion, image: services.metadata.image)
+            let response = LeaderHints.annotate(read, version: context.apiVersion, image: services.metadata.image,
+                                                listener: context.listenerName)
             let remaining = deadline - clock.nowMs()
             if bytes >= minBytes || hadError || remaining <= 0 || partitions.isEmpty || services.replicas.isStopping {
                 for p in partitions { if fromFollower { p.removeAppendWaiter(waiter) } else { p.removeWaiter(waiter) } }
@@ -70,11 +76,23 @@ public struct FetchHandler: RequestHandler {
         }
     }
 
+    /// The request with topic names and the replica id wherever its version carries them
+    /// elsewhere: v13+ names topics by id (resolved from the image; an unknown id keeps an empty
+    /// name and is answered UNKNOWN_TOPIC_ID), v15+ sends the replica id in ReplicaState.
+    static func normalized(_ request: FetchRequest, version: Int16, image: MetadataImage) -> FetchRequest {
+        var r = request
+        if version >= 13 {
+            for i in r.topics.indices { r.topics[i].topic = image.topicNamesByID[r.topics[i].topicId] ?? "" }
+        }
+        if version >= 15 { r.replicaId = r.replicaState.replicaId }
+        return r
+    }
+
     /// BrokerTopicMetrics of the answered fetch (only the final read of a long poll counts).
     private func record(_ request: FetchRequest, _ response: FetchResponse) {
         guard let metrics = services.metrics else { return }
         if request.replicaId >= 0 { RequestTiming.current?.markFollowerFetch() }
-        for t in response.responses {
+        for t in response.responses where !t.topic.isEmpty {
             let tm = metrics.topic(t.topic)
             tm.totalFetchRequests.increment()
             for p in t.partitions {
@@ -118,6 +136,8 @@ public struct FetchHandler: RequestHandler {
         for t in request.topics {
             var topicResponse = FetchResponse.FetchableTopicResponse()
             topicResponse.topic = t.topic
+            topicResponse.topicId = t.topicId
+            let unknownId = version >= 13 && t.topic.isEmpty
             let allowed = request.replicaId >= 0 ? followerAllowed : services.authorize(context, .read, .topic, t.topic)
             for fp in t.partitions {
                 var pd = FetchResponse.PartitionData()
@@ -127,6 +147,12 @@ public struct FetchHandler: RequestHandler {
                 pd.logStartOffset = -1
                 pd.abortedTransactions = readCommitted ? [] : nil
                 pd.records = ByteBuffer()
+                if unknownId {
+                    pd.errorCode = ErrorCode.unknownTopicId.rawValue
+                    hadError = true
+                    topicResponse.partitions.append(pd)
+                    continue
+                }
                 guard allowed else {
                     pd.errorCode = ErrorCode.topicAuthorizationFailed.rawValue
                     hadError = true
