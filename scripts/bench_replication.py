@@ -90,7 +90,12 @@ def main() -> int:
             cluster.nodes[follower].terminate(timeout=60)
             count = a.catchup_mb * 1_000_000 // 1000
             perf(cluster.bootstrap(), topic, count, 1000, "all")
-            cluster.restart(follower)
+            def held_mb() -> float:
+                return sum(f.stat().st_size for f in Path(tmp).rglob(f"{topic}-0/*.log")
+                           if f"node{follower}" in str(f) or f"/{follower}/" in str(f)) / 1e6
+            before = held_mb()
+            started = time.time()
+            cluster.restart(follower)   # returns once its client port listens
             t0 = time.time()
             deadline = t0 + 300
             while True:
@@ -100,8 +105,11 @@ def main() -> int:
                 if time.time() > deadline:
                     raise SystemExit(f"follower {follower} not back in the ISR within 300 s: {isr}")
                 time.sleep(0.1)
-            print(f"\ncatch-up: follower {follower} back in the ISR {time.time() - t0:.2f} s after restarting, "
-                  f"{a.catchup_mb} MB behind ({count} records of 1000 B)")
+            now = time.time()
+            # What the follower holds now (its partition directory), to show it really was behind.
+            print(f"follower {follower}: {before:.1f} MB of {topic}-0 before the restart, {held_mb():.1f} MB once back in the ISR")
+            print(f"\ncatch-up: follower {follower} back in the ISR {now - t0:.2f} s after it listened again, "
+                  f"{now - started:.2f} s after the restart began, {a.catchup_mb} MB behind ({count} records of 1000 B)")
         finally:
             cluster.stop()
     return 0

@@ -269,3 +269,52 @@ final class MetricsTests: XCTestCase {
         }
     }
 }
+
+/// `NetworkProcessorAvgIdlePercent` from the event-loop threads' CPU clocks.
+final class NetworkThreadIdleMeterTests: XCTestCase {
+    final class FakeClocks: @unchecked Sendable {
+        var wall: Int64 = 0
+        var cpu: [clockid_t: Int64] = [:]
+        var clocks: NetworkThreadIdleMeter.Clocks {
+            .init(cpuNanoseconds: { self.cpu[$0] }, wallNanoseconds: { self.wall })
+        }
+    }
+
+    func testIdleIsOneMinusCpuOverWallPerThreadSinceTheLastSample() {
+        let f = FakeClocks()
+        f.cpu = [1: 0, 2: 0]
+        let meter = NetworkThreadIdleMeter(threadClocks: [1, 2], clocks: f.clocks)
+        f.wall = 1_000_000_000
+        f.cpu = [1: 250_000_000, 2: 0]          // thread 1 busy a quarter of the second
+        let first = meter.sample()
+        XCTAssertEqual(first?.perThread, [0.75, 1.0])
+        XCTAssertEqual(first?.average, 0.875)
+        f.wall = 2_000_000_000
+        f.cpu = [1: 250_000_000, 2: 1_000_000_000]   // then thread 2 saturated
+        XCTAssertEqual(meter.sample()?.perThread, [1.0, 0.0])
+        XCTAssertNil(meter.sample(), "no time passed")
+        f.wall = 3_000_000_000
+        f.cpu = [1: 250_000_000]                 // thread 2 gone: left out
+        XCTAssertEqual(meter.sample()?.perThread, [1.0])
+    }
+
+    func testScrapeExportsTheAverageAndEachProcessor() throws {
+        var input = BrokerMetricsScrape.Input(nodeId: 1, startTimeMs: 0, partitions: [], globalTopics: 0, globalPartitions: 0,
+                                              offlinePartitions: 0, isActiveController: true, connections: [], groups: nil)
+        input.networkIdle = (0.875, [0.75, 1.0])
+        let text = String(decoding: BrokerMetricsScrape.write(input).bytes, as: UTF8.self)
+        XCTAssertTrue(text.contains("kafka_network_socketserver_networkprocessoravgidlepercent 0.875\n"), text)
+        XCTAssertTrue(text.contains("kafka_network_processor_idlepercent{networkProcessor=\"0\"} 0.75\n"), text)
+        XCTAssertTrue(text.contains("kafka_network_processor_idlepercent{networkProcessor=\"1\"} 1.0\n"), text)
+    }
+
+    func testAMeterOverRealEventLoopsReadsTheirThreads() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+        let meter = await NetworkThreadIdleMeter.make(group: group)
+        try await Task.sleep(for: .milliseconds(20))
+        let sample = try XCTUnwrap(meter?.sample())
+        XCTAssertEqual(sample.perThread.count, 2)
+        XCTAssertTrue(sample.perThread.allSatisfy { (0...1).contains($0) })
+        try await group.shutdownGracefully()
+    }
+}

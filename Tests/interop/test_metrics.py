@@ -101,6 +101,14 @@ def test_counters_move_by_the_traffic_sent(metrics_broker):
     assert value(after, "kafka_controller_kafkacontroller_activecontrollercount") == 1
     assert value(after, "kafka_coordinator_group_groupmetadatamanager_numgroups") >= 1
     assert value(after, "kafka_server_socket_server_metrics_connection_count", listener="PLAINTEXT") >= 0
+    # The network threads' idle fraction since the previous scrape: one per num.network.threads
+    # (3 by default), each in [0, 1], and below 1 since they served the traffic above.
+    idle = after["kafka_network_processor_idlepercent"]
+    assert sorted(l["networkProcessor"] for (l, _) in idle) == ["0", "1", "2"], idle
+    assert all(0.0 <= v <= 1.0 for (_, v) in idle), idle
+    avg = value(after, "kafka_network_socketserver_networkprocessoravgidlepercent")
+    assert 0.0 <= avg < 1.0, avg
+    assert abs(avg - sum(v for (_, v) in idle) / 3) < 1e-9
 
     # The console reads the same endpoint: per-broker rates need two samples.
     out = subprocess.run([samsa_bin(), "console", "--once", "--output", "json", "--samples", "2", "--refresh", "0.5",

@@ -48,6 +48,8 @@ public enum BrokerMetricsScrape {
         /// Commit latency of the records this node appended as quorum leader in the last 30 s;
         /// nil when it committed none (a follower, or an idle leader).
         public var raftCommitLatency: (avgMs: Double, maxMs: Double)?
+        /// Idle fraction of the network threads since the previous scrape (``NetworkThreadIdleMeter``).
+        public var networkIdle: (average: Double, perThread: [Double])?
 
         public init(nodeId: Int32, startTimeMs: Int64, partitions: [PartitionSample], globalTopics: Int, globalPartitions: Int, offlinePartitions: Int,
                     isActiveController: Bool, connections: [(listener: String, count: Int)], groups: [GroupState: Int]?) {
@@ -116,6 +118,15 @@ public enum BrokerMetricsScrape {
         w.family(KafkaMetrics.connectionCount)
         for c in input.connections {
             w.sample(KafkaMetrics.connectionCount.prometheusName, labels: [("listener", c.listener)], Int64(c.count))
+        }
+
+        if let idle = input.networkIdle {
+            w.family(KafkaMetrics.networkProcessorAvgIdle)
+            w.sample(KafkaMetrics.networkProcessorAvgIdle, idle.average)
+            w.family(KafkaMetrics.processorIdle)
+            for (i, value) in idle.perThread.enumerated() {
+                w.sample(KafkaMetrics.processorIdle.prometheusName, labels: [("networkProcessor", String(i))], double: value)
+            }
         }
 
         if !input.failedAuthentications.isEmpty {

@@ -8,7 +8,8 @@ extension KafkaBroker {
                                   group: EventLoopGroup, logger: Logger,
                                   isActiveController: @escaping @Sendable () -> Bool,
                                   raft: @escaping @Sendable () -> (leader: Int32, epoch: Int32, highWatermark: Int64)? = { nil },
-                                  raftCommitLatency: @escaping @Sendable () -> (avgMs: Double, maxMs: Double)? = { nil })
+                                  raftCommitLatency: @escaping @Sendable () -> (avgMs: Double, maxMs: Double)? = { nil },
+                                  networkIdle: @escaping @Sendable () -> (average: Double, perThread: [Double])? = { nil })
                                   -> MetricsHTTPServer? {
         guard let listener = config.metricsListener, let metrics else { return nil }
         return MetricsHTTPServer(host: listener.host, port: listener.port, group: group, logger: logger) {
@@ -17,6 +18,7 @@ extension KafkaBroker {
                                            startTimeMs: metrics.startTimeMs, isActiveController: isActiveController())
             gauges.raft = raft()
             gauges.raftCommitLatency = raftCommitLatency()
+            gauges.networkIdle = networkIdle()
             // Checked again: shutdown may have begun while the gauges were read.
             if metrics.isShuttingDown { return .unavailable("broker \(config.nodeId) is shutting down") }
             return .ok(metrics.render(gauges: BrokerMetricsScrape.write(gauges)))

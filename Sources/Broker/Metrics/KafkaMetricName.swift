@@ -165,6 +165,13 @@ public enum KafkaMetrics {
                         help: "Classic consumer groups in state \(state.kafkaName).")
     }
 
+    // Network threads (SocketServer / Processor): the idle fraction of the event loops.
+    public static let networkProcessorAvgIdle = KafkaMetricName("kafka.network", type: "SocketServer", name: "NetworkProcessorAvgIdlePercent", .gauge,
+                                                                help: "Average idle fraction (0-1) of the network threads since the previous scrape, from their CPU time.")
+    public static let processorIdle = KafkaMetricName("kafka.network", type: "Processor", name: "IdlePercent", .gauge,
+                                                      tags: ["networkProcessor"],
+                                                      help: "Idle fraction (0-1) of one network thread since the previous scrape.")
+
     /// Every exported metric, in documentation order.
     public static var all: [KafkaMetricName] {
         [messagesIn, bytesIn, bytesOut, totalProduceRequests, totalFetchRequests, failedProduceRequests, failedFetchRequests,
@@ -173,6 +180,6 @@ public enum KafkaMetrics {
          partitionCount, leaderCount, underReplicated, underMinIsr, isrShrinks, isrExpands,
          raftCurrentLeader, raftCurrentEpoch, raftHighWatermark,
          activeControllerCount, offlinePartitions, globalTopicCount, globalPartitionCount,
-         connectionCount, failedAuthentication, appInfoStartTime, numGroups] + GroupState.allCases.map { numGroups(state: $0) }
+         connectionCount, failedAuthentication, networkProcessorAvgIdle, processorIdle, appInfoStartTime, numGroups] + GroupState.allCases.map { numGroups(state: $0) }
     }
 }

@@ -45,6 +45,15 @@ public struct PrometheusTextWriter {
     }
 
     public mutating func sample(_ name: String, labels: [(String, String)], _ value: Int64) {
+        sample(name, labels: labels, text: String(value))
+    }
+
+    /// A labelled sample with a fractional value.
+    public mutating func sample(_ name: String, labels: [(String, String)], double value: Double) {
+        sample(name, labels: labels, text: value.isFinite ? String(value) : "NaN")
+    }
+
+    private mutating func sample(_ name: String, labels: [(String, String)], text: String) {
         append(name)
         if !labels.isEmpty {
             bytes.append(UInt8(ascii: "{"))
@@ -58,7 +67,7 @@ public struct PrometheusTextWriter {
             bytes.append(UInt8(ascii: "}"))
         }
         bytes.append(UInt8(ascii: " "))
-        append(String(value))
+        append(text)
         bytes.append(UInt8(ascii: "\n"))
     }
 

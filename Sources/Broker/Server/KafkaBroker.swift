@@ -28,6 +28,8 @@ public final class KafkaBroker: Sendable {
     /// `metrics.listener`'s endpoint and the instruments behind it (nil when off).
     public let metrics: BrokerMetrics?
     private let metricsServer: MetricsHTTPServer?
+    /// Measures the network threads' idle time for the metrics endpoint (made at start-up).
+    private let networkIdle = NetworkIdleSource()
     private let group: MultiThreadedEventLoopGroup
     private let logger: Logger
     private let boundAddresses = Mutex<[SocketAddress]>([])
@@ -291,7 +293,8 @@ public final class KafkaBroker: Sendable {
                                                    guard let l = runtime?.quorum.host.leadership else { return nil }
                                                    return (l.leaderId ?? -1, l.epoch, l.highWatermark)
                                                },
-                                               raftCommitLatency: { runtime?.quorum.host.commitLatency() })
+                                               raftCommitLatency: { runtime?.quorum.host.commitLatency() },
+                                               networkIdle: { [networkIdle] in networkIdle.sample() })
         logger.info("Broker \(config.nodeId) of cluster \(clusterId): \(replicas.allPartitions.count) partition(s) loaded")
         let manager = logManager
         let dirCount = config.logDirs.count
@@ -389,6 +392,8 @@ public final class KafkaBroker: Sendable {
             OffsetsTopicCoordination.leadershipChanges(old: nil, new: services.metadata.image, nodeId: config.nodeId))
         // The metrics port first: a clash stops start-up before any client connects.
         if let metricsServer {
+            let meter = await NetworkThreadIdleMeter.make(group: group)
+            networkIdle.set(meter)
             let address = try await metricsServer.bind()
             logger.info("Metrics at http://\(address.ipAddress ?? "?"):\(address.port ?? 0)/metrics")
         }
