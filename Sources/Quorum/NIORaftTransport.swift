@@ -53,6 +53,11 @@ public final class NIORaftTransport: RaftTransport, @unchecked Sendable {
         public var maxFrameBytes: Int = 104_857_600
         /// Requests kept while a connection is being opened.
         public var maxQueuedPerPeer = 8
+        /// Adds the handlers that secure an outbound connection to the peer at `host`, first in
+        /// the pipeline (below the Kafka framing): the TLS client handler when the controller
+        /// listener is SSL. Quorum has no TLS of its own; Broker builds this from the
+        /// listener's `ssl.*` settings. Nil: plaintext.
+        public var secureConnection: (@Sendable (_ channel: any Channel, _ host: String) throws -> Void)?
         public init() {}
     }
 
@@ -106,6 +111,11 @@ public final class NIORaftTransport: RaftTransport, @unchecked Sendable {
         var expectationOrder: [Int32] = []
         var failures = 0
         var backoffUntil = NIODeadline.uptimeNanoseconds(0)
+        /// Errors on connections that were opened but never answered (a failed TLS handshake:
+        /// an untrusted certificate): they back the reconnects off as connect failures do.
+        var sessionFailures = 0
+        /// The last such error logged as a warning: the same one again is logged at debug.
+        var lastSessionError: String?
         init(id: RaftNodeId, endpoint: Endpoint?) { self.id = id; self.endpoint = endpoint }
     }
 
@@ -371,6 +381,7 @@ public final class NIORaftTransport: RaftTransport, @unchecked Sendable {
     private func connect(_ peer: PeerConnection, _ endpoint: Endpoint, _ generation: UInt64) {
         let maxFrame = options.maxFrameBytes
         let id = peer.id
+        let secure = options.secureConnection
         ClientBootstrap(group: group)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelOption(.socketOption(.so_keepalive), value: 1)
@@ -378,6 +389,7 @@ public final class NIORaftTransport: RaftTransport, @unchecked Sendable {
             .channelInitializer { [weak self] channel in
                 channel.eventLoop.makeCompletedFuture {
                     guard let self else { throw ChannelError.ioOnClosedChannel }
+                    try secure?(channel, endpoint.host)
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(KafkaFrameDecoder(maxFrameSize: maxFrame)))
                     try channel.pipeline.syncOperations.addHandler(ResponseHandler(transport: self, peer: id, generation: generation))
                 }
@@ -431,7 +443,8 @@ public final class NIORaftTransport: RaftTransport, @unchecked Sendable {
         let (was, forwards): (Bool, [CheckedContinuation<ByteBuffer?, Never>]) = lock.withLock {
             guard let peer = peers[id], peer.generation == generation, peer.channel != nil else { return (false, []) }
             peer.channel = nil
-            peer.backoffUntil = .now() + .milliseconds(options.reconnectBackoffMs)
+            let shift = min(peer.sessionFailures, 20)
+            peer.backoffUntil = .now() + .milliseconds(min(options.reconnectBackoffMs << shift, max(options.reconnectBackoffMaxMs, options.reconnectBackoffMs)))
             let forwards = peer.expectations.values.compactMap(\.forward)
             peer.expectations = [:]
             peer.expectationOrder = []
@@ -439,6 +452,24 @@ public final class NIORaftTransport: RaftTransport, @unchecked Sendable {
         }
         for f in forwards { f.resume(returning: nil) }
         if was { logger.info("Raft transport: connection to node \(id) closed") }
+    }
+
+    /// An error on the connection to peer `id` (it is closed next): logged as a warning the
+    /// first time (a TLS handshake that fails says why here: an untrusted certificate, a
+    /// host name the certificate does not name), at debug while it repeats.
+    fileprivate func connectionError(_ id: RaftNodeId, _ generation: UInt64, _ error: any Error) {
+        let text = "\(error)"
+        let repeated: Bool? = lock.withLock {
+            guard let peer = peers[id], peer.generation == generation else { return nil }
+            peer.sessionFailures += 1
+            defer { peer.lastSessionError = text }
+            return peer.lastSessionError == text
+        }
+        switch repeated {
+        case false?: logger.warning("Raft transport: connection to node \(id) failed: \(text)")
+        case true?: logger.debug("Raft transport: connection to node \(id) failed again: \(text)")
+        case nil: break
+        }
     }
 
     /// A response frame from peer `id`: matched by correlation id, decoded, delivered.
@@ -449,6 +480,8 @@ public final class NIORaftTransport: RaftTransport, @unchecked Sendable {
             guard let peer = peers[id], peer.generation == generation,
                   let e = peer.expectations.removeValue(forKey: correlationId) else { return nil }
             peer.expectationOrder.removeAll { $0 == correlationId }
+            peer.sessionFailures = 0
+            peer.lastSessionError = nil
             return e
         }
         guard let expectation else {
@@ -520,6 +553,7 @@ private final class ResponseHandler: ChannelInboundHandler, @unchecked Sendable 
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        transport?.connectionError(peer, generation, error)
         context.close(promise: nil)
     }
 }

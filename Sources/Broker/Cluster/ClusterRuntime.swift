@@ -1,4 +1,5 @@
 import FoundationEssentials
+import KafkaClient
 import KafkaProtocol
 import Logging
 import LogStorage
@@ -99,11 +100,20 @@ public final class ClusterRuntime: Sendable {
         let activation = ControllerActivation()
         self.activation = activation
         let isActive: @Sendable () -> Bool = { activeBox.value.map { activation.isActive($0.leadership) } ?? false }
+        let controllerTLS: [String: ListenerTLSContext]
+        let clientTLS: TLSConfig?
+        do {
+            (controllerTLS, clientTLS) = try ClusterRuntime.controllerListenerTLS(config)
+        } catch {
+            try? group.syncShutdownGracefully()
+            throw error
+        }
         do {
             quorum = try QuorumRuntime(
                 settings: settings, clusterId: clusterId, directory: metadataDirectory,
                 controllerListeners: config.controllerListeners.map { .init(name: $0.name, host: $0.host, port: $0.port) },
                 group: group, logger: logger, fileSystem: fileSystem, maxFrameBytes: config.socketRequestMaxBytes,
+                serverTLS: controllerTLS, principalMappers: config.sslPrincipalMappers, clientTLS: clientTLS,
                 addControllerHandlers: { registry in
                     BrokerLifecycleApis.register(into: &registry, service: service, isActiveController: isActive, logger: logger)
                     registry.register(AlterPartitionHandler(service: AlterPartitionService(log: LateControllerLog(controller: controllerSlot)),
@@ -126,13 +136,32 @@ public final class ClusterRuntime: Sendable {
         if settings.roles.contains(.broker) {
             let voters = settings.voters
             let host = quorum.host
-            channel = try ControllerChannel(clientId: "broker-\(settings.nodeId)-to-controller", logger: logger) {
+            channel = try ControllerChannel(clientId: "broker-\(settings.nodeId)-to-controller", security: config.controllerClientSecurity,
+                                            logger: logger) {
                 guard let leader = host.leadership.leaderId, let v = voters.first(where: { $0.id == leader }) else { return nil }
                 return ControllerEndpoint(nodeId: leader, host: v.host, port: v.port)
             }
         } else {
             channel = nil
         }
+    }
+
+    /// An SSL controller listener (`listener.security.protocol.map=CONTROLLER:SSL`): on a
+    /// controller, the server context of each SSL controller listener (as a broker listener's:
+    /// ``ListenerTLSContext``), and on every node the client side that the Raft transport and
+    /// the broker's controller channel connect with, from the same listener's trust store and
+    /// key store (``BrokerConfig/controllerClientSecurity``). A missing key store or an
+    /// unreadable file is a ``ConfigError`` naming the key.
+    static func controllerListenerTLS(_ config: BrokerConfig) throws -> (server: [String: ListenerTLSContext], client: TLSConfig?) {
+        var server: [String: ListenerTLSContext] = [:]
+        if config.kraft.roles.contains(.controller) {
+            for l in config.controllerListeners where config.listenerSecurityProtocols[l.name] == .ssl {
+                server[l.name] = try ListenerTLSContext(settings: config.sslSettings(listener: l.name))
+            }
+        }
+        guard !config.controllerClientSecurity.isEmpty else { return (server, nil) }
+        let properties = config.controllerClientSecurity.merging(["bootstrap.servers": "127.0.0.1:1"]) { a, _ in a }
+        return (server, try ClientConfig(properties: ClientProperties(properties)).tls)
     }
 
     /// The broker has built its controller and handler table: controller requests and

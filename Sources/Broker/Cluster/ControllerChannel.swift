@@ -48,12 +48,14 @@ public final class ControllerChannel: Sendable {
     ///   - locate: the active controller's endpoint now (QuorumHost's leadership + the voters'
     ///     addresses); called before every request.
     ///   - clientId: sent in the request header (Kafka uses `broker-<id>-to-controller`).
-    public init(clientId: String, requestTimeoutMs: Int = 30_000, logger: Logger,
+    ///   - security: client properties for the controller listener's security protocol
+    ///     (`security.protocol=SSL` and `ssl.*`: ``BrokerConfig/controllerClientSecurity``).
+    public init(clientId: String, requestTimeoutMs: Int = 30_000, security: [String: String] = [:], logger: Logger,
                 locate: @escaping @Sendable () -> ControllerEndpoint?) throws {
         // bootstrap.servers is unused: the channel connects to the address `locate` gives.
-        clientConfig = try ClientConfig(properties: ClientProperties([
+        clientConfig = try ClientConfig(properties: ClientProperties(security.merging([
             "bootstrap.servers": "127.0.0.1:1", "client.id": clientId, "request.timeout.ms": String(requestTimeoutMs),
-        ]))
+        ]) { _, b in b }))
         self.locate = locate
         self.logger = logger
     }

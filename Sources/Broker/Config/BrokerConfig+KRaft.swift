@@ -72,9 +72,12 @@ extension BrokerConfig {
                     throw .invalidConfiguration(key: "listener.security.protocol.map",
                         reason: "has no entry for controller listener \(name) defined in controller.listener.names (add \(name):PLAINTEXT)")
                 }
-                guard proto == "PLAINTEXT" else {
-                    throw .unsupported(key: "listener.security.protocol.map", reason: "controller listener \(name) uses \(proto); only PLAINTEXT is supported")
+                // PLAINTEXT or SSL (the broker connects with the listener's ssl.* settings);
+                // SASL is not served on controller listeners.
+                guard proto == "PLAINTEXT" || proto == "SSL", let known = SecurityProtocol(rawValue: proto) else {
+                    throw .unsupported(key: "listener.security.protocol.map", reason: "controller listener \(name) uses \(proto); only PLAINTEXT and SSL are supported")
                 }
+                listenerSecurityProtocols[name] = known
             }
         }
         if roles.contains(.controller) {

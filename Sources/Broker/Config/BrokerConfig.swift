@@ -132,6 +132,10 @@ public struct BrokerConfig: Sendable {
     /// (``SSLListenerSettings`` resolves them per listener). Kept apart from
     /// ``explicitValues`` because several are secrets (inline keys, passwords).
     public private(set) var securityValues: [String: String] = [:]
+    /// Client properties for connecting to the controller listener (Raft transport, broker to
+    /// controller channel): `security.protocol` and, for SSL, the listener's `ssl.*` settings
+    /// (``makeControllerClientSecurity()``); empty without KRaft.
+    public var controllerClientSecurity: [String: String] = [:]
 
     /// The resolved `ssl.*` settings of `listener` (per-listener keys first).
     public func sslSettings(listener: String) -> SSLListenerSettings {
@@ -166,16 +170,7 @@ public struct BrokerConfig: Sendable {
         let l = interBrokerListenerName
         let proto = listenerSecurityProtocols[l] ?? .plaintext
         var props = ["security.protocol": proto.rawValue]
-        if proto == .ssl || proto == .saslSsl {
-            let ssl = sslSettings(listener: l)
-            if let ca = ssl.value("ssl.truststore.location") { props["ssl.ca.location"] = ca.value }
-            if let keystore = ssl.value("ssl.keystore.location") {
-                props["ssl.certificate.location"] = keystore.value
-                props["ssl.key.location"] = keystore.value
-                if let pw = ssl.value("ssl.key.password") { props["ssl.key.password"] = pw.value }
-            }
-            props["ssl.endpoint.identification.algorithm"] = ssl.value("ssl.endpoint.identification.algorithm")?.value ?? "https"
-        }
+        if proto == .ssl || proto == .saslSsl { props.merge(sslClientProperties(listener: l)) { _, b in b } }
         var jaasKey = "sasl.jaas.config"
         if proto == .saslPlaintext || proto == .saslSsl {
             let mechanism = (securityValues["sasl.mechanism.inter.broker.protocol"] ?? "GSSAPI").trimmingWhitespace().uppercased()
@@ -191,6 +186,51 @@ public struct BrokerConfig: Sendable {
         } catch {
             throw .invalidConfiguration(key: props["sasl.mechanism"] != nil ? jaasKey : "inter.broker.listener.name",
                 reason: "the brokers could not connect to each other on \(l): \(Self.withoutSecrets(error, props))")
+        }
+        return props
+    }
+
+    /// The client's `ssl.*` properties for connecting to SSL listener `l`, from that listener's
+    /// own settings as Kafka's brokers and controllers use them: its trust store
+    /// (`ssl.truststore.location`, PEM) as the CA, its key store (`ssl.keystore.location`) as
+    /// the client certificate, `ssl.endpoint.identification.algorithm` (default https).
+    private func sslClientProperties(listener l: String) -> [String: String] {
+        let ssl = sslSettings(listener: l)
+        var props: [String: String] = [:]
+        if let ca = ssl.value("ssl.truststore.location") { props["ssl.ca.location"] = ca.value }
+        if let keystore = ssl.value("ssl.keystore.location") {
+            props["ssl.certificate.location"] = keystore.value
+            props["ssl.key.location"] = keystore.value
+            if let pw = ssl.value("ssl.key.password") { props["ssl.key.password"] = pw.value }
+        }
+        props["ssl.endpoint.identification.algorithm"] = ssl.setting("ssl.endpoint.identification.algorithm")?.value ?? "https"
+        return props
+    }
+
+    /// The client properties this node uses to connect to the controller listener (the first
+    /// of `controller.listener.names`): the Raft transport between controllers and the
+    /// broker's channel to the active controller. PLAINTEXT, or for SSL the listener's own
+    /// `ssl.*` settings (``sslClientProperties(listener:)``), as Kafka's controllers and brokers
+    /// connect to `CONTROLLER:SSL`. Checked at start-up with the client's parser, so an
+    /// unreadable trust store stops the node naming the key. SASL was refused before.
+    func makeControllerClientSecurity() throws(ConfigError) -> [String: String] {
+        guard isKRaftMode, let l = kraft.controllerListenerNames.first?.uppercased() else { return [:] }
+        let proto = listenerSecurityProtocols[l] ?? .plaintext
+        guard proto == .ssl else { return ["security.protocol": proto.rawValue] }
+        var props = sslClientProperties(listener: l)
+        props["security.protocol"] = proto.rawValue
+        do {
+            _ = try ClientConfig(properties: ClientProperties(props.merging(["bootstrap.servers": "127.0.0.1:1"]) { a, _ in a }))
+        } catch {
+            // Name the listener's key the client key came from.
+            let ssl = sslSettings(listener: l)
+            var key = ssl.value("ssl.keystore.location")?.key ?? "ssl.keystore.location"
+            if case KafkaClientError.invalidConfiguration(let clientKey, _, _) = error {
+                if clientKey == "ssl.ca.location" { key = ssl.value("ssl.truststore.location")?.key ?? "ssl.truststore.location" }
+                if clientKey == "ssl.endpoint.identification.algorithm" { key = ssl.setting(clientKey)?.key ?? clientKey }
+            }
+            throw .invalidConfiguration(key: key,
+                reason: "the controllers and brokers could not connect to the controller listener \(l): \(Self.withoutSecrets(error, props))")
         }
         return props
     }
@@ -356,7 +396,9 @@ public struct BrokerConfig: Sendable {
         for l in listeners where listenerSecurityProtocols[l.name] == .saslPlaintext || listenerSecurityProtocols[l.name] == .saslSsl {
             saslSettings[l.name] = try SaslListenerSettings.resolve(listener: l.name, raw: securityValues)
         }
-        for l in listeners where listenerSecurityProtocols[l.name] == .ssl {
+        // Controller listeners too: a controller names the broker that sent an Envelope by its
+        // certificate, as Kafka (super.users must then list the brokers' certificate principals).
+        for l in listeners + controllerListeners where listenerSecurityProtocols[l.name] == .ssl {
             let rules = sslSettings(listener: l.name).setting("ssl.principal.mapping.rules")
                 ?? .init(key: "ssl.principal.mapping.rules", value: "DEFAULT")
             do {
@@ -440,6 +482,7 @@ public struct BrokerConfig: Sendable {
             responseMaxBytes: Int32(try int("replica.fetch.response.max.bytes")),
             backoffMs: try int("replica.fetch.backoff.ms"), socketTimeoutMs: try int("replica.socket.timeout.ms"))
         replicaFetch.clientSecurity = try interBrokerClientSecurity()
+        controllerClientSecurity = try makeControllerClientSecurity()
         guard groupMinSessionTimeoutMs <= groupMaxSessionTimeoutMs else {
             throw .invalidValue(key: "group.max.session.timeout.ms", value: String(groupMaxSessionTimeoutMs),
                                 reason: "must be at least group.min.session.timeout.ms (\(groupMinSessionTimeoutMs))")

@@ -49,7 +49,7 @@ public struct SSLListenerSettings: Sendable, Equatable {
         .init("ssl.enabled.protocols", .list, default: "TLSv1.2,TLSv1.3", .nonEmpty, doc: "TLS versions accepted: TLSv1.2, TLSv1.3."),
         .init("ssl.protocol", .string, default: "TLSv1.3", doc: "Accepted for compatibility; ssl.enabled.protocols decides."),
         .init("ssl.cipher.suites", .list, default: "", doc: "TLS 1.2 cipher suites by IANA name (TLS 1.3 suites are always enabled); empty: BoringSSL's defaults."),
-        .init("ssl.endpoint.identification.algorithm", .string, default: "https", doc: "Accepted for compatibility (client side)."),
+        .init("ssl.endpoint.identification.algorithm", .string, default: "https", doc: "Host name verification when this node connects to the listener (inter-broker and controller connections): https (default) checks the certificate names the host dialled; empty skips it."),
         .init("ssl.principal.mapping.rules", .string, default: "DEFAULT",
               doc: "How an SSL listener names a client by its certificate (KIP-371): comma-separated RULE:pattern/replacement/[LU] and DEFAULT (the subject's distinguished name, CN=...,OU=...), first match wins; the principal is User:<name>."),
     ]

@@ -455,7 +455,9 @@ public final class KafkaBroker: Sendable {
         for s in servers { out.append(try await s.bind()) }
         boundAddresses.withLock { $0 = out }
         for a in out { logger.info("Listening on \(a)") }
-        tlsWatch.withLock { $0 = Self.watchTLSFiles(tlsContexts, logger: logger) }
+        // The SSL controller listeners' certificates are renewed the same way (new connections).
+        let watched = tlsContexts.merging(cluster?.quorum.tlsContexts ?? [:]) { a, _ in a }
+        tlsWatch.withLock { $0 = Self.watchTLSFiles(watched, logger: logger) }
         return out
     }
 

@@ -3,6 +3,8 @@ import LogStorage
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
+import KafkaClient
 import Quorum
 
 /// Everything a node runs for the KRaft quorum, assembled from its ``KRaftSettings``: the
@@ -32,6 +34,9 @@ public final class QuorumRuntime: Sendable {
     public let transport: NIORaftTransport
     public let quorum: ControllerQuorum
     public let controllerServers: [KafkaServer]
+    /// The TLS contexts of the SSL controller listeners, by name (watched for renewed
+    /// certificates with the broker listeners' ones).
+    public let tlsContexts: [String: ListenerTLSContext]
     private let logger: Logger
 
     /// - Parameters:
@@ -40,15 +45,28 @@ public final class QuorumRuntime: Sendable {
     ///     controller role.
     ///   - addControllerHandlers: more controller APIs (broker registration, heartbeats, ...)
     ///     registered on the controller listeners before ApiVersions is built.
+    ///   - serverTLS: the TLS context of each SSL controller listener, by name (``ListenerTLSContext``,
+    ///     built from the listener's `ssl.*` settings as for broker listeners), and the rules
+    ///     naming a client by its certificate.
+    ///   - clientTLS: how this node connects to the voters' controller listener when it is SSL
+    ///     (trust store, client certificate, host name check); nil: plaintext.
     public init(settings: KRaftSettings, clusterId: String?, directory: String, controllerListeners: [Listener],
                 group: any EventLoopGroup, logger: Logger, fileSystem: any FileSystem = POSIXFileSystem(),
                 clock: any LogClock = SystemLogClock(), maxFrameBytes: Int = 104_857_600,
+                serverTLS: [String: ListenerTLSContext] = [:], principalMappers: [String: SslPrincipalMapper] = [:],
+                clientTLS: TLSConfig? = nil,
                 addControllerHandlers: (inout HandlerRegistry) -> Void = { _ in }) throws {
         self.settings = settings
         self.logger = logger
         let config = settings.quorumConfig(clusterId: clusterId)
         let voters = settings.isEmbeddedSingleNode && settings.voters.isEmpty ? [] : settings.voters
-        transport = NIORaftTransport(localId: settings.nodeId, voters: voters, group: group, logger: logger)
+        var options = NIORaftTransport.Options()
+        if let clientTLS {
+            options.secureConnection = { channel, host in
+                try channel.pipeline.syncOperations.addHandler(try clientTLS.makeClientHandler(host: host))
+            }
+        }
+        transport = NIORaftTransport(localId: settings.nodeId, voters: voters, group: group, logger: logger, options: options)
         // A single voter talks to nobody: no transport traffic at all.
         let needsNetwork = config.voters != [settings.nodeId]
         host = try QuorumHost(nodeId: settings.nodeId, config: config, directory: directory, fileSystem: fileSystem, clock: clock,
@@ -63,12 +81,15 @@ public final class QuorumRuntime: Sendable {
             registry.registerApiVersions()
             let table = registry
             controllerServers = controllerListeners.map { listener in
-                KafkaServer(configuration: .init(host: listener.host, port: listener.port, listenerName: listener.name,
-                                                 maxFrameBytes: maxFrameBytes),
+                KafkaServer(configuration: KafkaServer.Configuration(host: listener.host, port: listener.port, listenerName: listener.name,
+                                                                     maxFrameBytes: maxFrameBytes)
+                                .withTLS(serverTLS[listener.name], principalMapper: principalMappers[listener.name]),
                             dispatcher: table, group: group, logger: logger)
             }
+            tlsContexts = serverTLS.filter { name, _ in controllerListeners.contains { $0.name == name } }
         } else {
             controllerServers = []
+            tlsContexts = [:]
         }
     }
 

@@ -95,6 +95,14 @@ public struct TLSConfig: Sendable {
         }
     }
 
+    /// A TLS client handler for a connection to `host` (the name the certificate is checked
+    /// against when ``verifyHostname``; sent as SNI unless it is an IP literal), for pipelines
+    /// this library does not build itself (the broker's Raft transport to an SSL controller
+    /// listener).
+    public func makeClientHandler(host: String) throws -> NIOSSLClientHandler {
+        try NIOSSLClientHandler(context: context, serverHostname: Self.isIPAddress(host) ? nil : host)
+    }
+
     /// Whether `host` is an IP literal (which SNI may not carry; RFC 6066 section 3).
     static func isIPAddress(_ host: String) -> Bool {
         var v4 = in_addr()
