@@ -55,24 +55,30 @@ final class KafkaFrameDecoderTests: XCTestCase {
     }
 }
 
+/// Runs a `KafkaServer` on 127.0.0.1 (a free port) with `dispatcher` for the duration of `body`,
+/// then shuts it and its event loops down, also when `body` throws.
+func withKafkaServer(_ configuration: KafkaServer.Configuration, dispatcher: any RequestDispatcher, threads: Int = 2,
+                     _ body: (Int, KafkaServer) async throws -> Void) async throws {
+    let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+    let server = KafkaServer(configuration: configuration, dispatcher: dispatcher, group: group, logger: Logger(label: "test"))
+    let address = try await server.bind()
+    let runTask = Task { try await server.run() }
+    do {
+        try await body(address.port!, server)
+    } catch {
+        await server.shutdown(); _ = try? await runTask.value; try? await group.shutdownGracefully()
+        throw error
+    }
+    await server.shutdown()
+    _ = try? await runTask.value
+    try await group.shutdownGracefully()
+}
+
 final class KafkaServerTests: XCTestCase {
     private func withServer(maxFrameBytes: Int = 1024, idleMs: Int64 = 600_000,
                             _ body: (Int, KafkaServer) async throws -> Void) async throws {
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
-        let server = KafkaServer(
-            configuration: .init(host: "127.0.0.1", port: 0, maxFrameBytes: maxFrameBytes, idleTimeoutMs: idleMs),
-            dispatcher: EchoDispatcher(), group: group, logger: Logger(label: "test"))
-        let address = try await server.bind()
-        let runTask = Task { try await server.run() }
-        do {
-            try await body(address.port!, server)
-        } catch {
-            await server.shutdown(); _ = try? await runTask.value; try? await group.shutdownGracefully()
-            throw error
-        }
-        await server.shutdown()
-        _ = try? await runTask.value
-        try await group.shutdownGracefully()
+        try await withKafkaServer(.init(host: "127.0.0.1", port: 0, maxFrameBytes: maxFrameBytes, idleTimeoutMs: idleMs),
+                                  dispatcher: EchoDispatcher(), body)
     }
 
     private func connect(_ port: Int, group: EventLoopGroup) async throws -> NIOAsyncChannel<ByteBuffer, ByteBuffer> {

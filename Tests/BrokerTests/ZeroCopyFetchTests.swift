@@ -14,20 +14,8 @@ import XCTest
 final class ZeroCopyFetchTests: XCTestCase {
     private func withServer(_ harness: BrokerHarness, sendsFiles: Bool,
                             _ body: (Int, KafkaServer) async throws -> Void) async throws {
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let server = KafkaServer(configuration: .init(host: "127.0.0.1", port: 0, sendsFiles: sendsFiles),
-                                 dispatcher: harness.registry, group: group, logger: Logger(label: "test"))
-        let address = try await server.bind()
-        let runTask = Task { try await server.run() }
-        do {
-            try await body(address.port!, server)
-        } catch {
-            await server.shutdown(); _ = try? await runTask.value; try? await group.shutdownGracefully()
-            throw error
-        }
-        await server.shutdown()
-        _ = try? await runTask.value
-        try await group.shutdownGracefully()
+        try await withKafkaServer(.init(host: "127.0.0.1", port: 0, sendsFiles: sendsFiles), dispatcher: harness.registry,
+                                  threads: 1, body)
     }
 
     /// Sends one request frame and returns the response frame (size prefix removed).
