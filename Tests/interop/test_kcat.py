@@ -98,7 +98,12 @@ def test_offset_query_by_timestamp(broker, topic_name):
     out = kcat(broker, "-C", "-t", topic_name, "-o", "beginning", "-e", "-q", "-f", "%o %T\n").stdout
     stamps = [tuple(map(int, line.split())) for line in out.decode().splitlines()]
     assert [o for o, _ in stamps] == list(range(15))
-    for target in sorted({ts for _, ts in stamps}):
+    # Kafka answers the first record whose timestamp is >= the target, inside a batch too.
+    # Tansu answers at batch granularity (the base offset of the first batch whose max
+    # timestamp is >= the target), so against it only each chunk's first timestamp, a batch
+    # boundary, has a defined answer: records within one kcat batch can differ by a ms.
+    targets = {ts for _, ts in stamps} if broker.is_samsa else {stamps[c * 5][1] for c in range(3)}
+    for target in sorted(targets):
         expected = min(o for o, ts in stamps if ts >= target)
         assert _query(broker, topic_name, 0, target) == expected, f"timestamp {target}"
     # A timestamp after every record: Kafka answers offset -1 (no such record); Tansu says 0.
