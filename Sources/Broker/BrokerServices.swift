@@ -17,10 +17,13 @@ public final class BrokerServices: Sendable {
     public let logger: Logger
     /// The broker's instruments; nil when `metrics.listener` is unset (nothing is counted).
     public let metrics: BrokerMetrics?
+    /// Incremental fetch sessions (KIP-227), shared by every connection.
+    public let fetchSessions: FetchSessionCache
 
     public init(config: BrokerConfig, metadata: MetadataStore, controller: LocalController, replicas: ReplicaManager,
                 clock: any BrokerClock, logger: Logger, metrics: BrokerMetrics? = nil) {
         self.metrics = metrics
+        self.fetchSessions = FetchSessionCache(maxSessions: config.maxIncrementalFetchSessions)
         self.config = config
         self.nodeId = config.nodeId
         self.metadata = metadata

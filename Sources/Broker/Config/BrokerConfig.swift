@@ -74,6 +74,8 @@ public struct BrokerConfig: Sendable {
     public var socketSendBufferBytes: Int = 102_400
     /// `samsa.fetch.zero.copy.enable`: Fetch records go out with sendfile on listeners without TLS.
     public var fetchZeroCopy: Bool = true
+    /// `max.incremental.fetch.session.cache.slots`: fetch sessions kept (KIP-227).
+    public var maxIncrementalFetchSessions: Int = 1000
     public var socketReceiveBufferBytes: Int = 102_400
     public var connectionsMaxIdleMs: Int64 = 600_000
     public var queuedMaxRequests: Int = 500
@@ -432,6 +434,7 @@ public struct BrokerConfig: Sendable {
         socketRequestMaxBytes = Int(try int("socket.request.max.bytes"))
         socketSendBufferBytes = Int(try int("socket.send.buffer.bytes"))
         fetchZeroCopy = try bool("samsa.fetch.zero.copy.enable")
+        maxIncrementalFetchSessions = Int(try int("max.incremental.fetch.session.cache.slots"))
         socketReceiveBufferBytes = Int(try int("socket.receive.buffer.bytes"))
         connectionsMaxIdleMs = try int("connections.max.idle.ms")
         queuedMaxRequests = Int(try int("queued.max.requests"))

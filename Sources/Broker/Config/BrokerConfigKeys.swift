@@ -33,6 +33,8 @@ public enum BrokerConfigKeys {
         .init("num.io.threads", .int, default: "8", .range(min: 1, max: nil), doc: "Accepted for compatibility."),
         .init("socket.send.buffer.bytes", .int, default: "102400", doc: "SO_SNDBUF; -1 uses the OS default."),
         .init("socket.receive.buffer.bytes", .int, default: "102400", doc: "SO_RCVBUF; -1 uses the OS default."),
+        .init("max.incremental.fetch.session.cache.slots", .int, default: "1000", .range(min: 0, max: nil),
+              doc: "Incremental fetch sessions (KIP-227) the broker keeps; 0 answers every Fetch without a session."),
         .init("samsa.fetch.zero.copy.enable", .boolean, default: "true",
               doc: "Samsa's own key: on listeners without TLS, Fetch answers send record batches straight from the segment files (sendfile), as Kafka does; false reads them into memory first (for before/after benchmarks)."),
         .init("socket.request.max.bytes", .int, default: "104857600", .range(min: 1, max: nil),

@@ -15,8 +15,10 @@
 // in the segment being read: answered and logged with file and position, never skipped),
 // KAFKA_STORAGE_ERROR (the disk failed).
 // Version notes: v4 isolation level, last stable offset, aborted transactions (always none);
-// v5 log start offset; v7 fetch sessions -- none are created: the response's session id is
-// 0, so clients send full fetches (allowed by KIP-227); v9 current leader epoch; v10 zstd;
+// v5 log start offset; v7 fetch sessions (KIP-227, ``FetchSessionCache``: a full fetch with
+// epoch 0 creates a session, incremental fetches read every partition of the session and
+// answer only those with news; session errors are the top-level error code with no
+// partitions); v9 current leader epoch; v10 zstd;
 // v11 rack id / preferred read replica (-1); v12 flexible, LastFetchedEpoch / DivergingEpoch
 // for followers; v13 topic ids instead of names (KIP-516: an id not in the image answers
 // UNKNOWN_TOPIC_ID for each of its partitions; a recreated topic has a new id, so a client
@@ -48,8 +50,22 @@ public struct FetchHandler: RequestHandler {
     public init(services: BrokerServices) { self.services = services }
 
     public func handle(_ request: FetchRequest, context: RequestContext) async throws -> FetchResponse? {
-        let request = Self.normalized(request, version: context.apiVersion, image: services.metadata.image)
+        let image = services.metadata.image
+        let normalizedRequest = Self.normalized(request, version: context.apiVersion, image: image)
         let clock = services.clock
+        let session: FetchSessionCache.Context
+        let request: FetchRequest
+        switch services.fetchSessions.newContext(normalizedRequest, version: context.apiVersion, nowMs: clock.nowMs(),
+                                                 topicName: { image.topicNamesByID[$0] }) {
+        case .error(let code):
+            var response = FetchResponse()
+            response.errorCode = code.rawValue
+            response.sessionId = 0
+            return response
+        case let .read(c, r):
+            session = c
+            request = r
+        }
         let deadline = clock.nowMs() + Int64(max(0, request.maxWaitMs))
         let minBytes = max(0, Int(request.minBytes))
         while true {
@@ -63,8 +79,9 @@ public struct FetchHandler: RequestHandler {
             let remaining = deadline - clock.nowMs()
             if bytes >= minBytes || hadError || remaining <= 0 || partitions.isEmpty || services.replicas.isStopping {
                 for p in partitions { if fromFollower { p.removeAppendWaiter(waiter) } else { p.removeWaiter(waiter) } }
-                record(request, response)
-                return response
+                let answer = services.fetchSessions.answer(session, request: request, response: response, nowMs: clock.nowMs())
+                record(request, answer)
+                return answer
             }
             // Parked in the long poll: Kafka's "remote" time (DelayedFetch purgatory).
             let timing = RequestTiming.current
@@ -72,7 +89,11 @@ public struct FetchHandler: RequestHandler {
             await waiter.wait(timeoutMs: remaining, clock: clock)
             timing?.addRemote(nanoseconds: BrokerMetrics.nowNanoseconds() - parkedAt)
             for p in partitions { if fromFollower { p.removeAppendWaiter(waiter) } else { p.removeWaiter(waiter) } }
-            if Task.isCancelled { record(request, response); return response }
+            if Task.isCancelled {
+                let answer = services.fetchSessions.answer(session, request: request, response: response, nowMs: clock.nowMs())
+                record(request, answer)
+                return answer
+            }
         }
     }
 
@@ -126,7 +147,6 @@ public struct FetchHandler: RequestHandler {
         // A read after a long-poll wake replaces the previous one: forget its placeholders.
         RecordsSplice.current?.reset()
         var response = FetchResponse()
-        response.sessionId = 0
         var remaining = Int(request.maxBytes <= 0 ? Int32.max : request.maxBytes)
         var total = 0
         var hadError = false

@@ -43,6 +43,8 @@ public enum BrokerMetricsScrape {
         /// Committed ISR shrinks and expansions since start-up.
         public var isrShrinks: Int64 = 0
         public var isrExpands: Int64 = 0
+        /// The fetch session cache (``FetchSessionCache/stats``).
+        public var fetchSessions: (sessions: Int, partitions: Int, evictions: Int64) = (0, 0, 0)
         /// The metadata quorum as this node sees it; nil on a single node without a network quorum.
         public var raft: (leader: Int32, epoch: Int32, highWatermark: Int64)?
         /// Commit latency of the records this node appended as quorum leader in the last 30 s;
@@ -95,6 +97,10 @@ public enum BrokerMetricsScrape {
         w.sample(KafkaMetrics.isrShrinks, input.isrShrinks)
         w.family(KafkaMetrics.isrExpands)
         w.sample(KafkaMetrics.isrExpands, input.isrExpands)
+        single(KafkaMetrics.fetchSessions, input.fetchSessions.sessions)
+        single(KafkaMetrics.fetchSessionPartitions, input.fetchSessions.partitions)
+        w.family(KafkaMetrics.fetchSessionEvictions)
+        w.sample(KafkaMetrics.fetchSessionEvictions, input.fetchSessions.evictions)
         if let raft = input.raft {
             single(KafkaMetrics.raftCurrentLeader, Int(raft.leader))
             single(KafkaMetrics.raftCurrentEpoch, Int(raft.epoch))

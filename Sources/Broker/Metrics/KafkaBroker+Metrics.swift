@@ -53,6 +53,7 @@ extension KafkaBroker {
                      offlinePartitions: BrokerMetricsScrape.offlinePartitionCount(image), isActiveController: isActiveController,
                      connections: connections, groups: groups)
         (input.isrShrinks, input.isrExpands) = services.replicas.isrChangeCounts
+        input.fetchSessions = services.fetchSessions.stats
         input.failedAuthentications = servers.compactMap { s in
             s.failedAuthentications.map { (listener: s.configuration.listenerName, count: $0) }
         }

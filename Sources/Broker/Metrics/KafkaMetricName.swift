@@ -124,6 +124,13 @@ public enum KafkaMetrics {
                                                    help: "Committed ISR shrinks of partitions this broker leads.")
     public static let isrExpands = KafkaMetricName("kafka.server", type: "ReplicaManager", name: "IsrExpandsPerSec", .meter,
                                                    help: "Committed ISR expansions of partitions this broker leads.")
+    // Incremental fetch sessions (KIP-227), Kafka's `kafka.server:type=FetchSessionCache`.
+    public static let fetchSessions = KafkaMetricName("kafka.server", type: "FetchSessionCache", name: "NumIncrementalFetchSessions", .gauge,
+                                                      help: "Incremental fetch sessions in the cache.")
+    public static let fetchSessionPartitions = KafkaMetricName("kafka.server", type: "FetchSessionCache", name: "NumIncrementalFetchPartitionsCached", .gauge,
+                                                               help: "Partitions held by all incremental fetch sessions.")
+    public static let fetchSessionEvictions = KafkaMetricName("kafka.server", type: "FetchSessionCache", name: "IncrementalFetchSessionEvictionsPerSec", .meter,
+                                                              help: "Sessions evicted to make room for a new one.")
     // KRaft (Kafka's `kafka.server:type=raft-metrics` attributes), on nodes of a multi-node cluster.
     public static let raftCurrentLeader = KafkaMetricName("kafka.server", type: "raft-metrics", name: "current-leader", .gauge,
                                                           help: "The metadata quorum's leader as this node knows it (-1 while unknown).")
