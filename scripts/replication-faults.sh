@@ -11,6 +11,8 @@
 #                   10000, topic.metadata.refresh.interval.ms 1000)
 #   isr_rejoin_s    the killed node listening again -> every partition's ISR back to 3
 # With ALL=1 it then runs the whole fault file (SIGSTOP, rolling and full restarts) once.
+# LAYOUT=dedicated runs it on 3 controller-only nodes + 3 brokers (Kafka's production layout:
+# a killed partition leader is never the active controller) instead of 3 combined nodes.
 #
 # Usage: scripts/replication-faults.sh [KILLS]   (default 50; uses .build/debug/samsa or SAMSA_BIN)
 set -euo pipefail
@@ -19,7 +21,8 @@ KILLS=${1:-50}
 PY=${PY:-/opt/peers-venv/bin/python}
 OUT=$(mktemp /tmp/samsa-repl-timings.XXXXXX.json)
 export SAMSA_REPL_SESSION_MS=${SESSION_MS:-9000}
-echo "replication-faults: $KILLS kills, broker.session.timeout.ms=$SAMSA_REPL_SESSION_MS, timings in $OUT"
+export SAMSA_REPL_LAYOUT=${LAYOUT:-combined}
+echo "replication-faults: $KILLS kills, $SAMSA_REPL_LAYOUT nodes, broker.session.timeout.ms=$SAMSA_REPL_SESSION_MS, timings in $OUT"
 echo "machine: $(nproc) cores, $(uname -srm), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 rc=0
 SAMSA_REPL_KILLS=$KILLS SAMSA_REPL_TIMINGS=$OUT "$PY" -m pytest -q -s -p no:cacheprovider --timeout=$(( 600 + KILLS * 60 )) \

@@ -91,7 +91,8 @@ public actor LocalCluster {
     private var exitStatus: [Int32: Int32] = [:]
     private let extraConfig: [String: String]
     /// The name (and security protocol) of every broker's client listener: PLAINTEXT, or
-    /// SASL_SSL for `samsa demo --secure`. The CONTROLLER listener stays PLAINTEXT.
+    /// SASL_SSL for `samsa demo --secure`. The CONTROLLER listener is PLAINTEXT unless
+    /// `extraConfig` gives another `listener.security.protocol.map` (demo --secure: SSL).
     private let clientListener: String
     /// Extra `samsa storage format` arguments (`--add-scram ...`); a single node (no
     /// `process.roles`) is then formatted too, which it otherwise never is.

@@ -11,7 +11,14 @@ import KafkaClient
 /// ca.pem, broker.pem, broker.key, broker-keystore.pem   (LocalPKI)
 /// admin.properties    the admin's client properties (mode 0600: holds the password)
 /// reader.properties   demo-reader's client properties (mode 0600)
+/// scram-users         the users for `samsa storage format --add-scram-file` (mode 0600), so
+///                     no password is ever on a command line (`/proc/PID/cmdline` is world-readable)
 /// ```
+///
+/// Every listener is secured: clients and brokers use SASL_SSL, and the nodes' CONTROLLER
+/// listener is SSL with client certificates required (mutual TLS with the broker certificate,
+/// whose principal `User:CN=localhost,O=Samsa demo` is a super user so that the quorum's Vote and
+/// Fetch and the brokers' registrations and heartbeats pass the authorizer's CLUSTER_ACTION).
 ///
 /// The client files use the names both the Swift client (`--command-config`) and librdkafka
 /// (`kcat -F`) read: security.protocol, sasl.mechanism, sasl.username, sasl.password,
@@ -33,6 +40,10 @@ struct DemoSecurity: Sendable {
     var caPath: String { directory.appendingPathComponent(LocalPKI.caFile).path }
     var adminPropertiesPath: String { directory.appendingPathComponent("admin.properties").path }
     var readerPropertiesPath: String { directory.appendingPathComponent("reader.properties").path }
+    var scramUsersPath: String { directory.appendingPathComponent("scram-users").path }
+    /// The principal of the nodes on the CONTROLLER listener: the broker certificate's subject
+    /// in RFC 2253 form, as ``LocalPKI`` makes it and Kafka's principal builder prints it.
+    static let nodePrincipal = "User:CN=localhost,O=Samsa demo"
 
     /// Reuses `<base>/secure` when it holds both client files and the CA, else makes it anew.
     /// Refuses cluster data formatted without it (a plaintext run kept with --keep): its
@@ -45,7 +56,9 @@ struct DemoSecurity: Sendable {
         if fm.fileExists(atPath: admin.path), fm.fileExists(atPath: reader.path), pkiFiles.allSatisfy({ fm.fileExists(atPath: $0) }),
            let a = try? ClientProperties.load(path: admin.path)["sasl.password"],
            let r = try? ClientProperties.load(path: reader.path)["sasl.password"] {
-            return DemoSecurity(directory: dir, adminPassword: a, readerPassword: r)
+            let sec = DemoSecurity(directory: dir, adminPassword: a, readerPassword: r)
+            try sec.writeScramUsers()
+            return sec
         }
         if fm.fileExists(atPath: base.appendingPathComponent("cluster").path) {
             throw ConsoleCLIError("\(base.appendingPathComponent("cluster").path) holds data of a demo run without --secure "
@@ -55,6 +68,7 @@ struct DemoSecurity: Sendable {
         try LocalPKI.generate().write(to: dir)
         try LocalPKI.writeFile(admin, sec.propertiesFile(user: adminUser, password: sec.adminPassword), mode: 0o600)
         try LocalPKI.writeFile(reader, sec.propertiesFile(user: readerUser, password: sec.readerPassword), mode: 0o600)
+        try sec.writeScramUsers()
         return sec
     }
 
@@ -109,20 +123,44 @@ struct DemoSecurity: Sendable {
             "ssl.truststore.type": "PEM",
             "ssl.truststore.location": caPath,
             "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
-            // The CONTROLLER listener stays PLAINTEXT on 127.0.0.1 (the broker has no TLS on the
-            // controller listener yet), where every peer is User:ANONYMOUS: the controllers'
-            // Vote/Fetch and the brokers' registration and heartbeats must pass the authorizer,
-            // so ANONYMOUS is a super user too. Nothing but this machine reaches that port.
-            "super.users": controllerListener ? "User:\(Self.adminUser);User:ANONYMOUS" : "User:\(Self.adminUser)",
+            // On the CONTROLLER listener (SSL, see controllerConfig) the nodes authenticate with
+            // the broker certificate: that principal needs CLUSTER_ACTION, as a super user.
+            "super.users": controllerListener ? "User:\(Self.adminUser);\(Self.nodePrincipal)" : "User:\(Self.adminUser)",
             "allow.everyone.if.no.acl.found": "false",
+        ].merging(controllerListener ? controllerConfig : [:]) { a, _ in a }
+    }
+
+    /// The CONTROLLER listener as SSL with client certificates required (Kafka's
+    /// `listener.name.controller.ssl.*`): the quorum's Raft traffic and each broker's channel to
+    /// the active controller connect with the same key store (the broker certificate, good for
+    /// client authentication) and trust the demo CA. Overrides LocalCluster's default protocol
+    /// map (CONTROLLER:PLAINTEXT).
+    var controllerConfig: [String: String] {
+        let keystore = directory.appendingPathComponent(LocalPKI.keystoreFile).path
+        return [
+            "listener.security.protocol.map": "SASL_SSL:SASL_SSL,CONTROLLER:SSL",
+            "listener.name.controller.ssl.keystore.type": "PEM",
+            "listener.name.controller.ssl.keystore.location": keystore,
+            "listener.name.controller.ssl.truststore.type": "PEM",
+            "listener.name.controller.ssl.truststore.location": caPath,
+            "listener.name.controller.ssl.client.auth": "required",
         ]
     }
 
-    /// `samsa storage format` arguments seeding both users with both SCRAM mechanisms.
-    var formatArguments: [String] {
-        [(Self.adminUser, adminPassword), (Self.readerUser, readerPassword)].flatMap { user, pw in
-            ["SCRAM-SHA-512", "SCRAM-SHA-256"].flatMap { ["--add-scram", "\($0)=[name=\(user),password=\(pw)]"] }
-        }
+    /// `samsa storage format` arguments seeding both users with both SCRAM mechanisms, from
+    /// ``scramUsersPath`` (the passwords stay off the command line).
+    var formatArguments: [String] { ["--add-scram-file", scramUsersPath] }
+
+    /// The `--add-scram` values for both users and both mechanisms, one per line.
+    var scramUsers: String {
+        "# samsa demo --secure: the SCRAM users seeded by `samsa storage format --add-scram-file`.\n"
+            + [(Self.adminUser, adminPassword), (Self.readerUser, readerPassword)].flatMap { user, pw in
+                ["SCRAM-SHA-512", "SCRAM-SHA-256"].map { "\($0)=[name=\(user),password=\(pw)]\n" }
+            }.joined()
+    }
+
+    func writeScramUsers() throws {
+        try LocalPKI.writeFile(URL(fileURLWithPath: scramUsersPath), scramUsers, mode: 0o600)
     }
 
     /// demo-reader's ACLs: Read and Describe on each demo topic, Read and Describe on the

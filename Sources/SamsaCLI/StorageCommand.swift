@@ -54,8 +54,23 @@ struct StorageCommand: ParsableCommand {
                                    valueName: "SCRAM-SHA-256=[name=alice,password=alice-secret]"))
         var addScram: [String] = []
 
+        /// Samsa's addition to KIP-900: the same values read from a file, so passwords never sit
+        /// in the process's command line (`/proc/PID/cmdline` and `ps` show it to every local
+        /// user; a 0600 file does not). `samsa demo --secure` seeds its users this way.
+        @Option(name: .customLong("add-scram-file"),
+                help: ArgumentHelp("A file of --add-scram values, one per line (blank lines and lines starting with # are skipped); repeatable.",
+                                   valueName: "path"))
+        var addScramFiles: [String] = []
+
         func run() throws {
             let brokerConfig = try loadConfig(config)
+            var addScram = self.addScram
+            for path in addScramFiles {
+                guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                    failTersely("Cannot read --add-scram-file \(path)")
+                }
+                addScram += Self.scramLines(text)
+            }
             if brokerConfig.isKRaftMode, clusterId == nil { failTersely("Missing required option: --cluster-id") }
             let clusterId = self.clusterId ?? ""
             do {
@@ -67,6 +82,13 @@ struct StorageCommand: ParsableCommand {
             } catch {
                 failTersely(error.message)
             }
+        }
+
+        /// The `--add-scram` values of an `--add-scram-file`: each line trimmed, blank lines
+        /// and `#` comments skipped.
+        static func scramLines(_ text: String) -> [String] {
+            text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+                .filter { !$0.isEmpty && !$0.hasPrefix("#") }
         }
     }
 

@@ -6,6 +6,10 @@ SCRAM users; with only the files the demo wrote (admin.properties, reader.proper
 - kcat as demo-reader consumes demo.orders; producing as demo-reader is refused with
   TOPIC_AUTHORIZATION_FAILED (confluent-kafka reports the error code);
 - a plaintext client gets no metadata from the SASL_SSL port;
+- with 3 nodes, the CONTROLLER ports speak TLS and want a client certificate: a handshake
+  without one is refused, one with the demo's broker certificate completes;
+- the SCRAM users were seeded from <dir>/secure/scram-users (0600), not a command line: no
+  running process's command line holds a password;
 - no password is on the demo's screen output or in its logs; the properties files are 0600;
 - SIGINT stops the demo: no node process is left and <dir>/cluster and <dir>/secure are gone.
 
@@ -16,6 +20,8 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
+import ssl
 import stat
 import subprocess
 import sys
@@ -96,6 +102,35 @@ class Demo:
         return self.proc.returncode
 
 
+def controller_ports(demo_dir: Path) -> list[int]:
+    """The CONTROLLER listener port of every node, from its server.properties."""
+    ports = []
+    for f in sorted(demo_dir.glob("cluster/broker-*/server.properties")):
+        listeners = read_props(f)["listeners"]
+        ports += [int(l.rsplit(":", 1)[1]) for l in listeners.split(",") if l.startswith("CONTROLLER://")]
+    assert ports, "no CONTROLLER listener in the nodes' server.properties"
+    return ports
+
+
+def check_controller_tls(port: int, sec: Path) -> None:
+    """The port is TLS with client certificates required (listener.name.controller.ssl.*)."""
+    ctx = ssl.create_default_context(cafile=str(sec / "ca.pem"))
+    ctx.check_hostname = False
+    # Without a client certificate: refused (TLS 1.3 reports it on the first read).
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+        with pytest.raises((ssl.SSLError, ConnectionError)):
+            with ctx.wrap_socket(raw) as tls:
+                tls.settimeout(10)
+                tls.sendall(b"\x00\x00\x00\x0b\x00\x12\x00\x00\x00\x00\x00\x01\x00\x01x")
+                if not tls.recv(4):
+                    raise ConnectionError("closed")
+    # With the demo's broker certificate: the handshake completes against the demo CA.
+    ctx.load_cert_chain(str(sec / "broker.pem"), str(sec / "broker.key"))
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+        with ctx.wrap_socket(raw) as tls:
+            assert tls.version() in ("TLSv1.2", "TLSv1.3")
+
+
 @pytest.mark.parametrize("brokers", [1, 3])
 def test_demo_secure(tmp_path, brokers):
     assert SAMSA, "no samsa binary: set SAMSA_BIN or swift build first"
@@ -108,7 +143,7 @@ def test_demo_secure(tmp_path, brokers):
         passwords = [admin["sasl.password"], reader["sasl.password"]]
         assert admin["sasl.username"] == "admin" and reader["sasl.username"] == "demo-reader"
         assert admin["security.protocol"] == "SASL_SSL" and admin["sasl.mechanism"] == "SCRAM-SHA-512"
-        for f in (admin_file, reader_file, sec / "broker.key", sec / "broker-keystore.pem"):
+        for f in (admin_file, reader_file, sec / "scram-users", sec / "broker.key", sec / "broker-keystore.pem"):
             assert stat.S_IMODE(f.stat().st_mode) == 0o600, f
         # The start-up lines say how to connect, naming the files, not the passwords.
         assert str(admin_file) in text and str(reader_file) in text and "kcat" in text
@@ -142,7 +177,18 @@ def test_demo_secure(tmp_path, brokers):
         with pytest.raises(KafkaException):
             AdminClient({"bootstrap.servers": first, "socket.timeout.ms": 3000}).list_topics(timeout=5)
 
-        # No password on screen or in a log.
+        if brokers > 1:
+            for port in controller_ports(demo.dir):
+                check_controller_tls(port, sec)
+
+        # No password on a command line (format read them from scram-users), on screen or in a log.
+        for pid in processes_under(demo.dir):
+            try:
+                cmd = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+            except OSError:
+                continue
+            for pw in passwords:
+                assert pw not in cmd, f"a password is on process {pid}'s command line"
         logs = [demo.out_path, demo.dir / "console.log", *demo.dir.glob("cluster/broker-*/broker.log")]
         for f in logs:
             content = f.read_text(errors="replace") if f.exists() else ""

@@ -17,7 +17,10 @@ injected, and the measurements BENCHMARKS.md quotes.
   partition back and runs replication_checker.check.
 
 Knobs (env): SAMSA_REPL_RF, SAMSA_REPL_MIN_ISR, SAMSA_REPL_IDEMPOTENCE (default 1), SAMSA_REPL_RATE (records/s, default 200),
-SAMSA_REPL_SESSION_MS (broker.session.timeout.ms, default 4000).
+SAMSA_REPL_SESSION_MS (broker.session.timeout.ms, default 4000), SAMSA_REPL_LAYOUT (`combined`, the
+default: 3 nodes that are broker and controller; `dedicated`: 3 controller-only nodes and 3
+brokers, ids 101-103, Kafka's production layout, where killing a partition leader never takes
+the active controller with it).
 """
 
 from __future__ import annotations
@@ -45,6 +48,8 @@ SESSION_MS = int(os.environ.get("SAMSA_REPL_SESSION_MS", "4000"))
 # (then duplicates are allowed by the checker), e.g. to exercise the harness on a cluster whose
 # brokers cannot hand out producer ids.
 IDEMPOTENT = os.environ.get("SAMSA_REPL_IDEMPOTENCE", "1") == "1"
+LAYOUT = os.environ.get("SAMSA_REPL_LAYOUT", "combined")
+assert LAYOUT in ("combined", "dedicated"), f"SAMSA_REPL_LAYOUT={LAYOUT}: combined or dedicated"
 
 
 # Connection refusals are what these tests cause: librdkafka's error log of each would bury
@@ -53,7 +58,7 @@ QUIET = {"log_level": 2, "log.connection.close": False}
 
 
 class ReplCluster(OwnCluster):
-    """Three combined nodes with replicated defaults (see the module doc)."""
+    """Three combined nodes (or 3 controllers + 3 brokers) with replicated defaults (see the module doc)."""
 
     def __init__(self, root: Path, extra: dict[str, str] | None = None, nodes: int = 3):
         props = {
@@ -64,7 +69,10 @@ class ReplCluster(OwnCluster):
             "num.partitions": "3",
         }
         props.update(extra or {})
-        super().__init__(root, controllers=nodes, combined=True, extra=props)
+        if LAYOUT == "dedicated":
+            super().__init__(root, controllers=3, brokers=nodes, combined=False, extra=props)
+        else:
+            super().__init__(root, controllers=nodes, combined=True, extra=props)
         self.workloads: list[Workload] = []
 
     def admin(self) -> AdminClient:

@@ -9,8 +9,8 @@ after; bad SASL configuration stops start-up with one line naming the key.
 
 One broker (module scope) with three listeners: PLAINTEXT, SASL_PLAINTEXT (PLAIN users from
 `listener.name.sasl_plaintext.plain.sasl.jaas.config`, SCRAM-SHA-256/512) and SASL_SSL. Its
-first SCRAM users are seeded before the first start by `samsa storage format --add-scram`
-(the single node's bootstrap records, KIP-900). No secret may appear in the broker's log."""
+first SCRAM users are seeded before the first start by `samsa storage format --add-scram` and
+`--add-scram-file` (the single node's bootstrap records, KIP-900). No secret may appear in the broker's log."""
 
 from __future__ import annotations
 
@@ -77,9 +77,13 @@ def sasl_broker(tmp_path_factory):
         "ssl.keystore.location": str(pki["server-keystore.pem"]),
     }
     ob.config.write_text("".join(f"{k}={v}\n" for k, v in props.items()))
+    # One user on the command line (KIP-900's --add-scram), one from a file (--add-scram-file,
+    # Samsa's way to keep passwords out of /proc/PID/cmdline): both log in below.
+    users_file = ob.config.parent / "scram-users"
+    users_file.write_text("# seeded users\n\n  SCRAM-SHA-512=[name=scram512,password=s512-secret,iterations=8192]\n")
     fmt = subprocess.run([SAMSA_BIN, "storage", "format", "-c", str(ob.config),
                           "--add-scram", "SCRAM-SHA-256=[name=scram256,password=s256-secret]",
-                          "--add-scram", "SCRAM-SHA-512=[name=scram512,password=s512-secret,iterations=8192]"],
+                          "--add-scram-file", str(users_file)],
                          capture_output=True, timeout=60)
     assert fmt.returncode == 0, fmt.stderr
     assert b"2 SCRAM credential(s)" in fmt.stdout, fmt.stdout
