@@ -49,6 +49,18 @@ private struct RecordingIncrementalAlterConfigs: RequestHandler {
     }
 }
 
+/// A controller's Envelope handler that answers every envelope the same way: an Envelope error
+/// code, or (errorCode 0) `responseData` as the inner response.
+private struct FixedEnvelope: RequestHandler {
+    typealias Request = EnvelopeRequest
+    static let versions: ClosedRange<Int16> = 0...0
+    let errorCode: ErrorCode
+    var responseData: ByteBuffer? = nil
+    func handle(_ request: EnvelopeRequest, context: RequestContext) async throws -> EnvelopeResponse? {
+        EnvelopeResponse(responseData: responseData, errorCode: errorCode.rawValue)
+    }
+}
+
 /// Broker -> controller forwarding (KIP-590) over real loopback sockets: a client's CreateTopics
 /// sent to a broker that is not the controller is answered by the controller, through an
 /// Envelope, and a controller that moved (NOT_CONTROLLER) is looked up again.
@@ -145,21 +157,28 @@ final class ForwardingTests: XCTestCase {
         XCTAssertEqual(newCalls.all.count, 1)
     }
 
-    func testNoControllerUntilTheDeadlineClosesOnlyThatRequestsConnection() async throws {
+    /// No controller until request.timeout.ms: the client gets its CreateTopics response with
+    /// REQUEST_TIMED_OUT on every topic (Kafka's `ForwardingManager` on timeout), not a closed
+    /// connection, and the connection stays usable.
+    func testNoControllerUntilTheDeadlineAnswersRequestTimedOutPerTopic() async throws {
         let (port, localCalls) = try await broker(locate: { nil }, timeoutMs: 200)
-        do {
-            _ = try await createTopic(port: port, name: "t")
-            XCTFail("expected the connection to be closed")
-        } catch let error as KafkaClientError {
-            XCTAssertTrue(error.isRetriable, "clients retry a closed connection: \(error)")
+        let config = try ClientConfig(properties: ["bootstrap.servers": "127.0.0.1:\(port)"])
+        let connection = try await BrokerConnection.connect(to: BrokerAddress(host: "127.0.0.1", port: port), nodeId: -1, config: config)
+        defer { connection.close() }
+        for version: Int16 in [0, 7] {
+            var request = CreateTopicsRequest()
+            request.topics = ["a", "b"].map { CreateTopicsRequest.CreatableTopic(name: $0, numPartitions: 1, replicationFactor: 1) }
+            let response = try await connection.send(request, version: version)
+            XCTAssertEqual(response.topics.map(\.name), ["a", "b"], "v\(version)")
+            XCTAssertEqual(response.topics.map(\.errorCode), [ErrorCode.requestTimedOut.rawValue, ErrorCode.requestTimedOut.rawValue], "v\(version)")
         }
         XCTAssertEqual(localCalls.all, [], "a broker that is not the controller never handles it itself")
     }
 
     /// A request the controller cannot parse (garbage after a CreateTopics header) is answered
-    /// INVALID_REQUEST in the envelope: the broker closes the client's connection at once instead
-    /// of retrying it until request.timeout.ms (the interop suite's garbage frames hung 30 s on a
-    /// 3-node cluster).
+    /// INVALID_REQUEST in the envelope: the broker does not retry it until request.timeout.ms
+    /// (the interop suite's garbage frames hung 30 s on a 3-node cluster), and as the body does
+    /// not parse here either there is no response to fill in: the connection is closed at once.
     func testARequestTheControllerRefusesClosesAtOnce() async throws {
         let calls = Calls()
         let controllerPort = try await controller("controller 1", active: { true }, calls: calls)
@@ -184,6 +203,113 @@ final class ForwardingTests: XCTestCase {
         XCTAssertTrue(reason.contains("INVALID_REQUEST"), reason)
         XCTAssertLessThan(ContinuousClock.now - started, .seconds(5), "closed at once, not after request.timeout.ms")
         XCTAssertEqual(calls.all, [], "the handler never ran")
+    }
+
+    /// A broker forwarding to a controller whose Envelope handler is `envelope`.
+    private func forwardingTo(_ envelope: some RequestHandler, preprocess: (@Sendable (ByteBuffer) -> ForwardingPlan)? = nil) async throws -> ForwardingDispatcher {
+        var listener = HandlerRegistry(logger: Logger(label: "test"))
+        listener.register(envelope)
+        listener.registerApiVersions()
+        let controllerPort = try await serve(listener, listener: "CONTROLLER")
+        var local = HandlerRegistry(logger: Logger(label: "test"))
+        local.register(NamedCreateTopics(node: "the broker itself", calls: Calls()))
+        local.register(RecordingIncrementalAlterConfigs(calls: Calls()))
+        let channel = try ControllerChannel(clientId: "broker-1-to-controller", logger: Logger(label: "test"),
+                                            locate: { ControllerEndpoint(nodeId: 3, host: "127.0.0.1", port: controllerPort) })
+        var forwarding = ForwardingDispatcher(local: local, channel: channel, logger: Logger(label: "test"), isLocalController: { false })
+        forwarding.retryBackoffMs = 20
+        forwarding.requestTimeoutMs = 30_000
+        forwarding.preprocess = preprocess
+        return forwarding
+    }
+
+    private let client = ConnectionInfo(connectionId: 1, clientHost: "127.0.0.1", clientPort: 5555, listenerName: "PLAINTEXT")
+
+    private func createTopicsFrame(_ names: [String], version: Int16) throws -> ByteBuffer {
+        var request = CreateTopicsRequest()
+        request.topics = names.map { CreateTopicsRequest.CreatableTopic(name: $0, numPartitions: 1, replicationFactor: 1) }
+        var frame = ByteBuffer()
+        try request.encode(into: &frame, version: version, correlationId: 77, clientId: "admin")
+        return frame
+    }
+
+    /// The response frame of a `.respond` outcome, decoded as `R` at `version`.
+    private func decoded<R: KafkaResponse>(_ outcome: DispatchOutcome, as _: R.Type, version: Int16,
+                                           file: StaticString = #filePath, line: UInt = #line) throws -> R? {
+        guard case .respond(var bytes) = outcome else {
+            XCTFail("expected a response, got \(outcome)", file: file, line: line)
+            return nil
+        }
+        XCTAssertEqual(bytes.readInteger(as: Int32.self).map(Int.init), bytes.readableBytes, file: file, line: line)
+        let (header, body) = try R.decode(from: &bytes, version: version)
+        XCTAssertEqual(header.correlationId, 77, file: file, line: line)
+        return body
+    }
+
+    /// The controller answers a well-formed request's envelope with INVALID_REQUEST (here: it
+    /// has no CreateTopics handler) or CLUSTER_AUTHORIZATION_FAILED: the client gets its
+    /// CreateTopics response with UNKNOWN_SERVER_ERROR on every topic, at once (Kafka's
+    /// `ForwardingManager`: an envelope error is not the client's to see).
+    func testAnEnvelopeErrorIsUnknownServerErrorOnEveryEntry() async throws {
+        let calls = Calls()
+        var admin = HandlerRegistry(logger: Logger(label: "test"))
+        admin.register(RecordingIncrementalAlterConfigs(calls: calls))
+        admin.registerApiVersions()
+        let cannotRun = try await forwardingTo(EnvelopeHandler(target: admin, isActiveController: { true }))
+        let refusing = try await forwardingTo(EnvelopeHandler(target: admin, isActiveController: { true },
+                                                              authorize: { _, _, _, _ in false }))
+        for forwarding in [cannotRun, refusing] {
+            for version: Int16 in [0, 5, 7] {
+                let started = ContinuousClock.now
+                let outcome = await forwarding.dispatch(frame: try createTopicsFrame(["a", "b", "c"], version: version), connection: client)
+                let response = try decoded(outcome, as: CreateTopicsResponse.self, version: version)
+                XCTAssertEqual(response?.topics.map(\.name), ["a", "b", "c"], "v\(version)")
+                XCTAssertEqual(response?.topics.map(\.errorCode), Array(repeating: ErrorCode.unknownServerError.rawValue, count: 3), "v\(version)")
+                XCTAssertEqual(response?.topics.compactMap(\.errorMessage), version >= 1 ? [] : ["", "", ""], "no message: the envelope error stays in the log")
+                XCTAssertLessThan(ContinuousClock.now - started, .seconds(5), "answered at once, not after request.timeout.ms")
+            }
+        }
+        XCTAssertEqual(calls.all, [])
+    }
+
+    /// UNSUPPORTED_VERSION in the envelope: the controller does not know the client's version,
+    /// so the connection is closed and the client re-negotiates versions (as Kafka).
+    func testUnsupportedVersionInTheEnvelopeClosesTheConnection() async throws {
+        let forwarding = try await forwardingTo(FixedEnvelope(errorCode: .unsupportedVersion))
+        let outcome = await forwarding.dispatch(frame: try createTopicsFrame(["a", "b"], version: 7), connection: client)
+        guard case .close(let reason) = outcome else { return XCTFail("expected a close, got \(outcome)") }
+        XCTAssertTrue(reason.contains("UNSUPPORTED_VERSION"), reason)
+    }
+
+    /// With part of the request answered by the broker (a BROKER resource naming another
+    /// broker), a failed forward puts the error on the forwarded resources only: the broker's
+    /// own answers stay, as Kafka reassembles `getErrorResponse` of the forwarded remainder.
+    func testAFailedForwardKeepsTheBrokersOwnAnswers() async throws {
+        let forwarding = try await forwardingTo(FixedEnvelope(errorCode: .clusterAuthorizationFailed),
+                                                preprocess: ForwardedConfigRequests(nodeId: 1).plan)
+        var request = IncrementalAlterConfigsRequest()
+        request.resources = ["2", "1", ""].map { .init(resourceType: 4, resourceName: $0, configs: [.init(name: "num.replica.fetchers", configOperation: 0, value: "2")]) }
+        var frame = ByteBuffer()
+        try request.encode(into: &frame, version: 1, correlationId: 77, clientId: "admin")
+        let response = try decoded(await forwarding.dispatch(frame: frame, connection: client), as: IncrementalAlterConfigsResponse.self, version: 1)
+        XCTAssertEqual(response?.responses.map(\.resourceName), ["2", "1", ""])
+        XCTAssertEqual(response?.responses.map(\.errorCode), [ErrorCode.invalidRequest.rawValue, ErrorCode.unknownServerError.rawValue,
+                                                              ErrorCode.unknownServerError.rawValue])
+        XCTAssertEqual(response?.responses.first?.errorMessage, "Unexpected broker id, expected 1, but received 2")
+    }
+
+    /// A controller answer that cannot be merged with the broker's own part (it does not
+    /// decode): UNKNOWN_SERVER_ERROR on the forwarded resources, the broker's answers kept.
+    func testAnAnswerThatCannotBeMergedIsUnknownServerError() async throws {
+        let forwarding = try await forwardingTo(FixedEnvelope(errorCode: .none, responseData: ByteBuffer(bytes: [0, 0, 0, 77, 1])),
+                                                preprocess: ForwardedConfigRequests(nodeId: 1).plan)
+        var request = IncrementalAlterConfigsRequest()
+        request.resources = ["1", "2"].map { .init(resourceType: 4, resourceName: $0, configs: []) }
+        var frame = ByteBuffer()
+        try request.encode(into: &frame, version: 0, correlationId: 77, clientId: "admin")
+        let response = try decoded(await forwarding.dispatch(frame: frame, connection: client), as: IncrementalAlterConfigsResponse.self, version: 0)
+        XCTAssertEqual(response?.responses.map(\.resourceName), ["1", "2"])
+        XCTAssertEqual(response?.responses.map(\.errorCode), [ErrorCode.unknownServerError.rawValue, ErrorCode.invalidRequest.rawValue])
     }
 
     /// A BROKER config resource naming another broker is refused by the broker the client sent

@@ -8,7 +8,9 @@ clients' and the brokers' alike), StandardAuthorizer with `allow.everyone.if.no.
   controller is forwarded and succeeds;
 * once the CLUSTER resource has an ACL (ANONYMOUS may ALTER it, which does not imply
   CLUSTER_ACTION), the controller refuses the brokers' envelopes: the same CreateTopics through
-  a non-controller broker is not run (the broker closes the client's connection, logs why),
+  a non-controller broker is not run (the client gets UNKNOWN_SERVER_ERROR for the topic, as
+  Kafka's ForwardingManager answers an envelope error; the broker logs why; confluent-kafka's
+  AdminClient sees that error, not a transport failure),
   while on the controller's own broker listener, where nothing is forwarded, it succeeds (the
   client may still CREATE the topic: topics have no ACLs);
 * after `ALLOW User:ANONYMOUS CLUSTER_ACTION` on the cluster, forwarding works again, without
@@ -23,9 +25,12 @@ import subprocess
 import time
 
 import kafka_wire
+from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka.admin import AdminClient, NewTopic
 from kafka_wire import Connection, array, i8, i16, i32, string
 from own_broker import OwnBroker, free_port, samsa_bin
 
+UNKNOWN_SERVER_ERROR = -1
 API_CREATE_TOPICS = 19
 API_DESCRIBE_ACLS = 29
 API_CREATE_ACLS = 30
@@ -44,6 +49,18 @@ def create_topic(bootstrap: str, name: str) -> tuple[int, str | None] | None:
         topics = r.array(lambda x: (x.string(), x.i16(), x.string()))
     assert [t[0] for t in topics] == [name], topics
     return topics[0][1], topics[0][2]
+
+
+def admin_create_error(bootstrap: str, name: str) -> KafkaError | None:
+    """confluent-kafka's AdminClient create_topics through `bootstrap` alone: the error it
+    reports (None on success). The broker names itself as the controller, so the request goes
+    to it (and is forwarded) rather than to the quorum leader."""
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    try:
+        admin.create_topics([NewTopic(name, 1, 1)], request_timeout=20)[name].result(timeout=30)
+        return None
+    except KafkaException as e:
+        return e.args[0]
 
 
 def create_cluster_acl(bootstrap: str, operation: int) -> int:
@@ -140,7 +157,12 @@ def test_a_forwarding_broker_needs_cluster_action(tmp_path):
         # An ACL on the cluster: ANONYMOUS may ALTER it (and so create ACLs), not CLUSTER_ACTION.
         assert create_cluster_acl(via_leader, ALTER) == 0
         wait_everywhere(nodes, {ALTER})
-        assert create_topic(via_follower, "refused-t") is None, "the controller ran a forwarded request for a sender without CLUSTER_ACTION"
+        assert create_topic(via_follower, "refused-t") == (UNKNOWN_SERVER_ERROR, None), \
+            "the controller ran a forwarded request for a sender without CLUSTER_ACTION, or the broker closed the connection"
+        # librdkafka names the broker's UNKNOWN_SERVER_ERROR (-1) "UNKNOWN"; a closed connection
+        # would be _TRANSPORT (-195) after its retries.
+        admin_error = admin_create_error(via_follower, "refused-admin-t")
+        assert admin_error is not None and admin_error.code() == KafkaError.UNKNOWN, admin_error
         assert "CLUSTER_AUTHORIZATION_FAILED" in nodes[follower].run_output(), nodes[follower].tail()
         # Not forwarded on the controller itself: the client's own rights decide (topics have no ACLs).
         assert create_topic(via_leader, "local-t") == (0, None)

@@ -14,11 +14,25 @@ import NIOCore
 ///
 /// The forwarded frame is the client's request as it arrived (header + body, no size prefix);
 /// the controller's answer is the response frame for the client, re-framed here with its size
-/// prefix. On NOT_CONTROLLER (the controller moved) or a lost connection the request is retried against the controller `ControllerChannel` locates then, every
-/// `retry.backoff.ms`, until `request.timeout.ms`; then the client's connection is closed,
-/// which every Kafka client treats as retriable (a per-API error response would need every
-/// forwarded API's error shape, and the client retries either way). Any other Envelope error
-/// (INVALID_REQUEST: the controller could not parse the request) closes the connection at once.
+/// prefix. On NOT_CONTROLLER (the controller moved) or a lost connection the request is retried
+/// against the controller `ControllerChannel` locates then, every `retry.backoff.ms`, until
+/// `request.timeout.ms`. A forward that fails is answered as Kafka's `ForwardingManager` answers
+/// it, with the request's own response carrying the error on every entry
+/// (``ForwardedErrorResponse``), so an admin tool prints an error instead of seeing a dropped
+/// connection:
+/// * no answer within `request.timeout.ms`: REQUEST_TIMED_OUT (retriable: clients may retry);
+/// * any other Envelope error (INVALID_REQUEST: the controller could not parse or run it;
+///   CLUSTER_AUTHORIZATION_FAILED: this broker may not forward, also logged as a warning naming
+///   the fix): UNKNOWN_SERVER_ERROR at once, without retrying (another try gets the same
+///   answer); the log line names the envelope error, the client sees none (as Kafka, which
+///   keeps the controller's details off the wire);
+/// * an answer that cannot be merged with the part this broker answered itself (`preprocess`):
+///   UNKNOWN_SERVER_ERROR, as Kafka answers a forwarded response it cannot parse.
+/// With `preprocess`, the error goes on what was forwarded and the broker's own answers stay
+/// (Kafka builds the error response from the forwarded remainder, then reassembles).
+/// The connection is closed only on UNSUPPORTED_VERSION in the envelope (the controller does not
+/// know the version: the client reconnects and re-negotiates, as Kafka) and when the request
+/// does not parse here (no response shape to fill; the controller would refuse it anyway).
 public struct ForwardingDispatcher: RequestDispatcher {
     /// The APIs Kafka's brokers forward to the controller (`ApiKeys.forwardable` that Samsa
     /// implements or will): topic and partition admin, configs, ACLs, SCRAM users, quotas,
@@ -65,18 +79,33 @@ public struct ForwardingDispatcher: RequestDispatcher {
            registry.versions(for: key)?.contains(version) != true {
             return await local.dispatch(frame: frame, connection: connection)
         }
-        var forwardedFrame = frame
-        var reassemble: (@Sendable (ByteBuffer) throws -> ByteBuffer)?
+        let forwardedFrame: ByteBuffer
+        let reassemble: (@Sendable (ByteBuffer) throws -> ByteBuffer)?
         switch preprocess?(frame) ?? .forwardUnchanged {
-        case .forwardUnchanged: break
+        case .forwardUnchanged: (forwardedFrame, reassemble) = (frame, nil)
         case .answer(let response): return .respond(response)
-        case .forward(let remaining, let merge): forwardedFrame = remaining; reassemble = merge
+        case .forward(let remaining, let merge): (forwardedFrame, reassemble) = (remaining, merge)
         }
         var envelope = EnvelopeRequest()
         envelope.requestData = forwardedFrame
         envelope.requestPrincipal = ByteBuffer(string: connection.principal == ConnectionInfo.anonymous ? principal : connection.principal)
         envelope.clientHostAddress = ByteBuffer(bytes: Self.addressBytes(connection.clientHost))
         let deadline = ContinuousClock.now + .milliseconds(requestTimeoutMs)
+        let name = ApiKey(rawValue: apiKey).map { "\($0)" } ?? "api \(apiKey)"
+        /// The error answer for what was forwarded, with the broker's own answers merged back
+        /// in; a close when the request does not parse here. Logs `reason` and which it was.
+        func failed(_ error: ErrorCode, message: String? = nil, reason: String) -> DispatchOutcome {
+            if let reassemble, let forwardedAnswer = ForwardedErrorResponse.response(to: forwardedFrame, error: error, message: message),
+               let merged = try? reassemble(forwardedAnswer) {
+                logger.warning("\(reason); answering \(error.name) for what was forwarded")
+                return .respond(merged)
+            }
+            if let framed = ForwardedErrorResponse.frame(for: frame, error: error, message: message) {
+                logger.warning("\(reason); answering \(error.name) on every entry")
+                return .respond(framed)
+            }
+            return .close(reason: "\(reason); the request does not parse, so no \(error.name) response can be built")
+        }
         var lastError = ""
         while ContinuousClock.now < deadline {
             do {
@@ -86,8 +115,7 @@ public struct ForwardingDispatcher: RequestDispatcher {
                         do {
                             return .respond(try reassemble(data))
                         } catch {
-                            let name = ApiKey(rawValue: apiKey).map { "\($0)" } ?? "api \(apiKey)"
-                            return .close(reason: "\(name): the controller's answer could not be merged with this broker's: \(error)")
+                            return failed(.unknownServerError, reason: "\(name): the controller's answer could not be merged with this broker's: \(error)")
                         }
                     }
                     var framed = ByteBuffer()
@@ -96,12 +124,16 @@ public struct ForwardingDispatcher: RequestDispatcher {
                     return .respond(framed)
                 }
                 lastError = "controller \(endpoint.nodeId) answered the envelope with \(ErrorCode(rawValue: response.errorCode).name)"
+                if response.errorCode == ErrorCode.unsupportedVersion.rawValue {
+                    // The controller does not know this version of the API: close, so the client
+                    // reconnects and negotiates versions again (Kafka's `responseCallback(None)`).
+                    return .close(reason: "\(name) was refused by the controller: \(lastError)")
+                }
                 guard response.errorCode == ErrorCode.notController.rawValue else {
-                    // The controller could not parse or run the request (INVALID_REQUEST for a
-                    // malformed one): another try gets the same answer. Close at once, as Kafka's
-                    // broker closes a request it cannot parse, instead of holding the client for
+                    // The controller could not parse or run the request (INVALID_REQUEST), or
+                    // refused this broker (CLUSTER_AUTHORIZATION_FAILED): another try gets the
+                    // same answer. Answer at once instead of holding the client for
                     // request.timeout.ms.
-                    let name = ApiKey(rawValue: apiKey).map { "\($0)" } ?? "api \(apiKey)"
                     if response.errorCode == ErrorCode.clusterAuthorizationFailed.rawValue {
                         // Kafka's controller refuses an Envelope whose sender lacks CLUSTER_ACTION:
                         // this broker's principal on the controller listener must be a super user
@@ -109,7 +141,7 @@ public struct ForwardingDispatcher: RequestDispatcher {
                         // until that is fixed, so say so where the operator looks.
                         logger.warning("The controller refused this broker's forwarded \(name): CLUSTER_AUTHORIZATION_FAILED (the broker's principal on the controller listener needs CLUSTER_ACTION on the cluster, or to be in super.users)")
                     }
-                    return .close(reason: "\(name) was refused by the controller: \(lastError)")
+                    return failed(.unknownServerError, reason: "\(name) was refused by the controller: \(lastError)")
                 }
                 channel.reset()
             } catch {
@@ -117,9 +149,8 @@ public struct ForwardingDispatcher: RequestDispatcher {
             }
             try? await Task.sleep(for: .milliseconds(retryBackoffMs))
         }
-        let name = ApiKey(rawValue: apiKey).map { "\($0)" } ?? "api \(apiKey)"
-        logger.warning("Could not forward \(name) to the active controller within \(requestTimeoutMs) ms: \(lastError)")
-        return .close(reason: "\(name) could not be forwarded to the controller: \(lastError)")
+        return failed(.requestTimedOut, message: "The request could not be forwarded to the active controller within \(requestTimeoutMs) ms",
+                      reason: "Could not forward \(name) to the active controller within \(requestTimeoutMs) ms: \(lastError)")
     }
 
     /// The client's IP as Kafka's `InetAddress.getAddress()` bytes (4 or 16), empty if unknown.
