@@ -50,6 +50,8 @@ struct LateDispatcher: RequestDispatcher {
 /// of this: it is its own controller, registers itself, and commits without the network.
 public final class ClusterRuntime: Sendable {
     public let settings: KRaftSettings
+    /// `request.timeout.ms`: how long a forwarded request may wait for the active controller.
+    let requestTimeoutMs: Int
     public let quorum: QuorumRuntime
     public let service: ClusterControlService
     public let channel: ControllerChannel?
@@ -81,6 +83,7 @@ public final class ClusterRuntime: Sendable {
     public init(config: BrokerConfig, clusterId: String, metadataDirectory: String, fileSystem: any FileSystem,
                 logger: Logger) throws {
         let settings = config.kraft
+        requestTimeoutMs = config.requestTimeoutMs
         self.settings = settings
         self.logger = logger
         self.clusterId = clusterId
@@ -136,8 +139,8 @@ public final class ClusterRuntime: Sendable {
         if settings.roles.contains(.broker) {
             let voters = settings.voters
             let host = quorum.host
-            channel = try ControllerChannel(clientId: "broker-\(settings.nodeId)-to-controller", security: config.controllerClientSecurity,
-                                            logger: logger) {
+            channel = try ControllerChannel(clientId: "broker-\(settings.nodeId)-to-controller", requestTimeoutMs: config.requestTimeoutMs,
+                                            security: config.controllerClientSecurity, logger: logger) {
                 guard let leader = host.leadership.leaderId, let v = voters.first(where: { $0.id == leader }) else { return nil }
                 return ControllerEndpoint(nodeId: leader, host: v.host, port: v.port)
             }
@@ -180,6 +183,7 @@ public final class ClusterRuntime: Sendable {
         var forwarding = ForwardingDispatcher(local: local, channel: channel, logger: logger,
                                               isLocalController: { runtime.isActiveController })
         forwarding.preprocess = ForwardedConfigRequests(nodeId: settings.nodeId).plan
+        forwarding.requestTimeoutMs = Int64(requestTimeoutMs)
         return forwarding
     }
 

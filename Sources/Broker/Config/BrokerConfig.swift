@@ -74,6 +74,8 @@ public struct BrokerConfig: Sendable {
     public var socketSendBufferBytes: Int = 102_400
     /// `samsa.fetch.zero.copy.enable`: Fetch records go out with sendfile on listeners without TLS.
     public var fetchZeroCopy: Bool = true
+    /// `request.timeout.ms`: the broker's wait for the controller when it forwards a request.
+    public var requestTimeoutMs: Int = 30_000
     /// `max.incremental.fetch.session.cache.slots`: fetch sessions kept (KIP-227).
     public var maxIncrementalFetchSessions: Int = 1000
     public var socketReceiveBufferBytes: Int = 102_400
@@ -434,6 +436,7 @@ public struct BrokerConfig: Sendable {
         socketRequestMaxBytes = Int(try int("socket.request.max.bytes"))
         socketSendBufferBytes = Int(try int("socket.send.buffer.bytes"))
         fetchZeroCopy = try bool("samsa.fetch.zero.copy.enable")
+        requestTimeoutMs = Int(try int("request.timeout.ms"))
         maxIncrementalFetchSessions = Int(try int("max.incremental.fetch.session.cache.slots"))
         socketReceiveBufferBytes = Int(try int("socket.receive.buffer.bytes"))
         connectionsMaxIdleMs = try int("connections.max.idle.ms")

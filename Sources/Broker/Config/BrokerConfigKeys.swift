@@ -181,6 +181,8 @@ public enum BrokerConfigKeys {
               doc: "Longest time without a successful fetch from the leader before a voter becomes a candidate."),
         .init("controller.quorum.election.backoff.max.ms", .int, default: "1000", .range(min: 1, max: nil),
               doc: "Cap of the exponential backoff between elections."),
+        .init("request.timeout.ms", .int, default: "30000", .range(min: 1, max: nil),
+              doc: "How long a broker tries to forward an admin request to the active controller (Kafka's ForwardingManager); then the client gets REQUEST_TIMED_OUT."),
         .init("controller.quorum.request.timeout.ms", .int, default: "2000", .range(min: 1, max: nil),
               doc: "Timeout of quorum requests."),
         .init("controller.quorum.retry.backoff.ms", .int, default: "20", .range(min: 0, max: nil),
