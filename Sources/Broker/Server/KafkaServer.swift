@@ -206,7 +206,13 @@ public final class KafkaServer: Sendable {
             s.connections[id] = channel
             return id
         }
-        guard let id else { try? await channel.close(); return }
+        guard let id else {
+            // Shutting down: close it through the async channel, which finishes its writer
+            // (an NIOAsyncChannel dropped unfinished is a fatal error in debug builds: a test
+            // that shut a listener down just as a client connected crashed the test process).
+            try? await connection.executeThenClose { _, _ in }
+            return
+        }
         let dispatcher = self.dispatcher
         defer { _ = state.withLock { $0.connections.removeValue(forKey: id) } }
         let info = ConnectionInfo(connectionId: id, clientHost: remote?.ipAddress ?? "unknown",
