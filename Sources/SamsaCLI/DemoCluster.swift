@@ -35,7 +35,7 @@ final class DemoCluster: @unchecked Sendable {
             let sec = try DemoSecurity.prepare(base: base)
             security = sec
             cluster = LocalCluster(baseDirectory: base.appendingPathComponent("cluster"), brokers: plans,
-                                   extraConfig: sec.brokerConfig(controllerListener: plans.contains { $0.controllerPort != nil }),
+                                   extraConfig: sec.brokerConfig(controllerListener: plans.contains { $0.controllerPort != nil || $0.controllerOnly }),
                                    clientListener: "SASL_SSL", formatArguments: sec.formatArguments, privateConfig: true)
         } else {
             security = nil

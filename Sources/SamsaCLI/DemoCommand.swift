@@ -68,8 +68,7 @@ struct DemoCommand: AsyncParsableCommand {
         guard rate > 0, rate <= 100_000 else { throw ValidationError("--rate must be in (0, 100000]") }
         guard refresh >= 0.2 else { throw ValidationError("--refresh must be at least 0.2 seconds") }
         if secure && bootstrapServer != nil { throw ValidationError("--secure starts local nodes; it does not go with --bootstrap-server") }
-        // A dedicated controller has only its (PLAINTEXT) CONTROLLER listener; not wired up yet.
-        if secure && controllers > 0 { throw ValidationError("--secure does not go with --controllers yet") }
+        // --secure with --controllers: the controllers get only their SSL CONTROLLER listener.
     }
 
     func run() async throws {

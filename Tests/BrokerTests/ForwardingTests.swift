@@ -312,6 +312,24 @@ final class ForwardingTests: XCTestCase {
         XCTAssertEqual(response?.responses.map(\.errorCode), [ErrorCode.unknownServerError.rawValue, ErrorCode.invalidRequest.rawValue])
     }
 
+    /// A controller answer that does not parse as the request's response (truncated here) is
+    /// never passed on: the client gets UNKNOWN_SERVER_ERROR per topic (Kafka's parseResponse).
+    func testAnAnswerThatDoesNotParseIsUnknownServerError() async throws {
+        var good = ByteBuffer()
+        try CreateTopicsResponse(topics: [.init(name: "a", errorCode: 0)]).encode(into: &good, version: 7, correlationId: 77)
+        let truncated = good.getSlice(at: good.readerIndex, length: good.readableBytes - 3)!
+        let forwarding = try await forwardingTo(FixedEnvelope(errorCode: .none, responseData: truncated))
+        let response = try decoded(await forwarding.dispatch(frame: try createTopicsFrame(["a", "b"], version: 7), connection: client),
+                                   as: CreateTopicsResponse.self, version: 7)
+        XCTAssertEqual(response?.topics.map(\.errorCode), [ErrorCode.unknownServerError.rawValue, ErrorCode.unknownServerError.rawValue])
+        // The same answer whole is passed on as it came.
+        let passing = try await forwardingTo(FixedEnvelope(errorCode: .none, responseData: good))
+        let ok = try decoded(await passing.dispatch(frame: try createTopicsFrame(["a"], version: 7), connection: client),
+                             as: CreateTopicsResponse.self, version: 7)
+        XCTAssertEqual(ok?.topics.map(\.name), ["a"])
+        XCTAssertEqual(ok?.topics.map(\.errorCode), [0])
+    }
+
     /// A BROKER config resource naming another broker is refused by the broker the client sent
     /// it to, as Kafka's `ConfigAdminManager.preprocess`; the controller, which accepts any
     /// broker id on a forwarded request, never sees it. The rest is forwarded.

@@ -26,8 +26,9 @@ import NIOCore
 ///   the fix): UNKNOWN_SERVER_ERROR at once, without retrying (another try gets the same
 ///   answer); the log line names the envelope error, the client sees none (as Kafka, which
 ///   keeps the controller's details off the wire);
-/// * an answer that cannot be merged with the part this broker answered itself (`preprocess`):
-///   UNKNOWN_SERVER_ERROR, as Kafka answers a forwarded response it cannot parse.
+/// * an answer that does not parse as the request's response, or cannot be merged with the part
+///   this broker answered itself (`preprocess`): UNKNOWN_SERVER_ERROR, as Kafka answers a
+///   forwarded response it cannot parse.
 /// With `preprocess`, the error goes on what was forwarded and the broker's own answers stay
 /// (Kafka builds the error response from the forwarded remainder, then reassembles).
 /// The connection is closed only on UNSUPPORTED_VERSION in the envelope (the controller does not
@@ -118,6 +119,13 @@ public struct ForwardingDispatcher: RequestDispatcher {
                             return failed(.unknownServerError, reason: "\(name): the controller's answer could not be merged with this broker's: \(error)")
                         }
                     }
+                    // Kafka's ForwardingManager parses the controller's answer before passing it
+                    // on, and answers UNKNOWN_SERVER_ERROR when it does not parse: a client must
+                    // never get a frame it cannot read in place of its response.
+                    if let key = ApiKey(rawValue: apiKey), let version = frame.getInteger(at: frame.readerIndex + 2, as: Int16.self),
+                       !Self.parses(data, as: key, version: version) {
+                        return failed(.unknownServerError, reason: "\(name): the controller's answer does not parse as a v\(version) response")
+                    }
                     var framed = ByteBuffer()
                     framed.writeInteger(Int32(data.readableBytes))
                     framed.writeImmutableBuffer(data)
@@ -151,6 +159,13 @@ public struct ForwardingDispatcher: RequestDispatcher {
         }
         return failed(.requestTimedOut, message: "The request could not be forwarded to the active controller within \(requestTimeoutMs) ms",
                       reason: "Could not forward \(name) to the active controller within \(requestTimeoutMs) ms: \(lastError)")
+    }
+
+    /// Whether `response` (header + body, no size prefix) decodes as `key`'s response at `version`.
+    static func parses(_ response: ByteBuffer, as key: ApiKey, version: Int16) -> Bool {
+        var buffer = response
+        guard (try? ResponseHeader(from: &buffer, version: key.responseHeaderVersion(apiVersion: version))) != nil else { return false }
+        return (try? key.responseType.init(from: &buffer, version: version)) != nil
     }
 
     /// The client's IP as Kafka's `InetAddress.getAddress()` bytes (4 or 16), empty if unknown.
