@@ -35,30 +35,12 @@ final class ControllerListenerTLSTests: XCTestCase {
     private func path(_ name: String) -> String { root + "/" + name }
 
     /// ca.pem and node.pem (key + certificate for IP 127.0.0.1, no EKU: server and client).
-    private func makePKI() throws {
-        guard let openssl = ["/usr/bin/openssl", "/bin/openssl", "/usr/local/bin/openssl"]
-            .first(where: FileManager.default.isExecutableFile(atPath:)) else { throw XCTSkip("openssl is not installed") }
-        let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-        try "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n".write(toFile: path("ca.ext"), atomically: true, encoding: .utf8)
-        try "basicConstraints=CA:FALSE\nsubjectAltName=IP:127.0.0.1\n".write(toFile: path("node.ext"), atomically: true, encoding: .utf8)
-        try run(openssl, ["req", "-new"] + ec + ["-keyout", path("ca.key"), "-out", path("ca.csr"), "-subj", "/CN=controller-test-ca"])
-        try run(openssl, ["x509", "-req", "-in", path("ca.csr"), "-signkey", path("ca.key"), "-days", "2", "-extfile", path("ca.ext"), "-out", path("ca.pem")])
-        try run(openssl, ["req", "-new"] + ec + ["-keyout", path("node.key"), "-out", path("node.csr"), "-subj", "/CN=controller"])
-        try run(openssl, ["x509", "-req", "-in", path("node.csr"), "-CA", path("ca.pem"), "-CAkey", path("ca.key"), "-CAcreateserial",
-                          "-days", "2", "-extfile", path("node.ext"), "-out", path("node.crt")])
-        try (try String(contentsOfFile: path("node.key"), encoding: .utf8) + String(contentsOfFile: path("node.crt"), encoding: .utf8))
-            .write(toFile: path("node.pem"), atomically: true, encoding: .utf8)
-    }
-
-    private func run(_ tool: String, _ arguments: [String]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: tool)
-        process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw XCTSkip("openssl \(arguments.first ?? "") failed") }
+    @discardableResult
+    private func makePKI() throws -> TestPKI {
+        let pki = try TestPKI(directory: root)
+        try pki.makeCA("ca", cn: "controller-test-ca")
+        try pki.makeNode("node", ca: "ca")
+        return pki
     }
 
     private func config(_ text: String) throws -> BrokerConfig {
@@ -96,11 +78,9 @@ final class ControllerListenerTLSTests: XCTestCase {
         """)
     }
 
-    /// Two controllers on SSL controller listeners with client certificates required elect a
-    /// leader and commit: votes, BeginQuorumEpoch and the follower's fetches all crossed TLS
-    /// both ways (a commit needs the follower's fetch).
-    func testQuorumOverSSLControllerListenersElectsAndCommits() async throws {
-        try makePKI()
+    /// Two controllers on SSL controller listeners (client certificates required), bound,
+    /// pointed at each other and started; `serving` runs their listeners.
+    private func startTwoControllers() async throws -> (runtimes: [Int32: QuorumRuntime], ports: [Int32: Int], serving: [Task<Void, any Error>]) {
         var runtimes: [Int32: QuorumRuntime] = [:]
         var ports: [Int32: Int] = [:]
         for id in [1, 2] {
@@ -125,24 +105,99 @@ final class ControllerListenerTLSTests: XCTestCase {
             await r.start()
             serving.append(Task { try await r.run() })
         }
+        return (runtimes, ports, serving)
+    }
+
+    private func stop(_ runtimes: [Int32: QuorumRuntime], _ serving: [Task<Void, any Error>]) async {
+        for r in runtimes.values { await r.shutdown() }
+        for t in serving { _ = try? await t.value }
+    }
+
+    /// The leader once one is elected (a bound, not an assertion on time).
+    private func leader(of runtimes: [Int32: QuorumRuntime]) async throws -> QuorumRuntime {
+        for _ in 0..<600 {
+            if let l = runtimes.values.first(where: { $0.host.leadership.isLocalLeader }) { return l }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw NoLeader()
+    }
+
+    private struct NoLeader: Error, CustomStringConvertible {
+        var description: String { "no leader elected over TLS within 30 s" }
+    }
+
+    /// Proposes a record on `leader` and waits until both controllers see it committed, at most
+    /// `seconds` (waitForCommit has no deadline of its own).
+    private func commit(_ text: String, on leader: QuorumRuntime, seen runtimes: [Int32: QuorumRuntime], seconds: Int) async throws -> Bool {
+        let offset = try await leader.host.propose([ByteBuffer(string: text)])
+        for _ in 0..<(seconds * 20) {
+            if runtimes.values.allSatisfy({ $0.host.leadership.highWatermark > offset }) { return true }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return false
+    }
+
+    /// Two controllers on SSL controller listeners with client certificates required elect a
+    /// leader and commit: votes, BeginQuorumEpoch and the follower's fetches all crossed TLS
+    /// both ways (a commit needs the follower's fetch).
+    func testQuorumOverSSLControllerListenersElectsAndCommits() async throws {
+        try makePKI()
+        let (runtimes, _, serving) = try await startTwoControllers()
         do {
-            var leader: QuorumRuntime?
-            for _ in 0..<600 where leader == nil {   // a bound, not an assertion on time
-                leader = runtimes.values.first { $0.host.leadership.isLocalLeader }
-                if leader == nil { try await Task.sleep(for: .milliseconds(50)) }
-            }
-            let active = try XCTUnwrap(leader, "no leader elected over TLS")
-            let offset = try await active.host.propose([ByteBuffer(string: "over-tls")])
-            try await active.host.waitForCommit(offset)
+            let active = try await leader(of: runtimes)
+            let committed = try await commit("over-tls", on: active, seen: runtimes, seconds: 30)
+            XCTAssertTrue(committed, "not committed over TLS")
             for r in runtimes.values where r !== active {
                 XCTAssertEqual(r.host.leadership.leaderId, active.settings.nodeId)
             }
         } catch {
-            for r in runtimes.values { await r.shutdown() }
+            await stop(runtimes, serving)
             throw error
         }
-        for r in runtimes.values { await r.shutdown() }
-        for t in serving { _ = try? await t.value }
+        await stop(runtimes, serving)
+    }
+
+    /// Certificates renewed in place to a NEW CA on both controllers (trust store and key
+    /// store): after the 5 s check (called here directly) reloads the listeners' contexts AND
+    /// the transports' client TLS, new connections in both directions handshake with the new
+    /// certificate and trust only the new CA, and the quorum still commits. Without the client
+    /// reload (main before this change) the follower's new fetch connection presents its old-CA
+    /// certificate and trusts only the old CA, while the leader's listener now serves a new-CA
+    /// certificate and requires a new-CA client: the handshake fails and nothing commits.
+    func testCertificatesRenewedToANewCAInPlaceReachTheQuorumsNewConnections() async throws {
+        let pki = try makePKI()
+        let (runtimes, ports, serving) = try await startTwoControllers()
+        do {
+            let active = try await leader(of: runtimes)
+            let committed = try await commit("old-ca", on: active, seen: runtimes, seconds: 30)
+            XCTAssertTrue(committed, "not committed before the renewal")
+
+            try pki.makeCA("ca2", cn: "renewed-ca")
+            try pki.makeNode("node2", ca: "ca2")
+            try pki.overwrite("ca.pem", with: try pki.text("ca2.pem"))
+            try pki.overwrite("node.pem", with: try pki.text("node2.pem"))
+            for r in runtimes.values {
+                let client = try XCTUnwrap(r.clientTLS)
+                let lines = KafkaBroker.checkTLSFiles(r.tlsContexts, clients: [client]).map(\.line)
+                XCTAssertEqual(lines, ["Listener CONTROLLER: reloaded its TLS key store and trust store (new connections use them)",
+                                       "Reloaded the client TLS of the controller connections (Raft transport, broker-to-controller channel) (new connections use it)"])
+            }
+            // Close every established transport connection (moving the peer away and back):
+            // what follows crosses new connections only.
+            for (id, r) in runtimes {
+                let peer: Int32 = id == 1 ? 2 : 1
+                r.transport.updateEndpoint(peer, host: "127.0.0.1", port: 1)
+                r.transport.updateEndpoint(peer, host: "127.0.0.1", port: ports[peer]!)
+            }
+            let now = try await leader(of: runtimes)
+            let committedAfter = try await commit("new-ca", on: now, seen: runtimes, seconds: 20)
+            XCTAssertTrue(committedAfter,
+                          "not committed over new connections after the renewal to a new CA")
+        } catch {
+            await stop(runtimes, serving)
+            throw error
+        }
+        await stop(runtimes, serving)
     }
 
     /// The same listener's settings decide the client side; a broker-only node (which does not
@@ -164,7 +219,7 @@ final class ControllerListenerTLSTests: XCTestCase {
         XCTAssertEqual(c.controllerClientSecurity["ssl.endpoint.identification.algorithm"], "https")
         let tls = try ClusterRuntime.controllerListenerTLS(c)
         XCTAssertTrue(tls.server.isEmpty, "a broker-only node serves no controller listener")
-        XCTAssertEqual(tls.client?.verifyHostname, true)
+        XCTAssertEqual(tls.client?.current.verifyHostname, true)
     }
 
     func testMisconfiguredSSLControllerListenerIsAStartUpErrorNamingTheKey() throws {

@@ -104,7 +104,7 @@ public final class ClusterRuntime: Sendable {
         self.activation = activation
         let isActive: @Sendable () -> Bool = { activeBox.value.map { activation.isActive($0.leadership) } ?? false }
         let controllerTLS: [String: ListenerTLSContext]
-        let clientTLS: TLSConfig?
+        let clientTLS: ClientTLSContext?
         do {
             (controllerTLS, clientTLS) = try ClusterRuntime.controllerListenerTLS(config)
         } catch {
@@ -140,7 +140,7 @@ public final class ClusterRuntime: Sendable {
             let voters = settings.voters
             let host = quorum.host
             channel = try ControllerChannel(clientId: "broker-\(settings.nodeId)-to-controller", requestTimeoutMs: config.requestTimeoutMs,
-                                            security: config.controllerClientSecurity, logger: logger) {
+                                            security: config.controllerClientSecurity, tls: clientTLS, logger: logger) {
                 guard let leader = host.leadership.leaderId, let v = voters.first(where: { $0.id == leader }) else { return nil }
                 return ControllerEndpoint(nodeId: leader, host: v.host, port: v.port)
             }
@@ -153,18 +153,19 @@ public final class ClusterRuntime: Sendable {
     /// controller, the server context of each SSL controller listener (as a broker listener's:
     /// ``ListenerTLSContext``), and on every node the client side that the Raft transport and
     /// the broker's controller channel connect with, from the same listener's trust store and
-    /// key store (``BrokerConfig/controllerClientSecurity``). A missing key store or an
-    /// unreadable file is a ``ConfigError`` naming the key.
-    static func controllerListenerTLS(_ config: BrokerConfig) throws -> (server: [String: ListenerTLSContext], client: TLSConfig?) {
+    /// key store (``BrokerConfig/controllerClientSecurity``), as one ``ClientTLSContext`` both
+    /// share, reloaded when those files change. A missing key store or an unreadable file is a
+    /// ``ConfigError`` naming the key.
+    static func controllerListenerTLS(_ config: BrokerConfig) throws -> (server: [String: ListenerTLSContext], client: ClientTLSContext?) {
         var server: [String: ListenerTLSContext] = [:]
         if config.kraft.roles.contains(.controller) {
             for l in config.controllerListeners where config.listenerSecurityProtocols[l.name] == .ssl {
                 server[l.name] = try ListenerTLSContext(settings: config.sslSettings(listener: l.name))
             }
         }
-        guard !config.controllerClientSecurity.isEmpty else { return (server, nil) }
-        let properties = config.controllerClientSecurity.merging(["bootstrap.servers": "127.0.0.1:1"]) { a, _ in a }
-        return (server, try ClientConfig(properties: ClientProperties(properties)).tls)
+        let client = try ClientTLSContext.make(properties: config.controllerClientSecurity,
+                                               what: "the controller connections (Raft transport, broker-to-controller channel)")
+        return (server, client)
     }
 
     /// The broker has built its controller and handler table: controller requests and

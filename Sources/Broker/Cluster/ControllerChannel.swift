@@ -41,6 +41,9 @@ public enum ControllerChannelError: Error, Equatable, CustomStringConvertible {
 public final class ControllerChannel: Sendable {
     private let locate: @Sendable () -> ControllerEndpoint?
     private let clientConfig: ClientConfig
+    /// The controller listener's client TLS, asked again for each new connection (renewed
+    /// certificates without a restart); nil: `clientConfig`'s own (plaintext in the broker).
+    private let tls: ClientTLSContext?
     private let logger: Logger
     private let current = Mutex<(endpoint: ControllerEndpoint, connection: BrokerConnection)?>(nil)
 
@@ -50,12 +53,16 @@ public final class ControllerChannel: Sendable {
     ///   - clientId: sent in the request header (Kafka uses `broker-<id>-to-controller`).
     ///   - security: client properties for the controller listener's security protocol
     ///     (`security.protocol=SSL` and `ssl.*`: ``BrokerConfig/controllerClientSecurity``).
-    public init(clientId: String, requestTimeoutMs: Int = 30_000, security: [String: String] = [:], logger: Logger,
+    ///   - tls: the reloadable TLS built from the same `security` (shared with the Raft
+    ///     transport); when set, each new connection uses its current configuration.
+    public init(clientId: String, requestTimeoutMs: Int = 30_000, security: [String: String] = [:], tls: ClientTLSContext? = nil,
+                logger: Logger,
                 locate: @escaping @Sendable () -> ControllerEndpoint?) throws {
         // bootstrap.servers is unused: the channel connects to the address `locate` gives.
         clientConfig = try ClientConfig(properties: ClientProperties(security.merging([
             "bootstrap.servers": "127.0.0.1:1", "client.id": clientId, "request.timeout.ms": String(requestTimeoutMs),
         ]) { _, b in b }))
+        self.tls = tls
         self.locate = locate
         self.logger = logger
     }
@@ -67,7 +74,7 @@ public final class ControllerChannel: Sendable {
             return (endpoint, open.connection)
         }
         let connection = try await BrokerConnection.connect(to: BrokerAddress(host: endpoint.host, port: endpoint.port),
-                                                            nodeId: endpoint.nodeId, config: clientConfig)
+                                                            nodeId: endpoint.nodeId, config: tls?.applied(to: clientConfig) ?? clientConfig)
         let replaced = current.withLock { slot -> BrokerConnection? in
             let old = slot?.connection
             slot = (endpoint, connection)

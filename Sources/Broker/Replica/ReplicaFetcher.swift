@@ -101,6 +101,9 @@ public final class ReplicaFetcher: Sendable {
     private let replicas: ReplicaManager
     private let settings: ReplicaFetchSettings
     private let clientConfig: ClientConfig
+    /// The inter-broker listener's reloadable client TLS: each new connection uses its current
+    /// configuration (renewed certificates without a restart); nil: `clientConfig`'s own.
+    private let tls: ClientTLSContext?
     private let clock: any BrokerClock
     private let logger: Logger
     private let state: Mutex<State>
@@ -109,7 +112,8 @@ public final class ReplicaFetcher: Sendable {
     private let rounds = Atomic<Int>(0)
 
     init(sourceBroker: Int32, endpoint: FetcherEndpoint, nodeId: Int32, replicas: ReplicaManager, settings: ReplicaFetchSettings,
-         clock: any BrokerClock, logger: Logger) throws {
+         tls: ClientTLSContext? = nil, clock: any BrokerClock, logger: Logger) throws {
+        self.tls = tls
         self.sourceBroker = sourceBroker
         self.nodeId = nodeId
         self.replicas = replicas
@@ -417,7 +421,7 @@ public final class ReplicaFetcher: Sendable {
     private func connect(_ endpoint: FetcherEndpoint) async throws -> BrokerConnection {
         if let open = state.withLock({ $0.connection }), open.isActive { return open }
         let connection = try await BrokerConnection.connect(to: BrokerAddress(host: endpoint.host, port: endpoint.port),
-                                                            nodeId: sourceBroker, config: clientConfig)
+                                                            nodeId: sourceBroker, config: tls?.applied(to: clientConfig) ?? clientConfig)
         let (kept, extra) = state.withLock { s -> (Bool, BrokerConnection?) in
             guard !s.stopped, s.endpoint == endpoint else { return (false, nil) }
             let old = s.connection

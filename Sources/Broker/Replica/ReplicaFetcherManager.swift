@@ -14,6 +14,8 @@ public final class ReplicaFetcherManager: Sendable {
     private let replicas: ReplicaManager
     private let settings: ReplicaFetchSettings
     private let listenerName: String
+    /// The inter-broker listener's client TLS, shared by every fetcher (nil: no TLS).
+    private let tls: ClientTLSContext?
     private let clock: any BrokerClock
     private let logger: Logger
     private let fetchers = Mutex<[Int32: ReplicaFetcher]>([:])
@@ -24,12 +26,15 @@ public final class ReplicaFetcherManager: Sendable {
 
     /// - Parameter listenerName: the inter-broker listener (`inter.broker.listener.name`); a
     ///   leader registered without it is reached on its first listener.
+    /// - Parameter tls: the reloadable client TLS built from `settings.clientSecurity`; each
+    ///   fetcher's new connection uses its current configuration.
     public init(nodeId: Int32, replicas: ReplicaManager, settings: ReplicaFetchSettings, listenerName: String,
-                clock: any BrokerClock, logger: Logger) {
+                tls: ClientTLSContext? = nil, clock: any BrokerClock, logger: Logger) {
         self.nodeId = nodeId
         self.replicas = replicas
         self.settings = settings
         self.listenerName = listenerName
+        self.tls = tls
         self.clock = clock
         self.logger = logger
     }
@@ -84,7 +89,7 @@ public final class ReplicaFetcherManager: Sendable {
                 }
                 do {
                     let fetcher = try ReplicaFetcher(sourceBroker: leader, endpoint: endpoint, nodeId: nodeId, replicas: replicas,
-                                                     settings: settings, clock: clock, logger: logger)
+                                                     settings: settings, tls: tls, clock: clock, logger: logger)
                     fetcher.update(endpoint: endpoint, partitions: partitions)
                     map[leader] = fetcher
                     toStart.append(fetcher)

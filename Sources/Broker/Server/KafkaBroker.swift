@@ -39,6 +39,9 @@ public final class KafkaBroker: Sendable {
     private let controllerListenersTask = Mutex<Task<Void, Never>?>(nil)
     /// The SSL listeners' contexts, reloaded when their files change (``watchTLSFiles``).
     private let tlsContexts: [String: ListenerTLSContext]
+    /// The follower fetchers' client TLS (nil unless the inter-broker listener is SSL or
+    /// SASL_SSL), watched with ``tlsContexts``.
+    private let fetcherTLS: ClientTLSContext?
     private let tlsWatch = Mutex<Task<Void, Never>?>(nil)
     /// The metadata log (a single voter of `__cluster_metadata-0`) and the task that applies
     /// its commits to the metadata store.
@@ -82,6 +85,11 @@ public final class KafkaBroker: Sendable {
         }
         directoryLock = try LogDirectoryLock(directories: config.logDirs)
         try Self.checkKRaftStartup(config: config)   // KafkaBroker+KRaft.swift: formatted storage, supported roles
+        // The follower fetchers' client TLS to an SSL / SASL_SSL inter-broker listener, watched
+        // with the listeners so renewed certificates reach new fetch connections (Server/ClientTLS.swift).
+        let fetcherTLS = try ClientTLSContext.make(properties: config.replicaFetch.clientSecurity,
+                                                   what: "the replica fetchers (inter-broker listener \(config.interBrokerListenerName))")
+        self.fetcherTLS = fetcherTLS
         var rng = SystemRandomNumberGenerator()
         let clusterId = try MetaProperties.ensure(logDirs: config.logDirs, nodeId: config.nodeId,
                                                   configuredClusterId: config.clusterId,
@@ -187,7 +195,7 @@ public final class KafkaBroker: Sendable {
         store.addListener { old, new in replicas.apply(old: old, new: new) }
         // After the partitions' leadership is updated (listeners run in order).
         let fetchers = ReplicaFetcherManager(nodeId: config.nodeId, replicas: replicas, settings: config.replicaFetch,
-                                             listenerName: config.interBrokerListenerName, clock: clock, logger: logger)
+                                             listenerName: config.interBrokerListenerName, tls: fetcherTLS, clock: clock, logger: logger)
         replicaFetchers = fetchers
         store.addListener { _, new in fetchers.apply(new) }
         // Partition logs without any metadata image mean the image was lost, not that every
@@ -455,9 +463,12 @@ public final class KafkaBroker: Sendable {
         for s in servers { out.append(try await s.bind()) }
         boundAddresses.withLock { $0 = out }
         for a in out { logger.info("Listening on \(a)") }
-        // The SSL controller listeners' certificates are renewed the same way (new connections).
+        // The SSL controller listeners' certificates are renewed the same way (new connections),
+        // and so are the client certificates and trust stores of the connections this node
+        // opens (Raft transport and controller channel, follower fetchers).
         let watched = tlsContexts.merging(cluster?.quorum.tlsContexts ?? [:]) { a, _ in a }
-        tlsWatch.withLock { $0 = Self.watchTLSFiles(watched, logger: logger) }
+        let clients = [cluster?.quorum.clientTLS, fetcherTLS].compactMap { $0 }
+        tlsWatch.withLock { $0 = Self.watchTLSFiles(watched, clients: clients, logger: logger) }
         return out
     }
 

@@ -206,6 +206,84 @@ extension Substring {
     }
 }
 
+/// What one check of a reloadable TLS configuration found (``ListenerTLSContext``,
+/// ``ClientTLSContext``).
+public enum TLSReload: Equatable, Sendable {
+    case unchanged
+    case reloaded
+    /// The files changed but nothing could be built from them: why (the previous one stays).
+    case failed(String)
+}
+
+/// The change detection every reloadable TLS configuration of a node shares: a value (a
+/// listener's `NIOSSLContext`, an outgoing connection's client `TLSConfig`) built from some
+/// files, and the contents of those files it was built from.
+///
+/// * "Changed" means the bytes of a watched file differ from those the current value (or the
+///   last attempt that failed) was built from: comparing contents, not modification times,
+///   so a `touch` or a copy of identical files does not rebuild, and a rewrite within the
+///   same second still does. The files are small PEM files.
+/// * "Does not build" means `rebuild` throws (a half-written PEM, a key that does not match
+///   its certificate): the previous value stays, and the failed contents are remembered so the
+///   failure is reported once, not every check, and tried again only after the next change.
+///
+/// Thread-safe; `current` is what each NEW connection should use (established connections
+/// keep the session they negotiated).
+final class ReloadableTLSValue<Value: Sendable>: Sendable {
+    private struct State {
+        var value: Value
+        /// The contents of the watched files the current value was built from (or that last
+        /// failed to build: not retried until they change again).
+        var seen: [String: Data?]
+        /// Successful reloads so far (tests: a failed reload must not swap the value).
+        var generation: Int
+    }
+
+    private let files: [String]
+    private let rebuild: (@Sendable () throws -> Value)?
+    private let state: Mutex<State>
+
+    /// A value that never changes (tests, inline PEM).
+    init(fixed value: Value) {
+        files = []
+        rebuild = nil
+        state = Mutex(State(value: value, seen: [:], generation: 0))
+    }
+
+    /// `value` was built from `files` whose contents were `seen` (read BEFORE building, so a
+    /// change racing the first build is picked up by the first check); `rebuild` builds the
+    /// value again from the files.
+    init(value: Value, files: [String], seen: [String: Data?], rebuild: @escaping @Sendable () throws -> Value) {
+        self.files = files
+        self.rebuild = rebuild
+        state = Mutex(State(value: value, seen: seen, generation: 0))
+    }
+
+    var current: Value { state.withLock { $0.value } }
+    var generation: Int { state.withLock { $0.generation } }
+
+    /// The contents of `paths` now (nil: unreadable or missing).
+    static func read(_ paths: [String]) -> [String: Data?] {
+        Dictionary(paths.map { ($0, FileManager.default.contents(atPath: $0)) }, uniquingKeysWith: { a, _ in a })
+    }
+
+    /// Reads the watched files; if they differ from what the current value was built from,
+    /// builds a new one and, if that works, swaps it in.
+    func reloadIfChanged() -> TLSReload {
+        guard let rebuild else { return .unchanged }
+        let now = Self.read(files)
+        guard state.withLock({ $0.seen }) != now else { return .unchanged }
+        do {
+            let value = try rebuild()
+            state.withLock { $0 = State(value: value, seen: now, generation: $0.generation + 1) }
+            return .reloaded
+        } catch {
+            state.withLock { $0.seen = now }
+            return .failed("\(error)")
+        }
+    }
+}
+
 /// The TLS context of one SSL listener, rebuilt when the files it was built from change
 /// (issue 14: "certificate reload without restart when the files change"), so an operator
 /// renews a certificate by replacing `ssl.keystore.location` (or `ssl.truststore.location`)
@@ -216,66 +294,39 @@ extension Substring {
 /// * A change that does not build (a key written before its certificate, a key that does not
 ///   match) keeps the old context and is logged once; the next change is tried again.
 /// * Inline PEM values (`ssl.keystore.key`, ...) come from the config and never change here.
+///
+/// The change detection is ``ReloadableTLSValue``'s, shared with the outgoing connections'
+/// ``ClientTLSContext``.
 public final class ListenerTLSContext: Sendable {
-    public enum Reload: Equatable, Sendable {
-        case unchanged
-        case reloaded
-        /// The files changed but no context could be built from them: why (the old one stays).
-        case failed(String)
-    }
+    public typealias Reload = TLSReload
 
-    private struct State {
-        var context: NIOSSLContext
-        /// The contents of the watched files the current context was built from (or that last
-        /// failed to build: not retried until they change again).
-        var seen: [String: Data?]
-    }
-
-    private let settings: SSLListenerSettings?
-    private let state: Mutex<State>
+    private let value: ReloadableTLSValue<NIOSSLContext>
 
     /// A context that never changes (tests, inline PEM).
     public init(fixed context: NIOSSLContext) {
-        settings = nil
-        state = Mutex(State(context: context, seen: [:]))
+        value = ReloadableTLSValue(fixed: context)
     }
 
     /// Builds the listener's context (a ``ConfigError`` naming the key when it cannot) and
     /// remembers the files it came from.
     init(settings: SSLListenerSettings) throws(ConfigError) {
-        let before = Self.read(Self.watchedFiles(settings))
+        let files = Self.watchedFiles(settings)
+        let before = ReloadableTLSValue<NIOSSLContext>.read(files)
         let context = try ListenerTLS.makeContext(settings)
-        self.settings = settings
-        state = Mutex(State(context: context, seen: before))
+        value = ReloadableTLSValue(value: context, files: files, seen: before) { try ListenerTLS.makeContext(settings) }
     }
 
     /// The context new connections use.
-    public var current: NIOSSLContext { state.withLock { $0.context } }
+    public var current: NIOSSLContext { value.current }
 
     /// The key store and trust store files of `settings` (inline values are not files).
     static func watchedFiles(_ settings: SSLListenerSettings) -> [String] {
         ["ssl.keystore.location", "ssl.truststore.location"].compactMap { settings.value($0)?.value }
     }
 
-    private static func read(_ paths: [String]) -> [String: Data?] {
-        Dictionary(uniqueKeysWithValues: paths.map { ($0, FileManager.default.contents(atPath: $0)) })
-    }
-
     /// Reads the watched files; if they differ from what the current context was built from,
     /// builds a new one and, if that works, swaps it in.
-    public func reloadIfChanged() -> Reload {
-        guard let settings else { return .unchanged }
-        let now = Self.read(Self.watchedFiles(settings))
-        guard state.withLock({ $0.seen }) != now else { return .unchanged }
-        do {
-            let context = try ListenerTLS.makeContext(settings)
-            state.withLock { $0 = State(context: context, seen: now) }
-            return .reloaded
-        } catch {
-            state.withLock { $0.seen = now }
-            return .failed(error.description)
-        }
-    }
+    public func reloadIfChanged() -> Reload { value.reloadIfChanged() }
 }
 
 extension KafkaBroker {
@@ -289,22 +340,43 @@ extension KafkaBroker {
         return out
     }
 
-    /// How often the SSL listeners' files are checked for a renewed certificate.
+    /// How often the SSL listeners' files (and the outgoing connections' ones) are checked
+    /// for a renewed certificate.
     static let tlsReloadCheckInterval: Duration = .seconds(5)
 
-    /// Checks every SSL listener's files every ``tlsReloadCheckInterval`` until cancelled,
-    /// logging each reload and each change that could not be used.
-    static func watchTLSFiles(_ contexts: [String: ListenerTLSContext], logger: Logger) -> Task<Void, Never>? {
-        guard !contexts.isEmpty else { return nil }
+    /// One check of every SSL listener's files and every outgoing connections' client TLS
+    /// files: what to log, one line per reload and per change that could not be used (pure
+    /// apart from reading the files; tests call it instead of waiting for the watcher).
+    static func checkTLSFiles(_ contexts: [String: ListenerTLSContext], clients: [ClientTLSContext]) -> [(error: Bool, line: String)] {
+        var out: [(error: Bool, line: String)] = []
+        for (name, context) in contexts.sorted(by: { $0.key < $1.key }) {
+            switch context.reloadIfChanged() {
+            case .unchanged: break
+            case .reloaded: out.append((false, "Listener \(name): reloaded its TLS key store and trust store (new connections use them)"))
+            case .failed(let why): out.append((true, "Listener \(name): its TLS files changed but cannot be used, keeping the previous ones: \(why)"))
+            }
+        }
+        for client in clients {
+            switch client.reloadIfChanged() {
+            case .unchanged: break
+            case .reloaded: out.append((false, "Reloaded the client TLS of \(client.what) (new connections use it)"))
+            case .failed(let why): out.append((true, "The client TLS files of \(client.what) changed but cannot be used, keeping the previous ones: \(why)"))
+            }
+        }
+        return out
+    }
+
+    /// Checks every SSL listener's files and the outgoing connections' client TLS files every
+    /// ``tlsReloadCheckInterval`` until cancelled, logging each reload and each change that
+    /// could not be used.
+    static func watchTLSFiles(_ contexts: [String: ListenerTLSContext], clients: [ClientTLSContext] = [],
+                              logger: Logger) -> Task<Void, Never>? {
+        guard !contexts.isEmpty || !clients.isEmpty else { return nil }
         return Task.detached {
             while !Task.isCancelled {
                 try? await Task.sleep(for: tlsReloadCheckInterval)
-                for (name, context) in contexts.sorted(by: { $0.key < $1.key }) {
-                    switch context.reloadIfChanged() {
-                    case .unchanged: break
-                    case .reloaded: logger.info("Listener \(name): reloaded its TLS key store and trust store (new connections use them)")
-                    case .failed(let why): logger.error("Listener \(name): its TLS files changed but cannot be used, keeping the previous ones: \(why)")
-                    }
+                for (isError, line) in checkTLSFiles(contexts, clients: clients) {
+                    if isError { logger.error("\(line)") } else { logger.info("\(line)") }
                 }
             }
         }

@@ -37,6 +37,10 @@ public final class QuorumRuntime: Sendable {
     /// The TLS contexts of the SSL controller listeners, by name (watched for renewed
     /// certificates with the broker listeners' ones).
     public let tlsContexts: [String: ListenerTLSContext]
+    /// The client TLS the transport connects to the voters' SSL controller listener with
+    /// (nil: plaintext); each new connection asks it for the current configuration, so a
+    /// renewed trust store or key store is used without a restart (watched with the listeners).
+    public let clientTLS: ClientTLSContext?
     private let logger: Logger
 
     /// - Parameters:
@@ -49,21 +53,24 @@ public final class QuorumRuntime: Sendable {
     ///     built from the listener's `ssl.*` settings as for broker listeners), and the rules
     ///     naming a client by its certificate.
     ///   - clientTLS: how this node connects to the voters' controller listener when it is SSL
-    ///     (trust store, client certificate, host name check); nil: plaintext.
+    ///     (trust store, client certificate, host name check), read again for every new
+    ///     connection; nil: plaintext.
     public init(settings: KRaftSettings, clusterId: String?, directory: String, controllerListeners: [Listener],
                 group: any EventLoopGroup, logger: Logger, fileSystem: any FileSystem = POSIXFileSystem(),
                 clock: any LogClock = SystemLogClock(), maxFrameBytes: Int = 104_857_600,
                 serverTLS: [String: ListenerTLSContext] = [:], principalMappers: [String: SslPrincipalMapper] = [:],
-                clientTLS: TLSConfig? = nil,
+                clientTLS: ClientTLSContext? = nil,
                 addControllerHandlers: (inout HandlerRegistry) -> Void = { _ in }) throws {
         self.settings = settings
         self.logger = logger
         let config = settings.quorumConfig(clusterId: clusterId)
         let voters = settings.isEmbeddedSingleNode && settings.voters.isEmpty ? [] : settings.voters
+        self.clientTLS = clientTLS
         var options = NIORaftTransport.Options()
         if let clientTLS {
+            // Called as each new connection is set up: the configuration current then.
             options.secureConnection = { channel, host in
-                try channel.pipeline.syncOperations.addHandler(try clientTLS.makeClientHandler(host: host))
+                try channel.pipeline.syncOperations.addHandler(try clientTLS.current.makeClientHandler(host: host))
             }
         }
         transport = NIORaftTransport(localId: settings.nodeId, voters: voters, group: group, logger: logger, options: options)
