@@ -39,27 +39,9 @@ final class FetchSessionTests: XCTestCase {
         return r
     }
 
-    /// A response for every partition of `request`: high watermark `hw[partition]` (default 10),
-    /// `records` bytes for the partitions listed, `errors` per partition.
     private func response(for request: FetchRequest, hw: [Int32: Int64] = [:], records: Set<Int32> = [],
                           errors: [Int32: ErrorCode] = [:]) -> FetchResponse {
-        var r = FetchResponse()
-        for t in request.topics {
-            var tr = FetchResponse.FetchableTopicResponse()
-            tr.topic = t.topic
-            tr.topicId = t.topicId
-            for p in t.partitions {
-                var pd = FetchResponse.PartitionData()
-                pd.partitionIndex = p.partition
-                pd.highWatermark = hw[p.partition] ?? 10
-                pd.logStartOffset = 0
-                pd.errorCode = errors[p.partition]?.rawValue ?? 0
-                pd.records = records.contains(p.partition) ? ByteBuffer(bytes: [1, 2, 3]) : ByteBuffer()
-                tr.partitions.append(pd)
-            }
-            r.responses.append(tr)
-        }
-        return r
+        readEveryPartition(of: request, hw: hw, records: records, errors: errors)
     }
 
     private func start(_ cache: FetchSessionCache, _ r: FetchRequest, version: Int16 = 12,
@@ -213,6 +195,30 @@ final class FetchSessionTests: XCTestCase {
     }
 }
 
+/// What a leader's read of every partition of `request` returns: high watermark `hw[partition]`
+/// (default 10), log start 0, a few record bytes for the partitions in `records`, `errors` per
+/// partition.
+private func readEveryPartition(of request: FetchRequest, hw: [Int32: Int64] = [:], records: Set<Int32> = [],
+                                errors: [Int32: ErrorCode] = [:]) -> FetchResponse {
+    var r = FetchResponse()
+    for t in request.topics {
+        var tr = FetchResponse.FetchableTopicResponse()
+        tr.topic = t.topic
+        tr.topicId = t.topicId
+        for p in t.partitions {
+            var pd = FetchResponse.PartitionData()
+            pd.partitionIndex = p.partition
+            pd.highWatermark = hw[p.partition] ?? 10
+            pd.logStartOffset = 0
+            pd.errorCode = errors[p.partition]?.rawValue ?? 0
+            pd.records = records.contains(p.partition) ? ByteBuffer(bytes: [1, 2, 3]) : ByteBuffer()
+            tr.partitions.append(pd)
+        }
+        r.responses.append(tr)
+    }
+    return r
+}
+
 /// Session ids handed out in order (the cache's `nextId`).
 private final class IdSequence: @unchecked Sendable {
     private var ids: [Int32]
@@ -236,27 +242,15 @@ final class FollowerFetchSessionTests: XCTestCase {
     /// with high watermark `hw[p]` (default 10) and records for `records`.
     private func leader(_ cache: FetchSessionCache, _ request: FetchRequest, hw: [Int32: Int64] = [:],
                         records: Set<Int32> = []) -> FetchResponse {
-        guard case let .read(ctx, effective) = cache.newContext(request, version: 12, nowMs: 0, topicName: { _ in nil }) else {
-            if case .error(let e) = cache.newContext(request, version: 12, nowMs: 0, topicName: { _ in nil }) {
-                var r = FetchResponse(); r.errorCode = e.rawValue; return r
-            }
-            return FetchResponse()
+        switch cache.newContext(request, version: 12, nowMs: 0, topicName: { _ in nil }) {
+        case .error(let e):
+            var r = FetchResponse()
+            r.errorCode = e.rawValue
+            return r
+        case let .read(ctx, effective):
+            let r = readEveryPartition(of: effective, hw: hw, records: records)
+            return cache.answer(ctx, request: effective, response: r, nowMs: 0)
         }
-        var r = FetchResponse()
-        for t in effective.topics {
-            var tr = FetchResponse.FetchableTopicResponse()
-            tr.topic = t.topic
-            for p in t.partitions {
-                var pd = FetchResponse.PartitionData()
-                pd.partitionIndex = p.partition
-                pd.highWatermark = hw[p.partition] ?? 10
-                pd.logStartOffset = 0
-                pd.records = records.contains(p.partition) ? ByteBuffer(bytes: [9]) : ByteBuffer()
-                tr.partitions.append(pd)
-            }
-            r.responses.append(tr)
-        }
-        return cache.answer(ctx, request: effective, response: r, nowMs: 0)
     }
 
     func testFullThenIncrementalThenBackToFullOnSessionLoss() {
