@@ -26,6 +26,13 @@ def test_create_topics_without_a_controller_times_out_with_request_timed_out(tmp
         admin = AdminClient({"bootstrap.servers": c.bootstrap(), "log_level": 2})
         # The cluster works: a topic is created through the broker.
         admin.create_topics([NewTopic("before", 1, 1)], request_timeout=20)["before"].result(timeout=30)
+        # CreateTopics answers once the controller has committed the topic; the broker learns of
+        # it when its metadata log replica catches up (as in Kafka), so wait for that before the
+        # quorum goes: a broker cut off earlier never sees the topic (CI run of 0b6e1df).
+        deadline = time.time() + 20
+        while "before" not in admin.list_topics(timeout=10).topics:
+            assert time.time() < deadline, "the broker never saw the topic it created"
+            time.sleep(0.1)
         # No majority left: the leader and one follower die.
         other = next(i for i in c.voter_ids if i != leader)
         c.nodes[leader].kill9()
