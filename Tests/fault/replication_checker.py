@@ -58,6 +58,7 @@ import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 
 OK, FAIL, INFO = "ok", "fail", "info"
 
@@ -421,14 +422,56 @@ def watermarks(bootstrap: str, topic: str, partitions: int, history: History | N
     return out
 
 
+def wait_for_agreement(bootstrap: str, topic: str, partitions: int, timeout: float = 60.0) -> dict[int, tuple[int, int]]:
+    """Waits until every broker of `bootstrap` that answers names the same leader and leader
+    epoch for each partition (Metadata v7, asked of each broker directly), and returns them:
+    {partition: (leader, leader_epoch)}.
+
+    Why: a broker that was cut off from the controllers (or stopped past its session) still
+    believes it leads until it replays the metadata that fenced it, and answers Metadata,
+    ListOffsets and Fetch from its stale state, as a Kafka broker does. A read-back through it
+    sees its old high watermark and would report every record the real leader acknowledged
+    since as lost (CI and local runs of test_leader_cut_off_from_controllers and
+    test_sigstop_leader[long] did, until this wait). Once the brokers agree, the stale one has
+    stepped down, and what the read-back sees is the cluster's log."""
+    interop = str(Path(__file__).resolve().parent.parent / "interop")
+    if interop not in sys.path:  # run as a script (scripts/replication-faults.sh)
+        sys.path.insert(0, interop)
+    from kafka_wire import Connection
+    addresses = [a.strip() for a in bootstrap.split(",") if a.strip()]
+    deadline = time.time() + timeout
+    last: dict = {}
+    while True:
+        views: dict[str, dict] = {}
+        for address in addresses:
+            try:
+                with Connection(address, timeout=3) as c:
+                    views[address] = c.partition_states(topic)
+            except (OSError, ValueError) as e:  # down (killed, stopped): not asked
+                last[address] = f"unreachable: {e}"
+        agreed: dict[int, tuple[int, int]] = {}
+        for p in range(partitions):
+            seen = {(v.get(p, {}).get("leader", -1), v.get(p, {}).get("leader_epoch", -1)) for v in views.values()}
+            if len(seen) == 1 and next(iter(seen))[0] >= 0:
+                agreed[p] = next(iter(seen))
+        if views and len(agreed) == partitions:
+            return agreed
+        last.update({a: {p: (s.get("leader"), s.get("leader_epoch")) for p, s in v.items()} for a, v in views.items()})
+        if time.time() > deadline:
+            raise AssertionError(f"{topic}: the brokers do not agree on the partition leaders within {timeout}s: {last}")
+        time.sleep(0.2)
+
+
 def read_back(bootstrap: str, topic: str, partitions: int, *, timeout: float = 120.0,
               history: History | None = None) -> dict:
     """Every record of each partition from the log start to its high watermark:
-    {(topic, p): {offset: value}}. Retries until every partition is read to a high watermark
-    obtained after the cluster healed (a partition that never answers fails the test)."""
+    {(topic, p): {offset: value}}. Waits first until the brokers agree on who leads each
+    partition (``wait_for_agreement``), then retries until every partition is read to a high
+    watermark obtained after that (a partition that never answers fails the test)."""
     from confluent_kafka import Consumer, KafkaError, TopicPartition, OFFSET_BEGINNING
     out: dict = {}
     deadline = time.time() + timeout
+    wait_for_agreement(bootstrap, topic, partitions, timeout=timeout / 2)
     c = Consumer({"bootstrap.servers": bootstrap, "group.id": "replication-checker-readback",
                   "enable.auto.commit": False, "enable.partition.eof": True,
                   "isolation.level": "read_uncommitted", "fetch.error.backoff.ms": 100,

@@ -369,6 +369,28 @@ class Connection:
         return {"brokers": brokers, "controller": controller,
                 "topics": {t["name"]: t for t in r.array(topic)}}
 
+    def partition_states(self, topic: str) -> dict[int, dict]:
+        """Metadata v7 for one topic, as this broker sees it: {partition: {"error", "leader",
+        "leader_epoch", "replicas", "isr"}} (empty when the broker does not know the topic)."""
+        body = array([string(topic)]) + i8(0)
+        r = self.request(API_METADATA, 7, body)
+        r.i32()  # throttle
+        r.array(lambda x: (x.i32(), x.string(), x.i32(), x.string()))
+        r.string()  # cluster id
+        r.i32()  # controller
+
+        def partition(x):
+            return {"error": x.i16(), "partition": x.i32(), "leader": x.i32(), "leader_epoch": x.i32(),
+                    "replicas": x.array(Reader.i32), "isr": x.array(Reader.i32), "offline": x.array(Reader.i32)}
+
+        def one(x):
+            return {"error": x.i16(), "name": x.string(), "internal": x.i8() != 0, "partitions": x.array(partition)}
+
+        for t in r.array(one) or []:
+            if t["name"] == topic and t["error"] == 0:
+                return {p["partition"]: p for p in t["partitions"] or []}
+        return {}
+
     def produce(self, topic: str, partition: int, batch: bytes, acks: int = -1,
                 timeout_ms: int = 10000) -> tuple[int, int]:
         """Produce v3; returns (error_code, base_offset)."""

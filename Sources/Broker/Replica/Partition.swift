@@ -117,6 +117,17 @@ public final class Partition: Sendable {
             }
         }
         guard let old else { return }
+        if old.leader != new.leader || old.leaderEpoch != new.leaderEpoch, let logger = replicationContext.logger {
+            // Kafka's makeLeader / makeFollower lines: what a post-mortem of a failover needs
+            // (who led from which offset in which epoch).
+            if new.leader == localBrokerId {
+                logger.info("Leader \(topic)-\(index) starts at leader epoch \(new.leaderEpoch) from offset \(leaderEndOffset) with partition epoch \(new.partitionEpoch), high watermark \(highWatermark), ISR \(new.isr); previous leader \(old.leader) in epoch \(old.leaderEpoch)",
+                            metadata: .partition(topic, index))
+            } else {
+                logger.info("Follower \(topic)-\(index) starts at leader epoch \(new.leaderEpoch) from offset \(leaderEndOffset) with partition epoch \(new.partitionEpoch) and high watermark \(highWatermark); leader \(new.leader), previous leader \(old.leader) in epoch \(old.leaderEpoch)",
+                            metadata: .partition(topic, index))
+            }
+        }
         if new.leader == localBrokerId, old.leader != localBrokerId {
             // A new leader answers idempotent retries from its own producer state: rebuild it
             // from the log it holds now (what it replicated as follower, after any truncation),
