@@ -439,8 +439,10 @@ def wait_for_agreement(bootstrap: str, topic: str, partitions: int, timeout: flo
         sys.path.insert(0, interop)
     from kafka_wire import Connection
     addresses = [a.strip() for a in bootstrap.split(",") if a.strip()]
-    deadline = time.time() + timeout
+    t0 = time.time()
+    deadline = t0 + timeout
     last: dict = {}
+    rounds, disagreed = 0, {}
     while True:
         views: dict[str, dict] = {}
         for address in addresses:
@@ -455,7 +457,12 @@ def wait_for_agreement(bootstrap: str, topic: str, partitions: int, timeout: flo
             if len(seen) == 1 and next(iter(seen))[0] >= 0:
                 agreed[p] = next(iter(seen))
         if views and len(agreed) == partitions:
+            if rounds:
+                print(f"read-back: waited {time.time() - t0:.1f}s ({rounds} rounds) for the brokers to agree on "
+                      f"{topic}'s leaders; they disagreed: {disagreed}")
             return agreed
+        rounds += 1
+        disagreed = {a: {p: (s.get("leader"), s.get("leader_epoch")) for p, s in v.items()} for a, v in views.items()}
         last.update({a: {p: (s.get("leader"), s.get("leader_epoch")) for p, s in v.items()} for a, v in views.items()})
         if time.time() > deadline:
             raise AssertionError(f"{topic}: the brokers do not agree on the partition leaders within {timeout}s: {last}")

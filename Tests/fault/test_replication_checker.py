@@ -133,3 +133,65 @@ def test_faultcheck_acks_convert(tmp_path):
     ev = from_faultcheck_acks(str(path))
     assert check(ev, rb("fc-0")).valid
     assert not check(ev, rb("other")).valid
+
+
+def test_read_back_waits_until_every_broker_names_the_same_leader():
+    """wait_for_agreement against three fake brokers answering Metadata v7: a stale one (the
+    zombie, still naming itself leader in epoch 0) for its first answers, then the new view;
+    one that is down. It must not return while the brokers disagree, and returns the leader
+    and epoch they agree on."""
+    import socket
+    import struct
+    import threading
+
+    from kafka_wire import array, i8, i16, i32, string
+    from replication_checker import wait_for_agreement
+
+    def metadata_v7(leader: int, epoch: int) -> bytes:
+        part = i16(0) + i32(0) + i32(leader) + i32(epoch) + array([i32(1), i32(2), i32(3)]) \
+            + array([i32(1), i32(2)]) + array([])
+        topic = i16(0) + string(T) + i8(0) + array([part])
+        return i32(0) + array([]) + string("c") + i32(1) + array([topic])
+
+    def serve(views):
+        """A broker that answers each Metadata request with the next view (the last repeats)."""
+        srv = socket.socket()
+        srv.bind(("127.0.0.1", 0))
+        srv.listen(16)
+        answered = []
+
+        def run():
+            while True:
+                try:
+                    conn, _ = srv.accept()
+                except OSError:
+                    return
+                with conn:
+                    size = struct.unpack(">i", conn.recv(4))[0]
+                    frame = b""
+                    while len(frame) < size:
+                        frame += conn.recv(size - len(frame))
+                    correlation = frame[4:8]
+                    leader, epoch = views[min(len(answered), len(views) - 1)]
+                    answered.append((leader, epoch))
+                    body = correlation + metadata_v7(leader, epoch)
+                    conn.sendall(i32(len(body)) + body)
+
+        threading.Thread(target=run, daemon=True).start()
+        return srv, answered
+
+    new_a, seen_a = serve([(1, 1)])
+    new_b, _ = serve([(1, 1)])
+    zombie, seen_z = serve([(3, 0)] * 4 + [(1, 1)])
+    down = socket.socket()
+    down.bind(("127.0.0.1", 0))  # bound, never listening: connection refused
+    addresses = [f"127.0.0.1:{s.getsockname()[1]}" for s in (new_a, new_b, zombie, down)]
+    try:
+        agreed = wait_for_agreement(",".join(addresses), T, 1, timeout=20)
+        assert agreed == {0: (1, 1)}
+        # It returned only after the zombie's stale answers: all four, then the new view.
+        assert seen_z[:5] == [(3, 0)] * 4 + [(1, 1)], seen_z
+        assert len(seen_a) == 5
+    finally:
+        for s in (new_a, new_b, zombie, down):
+            s.close()
