@@ -226,3 +226,99 @@ private final class IdSequence: @unchecked Sendable {
     init(_ ids: [Int32]) { self.ids = ids }
     func take() -> Int32 { lock.withLock { ids.removeFirst() } }
 }
+
+/// The follower's side (``FollowerFetchSession``) against the leader's cache, without sockets:
+/// what each request names and forgets, and how answers and errors move the session.
+final class FollowerFetchSessionTests: XCTestCase {
+    private func entry(_ p: Int32, offset: Int64, epoch: Int32 = 3) -> ReplicaFetchEntry {
+        ReplicaFetchEntry(topicPartition: TopicPartition("t", p), currentLeaderEpoch: epoch, fetchOffset: offset,
+                          lastFetchedEpoch: epoch, logStartOffset: 0)
+    }
+
+    private func sent(_ r: FetchRequest) -> [Int32] { r.topics.flatMap { $0.partitions.map(\.partition) } }
+    private func forgotten(_ r: FetchRequest) -> [Int32] { r.forgottenTopicsData.flatMap(\.partitions) }
+
+    /// The leader's answer to `request` through a real FetchSessionCache: every partition read
+    /// with high watermark `hw[p]` (default 10) and records for `records`.
+    private func leader(_ cache: FetchSessionCache, _ request: FetchRequest, hw: [Int32: Int64] = [:],
+                        records: Set<Int32> = []) -> FetchResponse {
+        switch cache.newContext(request, version: 12, nowMs: 0, topicName: { _ in nil }) {
+        case .error(let e):
+            var r = FetchResponse()
+            r.errorCode = e.rawValue
+            return r
+        case let .read(ctx, effective):
+            let r = readEveryPartition(of: effective, hw: hw, records: records)
+            return cache.answer(ctx, request: effective, response: r, nowMs: 0)
+        }
+    }
+
+    func testFullThenIncrementalThenBackToFullOnSessionLoss() {
+        let cache = FetchSessionCache(maxSessions: 10, nextId: { 42 })
+        var s = FollowerFetchSession()
+        let settings = ReplicaFetchSettings()
+        // Round 1: full, epoch 0, every partition; the leader opens session 42.
+        var req = s.build(replicaId: 2, settings: settings, entries: [entry(0, offset: 5), entry(1, offset: 7)])
+        XCTAssertEqual(req.sessionEpoch, 0)
+        XCTAssertEqual(sent(req), [0, 1])
+        XCTAssertTrue(s.handle(leader(cache, req)))
+        XCTAssertEqual(s.sessionId, 42)
+        XCTAssertEqual(s.nextEpoch, 1)
+        // Round 2: nothing changed: an empty incremental request, an empty answer.
+        req = s.build(replicaId: 2, settings: settings, entries: [entry(0, offset: 5), entry(1, offset: 7)])
+        XCTAssertEqual([req.sessionId, req.sessionEpoch], [42, 1])
+        XCTAssertEqual(sent(req), [])
+        var answer = leader(cache, req)
+        XCTAssertTrue(s.handle(answer))
+        XCTAssertEqual(answer.responses.count, 0)
+        // Round 3: p1 appended (offset moved), p0 backing off (left out): p1 sent, p0 forgotten;
+        // the leader answers p1 only when it has news.
+        req = s.build(replicaId: 2, settings: settings, entries: [entry(1, offset: 9)])
+        XCTAssertEqual(sent(req), [1])
+        XCTAssertEqual(forgotten(req), [0])
+        answer = leader(cache, req, hw: [1: 12], records: [1])
+        XCTAssertTrue(s.handle(answer))
+        XCTAssertEqual(answer.responses.flatMap { $0.partitions.map(\.partitionIndex) }, [1])
+        XCTAssertEqual(cache.stats.partitions, 1)
+        // The leader loses the session (restart): FETCH_SESSION_ID_NOT_FOUND, then a full fetch.
+        let fresh = FetchSessionCache(maxSessions: 10, nextId: { 43 })
+        req = s.build(replicaId: 2, settings: settings, entries: [entry(1, offset: 9)])
+        XCTAssertFalse(s.handle(leader(fresh, req)))
+        XCTAssertEqual(s.sessionId, 0)
+        XCTAssertTrue(s.isFull)
+        req = s.build(replicaId: 2, settings: settings, entries: [entry(0, offset: 5), entry(1, offset: 9)])
+        XCTAssertEqual([req.sessionId, req.sessionEpoch], [0, 0])
+        XCTAssertEqual(sent(req), [0, 1])
+        XCTAssertTrue(s.handle(leader(fresh, req)))
+        XCTAssertEqual(s.sessionId, 43)
+    }
+
+    func testNoSessionOnTheLeaderKeepsFetchingInFull() {
+        let cache = FetchSessionCache(maxSessions: 0)
+        var s = FollowerFetchSession()
+        for _ in 0..<3 {
+            let req = s.build(replicaId: 2, settings: ReplicaFetchSettings(), entries: [entry(0, offset: 1)])
+            XCTAssertEqual(req.sessionEpoch, 0)
+            XCTAssertEqual(sent(req), [0])
+            XCTAssertTrue(s.handle(leader(cache, req)))
+            XCTAssertTrue(s.isFull)
+        }
+    }
+
+    func testALostRequestAndAMismatchedAnswerMakeTheNextFetchFull() {
+        let cache = FetchSessionCache(maxSessions: 10, nextId: { 7 })
+        var s = FollowerFetchSession()
+        var req = s.build(replicaId: 2, settings: ReplicaFetchSettings(), entries: [entry(0, offset: 1)])
+        XCTAssertTrue(s.handle(leader(cache, req)))
+        XCTAssertFalse(s.isFull)
+        s.handleError()
+        req = s.build(replicaId: 2, settings: ReplicaFetchSettings(), entries: [entry(0, offset: 1)])
+        XCTAssertEqual([req.sessionId, req.sessionEpoch], [7, 0], "full, closing the old session")
+        // A full answer that leaves a partition out does not fit: start over.
+        var partial = FetchResponse()
+        partial.sessionId = 8
+        XCTAssertFalse(s.handle(partial))
+        XCTAssertEqual(s.sessionId, 0)
+        XCTAssertTrue(s.isFull)
+    }
+}

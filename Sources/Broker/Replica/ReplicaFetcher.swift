@@ -26,7 +26,8 @@ public struct ReplicaFetchEntry: Equatable, Sendable {
     }
 }
 
-/// Builds a follower's Fetch (Kafka's `ReplicaFetcherThread.buildFetch`, sessionless): replica
+/// Builds a follower's Fetch (Kafka's `ReplicaFetcherThread.buildFetch`; ``FollowerFetchSession``
+/// turns it into a session's full or incremental fetch): replica
 /// id = this broker, `replica.fetch.*` limits, isolation READ_UNCOMMITTED (ignored for
 /// replicas), every followed partition of one leader in one request, grouped by topic in a
 /// stable order. Fetch v12 (LastFetchedEpoch needs it; topic ids from v13 are not used).
@@ -38,7 +39,8 @@ public enum ReplicaFetchRequestBuilder {
         request.minBytes = settings.minBytes
         request.maxBytes = settings.responseMaxBytes
         request.isolationLevel = 0
-        // Session id 0 with epoch -1: a full fetch that creates no session (KIP-227).
+        // Session id 0 with epoch -1: a full fetch that creates no session (KIP-227), unless
+        // FollowerFetchSession sets the session fields.
         request.sessionId = 0
         request.sessionEpoch = -1
         let byTopic = Dictionary(grouping: entries, by: \.topicPartition.topic)
@@ -195,6 +197,8 @@ public final class ReplicaFetcher: Sendable {
 
     private func run() async {
         var lastConnectError: String?
+        // KIP-227 with this leader: incremental fetches once the leader has given us a session.
+        var session = FollowerFetchSession()
         while !isStopped {
             let now = clock.nowMs()
             let (endpoint, ready, nextReadyMs) = state.withLock { s -> (FetcherEndpoint, [TopicPartition: Int32], Int64?) in
@@ -232,20 +236,33 @@ public final class ReplicaFetcher: Sendable {
                 await pause(ms: settings.backoffMs)
                 continue
             }
-            let request = ReplicaFetchRequestBuilder.build(replicaId: nodeId, settings: settings, entries: entries)
+            let request = session.build(replicaId: nodeId, settings: settings, entries: entries)
             let response: FetchResponse
             do {
                 response = try await connection.send(supported: ReplicaFetchRequestBuilder.versions) { _ in request }.response
             } catch {
+                session.handleError()
                 if isStopped { break }
                 logger.warning("Follower fetch from broker \(sourceBroker) failed: \(error); backing off \(settings.backoffMs) ms")
                 drop(connection)
                 await pause(ms: settings.backoffMs)
                 continue
             }
+            let fits = session.handle(response)
             if response.errorCode != 0 {
-                logger.warning("Follower fetch from broker \(sourceBroker): error \(response.errorCode); backing off \(settings.backoffMs) ms")
+                let code = ErrorCode(rawValue: response.errorCode)
+                if code == .fetchSessionIdNotFound || code == .invalidFetchSessionEpoch || code == .fetchSessionTopicIdError {
+                    // The leader restarted or evicted our session: the next fetch is full and
+                    // opens a new one, at once (nothing is wrong with the partitions).
+                    logger.info("Follower fetch session with broker \(sourceBroker) ended (\(code.name)); fetching in full")
+                    continue
+                }
+                logger.warning("Follower fetch from broker \(sourceBroker): error \(code.name); backing off \(settings.backoffMs) ms")
                 delay(entries.map(\.topicPartition), ms: settings.backoffMs)
+                continue
+            }
+            guard fits else {
+                logger.warning("Follower fetch from broker \(sourceBroker): the answer does not match the fetch session; fetching in full")
                 continue
             }
             await applyRound(response, entries: entries) { [self] tp, timestamp, epoch in
