@@ -44,6 +44,10 @@ public struct RaftReplica: Sendable {
     /// (`isHighWatermarkUpdated`) and completes every parked fetch when it moves. Parking it
     /// made followers and observers learn each commit only when their parked fetch expired
     /// (fetch max wait, 500 ms): metadata reached the other brokers ~500 ms after the commit.
+    /// Keyed by the fetcher's replica id, not by the message's sender: the NIO transport gives
+    /// every inbound request its own return address, so keyed by sender no fetch ever parked
+    /// (each follower re-fetched ~400 times a second on an idle cluster) and the map grew by
+    /// one entry per fetch.
     var sentHighWatermark: [RaftNodeId: Int64] = [:]
     /// What the leader saw of each replica (voters and observers) in its epoch, for
     /// DescribeQuorum; empty outside the Leader state.
@@ -58,7 +62,10 @@ public struct RaftReplica: Sendable {
     }
 
     struct ParkedFetch: Equatable, Sendable {
+        /// Where the answer goes (with the NIO transport, a return address unique to the request).
         var from: RaftNodeId
+        /// The fetcher's replica id (ReplicaState), nil when it sent none.
+        var replica: RaftNodeId?
         var correlationId: Int32
         var fetchOffset: Int64
         var deadline: Int64
@@ -465,7 +472,7 @@ public struct RaftReplica: Sendable {
             }
             let expired = parked.filter { $0.deadline <= now }
             parked.removeAll { $0.deadline <= now }
-            for fetch in expired { answerFetch(fetch.from, fetch.correlationId, fetchOffset: fetch.fetchOffset) }
+            for fetch in expired { answerFetch(fetch.from, fetch.correlationId, fetchOffset: fetch.fetchOffset, replica: fetch.replica) }
         case .follower(let f):
             if isVoter, now >= f.fetchDeadline {
                 transitionToCandidate()
@@ -832,17 +839,21 @@ public struct RaftReplica: Sendable {
             state = .leader(l)
             maybeAdvanceLeaderHighWatermark()
         }
-        if p.fetchOffset >= log.endOffset, request.maxWaitMs > 0, sentHighWatermark[from] == responseHighWatermark {
+        // A fetcher without a replica id cannot be told apart from the others: it is parked at
+        // the log end without the "has it seen the HW" check (every HW move completes it).
+        let sender: RaftNodeId? = replicaId >= 0 ? replicaId : nil
+        if p.fetchOffset >= log.endOffset, request.maxWaitMs > 0,
+           sender.map({ sentHighWatermark[$0] == responseHighWatermark }) ?? true {
             parked.removeAll { $0.from == from }
-            parked.append(ParkedFetch(from: from, correlationId: correlationId, fetchOffset: p.fetchOffset,
+            parked.append(ParkedFetch(from: from, replica: sender, correlationId: correlationId, fetchOffset: p.fetchOffset,
                                       deadline: now + min(Int64(request.maxWaitMs), config.fetchMaxWaitMs)))
             return
         }
-        answerFetch(from, correlationId, fetchOffset: p.fetchOffset)
+        answerFetch(from, correlationId, fetchOffset: p.fetchOffset, replica: sender)
     }
 
-    mutating func answerFetch(_ to: RaftNodeId, _ correlationId: Int32, fetchOffset: Int64) {
-        sentHighWatermark[to] = responseHighWatermark
+    mutating func answerFetch(_ to: RaftNodeId, _ correlationId: Int32, fetchOffset: Int64, replica: RaftNodeId?) {
+        if let replica { sentHighWatermark[replica] = responseHighWatermark }
         emit(.sendFetchResponse(to: to, correlationId: correlationId, fetchResponse(),
                                 readFrom: fetchOffset < log.endOffset ? fetchOffset : nil, maxBytes: Int(config.fetchMaxBytes)))
     }
@@ -852,7 +863,7 @@ public struct RaftReplica: Sendable {
         guard case .leader = state, !parked.isEmpty else { return }
         let waiting = parked
         parked = []
-        for fetch in waiting { answerFetch(fetch.from, fetch.correlationId, fetchOffset: fetch.fetchOffset) }
+        for fetch in waiting { answerFetch(fetch.from, fetch.correlationId, fetchOffset: fetch.fetchOffset, replica: fetch.replica) }
     }
 
     func isMetadataTopic(_ name: String, _ id: KafkaUUID) -> Bool {

@@ -149,10 +149,15 @@ final class RaftReplicaTests: XCTestCase {
         XCTAssertEqual(replica.role, .leader)
         XCTAssertEqual(replica.log.endOffset, 6)
 
+        // Each request arrives from its own return address, as the NIO transport delivers them
+        // (negative, unique per request); the fetcher is known by its ReplicaState id. Keyed by
+        // the return address, no fetch ever parked.
+        var returnAddress: RaftNodeId = -1
         func longPoll(_ offset: Int64, from: RaftNodeId, at now: Int64) -> FetchResponse.PartitionData? {
             guard case .request(let id, .fetch(var r)) = fetch(offset: offset, lastEpoch: 2, epoch: 2, replica: from) else { return nil }
             r.maxWaitMs = 500
-            effects = replica.handle(.received(from: from, .request(correlationId: id, .fetch(r))), now: now)
+            returnAddress -= 1
+            effects = replica.handle(.received(from: returnAddress, .request(correlationId: id, .fetch(r))), now: now)
             for case .sendFetchResponse(_, _, let r, _, _) in effects { return r.responses.first?.partitions.first }
             return nil
         }
